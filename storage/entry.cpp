@@ -1,0 +1,201 @@
+#include "storage/entry.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "storage/schema/entry.capnp.h"
+
+namespace ncen::storage {
+
+namespace {
+
+template <size_t N>
+void CopyData(const std::array<uint8_t, N>& from, capnp::Data::Builder&& to) {
+  std::memcpy(to.begin(), from.data(), N);
+}
+
+template <size_t N>
+bool ReadFixed(capnp::Data::Reader data, std::array<uint8_t, N>& out) {
+  if (data.size() != N) return false;
+  std::memcpy(out.data(), data.begin(), N);
+  return true;
+}
+
+}  // namespace
+
+const char* EntryErrorName(EntryError e) {
+  switch (e) {
+    case EntryError::kNone: return "none";
+    case EntryError::kMalformed: return "malformed entry";
+    case EntryError::kPayloadMismatch: return "payload does not match its hash";
+    case EntryError::kBadSignature: return "bad signature";
+    case EntryError::kGap: return "gap in feed";
+    case EntryError::kPrevMismatch: return "prev hash does not match";
+    case EntryError::kFork: return "fork";
+    case EntryError::kTypeMismatch: return "record type or scope mismatch";
+    case EntryError::kStaleIdentity: return "stale identity";
+  }
+  return "?";
+}
+
+Bytes EncodeHeader(const EntryHeader& h) {
+  capnp::MallocMessageBuilder message(256);
+  auto b = message.initRoot<schema::EntryHeader>();
+  b.setFormatVersion(h.format_version);
+  CopyData(h.author, b.initAuthor(32));
+  b.setScope(static_cast<schema::Scope>(h.scope));
+  b.setSeq(h.seq);
+  CopyData(h.prev, b.initPrev(32));
+  b.setTimestampMs(h.timestamp_ms);
+  CopyData(h.record_id, b.initRecordId(16));
+  b.setRecordType(static_cast<schema::RecordType>(h.record_type));
+  b.setOp(static_cast<schema::Op>(h.op));
+  auto ctx = b.initContext(static_cast<unsigned>(h.context.dots.size()));
+  for (size_t i = 0; i < h.context.dots.size(); ++i) {
+    CopyData(h.context.dots[i].author, ctx[i].initAuthor(32));
+    ctx[i].setSeq(h.context.dots[i].seq);
+  }
+  CopyData(h.payload_hash, b.initPayloadHash(32));
+  b.setPayloadSize(h.payload_size);
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+Result<EntryHeader> DecodeHeader(ByteView bytes) {
+  if (bytes.size() > kHeaderBytesMax) return Corruption("entry header exceeds 64 KiB");
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
+    return Corruption("entry header is not a whole number of 8-byte words");
+  }
+  // Copy into word-aligned memory: the reader requires alignment.
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  EntryHeader h;
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = bytes.size() / sizeof(capnp::word) * 2 + 64;
+    options.nestingLimit = 8;
+    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
+    if (reader.getEnd() != words.end()) return Corruption("entry header has trailing bytes");
+    auto r = reader.getRoot<schema::EntryHeader>();
+    h.format_version = r.getFormatVersion();
+    if (h.format_version != kEntryFormatVersion) {
+      return Corruption("entry header format version " + std::to_string(h.format_version) +
+                        " is not supported");
+    }
+    if (!ReadFixed(r.getAuthor(), h.author)) return Corruption("entry header: author is not 32 bytes");
+    auto scope = static_cast<uint16_t>(r.getScope());
+    if (scope >= kScopeCount) return Corruption("entry header: unknown scope");
+    h.scope = static_cast<Scope>(scope);
+    h.seq = r.getSeq();
+    if (h.seq == 0) return Corruption("entry header: seq 0");
+    if (!ReadFixed(r.getPrev(), h.prev)) return Corruption("entry header: prev is not 32 bytes");
+    h.timestamp_ms = r.getTimestampMs();
+    if (!ReadFixed(r.getRecordId(), h.record_id)) {
+      return Corruption("entry header: record id is not 16 bytes");
+    }
+    auto type = static_cast<uint16_t>(r.getRecordType());
+    if (type >= kRecordTypeCount) return Corruption("entry header: unknown record type");
+    h.record_type = static_cast<RecordType>(type);
+    auto op = static_cast<uint16_t>(r.getOp());
+    if (op > static_cast<uint16_t>(Op::kResolve)) return Corruption("entry header: unknown op");
+    h.op = static_cast<Op>(op);
+    auto ctx = r.getContext();
+    h.context.dots.reserve(ctx.size());
+    for (auto d : ctx) {
+      Dot dot;
+      if (!ReadFixed(d.getAuthor(), dot.author)) {
+        return Corruption("entry header: context author is not 32 bytes");
+      }
+      dot.seq = d.getSeq();
+      if (dot.seq == 0) return Corruption("entry header: context dot with seq 0");
+      if (!h.context.dots.empty() && !(h.context.dots.back().author < dot.author)) {
+        return Corruption("entry header: context is not sorted by author");
+      }
+      h.context.dots.push_back(dot);
+    }
+    if (!ReadFixed(r.getPayloadHash(), h.payload_hash)) {
+      return Corruption("entry header: payload hash is not 32 bytes");
+    }
+    h.payload_size = r.getPayloadSize();
+    if (h.payload_size > kPayloadBytesMax) return Corruption("entry header: payload over 1 MiB");
+  } catch (const kj::Exception& e) {
+    return Corruption(std::string("entry header does not decode: ") + e.getDescription().cStr());
+  }
+  if (h.seq == 1 && !crypto::IsZero(h.prev)) return Corruption("entry header: seq 1 with a prev hash");
+  return h;
+}
+
+Entry MakeEntry(EntryHeader header, Bytes payload, const crypto::Identity& signer) {
+  header.payload_hash = crypto::Blake2b256(payload);
+  header.payload_size = static_cast<uint32_t>(payload.size());
+  Entry e;
+  e.header_bytes = EncodeHeader(header);
+  e.signature = signer.Sign(e.header_bytes);
+  e.has_payload = true;
+  e.payload = std::move(payload);
+  e.header = std::move(header);
+  return e;
+}
+
+Status CheckPayload(const Entry& entry) {
+  if (!entry.has_payload) return Status::Ok();
+  if (entry.payload.size() != entry.header.payload_size) {
+    return Corruption("payload size " + std::to_string(entry.payload.size()) +
+                      " differs from the header's " + std::to_string(entry.header.payload_size));
+  }
+  if (crypto::Blake2b256(entry.payload) != entry.header.payload_hash) {
+    return Corruption("payload does not match the header's payload hash");
+  }
+  return Status::Ok();
+}
+
+bool CheckSignature(const Entry& entry) {
+  return crypto::Verify(entry.header.author, entry.header_bytes, entry.signature);
+}
+
+void AppendEncodedEntry(const Entry& e, Bytes& out) {
+  AppendU32BE(out, static_cast<uint32_t>(e.header_bytes.size()));
+  Append(out, e.header_bytes);
+  Append(out, e.signature);
+  out.push_back(e.has_payload ? 1 : 0);
+  AppendU32BE(out, static_cast<uint32_t>(e.has_payload ? e.payload.size() : 0));
+  if (e.has_payload) Append(out, e.payload);
+}
+
+Bytes EncodeEntry(const Entry& entry) {
+  Bytes out;
+  out.reserve(entry.header_bytes.size() + entry.payload.size() + 80);
+  AppendEncodedEntry(entry, out);
+  return out;
+}
+
+Result<Entry> DecodeEntry(ByteView& in) {
+  auto truncated = [] { return Corruption("entry is truncated"); };
+  if (in.size() < 4) return truncated();
+  uint32_t header_len = GetU32BE(in.data());
+  if (header_len > kHeaderBytesMax) return Corruption("entry header length exceeds 64 KiB");
+  if (in.size() < 4 + size_t{header_len} + 64 + 5) return truncated();
+  Entry e;
+  e.header_bytes.assign(in.data() + 4, in.data() + 4 + header_len);
+  std::memcpy(e.signature.data(), in.data() + 4 + header_len, 64);
+  const uint8_t* p = in.data() + 4 + header_len + 64;
+  uint8_t flags = p[0];
+  if (flags > 1) return Corruption("entry flags byte has unknown bits");
+  e.has_payload = flags & 1;
+  uint32_t payload_len = GetU32BE(p + 1);
+  if (payload_len > kPayloadBytesMax) return Corruption("entry payload length exceeds 1 MiB");
+  if (!e.has_payload && payload_len != 0) return Corruption("withheld payload with a length");
+  size_t total = 4 + size_t{header_len} + 64 + 5 + payload_len;
+  if (in.size() < total) return truncated();
+  e.payload.assign(p + 5, p + 5 + payload_len);
+  NCEN_ASSIGN_OR_RETURN(e.header, DecodeHeader(e.header_bytes));
+  in = in.subspan(total);
+  return e;
+}
+
+}  // namespace ncen::storage

@@ -1,0 +1,100 @@
+// Change-log entries: the signed header, its byte encoding, and the entry's
+// transfer form. The byte layouts are specified in docs/log-format.md.
+//
+// Everything here is a pure function of its arguments and safe from any
+// thread. Decoders never trust their input: every failure is a Status, never
+// an assert or an exception.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "crypto/hash.h"
+#include "crypto/identity.h"
+#include "storage/types.h"
+
+namespace ncen::storage {
+
+using crypto::Hash256;
+using crypto::Signature;
+
+inline constexpr uint16_t kEntryFormatVersion = 1;
+inline constexpr size_t kHeaderBytesMax = 64 * 1024;
+inline constexpr size_t kPayloadBytesMax = 1024 * 1024;
+
+struct EntryHeader {
+  uint16_t format_version = kEntryFormatVersion;
+  PublicKey author{};
+  Scope scope = Scope::kNational;
+  uint64_t seq = 0;
+  Hash256 prev{};  // zero for seq 1
+  int64_t timestamp_ms = 0;
+  RecordId record_id{};
+  RecordType record_type = RecordType::kSeizure;
+  Op op = Op::kPut;
+  VersionVector context;
+  Hash256 payload_hash{};
+  uint32_t payload_size = 0;
+
+  Dot dot() const { return {author, seq}; }
+  FeedId feed() const { return {author, scope}; }
+};
+
+// The exact bytes that get signed: a single-segment Cap'n Proto message.
+Bytes EncodeHeader(const EntryHeader& header);
+// kCorruption naming the first bad field when `bytes` is not a well-formed
+// version-1 header (wrong sizes, unknown enum values, unsorted context,
+// trailing bytes, over kHeaderBytesMax).
+Result<EntryHeader> DecodeHeader(ByteView bytes);
+
+// The entry hash: BLAKE2b-256 of the header bytes. It is the next entry's
+// `prev`. The signature is not part of it: Ed25519 (libsodium) signatures are
+// not malleable, and leaving it out lets a batch of headers be chained first
+// and signed in parallel.
+inline Hash256 EntryHash(ByteView header_bytes) { return crypto::Blake2b256(header_bytes); }
+
+// One entry as stored and transferred. `header` is decoded from
+// `header_bytes`; the bytes are the truth.
+struct Entry {
+  Bytes header_bytes;
+  Signature signature{};
+  bool has_payload = false;  // false when withheld or purged
+  Bytes payload;
+  EntryHeader header;
+
+  Hash256 hash() const { return EntryHash(header_bytes); }
+};
+
+// Builds an entry: encodes `header` (filling payload hash and size from
+// `payload`) and signs it with `signer`, which must be the header's author.
+Entry MakeEntry(EntryHeader header, Bytes payload, const crypto::Identity& signer);
+
+// Why an entry was rejected. Each has its own message too.
+enum class EntryError {
+  kNone = 0,
+  kMalformed,        // bytes do not decode
+  kPayloadMismatch,  // payload hash or size differ from the header
+  kBadSignature,     // signature does not verify against the header's author
+  kGap,              // seq is beyond the feed's head + 1
+  kPrevMismatch,     // prev does not equal the hash of the entry before it
+  kFork,             // a different entry is already stored at this (feed, seq)
+  kTypeMismatch,     // the record already exists with another type or scope
+  kStaleIdentity,    // an entry of this node's own feed it has not written
+};
+const char* EntryErrorName(EntryError e);
+
+// Checks payload hash and size against the header (when the payload is present).
+Status CheckPayload(const Entry& entry);
+bool CheckSignature(const Entry& entry);
+
+// Transfer form: u32 header length | header | 64-byte signature | u8 flags
+// (bit 0: payload present) | u32 payload length | payload. All big-endian.
+void AppendEncodedEntry(const Entry& entry, Bytes& out);
+Bytes EncodeEntry(const Entry& entry);
+// Decodes one entry from the front of `in`, advancing `in` past it.
+// kCorruption on truncation or a malformed header. Does not verify anything.
+Result<Entry> DecodeEntry(ByteView& in);
+
+}  // namespace ncen::storage

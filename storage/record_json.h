@@ -1,0 +1,53 @@
+// The CLI's JSON form of record bodies, derived from storage/schema/record.capnp
+// by reflection: snake_case names, enumerants as snake_case strings, absent
+// fields omitted. Validation rules come from the schema's annotations
+// ($required, $format, $positive, ...). See docs/data-model.md.
+//
+// Pure functions, safe from any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "storage/types.h"
+
+namespace ncen::storage {
+
+// Validates `object` as a body of `type` and returns the payload bytes (a
+// single-segment Cap'n Proto message). The keys "type" (must equal `type`)
+// and, when `allow_id` is set, "id" and "versions" are accepted and ignored.
+// kInvalidArgument names the field: "field 'goods[0].quantity': must be
+// greater than 0". Nothing else is ever returned on bad input.
+Result<Bytes> RecordFromJson(RecordType type, const nlohmann::json& object, bool allow_id = false);
+
+// The JSON object of a payload (without "id"/"type"). kCorruption when the
+// payload does not decode.
+Result<nlohmann::json> RecordToJson(RecordType type, ByteView payload);
+
+// A one-line description for tables: "2026-11-02 PKTKM drugs/heroin 12.4 kg".
+std::string SummarizeRecord(RecordType type, ByteView payload);
+
+// Search terms of a payload: each is one index key body, i.e. a kind byte then
+// the term (see docs/data-model.md, "Search index"). Empty when the payload
+// does not decode.
+std::vector<std::string> RecordTerms(RecordType type, ByteView payload);
+
+// Seizure date as YYYY-MM-DD, or "" when not a seizure or undecodable.
+std::string SeizureDate(ByteView payload);
+
+// Index term kinds.
+inline constexpr char kTermName = 'n';        // folded name token
+inline constexpr char kTermIdentifier = 'i';  // normalized document/registration/tax/trader id
+inline constexpr char kTermCategory = 'c';    // goods category
+inline constexpr char kTermSubtype = 's';     // goods subtype
+inline constexpr char kTermDate = 'd';        // seizure date YYYYMMDD
+
+// Links (seizure → suspects/companies): returns a payload with `id` added to
+// the seizure's `suspects` (or `companies`) list, or the same bytes when
+// already there. kCorruption when the payload does not decode.
+Result<Bytes> AddSeizureLink(ByteView seizure_payload, bool company, const std::string& id);
+
+}  // namespace ncen::storage

@@ -1,0 +1,538 @@
+// Store: opening, local appends and the application of remote batches.
+// Reads live in store_read.cpp.
+#include "storage/store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "storage/record_json.h"
+#include "storage/store_internal.h"
+
+namespace ncen::storage {
+
+namespace {
+
+constexpr uint32_t kStoreFormatVersion = 1;
+
+Bytes MetaU64(uint64_t v) {
+  Bytes b;
+  AppendU64BE(b, v);
+  return b;
+}
+
+}  // namespace
+
+Bytes EncodeLogValue(const Entry& e) {
+  Bytes v;
+  v.reserve(5 + e.header_bytes.size() + 64 + e.payload.size());
+  v.push_back(e.has_payload ? 1 : 0);
+  AppendU32BE(v, static_cast<uint32_t>(e.header_bytes.size()));
+  Append(v, e.header_bytes);
+  Append(v, e.signature);
+  if (e.has_payload) Append(v, e.payload);
+  return v;
+}
+
+std::optional<ByteView> LogValueHeader(ByteView v) {
+  if (v.size() < 5) return std::nullopt;
+  uint32_t len = GetU32BE(v.data() + 1);
+  if (v.size() < 5 + size_t{len} + 64) return std::nullopt;
+  return v.subspan(5, len);
+}
+
+Result<Entry> DecodeLogValue(ByteView v) {
+  auto header = LogValueHeader(v);
+  if (!header || v[0] > 1) return Corruption("log value does not decode");
+  Entry e;
+  e.has_payload = v[0] & 1;
+  e.header_bytes.assign(header->begin(), header->end());
+  size_t sig_at = 5 + header->size();
+  std::memcpy(e.signature.data(), v.data() + sig_at, 64);
+  e.payload.assign(v.begin() + sig_at + 64, v.end());
+  if (!e.has_payload && !e.payload.empty()) return Corruption("log value has a withheld payload");
+  NCEN_ASSIGN_OR_RETURN(e.header, DecodeHeader(e.header_bytes));
+  return e;
+}
+
+// ---------------------------------------------------------------------------
+// Opening
+
+Store::~Store() = default;
+
+Status Store::OpenDatabases(bool create) {
+  dbs_ = std::make_unique<Dbs>();
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, create));
+  unsigned flags = create ? MDB_CREATE : 0;
+  struct Named {
+    const char* name;
+    MDB_dbi* dbi;
+  } named[] = {{"meta", &dbs_->meta},
+               {"feeds", &dbs_->feeds},
+               {"feed_index", &dbs_->feed_index},
+               {"log", &dbs_->log},
+               {"records", &dbs_->records},
+               {"conflicts", &dbs_->conflicts},
+               {"index", &dbs_->index},
+               {"record_terms", &dbs_->record_terms},
+               {"changes", &dbs_->changes},
+               {"forks", &dbs_->forks},
+               {"peers", &dbs_->peers}};
+  for (auto& n : named) {
+    int rc = mdb_dbi_open(txn.get(), n.name, flags, n.dbi);
+    if (rc == MDB_NOTFOUND) return NotFound(std::string("store has no '") + n.name + "' database");
+    NCEN_RETURN_IF_ERROR(lmdb::FromRc(rc, std::string("open database ") + n.name));
+  }
+  return txn.Commit();
+}
+
+static std::string StoreFile(const std::string& dir) { return dir + "/data.mdb"; }
+
+Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const NodeMeta& meta,
+                                             StoreOptions options) {
+  if (std::filesystem::exists(StoreFile(dir))) return ConflictError("a store already exists in " + dir);
+  std::unique_ptr<Store> store(new Store);
+  NCEN_ASSIGN_OR_RETURN(store->env_, lmdb::Env::Open(dir, options.map_size_bytes, options.durable));
+  NCEN_RETURN_IF_ERROR(store->OpenDatabases(true));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, true));
+  auto put = [&](const char* key, ByteView value) {
+    return txn.Put(store->dbs_->meta, AsBytes(key), value);
+  };
+  NCEN_RETURN_IF_ERROR(put("format_version", MetaU64(kStoreFormatVersion)));
+  NCEN_RETURN_IF_ERROR(put("node_id", meta.node_id));
+  NCEN_RETURN_IF_ERROR(put("name", AsBytes(meta.name)));
+  NCEN_RETURN_IF_ERROR(put("role", AsBytes(meta.role)));
+  NCEN_RETURN_IF_ERROR(put("created_ms", MetaU64(static_cast<uint64_t>(meta.created_ms))));
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  store->meta_ = meta;
+  return store;
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
+  if (!std::filesystem::exists(StoreFile(dir))) return NotFound("no store in " + dir);
+  std::unique_ptr<Store> store(new Store);
+  NCEN_ASSIGN_OR_RETURN(store->env_, lmdb::Env::Open(dir, options.map_size_bytes, options.durable));
+  Status s = store->OpenDatabases(false);
+  if (s.code() == StatusCode::kNotFound) return Corruption("store in " + dir + " is incomplete: " + s.message());
+  NCEN_RETURN_IF_ERROR(s);
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, false));
+  auto get = [&](const char* key) -> Result<Bytes> {
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(store->dbs_->meta, AsBytes(key)));
+    if (!v) return Corruption(std::string("store meta has no ") + key);
+    return Bytes(v->begin(), v->end());
+  };
+  NCEN_ASSIGN_OR_RETURN(Bytes version, get("format_version"));
+  if (version.size() != 8 || GetU64BE(version.data()) != kStoreFormatVersion) {
+    return Corruption("store format version is not supported");
+  }
+  NCEN_ASSIGN_OR_RETURN(Bytes id, get("node_id"));
+  if (id.size() != 32) return Corruption("store meta node_id is not 32 bytes");
+  std::memcpy(store->meta_.node_id.data(), id.data(), 32);
+  NCEN_ASSIGN_OR_RETURN(Bytes name, get("name"));
+  NCEN_ASSIGN_OR_RETURN(Bytes role, get("role"));
+  NCEN_ASSIGN_OR_RETURN(Bytes created, get("created_ms"));
+  store->meta_.name.assign(name.begin(), name.end());
+  store->meta_.role.assign(role.begin(), role.end());
+  if (created.size() == 8) store->meta_.created_ms = static_cast<int64_t>(GetU64BE(created.data()));
+  return store;
+}
+
+// ---------------------------------------------------------------------------
+// Writer: one write transaction with its caches of feed heads and counters.
+
+class Store::Writer {
+ public:
+  Writer(Store& store, lmdb::Txn txn) : store_(store), dbs_(*store.dbs_), txn_(std::move(txn)) {}
+
+  lmdb::Txn& txn() { return txn_; }
+
+  struct Feed {
+    FeedRecord record;
+    bool dirty = false;
+  };
+
+  // The feed's cached head; creates the feed (seq 0) when it is new.
+  Result<Feed*> GetFeed(const FeedId& id) {
+    auto it = feeds_.find(id);
+    if (it != feeds_.end()) return &it->second;
+    Feed feed;
+    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.feeds, keys::Feed(id)));
+    if (v) {
+      auto rec = FeedRecord::Decode(*v);
+      if (!rec) return Corruption("feeds record does not decode");
+      feed.record = *rec;
+    } else {
+      NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_feed_index"));
+      feed.record.index = static_cast<uint32_t>(next);
+      counters_["next_feed_index"] = next + 1;
+      NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feed_index, keys::U32(feed.record.index), keys::Feed(id)));
+      feed.dirty = true;
+    }
+    return &feeds_.emplace(id, feed).first->second;
+  }
+
+  // The header hash stored at (feed, seq), or nullopt.
+  Result<std::optional<Hash256>> StoredHash(uint32_t feed_index, uint64_t seq) {
+    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.log, keys::Log(feed_index, seq)));
+    if (!v) return std::optional<Hash256>();
+    auto header = LogValueHeader(*v);
+    if (!header) return Corruption("log value does not decode");
+    return std::optional<Hash256>(EntryHash(*header));
+  }
+
+  Status PutLog(uint32_t feed_index, const Entry& e) {
+    return txn_.Put(dbs_.log, keys::Log(feed_index, e.header.seq), EncodeLogValue(e));
+  }
+
+  // Applies one entry (already appended to its feed) to the record state,
+  // the indexes, the conflicts table and the changes feed.
+  Status ApplyToRecord(const EntryHeader& h, uint32_t feed_index, ByteView payload,
+                       bool has_payload, EntryError* error) {
+    auto key = ByteView(h.record_id);
+    NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, key));
+    RecordState state;
+    bool existed = stored.has_value();
+    if (existed) {
+      NCEN_ASSIGN_OR_RETURN(state, DecodeRecordState(*stored));
+      if (state.type != h.record_type || state.scope != h.scope) {
+        *error = EntryError::kTypeMismatch;
+        return InvalidArgument("record " + FormatRecordId(h.record_id) + " is a " +
+                               RecordTypeName(state.type) + " in scope " + ScopeName(state.scope) +
+                               ", entry says " + RecordTypeName(h.record_type) + " in " +
+                               ScopeName(h.scope));
+      }
+    } else {
+      state.type = h.record_type;
+      state.scope = h.scope;
+    }
+    NCEN_RETURN_IF_ERROR(AppendChange(feed_index, h.seq, h.record_id));
+    bool was_live = existed && state.live();
+    bool was_conflict = state.conflict();
+    std::vector<Version> before = state.versions;
+    Version v{h.dot(), feed_index, h.timestamp_ms, h.op, h.context};
+    if (ApplyVersion(state, v) == ApplyResult::kObsolete) return Status::Ok();
+    if (has_payload) pending_payloads_[h.dot()] = Bytes(payload.begin(), payload.end());
+    NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.records, key, EncodeRecordState(state)));
+    if (state.conflict()) {
+      uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
+      NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.conflicts, key, ByteView(&n, 1)));
+    } else if (was_conflict) {
+      NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
+    }
+    if (was_live != state.live()) {
+      live_delta_[static_cast<int>(state.type)] += state.live() ? 1 : -1;
+    }
+    return UpdateTerms(h.record_id, state);
+  }
+
+  Status Finish() {
+    for (auto& [id, feed] : feeds_) {
+      if (feed.dirty) NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feeds, keys::Feed(id), feed.record.Encode()));
+    }
+    for (int t = 0; t < kRecordTypeCount; ++t) {
+      if (live_delta_[t] == 0) continue;
+      std::string key = std::string("live/") + RecordTypeName(RecordType(t));
+      NCEN_ASSIGN_OR_RETURN(uint64_t n, MetaCounter(key));
+      counters_[key] = static_cast<uint64_t>(static_cast<int64_t>(n) + live_delta_[t]);
+    }
+    for (auto& [key, value] : counters_) {
+      NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.meta, AsBytes(key), MetaU64(value)));
+    }
+    return txn_.Commit();
+  }
+
+  Result<uint64_t> MetaCounter(const std::string& key) {
+    auto it = counters_.find(key);
+    if (it != counters_.end()) return it->second;
+    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.meta, AsBytes(key)));
+    if (!v) return uint64_t{0};
+    if (v->size() != 8) return Corruption("meta counter " + key + " does not decode");
+    return GetU64BE(v->data());
+  }
+
+ private:
+  Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
+    NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
+    counters_["next_change"] = next + 1;
+    Bytes value;
+    AppendU32BE(value, feed_index);
+    AppendU64BE(value, seq);
+    Append(value, id);
+    return txn_.Append(dbs_.changes, keys::U64(next + 1), value);
+  }
+
+  // The payload of a version: from this batch, or from the log.
+  Result<std::optional<Bytes>> PayloadOf(const Version& v) {
+    auto it = pending_payloads_.find(v.dot);
+    if (it != pending_payloads_.end()) return std::optional<Bytes>(it->second);
+    NCEN_ASSIGN_OR_RETURN(auto value, txn_.Get(dbs_.log, keys::Log(v.feed_index, v.dot.seq)));
+    if (!value) return std::optional<Bytes>();
+    auto header = LogValueHeader(*value);
+    if (!header || (*value)[0] != 1) return std::optional<Bytes>();
+    size_t at = 5 + header->size() + 64;
+    return std::optional<Bytes>(Bytes(value->begin() + at, value->end()));
+  }
+
+  // Keeps the search index equal to the union of the live versions' terms.
+  Status UpdateTerms(const RecordId& id, const RecordState& state) {
+    std::vector<std::string> terms;
+    for (const Version& v : state.versions) {
+      if (!v.live()) continue;
+      NCEN_ASSIGN_OR_RETURN(auto payload, PayloadOf(v));
+      if (!payload) continue;
+      for (auto& t : RecordTerms(state.type, *payload)) terms.push_back(std::move(t));
+    }
+    std::sort(terms.begin(), terms.end());
+    terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+
+    std::vector<std::string> old_terms;
+    NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.record_terms, id));
+    if (stored) {
+      size_t pos = 0;
+      while (pos + 2 <= stored->size()) {
+        size_t len = size_t{(*stored)[pos]} << 8 | (*stored)[pos + 1];
+        if (pos + 2 + len > stored->size()) return Corruption("record_terms value does not decode");
+        old_terms.emplace_back(reinterpret_cast<const char*>(stored->data() + pos + 2), len);
+        pos += 2 + len;
+      }
+    }
+    if (old_terms == terms) return Status::Ok();
+    for (const auto& t : old_terms) {
+      if (!std::binary_search(terms.begin(), terms.end(), t)) {
+        NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.index, keys::Index(t, id)));
+      }
+    }
+    Bytes encoded;
+    for (const auto& t : terms) {
+      if (!std::binary_search(old_terms.begin(), old_terms.end(), t)) {
+        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, keys::Index(t, id), {}));
+      }
+      encoded.push_back(static_cast<uint8_t>(t.size() >> 8));
+      encoded.push_back(static_cast<uint8_t>(t.size()));
+      Append(encoded, AsBytes(t));
+    }
+    if (terms.empty()) return txn_.Del(dbs_.record_terms, id);
+    return txn_.Put(dbs_.record_terms, id, encoded);
+  }
+
+  Store& store_;
+  const Dbs& dbs_;
+  lmdb::Txn txn_;
+  std::map<FeedId, Feed> feeds_;
+  std::map<std::string, uint64_t> counters_;
+  std::map<Dot, Bytes> pending_payloads_;
+  int64_t live_delta_[kRecordTypeCount] = {};
+};
+
+// ---------------------------------------------------------------------------
+// Local appends
+
+Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
+                                            std::span<const LocalChange> changes,
+                                            const BatchSignFn& sign) {
+  NCEN_CHECK(me.public_key() == meta_.node_id);
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  Writer w(*this, std::move(txn));
+  NCEN_ASSIGN_OR_RETURN(auto stale, w.txn().Get(dbs_->meta, AsBytes("stale_identity")));
+  if (stale) {
+    return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
+                              "); local writes are refused until an administrator acts");
+  }
+  std::vector<Entry> entries;
+  std::vector<uint32_t> feed_indexes;
+  entries.reserve(changes.size());
+  int64_t now = UnixMillisNow();
+  for (const LocalChange& c : changes) {
+    NCEN_ASSIGN_OR_RETURN(auto stored, w.txn().Get(dbs_->records, c.id));
+    RecordState state;
+    if (stored) {
+      NCEN_ASSIGN_OR_RETURN(state, DecodeRecordState(*stored));
+      if (state.type != c.type) {
+        return InvalidArgument("record " + FormatRecordId(c.id) + " is a " +
+                               RecordTypeName(state.type) + ", not a " + RecordTypeName(c.type));
+      }
+      if (state.scope != c.scope) {
+        return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " +
+                               ScopeName(state.scope));
+      }
+    } else if (c.op != Op::kPut) {
+      return NotFound("no record " + FormatRecordId(c.id));
+    }
+    NCEN_ASSIGN_OR_RETURN(Writer::Feed * feed, w.GetFeed({me.public_key(), c.scope}));
+    EntryHeader h;
+    h.author = me.public_key();
+    h.scope = c.scope;
+    h.seq = feed->record.seq + 1;
+    h.prev = feed->record.head;
+    h.timestamp_ms = now;
+    h.record_id = c.id;
+    h.record_type = c.type;
+    h.op = c.op;
+    h.context = state.CausalContext();
+    h.payload_hash = crypto::Blake2b256(c.payload);
+    h.payload_size = static_cast<uint32_t>(c.payload.size());
+    Entry e;
+    e.header_bytes = EncodeHeader(h);
+    e.has_payload = true;
+    e.payload = c.payload;
+    feed->record.seq = h.seq;
+    feed->record.head = EntryHash(e.header_bytes);
+    feed->dirty = true;
+    EntryError ignored;
+    NCEN_RETURN_IF_ERROR(w.ApplyToRecord(h, feed->record.index, e.payload, true, &ignored));
+    e.header = std::move(h);
+    entries.push_back(std::move(e));
+    feed_indexes.push_back(feed->record.index);
+  }
+  if (sign) {
+    sign(me, entries);
+  } else {
+    for (Entry& e : entries) e.signature = me.Sign(e.header_bytes);
+  }
+  std::vector<Dot> dots;
+  dots.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    NCEN_RETURN_IF_ERROR(w.PutLog(feed_indexes[i], entries[i]));
+    dots.push_back(entries[i].header.dot());
+  }
+  NCEN_RETURN_IF_ERROR(w.Finish());
+  return dots;
+}
+
+// ---------------------------------------------------------------------------
+// Remote batches
+
+ApplyReport Store::ApplyBatch(std::span<const Entry> entries, const std::string& source) {
+  std::optional<ForkReport> fork;
+  std::string stale_reason;
+  ApplyReport report = ApplyInTxn(entries, source, &fork, &stale_reason);
+  // The batch's transaction is over; evidence is kept in transactions of its own.
+  if (fork) {
+    if (Status s = RecordFork(*fork); !s.ok()) report.status = s;
+  }
+  if (!stale_reason.empty()) {
+    if (Status s = MarkStale(stale_reason); !s.ok()) report.status = s;
+  }
+  return report;
+}
+
+Status Store::RecordFork(const ForkReport& f) {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  Bytes key = keys::Feed(f.feed);
+  AppendU64BE(key, f.seq);
+  Bytes value;
+  Append(value, f.ours);
+  Append(value, f.theirs);
+  AppendU64BE(value, static_cast<uint64_t>(f.detected_ms));
+  Append(value, AsBytes(f.source));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->forks, key, value));
+  return txn.Commit();
+}
+
+Status Store::MarkStale(const std::string& reason) {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("stale_identity"), AsBytes(reason)));
+  return txn.Commit();
+}
+
+ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
+                              std::optional<ForkReport>* fork, std::string* stale_reason) {
+  ApplyReport report;
+  auto fail = [&](size_t i, EntryError e, Status s) {
+    report.status = s.WithContext("entry " + std::to_string(i));
+    report.error = e;
+    report.error_index = i;
+    report.applied = 0;
+    return report;
+  };
+  auto txn = lmdb::Txn::Begin(*env_, true);
+  if (!txn.ok()) return fail(0, EntryError::kNone, txn.status());
+  Writer w(*this, std::move(txn).value());
+
+  // The signature of a contiguous run of one feed is checked on its last
+  // entry only: the hash links vouch for the rest (DESIGN.md §3).
+  constexpr size_t kNone = SIZE_MAX;
+  size_t unverified = kNone;
+  auto verify_pending = [&]() -> bool {
+    if (unverified == kNone) return true;
+    bool ok = CheckSignature(entries[unverified]);
+    if (ok) unverified = kNone;
+    return ok;
+  };
+
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const EntryHeader& h = e.header;
+    if (unverified != kNone && entries[unverified].header.feed() != h.feed() && !verify_pending()) {
+      return fail(unverified, EntryError::kBadSignature,
+                  Unauthenticated("signature does not verify against the header's author"));
+    }
+    if (Status s = CheckPayload(e); !s.ok()) return fail(i, EntryError::kPayloadMismatch, s);
+    auto feed_or = w.GetFeed(h.feed());
+    if (!feed_or.ok()) return fail(i, EntryError::kNone, feed_or.status());
+    Writer::Feed* feed = *feed_or;
+    if (h.seq <= feed->record.seq) {
+      auto stored = w.StoredHash(feed->record.index, h.seq);
+      if (!stored.ok()) return fail(i, EntryError::kNone, stored.status());
+      if (*stored && **stored == e.hash()) {
+        ++report.duplicates;
+        continue;
+      }
+      if (!CheckSignature(e)) {
+        return fail(i, EntryError::kBadSignature,
+                    Unauthenticated("signature does not verify against the header's author"));
+      }
+      *fork = ForkReport{h.feed(), h.seq, *stored ? **stored : Hash256{}, e.hash(), UnixMillisNow(),
+                        source};
+      return fail(i, EntryError::kFork,
+                  Corruption("fork: a different entry is already held at seq " +
+                             std::to_string(h.seq) + " of feed " + crypto::Fingerprint(h.author) +
+                             "/" + ScopeName(h.scope)));
+    }
+    if (h.author == meta_.node_id) {
+      // Our own feed, beyond what we hold: we were restored from an old copy.
+      bool stale = CheckSignature(e);
+      if (stale) {
+        *stale_reason = "a peer holds seq " + std::to_string(h.seq) +
+                        " of this node's own feed, which has only " +
+                        std::to_string(feed->record.seq);
+      }
+      return fail(i, stale ? EntryError::kStaleIdentity : EntryError::kBadSignature,
+                  stale ? FailedPrecondition("entry of this node's own feed beyond its head: the node was restored from an old copy")
+                        : Unauthenticated("signature does not verify against the header's author"));
+    }
+    if (h.seq > feed->record.seq + 1) {
+      return fail(i, EntryError::kGap,
+                  Corruption("gap: seq " + std::to_string(h.seq) + " after head " +
+                             std::to_string(feed->record.seq)));
+    }
+    if (h.prev != feed->record.head) {
+      return fail(i, EntryError::kPrevMismatch,
+                  Corruption("prev hash of seq " + std::to_string(h.seq) +
+                             " does not match the feed's head"));
+    }
+    unverified = i;
+    if (Status s = w.PutLog(feed->record.index, e); !s.ok()) return fail(i, EntryError::kNone, s);
+    feed->record.seq = h.seq;
+    feed->record.head = e.hash();
+    feed->dirty = true;
+    EntryError error = EntryError::kNone;
+    if (Status s = w.ApplyToRecord(h, feed->record.index, e.payload, e.has_payload, &error); !s.ok()) {
+      return fail(i, error, s);
+    }
+    ++report.applied;
+  }
+  if (!verify_pending()) {
+    return fail(unverified, EntryError::kBadSignature,
+                Unauthenticated("signature does not verify against the header's author"));
+  }
+  size_t applied = report.applied;
+  if (Status s = w.Finish(); !s.ok()) return fail(entries.size(), EntryError::kNone, s);
+  report.applied = applied;
+  return report;
+}
+
+}  // namespace ncen::storage

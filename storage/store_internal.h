@@ -1,0 +1,85 @@
+// Internals shared by the store's .cpp files: database handles and key
+// layouts (docs/log-format.md). Not for use outside storage/.
+#pragma once
+
+#include <lmdb.h>
+
+#include <map>
+#include <string>
+
+#include "storage/lmdb.h"
+#include "storage/store.h"
+
+namespace ncen::storage {
+
+struct Store::Dbs {
+  MDB_dbi meta, feeds, feed_index, log, records, conflicts, index, record_terms, changes, forks,
+      peers;
+};
+
+namespace keys {
+
+// feeds: author[32] | scope u8
+inline Bytes Feed(const FeedId& f) {
+  Bytes k(f.author.begin(), f.author.end());
+  k.push_back(static_cast<uint8_t>(f.scope));
+  return k;
+}
+// log: feed_index u32 | seq u64
+inline std::array<uint8_t, 12> Log(uint32_t feed_index, uint64_t seq) {
+  std::array<uint8_t, 12> k;
+  PutU32BE(k.data(), feed_index);
+  PutU64BE(k.data() + 4, seq);
+  return k;
+}
+inline std::array<uint8_t, 4> U32(uint32_t v) {
+  std::array<uint8_t, 4> k;
+  PutU32BE(k.data(), v);
+  return k;
+}
+inline std::array<uint8_t, 8> U64(uint64_t v) {
+  std::array<uint8_t, 8> k;
+  PutU64BE(k.data(), v);
+  return k;
+}
+// index: term (kind byte + text) | 0x00 | record id[16]
+inline Bytes Index(const std::string& term, const RecordId& id) {
+  Bytes k(term.begin(), term.end());
+  k.push_back(0);
+  k.insert(k.end(), id.begin(), id.end());
+  return k;
+}
+
+}  // namespace keys
+
+// feeds value: feed_index u32 | head seq u64 | head hash[32]
+struct FeedRecord {
+  uint32_t index = 0;
+  uint64_t seq = 0;
+  Hash256 head{};
+
+  Bytes Encode() const {
+    Bytes v;
+    AppendU32BE(v, index);
+    AppendU64BE(v, seq);
+    Append(v, head);
+    return v;
+  }
+  static std::optional<FeedRecord> Decode(ByteView v) {
+    if (v.size() != 44) return std::nullopt;
+    FeedRecord f;
+    f.index = GetU32BE(v.data());
+    f.seq = GetU64BE(v.data() + 4);
+    std::memcpy(f.head.data(), v.data() + 12, 32);
+    return f;
+  }
+};
+
+// log value: flags u8 (bit 0 payload present) | header length u32 | header |
+// signature[64] | payload
+Bytes EncodeLogValue(const Entry& e);
+Result<Entry> DecodeLogValue(ByteView v);
+// The header bytes inside a log value, without copying.
+std::optional<ByteView> LogValueHeader(ByteView v);
+
+}  // namespace ncen::storage

@@ -1,0 +1,74 @@
+// Plain value types of the change log and record store: scopes, record types,
+// ops, dots, record ids. Safe to use from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/identity.h"
+
+namespace ncen::storage {
+
+using crypto::PublicKey;
+
+enum class Scope : uint8_t { kNational = 0, kRegional = 1, kGlobal = 2 };
+enum class RecordType : uint8_t { kSeizure = 0, kSuspect = 1, kCompany = 2 };
+enum class Op : uint8_t { kPut = 0, kDelete = 1, kPurge = 2, kResolve = 3 };
+
+inline constexpr int kScopeCount = 3;
+inline constexpr int kRecordTypeCount = 3;
+
+const char* ScopeName(Scope s);          // "national", "regional", "global"
+const char* RecordTypeName(RecordType t);  // "seizure", "suspect", "company"
+const char* OpName(Op op);                // "put", "delete", "purge", "resolve"
+std::optional<Scope> ParseScope(std::string_view name);
+std::optional<RecordType> ParseRecordType(std::string_view name);
+
+// One applied entry as seen by a record: (author, seq). A record lives in one
+// scope, so the feed is implied.
+struct Dot {
+  PublicKey author{};
+  uint64_t seq = 0;
+  friend bool operator==(const Dot&, const Dot&) = default;
+  friend auto operator<=>(const Dot&, const Dot&) = default;
+};
+
+// A version vector: at most one dot per author, sorted by author. Covers(d)
+// is true when the vector has seen d.
+struct VersionVector {
+  std::vector<Dot> dots;
+
+  bool Covers(const Dot& d) const;
+  uint64_t SeqOf(const PublicKey& author) const;  // 0 when absent
+  // Raises the entry for d.author to at least d.seq.
+  void Add(const Dot& d);
+  void Join(const VersionVector& other);
+  friend bool operator==(const VersionVector&, const VersionVector&) = default;
+};
+
+// 16-byte, time-ordered record id: 48-bit Unix milliseconds, then random bits,
+// laid out like a UUIDv7 (version 7, RFC 4122 variant).
+using RecordId = std::array<uint8_t, 16>;
+
+RecordId NewRecordId(int64_t unix_ms);
+// 8-4-4-4-12 lower-case hex.
+std::string FormatRecordId(const RecordId& id);
+// Accepts the UUID form or 32 hex digits; kInvalidArgument otherwise.
+Result<RecordId> ParseRecordId(std::string_view text);
+
+// Identifies a feed: (author, scope).
+struct FeedId {
+  PublicKey author{};
+  Scope scope = Scope::kNational;
+  friend bool operator==(const FeedId&, const FeedId&) = default;
+  friend auto operator<=>(const FeedId&, const FeedId&) = default;
+};
+
+int64_t UnixMillisNow();
+
+}  // namespace ncen::storage
