@@ -58,6 +58,14 @@ bool Verify(const PublicKey& author, ByteView message, const Signature& signatur
                                      author.data()) == 0;
 }
 
+Result<std::array<uint8_t, 32>> X25519PublicFromEd25519(const PublicKey& key) {
+  std::array<uint8_t, 32> out;
+  if (crypto_sign_ed25519_pk_to_curve25519(out.data(), key.data()) != 0) {
+    return InvalidArgument("key " + NodeIdHex(key) + " is not a valid Ed25519 public key");
+  }
+  return out;
+}
+
 Identity Identity::Generate() {
   std::array<uint8_t, 32> seed;
   RandomFill(seed.data(), seed.size());
@@ -126,6 +134,12 @@ Signature Identity::Sign(ByteView message) const {
   Signature sig;
   crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key_.data());
   return sig;
+}
+
+std::array<uint8_t, 32> Identity::X25519SecretKey() const {
+  std::array<uint8_t, 32> out;
+  crypto_sign_ed25519_sk_to_curve25519(out.data(), secret_key_.data());
+  return out;
 }
 
 }  // namespace ncen::crypto

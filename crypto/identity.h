@@ -28,6 +28,11 @@ std::string Fingerprint(const PublicKey& key);
 
 bool Verify(const PublicKey& author, ByteView message, const Signature& signature);
 
+// The X25519 (Montgomery) form of an Ed25519 public key: the peer's expected
+// Noise static key (docs/handshake.md, identity binding). kInvalidArgument
+// when `key` is not a valid Ed25519 point or has small order.
+Result<std::array<uint8_t, 32>> X25519PublicFromEd25519(const PublicKey& key);
+
 class Identity {
  public:
   // A fresh random key pair.
@@ -45,6 +50,11 @@ class Identity {
 
   const PublicKey& public_key() const { return public_key_; }
   Signature Sign(ByteView message) const;
+  // This identity's secret key converted to X25519: the node's Noise static
+  // key (docs/handshake.md). Its public key equals
+  // X25519PublicFromEd25519(public_key()). The caller owns the copy and
+  // should wipe it when done.
+  std::array<uint8_t, 32> X25519SecretKey() const;
 
  private:
   Identity() = default;

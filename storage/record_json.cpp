@@ -18,7 +18,7 @@ namespace ncen::storage {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 namespace s = schema;
 
 // Annotation ids, as declared in record.capnp.

@@ -21,11 +21,11 @@ namespace ncen::storage {
 // and, when `allow_id` is set, "id" and "versions" are accepted and ignored.
 // kInvalidArgument names the field: "field 'goods[0].quantity': must be
 // greater than 0". Nothing else is ever returned on bad input.
-Result<Bytes> RecordFromJson(RecordType type, const nlohmann::json& object, bool allow_id = false);
+Result<Bytes> RecordFromJson(RecordType type, const nlohmann::ordered_json& object, bool allow_id = false);
 
 // The JSON object of a payload (without "id"/"type"). kCorruption when the
 // payload does not decode.
-Result<nlohmann::json> RecordToJson(RecordType type, ByteView payload);
+Result<nlohmann::ordered_json> RecordToJson(RecordType type, ByteView payload);
 
 // A one-line description for tables: "2026-11-02 PKTKM drugs/heroin 12.4 kg".
 std::string SummarizeRecord(RecordType type, ByteView payload);

@@ -1,0 +1,53 @@
+#include "node/node_dir.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace ncen::node {
+
+namespace fs = std::filesystem;
+
+Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const std::string& role,
+                          storage::StoreOptions options) {
+  if (name.empty()) return InvalidArgument("--name must not be empty");
+  bool role_ok = false;
+  for (const char* r : kValidRoles) role_ok = role_ok || role == r;
+  if (!role_ok) return InvalidArgument("--role must be post, hub or regional, got '" + role + "'");
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return ConflictError(dir + " exists and is not a directory");
+    if (!fs::is_empty(dir, ec)) {
+      return ConflictError(dir + " already holds a node or other files; refusing to touch it");
+    }
+  } else if (::mkdir(dir.c_str(), 0700) != 0) {
+    return IOError("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  std::string store_dir = dir + "/store";
+  if (::mkdir(store_dir.c_str(), 0700) != 0) {
+    return IOError("cannot create " + store_dir + ": " + std::strerror(errno));
+  }
+  crypto::Identity identity = crypto::Identity::Generate();
+  NCEN_RETURN_IF_ERROR(identity.Save(dir + "/identity.key"));
+  storage::NodeMeta meta{identity.public_key(), name, role, storage::UnixMillisNow()};
+  NCEN_ASSIGN_OR_RETURN(auto store, storage::Store::Create(store_dir, meta, options));
+  return OpenNode{std::move(identity), std::move(store)};
+}
+
+Result<OpenNode> OpenNodeDir(const std::string& dir, storage::StoreOptions options) {
+  std::error_code ec;
+  if (!fs::exists(dir + "/identity.key", ec) || !fs::exists(dir + "/store/data.mdb", ec)) {
+    return NotFound("no node in " + dir + " (create one with: ncenctl --data " + dir +
+                    " init --name NAME)");
+  }
+  NCEN_ASSIGN_OR_RETURN(crypto::Identity identity, crypto::Identity::Load(dir + "/identity.key"));
+  NCEN_ASSIGN_OR_RETURN(auto store, storage::Store::Open(dir + "/store", options));
+  if (store->meta().node_id != identity.public_key()) {
+    return Corruption("identity key in " + dir + " does not belong to its store");
+  }
+  return OpenNode{std::move(identity), std::move(store)};
+}
+
+}  // namespace ncen::node

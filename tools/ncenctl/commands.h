@@ -1,0 +1,38 @@
+// ncenctl's commands. Each returns a Status; main() turns it into one line on
+// stderr and the exit code (1 for a user error, 2 for corruption or an
+// internal error). Output goes to stdout: a readable table, or JSON with
+// --json.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+
+namespace ncen::ctl {
+
+struct Globals {
+  std::string data_dir;
+  bool json = false;
+};
+
+Status Init(const Globals& g, const std::string& name, const std::string& role);
+Status Id(const Globals& g);
+Status Add(const Globals& g, const std::string& type, const std::string& file);
+Status Import(const Globals& g, const std::string& file);
+Status Get(const Globals& g, const std::string& id);
+Status List(const Globals& g, const std::string& type, size_t limit);
+Status Update(const Globals& g, const std::string& id, const std::string& file, bool resolve);
+Status Delete(const Globals& g, const std::string& id);
+Status Link(const Globals& g, const std::string& seizure, const std::string& suspect,
+            const std::string& company);
+Status Search(const Globals& g, const std::string& query, const std::string& type,
+              const std::string& from, const std::string& to, size_t limit);
+Status LogVerify(const Globals& g);
+Status Conflicts(const Globals& g);
+Status StatusCommand(const Globals& g);
+
+// 1 for errors the user can fix, 2 for corruption and internal errors.
+int ExitCodeFor(const Status& s);
+
+}  // namespace ncen::ctl

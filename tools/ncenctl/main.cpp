@@ -1,0 +1,125 @@
+// ncenctl: the officer's and administrator's command line for an ncen node.
+// See README.md ("The CLI") for every command.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "tools/ncenctl/commands.h"
+
+namespace {
+
+std::string DefaultDataDir() {
+  const char* env = std::getenv("NCEN_DATA");
+  return env && *env ? env : "./ncen-data";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ncen;
+  ctl::Globals g;
+  g.data_dir = DefaultDataDir();
+
+  CLI::App app{"ncenctl — records and replication status of an ncen node", "ncenctl"};
+  app.fallthrough();  // global options may follow the command too
+  app.require_subcommand(1);
+  app.add_option("--data", g.data_dir, "node data directory (default $NCEN_DATA, else ./ncen-data)");
+  app.add_flag("--json", g.json, "machine-readable JSON on stdout");
+
+  Status result;
+  auto run = [&](auto fn) { return [&, fn] { result = fn(); }; };
+
+  std::string name, role = "post";
+  auto* init = app.add_subcommand("init", "create a node: data directory, identity and store");
+  init->add_option("--name", name, "the office's name, e.g. 'Torkham border post'")->required();
+  init->add_option("--role", role, "post, hub or regional")->check(CLI::IsMember({"post", "hub", "regional"}));
+  init->callback(run([&] { return ctl::Init(g, name, role); }));
+
+  app.add_subcommand("id", "print this node's id")->callback(run([&] { return ctl::Id(g); }));
+
+  std::string file;
+  for (const char* type : {"seizure", "suspect", "company"}) {
+    auto* group = app.add_subcommand(type, std::string("work with ") + type + " records");
+    group->require_subcommand(1);
+    auto* add = group->add_subcommand("add", std::string("validate and store a new ") + type);
+    add->add_option("--json", file, "JSON file, or - for standard input")->required();
+    std::string t = type;
+    add->callback(run([&, t] { return ctl::Add(g, t, file); }));
+  }
+
+  auto* import = app.add_subcommand("import", "bulk-load records: a JSON array or one JSON object per line");
+  import->add_option("--json", file, "JSON file, or - for standard input")->required();
+  import->callback(run([&] { return ctl::Import(g, file); }));
+
+  std::string id;
+  auto* get = app.add_subcommand("get", "show a record (every version when in conflict)");
+  get->add_option("ID", id, "record id")->required();
+  get->callback(run([&] { return ctl::Get(g, id); }));
+
+  std::string type;
+  size_t limit = 50;
+  auto* list = app.add_subcommand("list", "list records, newest first");
+  list->add_option("--type", type, "seizure, suspect or company")->check(CLI::IsMember({"seizure", "suspect", "company"}));
+  list->add_option("--limit", limit, "at most this many (default 50)");
+  list->callback(run([&] { return ctl::List(g, type, limit); }));
+
+  for (bool resolve : {false, true}) {
+    auto* cmd = app.add_subcommand(resolve ? "resolve" : "update",
+                                   resolve ? "settle a conflict: write the version that replaces every sibling"
+                                           : "replace a record with a new full version");
+    cmd->add_option("ID", id, "record id")->required();
+    cmd->add_option("--json", file, "JSON file, or - for standard input")->required();
+    cmd->callback(run([&, resolve] { return ctl::Update(g, id, file, resolve); }));
+  }
+
+  auto* del = app.add_subcommand("delete", "delete a record (a tombstone version)");
+  del->add_option("ID", id, "record id")->required();
+  del->callback(run([&] { return ctl::Delete(g, id); }));
+
+  std::string suspect, company;
+  auto* link = app.add_subcommand("link", "link a seizure to a suspect or a company");
+  link->add_option("SEIZURE_ID", id, "seizure record id")->required();
+  auto* s_opt = link->add_option("--suspect", suspect, "suspect record id");
+  auto* c_opt = link->add_option("--company", company, "company record id");
+  s_opt->excludes(c_opt);
+  link->callback(run([&] { return ctl::Link(g, id, suspect, company); }));
+
+  std::string query, from, to;
+  size_t search_limit = 100;
+  auto* search = app.add_subcommand("search", "find records by document number, name, company id, commodity or date");
+  search->add_option("QUERY", query, "what to look for (may be empty with --from/--to)");
+  search->add_option("--type", type, "seizure, suspect or company")->check(CLI::IsMember({"seizure", "suspect", "company"}));
+  search->add_option("--from", from, "seizures on or after YYYY-MM-DD");
+  search->add_option("--to", to, "seizures on or before YYYY-MM-DD");
+  search->add_option("--limit", search_limit, "at most this many (default 100)");
+  search->callback(run([&] { return ctl::Search(g, query, type, from, to, search_limit); }));
+
+  auto* log = app.add_subcommand("log", "the change log");
+  log->require_subcommand(1);
+  log->add_subcommand("verify", "re-verify every chain, signature and the derived state")
+      ->callback(run([&] { return ctl::LogVerify(g); }));
+
+  app.add_subcommand("conflicts", "records with more than one version")
+      ->callback(run([&] { return ctl::Conflicts(g); }));
+  app.add_subcommand("status", "this node: identity, entries, records, feeds, digests")
+      ->callback(run([&] { return ctl::StatusCommand(g); }));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.empty()) what = "invalid command line";
+    std::fprintf(stderr, "ncenctl: %s (see ncenctl --help)\n", what.c_str());
+    return 1;
+  }
+  if (!result.ok()) {
+    std::fprintf(stderr, "ncenctl: %s\n", result.message().c_str());
+    return ctl::ExitCodeFor(result);
+  }
+  return 0;
+}
