@@ -80,7 +80,8 @@ class [[nodiscard]] Result {
     NCEN_CHECK(ok());
     return *value_;
   }
-  T&& value() && {
+  // By value, so `for (auto& x : F().value())` does not dangle.
+  T value() && {
     NCEN_CHECK(ok());
     return std::move(*value_);
   }

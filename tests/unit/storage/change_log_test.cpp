@@ -1,0 +1,206 @@
+// Byte surgery on the change log: every way an entry can be wrong is
+// rejected with its own error, and the store is unchanged.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "tests/support/store_fixture.h"
+
+using namespace ncen;
+using namespace ncen::storage;
+using ncen::testing::TestStore;
+
+namespace {
+
+struct Fixture {
+  crypto::Identity author = testing::IdentityFromNumber(1);
+  TestStore source{author};
+  TestStore target{testing::IdentityFromNumber(2)};
+  std::vector<Entry> entries;
+
+  Fixture() {
+    for (uint8_t i = 0; i < 3; ++i) {
+      LocalChange c{testing::FixedRecordId(i), RecordType::kSeizure, Op::kPut,
+                    testing::SeizurePayload("entry " + std::to_string(i))};
+      REQUIRE(source.store->AppendLocal(author, {&c, 1}).ok());
+    }
+    entries = testing::AllEntries(*source.store);
+    REQUIRE(entries.size() == 3);
+  }
+
+  // Applies `batch` and checks it was rejected with `expected` while the
+  // target store stayed exactly as it was.
+  void ExpectRejected(const std::vector<Entry>& batch, EntryError expected) {
+    auto frontier_before = target.store->FrontierDigest().value();
+    auto state_before = target.store->RecordStateDigest().value();
+    ApplyReport report = target.store->ApplyBatch(batch);
+    INFO(report.status.ToString());
+    CHECK_FALSE(report.status.ok());
+    CHECK(report.error == expected);
+    CHECK(target.store->FrontierDigest().value() == frontier_before);
+    CHECK(target.store->RecordStateDigest().value() == state_before);
+    CHECK(target.store->Stats()->entries == 0);
+  }
+};
+
+Entry Reheader(const Entry& e, const std::function<void(EntryHeader&)>& edit) {
+  Entry out = e;
+  edit(out.header);
+  out.header_bytes = EncodeHeader(out.header);
+  return out;  // keeps the old signature
+}
+
+}  // namespace
+
+TEST_CASE("change log accepts a valid run and treats an exact duplicate as a no-op", "[storage]") {
+  Fixture f;
+  ApplyReport first = f.target.store->ApplyBatch(f.entries);
+  REQUIRE(first.status.ok());
+  CHECK(first.applied == 3);
+  ApplyReport again = f.target.store->ApplyBatch(f.entries);
+  REQUIRE(again.status.ok());
+  CHECK(again.applied == 0);
+  CHECK(again.duplicates == 3);
+  CHECK(f.target.store->FrontierDigest().value() == f.source.store->FrontierDigest().value());
+  CHECK(f.target.store->RecordStateDigest().value() == f.source.store->RecordStateDigest().value());
+}
+
+TEST_CASE("change log rejects a payload whose bytes do not match the header's hash", "[storage]") {
+  Fixture f;
+  auto batch = f.entries;
+  batch[2].payload[batch[2].payload.size() / 2] ^= 0x01;
+  f.ExpectRejected(batch, EntryError::kPayloadMismatch);
+}
+
+TEST_CASE("change log rejects an entry whose signature has a flipped bit", "[storage]") {
+  Fixture f;
+  for (size_t bit : {0, 100, 511}) {
+    auto batch = f.entries;
+    batch[2].signature[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+    f.ExpectRejected(batch, EntryError::kBadSignature);
+  }
+}
+
+TEST_CASE("change log rejects a header with a flipped bit in a signed field", "[storage]") {
+  Fixture f;
+  auto batch = f.entries;
+  batch[2] = Reheader(batch[2], [](EntryHeader& h) { h.timestamp_ms ^= 1; });
+  f.ExpectRejected(batch, EntryError::kBadSignature);
+  batch = f.entries;
+  batch[1] = Reheader(batch[1], [](EntryHeader& h) { h.record_id[3] ^= 0x80; });
+  f.ExpectRejected(batch, EntryError::kPrevMismatch);  // entry 3's prev no longer matches
+}
+
+TEST_CASE("change log rejects a header whose raw bytes were damaged", "[storage]") {
+  Fixture f;
+  // Flip every bit of the header in turn: the result must never decode and
+  // apply as something else.
+  const Entry& e = f.entries[0];
+  for (size_t bit = 0; bit < e.header_bytes.size() * 8; bit += 7) {
+    Bytes damaged = e.header_bytes;
+    damaged[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+    auto header = DecodeHeader(damaged);
+    if (!header.ok()) continue;  // kMalformed: caught at decoding
+    Entry bad = e;
+    bad.header_bytes = damaged;
+    bad.header = *header;
+    ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{bad});
+    CHECK_FALSE(r.status.ok());
+  }
+  CHECK(f.target.store->Stats()->entries == 0);
+}
+
+TEST_CASE("change log rejects an entry whose prev hash has a flipped bit", "[storage]") {
+  Fixture f;
+  auto batch = f.entries;
+  batch[1] = Reheader(batch[1], [](EntryHeader& h) { h.prev[0] ^= 0x01; });
+  f.ExpectRejected(batch, EntryError::kPrevMismatch);
+}
+
+TEST_CASE("change log rejects a truncated entry at decoding", "[storage]") {
+  Fixture f;
+  Bytes encoded = EncodeEntry(f.entries[0]);
+  for (size_t len : {size_t{0}, size_t{3}, size_t{20}, encoded.size() - 1}) {
+    ByteView view(encoded.data(), len);
+    auto decoded = DecodeEntry(view);
+    CHECK_FALSE(decoded.ok());
+    CHECK(decoded.status().code() == StatusCode::kCorruption);
+  }
+  ByteView whole(encoded);
+  auto decoded = DecodeEntry(whole);
+  REQUIRE(decoded.ok());
+  CHECK(whole.empty());
+  CHECK(decoded->header_bytes == f.entries[0].header_bytes);
+}
+
+TEST_CASE("change log rejects an entry claiming another author", "[storage]") {
+  Fixture f;
+  auto other = testing::IdentityFromNumber(3);
+  auto batch = std::vector<Entry>{Reheader(f.entries[0], [&](EntryHeader& h) { h.author = other.public_key(); })};
+  f.ExpectRejected(batch, EntryError::kBadSignature);
+}
+
+TEST_CASE("change log rejects a gap in a feed", "[storage]") {
+  Fixture f;
+  f.ExpectRejected({f.entries[0], f.entries[2]}, EntryError::kGap);
+  f.ExpectRejected({f.entries[1]}, EntryError::kGap);
+}
+
+TEST_CASE("change log rejects a fork, records a fork report and changes nothing else",
+          "[storage]") {
+  Fixture f;
+  // The same author (a cloned node, a stolen key) signs a second, different seq 3.
+  EntryHeader h = f.entries[2].header;
+  h.timestamp_ms += 1;
+  Entry forked = MakeEntry(h, testing::SeizurePayload("the other seq 3"), f.author);
+  REQUIRE(f.target.store->ApplyBatch(f.entries).status.ok());
+  auto frontier = f.target.store->FrontierDigest().value();
+  auto state = f.target.store->RecordStateDigest().value();
+  ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{forked});
+  CHECK(r.error == EntryError::kFork);
+  CHECK(f.target.store->FrontierDigest().value() == frontier);
+  CHECK(f.target.store->RecordStateDigest().value() == state);
+  auto forks = f.target.store->Forks().value();
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].seq == 3);
+  CHECK(forks[0].feed.author == f.author.public_key());
+  CHECK(forks[0].ours == f.entries[2].hash());
+  CHECK(forks[0].theirs == forked.hash());
+}
+
+TEST_CASE("a batch with one bad entry applies nothing, not even the good entries before it",
+          "[storage]") {
+  Fixture f;
+  auto batch = f.entries;
+  batch[2].signature[0] ^= 1;
+  f.ExpectRejected(batch, EntryError::kBadSignature);
+  REQUIRE(f.target.store->ApplyBatch(std::vector<Entry>{f.entries[0]}).status.ok());
+  CHECK(f.target.store->Stats()->entries == 1);
+}
+
+TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale", "[storage]") {
+  auto me = testing::IdentityFromNumber(1);
+  TestStore now(me);
+  testing::TempDir old_copy;
+  LocalChange c{testing::FixedRecordId(1), RecordType::kSeizure, Op::kPut, testing::SeizurePayload("a")};
+  REQUIRE(now.store->AppendLocal(me, {&c, 1}).ok());
+  std::filesystem::copy(now.dir.path(), old_copy.path(), std::filesystem::copy_options::recursive |
+                                                             std::filesystem::copy_options::overwrite_existing);
+  c.id = testing::FixedRecordId(2);
+  REQUIRE(now.store->AppendLocal(me, {&c, 1}).ok());
+  auto entries = testing::AllEntries(*now.store);
+
+  auto restored = Store::Open(old_copy.path(), {uint64_t{1} << 30, false}).value();
+  ApplyReport r = restored->ApplyBatch(std::vector<Entry>{entries[1]});
+  CHECK(r.error == EntryError::kStaleIdentity);
+  CHECK_FALSE(restored->StaleIdentity().value().empty());
+  auto refused = restored->AppendLocal(me, {&c, 1});
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("log verify passes on a good store and names a damaged entry", "[storage]") {
+  Fixture f;
+  auto report = f.source.store->VerifyLog();
+  REQUIRE(report.ok());
+  CHECK(report->entries == 3);
+  CHECK(report->records == 3);
+}
