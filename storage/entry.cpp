@@ -79,6 +79,9 @@ Result<EntryHeader> DecodeHeader(ByteView bytes) {
     capnp::ReaderOptions options;
     options.traversalLimitInWords = bytes.size() / sizeof(capnp::word) * 2 + 64;
     options.nestingLimit = 8;
+    if (bytes[0] | bytes[1] | bytes[2] | bytes[3]) {
+      return Corruption("entry header is not a single-segment message");
+    }
     capnp::FlatArrayMessageReader reader(words.asPtr(), options);
     if (reader.getEnd() != words.end()) return Corruption("entry header has trailing bytes");
     auto r = reader.getRoot<schema::EntryHeader>();
@@ -103,6 +106,9 @@ Result<EntryHeader> DecodeHeader(ByteView bytes) {
     h.record_type = static_cast<RecordType>(type);
     auto op = static_cast<uint16_t>(r.getOp());
     if (op > static_cast<uint16_t>(Op::kResolve)) return Corruption("entry header: unknown op");
+    if (op == static_cast<uint16_t>(Op::kPurge)) {
+      return Corruption("entry header: op purge is reserved and not accepted in format version 1");
+    }
     h.op = static_cast<Op>(op);
     auto ctx = r.getContext();
     h.context.dots.reserve(ctx.size());
@@ -128,6 +134,13 @@ Result<EntryHeader> DecodeHeader(ByteView bytes) {
   }
   if (h.seq == 1 && !crypto::IsZero(h.prev)) return Corruption("entry header: seq 1 with a prev hash");
   return h;
+}
+
+Hash256 EntryHash(ByteView header_bytes, const Signature& signature) {
+  crypto::Blake2bHasher h;
+  h.Update(header_bytes);
+  h.Update(signature);
+  return h.Final();
 }
 
 Entry MakeEntry(EntryHeader header, Bytes payload, const crypto::Identity& signer) {

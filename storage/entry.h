@@ -49,11 +49,12 @@ Bytes EncodeHeader(const EntryHeader& header);
 // trailing bytes, over kHeaderBytesMax).
 Result<EntryHeader> DecodeHeader(ByteView bytes);
 
-// The entry hash: BLAKE2b-256 of the header bytes. It is the next entry's
-// `prev`. The signature is not part of it: Ed25519 (libsodium) signatures are
-// not malleable, and leaving it out lets a batch of headers be chained first
-// and signed in parallel.
-inline Hash256 EntryHash(ByteView header_bytes) { return crypto::Blake2b256(header_bytes); }
+// The entry hash: BLAKE2b-256 of the header bytes followed by the 64-byte
+// signature (DESIGN.md §3). It is the next entry's `prev`, so the chain
+// covers every signature: a receiver of a contiguous run verifies the hash
+// links and the signature of the last entry only.
+Hash256 EntryHash(ByteView header_bytes, const Signature& signature);
+
 
 // One entry as stored and transferred. `header` is decoded from
 // `header_bytes`; the bytes are the truth.
@@ -64,7 +65,7 @@ struct Entry {
   Bytes payload;
   EntryHeader header;
 
-  Hash256 hash() const { return EntryHash(header_bytes); }
+  Hash256 hash() const { return EntryHash(header_bytes, signature); }
 };
 
 // Builds an entry: encodes `header` (filling payload hash and size from

@@ -180,7 +180,9 @@ class Store::Writer {
     if (!v) return std::optional<Hash256>();
     auto header = LogValueHeader(*v);
     if (!header) return Corruption("log value does not decode");
-    return std::optional<Hash256>(EntryHash(*header));
+    Signature sig;
+    std::memcpy(sig.data(), v->data() + 5 + header->size(), 64);
+    return std::optional<Hash256>(EntryHash(*header, sig));
   }
 
   Status PutLog(uint32_t feed_index, const Entry& e) {
@@ -331,8 +333,7 @@ class Store::Writer {
 // Local appends
 
 Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
-                                            std::span<const LocalChange> changes,
-                                            const BatchSignFn& sign) {
+                                            std::span<const LocalChange> changes) {
   NCEN_CHECK(me.public_key() == meta_.node_id);
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   Writer w(*this, std::move(txn));
@@ -340,6 +341,9 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   if (stale) {
     return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
                               "); local writes are refused until an administrator acts");
+  }
+  for (const LocalChange& c : changes) {
+    if (c.op == Op::kPurge) return InvalidArgument("op purge is reserved and not written in format version 1");
   }
   std::vector<Entry> entries;
   std::vector<uint32_t> feed_indexes;
@@ -379,18 +383,14 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     e.has_payload = true;
     e.payload = c.payload;
     feed->record.seq = h.seq;
-    feed->record.head = EntryHash(e.header_bytes);
+    e.signature = me.Sign(e.header_bytes);
+    feed->record.head = e.hash();
     feed->dirty = true;
     EntryError ignored;
     NCEN_RETURN_IF_ERROR(w.ApplyToRecord(h, feed->record.index, e.payload, true, &ignored));
     e.header = std::move(h);
     entries.push_back(std::move(e));
     feed_indexes.push_back(feed->record.index);
-  }
-  if (sign) {
-    sign(me, entries);
-  } else {
-    for (Entry& e : entries) e.signature = me.Sign(e.header_bytes);
   }
   std::vector<Dot> dots;
   dots.reserve(entries.size());

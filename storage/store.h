@@ -56,10 +56,6 @@ struct LocalChange {
   Scope scope = Scope::kNational;
 };
 
-// Signs every entry of a batch (fills Entry::signature from header_bytes).
-// Lets a caller spread signing over threads; the default signs in order.
-using BatchSignFn = std::function<void(const crypto::Identity&, std::span<Entry>)>;
-
 // Outcome of ApplyBatch. When !status.ok(), nothing of the batch was applied
 // and `error`/`error_index` say which entry was rejected and why.
 struct ApplyReport {
@@ -137,10 +133,9 @@ class Store {
   // and applies them. Each change's context is the versions this node holds
   // at that moment. Returns the dots written. kFailedPrecondition when the
   // node's identity is stale; kInvalidArgument when a change contradicts the
-  // record's type or scope, or updates a record that does not exist.
+  // record's type or scope; kNotFound when it deletes a record that does not exist.
   Result<std::vector<Dot>> AppendLocal(const crypto::Identity& me,
-                                       std::span<const LocalChange> changes,
-                                       const BatchSignFn& sign = {});
+                                       std::span<const LocalChange> changes);
 
   // Verifies and applies entries that came from elsewhere, all or nothing.
   // Exact duplicates are no-ops. A fork is recorded as a fork report; an entry

@@ -177,6 +177,17 @@ TEST_CASE("a batch with one bad entry applies nothing, not even the good entries
   CHECK(f.target.store->Stats()->entries == 1);
 }
 
+TEST_CASE("a damaged signature early in a run is caught although only the last one is verified",
+          "[storage]") {
+  Fixture f;
+  auto batch = f.entries;
+  batch[0].signature[5] ^= 0x10;  // the hash chain covers signatures
+  f.ExpectRejected(batch, EntryError::kPrevMismatch);
+  batch = {f.entries[0]};
+  batch[0].signature[5] ^= 0x10;
+  f.ExpectRejected(batch, EntryError::kBadSignature);
+}
+
 TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale", "[storage]") {
   auto me = testing::IdentityFromNumber(1);
   TestStore now(me);
