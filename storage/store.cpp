@@ -216,7 +216,7 @@ class Store::Writer {
     std::vector<Version> before = state.versions;
     Version v{h.dot(), feed_index, h.timestamp_ms, h.op, h.context};
     if (ApplyVersion(state, v) == ApplyResult::kObsolete) return Status::Ok();
-    if (has_payload) pending_payloads_[h.dot()] = Bytes(payload.begin(), payload.end());
+    if (has_payload) pending_payloads_[h.dot()] = payload;
     NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.records, key, EncodeRecordState(state)));
     if (state.conflict()) {
       uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
@@ -269,7 +269,7 @@ class Store::Writer {
   // The payload of a version: from this batch, or from the log.
   Result<std::optional<Bytes>> PayloadOf(const Version& v) {
     auto it = pending_payloads_.find(v.dot);
-    if (it != pending_payloads_.end()) return std::optional<Bytes>(it->second);
+    if (it != pending_payloads_.end()) return std::optional<Bytes>(Bytes(it->second.begin(), it->second.end()));
     NCEN_ASSIGN_OR_RETURN(auto value, txn_.Get(dbs_.log, keys::Log(v.feed_index, v.dot.seq)));
     if (!value) return std::optional<Bytes>();
     auto header = LogValueHeader(*value);
@@ -325,7 +325,9 @@ class Store::Writer {
   lmdb::Txn txn_;
   std::map<FeedId, Feed> feeds_;
   std::map<std::string, uint64_t> counters_;
-  std::map<Dot, Bytes> pending_payloads_;
+  // Payloads of this batch's entries, which are not in the log yet. Views into
+  // the caller's changes or entries, alive for the whole batch.
+  std::map<Dot, ByteView> pending_payloads_;
   int64_t live_delta_[kRecordTypeCount] = {};
 };
 
@@ -387,7 +389,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     feed->record.head = e.hash();
     feed->dirty = true;
     EntryError ignored;
-    NCEN_RETURN_IF_ERROR(w.ApplyToRecord(h, feed->record.index, e.payload, true, &ignored));
+    NCEN_RETURN_IF_ERROR(w.ApplyToRecord(h, feed->record.index, c.payload, true, &ignored));
     e.header = std::move(h);
     entries.push_back(std::move(e));
     feed_indexes.push_back(feed->record.index);

@@ -61,15 +61,33 @@ std::string Position(const std::string& text, size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-Result<json> ParseJson(const std::string& text, const std::string& where) {
+constexpr int kJsonDepthMax = 32;
+
+struct TooDeep {};
+
+// Parses JSON with a nesting limit (deep nesting would exhaust the stack
+// later) and turns every parser exception into kInvalidArgument.
+Result<json> ParseJsonText(const std::string& text, const std::string& where) {
+  auto limit = [](int depth, json::parse_event_t, json&) {
+    if (depth > kJsonDepthMax) throw TooDeep{};
+    return true;
+  };
   try {
-    return json::parse(text);
+    return json::parse(text, limit);
+  } catch (const TooDeep&) {
+    return InvalidArgument(where + ": JSON nested deeper than " + std::to_string(kJsonDepthMax) + " levels");
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     size_t colon = what.rfind(": ");
     return InvalidArgument(where + ": not valid JSON at " + Position(text, e.byte ? e.byte - 1 : 0) +
                            (colon != std::string::npos ? " (" + what.substr(colon + 2) + ")" : ""));
+  } catch (const json::exception& e) {
+    return InvalidArgument(where + ": not usable JSON (" + e.what() + ")");
   }
+}
+
+Result<json> ParseJson(const std::string& text, const std::string& where) {
+  return ParseJsonText(text, where);
 }
 
 Result<RecordType> ParseType(const std::string& name) {
@@ -210,11 +228,8 @@ Status Import(const Globals& g, const std::string& file) {
     for (size_t number = 1; std::getline(lines, line); ++number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       std::string at = where + ": line " + std::to_string(number);
-      try {
-        objects.emplace_back(json::parse(line), "line " + std::to_string(number));
-      } catch (const json::parse_error& e) {
-        return InvalidArgument(at + ": not valid JSON at column " + std::to_string(e.byte));
-      }
+      NCEN_ASSIGN_OR_RETURN(json object, ParseJsonText(line, at));
+      objects.emplace_back(std::move(object), "line " + std::to_string(number));
     }
   }
   if (objects.empty()) return InvalidArgument(where + ": no records");

@@ -113,6 +113,27 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
+    // Name a mistyped command instead of "A subcommand is required".
+    CLI::App* at = &app;
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--data") {
+        ++i;
+        continue;
+      }
+      if (arg.rfind("-", 0) == 0) continue;
+      CLI::App* sub = nullptr;
+      try {
+        sub = at->get_subcommand(arg);
+      } catch (const CLI::OptionNotFound&) {
+      }
+      if (!sub) {
+        if (at->get_subcommands({}).empty()) break;  // a positional argument
+        what = "unknown command '" + arg + "'";
+        break;
+      }
+      at = sub;
+    }
     if (what.empty()) what = "invalid command line";
     std::fprintf(stderr, "ncenctl: %s (see ncenctl --help)\n", what.c_str());
     return 1;

@@ -1,0 +1,205 @@
+// ncen-bench: measured performance of an ncen node (README "Measured numbers").
+//
+//   ncen-bench generate N          N realistic seizures as NDJSON (for the demo)
+//   ncen-bench write [--records N] local writes: 1,000 per transaction, and one
+//                                  durable commit per record
+//   ncen-bench read [--records N]  get and indexed search on a store of N records
+//
+// Each prints a table, or one JSON object with --json. Stores live in a
+// temporary directory that is removed afterwards.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "base/rng.h"
+#include "storage/record_json.h"
+#include "storage/store.h"
+#include "tools/common/seizure_gen.h"
+
+using namespace ncen;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+struct TempStore {
+  explicit TempStore(bool durable) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ncen-bench-XXXXXX").string();
+    NCEN_CHECK(::mkdtemp(tmpl.data()));
+    dir = tmpl;
+    storage::NodeMeta meta{identity.public_key(), "bench", "post", storage::UnixMillisNow()};
+    storage::StoreOptions options;
+    options.durable = durable;
+    store = storage::Store::Create(dir, meta, options).value();
+  }
+  ~TempStore() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  crypto::Identity identity = crypto::Identity::Generate();
+  std::string dir;
+  std::unique_ptr<storage::Store> store;
+};
+
+std::vector<storage::LocalChange> MakeChanges(Rng& rng, uint64_t first, size_t count, size_t* bytes) {
+  std::vector<storage::LocalChange> out;
+  out.reserve(count);
+  int64_t now = storage::UnixMillisNow();
+  for (size_t i = 0; i < count; ++i) {
+    auto payload = storage::RecordFromJson(storage::RecordType::kSeizure, tools::GenerateSeizure(rng, first + i));
+    NCEN_CHECK(payload.ok());
+    if (bytes) *bytes += payload->size();
+    out.push_back({storage::NewRecordId(now), storage::RecordType::kSeizure, storage::Op::kPut,
+                   std::move(payload).value()});
+  }
+  return out;
+}
+
+// Fills `t` with n records in 1,000-record transactions; returns entries/s
+// (record generation excluded) and the ids written.
+double FillBatched(TempStore& t, uint64_t n, Rng& rng, std::vector<storage::RecordId>* ids, size_t* bytes) {
+  double busy = 0;
+  for (uint64_t at = 0; at < n; at += 1000) {
+    auto changes = MakeChanges(rng, at, std::min<uint64_t>(1000, n - at), bytes);
+    auto start = Clock::now();
+    NCEN_CHECK(t.store->AppendLocal(t.identity, changes).ok());
+    busy += Seconds(start);
+    if (ids) for (auto& c : changes) ids->push_back(c.id);
+  }
+  return static_cast<double>(n) / busy;
+}
+
+int Write(uint64_t n, bool json) {
+  Rng rng(1);
+  size_t bytes = 0;
+  double batched;
+  {
+    TempStore t(true);
+    batched = FillBatched(t, n, rng, nullptr, &bytes);
+  }
+  uint64_t single_n = std::min<uint64_t>(n, 5000);
+  double single;
+  {
+    TempStore t(true);
+    auto changes = MakeChanges(rng, 0, single_n, nullptr);
+    auto start = Clock::now();
+    for (auto& c : changes) NCEN_CHECK(t.store->AppendLocal(t.identity, {&c, 1}).ok());
+    single = static_cast<double>(single_n) / Seconds(start);
+  }
+  if (json) {
+    std::cout << nlohmann::json{{"records", n}, {"payload_bytes_mean", bytes / n},
+                                {"batched_entries_per_s", batched}, {"per_commit_records", single_n},
+                                {"per_commit_entries_per_s", single}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf("write: %llu seizures, mean payload %zu bytes\n", static_cast<unsigned long long>(n), bytes / n);
+    std::printf("  batched (1,000 per transaction, durable) %10.0f entries/s\n", batched);
+    std::printf("  one durable commit per record (%llu)     %10.0f entries/s\n",
+                static_cast<unsigned long long>(single_n), single);
+  }
+  return 0;
+}
+
+int Read(uint64_t n, uint64_t samples, bool json) {
+  Rng rng(2);
+  TempStore t(false);
+  std::vector<storage::RecordId> ids;
+  ids.reserve(n);
+  std::fprintf(stderr, "read: filling a store with %llu seizures...\n", static_cast<unsigned long long>(n));
+  FillBatched(t, n, rng, &ids, nullptr);
+
+  auto start = Clock::now();
+  for (uint64_t i = 0; i < samples; ++i) {
+    auto view = t.store->GetRecord(ids[rng.Below(ids.size())]);
+    NCEN_CHECK(view.ok() && view->payloads.size() == 1);
+    auto j = storage::RecordToJson(view->state.type, view->payloads[0]);
+    NCEN_CHECK(j.ok());
+  }
+  double get_us = Seconds(start) * 1e6 / static_cast<double>(samples);
+
+  // Search by reference number: the records were generated with references
+  // <office>-2026-<index>, so regenerate a few with the same seed to know them.
+  Rng replay(2);
+  std::vector<std::string> references;
+  for (uint64_t i = 0; i < std::min<uint64_t>(n, 1000); ++i) {
+    references.push_back(tools::GenerateSeizure(replay, i)["reference"].get<std::string>());
+  }
+  start = Clock::now();
+  size_t found = 0;
+  for (uint64_t i = 0; i < samples; ++i) {
+    storage::SearchQuery q;
+    q.text = references[rng.Below(references.size())];
+    q.limit = 10;
+    auto r = t.store->Search(q);
+    NCEN_CHECK(r.ok());
+    found += r->size();
+  }
+  double search_us = Seconds(start) * 1e6 / static_cast<double>(samples);
+  NCEN_CHECK(found >= samples);
+
+  start = Clock::now();
+  for (uint64_t i = 0; i < samples / 10; ++i) {
+    storage::SearchQuery q;
+    q.from_date = "2026-03-01";
+    q.to_date = "2026-03-01";
+    q.limit = 20;
+    NCEN_CHECK(t.store->Search(q).ok());
+  }
+  double date_us = Seconds(start) * 1e6 / static_cast<double>(samples / 10);
+
+  if (json) {
+    std::cout << nlohmann::json{{"records", n}, {"get_us", get_us}, {"search_reference_us", search_us},
+                                {"search_date_day_limit20_us", date_us}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf("read: store of %llu seizures, %llu samples\n", static_cast<unsigned long long>(n),
+                static_cast<unsigned long long>(samples));
+    std::printf("  get (record + decode to JSON)      %8.1f us\n", get_us);
+    std::printf("  search by reference number         %8.1f us\n", search_us);
+    std::printf("  search by date (one day, limit 20) %8.1f us\n", date_us);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ncen-bench — measured performance of ncen", "ncen-bench"};
+  app.require_subcommand(1);
+  bool json = false;
+  app.add_flag("--json", json, "one JSON object on stdout");
+  app.fallthrough();
+  uint64_t n = 100000, samples = 10000;
+  int rc = 0;
+
+  auto* gen = app.add_subcommand("generate", "print N realistic seizures as NDJSON");
+  gen->add_option("N", n, "how many")->required();
+  gen->callback([&] {
+    Rng rng(7);
+    for (uint64_t i = 0; i < n; ++i) std::cout << tools::GenerateSeizure(rng, i).dump() << "\n";
+  });
+  auto* write = app.add_subcommand("write", "local writes, batched and one durable commit per record");
+  write->add_option("--records", n, "records in the batched run (default 100000)");
+  write->callback([&] { rc = Write(n, json); });
+  auto* read = app.add_subcommand("read", "get and indexed search on a store of N records");
+  read->add_option("--records", n, "records in the store (default 100000)");
+  read->add_option("--samples", samples, "lookups to time (default 10000)");
+  read->callback([&] { rc = Read(n, samples, json); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ncen-bench: %s\n", e.what());
+    return 1;
+  }
+  return rc;
+}
