@@ -174,7 +174,7 @@ class Store::Writer {
     return &feeds_.emplace(id, feed).first->second;
   }
 
-  // The header hash stored at (feed, seq), or nullopt.
+  // The entry hash (header ‖ signature) stored at (feed, seq), or nullopt.
   Result<std::optional<Hash256>> StoredHash(uint32_t feed_index, uint64_t seq) {
     NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.log, keys::Log(feed_index, seq)));
     if (!v) return std::optional<Hash256>();

@@ -36,7 +36,7 @@ struct EntryHeader {
   author @1 :Data;              # 32 bytes
   scope @2 :Scope;
   seq @3 :UInt64;               # 1, 2, 3 ... contiguous per (author, scope)
-  prev @4 :Data;                # BLAKE2b-256 of the previous header's bytes; 32 zero bytes for seq 1
+  prev @4 :Data;                # entry hash of the previous entry: BLAKE2b-256(header bytes ‖ signature); zeros for seq 1
   timestampMs @5 :Int64;        # author's clock, informational only
   recordId @6 :Data;            # 16 bytes, time-ordered
   recordType @7 :RecordType;
