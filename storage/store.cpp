@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "storage/chain_signer.h"
 #include "storage/record_json.h"
 #include "storage/store_internal.h"
 
@@ -26,14 +27,14 @@ Bytes MetaU64(uint64_t v) {
 
 }  // namespace
 
-Bytes EncodeLogValue(const Entry& e) {
+Bytes EncodeLogValue(ByteView header_bytes, const Signature& signature, const ByteView* payload) {
   Bytes v;
-  v.reserve(5 + e.header_bytes.size() + 64 + e.payload.size());
-  v.push_back(e.has_payload ? 1 : 0);
-  AppendU32BE(v, static_cast<uint32_t>(e.header_bytes.size()));
-  Append(v, e.header_bytes);
-  Append(v, e.signature);
-  if (e.has_payload) Append(v, e.payload);
+  v.reserve(5 + header_bytes.size() + 64 + (payload ? payload->size() : 0));
+  v.push_back(payload ? 1 : 0);
+  AppendU32BE(v, static_cast<uint32_t>(header_bytes.size()));
+  Append(v, header_bytes);
+  Append(v, signature);
+  if (payload) Append(v, *payload);
   return v;
 }
 
@@ -145,7 +146,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
 
 class Store::Writer {
  public:
-  Writer(Store& store, lmdb::Txn txn) : store_(store), dbs_(*store.dbs_), txn_(std::move(txn)) {}
+  Writer(const Dbs& dbs, lmdb::Txn txn) : dbs_(dbs), txn_(std::move(txn)) {}
 
   lmdb::Txn& txn() { return txn_; }
 
@@ -185,38 +186,40 @@ class Store::Writer {
     return std::optional<Hash256>(EntryHash(*header, sig));
   }
 
-  Status PutLog(uint32_t feed_index, const Entry& e) {
-    return txn_.Put(dbs_.log, keys::Log(feed_index, e.header.seq), EncodeLogValue(e));
+  Status PutLog(uint32_t feed_index, uint64_t seq, ByteView header_bytes, const Signature& signature,
+                const ByteView* payload) {
+    return txn_.Put(dbs_.log, keys::Log(feed_index, seq), EncodeLogValue(header_bytes, signature, payload));
   }
 
-  // Applies one entry (already appended to its feed) to the record state,
-  // the indexes, the conflicts table and the changes feed.
-  Status ApplyToRecord(const EntryHeader& h, uint32_t feed_index, ByteView payload,
-                       bool has_payload, EntryError* error) {
-    auto key = ByteView(h.record_id);
-    NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, key));
-    RecordState state;
+  // The stored state of a record, or nullopt when the node has none.
+  Result<std::optional<RecordState>> LoadRecord(const RecordId& id) {
+    NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, id));
+    if (!stored) return std::optional<RecordState>();
+    NCEN_ASSIGN_OR_RETURN(RecordState state, DecodeRecordState(*stored));
+    return std::optional<RecordState>(std::move(state));
+  }
+
+  // Applies one entry (already appended to its feed) to the record state
+  // `stored` (as LoadRecord returned it), the indexes, the conflicts table and
+  // the changes feed.
+  Status ApplyToRecord(const EntryHeader& h, std::optional<RecordState> stored, uint32_t feed_index,
+                       ByteView payload, bool has_payload, EntryError* error) {
     bool existed = stored.has_value();
-    if (existed) {
-      NCEN_ASSIGN_OR_RETURN(state, DecodeRecordState(*stored));
-      if (state.type != h.record_type || state.scope != h.scope) {
-        *error = EntryError::kTypeMismatch;
-        return InvalidArgument("record " + FormatRecordId(h.record_id) + " is a " +
-                               RecordTypeName(state.type) + " in scope " + ScopeName(state.scope) +
-                               ", entry says " + RecordTypeName(h.record_type) + " in " +
-                               ScopeName(h.scope));
-      }
-    } else {
-      state.type = h.record_type;
-      state.scope = h.scope;
+    RecordState state = existed ? std::move(*stored) : RecordState{h.record_type, h.scope, {}};
+    if (state.type != h.record_type || state.scope != h.scope) {
+      *error = EntryError::kTypeMismatch;
+      return InvalidArgument("record " + FormatRecordId(h.record_id) + " is a " +
+                             RecordTypeName(state.type) + " in scope " + ScopeName(state.scope) +
+                             ", entry says " + RecordTypeName(h.record_type) + " in " +
+                             ScopeName(h.scope));
     }
     NCEN_RETURN_IF_ERROR(AppendChange(feed_index, h.seq, h.record_id));
     bool was_live = existed && state.live();
     bool was_conflict = state.conflict();
-    std::vector<Version> before = state.versions;
     Version v{h.dot(), feed_index, h.timestamp_ms, h.op, h.context};
-    if (ApplyVersion(state, v) == ApplyResult::kObsolete) return Status::Ok();
+    if (ApplyVersion(state, std::move(v)) == ApplyResult::kObsolete) return Status::Ok();
     if (has_payload) pending_payloads_[h.dot()] = payload;
+    auto key = ByteView(h.record_id);
     NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.records, key, EncodeRecordState(state)));
     if (state.conflict()) {
       uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
@@ -266,16 +269,16 @@ class Store::Writer {
     return txn_.Append(dbs_.changes, keys::U64(next + 1), value);
   }
 
-  // The payload of a version: from this batch, or from the log.
-  Result<std::optional<Bytes>> PayloadOf(const Version& v) {
+  // The payload of a version: from this batch, or from the log. The view is
+  // valid until the next write to the log in this transaction.
+  Result<std::optional<ByteView>> PayloadOf(const Version& v) {
     auto it = pending_payloads_.find(v.dot);
-    if (it != pending_payloads_.end()) return std::optional<Bytes>(Bytes(it->second.begin(), it->second.end()));
+    if (it != pending_payloads_.end()) return std::optional<ByteView>(it->second);
     NCEN_ASSIGN_OR_RETURN(auto value, txn_.Get(dbs_.log, keys::Log(v.feed_index, v.dot.seq)));
-    if (!value) return std::optional<Bytes>();
+    if (!value) return std::optional<ByteView>();
     auto header = LogValueHeader(*value);
-    if (!header || (*value)[0] != 1) return std::optional<Bytes>();
-    size_t at = 5 + header->size() + 64;
-    return std::optional<Bytes>(Bytes(value->begin() + at, value->end()));
+    if (!header || (*value)[0] != 1) return std::optional<ByteView>();
+    return std::optional<ByteView>(value->subspan(5 + header->size() + 64));
   }
 
   // Keeps the search index equal to the union of the live versions' terms.
@@ -320,7 +323,6 @@ class Store::Writer {
     return txn_.Put(dbs_.record_terms, id, encoded);
   }
 
-  Store& store_;
   const Dbs& dbs_;
   lmdb::Txn txn_;
   std::map<FeedId, Feed> feeds_;
@@ -338,7 +340,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
                                             std::span<const LocalChange> changes) {
   NCEN_CHECK(me.public_key() == meta_.node_id);
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
-  Writer w(*this, std::move(txn));
+  Writer w(*dbs_, std::move(txn));
   NCEN_ASSIGN_OR_RETURN(auto stale, w.txn().Get(dbs_->meta, AsBytes("stale_identity")));
   if (stale) {
     return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
@@ -347,58 +349,63 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   for (const LocalChange& c : changes) {
     if (c.op == Op::kPurge) return InvalidArgument("op purge is reserved and not written in format version 1");
   }
-  std::vector<Entry> entries;
-  std::vector<uint32_t> feed_indexes;
-  entries.reserve(changes.size());
+  std::vector<ChainSigner::Slot> slots(changes.size());
+  std::vector<uint32_t> feed_indexes(changes.size());
+  std::map<Scope, size_t> last_slot;  // per feed of this author
+  ChainSigner signer(me, slots);
   int64_t now = UnixMillisNow();
-  for (const LocalChange& c : changes) {
-    NCEN_ASSIGN_OR_RETURN(auto stored, w.txn().Get(dbs_->records, c.id));
-    RecordState state;
-    if (stored) {
-      NCEN_ASSIGN_OR_RETURN(state, DecodeRecordState(*stored));
-      if (state.type != c.type) {
-        return InvalidArgument("record " + FormatRecordId(c.id) + " is a " +
-                               RecordTypeName(state.type) + ", not a " + RecordTypeName(c.type));
-      }
-      if (state.scope != c.scope) {
-        return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " +
-                               ScopeName(state.scope));
-      }
-    } else if (c.op != Op::kPut) {
-      return NotFound("no record " + FormatRecordId(c.id));
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const LocalChange& c = changes[i];
+    NCEN_ASSIGN_OR_RETURN(std::optional<RecordState> state, w.LoadRecord(c.id));
+    if (state && state->type != c.type) {
+      return InvalidArgument("record " + FormatRecordId(c.id) + " is a " +
+                             RecordTypeName(state->type) + ", not a " + RecordTypeName(c.type));
     }
+    if (state && state->scope != c.scope) {
+      return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " +
+                             ScopeName(state->scope));
+    }
+    if (!state && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
     NCEN_ASSIGN_OR_RETURN(Writer::Feed * feed, w.GetFeed({me.public_key(), c.scope}));
-    EntryHeader h;
+    ChainSigner::Slot& slot = slots[i];
+    EntryHeader& h = slot.header;
     h.author = me.public_key();
     h.scope = c.scope;
-    h.seq = feed->record.seq + 1;
-    h.prev = feed->record.head;
+    h.seq = ++feed->record.seq;
     h.timestamp_ms = now;
     h.record_id = c.id;
     h.record_type = c.type;
     h.op = c.op;
-    h.context = state.CausalContext();
+    h.context = state ? state->CausalContext() : VersionVector{};
     h.payload_hash = crypto::Blake2b256(c.payload);
     h.payload_size = static_cast<uint32_t>(c.payload.size());
-    Entry e;
-    e.header_bytes = EncodeHeader(h);
-    e.has_payload = true;
-    e.payload = c.payload;
-    feed->record.seq = h.seq;
-    e.signature = me.Sign(e.header_bytes);
-    feed->record.head = e.hash();
+    auto [last, first_of_feed] = last_slot.try_emplace(c.scope, i);
+    if (first_of_feed) {
+      h.prev = feed->record.head;
+    } else {
+      slot.prev_slot = last->second;
+      last->second = i;
+    }
     feed->dirty = true;
+    feed_indexes[i] = feed->record.index;
     EntryError ignored;
-    NCEN_RETURN_IF_ERROR(w.ApplyToRecord(h, feed->record.index, c.payload, true, &ignored));
-    e.header = std::move(h);
-    entries.push_back(std::move(e));
-    feed_indexes.push_back(feed->record.index);
+    NCEN_RETURN_IF_ERROR(
+        w.ApplyToRecord(h, std::move(state), feed->record.index, c.payload, true, &ignored));
+    signer.Publish(i);
   }
+  signer.Finish();
+
   std::vector<Dot> dots;
-  dots.reserve(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    NCEN_RETURN_IF_ERROR(w.PutLog(feed_indexes[i], entries[i]));
-    dots.push_back(entries[i].header.dot());
+  dots.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const ChainSigner::Slot& slot = slots[i];
+    ByteView payload(changes[i].payload);
+    NCEN_RETURN_IF_ERROR(w.PutLog(feed_indexes[i], slot.header.seq, slot.header_bytes, slot.signature, &payload));
+    dots.push_back(slot.header.dot());
+  }
+  for (const auto& [scope, i] : last_slot) {
+    NCEN_ASSIGN_OR_RETURN(Writer::Feed * feed, w.GetFeed({me.public_key(), scope}));
+    feed->record.head = slots[i].hash;
   }
   NCEN_RETURN_IF_ERROR(w.Finish());
   return dots;
@@ -452,7 +459,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   };
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return fail(0, EntryError::kNone, txn.status());
-  Writer w(*this, std::move(txn).value());
+  Writer w(*dbs_, std::move(txn).value());
 
   // The signature of a contiguous run of one feed is checked on its last
   // entry only: the hash links vouch for the rest (DESIGN.md §3).
@@ -517,12 +524,21 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
                              " does not match the feed's head"));
     }
     unverified = i;
-    if (Status s = w.PutLog(feed->record.index, e); !s.ok()) return fail(i, EntryError::kNone, s);
+    ByteView payload(e.payload);
+    if (Status s = w.PutLog(feed->record.index, h.seq, e.header_bytes, e.signature,
+                            e.has_payload ? &payload : nullptr);
+        !s.ok()) {
+      return fail(i, EntryError::kNone, s);
+    }
     feed->record.seq = h.seq;
     feed->record.head = e.hash();
     feed->dirty = true;
     EntryError error = EntryError::kNone;
-    if (Status s = w.ApplyToRecord(h, feed->record.index, e.payload, e.has_payload, &error); !s.ok()) {
+    auto state = w.LoadRecord(h.record_id);
+    if (!state.ok()) return fail(i, EntryError::kNone, state.status());
+    if (Status s = w.ApplyToRecord(h, std::move(state).value(), feed->record.index, e.payload,
+                                   e.has_payload, &error);
+        !s.ok()) {
       return fail(i, error, s);
     }
     ++report.applied;

@@ -77,7 +77,8 @@ struct FeedRecord {
 
 // log value: flags u8 (bit 0 payload present) | header length u32 | header |
 // signature[64] | payload
-Bytes EncodeLogValue(const Entry& e);
+// `payload` is null when withheld.
+Bytes EncodeLogValue(ByteView header_bytes, const Signature& signature, const ByteView* payload);
 Result<Entry> DecodeLogValue(ByteView v);
 // The header bytes inside a log value, without copying.
 std::optional<ByteView> LogValueHeader(ByteView v);
