@@ -126,8 +126,38 @@ bool IsFlightNumber(std::string_view s) {
     ++i;
   if (i < 2) return false;
   std::string_view digits = s.substr(i);
-  return AllDigits(digits) && digits.size() <= 4 &&
+  bool carrier_has_letter = std::any_of(s.begin(), s.begin() + i, [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  return carrier_has_letter && AllDigits(digits) && digits.size() <= 4 &&
          std::all_of(s.begin(), s.begin() + i, [](char c) { return !std::islower(c); });
 }
+
+bool IsLowerCaseCode(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool IsDocumentNumber(std::string_view s) {
+  bool has_alnum = false;
+  for (char c : s) {
+    bool alnum = std::isalnum(static_cast<unsigned char>(c));
+    has_alnum = has_alnum || alnum;
+    if (!alnum && c != '-' && c != '/' && c != '.' && c != ' ') return false;
+  }
+  return has_alnum && s.size() <= 32;
+}
+
+bool IsPhoneNumber(std::string_view s) {
+  if (s.size() < 3 || s.size() > 32) return false;
+  int digits = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') ++digits;
+    else if (!(c == ' ' || c == '-' || c == '(' || c == ')' || (c == '+' && i == 0))) return false;
+  }
+  return digits >= 3;
+}
+
+bool IsCitesAppendix(std::string_view s) { return s == "I" || s == "II" || s == "III"; }
 
 }  // namespace ncen::storage

@@ -16,6 +16,10 @@ bool IsOfficeCode(std::string_view s);
 bool IsContainerNumber(std::string_view s);  // ISO 6346, check digit verified
 bool IsImoNumber(std::string_view s);        // 7 digits, check digit verified
 bool IsAirWaybill(std::string_view s);       // NNN-NNNNNNNN, mod 7 check digit
-bool IsFlightNumber(std::string_view s);
+bool IsFlightNumber(std::string_view s);     // 2-3 character carrier + 1-4 digits
+bool IsLowerCaseCode(std::string_view s);    // a-z, 0-9, _ (1..64)
+bool IsDocumentNumber(std::string_view s);   // letters, digits, '-', '/', '.', ' ' (1..32)
+bool IsPhoneNumber(std::string_view s);      // optional leading '+', digits, ' ', '-', '(', ')'
+bool IsCitesAppendix(std::string_view s);    // I, II or III
 
 }  // namespace ncen::storage

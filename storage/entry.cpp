@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "storage/capnp_message.h"
 #include "storage/schema/entry.capnp.h"
 
 namespace ncen::storage {
@@ -61,77 +62,66 @@ Bytes EncodeHeader(const EntryHeader& h) {
   }
   CopyData(h.payload_hash, b.initPayloadHash(32));
   b.setPayloadSize(h.payload_size);
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return Bytes(bytes.begin(), bytes.end());
+  return MessageBytes(message);
+}
+
+// Field-by-field checks of a header that decoded as Cap'n Proto.
+static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
+  EntryHeader h;
+  h.format_version = r.getFormatVersion();
+  if (h.format_version != kEntryFormatVersion) {
+    return Corruption("entry header format version " + std::to_string(h.format_version) +
+                      " is not supported");
+  }
+  if (!ReadFixed(r.getAuthor(), h.author)) return Corruption("entry header: author is not 32 bytes");
+  auto scope = static_cast<uint16_t>(r.getScope());
+  if (scope >= kScopeCount) return Corruption("entry header: unknown scope");
+  h.scope = static_cast<Scope>(scope);
+  h.seq = r.getSeq();
+  if (h.seq == 0) return Corruption("entry header: seq 0");
+  if (!ReadFixed(r.getPrev(), h.prev)) return Corruption("entry header: prev is not 32 bytes");
+  h.timestamp_ms = r.getTimestampMs();
+  if (!ReadFixed(r.getRecordId(), h.record_id)) {
+    return Corruption("entry header: record id is not 16 bytes");
+  }
+  auto type = static_cast<uint16_t>(r.getRecordType());
+  if (type >= kRecordTypeCount) return Corruption("entry header: unknown record type");
+  h.record_type = static_cast<RecordType>(type);
+  auto op = static_cast<uint16_t>(r.getOp());
+  if (op > static_cast<uint16_t>(Op::kResolve)) return Corruption("entry header: unknown op");
+  if (op == static_cast<uint16_t>(Op::kPurge)) {
+    return Corruption("entry header: op purge is reserved and not accepted in format version 1");
+  }
+  h.op = static_cast<Op>(op);
+  auto ctx = r.getContext();
+  h.context.dots.reserve(ctx.size());
+  for (auto d : ctx) {
+    Dot dot;
+    if (!ReadFixed(d.getAuthor(), dot.author)) {
+      return Corruption("entry header: context author is not 32 bytes");
+    }
+    dot.seq = d.getSeq();
+    if (dot.seq == 0) return Corruption("entry header: context dot with seq 0");
+    if (!h.context.dots.empty() && !(h.context.dots.back().author < dot.author)) {
+      return Corruption("entry header: context is not sorted by author");
+    }
+    h.context.dots.push_back(dot);
+  }
+  if (!ReadFixed(r.getPayloadHash(), h.payload_hash)) {
+    return Corruption("entry header: payload hash is not 32 bytes");
+  }
+  h.payload_size = r.getPayloadSize();
+  if (h.payload_size > kPayloadBytesMax) return Corruption("entry header: payload over 1 MiB");
+  return h;
 }
 
 Result<EntryHeader> DecodeHeader(ByteView bytes) {
   if (bytes.size() > kHeaderBytesMax) return Corruption("entry header exceeds 64 KiB");
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
-    return Corruption("entry header is not a whole number of 8-byte words");
-  }
-  // Copy into word-aligned memory: the reader requires alignment.
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
-  EntryHeader h;
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = bytes.size() / sizeof(capnp::word) * 2 + 64;
-    options.nestingLimit = 8;
-    if (bytes[0] | bytes[1] | bytes[2] | bytes[3]) {
-      return Corruption("entry header is not a single-segment message");
-    }
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
-    if (reader.getEnd() != words.end()) return Corruption("entry header has trailing bytes");
-    auto r = reader.getRoot<schema::EntryHeader>();
-    h.format_version = r.getFormatVersion();
-    if (h.format_version != kEntryFormatVersion) {
-      return Corruption("entry header format version " + std::to_string(h.format_version) +
-                        " is not supported");
-    }
-    if (!ReadFixed(r.getAuthor(), h.author)) return Corruption("entry header: author is not 32 bytes");
-    auto scope = static_cast<uint16_t>(r.getScope());
-    if (scope >= kScopeCount) return Corruption("entry header: unknown scope");
-    h.scope = static_cast<Scope>(scope);
-    h.seq = r.getSeq();
-    if (h.seq == 0) return Corruption("entry header: seq 0");
-    if (!ReadFixed(r.getPrev(), h.prev)) return Corruption("entry header: prev is not 32 bytes");
-    h.timestamp_ms = r.getTimestampMs();
-    if (!ReadFixed(r.getRecordId(), h.record_id)) {
-      return Corruption("entry header: record id is not 16 bytes");
-    }
-    auto type = static_cast<uint16_t>(r.getRecordType());
-    if (type >= kRecordTypeCount) return Corruption("entry header: unknown record type");
-    h.record_type = static_cast<RecordType>(type);
-    auto op = static_cast<uint16_t>(r.getOp());
-    if (op > static_cast<uint16_t>(Op::kResolve)) return Corruption("entry header: unknown op");
-    if (op == static_cast<uint16_t>(Op::kPurge)) {
-      return Corruption("entry header: op purge is reserved and not accepted in format version 1");
-    }
-    h.op = static_cast<Op>(op);
-    auto ctx = r.getContext();
-    h.context.dots.reserve(ctx.size());
-    for (auto d : ctx) {
-      Dot dot;
-      if (!ReadFixed(d.getAuthor(), dot.author)) {
-        return Corruption("entry header: context author is not 32 bytes");
-      }
-      dot.seq = d.getSeq();
-      if (dot.seq == 0) return Corruption("entry header: context dot with seq 0");
-      if (!h.context.dots.empty() && !(h.context.dots.back().author < dot.author)) {
-        return Corruption("entry header: context is not sorted by author");
-      }
-      h.context.dots.push_back(dot);
-    }
-    if (!ReadFixed(r.getPayloadHash(), h.payload_hash)) {
-      return Corruption("entry header: payload hash is not 32 bytes");
-    }
-    h.payload_size = r.getPayloadSize();
-    if (h.payload_size > kPayloadBytesMax) return Corruption("entry header: payload over 1 MiB");
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("entry header does not decode: ") + e.getDescription().cStr());
-  }
+  NCEN_ASSIGN_OR_RETURN(
+      EntryHeader h,
+      ReadMessage<EntryHeader>(bytes, "entry header", 8, [](capnp::MessageReader& reader) {
+        return ReadHeader(reader.getRoot<schema::EntryHeader>());
+      }));
   if (h.seq == 1 && !crypto::IsZero(h.prev)) return Corruption("entry header: seq 1 with a prev hash");
   return h;
 }

@@ -8,8 +8,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <set>
+#include <algorithm>
+#include <map>
+#include <mutex>
 
+#include "storage/capnp_message.h"
 #include "storage/codes.h"
 #include "storage/schema/record.capnp.h"
 #include "storage/text_fold.h"
@@ -93,73 +96,86 @@ FieldRules RulesOf(capnp::StructSchema::Field field) {
   return rules;
 }
 
+// What the codec needs of one field, read once per schema: the annotations
+// are found by scanning lists, too slow to repeat for every field of every
+// record of a bulk import.
+struct FieldInfo {
+  capnp::StructSchema::Field field;
+  std::string json_name;
+  FieldRules rules;
+};
+
+// Schemas are compiled in and immutable, so their metadata is memoized for
+// the life of the process (guarded: the codec may run on any thread).
+const std::vector<FieldInfo>& FieldsOf(capnp::StructSchema schema) {
+  static std::mutex mutex;
+  static std::map<uint64_t, std::vector<FieldInfo>> cache;
+  std::lock_guard lock(mutex);
+  auto [it, fresh] = cache.try_emplace(schema.getProto().getId());
+  if (fresh) {
+    for (auto field : schema.getFields()) {
+      it->second.push_back({field, JsonName(field.getProto()), RulesOf(field)});
+    }
+  }
+  return it->second;
+}
+
+// JSON names of an enum's values, by ordinal.
+const std::vector<std::string>& EnumNamesOf(capnp::EnumSchema schema) {
+  static std::mutex mutex;
+  static std::map<uint64_t, std::vector<std::string>> cache;
+  std::lock_guard lock(mutex);
+  auto [it, fresh] = cache.try_emplace(schema.getProto().getId());
+  if (fresh) {
+    for (auto e : schema.getEnumerants()) it->second.push_back(JsonName(e.getProto()));
+  }
+  return it->second;
+}
+
 Status FieldError(const std::string& path, const std::string& what) {
   return InvalidArgument("field '" + path + "': " + what);
 }
 
-// Checks and canonicalizes a text value by its format. On success `value` may
-// have been rewritten (record ids to their canonical form).
+// The formats whose check is a plain predicate, with what a valid value is.
+struct FormatRule {
+  s::Format format;
+  bool (*valid)(std::string_view);
+  const char* expected;
+};
+constexpr FormatRule kFormatRules[] = {
+    {s::Format::DATE, IsDate, "a valid date (YYYY-MM-DD)"},
+    {s::Format::TIME, IsTime, "a time (HH:MM, 24-hour)"},
+    {s::Format::COUNTRY, IsCountryCode, "an ISO 3166-1 alpha-2 country code (upper case, e.g. PK)"},
+    {s::Format::CURRENCY, IsCurrencyCode, "an ISO 4217 currency code (e.g. USD)"},
+    {s::Format::HS_CODE, IsHsCode, "an HS code (6, 8 or 10 digits)"},
+    {s::Format::OFFICE, IsOfficeCode, "an office code (country + 3 characters, e.g. PKKHI)"},
+    {s::Format::CONTAINER_NUMBER, IsContainerNumber, "an ISO 6346 container number with a valid check digit"},
+    {s::Format::IMO, IsImoNumber, "an IMO number with a valid check digit"},
+    {s::Format::AIR_WAYBILL, IsAirWaybill, "an air waybill (NNN-NNNNNNNN) with a valid check digit"},
+    {s::Format::CODE, IsLowerCaseCode, "a lower-case code (a-z, 0-9, _)"},
+    {s::Format::DOCUMENT_NUMBER, IsDocumentNumber, "a document number (letters, digits, '-', '/', '.', ' ')"},
+    {s::Format::PHONE, IsPhoneNumber, "a phone number (e.g. +93 700 000 001)"},
+    {s::Format::CITES_APPENDIX, IsCitesAppendix, "a CITES appendix (I, II or III)"},
+    {s::Format::FLIGHT_NUMBER, IsFlightNumber, "a flight number (e.g. QR1342)"},
+};
+
+// Checks a text value by its format. Record ids are also rewritten to their
+// canonical form.
 Status CheckFormat(s::Format format, std::string& value, const std::string& path) {
   auto bad = [&](const char* expected) {
     return FieldError(path, "'" + value + "' is not " + expected);
   };
-  switch (format) {
-    case s::Format::NONE: return Status::Ok();
-    case s::Format::DATE:
-      return IsDate(value) ? Status::Ok() : bad("a valid date (YYYY-MM-DD)");
-    case s::Format::TIME: return IsTime(value) ? Status::Ok() : bad("a time (HH:MM, 24-hour)");
-    case s::Format::COUNTRY:
-      return IsCountryCode(value) ? Status::Ok()
-                                  : bad("an ISO 3166-1 alpha-2 country code (upper case, e.g. PK)");
-    case s::Format::CURRENCY:
-      return IsCurrencyCode(value) ? Status::Ok() : bad("an ISO 4217 currency code (e.g. USD)");
-    case s::Format::HS_CODE:
-      return IsHsCode(value) ? Status::Ok() : bad("an HS code (6, 8 or 10 digits)");
-    case s::Format::OFFICE:
-      return IsOfficeCode(value) ? Status::Ok()
-                                 : bad("an office code (country + 3 characters, e.g. PKKHI)");
-    case s::Format::RECORD_ID: {
-      auto id = ParseRecordId(value);
-      if (!id.ok()) return bad("a record id");
-      value = FormatRecordId(*id);
-      return Status::Ok();
-    }
-    case s::Format::CONTAINER_NUMBER:
-      return IsContainerNumber(value) ? Status::Ok()
-                                      : bad("an ISO 6346 container number with a valid check digit");
-    case s::Format::IMO:
-      return IsImoNumber(value) ? Status::Ok() : bad("an IMO number with a valid check digit");
-    case s::Format::AIR_WAYBILL:
-      return IsAirWaybill(value) ? Status::Ok()
-                                 : bad("an air waybill (NNN-NNNNNNNN) with a valid check digit");
-    case s::Format::CODE: {
-      bool ok = !value.empty() && value.size() <= 64;
-      for (char c : value) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-      return ok ? Status::Ok() : bad("a lower-case code (a-z, 0-9, _)");
-    }
-    case s::Format::DOCUMENT_NUMBER: {
-      bool ok = !value.empty() && value.size() <= 32 && !NormalizeIdentifier(value).empty();
-      for (char c : value)
-        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == ' ' ||
-                    c == '.');
-      return ok ? Status::Ok() : bad("a document number (letters, digits, '-', '/', '.', ' ')");
-    }
-    case s::Format::PHONE: {
-      bool ok = value.size() >= 3 && value.size() <= 32;
-      int digits = 0;
-      for (size_t i = 0; i < value.size(); ++i) {
-        char c = value[i];
-        if (c >= '0' && c <= '9') ++digits;
-        else if (!(c == ' ' || c == '-' || c == '(' || c == ')' || (c == '+' && i == 0))) ok = false;
-      }
-      return ok && digits >= 3 ? Status::Ok() : bad("a phone number (e.g. +93 700 000 001)");
-    }
-    case s::Format::CITES_APPENDIX:
-      return value == "I" || value == "II" || value == "III" ? Status::Ok()
-                                                             : bad("a CITES appendix (I, II or III)");
-    case s::Format::FLIGHT_NUMBER:
-      return IsFlightNumber(value) ? Status::Ok() : bad("a flight number (e.g. QR1342)");
+  if (format == s::Format::NONE) return Status::Ok();
+  if (format == s::Format::RECORD_ID) {
+    auto id = ParseRecordId(value);
+    if (!id.ok()) return bad("a record id");
+    value = FormatRecordId(*id);
+    return Status::Ok();
   }
+  for (const FormatRule& rule : kFormatRules) {
+    if (rule.format == format) return rule.valid(value) ? Status::Ok() : bad(rule.expected);
+  }
+  NCEN_CHECK(false);  // every format of record.capnp has a rule
   return Status::Ok();
 }
 
@@ -209,17 +225,15 @@ Status ConvertValue(capnp::Type type, const FieldRules& rules, const json& v,
     case capnp::schema::Type::ENUM: {
       if (!v.is_string()) return WrongType(path, "a string", v);
       std::string name = v.get<std::string>();
-      for (auto e : type.asEnum().getEnumerants()) {
-        if (e.getOrdinal() != 0 && JsonName(e.getProto()) == name) {
-          set_enum(e);
+      const auto& names = EnumNamesOf(type.asEnum());
+      for (size_t i = 1; i < names.size(); ++i) {  // 0 is "unspecified": absent, not a value
+        if (names[i] == name) {
+          set_enum(type.asEnum().getEnumerants()[static_cast<unsigned>(i)]);
           return Status::Ok();
         }
       }
       std::string allowed;
-      for (auto e : type.asEnum().getEnumerants()) {
-        if (e.getOrdinal() == 0) continue;
-        allowed += (allowed.empty() ? "" : ", ") + JsonName(e.getProto());
-      }
+      for (size_t i = 1; i < names.size(); ++i) allowed += (i > 1 ? ", " : "") + names[i];
       return FieldError(path, "unknown value '" + name + "' (one of: " + allowed + ")");
     }
     case capnp::schema::Type::STRUCT: {
@@ -256,9 +270,10 @@ Status FillNumber(capnp::DynamicStruct::Builder out, capnp::StructSchema::Field 
   }
 }
 
-Status FillField(capnp::DynamicStruct::Builder out, capnp::StructSchema::Field field,
-                 const json& v, const std::string& path) {
-  FieldRules rules = RulesOf(field);
+Status FillField(capnp::DynamicStruct::Builder out, const FieldInfo& info, const json& v,
+                 const std::string& path) {
+  const FieldRules& rules = info.rules;
+  capnp::StructSchema::Field field = info.field;
   capnp::Type type = field.getType();
   switch (type.which()) {
     case capnp::schema::Type::BOOL:
@@ -292,25 +307,21 @@ Status FillField(capnp::DynamicStruct::Builder out, capnp::StructSchema::Field f
 }
 
 Status FillStruct(capnp::DynamicStruct::Builder out, const json& in, const std::string& prefix) {
-  capnp::StructSchema schema = out.getSchema();
-  std::set<std::string> seen;
+  const std::vector<FieldInfo>& fields = FieldsOf(out.getSchema());
+  std::vector<bool> seen(fields.size());
   for (auto it = in.begin(); it != in.end(); ++it) {
     const std::string& key = it.key();
     std::string path = prefix.empty() ? key : prefix + "." + key;
-    bool found = false;
-    for (auto field : schema.getFields()) {
-      if (JsonName(field.getProto()) != key) continue;
-      found = true;
-      if (it.value().is_null()) break;  // null means absent
-      NCEN_RETURN_IF_ERROR(FillField(out, field, it.value(), path));
-      seen.insert(key);
-      break;
-    }
-    if (!found) return FieldError(path, "unknown field");
+    auto info = std::find_if(fields.begin(), fields.end(),
+                             [&](const FieldInfo& f) { return f.json_name == key; });
+    if (info == fields.end()) return FieldError(path, "unknown field");
+    if (it.value().is_null()) continue;  // null means absent
+    NCEN_RETURN_IF_ERROR(FillField(out, *info, it.value(), path));
+    seen[info - fields.begin()] = true;
   }
-  for (auto field : schema.getFields()) {
-    std::string name = JsonName(field.getProto());
-    if (RulesOf(field).required && !seen.count(name)) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].rules.required && !seen[i]) {
+      const std::string& name = fields[i].json_name;
       return FieldError(prefix.empty() ? name : prefix + "." + name, "is required");
     }
   }
@@ -326,8 +337,9 @@ json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type);
 
 json StructToJson(capnp::DynamicStruct::Reader r) {
   json out = json::object();
-  for (auto field : r.getSchema().getFields()) {
-    std::string name = JsonName(field.getProto());
+  for (const FieldInfo& info : FieldsOf(r.getSchema())) {
+    const std::string& name = info.json_name;
+    capnp::StructSchema::Field field = info.field;
     capnp::Type type = field.getType();
     switch (type.which()) {
       case capnp::schema::Type::TEXT:
@@ -346,7 +358,7 @@ json StructToJson(capnp::DynamicStruct::Reader r) {
       }
       case capnp::schema::Type::FLOAT64: {
         double d = r.get(field).as<double>();
-        if (d != 0 || RulesOf(field).required) out[name] = NumberJson(d);
+        if (d != 0 || info.rules.required) out[name] = NumberJson(d);
         break;
       }
       case capnp::schema::Type::UINT32: {
@@ -371,7 +383,8 @@ json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type) {
     }
     case capnp::schema::Type::ENUM: {
       auto e = v.as<capnp::DynamicEnum>();
-      KJ_IF_MAYBE(enumerant, e.getEnumerant()) { return JsonName(enumerant->getProto()); }
+      const auto& names = EnumNamesOf(e.getSchema());
+      if (e.getRaw() < names.size()) return names[e.getRaw()];
       return "unknown_" + std::to_string(e.getRaw());
     }
     case capnp::schema::Type::STRUCT: return StructToJson(v.as<capnp::DynamicStruct>());
@@ -385,30 +398,13 @@ json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type) {
   }
 }
 
-Bytes MessageBytes(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return Bytes(bytes.begin(), bytes.end());
-}
-
-// Runs `fn(reader)` on the payload's root struct, turning decoding exceptions
-// into kCorruption.
+// Runs `fn` on the payload's root struct.
 template <typename Root, typename Fn>
 auto WithRoot(ByteView payload, Fn fn) -> Result<decltype(fn(std::declval<typename Root::Reader>()))> {
-  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) {
-    return Corruption("record payload is not a whole number of 8-byte words");
-  }
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), payload.data(), payload.size());
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 4 + 64;
-    options.nestingLimit = 16;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
+  using T = decltype(fn(std::declval<typename Root::Reader>()));
+  return ReadMessage<T>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<T> {
     return fn(reader.getRoot<Root>());
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("record payload does not decode: ") + e.getDescription().cStr());
-  }
+  });
 }
 
 }  // namespace
@@ -441,19 +437,9 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
 
 Result<json> RecordToJson(RecordType type, ByteView payload) {
   capnp::StructSchema schema = SchemaOf(type);
-  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) {
-    return Corruption("record payload is not a whole number of 8-byte words");
-  }
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), payload.data(), payload.size());
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 4 + 64;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
+  return ReadMessage<json>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<json> {
     return StructToJson(reader.getRoot<capnp::DynamicStruct>(schema));
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("record payload does not decode: ") + e.getDescription().cStr());
-  }
+  });
 }
 
 std::string SeizureDate(ByteView payload) {
@@ -462,9 +448,8 @@ std::string SeizureDate(ByteView payload) {
 }
 
 static std::string EnumName(capnp::EnumSchema schema, uint16_t raw) {
-  for (auto e : schema.getEnumerants())
-    if (e.getOrdinal() == raw) return JsonName(e.getProto());
-  return "?";
+  const auto& names = EnumNamesOf(schema);
+  return raw < names.size() ? names[raw] : "?";
 }
 
 template <typename E>
@@ -565,13 +550,7 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
 }
 
 Result<Bytes> AddSeizureLink(ByteView payload, bool company, const std::string& id) {
-  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) {
-    return Corruption("record payload is not a whole number of 8-byte words");
-  }
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), payload.data(), payload.size());
-  try {
-    capnp::FlatArrayMessageReader reader(words.asPtr());
+  return ReadMessage<Bytes>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<Bytes> {
     capnp::MallocMessageBuilder message;
     message.setRoot(reader.getRoot<s::Seizure>());
     auto root = message.getRoot<s::Seizure>();
@@ -586,9 +565,7 @@ Result<Bytes> AddSeizureLink(ByteView payload, bool company, const std::string& 
                         : root.initSuspects(static_cast<unsigned>(ids.size()));
     for (size_t i = 0; i < ids.size(); ++i) list.set(static_cast<unsigned>(i), ids[i].c_str());
     return MessageBytes(message);
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("record payload does not decode: ") + e.getDescription().cStr());
-  }
+  });
 }
 
 }  // namespace ncen::storage

@@ -23,7 +23,7 @@ enum Format {
   imo @9;              # IMO ship number, 7 digits with a valid check digit
   airWaybill @10;      # 3-digit airline prefix, '-', 8 digits with mod-7 check digit
   code @11;            # lower-case snake_case token (a–z, 0–9, _)
-  documentNumber @12;  # letters, digits, '-', '/', ' ' (1..32)
+  documentNumber @12;  # letters, digits, '-', '/', '.', ' ' (1..32)
   phone @13;           # '+', digits, spaces, '-', '(', ')'
   citesAppendix @14;   # I, II or III
   flightNumber @15;    # 2-3 character carrier code + 1-4 digits

@@ -1,0 +1,53 @@
+// Cap'n Proto messages held as bytes: encoding a builder to bytes, and
+// reading bytes back — the one place in storage/ where capnp's exceptions
+// become a Status. Internal to storage/.
+//
+// Stored and received bytes are not word-aligned, so they are copied into
+// aligned memory before reading. Every message ncen writes is one segment with
+// nothing after it; anything else is refused.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace ncen::storage {
+
+inline Bytes MessageBytes(capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+// Calls `read(reader)` (which returns Result<T>) on a copy of `bytes`.
+// kCorruption "<what> ..." when the bytes are not a single-segment message
+// or reading throws.
+template <typename T, typename Read>
+Result<T> ReadMessage(ByteView bytes, const char* what, unsigned nesting_limit, Read&& read) {
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
+    return Corruption(std::string(what) + " is not a whole number of 8-byte words");
+  }
+  if (bytes[0] | bytes[1] | bytes[2] | bytes[3]) {
+    return Corruption(std::string(what) + " is not a single-segment message");
+  }
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words.size() * 4 + 64;
+    options.nestingLimit = static_cast<int>(nesting_limit);
+    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
+    if (reader.getEnd() != words.end()) return Corruption(std::string(what) + " has trailing bytes");
+    return read(reader);
+  } catch (const kj::Exception& e) {
+    return Corruption(std::string(what) + " does not decode: " + e.getDescription().cStr());
+  }
+}
+
+}  // namespace ncen::storage
