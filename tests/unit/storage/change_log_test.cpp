@@ -215,3 +215,44 @@ TEST_CASE("log verify passes on a good store and names a damaged entry", "[stora
   CHECK(report->entries == 3);
   CHECK(report->records == 3);
 }
+
+TEST_CASE("a large local batch over two feeds is chained and signed correctly on the signing thread",
+          "[storage]") {
+  auto me = testing::IdentityFromNumber(1);
+  TestStore local(me), remote(testing::IdentityFromNumber(2));
+  std::vector<LocalChange> changes;
+  for (int i = 0; i < 300; ++i) {
+    RecordId id = testing::FixedRecordId(static_cast<uint8_t>(i % 200));
+    id[1] = static_cast<uint8_t>(i / 200);  // some records are written twice in the batch
+    if (i >= 200) id[1] = 0;
+    changes.push_back({id, RecordType::kSeizure, Op::kPut, testing::SeizurePayload(std::to_string(i)),
+                       (i % 200) % 3 == 0 ? Scope::kRegional : Scope::kNational});
+  }
+  auto dots = local.store->AppendLocal(me, changes);
+  REQUIRE(dots.ok());
+  CHECK(dots->size() == 300);
+  REQUIRE(local.store->VerifyLog().ok());
+  CHECK(local.store->Frontier()->size() == 2);
+  ApplyReport r = remote.store->ApplyBatch(testing::AllEntries(*local.store));
+  REQUIRE(r.status.ok());
+  CHECK(r.applied == 300);
+  CHECK(remote.store->RecordStateDigest().value() == local.store->RecordStateDigest().value());
+  // The second write of a record in the same batch saw the first one.
+  CHECK(local.store->GetRecord(testing::FixedRecordId(5))->state.versions.size() == 1);
+}
+
+TEST_CASE("a large local batch that fails half-way writes nothing", "[storage]") {
+  auto me = testing::IdentityFromNumber(1);
+  TestStore local(me);
+  std::vector<LocalChange> changes;
+  for (uint8_t i = 0; i < 150; ++i) {
+    changes.push_back({testing::FixedRecordId(i), RecordType::kSeizure, Op::kPut,
+                       testing::SeizurePayload("x")});
+  }
+  RecordId missing = testing::FixedRecordId(250);
+  changes[100] = {missing, RecordType::kSeizure, Op::kDelete, {}};
+  auto r = local.store->AppendLocal(me, changes);
+  CHECK(r.status().code() == StatusCode::kNotFound);
+  CHECK(local.store->Stats()->entries == 0);
+  CHECK(local.store->Frontier()->empty());
+}
