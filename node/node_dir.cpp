@@ -22,11 +22,14 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
     if (!fs::is_empty(dir, ec)) {
       return ConflictError(dir + " already holds a node or other files; refusing to touch it");
     }
-  } else if (fs::path parent = fs::path(dir).parent_path();
-             !parent.empty() && (fs::create_directories(parent, ec), ec)) {
-    return InvalidArgument("cannot create " + parent.string() + ": " + ec.message());
-  } else if (::mkdir(dir.c_str(), 0700) != 0) {
-    return IOError("cannot create " + dir + ": " + std::strerror(errno));
+  } else {
+    fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty() && !fs::create_directories(parent, ec) && ec) {
+      return InvalidArgument("cannot create " + parent.string() + ": " + ec.message());
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      return IOError("cannot create " + dir + ": " + std::strerror(errno));
+    }
   }
   std::string store_dir = dir + "/store";
   if (::mkdir(store_dir.c_str(), 0700) != 0) {

@@ -67,7 +67,7 @@ struct TooDeep {};
 
 // Parses JSON with a nesting limit (deep nesting would exhaust the stack
 // later) and turns every parser exception into kInvalidArgument.
-Result<json> ParseJsonText(const std::string& text, const std::string& where) {
+Result<json> ParseJson(const std::string& text, const std::string& where) {
   auto limit = [](int depth, json::parse_event_t, json&) {
     if (depth > kJsonDepthMax) throw TooDeep{};
     return true;
@@ -84,10 +84,6 @@ Result<json> ParseJsonText(const std::string& text, const std::string& where) {
   } catch (const json::exception& e) {
     return InvalidArgument(where + ": not usable JSON (" + e.what() + ")");
   }
-}
-
-Result<json> ParseJson(const std::string& text, const std::string& where) {
-  return ParseJsonText(text, where);
 }
 
 Result<RecordType> ParseType(const std::string& name) {
@@ -120,6 +116,13 @@ json ItemsJson(const std::vector<storage::ListItem>& items) {
                    {"summary", item.summary}});
   }
   return arr;
+}
+
+// A list of records: the table, or a JSON array.
+Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items) {
+  if (g.json) PrintJson(ItemsJson(items));
+  else PrintTable(items);
+  return Status::Ok();
 }
 
 Status PrintWritten(const Globals& g, const storage::RecordId& id, RecordType type) {
@@ -228,7 +231,7 @@ Status Import(const Globals& g, const std::string& file) {
     for (size_t number = 1; std::getline(lines, line); ++number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       std::string at = where + ": line " + std::to_string(number);
-      NCEN_ASSIGN_OR_RETURN(json object, ParseJsonText(line, at));
+      NCEN_ASSIGN_OR_RETURN(json object, ParseJson(line, at));
       objects.emplace_back(std::move(object), "line " + std::to_string(number));
     }
   }
@@ -331,9 +334,7 @@ Status List(const Globals& g, const std::string& type_name, size_t limit) {
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(auto items, n.store->List(type, limit));
-  if (g.json) PrintJson(ItemsJson(items));
-  else PrintTable(items);
-  return Status::Ok();
+  return PrintItems(g, items);
 }
 
 Status Update(const Globals& g, const std::string& id_text, const std::string& file, bool resolve) {
@@ -415,9 +416,7 @@ Status Search(const Globals& g, const std::string& query, const std::string& typ
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(auto items, n.store->Search(q));
-  if (g.json) PrintJson(ItemsJson(items));
-  else PrintTable(items);
-  return Status::Ok();
+  return PrintItems(g, items);
 }
 
 Status LogVerify(const Globals& g) {
@@ -439,9 +438,7 @@ Status LogVerify(const Globals& g) {
 Status Conflicts(const Globals& g) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(auto items, n.store->Conflicts(SIZE_MAX));
-  if (g.json) PrintJson(ItemsJson(items));
-  else PrintTable(items);
-  return Status::Ok();
+  return PrintItems(g, items);
 }
 
 Status StatusCommand(const Globals& g) {
