@@ -79,6 +79,17 @@ Identity Identity::FromSeed(const std::array<uint8_t, 32>& seed) {
   Identity id;
   id.seed_ = seed;
   crypto_sign_seed_keypair(id.public_key_.data(), id.secret_key_.data(), seed.data());
+  // The expanded secret key of RFC 8032 §5.1.5, for the two-step signature.
+  uint8_t expanded[64], wide[64] = {};
+  crypto_hash_sha512(expanded, seed.data(), seed.size());
+  expanded[0] &= 248;
+  expanded[31] &= 127;
+  expanded[31] |= 64;
+  std::memcpy(wide, expanded, 32);
+  crypto_core_ed25519_scalar_reduce(id.scalar_.data(), wide);
+  std::memcpy(id.prefix_.data(), expanded + 32, 32);
+  sodium_memzero(expanded, sizeof expanded);
+  sodium_memzero(wide, sizeof wide);
   return id;
 }
 
@@ -128,6 +139,48 @@ Result<Identity> Identity::Load(const std::string& path) {
   Identity id = FromSeed(seed);
   sodium_memzero(seed.data(), seed.size());
   return id;
+}
+
+Identity::Nonce Identity::MakeNonce(ByteView binding) const {
+  Nonce nonce;
+  uint8_t fresh[32];
+  uint8_t digest[64];
+  do {
+    RandomFill(fresh, sizeof fresh);
+    crypto_hash_sha512_state state;
+    crypto_hash_sha512_init(&state);
+    crypto_hash_sha512_update(&state, prefix_.data(), prefix_.size());
+    crypto_hash_sha512_update(&state, fresh, sizeof fresh);
+    crypto_hash_sha512_update(&state, binding.data(), binding.size());
+    crypto_hash_sha512_final(&state, digest);
+    crypto_core_ed25519_scalar_reduce(nonce.r.data(), digest);
+    // Fails only for r = 0 (probability 2^-252): draw again.
+  } while (crypto_scalarmult_ed25519_base_noclamp(nonce.point.data(), nonce.r.data()) != 0);
+  sodium_memzero(fresh, sizeof fresh);
+  sodium_memzero(digest, sizeof digest);
+  nonce.ready = true;
+  return nonce;
+}
+
+Signature Identity::FinishSignature(ByteView message, Nonce& nonce) const {
+  NCEN_CHECK(nonce.ready);
+  // S = (H(R ‖ A ‖ M) · a + r) mod L; the signature is R ‖ S.
+  uint8_t digest[64], hram[32], product[32];
+  crypto_hash_sha512_state state;
+  crypto_hash_sha512_init(&state);
+  crypto_hash_sha512_update(&state, nonce.point.data(), 32);
+  crypto_hash_sha512_update(&state, public_key_.data(), 32);
+  crypto_hash_sha512_update(&state, message.data(), message.size());
+  crypto_hash_sha512_final(&state, digest);
+  crypto_core_ed25519_scalar_reduce(hram, digest);
+  crypto_core_ed25519_scalar_mul(product, hram, scalar_.data());
+  Signature sig;
+  std::memcpy(sig.data(), nonce.point.data(), 32);
+  crypto_core_ed25519_scalar_add(sig.data() + 32, product, nonce.r.data());
+  sodium_memzero(nonce.r.data(), nonce.r.size());
+  sodium_memzero(product, sizeof product);
+  nonce.ready = false;
+  return sig;
 }
 
 Signature Identity::Sign(ByteView message) const {

@@ -26,6 +26,9 @@ ChainSigner::~ChainSigner() {
 
 void ChainSigner::Publish(size_t i) {
   NCEN_CHECK(i == state_.load(std::memory_order_relaxed));
+  if (thread_.joinable() && i % kWriterNonceEvery == 0) {
+    slots_[i].nonce = me_.MakeNonce(EncodeHeader(slots_[i].header));
+  }
   state_.store(i + 1, std::memory_order_release);
   if (thread_.joinable()) state_.notify_one();
 }
@@ -34,7 +37,12 @@ void ChainSigner::SignSlot(size_t i) {
   Slot& slot = slots_[i];
   if (slot.prev_slot != kNoSlot) slot.header.prev = slots_[slot.prev_slot].hash;
   slot.header_bytes = EncodeHeader(slot.header);
-  slot.signature = me_.Sign(slot.header_bytes);
+  if (thread_.joinable()) {
+    if (!slot.nonce.ready) slot.nonce = me_.MakeNonce(slot.header_bytes);
+    slot.signature = me_.FinishSignature(slot.header_bytes, slot.nonce);
+  } else {
+    slot.signature = me_.Sign(slot.header_bytes);
+  }
   slot.hash = EntryHash(slot.header_bytes, slot.signature);
 }
 

@@ -188,7 +188,7 @@ class Store::Writer {
 
   Status PutLog(uint32_t feed_index, uint64_t seq, ByteView header_bytes, const Signature& signature,
                 const ByteView* payload) {
-    return txn_.Put(dbs_.log, keys::Log(feed_index, seq), EncodeLogValue(header_bytes, signature, payload));
+    return PutOrdered(dbs_.log, keys::Log(feed_index, seq), EncodeLogValue(header_bytes, signature, payload));
   }
 
   // The stored state of a record, or nullopt when the node has none.
@@ -220,7 +220,7 @@ class Store::Writer {
     if (ApplyVersion(state, std::move(v)) == ApplyResult::kObsolete) return Status::Ok();
     if (has_payload) pending_payloads_[h.dot()] = payload;
     auto key = ByteView(h.record_id);
-    NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.records, key, EncodeRecordState(state)));
+    NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
     if (state.conflict()) {
       uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
       NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.conflicts, key, ByteView(&n, 1)));
@@ -259,6 +259,25 @@ class Store::Writer {
   }
 
  private:
+  // Puts with MDB_APPEND when the key sorts after every key of the database:
+  // LMDB then fills pages instead of splitting them in half, which matters
+  // because log keys and (time-ordered) record ids mostly grow. Half-full
+  // pages would be written, and fsynced, twice as often.
+  Status PutOrdered(MDB_dbi db, ByteView key, ByteView value) {
+    auto [last, fresh] = last_keys_.try_emplace(db);
+    if (fresh) {
+      NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, db));
+      c.Last();
+      NCEN_RETURN_IF_ERROR(c.status());
+      if (c.Valid()) last->second.assign(c.key().begin(), c.key().end());
+    }
+    bool append = std::lexicographical_compare(last->second.begin(), last->second.end(),
+                                               key.begin(), key.end());
+    NCEN_RETURN_IF_ERROR(append ? txn_.Append(db, key, value) : txn_.Put(db, key, value));
+    if (append) last->second.assign(key.begin(), key.end());
+    return Status::Ok();
+  }
+
   Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
     NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
     counters_["next_change"] = next + 1;
@@ -320,12 +339,13 @@ class Store::Writer {
       Append(encoded, AsBytes(t));
     }
     if (terms.empty()) return txn_.Del(dbs_.record_terms, id);
-    return txn_.Put(dbs_.record_terms, id, encoded);
+    return PutOrdered(dbs_.record_terms, id, encoded);
   }
 
   const Dbs& dbs_;
   lmdb::Txn txn_;
   std::map<FeedId, Feed> feeds_;
+  std::map<MDB_dbi, Bytes> last_keys_;  // for PutOrdered
   std::map<std::string, uint64_t> counters_;
   // Payloads of this batch's entries, which are not in the log yet. Views into
   // the caller's changes or entries, alive for the whole batch.

@@ -71,3 +71,32 @@ TEST_CASE("node ids parse from hex and fingerprints are short and stable", "[cry
   CHECK(fp.size() == 19);
   CHECK(fp == crypto::Fingerprint(a.public_key()));
 }
+
+TEST_CASE("two-step signatures are ordinary Ed25519 signatures of the message", "[crypto]") {
+  Identity a = Identity::Generate(), b = Identity::Generate();
+  for (int i = 0; i < 200; ++i) {
+    Bytes msg(static_cast<size_t>(i * 7 % 300), static_cast<uint8_t>(i));
+    auto nonce = a.MakeNonce(msg);
+    auto sig = a.FinishSignature(msg, nonce);
+    REQUIRE(crypto::Verify(a.public_key(), msg, sig));
+    CHECK_FALSE(crypto::Verify(b.public_key(), msg, sig));
+    CHECK_FALSE(nonce.ready);  // used once, then wiped
+    if (!msg.empty()) {
+      msg[0] ^= 1;
+      CHECK_FALSE(crypto::Verify(a.public_key(), msg, sig));
+    }
+  }
+}
+
+TEST_CASE("two-step signatures of one message use fresh nonces", "[crypto]") {
+  Identity a = Identity::FromSeed({});
+  Bytes msg = {1, 2, 3};
+  auto n1 = a.MakeNonce(msg), n2 = a.MakeNonce(msg);
+  CHECK(n1.point != n2.point);
+  auto s1 = a.FinishSignature(msg, n1), s2 = a.FinishSignature(msg, n2);
+  CHECK(s1 != s2);
+  CHECK(crypto::Verify(a.public_key(), msg, s1));
+  CHECK(crypto::Verify(a.public_key(), msg, s2));
+  // The one-step signature stays the deterministic RFC 8032 one.
+  CHECK(a.Sign(msg) == a.Sign(msg));
+}
