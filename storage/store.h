@@ -155,6 +155,8 @@ class Store {
   // Live records, newest first.
   Result<std::vector<ListItem>> List(std::optional<RecordType> type, size_t limit) const;
   Result<std::vector<ListItem>> Conflicts(size_t limit) const;
+  // Text matches newest record first; a date range alone lists the latest
+  // seizure dates first. At most query.limit items.
   Result<std::vector<ListItem>> Search(const SearchQuery& query) const;
   Result<std::vector<ChangeRef>> ChangesSince(uint64_t after, size_t limit) const;
   Result<std::vector<ForkReport>> Forks() const;

@@ -236,34 +236,53 @@ Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) const {
   std::string from = CompactDate(q.from_date), to = CompactDate(q.to_date);
   bool have_dates = !from.empty() || !to.empty();
   if (to.empty()) to = "99999999";
-  std::set<RecordId> dated;
+  std::vector<ListItem> out;
+  // Adds the record to `out` when it is live and of the wanted type.
+  auto emit = [&](const RecordId& id) -> Status {
+    NCEN_ASSIGN_OR_RETURN(RecordState s, LoadState(txn, dbs_->records, id));
+    if ((q.type && s.type != *q.type) || !s.live()) return Status::Ok();
+    NCEN_ASSIGN_OR_RETURN(ListItem item, MakeItem(txn, dbs_->log, id, s));
+    out.push_back(std::move(item));
+    return Status::Ok();
+  };
+  auto date_of = [&] { return std::string(reinterpret_cast<const char*>(c.key().data() + 1), 8); };
+  auto id_of = [&] {
+    RecordId id;
+    std::memcpy(id.data(), c.key().data() + c.key().size() - 16, 16);
+    return id;
+  };
+  auto is_date_key = [&] { return c.Valid() && c.key().size() == 26 && c.key()[0] == kTermDate; };
+
+  if (have_dates && !have_text) {
+    // Latest seizure date first, walking the date index backwards and stopping
+    // at the limit: the cost follows the limit, not the number of matches.
+    Bytes past_end(1, static_cast<uint8_t>(kTermDate));
+    Append(past_end, AsBytes(to));
+    past_end.push_back(0xff);
+    c.Seek(past_end);
+    if (c.Valid()) c.Prev();
+    else c.Last();
+    for (; is_date_key() && out.size() < q.limit && date_of() >= from; c.Prev()) {
+      NCEN_RETURN_IF_ERROR(emit(id_of()));
+    }
+    NCEN_RETURN_IF_ERROR(c.status());
+    return out;
+  }
+
+  std::set<RecordId> ids = std::move(found);
   if (have_dates) {
+    std::set<RecordId> dated;
     Bytes start(1, static_cast<uint8_t>(kTermDate));
     Append(start, AsBytes(from));
-    for (c.Seek(start);
-         c.Valid() && c.key().size() >= 26 && c.key()[0] == kTermDate; c.Next()) {
-      std::string date(reinterpret_cast<const char*>(c.key().data() + 1), 8);
-      if (date > to) break;
-      RecordId id;
-      std::memcpy(id.data(), c.key().data() + c.key().size() - 16, 16);
-      dated.insert(id);
+    for (c.Seek(start); is_date_key() && date_of() <= to; c.Next()) {
+      if (ids.count(id_of())) dated.insert(id_of());
     }
+    NCEN_RETURN_IF_ERROR(c.status());
+    ids = std::move(dated);
   }
-  NCEN_RETURN_IF_ERROR(c.status());
-
-  std::set<RecordId> ids;
-  if (have_text && have_dates) {
-    std::set_intersection(found.begin(), found.end(), dated.begin(), dated.end(),
-                          std::inserter(ids, ids.end()));
-  } else {
-    ids = have_text ? std::move(found) : std::move(dated);
-  }
-  std::vector<ListItem> out;
+  // Newest record first.
   for (auto it = ids.rbegin(); it != ids.rend() && out.size() < q.limit; ++it) {
-    NCEN_ASSIGN_OR_RETURN(RecordState s, LoadState(txn, dbs_->records, *it));
-    if ((q.type && s.type != *q.type) || !s.live()) continue;
-    NCEN_ASSIGN_OR_RETURN(ListItem item, MakeItem(txn, dbs_->log, *it, s));
-    out.push_back(std::move(item));
+    NCEN_RETURN_IF_ERROR(emit(*it));
   }
   return out;
 }
