@@ -1105,6 +1105,8 @@ TEST_CASE("an unknown command or option exits 1 with one line naming it", "[cli]
       {{"get"}, "ID"},
       {{"seizure", "add"}, "--json"},
       {{"list", "--limit", "many"}, "many"},
+      {{"log"}, "verify"},  // a group without its command names what it takes
+      {{"seizure"}, "add"},
   };
   for (const auto& [args, named] : cases) {
     INFO(args.front() << " → " << named);
@@ -1117,6 +1119,7 @@ TEST_CASE("an unknown command or option exits 1 with one line naming it", "[cli]
   RunResult none = Run({});
   CHECK(none.exit_code == 1);
   CHECK(IsOneLine(none.err));
+  CHECK(Contains(none.err, "init"));
 }
 
 TEST_CASE("a command without a node exits 1 and says how to create one", "[cli]") {

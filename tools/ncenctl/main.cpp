@@ -134,6 +134,12 @@ int main(int argc, char** argv) {
       }
       at = sub;
     }
+    if (what.rfind("A subcommand is required", 0) == 0) {
+      std::string names;
+      for (const CLI::App* sub : at->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+      what = (at == &app ? std::string("a command is needed") : "'" + at->get_name() + "' needs a command") +
+             ": " + names;
+    }
     if (what.empty()) what = "invalid command line";
     std::fprintf(stderr, "ncenctl: %s (see ncenctl --help)\n", what.c_str());
     return 1;
