@@ -1,0 +1,22 @@
+// One log line per event, to stderr by default: "2026-11-28T10:00:00.123Z
+// ncen-node: message". A process may replace the sink (tests capture lines).
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace ncen::log {
+
+using Sink = std::function<void(std::string_view line)>;
+
+// Replaces the sink; an empty function restores stderr. Returns the old one.
+Sink SetSink(Sink sink);
+// Sets the program name printed after the timestamp.
+void SetProgram(std::string name);
+// Writes one line (a trailing newline is added; embedded newlines are
+// replaced by spaces so each event stays one line).
+void Line(std::string_view message);
+
+}  // namespace ncen::log

@@ -1,0 +1,178 @@
+#include "replication/transport/channel.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/check.h"
+
+namespace ncen::transport {
+
+using crypto::NoiseRole;
+
+SecureChannel::SecureChannel(NoiseRole role, const crypto::Identity& me, ChannelOptions options,
+                             PeerCheck check)
+    : role_(role),
+      me_(me),
+      options_(std::move(options)),
+      check_(std::move(check)),
+      reassembler_(options_.max_message_bytes) {
+  handshake_.emplace(role, crypto::NcenPrologue(options_.network_id), me.X25519SecretKey());
+  SetHandshakeFrameLimits();
+}
+
+void SecureChannel::SetHandshakeFrameLimits() {
+  // Each side knows the exact size of the next handshake message it reads.
+  size_t expected = 0;
+  if (role_ == NoiseRole::kResponder) {
+    expected = handshake_->remote_static_public_key() ? 0 : (started_ ? kHandshake3Bytes : kHandshake1Bytes);
+  } else {
+    expected = kHandshake2Bytes;
+  }
+  frames_.SetLimits(expected, expected);
+}
+
+Status SecureChannel::Fail(Status status) {
+  state_ = ChannelState::kFailed;
+  output_.clear();
+  return status;
+}
+
+Status SecureChannel::Start() {
+  NCEN_CHECK(role_ == NoiseRole::kInitiator && !started_);
+  started_ = true;
+  return WriteHandshake({});
+}
+
+Status SecureChannel::WriteHandshake(ByteView payload) {
+  auto message = handshake_->WriteMessage(payload);
+  if (!message.ok()) return Fail(message.status());
+  AppendFrame(output_, message.value());
+  if (handshake_->IsComplete()) return Finish();
+  return Status::Ok();
+}
+
+Status SecureChannel::CheckPeer(ByteView payload) {
+  if (payload.size() != 32) return Unauthenticated("handshake payload is not a 32-byte node id");
+  crypto::PublicKey key;
+  std::copy(payload.begin(), payload.end(), key.begin());
+  NCEN_RETURN_IF_ERROR(crypto::CheckStaticKeyBinding(*handshake_->remote_static_public_key(), key));
+  auto name = check_(key);
+  if (!name.ok()) {
+    refused_peer_ = key;
+    return name.status();
+  }
+  peer_id_ = key;
+  peer_name_ = std::move(name).value();
+  return Status::Ok();
+}
+
+Status SecureChannel::Finish() {
+  auto ciphers = handshake_->Split();
+  if (!ciphers.ok()) return Fail(ciphers.status());
+  ciphers_ = std::move(ciphers).value();
+  handshake_hash_ = handshake_->handshake_hash();
+  handshake_.reset();
+  state_ = ChannelState::kOpen;
+  frames_.SetLimits(crypto::kNoiseTagBytes + 1, kFrameBytesMax);
+  return Status::Ok();
+}
+
+Status SecureChannel::OnHandshakeFrame(ByteView frame) {
+  auto payload = handshake_->ReadMessage(frame);
+  if (!payload.ok()) return Fail(payload.status());
+  if (role_ == NoiseRole::kResponder) {
+    if (!started_) {
+      // Message 1 read (its payload is empty by the exact size). Answer.
+      started_ = true;
+      SetHandshakeFrameLimits();
+      return WriteHandshake(ByteView(me_.public_key().data(), me_.public_key().size()));
+    }
+    // Message 3 read: the initiator is authenticated; check it, then open.
+    Status checked = CheckPeer(payload.value());
+    if (checked.ok()) return Finish();
+    if (!refused_peer_) return Fail(checked);
+    // An authenticated but unlisted peer: tell it why (encrypted), then stop.
+    NCEN_RETURN_IF_ERROR(Finish());
+    (void)SendFragment(FragmentType::kClose, AsBytes("refused: not in the trust roster"));
+    close_sent_ = true;
+    state_ = ChannelState::kFailed;
+    return checked;
+  }
+  // Initiator, message 2 read: check the responder before revealing ourselves.
+  if (Status s = CheckPeer(payload.value()); !s.ok()) return Fail(s);
+  return WriteHandshake(ByteView(me_.public_key().data(), me_.public_key().size()));
+}
+
+Status SecureChannel::OnTransportFrame(ByteView frame) {
+  if (reassembler_.closed()) return Fail(FailedPrecondition("data after the peer closed"));
+  auto& receive = ciphers_.receive;
+  if (receive.nonce() > 0 && receive.nonce() % options_.rekey_interval == 0) receive.Rekey();
+  auto plaintext = receive.DecryptWithAd({}, frame);
+  if (!plaintext.ok()) return Fail(plaintext.status().WithContext("transport message"));
+  if (Status s = reassembler_.Add(plaintext.value()); !s.ok()) return Fail(s);
+  return Status::Ok();
+}
+
+Status SecureChannel::Receive(ByteView data) {
+  if (state_ == ChannelState::kFailed) return FailedPrecondition("channel has failed");
+  if (role_ == NoiseRole::kInitiator && !started_) return FailedPrecondition("channel not started");
+  frames_.Feed(data);
+  while (true) {
+    auto next = frames_.Next();
+    if (!next.ok()) return Fail(next.status());
+    if (!next.value()) return Status::Ok();
+    const Bytes& frame = *next.value();
+    Status s = state_ == ChannelState::kHandshake ? OnHandshakeFrame(frame) : OnTransportFrame(frame);
+    if (!s.ok()) return s;
+  }
+}
+
+Status SecureChannel::SendFragment(FragmentType type, ByteView data) {
+  auto& send = ciphers_.send;
+  if (send.nonce() > 0 && send.nonce() % options_.rekey_interval == 0) send.Rekey();
+  Bytes plaintext;
+  plaintext.reserve(1 + data.size());
+  plaintext.push_back(static_cast<uint8_t>(type));
+  Append(plaintext, data);
+  auto ciphertext = send.EncryptWithAd({}, plaintext);
+  if (!ciphertext.ok()) return Fail(ciphertext.status());
+  AppendFrame(output_, ciphertext.value());
+  return Status::Ok();
+}
+
+Status SecureChannel::Send(ByteView message) {
+  if (state_ != ChannelState::kOpen || close_sent_) return FailedPrecondition("channel is not open");
+  if (message.size() > options_.max_message_bytes) {
+    return InvalidArgument("message of " + std::to_string(message.size()) + " bytes exceeds " +
+                           std::to_string(options_.max_message_bytes));
+  }
+  output_.reserve(output_.size() + message.size() +
+                  (message.size() / kFragmentDataBytesMax + 1) * (kFrameHeaderBytes + 17));
+  size_t offset = 0;
+  do {
+    size_t n = std::min(kFragmentDataBytesMax, message.size() - offset);
+    bool last = offset + n == message.size();
+    NCEN_RETURN_IF_ERROR(
+        SendFragment(last ? FragmentType::kEnd : FragmentType::kMore, message.subspan(offset, n)));
+    offset += n;
+  } while (offset < message.size());
+  return Status::Ok();
+}
+
+void SecureChannel::Close(std::string_view reason) {
+  if (close_sent_) return;
+  close_sent_ = true;
+  if (state_ == ChannelState::kOpen) {
+    std::string_view cut = reason.substr(0, 200);
+    (void)SendFragment(FragmentType::kClose, AsBytes(cut));
+    state_ = ChannelState::kClosed;
+  }
+}
+
+Bytes SecureChannel::TakeOutput() {
+  Bytes out;
+  out.swap(output_);
+  return out;
+}
+
+}  // namespace ncen::transport

@@ -1,0 +1,364 @@
+#include "replication/transport/tcp.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "base/log.h"
+
+namespace ncen::transport {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::string EndpointText(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown address";
+  if (endpoint.address().is_v6()) {
+    return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
+  }
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+std::string Ms(Millis m) { return std::to_string(m.count()) + " ms"; }
+
+}  // namespace
+
+std::shared_ptr<Connection> Connection::Start(tcp::socket socket, crypto::NoiseRole role,
+                                              const crypto::Identity& me, ChannelOptions options,
+                                              PeerCheck check, TcpLimits limits, Handler handler) {
+  std::shared_ptr<Connection> connection(new Connection(std::move(socket), role, me,
+                                                        std::move(options), std::move(check),
+                                                        limits, std::move(handler)));
+  connection->Begin();
+  return connection;
+}
+
+Connection::Connection(tcp::socket socket, crypto::NoiseRole role, const crypto::Identity& me,
+                       ChannelOptions options, PeerCheck check, TcpLimits limits, Handler handler)
+    : role_(role),
+      socket_(std::move(socket)),
+      watchdog_(socket_.get_executor()),
+      channel_(role, me, std::move(options), std::move(check)),
+      limits_(limits),
+      handler_(std::move(handler)) {
+  remote_address_ = EndpointText(socket_);
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  read_buffer_.resize(limits_.read_buffer_bytes);
+}
+
+Connection::~Connection() = default;
+
+std::string Connection::Label() const {
+  if (!channel_.peer_name().empty()) return channel_.peer_name() + " (" + remote_address_ + ")";
+  return remote_address_;
+}
+
+bool Connection::is_open() const { return opened_ && !finished_ && !closing_ && channel_.is_open(); }
+
+void Connection::Begin() {
+  started_ = last_read_ = last_write_progress_ = Clock::now();
+  ArmWatchdog();
+  if (role_ == crypto::NoiseRole::kInitiator) {
+    if (Status status = channel_.Start(); !status.ok()) return Finish(status);
+  }
+  ReadMore();
+  Flush();
+}
+
+void Connection::ReadMore() {
+  if (finished_) return;
+  socket_.async_read_some(asio::buffer(read_buffer_),
+                          [self = shared_from_this()](const boost::system::error_code& error,
+                                                      size_t n) { self->OnRead(error, n); });
+}
+
+void Connection::OnRead(const boost::system::error_code& error, size_t n) {
+  if (finished_) return;
+  if (error) {
+    if (error == asio::error::eof) {
+      if (closing_) return Finish(Status::Ok());
+      if (channel_.peer_closed()) return Finish(Status::Ok());
+      if (channel_.refused_peer() || !opened_) {
+        return Finish(Unavailable(opened_ ? "peer closed the connection"
+                                          : "peer closed the connection during the handshake"));
+      }
+      return Finish(Unavailable("peer closed the connection without CLOSE"));
+    }
+    if (error == asio::error::operation_aborted) return;
+    return Finish(IOError("read: " + error.message()));
+  }
+  stats_.bytes_in += n;
+  last_read_ = Clock::now();
+  Status status = channel_.Receive(ByteView(read_buffer_.data(), n));
+  if (!status.ok()) {
+    // A refused peer gets the channel's encrypted CLOSE before we hang up.
+    Flush();
+    if (channel_.refused_peer()) {
+      log::Line("refused peer " + crypto::Fingerprint(*channel_.refused_peer()) + " at " +
+                remote_address_ + ": not in the trust roster (node id " +
+                crypto::NodeIdHex(*channel_.refused_peer()) + ")");
+    }
+    return Finish(status);
+  }
+  if (channel_.receiving_partial_frame()) {
+    if (!partial_since_) partial_since_ = last_read_;
+  } else {
+    partial_since_.reset();
+  }
+  if (!opened_ && channel_.is_open()) {
+    opened_ = true;
+    if (handler_.on_open) handler_.on_open(*this);
+    if (finished_) return;
+  }
+  DeliverMessages();
+  if (finished_) return;
+  if (channel_.peer_closed()) {
+    // Answer the peer's CLOSE with ours, flush, and end cleanly.
+    if (!closing_) Close("closing as asked");
+    return;
+  }
+  Flush();
+  ReadMore();
+}
+
+void Connection::DeliverMessages() {
+  while (!finished_) {
+    auto message = channel_.NextMessage();
+    if (!message) return;
+    ++stats_.messages_in;
+    if (handler_.on_message) handler_.on_message(*this, std::move(*message));
+  }
+}
+
+Status Connection::Send(ByteView message) {
+  if (!is_open()) return FailedPrecondition("connection is not open");
+  if (queued_bytes() + message.size() > limits_.max_queued_bytes) {
+    Status status = ResourceExhausted("peer is not reading: " + std::to_string(queued_bytes()) +
+                                      " bytes queued");
+    Abort(status);
+    return status;
+  }
+  NCEN_RETURN_IF_ERROR(channel_.Send(message));
+  ++stats_.messages_out;
+  Flush();
+  return Status::Ok();
+}
+
+void Connection::Flush() {
+  if (finished_ || write_in_flight_) return;
+  if (channel_.HasOutput()) {
+    writing_ = channel_.TakeOutput();
+    write_in_flight_ = true;
+    last_write_progress_ = Clock::now();
+    asio::async_write(socket_, asio::buffer(writing_),
+                      [self = shared_from_this()](const boost::system::error_code& error,
+                                                  size_t n) { self->OnWritten(error, n); });
+    return;
+  }
+  if (closing_ && !shutdown_sent_) {
+    shutdown_sent_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (channel_.peer_closed()) Finish(Status::Ok());
+  }
+}
+
+void Connection::OnWritten(const boost::system::error_code& error, size_t n) {
+  write_in_flight_ = false;
+  if (finished_) return;
+  if (error) {
+    if (error == asio::error::operation_aborted) return;
+    return Finish(IOError("write: " + error.message()));
+  }
+  stats_.bytes_out += n;
+  last_write_progress_ = Clock::now();
+  writing_.clear();
+  Flush();
+}
+
+void Connection::Close(std::string_view reason) {
+  if (finished_ || closing_) return;
+  closing_ = true;
+  close_deadline_ = Clock::now() + limits_.close_timeout;
+  if (channel_.state() != ChannelState::kOpen) return Finish(Status::Ok());
+  channel_.Close(reason);
+  Flush();
+}
+
+void Connection::Abort(const Status& reason) { Finish(reason); }
+
+void Connection::ArmWatchdog() {
+  // Ticks often enough to honour the smallest limit within a quarter of it.
+  Millis tick = std::min({limits_.handshake_timeout, limits_.frame_timeout, limits_.write_timeout,
+                          limits_.close_timeout});
+  if (limits_.idle_timeout.count() > 0) tick = std::min(tick, limits_.idle_timeout);
+  tick = std::clamp(tick / 4, Millis(5), Millis(1000));
+  watchdog_.expires_after(tick);
+  watchdog_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    if (!error) self->OnWatchdog();
+  });
+}
+
+void Connection::OnWatchdog() {
+  if (finished_) return;
+  auto now = Clock::now();
+  if (!opened_ && now - started_ > limits_.handshake_timeout) {
+    return Finish(Unavailable("handshake not finished within " + Ms(limits_.handshake_timeout)));
+  }
+  if (partial_since_ && now - *partial_since_ > limits_.frame_timeout) {
+    return Finish(Unavailable("frame not completed within " + Ms(limits_.frame_timeout) +
+                              " (peer too slow)"));
+  }
+  if (write_in_flight_ && now - last_write_progress_ > limits_.write_timeout) {
+    return Finish(Unavailable("peer read nothing for " + Ms(limits_.write_timeout) + ", " +
+                              std::to_string(queued_bytes()) + " bytes waiting"));
+  }
+  if (limits_.idle_timeout.count() > 0 && now - last_read_ > limits_.idle_timeout) {
+    return Finish(Unavailable("nothing received for " + Ms(limits_.idle_timeout)));
+  }
+  if (close_deadline_ && now > *close_deadline_) return Finish(Status::Ok());
+  ArmWatchdog();
+}
+
+void Connection::Finish(const Status& error) {
+  if (finished_) return;
+  finished_ = true;
+  boost::system::error_code ignored;
+  watchdog_.cancel();
+  socket_.close(ignored);
+  if (!error.ok()) {
+    log::Line("connection " + Label() + " dropped: " + error.ToString());
+  }
+  auto self = shared_from_this();  // on_close may drop the last outside reference
+  if (handler_.on_close) handler_.on_close(*this, error);
+  handler_ = {};
+}
+
+// ---------------------------------------------------------------------------
+
+Result<tcp::endpoint> ParseEndpoint(const std::string& address) {
+  std::string host;
+  std::string port_text;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return InvalidArgument("bad address '" + address + "': expected [IPV6]:PORT");
+    }
+    host = address.substr(1, close - 1);
+    port_text = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("bad address '" + address + "': expected HOST:PORT");
+    }
+    host = address.substr(0, colon);
+    port_text = address.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535 ||
+      port_text.empty()) {
+    return InvalidArgument("bad port in address '" + address + "'");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code error;
+  auto ip = asio::ip::make_address(host, error);
+  if (error) {
+    return InvalidArgument("bad host in address '" + address + "': use a numeric IPv4 or [IPv6]");
+  }
+  return tcp::endpoint(ip, static_cast<uint16_t>(port));
+}
+
+Listener::Listener(asio::io_context& io) : acceptor_(io) {}
+Listener::~Listener() { Stop(); }
+
+Result<std::unique_ptr<Listener>> Listener::Open(asio::io_context& io, const std::string& address,
+                                                 AcceptFn on_accept) {
+  NCEN_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseEndpoint(address));
+  std::unique_ptr<Listener> listener(new Listener(io));
+  listener->on_accept_ = std::move(on_accept);
+  boost::system::error_code error;
+  auto& acceptor = listener->acceptor_;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) return Unavailable("cannot listen on " + address + ": " + error.message());
+  listener->AcceptNext();
+  return listener;
+}
+
+uint16_t Listener::port() const {
+  boost::system::error_code error;
+  return acceptor_.local_endpoint(error).port();
+}
+
+std::string Listener::address() const {
+  boost::system::error_code error;
+  auto endpoint = acceptor_.local_endpoint(error);
+  if (endpoint.address().is_v6()) {
+    return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
+  }
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+void Listener::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void Listener::AcceptNext() {
+  acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
+    if (stopped_ || error == asio::error::operation_aborted) return;
+    if (!error) {
+      on_accept_(std::move(socket));
+    } else {
+      log::Line("accept failed: " + error.message());
+    }
+    AcceptNext();
+  });
+}
+
+void Dial(asio::io_context& io, const std::string& address, Millis timeout,
+          std::function<void(Result<tcp::socket>)> done) {
+  auto endpoint = ParseEndpoint(address);
+  if (!endpoint.ok()) {
+    asio::post(io, [done = std::move(done), status = endpoint.status()] { done(status); });
+    return;
+  }
+  struct State {
+    explicit State(asio::io_context& io) : socket(io), timer(io) {}
+    tcp::socket socket;
+    asio::steady_timer timer;
+    bool finished = false;
+    std::function<void(Result<tcp::socket>)> done;
+  };
+  auto state = std::make_shared<State>(io);
+  state->done = std::move(done);
+  state->timer.expires_after(timeout);
+  state->timer.async_wait([state, address, timeout](const boost::system::error_code& error) {
+    if (error || state->finished) return;
+    state->finished = true;
+    boost::system::error_code ignored;
+    state->socket.close(ignored);
+    state->done(Unavailable("connect to " + address + " timed out after " + Ms(timeout)));
+  });
+  state->socket.async_connect(endpoint.value(), [state, address](const boost::system::error_code& error) {
+    if (state->finished) return;
+    state->finished = true;
+    state->timer.cancel();
+    if (error) {
+      state->done(Unavailable("connect to " + address + ": " + error.message()));
+      return;
+    }
+    state->done(std::move(state->socket));
+  });
+}
+
+}  // namespace ncen::transport
