@@ -196,6 +196,45 @@ Result<Bytes> CipherState::DecryptWithAd(ByteView ad, ByteView ciphertext) {
   return out;
 }
 
+Status CipherState::EncryptInPlace(ByteView ad, std::span<uint8_t> buffer) {
+  NCEN_CHECK(has_key_ && buffer.size() >= kNoiseTagBytes);
+  if (buffer.size() > kNoiseMessageBytesMax) {
+    return InvalidArgument("Noise message of " + std::to_string(buffer.size()) +
+                           " bytes exceeds the limit of " + std::to_string(kNoiseMessageBytesMax));
+  }
+  if (nonce_ == kNonceReserved) return ResourceExhausted("Noise nonces are used up; the session must end");
+  auto nonce = ChaChaNonce(nonce_);
+  size_t plaintext_size = buffer.size() - kNoiseTagBytes;
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+      buffer.data(), buffer.data() + plaintext_size, nullptr, buffer.data(), plaintext_size,
+      ad.data(), ad.size(), nullptr, nonce.data(), key_.data());
+  ++nonce_;
+  return Status::Ok();
+}
+
+Status CipherState::DecryptInPlace(ByteView ad, std::span<uint8_t> buffer) {
+  NCEN_CHECK(has_key_);
+  if (buffer.size() > kNoiseMessageBytesMax) {
+    return Corruption("Noise message of " + std::to_string(buffer.size()) +
+                      " bytes exceeds the limit of " + std::to_string(kNoiseMessageBytesMax));
+  }
+  if (buffer.size() < kNoiseTagBytes) {
+    return Corruption("Noise ciphertext of " + std::to_string(buffer.size()) +
+                      " bytes is shorter than its tag");
+  }
+  if (nonce_ == kNonceReserved) return ResourceExhausted("Noise nonces are used up; the session must end");
+  auto nonce = ChaChaNonce(nonce_);
+  size_t plaintext_size = buffer.size() - kNoiseTagBytes;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+          buffer.data(), nullptr, buffer.data(), plaintext_size, buffer.data() + plaintext_size,
+          ad.data(), ad.size(), nonce.data(), key_.data()) != 0) {
+    return Unauthenticated("Noise message failed authentication at nonce " + std::to_string(nonce_) +
+                           " (tampered, replayed, reordered or from another key)");
+  }
+  ++nonce_;
+  return Status::Ok();
+}
+
 void CipherState::Rekey() {
   NCEN_CHECK(has_key_);
   const uint8_t zeros[32] = {};

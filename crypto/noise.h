@@ -103,6 +103,15 @@ class CipherState {
   // has reached 2^64-1. On failure n and the key are unchanged.
   Result<Bytes> DecryptWithAd(ByteView ad, ByteView ciphertext);
 
+  // The same two operations without allocating, for the transport's hot
+  // path. EncryptInPlace: `buffer` holds the plaintext followed by 16 spare
+  // bytes; afterwards it holds ciphertext ‖ tag. DecryptInPlace: `buffer`
+  // holds ciphertext ‖ tag; afterwards its first size − 16 bytes are the
+  // plaintext (the tag bytes are left as they were). Errors and nonce
+  // handling as above; both require a key (checked).
+  Status EncryptInPlace(ByteView ad, std::span<uint8_t> buffer);
+  Status DecryptInPlace(ByteView ad, std::span<uint8_t> buffer);
+
   // k = the first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zero bytes), the
   // spec's default REKEY (§4.2); n is unchanged. Both ends must rekey at the
   // same point in the message stream. Calling it without a key is a bug

@@ -1,6 +1,7 @@
 #include "replication/transport/channel.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "base/check.h"
@@ -103,13 +104,16 @@ Status SecureChannel::OnHandshakeFrame(ByteView frame) {
   return WriteHandshake(ByteView(me_.public_key().data(), me_.public_key().size()));
 }
 
-Status SecureChannel::OnTransportFrame(ByteView frame) {
+Status SecureChannel::OnTransportFrame(std::span<uint8_t> frame) {
   if (reassembler_.closed()) return Fail(FailedPrecondition("data after the peer closed"));
   auto& receive = ciphers_.receive;
   if (receive.nonce() > 0 && receive.nonce() % options_.rekey_interval == 0) receive.Rekey();
-  auto plaintext = receive.DecryptWithAd({}, frame);
-  if (!plaintext.ok()) return Fail(plaintext.status().WithContext("transport message"));
-  if (Status s = reassembler_.Add(plaintext.value()); !s.ok()) return Fail(s);
+  if (Status s = receive.DecryptInPlace({}, frame); !s.ok()) {
+    return Fail(s.WithContext("transport message"));
+  }
+  if (Status s = reassembler_.Add(frame.first(frame.size() - crypto::kNoiseTagBytes)); !s.ok()) {
+    return Fail(s);
+  }
   return Status::Ok();
 }
 
@@ -117,11 +121,22 @@ Status SecureChannel::Receive(ByteView data) {
   if (state_ == ChannelState::kFailed) return FailedPrecondition("channel has failed");
   if (role_ == NoiseRole::kInitiator && !started_) return FailedPrecondition("channel not started");
   frames_.Feed(data);
+  return ProcessFrames();
+}
+
+Status SecureChannel::ReceiveCommitted(size_t n) {
+  if (state_ == ChannelState::kFailed) return FailedPrecondition("channel has failed");
+  if (role_ == NoiseRole::kInitiator && !started_) return FailedPrecondition("channel not started");
+  frames_.CommitFeed(n);
+  return ProcessFrames();
+}
+
+Status SecureChannel::ProcessFrames() {
   while (true) {
-    auto next = frames_.Next();
+    auto next = frames_.NextView();
     if (!next.ok()) return Fail(next.status());
     if (!next.value()) return Status::Ok();
-    const Bytes& frame = *next.value();
+    std::span<uint8_t> frame = *next.value();
     Status s = state_ == ChannelState::kHandshake ? OnHandshakeFrame(frame) : OnTransportFrame(frame);
     if (!s.ok()) return s;
   }
@@ -130,13 +145,21 @@ Status SecureChannel::Receive(ByteView data) {
 Status SecureChannel::SendFragment(FragmentType type, ByteView data) {
   auto& send = ciphers_.send;
   if (send.nonce() > 0 && send.nonce() % options_.rekey_interval == 0) send.Rekey();
-  Bytes plaintext;
-  plaintext.reserve(1 + data.size());
-  plaintext.push_back(static_cast<uint8_t>(type));
-  Append(plaintext, data);
-  auto ciphertext = send.EncryptWithAd({}, plaintext);
-  if (!ciphertext.ok()) return Fail(ciphertext.status());
-  AppendFrame(output_, ciphertext.value());
+  // Frame header, type byte and data go straight into the output buffer and
+  // are encrypted there: one copy per byte sent.
+  size_t length = 1 + data.size() + crypto::kNoiseTagBytes;
+  NCEN_CHECK(length <= kFrameBytesMax);
+  size_t at = output_.size();
+  output_.resize(at + kFrameHeaderBytes + length);
+  output_[at] = static_cast<uint8_t>(length >> 8);
+  output_[at + 1] = static_cast<uint8_t>(length & 0xff);
+  output_[at + 2] = static_cast<uint8_t>(type);
+  if (!data.empty()) std::memcpy(&output_[at + 3], data.data(), data.size());
+  Status s = send.EncryptInPlace({}, std::span<uint8_t>(&output_[at + 2], length));
+  if (!s.ok()) {
+    output_.resize(at);
+    return Fail(s);
+  }
   return Status::Ok();
 }
 

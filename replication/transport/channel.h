@@ -64,6 +64,10 @@ class SecureChannel {
   //   kResourceExhausted a protocol message over max_message_bytes
   //   kFailedPrecondition bytes after the peer's CLOSE, or a failed channel
   Status Receive(ByteView data);
+  // Zero-copy form of Receive: read up to `n` bytes into ReceiveBuffer(n),
+  // then ReceiveCommitted(bytes read).
+  std::span<uint8_t> ReceiveBuffer(size_t n) { return frames_.PrepareFeed(n); }
+  Status ReceiveCommitted(size_t n);
 
   // Encrypts and frames `message` (split as needed). kFailedPrecondition
   // unless open; kInvalidArgument above max_message_bytes.
@@ -100,8 +104,9 @@ class SecureChannel {
 
  private:
   Status Fail(Status status);
+  Status ProcessFrames();
   Status OnHandshakeFrame(ByteView frame);
-  Status OnTransportFrame(ByteView frame);
+  Status OnTransportFrame(std::span<uint8_t> frame);
   Status CheckPeer(ByteView payload);
   Status WriteHandshake(ByteView payload);
   Status Finish();

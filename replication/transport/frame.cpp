@@ -1,6 +1,7 @@
 #include "replication/transport/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "base/check.h"
@@ -14,33 +15,48 @@ void AppendFrame(Bytes& out, ByteView frame) {
   Append(out, frame);
 }
 
-void FrameReader::Feed(ByteView data) {
-  // Drop consumed bytes before growing, so the buffer never holds more than
-  // one partial frame plus this call's input.
+std::span<uint8_t> FrameReader::PrepareFeed(size_t n) {
+  // Drop consumed bytes first, so the buffer never holds more than one
+  // partial frame plus one read.
   if (offset_ > 0) {
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(offset_));
+    std::memmove(buffer_.data(), buffer_.data() + offset_, size_ - offset_);
+    size_ -= offset_;
     offset_ = 0;
   }
-  Append(buffer_, data);
+  if (buffer_.size() < size_ + n) buffer_.resize(size_ + n);
+  return std::span<uint8_t>(buffer_.data() + size_, n);
 }
 
-Result<std::optional<Bytes>> FrameReader::Next() {
-  size_t available = buffer_.size() - offset_;
-  if (available < kFrameHeaderBytes) return std::optional<Bytes>();
+void FrameReader::CommitFeed(size_t n) {
+  NCEN_CHECK(size_ + n <= buffer_.size());
+  size_ += n;
+}
+
+void FrameReader::Feed(ByteView data) {
+  auto area = PrepareFeed(data.size());
+  if (!data.empty()) std::memcpy(area.data(), data.data(), data.size());
+  CommitFeed(data.size());
+}
+
+Result<std::optional<std::span<uint8_t>>> FrameReader::NextView() {
+  using View = std::optional<std::span<uint8_t>>;
+  size_t available = size_ - offset_;
+  if (available < kFrameHeaderBytes) return View();
   size_t length = (size_t{buffer_[offset_]} << 8) | buffer_[offset_ + 1];
   if (length < min_frame_ || length > max_frame_) {
     return Corruption("frame length " + std::to_string(length) + " outside " +
                       std::to_string(min_frame_) + ".." + std::to_string(max_frame_));
   }
-  if (available < kFrameHeaderBytes + length) return std::optional<Bytes>();
-  auto begin = buffer_.begin() + static_cast<ptrdiff_t>(offset_ + kFrameHeaderBytes);
-  Bytes frame(begin, begin + static_cast<ptrdiff_t>(length));
+  if (available < kFrameHeaderBytes + length) return View();
+  std::span<uint8_t> frame(buffer_.data() + offset_ + kFrameHeaderBytes, length);
   offset_ += kFrameHeaderBytes + length;
-  if (offset_ == buffer_.size()) {
-    buffer_.clear();
-    offset_ = 0;
-  }
-  return std::optional<Bytes>(std::move(frame));
+  return View(frame);
+}
+
+Result<std::optional<Bytes>> FrameReader::Next() {
+  NCEN_ASSIGN_OR_RETURN(auto view, NextView());
+  if (!view) return std::optional<Bytes>();
+  return std::optional<Bytes>(Bytes(view->begin(), view->end()));
 }
 
 Status Reassembler::Add(ByteView plaintext) {

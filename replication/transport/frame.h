@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "base/bytes.h"
@@ -48,16 +49,25 @@ class FrameReader {
   }
   // Appends bytes.
   void Feed(ByteView data);
+  // Zero-copy feeding: a writable area of `n` bytes at the end of the
+  // buffer for the socket to read into, then Commit(bytes actually read).
+  // Invalidates views from NextView().
+  std::span<uint8_t> PrepareFeed(size_t n);
+  void CommitFeed(size_t n);
   // The next whole frame, or nullopt until one has arrived. kCorruption as
   // soon as the next frame's length header is outside the limits (the body
   // need not have arrived).
   Result<std::optional<Bytes>> Next();
+  // The same, without copying: the frame's bytes inside the reader's buffer,
+  // writable (for in-place decryption), valid until the next Feed().
+  Result<std::optional<std::span<uint8_t>>> NextView();
   // True while a frame has begun (header or body bytes) but not finished.
-  bool HasPartialFrame() const { return buffer_.size() > offset_; }
-  size_t buffered_bytes() const { return buffer_.size() - offset_; }
+  bool HasPartialFrame() const { return size_ > offset_; }
+  size_t buffered_bytes() const { return size_ - offset_; }
 
  private:
   Bytes buffer_;
+  size_t size_ = 0;    // bytes of buffer_ in use (the rest is spare capacity)
   size_t offset_ = 0;  // start of the first unconsumed byte
   size_t min_frame_ = 0;
   size_t max_frame_ = kFrameBytesMax;
@@ -71,6 +81,7 @@ class Reassembler {
   // type or an empty plaintext; kResourceExhausted when a message would
   // exceed the bound; kFailedPrecondition after CLOSE.
   Status Add(ByteView plaintext);
+
   // The next complete message, if any.
   std::optional<Bytes> Next();
   bool closed() const { return closed_; }

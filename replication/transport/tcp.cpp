@@ -47,7 +47,6 @@ Connection::Connection(tcp::socket socket, crypto::NoiseRole role, const crypto:
   remote_address_ = EndpointText(socket_);
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  read_buffer_.resize(limits_.read_buffer_bytes);
 }
 
 Connection::~Connection() = default;
@@ -71,7 +70,8 @@ void Connection::Begin() {
 
 void Connection::ReadMore() {
   if (finished_) return;
-  socket_.async_read_some(asio::buffer(read_buffer_),
+  auto area = channel_.ReceiveBuffer(limits_.read_buffer_bytes);
+  socket_.async_read_some(asio::buffer(area.data(), area.size()),
                           [self = shared_from_this()](const boost::system::error_code& error,
                                                       size_t n) { self->OnRead(error, n); });
 }
@@ -93,7 +93,7 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
   }
   stats_.bytes_in += n;
   last_read_ = Clock::now();
-  Status status = channel_.Receive(ByteView(read_buffer_.data(), n));
+  Status status = channel_.ReceiveCommitted(n);
   if (!status.ok()) {
     // A refused peer gets the channel's encrypted CLOSE before we hang up.
     Flush();

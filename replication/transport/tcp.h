@@ -100,7 +100,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   TcpLimits limits_;
   Handler handler_;
   std::string remote_address_;
-  Bytes read_buffer_;
   Bytes writing_;
   bool write_in_flight_ = false;
   bool opened_ = false;

@@ -4,6 +4,8 @@
 //   ncen-bench write [--records N] local writes: 1,000 per transaction, and one
 //                                  durable commit per record
 //   ncen-bench read [--records N]  get and indexed search on a store of N records
+//   ncen-bench channel             handshake CPU per side, bulk MB/s over the
+//                                  encrypted loopback channel
 //
 // Each prints a table, or one JSON object with --json. Stores live in a
 // temporary directory that is removed afterwards.
@@ -18,6 +20,7 @@
 #include "storage/record_json.h"
 #include "storage/store.h"
 #include "tools/common/seizure_gen.h"
+#include "tools/ncen-bench/channel_bench.h"
 
 using namespace ncen;
 using Clock = std::chrono::steady_clock;
@@ -193,6 +196,11 @@ int main(int argc, char** argv) {
   read->add_option("--records", n, "records in the store (default 100000)");
   read->add_option("--samples", samples, "lookups to time (default 10000)");
   read->callback([&] { rc = Read(n, samples, json); });
+  uint64_t handshakes = 2000, mib = 2048;
+  auto* channel = app.add_subcommand("channel", "secure channel: handshake CPU per side, bulk transfer");
+  channel->add_option("--handshakes", handshakes, "handshakes to average (default 2000)");
+  channel->add_option("--mib", mib, "MiB to send in the bulk run (default 2048)");
+  channel->callback([&] { rc = bench::ChannelBench(handshakes, mib, json); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
