@@ -1,0 +1,518 @@
+#include "replication/protocol/session.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "replication/schema/wire.capnp.h"
+
+namespace ncen::replication {
+
+using storage::FeedHead;
+using storage::FeedId;
+using storage::Scope;
+
+struct Session::HeadData {
+  FeedId feed;
+  uint64_t seq = 0;
+  Hash256 head{};
+};
+
+struct Session::HelloData {
+  uint32_t version = 0;
+  crypto::PublicKey node_id{};
+  std::string name, role;
+  std::vector<HeadData> frontier;
+  std::vector<FeedId> forked;
+};
+
+namespace {
+
+Bytes Flatten(capnp::MessageBuilder& builder) {
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+std::string FeedText(const FeedId& feed) {
+  return crypto::Fingerprint(feed.author) + "/" + storage::ScopeName(feed.scope);
+}
+
+Result<FeedId> ReadFeed(capnp::Data::Reader author, uint8_t scope) {
+  if (author.size() != 32) return Corruption("feed author is not 32 bytes");
+  if (scope >= storage::kScopeCount) return Corruption("unknown scope " + std::to_string(scope));
+  FeedId feed;
+  std::memcpy(feed.author.data(), author.begin(), 32);
+  feed.scope = static_cast<Scope>(scope);
+  return feed;
+}
+
+void WriteHead(wire::FeedHead::Builder b, const FeedId& feed, uint64_t seq, const Hash256& head) {
+  b.setAuthor(capnp::Data::Reader(feed.author.data(), feed.author.size()));
+  b.setScope(static_cast<uint8_t>(feed.scope));
+  b.setSeq(seq);
+  b.setHead(capnp::Data::Reader(head.data(), head.size()));
+}
+
+}  // namespace
+
+Result<std::vector<Session::HeadData>> ReadHeadsImpl(capnp::List<wire::FeedHead>::Reader list) {
+  std::vector<Session::HeadData> out;
+  out.reserve(list.size());
+  for (auto h : list) {
+    NCEN_ASSIGN_OR_RETURN(FeedId feed, ReadFeed(h.getAuthor(), h.getScope()));
+    if (h.getHead().size() != 32) return Corruption("feed head hash is not 32 bytes");
+    Session::HeadData d;
+    d.feed = feed;
+    d.seq = h.getSeq();
+    std::memcpy(d.head.data(), h.getHead().begin(), 32);
+    out.push_back(d);
+  }
+  return out;
+}
+
+Session::Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
+                 std::string self_role, PeerInfo peer, SessionOptions options)
+    : store_(store),
+      self_(self),
+      self_name_(std::move(self_name)),
+      self_role_(std::move(self_role)),
+      peer_(std::move(peer)),
+      options_(options),
+      peer_scopes_(peer_.scopes.begin(), peer_.scopes.end()) {
+  if (options_.window == 0) options_.window = 1;
+}
+
+bool Session::MayReceive(const FeedId& feed) const {
+  return peer_scopes_.count(feed.scope) > 0 && forked_.count(feed) == 0;
+}
+
+bool Session::MaySend(const FeedId& feed) const {
+  // Never a peer's own feed: a node holds its own entries or is stale.
+  return MayReceive(feed) && feed.author != peer_.id;
+}
+
+std::vector<FeedHead> Session::PeerFrontier() const {
+  std::vector<FeedHead> out;
+  for (auto& [feed, known] : peer_known_) out.push_back({feed, known.seq, known.head});
+  return out;
+}
+
+void Session::Queue(Bytes message, int64_t now_ms) {
+  outgoing_.push_back(std::move(message));
+  last_sent_ms_ = now_ms;
+}
+
+std::vector<Bytes> Session::TakeOutgoing() {
+  std::vector<Bytes> out;
+  out.swap(outgoing_);
+  return out;
+}
+
+std::vector<std::string> Session::TakeLog() {
+  std::vector<std::string> out;
+  out.swap(log_);
+  return out;
+}
+
+void Session::Fail(Status status, bool tell_peer, int64_t now_ms) {
+  if (failed_) return;
+  failed_ = true;
+  error_ = status;
+  log_.push_back("session with " + peer_.name + " failed: " + status.ToString());
+  if (tell_peer) {
+    capnp::MallocMessageBuilder builder;
+    auto m = builder.initRoot<wire::Message>();
+    std::string text = status.ToString().substr(0, 500);
+    m.setError(text);
+    Queue(Flatten(builder), now_ms);
+  }
+}
+
+Status Session::RefreshFrontier(int64_t now_ms) {
+  NCEN_ASSIGN_OR_RETURN(auto frontier, store_.Frontier());
+  for (const FeedHead& h : frontier) ours_[h.feed] = {h.seq, h.head};
+  last_refresh_ms_ = now_ms;
+  return Status::Ok();
+}
+
+void Session::Start(int64_t now_ms) {
+  if (started_) return;
+  started_ = true;
+  last_received_ms_ = now_ms;
+  progress_.sync_started_ms = now_ms;
+  if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
+  auto forks = store_.Forks();
+  if (!forks.ok()) return Fail(forks.status(), true, now_ms);
+  for (const auto& f : forks.value()) forked_.insert(f.feed);
+
+  capnp::MallocMessageBuilder builder;
+  auto hello = builder.initRoot<wire::Message>().initHello();
+  hello.setProtocolVersion(kProtocolVersion);
+  hello.setNodeId(capnp::Data::Reader(self_.data(), self_.size()));
+  hello.setName(self_name_);
+  hello.setRole(self_role_);
+  size_t n = 0;
+  for (auto& [feed, known] : ours_) n += MayReceive(feed) ? 1 : 0;
+  auto list = hello.initFrontier(static_cast<unsigned>(n));
+  size_t i = 0;
+  for (auto& [feed, known] : ours_) {
+    if (!MayReceive(feed)) continue;
+    WriteHead(list[static_cast<unsigned>(i++)], feed, known.seq, known.head);
+    advertised_[feed] = known.seq;
+  }
+  auto forked = hello.initForked(static_cast<unsigned>(forked_.size()));
+  i = 0;
+  for (const FeedId& feed : forked_) {
+    auto f = forked[static_cast<unsigned>(i++)];
+    f.setAuthor(capnp::Data::Reader(feed.author.data(), 32));
+    f.setScope(static_cast<uint8_t>(feed.scope));
+  }
+  Queue(Flatten(builder), now_ms);
+}
+
+void Session::OnMessage(ByteView message, int64_t now_ms) {
+  if (failed_) return;
+  last_received_ms_ = now_ms;
+  Status s = Dispatch(message, now_ms);
+  if (!s.ok() && !failed_) Fail(s, true, now_ms);
+  if (!failed_) UpdateProgress(now_ms);
+}
+
+Status Session::Dispatch(ByteView message, int64_t now_ms) {
+  if (message.empty() || message.size() % sizeof(capnp::word) != 0) {
+    return Corruption("protocol message is not a whole number of 8-byte words");
+  }
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> words;
+  if (reinterpret_cast<uintptr_t>(message.data()) % alignof(capnp::word) == 0) {
+    words = kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(message.data()),
+                                            message.size() / sizeof(capnp::word));
+  } else {
+    copy = kj::heapArray<capnp::word>(message.size() / sizeof(capnp::word));
+    std::memcpy(copy.begin(), message.data(), message.size());
+    words = copy.asPtr();
+  }
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words.size() * 2 + 1024;
+    options.nestingLimit = 8;
+    capnp::FlatArrayMessageReader reader(words, options);
+    if (reader.getEnd() != words.end()) return Corruption("protocol message has trailing bytes");
+    auto m = reader.getRoot<wire::Message>();
+    switch (m.which()) {
+      case wire::Message::HELLO: {
+        auto h = m.getHello();
+        HelloData hello;
+        hello.version = h.getProtocolVersion();
+        if (h.getNodeId().size() != 32) return Corruption("hello node id is not 32 bytes");
+        std::memcpy(hello.node_id.data(), h.getNodeId().begin(), 32);
+        hello.name = std::string(h.getName().cStr()).substr(0, 100);
+        hello.role = std::string(h.getRole().cStr()).substr(0, 20);
+        NCEN_ASSIGN_OR_RETURN(hello.frontier, ReadHeadsImpl(h.getFrontier()));
+        for (auto f : h.getForked()) {
+          NCEN_ASSIGN_OR_RETURN(FeedId feed, ReadFeed(f.getAuthor(), f.getScope()));
+          hello.forked.push_back(feed);
+        }
+        return OnHello(hello, now_ms);
+      }
+      case wire::Message::BATCH: {
+        auto b = m.getBatch();
+        auto data = b.getEntries();
+        return OnBatch(b.getNumber(), b.getCount(), ByteView(data.begin(), data.size()), now_ms);
+      }
+      case wire::Message::ACK:
+        return OnAck(m.getAck().getNumber(), now_ms);
+      case wire::Message::HEADS: {
+        NCEN_ASSIGN_OR_RETURN(auto heads, ReadHeadsImpl(m.getHeads().getFrontier()));
+        return OnHeads(heads, now_ms);
+      }
+      case wire::Message::PING:
+        return Status::Ok();
+      case wire::Message::ERROR: {
+        std::string text = std::string(m.getError().cStr()).substr(0, 500);
+        for (char& c : text) {
+          if (static_cast<unsigned char>(c) < 0x20) c = '?';
+        }
+        Fail(Unavailable("peer " + peer_.name + " ended the session: " + text), false, now_ms);
+        return Status::Ok();
+      }
+    }
+    return Corruption("unknown protocol message kind " + std::to_string(static_cast<int>(m.which())));
+  } catch (const kj::Exception& e) {
+    return Corruption(std::string("protocol message does not decode: ") + e.getDescription().cStr());
+  }
+}
+
+Status Session::LearnPeerHead(const FeedId& feed, uint64_t seq, const Hash256& head,
+                              int64_t now_ms) {
+  if (seq == 0) return Status::Ok();
+  if (feed.author == self_) {
+    auto it = ours_.find(feed);
+    uint64_t mine = it == ours_.end() ? 0 : it->second.seq;
+    if (seq > mine) {
+      std::string reason = "peer " + peer_.name + " holds seq " + std::to_string(seq) +
+                           " of this node's own feed (" + storage::ScopeName(feed.scope) +
+                           ") but this node has only " + std::to_string(mine) +
+                           ": it was restored from an old copy";
+      auto stale = store_.StaleIdentity();
+      if (stale.ok() && stale.value().empty()) {
+        NCEN_RETURN_IF_ERROR(store_.MarkStaleIdentity(reason));
+        log_.push_back("STALE IDENTITY: " + reason + "; local writes are refused until an administrator acts");
+      }
+    }
+  }
+  // A fork: the peer's entry at a seq we hold differs from ours.
+  auto it = ours_.find(feed);
+  if (it != ours_.end() && seq <= it->second.seq && forked_.count(feed) == 0) {
+    Hash256 ours = it->second.head;
+    if (seq < it->second.seq) {
+      NCEN_ASSIGN_OR_RETURN(storage::Entry entry, store_.GetEntry(feed, seq));
+      ours = entry.hash();
+    }
+    if (ours != head) {
+      storage::ForkReport fork;
+      fork.feed = feed;
+      fork.seq = seq;
+      fork.ours = ours;
+      fork.theirs = head;
+      fork.detected_ms = now_ms;
+      fork.source = peer_.name;
+      NCEN_RETURN_IF_ERROR(store_.ReportFork(fork));
+      forked_.insert(feed);
+      log_.push_back("FORK in feed " + FeedText(feed) + " at seq " + std::to_string(seq) +
+                     ": peer " + peer_.name + " holds a different entry; the feed stops syncing here");
+      return Status::Ok();
+    }
+  }
+  Known& known = peer_known_[feed];
+  if (seq > known.seq) known = {seq, head};
+  return Status::Ok();
+}
+
+Status Session::OnHello(const HelloData& hello, int64_t now_ms) {
+  if (progress_.hello_received) return Corruption("second hello");
+  if (hello.version != kProtocolVersion) {
+    return FailedPrecondition("peer speaks protocol version " + std::to_string(hello.version) +
+                              ", this node " + std::to_string(kProtocolVersion));
+  }
+  if (hello.node_id != peer_.id) {
+    return Unauthenticated("hello names node " + crypto::Fingerprint(hello.node_id) +
+                           ", the channel authenticated " + crypto::Fingerprint(peer_.id));
+  }
+  progress_.hello_received = true;
+  peer_name_ = hello.name;
+  peer_role_ = hello.role;
+  for (const FeedId& feed : hello.forked) forked_.insert(feed);
+  for (const HeadData& h : hello.frontier) {
+    NCEN_RETURN_IF_ERROR(LearnPeerHead(h.feed, h.seq, h.head, now_ms));
+  }
+  for (auto& [feed, known] : peer_known_) sent_upto_[feed] = known.seq;
+  return Pump(now_ms);
+}
+
+Status Session::OnHeads(const std::vector<HeadData>& heads, int64_t now_ms) {
+  if (!progress_.hello_received) return Corruption("heads before hello");
+  for (const HeadData& h : heads) {
+    NCEN_RETURN_IF_ERROR(LearnPeerHead(h.feed, h.seq, h.head, now_ms));
+    auto& sent = sent_upto_[h.feed];
+    sent = std::max(sent, peer_known_[h.feed].seq);
+  }
+  return Pump(now_ms);
+}
+
+Status Session::OnBatch(uint64_t number, uint32_t count, ByteView data, int64_t now_ms) {
+  if (!progress_.hello_received) return Corruption("batch before hello");
+  if (number != expect_batch_) {
+    return Corruption("batch " + std::to_string(number) + " arrived where " +
+                      std::to_string(expect_batch_) + " was due");
+  }
+  ++expect_batch_;
+  std::vector<storage::Entry> entries;
+  entries.reserve(count);
+  ByteView rest = data;
+  while (!rest.empty()) {
+    if (entries.size() == count) return Corruption("batch holds more entries than its count");
+    NCEN_ASSIGN_OR_RETURN(storage::Entry e, storage::DecodeEntry(rest));
+    entries.push_back(std::move(e));
+  }
+  if (entries.size() != count) return Corruption("batch holds fewer entries than its count");
+  for (const auto& e : entries) {
+    if (e.header.author == self_) {
+      // Never sent by a correct peer (MaySend); the store would mark us stale.
+      return Corruption("peer sent entries of this node's own feed");
+    }
+    if (forked_.count(e.header.feed())) {
+      return Corruption("peer sent entries of forked feed " + FeedText(e.header.feed()));
+    }
+  }
+  storage::ApplyReport report = store_.ApplyBatch(entries, peer_.name);
+  if (!report.status.ok()) {
+    std::string where;
+    if (report.error_index < entries.size()) {
+      const auto& h = entries[report.error_index].header;
+      where = " (entry " + std::to_string(report.error_index) + ": feed " + FeedText(h.feed()) +
+              " seq " + std::to_string(h.seq) + ", " + storage::EntryErrorName(report.error) + ")";
+    }
+    if (report.error == storage::EntryError::kFork && report.error_index < entries.size()) {
+      forked_.insert(entries[report.error_index].header.feed());
+    }
+    return report.status.WithContext("batch " + std::to_string(number) + " rejected, nothing applied" + where);
+  }
+  progress_.batches_received++;
+  progress_.entries_received += report.applied;
+  progress_.duplicates_received += report.duplicates;
+  progress_.entry_bytes_received += data.size();
+  // We hold them now, and so does the peer.
+  for (const auto& e : entries) {
+    FeedId feed = e.header.feed();
+    Known& mine = ours_[feed];
+    if (e.header.seq > mine.seq) mine = {e.header.seq, e.hash()};
+    Known& theirs = peer_known_[feed];
+    if (e.header.seq > theirs.seq) theirs = {e.header.seq, e.hash()};
+    auto& sent = sent_upto_[feed];
+    sent = std::max(sent, e.header.seq);
+    auto& adv = advertised_[feed];
+    adv = std::max(adv, e.header.seq);
+  }
+  capnp::MallocMessageBuilder builder;
+  builder.initRoot<wire::Message>().initAck().setNumber(number);
+  Queue(Flatten(builder), now_ms);
+  return Pump(now_ms);
+}
+
+Status Session::OnAck(uint64_t number, int64_t now_ms) {
+  if (inflight_.empty() || inflight_.front().number != number) {
+    return Corruption("ack for batch " + std::to_string(number) + " which is not the oldest in flight");
+  }
+  Inflight done = std::move(inflight_.front());
+  inflight_.pop_front();
+  progress_.entries_sent += done.entries;
+  progress_.entry_bytes_sent += done.bytes;
+  for (auto& [feed, seq] : done.runs) {
+    Known& theirs = peer_known_[feed];
+    if (seq > theirs.seq) {
+      theirs.seq = seq;
+      auto it = ours_.find(feed);
+      // The head hash is only needed for fork checks at equal seq; ours is theirs.
+      if (it != ours_.end() && it->second.seq == seq) theirs.head = it->second.head;
+    }
+    auto& adv = advertised_[feed];
+    adv = std::max(adv, seq);
+  }
+  return Pump(now_ms);
+}
+
+Status Session::Pump(int64_t now_ms) {
+  if (failed_ || !progress_.hello_received) return Status::Ok();
+  while (inflight_.size() < options_.window) {
+    Bytes blob;
+    Inflight batch;
+    for (auto& [feed, known] : ours_) {
+      if (blob.size() >= options_.batch_bytes) break;
+      if (!MaySend(feed)) continue;
+      uint64_t& sent = sent_upto_[feed];
+      if (known.seq <= sent) continue;
+      size_t room = options_.batch_bytes - blob.size();
+      NCEN_ASSIGN_OR_RETURN(storage::FeedRun run,
+                            store_.ReadFeedRun(feed, sent + 1, known.seq, room, blob));
+      if (run.entries == 0) continue;
+      batch.runs.emplace_back(feed, run.last_seq);
+      batch.entries += run.entries;
+      batch.bytes += run.bytes;
+      sent = run.last_seq;
+    }
+    if (batch.entries == 0) break;
+    batch.number = next_batch_++;
+    capnp::MallocMessageBuilder builder(static_cast<unsigned>(blob.size() / 8 + 64));
+    auto b = builder.initRoot<wire::Message>().initBatch();
+    b.setNumber(batch.number);
+    b.setCount(static_cast<uint32_t>(batch.entries));
+    b.setEntries(capnp::Data::Reader(blob.data(), blob.size()));
+    Queue(Flatten(builder), now_ms);
+    progress_.batches_sent++;
+    inflight_.push_back(std::move(batch));
+  }
+  return Status::Ok();
+}
+
+void Session::SendHeads(int64_t now_ms) {
+  std::vector<std::pair<FeedId, Known>> changed;
+  for (auto& [feed, known] : ours_) {
+    if (!MayReceive(feed)) continue;
+    uint64_t& adv = advertised_[feed];
+    auto it = peer_known_.find(feed);
+    uint64_t theirs = it == peer_known_.end() ? 0 : it->second.seq;
+    if (known.seq > adv && known.seq > theirs) {
+      changed.emplace_back(feed, known);
+      adv = known.seq;
+    }
+  }
+  if (changed.empty()) return;
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<wire::Message>().initHeads().initFrontier(static_cast<unsigned>(changed.size()));
+  for (size_t i = 0; i < changed.size(); ++i) {
+    WriteHead(list[static_cast<unsigned>(i)], changed[i].first, changed[i].second.seq,
+              changed[i].second.head);
+  }
+  Queue(Flatten(builder), now_ms);
+}
+
+void Session::OnTick(int64_t now_ms) {
+  if (failed_ || !started_) return;
+  if (now_ms - last_received_ms_ > options_.idle_timeout_ms) {
+    return Fail(Unavailable("nothing received from " + peer_.name + " for " +
+                            std::to_string(options_.idle_timeout_ms) + " ms"),
+                true, now_ms);
+  }
+  if (progress_.hello_received && now_ms - last_refresh_ms_ >= options_.poll_ms) {
+    if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
+    SendHeads(now_ms);
+    if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
+  }
+  if (now_ms - last_sent_ms_ >= options_.keepalive_ms) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().setPing();
+    Queue(Flatten(builder), now_ms);
+  }
+  UpdateProgress(now_ms);
+}
+
+void Session::UpdateProgress(int64_t now_ms) {
+  if (!progress_.hello_received) return;
+  uint64_t behind = 0, ahead = 0;
+  for (auto& [feed, known] : ours_) {
+    if (!MaySend(feed)) continue;
+    auto it = peer_known_.find(feed);
+    uint64_t theirs = it == peer_known_.end() ? 0 : it->second.seq;
+    if (known.seq > theirs) behind += known.seq - theirs;
+  }
+  for (auto& [feed, theirs] : peer_known_) {
+    if (forked_.count(feed)) continue;
+    auto it = ours_.find(feed);
+    uint64_t mine = it == ours_.end() ? 0 : it->second.seq;
+    if (theirs.seq > mine) ahead += theirs.seq - mine;
+  }
+  progress_.behind = behind;
+  progress_.ahead = ahead;
+  bool caught_up = behind == 0 && ahead == 0 && inflight_.empty();
+  if (caught_up) {
+    if (!progress_.caught_up) {
+      double seconds = static_cast<double>(now_ms - progress_.sync_started_ms) / 1000.0;
+      char text[64];
+      std::snprintf(text, sizeof text, "%.2f", seconds);
+      log_.push_back("in sync with " + peer_.name + ": sent " + std::to_string(progress_.entries_sent) +
+                     ", received " + std::to_string(progress_.entries_received) + " entries in " +
+                     text + " s");
+    }
+    progress_.last_sync_ms = now_ms;
+  } else if (progress_.caught_up) {
+    progress_.sync_started_ms = now_ms;
+  }
+  progress_.caught_up = caught_up;
+}
+
+}  // namespace ncen::replication

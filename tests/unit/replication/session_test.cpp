@@ -1,0 +1,369 @@
+// The replication session state machine, two (or three) of them driven
+// against each other in memory with real stores: cold and two-way sync, live
+// push, relay through a hub, resume after an interrupted sync, tampered and
+// forked entries, stale restore, scopes, keep-alive and idle timeout.
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <filesystem>
+
+#include "replication/protocol/session.h"
+#include "tests/support/store_fixture.h"
+
+namespace ncen::replication {
+namespace {
+
+using storage::Scope;
+using testing::IdentityFromNumber;
+using testing::SeizurePayload;
+
+struct Node {
+  explicit Node(uint8_t n, std::string node_name)
+      : identity(IdentityFromNumber(n)), name(std::move(node_name)), t(identity, name) {}
+  crypto::Identity identity;
+  std::string name;
+  testing::TestStore t;
+  storage::Store& store() { return *t.store; }
+
+  // Writes `count` new seizures in `scope`; returns the record ids.
+  std::vector<storage::RecordId> Write(size_t count, Scope scope = Scope::kNational,
+                                       const std::string& marker = "w") {
+    std::vector<storage::LocalChange> changes;
+    for (size_t i = 0; i < count; ++i) {
+      storage::LocalChange c;
+      c.id = storage::NewRecordId(storage::UnixMillisNow());
+      c.payload = SeizurePayload(marker + std::to_string(i));
+      c.scope = scope;
+      changes.push_back(std::move(c));
+    }
+    auto dots = store().AppendLocal(identity, changes);
+    REQUIRE(dots.ok());
+    std::vector<storage::RecordId> ids;
+    for (auto& c : changes) ids.push_back(c.id);
+    return ids;
+  }
+  PeerInfo AsPeer(std::vector<Scope> scopes = {Scope::kNational, Scope::kRegional, Scope::kGlobal}) const {
+    PeerInfo p;
+    p.id = identity.public_key();
+    p.name = name;
+    p.scopes = std::move(scopes);
+    return p;
+  }
+  crypto::Hash256 FrontierDigest() { return store().FrontierDigest().value(); }
+  crypto::Hash256 StateDigest() { return store().RecordStateDigest().value(); }
+  uint64_t Entries() { return store().Stats().value().entries; }
+};
+
+SessionOptions SmallBatches() {
+  SessionOptions o;
+  o.batch_bytes = 4096;  // a few entries per batch, so windows and resume matter
+  o.window = 3;
+  return o;
+}
+
+// One connection between two sessions, messages delivered in order.
+struct Link {
+  Session a, b;
+  int64_t now = 1000;
+  uint64_t delivered = 0;
+  Link(Node& x, Node& y, SessionOptions options = SmallBatches(),
+       std::vector<Scope> x_gives_y = {Scope::kNational, Scope::kRegional, Scope::kGlobal},
+       std::vector<Scope> y_gives_x = {Scope::kNational, Scope::kRegional, Scope::kGlobal})
+      : a(x.store(), x.identity.public_key(), x.name, "post", y.AsPeer(x_gives_y), options),
+        b(y.store(), y.identity.public_key(), y.name, "hub", x.AsPeer(y_gives_x), options) {
+    a.Start(now);
+    b.Start(now);
+  }
+  // Delivers in order until both directions are idle, or `limit` messages
+  // in all; undelivered messages stay queued (a later Pump sends them).
+  std::deque<Bytes> to_b, to_a;
+  void Pump(uint64_t limit = 1000000) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (Bytes& m : a.TakeOutgoing()) to_b.push_back(std::move(m));
+      for (Bytes& m : b.TakeOutgoing()) to_a.push_back(std::move(m));
+      for (auto [queue, to] : {std::pair{&to_b, &b}, std::pair{&to_a, &a}}) {
+        if (queue->empty() || delivered >= limit) continue;
+        Bytes m = std::move(queue->front());
+        queue->pop_front();
+        to->OnMessage(m, now);
+        ++delivered;
+        moved = true;
+      }
+    }
+  }
+  // The connection breaks: everything in flight is lost.
+  void Break() {
+    to_a.clear();
+    to_b.clear();
+  }
+  void Tick(int64_t ms = 250) {
+    now += ms;
+    a.OnTick(now);
+    b.OnTick(now);
+  }
+  void Settle(int rounds = 20) {
+    for (int i = 0; i < rounds; ++i) {
+      Pump();
+      Tick();
+    }
+    Pump();
+  }
+};
+
+void RequireConverged(Node& x, Node& y) {
+  REQUIRE(x.FrontierDigest() == y.FrontierDigest());
+  REQUIRE(x.StateDigest() == y.StateDigest());
+}
+
+TEST_CASE("cold sync: an empty node receives every feed, and both report caught up", "[session]") {
+  Node post(1, "post"), hub(2, "hub"), other(3, "other");
+  post.Write(300);
+  post.Write(40, Scope::kGlobal);
+  // Entries of a third author that the post relays.
+  other.Write(50);
+  {
+    Link l(other, post);
+    l.Settle();
+  }
+  REQUIRE(post.Entries() == 390);
+  Link link(post, hub);
+  link.Settle();
+  RequireConverged(post, hub);
+  CHECK(hub.Entries() == 390);
+  CHECK(link.a.progress().caught_up);
+  CHECK(link.b.progress().caught_up);
+  CHECK(link.a.progress().behind == 0);
+  CHECK(link.b.progress().ahead == 0);
+  CHECK(link.a.progress().entries_sent == 390);
+  CHECK(link.b.progress().entries_received == 390);
+  CHECK(link.b.progress().last_sync_ms > 0);
+  CHECK(hub.store().VerifyLog().ok());
+}
+
+TEST_CASE("two-way sync converges and progress is exact before it starts", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  a.Write(120);
+  b.Write(70);
+  Link link(a, b);
+  // Deliver only the two hellos: each side now knows exactly what remains.
+  link.Pump(2);
+  CHECK(link.a.progress().behind == 120);
+  CHECK(link.a.progress().ahead == 70);
+  CHECK(link.b.progress().behind == 70);
+  CHECK(link.b.progress().ahead == 120);
+  link.Settle();
+  RequireConverged(a, b);
+  CHECK(a.Entries() == 190);
+}
+
+TEST_CASE("live push: entries written after catching up arrive within a second", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  Link link(a, b);
+  link.Settle();
+  a.Write(3);  // as ncenctl would, in another process
+  link.Tick(250);
+  link.Pump();
+  link.Tick(250);
+  link.Pump();
+  CHECK(b.Entries() == 3);
+  RequireConverged(a, b);
+}
+
+TEST_CASE("relay: two posts that never meet converge through their hub", "[session]") {
+  Node post1(1, "post1"), hub(2, "hub"), post2(3, "post2");
+  post1.Write(60);
+  post2.Write(45);
+  Link left(post1, hub);
+  Link right(post2, hub);
+  for (int i = 0; i < 30; ++i) {
+    left.Settle(1);
+    right.now = left.now;
+    right.Settle(1);
+  }
+  RequireConverged(post1, post2);
+  RequireConverged(post1, hub);
+  CHECK(post2.Entries() == 105);
+}
+
+TEST_CASE("an interrupted sync resumes from what was acknowledged", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  a.Write(500);
+  SessionOptions options = SmallBatches();
+  uint64_t sent_total = 0;
+  {
+    Link first(a, b, options);
+    first.Pump(40);  // the connection drops after 40 messages
+    first.Break();
+    sent_total += first.a.progress().batches_sent;
+  }
+  uint64_t held = b.Entries();
+  REQUIRE(held > 0);
+  REQUIRE(held < 500);
+  Link second(a, b, options);
+  second.Settle();
+  RequireConverged(a, b);
+  // The second session sent only what b lacked.
+  CHECK(second.a.progress().entries_sent == 500 - held);
+  CHECK(second.b.progress().duplicates_received == 0);
+}
+
+TEST_CASE("a tampered entry gets the batch refused, nothing applied, and the session ended",
+          "[session]") {
+  Node a(1, "a"), b(2, "b");
+  a.Write(5);
+  Link link(a, b, SessionOptions{});
+  // Deliver hellos, then tamper with the batch a sends.
+  for (Bytes& m : link.a.TakeOutgoing()) link.b.OnMessage(m, link.now);
+  for (Bytes& m : link.b.TakeOutgoing()) link.a.OnMessage(m, link.now);
+  auto batches = link.a.TakeOutgoing();
+  REQUIRE(batches.size() == 1);
+  Bytes tampered = batches[0];
+  // Flip a byte near the end: inside the last entry's payload.
+  tampered[tampered.size() - 20] ^= 0x01;
+  link.b.OnMessage(tampered, link.now);
+  CHECK(link.b.failed());
+  CHECK(link.b.error().ToString().find("rejected, nothing applied") != std::string::npos);
+  CHECK(b.Entries() == 0);
+  // b tells a why before closing.
+  auto out = link.b.TakeOutgoing();
+  REQUIRE(!out.empty());
+  link.a.OnMessage(out.back(), link.now);
+  CHECK(link.a.failed());
+  CHECK(link.a.error().code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("garbage and out-of-order protocol messages end the session", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  Link link(a, b);
+  SECTION("garbage") {
+    link.b.OnMessage(Bytes(24, 0xee), link.now);
+    CHECK(link.b.failed());
+    CHECK(link.b.error().code() == StatusCode::kCorruption);
+  }
+  SECTION("not whole words") {
+    link.b.OnMessage(Bytes(5, 0), link.now);
+    CHECK(link.b.failed());
+  }
+  SECTION("a second hello") {
+    auto hello = link.a.TakeOutgoing();
+    link.b.OnMessage(hello[0], link.now);
+    CHECK_FALSE(link.b.failed());
+    link.b.OnMessage(hello[0], link.now);
+    CHECK(link.b.failed());
+  }
+  SECTION("a hello naming another node") {
+    Node c(3, "c");
+    Session impostor(c.store(), c.identity.public_key(), "c", "post", b.AsPeer());
+    impostor.Start(link.now);
+    link.b.OnMessage(impostor.TakeOutgoing()[0], link.now);
+    CHECK(link.b.failed());
+    CHECK(link.b.error().code() == StatusCode::kUnauthenticated);
+  }
+}
+
+TEST_CASE("a fork is reported on both nodes and stops that feed, the rest syncs", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  Node author(7, "author");
+  // The author writes 3 entries; both nodes get them.
+  author.Write(3);
+  auto entries = testing::AllEntries(author.store());
+  REQUIRE(a.store().ApplyBatch(entries).status.ok());
+  REQUIRE(b.store().ApplyBatch(entries).status.ok());
+  // Then the author's key signs two different entry 4s (a restored copy of
+  // its store writing again): one reaches a, the other b.
+  storage::EntryHeader h = entries.back().header;
+  h.seq = 4;
+  h.prev = entries.back().hash();
+  h.record_id = storage::NewRecordId(storage::UnixMillisNow());
+  h.context = {};
+  auto e4a = storage::MakeEntry(h, SeizurePayload("branch a"), author.identity);
+  auto e4b = storage::MakeEntry(h, SeizurePayload("branch b"), author.identity);
+  REQUIRE(a.store().ApplyBatch(std::vector{e4a}).status.ok());
+  REQUIRE(b.store().ApplyBatch(std::vector{e4b}).status.ok());
+  a.Write(10);
+  b.Write(10);
+  Link link(a, b);
+  link.Settle();
+  CHECK_FALSE(link.a.failed());
+  CHECK_FALSE(link.b.failed());
+  CHECK(a.store().Forks().value().size() == 1);
+  CHECK(b.store().Forks().value().size() == 1);
+  CHECK(a.Entries() == 4 + 10 + 10);
+  CHECK(b.Entries() == 4 + 10 + 10);
+  // And a new session does not trip over it again.
+  Link again(a, b);
+  again.Settle();
+  CHECK_FALSE(again.a.failed());
+  CHECK_FALSE(again.b.failed());
+}
+
+TEST_CASE("a node restored from an old copy of its store is detected as stale", "[session]") {
+  Node post(1, "post"), hub(2, "hub");
+  post.Write(3);
+  // Back up the post's store now (3 entries).
+  testing::TempDir backup;
+  std::filesystem::copy(post.t.dir.path(), backup.path(),
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  post.Write(4);
+  {
+    Link link(post, hub);
+    link.Settle();
+  }
+  REQUIRE(hub.Entries() == 7);
+  // The post is restored from the backup.
+  post.t.store.reset();
+  std::filesystem::remove_all(post.t.dir.path());
+  std::filesystem::copy(backup.path(), post.t.dir.path(), std::filesystem::copy_options::recursive);
+  storage::StoreOptions options;
+  options.durable = false;
+  options.map_size_bytes = uint64_t{1} << 30;
+  post.t.store = storage::Store::Open(post.t.dir.path(), options).value();
+  REQUIRE(post.Entries() == 3);
+  Link link(post, hub);
+  link.Settle();
+  auto stale = post.store().StaleIdentity();
+  REQUIRE(stale.ok());
+  CHECK(stale.value().find("restored from an old copy") != std::string::npos);
+  storage::LocalChange c;
+  c.id = storage::NewRecordId(storage::UnixMillisNow());
+  c.payload = SeizurePayload("after restore");
+  auto write = post.store().AppendLocal(post.identity, std::vector{c});
+  CHECK(write.status().code() == StatusCode::kFailedPrecondition);
+  // The hub never forks the post's feed.
+  CHECK(hub.store().Forks().value().empty());
+  CHECK(link.a.progress().ahead == 4);  // visibly not in sync
+}
+
+TEST_CASE("scopes: a peer receives only the scopes it may, and counts only those", "[session]") {
+  Node national(1, "national"), regional(2, "regional");
+  national.Write(20, Scope::kNational);
+  national.Write(5, Scope::kRegional);
+  national.Write(3, Scope::kGlobal);
+  Link link(national, regional, SmallBatches(), {Scope::kRegional, Scope::kGlobal});
+  link.Settle();
+  CHECK(regional.Entries() == 8);
+  CHECK(link.a.progress().caught_up);
+  CHECK(link.b.progress().caught_up);
+  CHECK(link.b.progress().ahead == 0);
+}
+
+TEST_CASE("keep-alive pings flow while idle, and silence ends the session", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  SessionOptions options;
+  options.keepalive_ms = 1000;
+  options.idle_timeout_ms = 3000;
+  Link link(a, b, options);
+  link.Settle();
+  for (int i = 0; i < 40; ++i) link.Settle(1);  // 10 s of idle time, pings delivered
+  CHECK_FALSE(link.a.failed());
+  CHECK_FALSE(link.b.failed());
+  // Now b stops hearing from a.
+  link.now += 3500;
+  link.b.OnTick(link.now);
+  CHECK(link.b.failed());
+  CHECK(link.b.error().ToString().find("nothing received") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace ncen::replication
