@@ -117,8 +117,13 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
   DeliverMessages();
   if (finished_) return;
   if (channel_.peer_closed()) {
-    // Answer the peer's CLOSE with ours, flush, and end cleanly.
-    if (!closing_) Close("closing as asked");
+    // Answer the peer's CLOSE with ours, flush, and end cleanly: Flush()
+    // finishes once our CLOSE is out; if it already is, we are done.
+    if (!closing_) {
+      Close("closing as asked");
+    } else if (shutdown_sent_) {
+      Finish(Status::Ok());
+    }
     return;
   }
   Flush();

@@ -1,0 +1,43 @@
+// The ncen-node daemon: one node's replication with its configured peers
+// over the secure channel (docs/protocol.md, docs/handshake.md). One thread
+// runs everything: the Asio loop, the sessions, the store. Built as a
+// library so that tests and ncen-bench can run a daemon in-process too.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace ncen::node {
+
+struct DaemonOptions {
+  std::string data_dir;
+  std::string listen_override;  // --listen; empty = the configuration's
+  bool durable = true;          // fsync at commit
+};
+
+class Daemon {
+ public:
+  // Opens the node and its configuration; does not listen yet.
+  static Result<std::unique_ptr<Daemon>> Create(const DaemonOptions& options);
+  ~Daemon();
+
+  // Listens, dials, replicates until RequestStop() (or SIGINT/SIGTERM when
+  // HandleSignals() was called); SIGHUP reloads the peers. Returns when
+  // every session is closed and the status rows are written.
+  Status Run();
+  void HandleSignals();
+  // Thread-safe.
+  void RequestStop();
+  // The address actually listened on (after Run() began), e.g. for port 0.
+  std::string listen_address() const;
+
+  class Impl;
+
+ private:
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ncen::node
