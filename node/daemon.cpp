@@ -1,6 +1,7 @@
 #include "node/daemon.h"
 
 #include <csignal>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <set>
@@ -95,6 +96,7 @@ class Daemon::Impl {
       if (!listener.ok()) return listener.status();
       listener_ = std::move(listener).value();
       log::Line("listening on " + listener_->address());
+      WriteAddressFile(listener_->address());
     }
     for (auto& [id, peer] : peers_) Dial(peer);
     ScheduleTick();
@@ -444,7 +446,20 @@ class Daemon::Impl {
     for (auto& c : std::vector(pending_.begin(), pending_.end())) c->Abort(Unavailable("node shutting down"));
   }
 
+  // DIR/ncen-node.address holds the address actually listened on (useful
+  // with port 0) while the daemon runs.
+  std::string AddressFile() const { return options_.data_dir + "/" + kAddressFileName; }
+  void WriteAddressFile(const std::string& address) {
+    std::string tmp = AddressFile() + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "%s\n", address.c_str());
+      std::fclose(f);
+      std::rename(tmp.c_str(), AddressFile().c_str());
+    }
+  }
+
   void Finish() {
+    std::remove(AddressFile().c_str());
     for (auto& [id, peer] : peers_) {
       if (peer.connection) {
         auto c = peer.connection;

@@ -11,6 +11,10 @@
 
 namespace ncen::node {
 
+// Written in the data directory while the daemon listens: the address it
+// listens on, one line ("127.0.0.1:40123"), e.g. after --listen 127.0.0.1:0.
+inline constexpr const char* kAddressFileName = "ncen-node.address";
+
 struct DaemonOptions {
   std::string data_dir;
   std::string listen_override;  // --listen; empty = the configuration's
