@@ -29,7 +29,7 @@ constexpr int64_t kRetryBaseMs = 500;
 constexpr int64_t kRetryCapMs = 30000;
 constexpr int64_t kShutdownGraceMs = 3000;
 
-std::string Seconds(int64_t ms) {
+[[maybe_unused]] std::string Seconds(int64_t ms) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
   return text;

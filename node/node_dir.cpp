@@ -11,8 +11,9 @@ namespace ncen::node {
 namespace fs = std::filesystem;
 
 Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const std::string& role,
-                          storage::StoreOptions options) {
+                          storage::StoreOptions options, const NodeConfig& config) {
   if (name.empty()) return InvalidArgument("--name must not be empty");
+  NCEN_RETURN_IF_ERROR(ValidateConfig(config));
   bool role_ok = false;
   for (const char* r : kValidRoles) role_ok = role_ok || role == r;
   if (!role_ok) return InvalidArgument("--role must be post, hub or regional, got '" + role + "'");
@@ -39,6 +40,7 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
   NCEN_RETURN_IF_ERROR(identity.Save(dir + "/identity.key"));
   storage::NodeMeta meta{identity.public_key(), name, role, storage::UnixMillisNow()};
   NCEN_ASSIGN_OR_RETURN(auto store, storage::Store::Create(store_dir, meta, options));
+  NCEN_RETURN_IF_ERROR(SaveConfig(dir, config));
   return OpenNode{std::move(identity), std::move(store)};
 }
 

@@ -1,6 +1,7 @@
-// A node's data directory: DIR/identity.key (the Ed25519 identity, mode 0600)
-// and DIR/store/ (the LMDB environment). Shared by ncenctl and ncen-node.
-// Plain functions; the returned objects belong to the caller.
+// A node's data directory: DIR/identity.key (the Ed25519 identity, mode 0600),
+// DIR/store/ (the LMDB environment) and DIR/ncen.toml (node/config.h).
+// Shared by ncenctl and ncen-node. Plain functions; the returned objects
+// belong to the caller.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "base/status.h"
 #include "crypto/identity.h"
+#include "node/config.h"
 #include "storage/store.h"
 
 namespace ncen::node {
@@ -19,11 +21,12 @@ struct OpenNode {
 
 inline const char* kValidRoles[] = {"post", "hub", "regional"};
 
-// Creates DIR (mode 0700) with a fresh identity and an empty store.
-// kConflict when DIR already holds a node (or anything else);
-// kInvalidArgument for an empty name or an unknown role.
+// Creates DIR (mode 0700) with a fresh identity, an empty store and
+// DIR/ncen.toml holding `config`. kConflict when DIR already holds a node (or
+// anything else); kInvalidArgument for an empty name, an unknown role or an
+// invalid `config` (then nothing is created).
 Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const std::string& role,
-                          storage::StoreOptions options = {});
+                          storage::StoreOptions options = {}, const NodeConfig& config = {});
 
 // Opens the node in DIR. kNotFound (with a hint to run `ncenctl init`) when
 // DIR holds no node; the identity's errors as Identity::Load; kCorruption

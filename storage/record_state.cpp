@@ -28,7 +28,13 @@ size_t RecordState::WinnerIndex() const {
 
 ApplyResult ApplyVersion(RecordState& state, Version version) {
   for (const Version& v : state.versions) {
+#ifdef NCEN_MUTANT_APPLY_IGNORES_CONTEXT
+    // Mutant for tests/sim only, never built into the product: a version that
+    // an existing one has already seen is not recognised as obsolete.
+    if (v.dot == version.dot) return ApplyResult::kObsolete;
+#else
     if (v.dot == version.dot || v.context.Covers(version.dot)) return ApplyResult::kObsolete;
+#endif
   }
   std::erase_if(state.versions, [&](const Version& v) { return version.context.Covers(v.dot); });
   auto at = std::lower_bound(state.versions.begin(), state.versions.end(), version.dot,

@@ -443,7 +443,7 @@ ApplyReport Store::ApplyBatch(std::span<const Entry> entries, const std::string&
     if (Status s = RecordFork(*fork); !s.ok()) report.status = s;
   }
   if (!stale_reason.empty()) {
-    if (Status s = MarkStale(stale_reason); !s.ok()) report.status = s;
+    if (Status s = MarkStaleIdentity(stale_reason); !s.ok()) report.status = s;
   }
   return report;
 }
@@ -461,7 +461,9 @@ Status Store::RecordFork(const ForkReport& f) {
   return txn.Commit();
 }
 
-Status Store::MarkStale(const std::string& reason) {
+Status Store::MarkStaleIdentity(const std::string& reason) {
+  // An empty value would read back as "not stale" (StaleIdentity).
+  if (reason.empty()) return InvalidArgument("a stale identity needs a reason");
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("stale_identity"), AsBytes(reason)));
   return txn.Commit();

@@ -50,6 +50,21 @@ inline Bytes Index(const std::string& term, const RecordId& id) {
   return k;
 }
 
+// peers: kind u8 | rest. Kind 's': id[32] → a peer status; kind 'r':
+// number u64 → a refused attempt (numbers grow, so the last key is the newest).
+inline constexpr uint8_t kPeerStatusKind = 's';
+inline constexpr uint8_t kRefusedKind = 'r';
+inline Bytes Peer(const PublicKey& id) {
+  Bytes k{kPeerStatusKind};
+  Append(k, id);
+  return k;
+}
+inline Bytes Refused(uint64_t number) {
+  Bytes k{kRefusedKind};
+  AppendU64BE(k, number);
+  return k;
+}
+
 }  // namespace keys
 
 // feeds value: feed_index u32 | head seq u64 | head hash[32]
@@ -74,6 +89,14 @@ struct FeedRecord {
     return f;
   }
 };
+
+// peers values (docs/log-format.md §7). Encode assumes the limits that
+// Store::PutPeerStatus and RecordRefused check; Decode returns kCorruption
+// for anything that is not exactly one version-1 value.
+Bytes EncodePeerStatus(const PeerStatus& status);  // the id is in the key
+Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value);
+Bytes EncodeRefused(const RefusedAttempt& attempt);
+Result<RefusedAttempt> DecodeRefused(ByteView value);
 
 // log value: flags u8 (bit 0 payload present) | header length u32 | header |
 // signature[64] | payload

@@ -11,6 +11,10 @@
 
 namespace ncen::replication {
 
+#ifdef NCEN_MUTANT_ACK_BEFORE_COMMIT
+bool MutantCrashBeforeCommit();  // tests/sim/mutant_hooks.cpp
+#endif
+
 using storage::FeedHead;
 using storage::FeedId;
 using storage::Scope;
@@ -349,6 +353,16 @@ Status Session::OnBatch(uint64_t number, uint32_t count, ByteView data, int64_t 
       return Corruption("peer sent entries of forked feed " + FeedText(e.header.feed()));
     }
   }
+#ifdef NCEN_MUTANT_ACK_BEFORE_COMMIT
+  // Mutant for tests/sim only, never built into the product: acknowledge the
+  // batch before committing it; the simulator may crash the node in between.
+  {
+    capnp::MallocMessageBuilder ack;
+    ack.initRoot<wire::Message>().initAck().setNumber(number);
+    Queue(Flatten(ack), now_ms);
+    if (MutantCrashBeforeCommit()) return Status::Ok();
+  }
+#endif
   storage::ApplyReport report = store_.ApplyBatch(entries, peer_.name);
   if (!report.status.ok()) {
     std::string where;
@@ -378,9 +392,11 @@ Status Session::OnBatch(uint64_t number, uint32_t count, ByteView data, int64_t 
     auto& adv = advertised_[feed];
     adv = std::max(adv, e.header.seq);
   }
+#ifndef NCEN_MUTANT_ACK_BEFORE_COMMIT
   capnp::MallocMessageBuilder builder;
   builder.initRoot<wire::Message>().initAck().setNumber(number);
   Queue(Flatten(builder), now_ms);
+#endif
   return Pump(now_ms);
 }
 

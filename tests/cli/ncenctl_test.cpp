@@ -7,6 +7,10 @@
 // error with exactly one line on stderr naming what is wrong and where (file,
 // field); 2 on corruption or an internal error. A rejected write leaves the
 // node exactly as it was, which is checked by comparing `status --json`.
+//
+// Issue 4 adds ncen.toml (`init --listen/--network`, `peers`, `config`) and
+// the peers part of `status`. The daemon's peer status rows are written here
+// through the Store API, as ncen-node writes them.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,18 +18,22 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
@@ -1034,6 +1042,9 @@ TEST_CASE("status --json reports identity counts feeds and the frontier digest",
   CHECK(IsHex(feed["head"].get<std::string>(), 64));
   CHECK(IsHex(status["frontier_digest"].get<std::string>(), 64));
   CHECK(status["frontier_digest"] != empty["frontier_digest"]);
+  REQUIRE(status["record_state_digest"].is_string());
+  CHECK(IsHex(status["record_state_digest"].get<std::string>(), 64));
+  CHECK(status["record_state_digest"] != empty["record_state_digest"]);
 
   RunResult text = node.Ctl({"status"});
   CHECK(text.exit_code == 0);
@@ -1081,7 +1092,14 @@ TEST_CASE("every command prints help and exits 0", "[cli]") {
                                                           {"log"},
                                                           {"log", "verify"},
                                                           {"conflicts"},
-                                                          {"status"}};
+                                                          {"status"},
+                                                          {"peers"},
+                                                          {"peers", "add"},
+                                                          {"peers", "list"},
+                                                          {"peers", "remove"},
+                                                          {"config"},
+                                                          {"config", "show"},
+                                                          {"config", "set"}};
   for (auto args : commands) {
     args.push_back("--help");
     INFO(args.front());
@@ -1135,6 +1153,8 @@ TEST_CASE("a command without a node exits 1 and says how to create one", "[cli]"
       {"log", "verify"},
       {"search", "muller"},
       {"get", "01a2241c-0000-7000-8000-000000000000"},
+      {"peers", "list"},
+      {"config", "show"},
       {"seizure", "add", "--json", SamplePath("seizure-cash-airport.json")},
       {"import", "--json", import_file}};
   for (auto args : commands) {
@@ -1166,4 +1186,459 @@ TEST_CASE("a command without a node exits 1 and says how to create one", "[cli]"
     RunResult unset = Execute({{"id"}, "", dir.path(), std::string()});
     CHECK(unset.exit_code == 1);  // empty $NCEN_DATA falls back to ./ncen-data
   }
+}
+
+// ---- ncen.toml: init options, id, peers, config ----
+
+namespace {
+
+std::string ConfigText(const Node& node) { return ReadFile(node.data() + "/ncen.toml"); }
+
+// A fresh node's id, to use as a peer's.
+std::string OtherNodeId() { return Node("Other office").node_id(); }
+
+// A user error: exit 1, nothing on stdout, one line on stderr holding each of
+// `needles`, and ncen.toml as it was.
+void CheckConfigUnchanged(const Node& node, const std::string& before, const RunResult& r,
+                          const std::vector<std::string>& needles) {
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(IsOneLine(r.err));
+  for (const auto& needle : needles) CHECK(Contains(r.err, needle));
+  CHECK(ConfigText(node) == before);
+}
+
+}  // namespace
+
+TEST_CASE("id prints only the node id on stdout so scripts can take it", "[cli]") {
+  Node node;
+  RunResult r = node.Ctl({"id"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == node.node_id() + "\n");
+  CHECK(Contains(r.err, "Test office"));
+}
+
+TEST_CASE("init writes ncen.toml with --listen and --network", "[cli]") {
+  ncen::testing::TempDir dir;
+  std::string data = dir.Sub("node");
+  SECTION("given") {
+    RunResult r = Run({"--data", data, "init", "--name", "Hub", "--listen", "[::1]:7400", "--network",
+                       "ncen-demo"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(fs::is_regular_file(data + "/ncen.toml"));
+    json config = ParseOut(Run({"--data", data, "config", "show", "--json"}));
+    CHECK(config == json({{"listen", "[::1]:7400"}, {"network_id", "ncen-demo"}, {"peers", 0}}));
+    json status = ParseOut(Run({"--data", data, "status", "--json"}));
+    CHECK(status["listen"] == "[::1]:7400");
+    CHECK(status["network_id"] == "ncen-demo");
+    CHECK(status["peers"] == json::array());
+  }
+  SECTION("defaults: no listening, network ncen") {
+    REQUIRE(Run({"--data", data, "init", "--name", "Post"}).exit_code == 0);
+    json config = ParseOut(Run({"--data", data, "config", "show", "--json"}));
+    CHECK(config == json({{"listen", nullptr}, {"network_id", "ncen"}, {"peers", 0}}));
+  }
+  SECTION("a bad --listen or --network creates nothing") {
+    for (auto [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--listen", "example.org:7400"}, "--listen"},
+             {{"--listen", "10.0.0.1:65536"}, "--listen"},
+             {{"--network", "two words"}, "network_id"}}) {
+      args.insert(args.begin(), {"--data", data, "init", "--name", "X"});
+      RunResult r = Run(args);
+      INFO(r.err);
+      CHECK(r.exit_code == 1);
+      CHECK(IsOneLine(r.err));
+      CHECK(Contains(r.err, needle));
+      CHECK_FALSE(fs::exists(data));
+    }
+  }
+}
+
+TEST_CASE("peers add list and remove edit ncen.toml", "[cli]") {
+  Node node;
+  std::string hub = OtherNodeId(), post = OtherNodeId();
+  RunResult add = node.Ctl({"peers", "add", "--name", "kabul-hub", "--id", hub, "--address",
+                            "10.0.0.2:7400"});
+  INFO(add.err);
+  REQUIRE(add.exit_code == 0);
+  CHECK(Contains(add.out, "kabul-hub"));
+  json added = ParseOut(node.Ctl({"peers", "add", "--name", "post.7", "--id", post, "--scopes",
+                                  "global,national", "--json"}));
+  CHECK(added["name"] == "post.7");
+
+  json list = ParseOut(node.Ctl({"peers", "list", "--json"}));
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["name"] == "kabul-hub");
+  CHECK(list[0]["id"] == hub);
+  CHECK(list[0]["address"] == "10.0.0.2:7400");
+  CHECK(list[0]["scopes"] == json({"national", "regional", "global"}));
+  CHECK(list[1]["name"] == "post.7");
+  CHECK(list[1]["id"] == post);
+  CHECK(list[1]["address"].is_null());
+  CHECK(list[1]["scopes"] == json({"global", "national"}));
+  CHECK(Contains(ConfigText(node), hub));
+
+  RunResult table = node.Ctl({"peers", "list"});
+  CHECK(table.exit_code == 0);
+  CHECK(Lines(table.out).size() == 3);
+  CHECK(Contains(table.out, "kabul-hub"));
+  CHECK(Contains(table.out, "(inbound)"));
+
+  RunResult remove = node.Ctl({"peers", "remove", "kabul-hub"});
+  INFO(remove.err);
+  REQUIRE(remove.exit_code == 0);
+  list = ParseOut(node.Ctl({"peers", "list", "--json"}));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["name"] == "post.7");
+  CHECK_FALSE(Contains(ConfigText(node), hub));
+
+  REQUIRE(node.Ctl({"peers", "remove", "post.7"}).exit_code == 0);
+  CHECK(ParseOut(node.Ctl({"peers", "list", "--json"})) == json::array());
+  CHECK(Trim(node.Ctl({"peers", "list"}).out) == "(none)");
+}
+
+TEST_CASE("peers add and remove reject bad input in one line and leave ncen.toml unchanged",
+          "[cli]") {
+  Node node;
+  std::string hub = OtherNodeId(), other = OtherNodeId();
+  REQUIRE(node.Ctl({"peers", "add", "--name", "hub", "--id", hub}).exit_code == 0);
+  const std::string before = ConfigText(node);
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{"add", "--name", "hub", "--id", other}, {"'hub' already exists"}},
+      {{"add", "--name", "hub2", "--id", hub}, {"'hub' already has id", hub}},
+      {{"add", "--name", "me", "--id", node.node_id()}, {"own id"}},
+      {{"add", "--name", "x", "--id", "abc123"}, {"--id", "64 hex digits"}},
+      {{"add", "--name", "x", "--id", std::string(64, 'g')}, {"--id", "64 hex digits"}},
+      {{"add", "--name", "x", "--id", std::string(64, '0')}, {"--id", "not a valid Ed25519"}},
+      {{"add", "--name", "two words", "--id", other}, {"--name", "'two words'"}},
+      {{"add", "--name", "x", "--id", other, "--address", "hub.example:7400"}, {"--address"}},
+      {{"add", "--name", "x", "--id", other, "--address", "10.0.0.1:70000"}, {"--address", "65535"}},
+      {{"add", "--name", "x", "--id", other, "--scopes", "national,local"}, {"--scopes", "'local'"}},
+      {{"add", "--name", "x", "--id", other, "--scopes", "global,global"}, {"--scopes", "twice"}},
+      {{"add", "--name", "x"}, {"--id"}},
+      {{"remove", "nobody"}, {"no peer named 'nobody'"}},
+      {{"remove"}, {"NAME"}},
+  };
+  for (auto [args, needles] : cases) {
+    args.insert(args.begin(), "peers");
+    INFO(args[1] << " " << (args.size() > 3 ? args[3] : ""));
+    CheckConfigUnchanged(node, before, node.Ctl(args), needles);
+  }
+}
+
+TEST_CASE("config set changes the listen address and network id", "[cli]") {
+  Node node;
+  REQUIRE(node.Ctl({"config", "set", "listen", "0.0.0.0:7401"}).exit_code == 0);
+  REQUIRE(node.Ctl({"config", "set", "network", "border-net"}).exit_code == 0);
+  CHECK(ParseOut(node.Ctl({"config", "show", "--json"})) ==
+        json({{"listen", "0.0.0.0:7401"}, {"network_id", "border-net"}, {"peers", 0}}));
+  const std::string before = ConfigText(node);
+  CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "listen", "7401"}), {"listen"});
+  CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "network", ""}), {"network_id"});
+  CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "colour", "red"}), {"'colour'"});
+  REQUIRE(node.Ctl({"config", "set", "listen", ""}).exit_code == 0);
+  CHECK(ParseOut(node.Ctl({"config", "show", "--json"}))["listen"].is_null());
+}
+
+TEST_CASE("a malformed ncen.toml is reported with its file and line", "[cli]") {
+  Node node;
+  WriteFile(node.data() + "/ncen.toml", "listen = \"0.0.0.0:7400\"\nlisten_port = 7400\n");
+  for (std::vector<std::string> args : {std::vector<std::string>{"status"}, {"peers", "list"},
+                                        {"config", "show"}, {"status", "--wait-synced"}}) {
+    RunResult r = node.Ctl(args);
+    INFO(args.front() << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, node.data() + "/ncen.toml:2: unknown key 'listen_port'"));
+  }
+}
+
+// ---- status: peers, refused attempts, stale identity ----
+
+namespace {
+
+constexpr int64_t kSyncedAtMs = 1793620800000;  // 2026-11-02T12:00:00.000Z
+
+// Runs `fn` on the node's store, opened as ncen-node opens it.
+void WithStore(const Node& node, const std::function<void(ncen::storage::Store&)>& fn) {
+  auto store = ncen::storage::Store::Open(node.data() + "/store");
+  REQUIRE(store.ok());
+  fn(**store);
+}
+
+ncen::storage::PeerStatus Row(const std::string& name, const std::string& id_hex, bool connected,
+                              int64_t updated_ms, uint64_t behind, uint64_t ahead) {
+  ncen::storage::PeerStatus s;
+  s.name = name;
+  s.id = ncen::crypto::ParseNodeId(id_hex).value();
+  s.address = "10.9.9.9:40000";
+  s.connected = connected;
+  s.connected_since_ms = connected ? kSyncedAtMs - 60000 : 0;
+  s.last_sync_ms = kSyncedAtMs;
+  s.updated_ms = updated_ms;
+  s.behind = behind;
+  s.ahead = ahead;
+  s.bytes_in = 1000;
+  s.bytes_out = 2000;
+  return s;
+}
+
+void PutRows(const Node& node, const std::vector<ncen::storage::PeerStatus>& rows) {
+  WithStore(node, [&](ncen::storage::Store& store) { REQUIRE(store.PutPeerStatuses(rows).ok()); });
+}
+
+// A node with peers hub, post and far configured (hub dials 10.0.0.2:7400).
+struct PeeredNode {
+  PeeredNode() {
+    for (const auto& [name, id] : {std::pair{"hub", &hub}, {"post", &post}, {"far", &far}}) {
+      *id = OtherNodeId();
+      std::vector<std::string> args = {"peers", "add", "--name", name, "--id", *id};
+      if (std::string(name) == "hub") args.insert(args.end(), {"--address", "10.0.0.2:7400"});
+      REQUIRE(node.Ctl(args).exit_code == 0);
+    }
+  }
+  Node node;
+  std::string hub, post, far;
+};
+
+// Plays ncen-node's part for the status rows: rewrites them every 100 ms
+// with a fresh heartbeat until destroyed. Rows can be swapped meanwhile.
+// While it runs it holds the node's store open, so the test must not use
+// WithStore.
+class FakeDaemon {
+ public:
+  FakeDaemon(const Node& node, std::vector<ncen::storage::PeerStatus> rows) : rows_(std::move(rows)) {
+    auto store = ncen::storage::Store::Open(node.data() + "/store");
+    REQUIRE(store.ok());
+    store_ = std::move(store).value();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FakeDaemon() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void Set(std::vector<ncen::storage::PeerStatus> rows) {
+    std::lock_guard lock(mu_);
+    rows_ = std::move(rows);
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      int64_t now = ncen::storage::UnixMillisNow();
+      for (auto& row : rows_) row.updated_ms = now;
+      NCEN_CHECK(store_->PutPeerStatuses(rows_).ok());
+      wake_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+  std::unique_ptr<ncen::storage::Store> store_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::vector<ncen::storage::PeerStatus> rows_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("status --json joins the configured peers with the daemon's status rows", "[cli]") {
+  PeeredNode p;
+  int64_t now = ncen::storage::UnixMillisNow();
+  auto hub = Row("hub", p.hub, true, now, 0, 0);
+  auto post = Row("post", p.post, false, now, 4, 2);
+  post.last_error = "connection refused";
+  auto stranger = Row("stranger", OtherNodeId(), true, now, 0, 0);  // not configured: not shown
+  PutRows(p.node, {hub, post, stranger});
+
+  json status = p.node.Status();
+  CHECK(status["stale_identity"] == false);
+  REQUIRE(status["peers"].size() == 3);
+  const json& h = status["peers"][0];
+  CHECK(h["name"] == "hub");
+  CHECK(h["id"] == p.hub);
+  CHECK(h["address"] == "10.0.0.2:7400");  // the configured one
+  CHECK(h["connected"] == true);
+  CHECK(h["last_sync"] == "2026-11-02T12:00:00.000Z");
+  CHECK(h["behind"] == 0);
+  CHECK(h["ahead"] == 0);
+  CHECK(h["in_sync"] == true);
+  CHECK(h["last_error"].is_null());
+  CHECK(h["bytes_in"] == 1000);
+  CHECK(h["bytes_out"] == 2000);
+
+  const json& q = status["peers"][1];
+  CHECK(q["name"] == "post");
+  CHECK(q["address"] == "10.9.9.9:40000");  // none configured: the one the daemon saw
+  CHECK(q["connected"] == false);
+  CHECK(q["behind"] == 4);
+  CHECK(q["ahead"] == 2);
+  CHECK(q["in_sync"] == false);
+  CHECK(q["last_error"] == "connection refused");
+
+  const json& f = status["peers"][2];  // configured, never written by the daemon
+  CHECK(f["name"] == "far");
+  CHECK(f["address"].is_null());
+  CHECK(f["connected"] == false);
+  CHECK(f["last_sync"].is_null());
+  CHECK(f["behind"].is_null());
+  CHECK(f["ahead"].is_null());
+  CHECK(f["last_error"].is_null());
+  CHECK(f["bytes_in"] == 0);
+
+  RunResult table = p.node.Ctl({"status"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(Contains(table.out, "LAST SYNC"));
+  CHECK(Contains(table.out, "connection refused"));
+  CHECK(Contains(table.out, "never"));
+  CHECK_FALSE(Contains(table.out, "stranger"));
+
+  SECTION("a removed peer's row goes with it") {
+    REQUIRE(p.node.Ctl({"peers", "remove", "hub"}).exit_code == 0);
+    WithStore(p.node, [&](ncen::storage::Store& store) {
+      for (const auto& row : store.PeerStatuses().value()) CHECK(row.name != "hub");
+    });
+  }
+}
+
+TEST_CASE("status shows a peer as connected only while the daemon keeps its row fresh", "[cli]") {
+  PeeredNode p;
+  int64_t now = ncen::storage::UnixMillisNow();
+  // hub: written just now; post: says connected but was last written 10 s ago
+  // (the daemon was killed).
+  PutRows(p.node, {Row("hub", p.hub, true, now, 0, 0), Row("post", p.post, true, now - 10000, 0, 0)});
+  json peers = p.node.Status()["peers"];
+  CHECK(peers[0]["connected"] == true);
+  CHECK(peers[1]["connected"] == false);
+  CHECK(peers[1]["in_sync"] == false);
+  RunResult table = p.node.Ctl({"status"});
+  CHECK(Contains(table.out, "is ncen-node running?") == false);  // hub's row is fresh
+
+  PutRows(p.node, {Row("hub", p.hub, true, now - 10000, 0, 0)});
+  CHECK(p.node.Status()["peers"][0]["connected"] == false);
+  CHECK(Contains(p.node.Ctl({"status"}).out, "is ncen-node running?"));
+}
+
+TEST_CASE("status --wait-synced exits 0 once ncen-node reports every configured peer in sync",
+          "[cli]") {
+  SECTION("no peers configured: at once") {
+    Node node;
+    RunResult r = node.Ctl({"status", "--wait-synced", "--timeout", "0"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(Contains(r.out, "node id"));
+  }
+  SECTION("every peer connected with nothing behind or ahead") {
+    PeeredNode p;
+    int64_t now = ncen::storage::UnixMillisNow();
+    FakeDaemon daemon(p.node, {Row("hub", p.hub, true, now, 0, 0), Row("post", p.post, true, now, 0, 0),
+                               Row("far", p.far, true, now, 0, 0)});
+    RunResult r = p.node.Ctl({"status", "--wait-synced", "--timeout", "30", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["peers"].size() == 3);
+  }
+  SECTION("the last peer catches up while ncenctl waits") {
+    PeeredNode p;
+    int64_t now = ncen::storage::UnixMillisNow();
+    FakeDaemon daemon(p.node, {Row("hub", p.hub, true, now, 0, 0), Row("post", p.post, true, now, 0, 0),
+                               Row("far", p.far, true, now, 5, 0)});
+    std::thread later([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      daemon.Set({Row("hub", p.hub, true, now, 0, 0), Row("post", p.post, true, now, 0, 0),
+                  Row("far", p.far, true, now, 0, 0)});
+    });
+    RunResult r = p.node.Ctl({"status", "--wait-synced", "--timeout", "30"});
+    later.join();
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+  }
+}
+
+TEST_CASE("status --wait-synced times out with one line naming the peers not in sync", "[cli]") {
+  PeeredNode p;
+  int64_t now = ncen::storage::UnixMillisNow();
+  // hub is behind, post's row is stale, far has no row; only "connected and
+  // 0/0" counts.
+  PutRows(p.node, {Row("hub", p.hub, true, now, 3, 1), Row("post", p.post, true, now - 60000, 0, 0)});
+  RunResult r = p.node.Ctl({"status", "--wait-synced", "--timeout", "1"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(IsOneLine(r.err));
+  CHECK(Contains(r.err, "after 1 s"));
+  CHECK(Contains(r.err, "peer 'hub' behind by 3 and ahead by 1"));
+  CHECK(Contains(r.err, "peer 'post' not connected"));
+  CHECK(Contains(r.err, "peer 'far' not connected (never synced)"));
+
+  SECTION("a connected peer whose frontier was never compared is not in sync") {
+    auto fresh = Row("hub", p.hub, true, now, 0, 0);
+    fresh.last_sync_ms = 0;
+    PutRows(p.node, {fresh});
+    RunResult again = p.node.Ctl({"status", "--wait-synced", "--timeout", "0"});
+    CHECK(again.exit_code == 1);
+    CHECK(Contains(again.err, "peer 'hub' connected, frontiers not compared yet"));
+  }
+  SECTION("rows in sync but written before the wait began are not enough") {
+    // E.g. written before a record the caller just added: the daemon must
+    // speak again.
+    PutRows(p.node, {Row("hub", p.hub, true, now, 0, 0), Row("post", p.post, true, now, 0, 0),
+                     Row("far", p.far, true, now, 0, 0)});
+    RunResult again = p.node.Ctl({"status", "--wait-synced", "--timeout", "1"});
+    CHECK(again.exit_code == 1);
+    CHECK(IsOneLine(again.err));
+    CHECK(Contains(again.err, "peer 'hub' in sync as of"));
+    CHECK(Contains(again.err, "no newer status from ncen-node"));
+  }
+}
+
+TEST_CASE("status lists refused connection attempts newest first", "[cli]") {
+  Node node;
+  std::string first = OtherNodeId(), second = OtherNodeId();
+  WithStore(node, [&](ncen::storage::Store& store) {
+    ncen::storage::RefusedAttempt a{ncen::crypto::ParseNodeId(first).value(), "10.1.1.1:5000",
+                                    kSyncedAtMs, "not in the trust roster"};
+    ncen::storage::RefusedAttempt b{ncen::crypto::ParseNodeId(second).value(), "[::1]:6000",
+                                    kSyncedAtMs + 1000, "not in the trust roster"};
+    REQUIRE(store.RecordRefused(a).ok());
+    REQUIRE(store.RecordRefused(b).ok());
+  });
+  json refused = node.Status()["refused"];
+  REQUIRE(refused.size() == 2);
+  CHECK(refused[0]["id"] == second);
+  CHECK(refused[0]["address"] == "[::1]:6000");
+  CHECK(refused[0]["at"] == "2026-11-02T12:00:01.000Z");
+  CHECK(refused[0]["reason"] == "not in the trust roster");
+  REQUIRE(refused[0]["fingerprint"].is_string());
+  CHECK(refused[0]["fingerprint"].get<std::string>().size() == 19);
+  CHECK(refused[1]["id"] == first);
+  RunResult table = node.Ctl({"status"});
+  CHECK(Contains(table.out, "REFUSED"));
+  CHECK(Contains(table.out, second));
+  CHECK(table.out.find(second) < table.out.find(first));
+}
+
+TEST_CASE("a stale identity shows in status and local writes are refused", "[cli]") {
+  Node node;
+  node.AddSample("suspect-muller.json");
+  CHECK(node.Status()["stale_identity"] == false);
+  WithStore(node, [](ncen::storage::Store& store) {
+    REQUIRE(store.MarkStaleIdentity("a peer holds seq 9 of this node's own feed, which has only 1").ok());
+  });
+  json before = node.Status();
+  CHECK(before["stale_identity"] == true);
+  CHECK(Contains(before["stale_identity_reason"].get<std::string>(), "seq 9"));
+
+  RunResult add = node.Ctl({"seizure", "add", "--json", SamplePath("seizure-cash-airport.json")});
+  CheckRejected(node, before, add, {"stale", "seq 9"});
+
+  RunResult table = node.Ctl({"status"});
+  CHECK(Contains(table.out, "IDENTITY STALE"));
+  CHECK(Contains(table.out, "ncenctl init"));  // says what to do
 }

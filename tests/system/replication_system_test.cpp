@@ -171,11 +171,16 @@ TEST_CASE("killing the hub in the middle of a large sync loses nothing", "[syste
 TEST_CASE("a node started on an old copy of its data directory is detected as stale", "[system]") {
   ThreeOffices net;
   net.post.Import(10);
-  TempDir backup;
-  fs::copy(net.post.dir, backup.Sub("post"), fs::copy_options::recursive);
-  net.post.Import(5);
   net.Wire();
   WaitSynced(net.post);
+  // Back up the post's directory (daemon stopped), then it writes more.
+  net.post.daemon.Stop(SIGTERM);
+  TempDir backup;
+  fs::copy(net.post.dir, backup.Sub("post"), fs::copy_options::recursive);
+  net.post.Start();
+  net.post.Import(5);
+  WaitSynced(net.post);
+  REQUIRE(Status(net.national.dir)["entries"] == 15);
   net.post.daemon.Stop(SIGTERM);
   // Restore the old copy and start it.
   fs::remove_all(net.post.dir);

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "node/node_dir.h"
 #include "storage/codes.h"
@@ -172,8 +174,16 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
-Status Init(const Globals& g, const std::string& name, const std::string& role) {
-  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::InitNode(g.data_dir, name, role));
+Status Init(const Globals& g, const std::string& name, const std::string& role,
+            const std::string& listen, const std::string& network_id) {
+  node::NodeConfig config;
+  config.listen = listen;
+  config.network_id = network_id;
+  if (!listen.empty()) {
+    NCEN_RETURN_IF_ERROR(node::ParseListenAddress(listen).status().WithContext("--listen"));
+  }
+  NCEN_RETURN_IF_ERROR(node::ValidateConfig(config));
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::InitNode(g.data_dir, name, role, {}, config));
   const auto& key = n.identity.public_key();
   if (g.json) {
     PrintJson({{"node_id", crypto::NodeIdHex(key)},
@@ -193,11 +203,14 @@ Status Id(const Globals& g) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   const auto& key = n.identity.public_key();
   if (g.json) {
-    PrintJson({{"node_id", crypto::NodeIdHex(key)}, {"fingerprint", crypto::Fingerprint(key)},
+    PrintJson({{"node_id", crypto::NodeIdHex(key)},
+               {"fingerprint", crypto::Fingerprint(key)},
                {"name", n.store->meta().name}});
   } else {
-    std::cout << crypto::NodeIdHex(key) << "  " << crypto::Fingerprint(key) << "  "
-              << n.store->meta().name << "\n";
+    // Only the id on stdout, as init prints it: scripts take it as it is.
+    std::cout << crypto::NodeIdHex(key) << "\n";
+    std::cerr << "fingerprint " << crypto::Fingerprint(key) << ", node '" << n.store->meta().name
+              << "'\n";
   }
   return Status::Ok();
 }
@@ -441,71 +454,417 @@ Status Conflicts(const Globals& g) {
   return PrintItems(g, items);
 }
 
-Status StatusCommand(const Globals& g) {
-  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  const auto& meta = n.store->meta();
-  NCEN_ASSIGN_OR_RETURN(storage::StoreStats stats, n.store->Stats());
-  NCEN_ASSIGN_OR_RETURN(auto frontier, n.store->Frontier());
-  NCEN_ASSIGN_OR_RETURN(auto digest, n.store->FrontierDigest());
-  NCEN_ASSIGN_OR_RETURN(auto forks, n.store->Forks());
-  NCEN_ASSIGN_OR_RETURN(std::string stale, n.store->StaleIdentity());
-  if (g.json) {
-    json records = json::object();
-    for (int t = 0; t < storage::kRecordTypeCount; ++t) {
-      records[storage::RecordTypeName(RecordType(t))] = stats.records[t];
-    }
-    json feeds = json::array();
-    for (const auto& f : frontier) {
-      feeds.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
-                       {"scope", storage::ScopeName(f.feed.scope)},
-                       {"seq", f.seq},
-                       {"head", ToHex(f.head)}});
-    }
-    json fork_list = json::array();
-    for (const auto& f : forks) {
-      fork_list.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
-                           {"scope", storage::ScopeName(f.feed.scope)},
-                           {"seq", f.seq},
-                           {"ours", ToHex(f.ours)},
-                           {"theirs", ToHex(f.theirs)},
-                           {"detected", IsoTime(f.detected_ms)},
-                           {"source", f.source}});
-    }
-    PrintJson({{"node_id", crypto::NodeIdHex(meta.node_id)},
-               {"fingerprint", crypto::Fingerprint(meta.node_id)},
-               {"name", meta.name},
-               {"role", meta.role},
-               {"entries", stats.entries},
-               {"records", records},
-               {"conflicts", stats.conflicts},
-               {"frontier", feeds},
-               {"frontier_digest", ToHex(digest)},
-               {"forks", fork_list},
-               {"stale_identity", !stale.empty()}});
-    return Status::Ok();
+namespace {
+
+constexpr size_t kRefusedShown = 10;
+constexpr auto kSyncPollInterval = std::chrono::milliseconds(200);
+
+json TimeOrNull(int64_t ms) { return ms != 0 ? json(IsoTime(ms)) : json(nullptr); }
+json TextOrNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+std::string ScopesText(const std::vector<storage::Scope>& scopes) {
+  std::string out;
+  for (auto scope : scopes) {
+    out += (out.empty() ? "" : ",") + std::string(storage::ScopeName(scope));
   }
-  std::cout << fmt::format("node      {} ({}, {})\n", meta.name, meta.role, crypto::Fingerprint(meta.node_id));
+  return out.empty() ? "(none)" : out;
+}
+
+json ScopesJson(const std::vector<storage::Scope>& scopes) {
+  json out = json::array();
+  for (auto scope : scopes) out.push_back(storage::ScopeName(scope));
+  return out;
+}
+
+// A configured peer and what the daemon last wrote about it.
+struct PeerView {
+  node::PeerConfig config;
+  std::optional<storage::PeerStatus> row;  // none: the daemon never wrote one
+  bool connected = false;                  // the row says so and is fresh
+  bool in_sync = false;                    // connected, behind = ahead = 0 and known
+
+  // The configured address, else the one the daemon saw.
+  std::string address() const {
+    return !config.address.empty() ? config.address : row ? row->address : "";
+  }
+  bool known() const { return row && row->last_sync_ms != 0; }
+};
+
+std::vector<PeerView> JoinPeers(const node::NodeConfig& config,
+                                const std::vector<storage::PeerStatus>& rows, int64_t now_ms) {
+  std::vector<PeerView> out;
+  for (const auto& peer : config.peers) {
+    PeerView view;
+    view.config = peer;
+    for (const auto& row : rows) {
+      if (row.id == peer.id) view.row = row;
+    }
+    view.connected = view.row && view.row->IsConnectedAt(now_ms);
+    view.in_sync = view.connected && view.row->InSync();
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+// What keeps the peers from being in sync, one clause per peer; empty when
+// every peer is. A row counts only if the daemon wrote it at or after
+// `since_ms`: one computed before a write we are waiting for says nothing.
+std::string SyncGaps(const std::vector<PeerView>& peers, int64_t since_ms) {
+  std::string out;
+  for (const auto& p : peers) {
+    if (p.in_sync && p.row->updated_ms >= since_ms) continue;
+    std::string what;
+    if (p.in_sync) {
+      what = "in sync as of " + IsoTime(p.row->updated_ms) + ", no newer status from ncen-node";
+    } else if (!p.connected) {
+      what = "not connected";
+      what += p.known() ? " (last sync " + IsoTime(p.row->last_sync_ms) + ")" : " (never synced)";
+      if (p.row && !p.row->last_error.empty()) what += ", last error: " + p.row->last_error;
+    } else if (!p.known()) {
+      what = "connected, frontiers not compared yet";
+    } else {
+      what = fmt::format("behind by {} and ahead by {} entries", p.row->behind, p.row->ahead);
+    }
+    out += (out.empty() ? "peer '" : "; peer '") + p.config.name + "' " + what;
+  }
+  return out;
+}
+
+json PeerConfigJson(const node::PeerConfig& p) {
+  return {{"name", p.name},
+          {"id", crypto::NodeIdHex(p.id)},
+          {"fingerprint", crypto::Fingerprint(p.id)},
+          {"address", TextOrNull(p.address)},
+          {"scopes", ScopesJson(p.scopes)}};
+}
+
+// A peer in `status --json`: its configuration and what the daemon reported.
+// Unknown values are null.
+json PeerJson(const PeerView& p) {
+  const auto* row = p.row ? &*p.row : nullptr;
+  json out = PeerConfigJson(p.config);
+  out["address"] = TextOrNull(p.address());
+  out["connected"] = p.connected;
+  out["connected_since"] = p.connected ? TimeOrNull(row->connected_since_ms) : json(nullptr);
+  out["last_sync"] = row ? TimeOrNull(row->last_sync_ms) : json(nullptr);
+  out["behind"] = p.known() ? json(row->behind) : json(nullptr);
+  out["ahead"] = p.known() ? json(row->ahead) : json(nullptr);
+  out["in_sync"] = p.in_sync;
+  out["bytes_in"] = row ? row->bytes_in : 0;
+  out["bytes_out"] = row ? row->bytes_out : 0;
+  out["last_error"] = row ? TextOrNull(row->last_error) : json(nullptr);
+  out["updated"] = row ? TimeOrNull(row->updated_ms) : json(nullptr);
+  return out;
+}
+
+// Everything `status` shows, read once.
+struct StatusData {
+  storage::NodeMeta meta;
+  storage::StoreStats stats;
+  std::vector<storage::FeedHead> frontier;
+  storage::Hash256 digest{};
+  std::optional<storage::Hash256> record_state_digest;  // --json only: a scan of every record
+  std::vector<storage::ForkReport> forks;
+  std::string stale;
+  node::NodeConfig config;
+  std::vector<PeerView> peers;
+  std::vector<storage::RefusedAttempt> refused;
+  int64_t now_ms = 0;
+};
+
+Result<StatusData> GatherStatus(const Globals& g, const node::OpenNode& n) {
+  StatusData d;
+  d.meta = n.store->meta();
+  if (g.json) {
+    // Compares nodes record by record (docs/log-format.md §10); ~250 ms per
+    // million records, so only for scripts.
+    NCEN_ASSIGN_OR_RETURN(d.record_state_digest, n.store->RecordStateDigest());
+  }
+  NCEN_ASSIGN_OR_RETURN(d.stats, n.store->Stats());
+  NCEN_ASSIGN_OR_RETURN(d.frontier, n.store->Frontier());
+  NCEN_ASSIGN_OR_RETURN(d.digest, n.store->FrontierDigest());
+  NCEN_ASSIGN_OR_RETURN(d.forks, n.store->Forks());
+  NCEN_ASSIGN_OR_RETURN(d.stale, n.store->StaleIdentity());
+  NCEN_ASSIGN_OR_RETURN(d.config, node::LoadConfig(g.data_dir, d.meta.node_id));
+  NCEN_ASSIGN_OR_RETURN(auto rows, n.store->PeerStatuses());
+  d.now_ms = storage::UnixMillisNow();
+  d.peers = JoinPeers(d.config, rows, d.now_ms);
+  NCEN_ASSIGN_OR_RETURN(d.refused, n.store->RefusedAttempts(kRefusedShown));
+  return d;
+}
+
+void PrintStatusJson(const StatusData& d) {
+  json records = json::object();
+  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
+    records[storage::RecordTypeName(RecordType(t))] = d.stats.records[t];
+  }
+  json feeds = json::array();
+  for (const auto& f : d.frontier) {
+    feeds.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
+                     {"scope", storage::ScopeName(f.feed.scope)},
+                     {"seq", f.seq},
+                     {"head", ToHex(f.head)}});
+  }
+  json forks = json::array();
+  for (const auto& f : d.forks) {
+    forks.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
+                     {"scope", storage::ScopeName(f.feed.scope)},
+                     {"seq", f.seq},
+                     {"ours", ToHex(f.ours)},
+                     {"theirs", ToHex(f.theirs)},
+                     {"detected", IsoTime(f.detected_ms)},
+                     {"source", f.source}});
+  }
+  json peers = json::array();
+  for (const auto& p : d.peers) peers.push_back(PeerJson(p));
+  json refused = json::array();
+  for (const auto& r : d.refused) {
+    refused.push_back({{"fingerprint", crypto::Fingerprint(r.id)},
+                       {"id", crypto::NodeIdHex(r.id)},
+                       {"address", TextOrNull(r.address)},
+                       {"at", IsoTime(r.at_ms)},
+                       {"reason", r.reason}});
+  }
+  PrintJson({{"node_id", crypto::NodeIdHex(d.meta.node_id)},
+             {"fingerprint", crypto::Fingerprint(d.meta.node_id)},
+             {"name", d.meta.name},
+             {"role", d.meta.role},
+             {"entries", d.stats.entries},
+             {"records", records},
+             {"conflicts", d.stats.conflicts},
+             {"frontier", feeds},
+             {"frontier_digest", ToHex(d.digest)},
+             {"record_state_digest", ToHex(*d.record_state_digest)},
+             {"forks", forks},
+             {"stale_identity", !d.stale.empty()},
+             {"stale_identity_reason", TextOrNull(d.stale)},
+             {"listen", TextOrNull(d.config.listen)},
+             {"network_id", d.config.network_id},
+             {"peers", peers},
+             {"refused", refused}});
+}
+
+void PrintPeersTable(const StatusData& d) {
+  if (d.peers.empty()) {
+    std::cout << "\npeers: none configured (add one with: ncenctl peers add)\n";
+    return;
+  }
+  std::cout << fmt::format("\n{:<20} {:<9} {:<24} {:>8} {:>8}  {}\n", "PEER", "CONNECTED",
+                           "LAST SYNC", "BEHIND", "AHEAD", "LAST ERROR");
+  int64_t last_write_ms = 0;
+  for (const auto& p : d.peers) {
+    const auto* row = p.row ? &*p.row : nullptr;
+    if (row) last_write_ms = std::max(last_write_ms, row->updated_ms);
+    std::string count_behind = p.known() ? std::to_string(row->behind) : "?";
+    std::string count_ahead = p.known() ? std::to_string(row->ahead) : "?";
+    std::cout << fmt::format("{:<20} {:<9} {:<24} {:>8} {:>8}  {}\n", p.config.name,
+                             p.connected ? "yes" : "no",
+                             p.known() ? IsoTime(row->last_sync_ms) : "never", count_behind,
+                             count_ahead, row && !row->last_error.empty() ? row->last_error : "-");
+  }
+  if (last_write_ms != 0 && d.now_ms - last_write_ms > storage::PeerStatus::kFreshMs) {
+    std::cout << "(peer status last written " << IsoTime(last_write_ms)
+              << ": is ncen-node running?)\n";
+  }
+}
+
+void PrintStatusTable(const StatusData& d) {
+  const auto& meta = d.meta;
+  std::cout << fmt::format("node      {} ({}, {})\n", meta.name, meta.role,
+                           crypto::Fingerprint(meta.node_id));
   std::cout << fmt::format("node id   {}\n", crypto::NodeIdHex(meta.node_id));
-  if (!stale.empty()) std::cout << "IDENTITY STALE: " << stale << " — local writes are refused\n";
-  std::cout << fmt::format("entries   {} in {} feeds\n", stats.entries, stats.feeds);
-  std::cout << fmt::format("records   {} seizures, {} suspects, {} companies\n", stats.records[0],
-                           stats.records[1], stats.records[2]);
-  std::cout << fmt::format("conflicts {}\n", stats.conflicts);
-  std::cout << fmt::format("frontier  {}\n", ToHex(digest));
-  if (!frontier.empty()) {
+  if (!d.stale.empty()) {
+    std::cout << "IDENTITY STALE: " << d.stale
+              << ". Local writes are refused: this directory is an old copy of a node whose feed "
+                 "went on elsewhere. Create a new node (ncenctl init in a new directory), let it "
+                 "sync from the peers, and give the peers its id in place of this one.\n";
+  }
+  std::cout << fmt::format("entries   {} in {} feeds\n", d.stats.entries, d.stats.feeds);
+  std::cout << fmt::format("records   {} seizures, {} suspects, {} companies\n", d.stats.records[0],
+                           d.stats.records[1], d.stats.records[2]);
+  std::cout << fmt::format("conflicts {}\n", d.stats.conflicts);
+  std::cout << fmt::format("frontier  {}\n", ToHex(d.digest));
+  std::cout << fmt::format("listen    {} (network '{}')\n",
+                           d.config.listen.empty() ? "(not listening)" : d.config.listen,
+                           d.config.network_id);
+  if (!d.frontier.empty()) {
     std::cout << fmt::format("\n{:<21} {:<9} {:>10}  {}\n", "FEED", "SCOPE", "SEQ", "HEAD");
-    for (const auto& f : frontier) {
-      std::string who = crypto::Fingerprint(f.feed.author) + (f.feed.author == meta.node_id ? "*" : "");
+    for (const auto& f : d.frontier) {
+      std::string who =
+          crypto::Fingerprint(f.feed.author) + (f.feed.author == meta.node_id ? "*" : "");
       std::cout << fmt::format("{:<21} {:<9} {:>10}  {}\n", who, storage::ScopeName(f.feed.scope),
                                f.seq, ToHex(f.head).substr(0, 16));
     }
   }
-  for (const auto& f : forks) {
-    std::cout << fmt::format("FORK: feed {}/{} seq {} (from {}, {})\n", crypto::Fingerprint(f.feed.author),
-                             storage::ScopeName(f.feed.scope), f.seq, f.source.empty() ? "?" : f.source,
-                             IsoTime(f.detected_ms));
+  for (const auto& f : d.forks) {
+    std::cout << fmt::format("FORK: feed {}/{} seq {} (from {}, {})\n",
+                             crypto::Fingerprint(f.feed.author), storage::ScopeName(f.feed.scope),
+                             f.seq, f.source.empty() ? "?" : f.source, IsoTime(f.detected_ms));
+  }
+  PrintPeersTable(d);
+  if (!d.refused.empty()) {
+    std::cout << "\nREFUSED (not in ncen.toml; newest first)\n";
+    for (const auto& r : d.refused) {
+      std::cout << fmt::format("{}  {}  {}  {}\n", IsoTime(r.at_ms), crypto::NodeIdHex(r.id),
+                               r.address.empty() ? "?" : r.address, r.reason);
+    }
+  }
+}
+
+// Polls the configuration and the stored peer status until every configured
+// peer is in sync according to a row the daemon wrote since the wait began
+// (so not before a local write the caller just made). kUnavailable naming the
+// peers that are not, at the timeout.
+Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  const int64_t since_ms = storage::UnixMillisNow();
+  while (true) {
+    NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                          node::LoadConfig(g.data_dir, n.identity.public_key()));
+    NCEN_ASSIGN_OR_RETURN(auto rows, n.store->PeerStatuses());
+    std::string gaps = SyncGaps(JoinPeers(config, rows, storage::UnixMillisNow()), since_ms);
+    if (gaps.empty()) return Status::Ok();
+    auto now = Clock::now();
+    if (now >= deadline) {
+      return Unavailable(fmt::format("not in sync after {:g} s: {}", timeout_s, gaps));
+    }
+    std::this_thread::sleep_for(std::min<Clock::duration>(kSyncPollInterval, deadline - now));
+  }
+}
+
+// Replaces DIR/ncen.toml with `config`, after the checks LoadConfig makes.
+Status StoreConfig(const Globals& g, const node::OpenNode& n, const node::NodeConfig& config) {
+  NCEN_RETURN_IF_ERROR(node::ValidateConfig(config, n.identity.public_key()));
+  return node::SaveConfig(g.data_dir, config);
+}
+
+}  // namespace
+
+Status StatusCommand(const Globals& g, const StatusOptions& options) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  if (options.wait_synced) {
+    if (!(options.timeout_s >= 0)) return InvalidArgument("--timeout must be 0 or more seconds");
+    NCEN_RETURN_IF_ERROR(WaitSynced(g, n, options.timeout_s));
+  }
+  NCEN_ASSIGN_OR_RETURN(StatusData d, GatherStatus(g, n));
+  if (g.json)
+    PrintStatusJson(d);
+  else
+    PrintStatusTable(d);
+  return Status::Ok();
+}
+
+Status PeersAdd(const Globals& g, const std::string& name, const std::string& id_hex,
+                const std::string& address, const std::optional<std::string>& scopes) {
+  node::PeerConfig peer;
+  peer.name = name;
+  NCEN_RETURN_IF_ERROR(node::ValidatePeerName(name).WithContext("--name"));
+  auto id = node::ParsePeerId(id_hex);
+  if (!id.ok()) return id.status().WithContext("--id");
+  peer.id = *id;
+  peer.address = address;
+  if (!address.empty())
+    NCEN_RETURN_IF_ERROR(node::ParseAddress(address).status().WithContext("--address"));
+  if (scopes) {
+    auto parsed = node::ParseScopeList(*scopes);
+    if (!parsed.ok()) return parsed.status().WithContext("--scopes");
+    peer.scopes = *parsed;
+  }
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  if (peer.id == n.identity.public_key()) return InvalidArgument("--id is this node's own id");
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                        node::LoadConfig(g.data_dir, n.identity.public_key()));
+  if (config.FindByName(name)) {
+    return ConflictError("a peer named '" + name + "' already exists (see ncenctl peers list)");
+  }
+  if (const node::PeerConfig* same = config.FindById(peer.id)) {
+    return ConflictError("peer '" + same->name + "' already has id " + crypto::NodeIdHex(peer.id));
+  }
+  config.peers.push_back(peer);
+  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  if (g.json) {
+    PrintJson(PeerConfigJson(peer));
+  } else {
+    std::cout << fmt::format(
+        "added peer '{}' ({}), {}, scopes {}\n", name, crypto::Fingerprint(peer.id),
+        address.empty() ? "inbound only" : "dials " + address, ScopesText(peer.scopes));
   }
   return Status::Ok();
+}
+
+Status PeersList(const Globals& g) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                        node::LoadConfig(g.data_dir, n.identity.public_key()));
+  if (g.json) {
+    json out = json::array();
+    for (const auto& p : config.peers) out.push_back(PeerConfigJson(p));
+    PrintJson(out);
+    return Status::Ok();
+  }
+  if (config.peers.empty()) {
+    std::cout << "(none)\n";
+    return Status::Ok();
+  }
+  std::cout << fmt::format("{:<20} {:<64}  {:<24}  {}\n", "NAME", "ID", "ADDRESS", "SCOPES");
+  for (const auto& p : config.peers) {
+    std::cout << fmt::format("{:<20} {:<64}  {:<24}  {}\n", p.name, crypto::NodeIdHex(p.id),
+                             p.address.empty() ? "(inbound)" : p.address, ScopesText(p.scopes));
+  }
+  return Status::Ok();
+}
+
+Status PeersRemove(const Globals& g, const std::string& name) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                        node::LoadConfig(g.data_dir, n.identity.public_key()));
+  const node::PeerConfig* peer = config.FindByName(name);
+  if (!peer) return NotFound("no peer named '" + name + "' (see ncenctl peers list)");
+  crypto::PublicKey id = peer->id;
+  std::erase_if(config.peers, [&](const node::PeerConfig& p) { return p.name == name; });
+  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  NCEN_RETURN_IF_ERROR(n.store->DeletePeerStatus(id));
+  if (g.json)
+    PrintJson({{"removed", name}, {"id", crypto::NodeIdHex(id)}});
+  else
+    std::cout << "removed peer '" << name << "' (" << crypto::Fingerprint(id) << ")\n";
+  return Status::Ok();
+}
+
+Status ConfigShow(const Globals& g) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                        node::LoadConfig(g.data_dir, n.identity.public_key()));
+  if (g.json) {
+    PrintJson({{"listen", TextOrNull(config.listen)},
+               {"network_id", config.network_id},
+               {"peers", config.peers.size()}});
+  } else {
+    std::cout << "listen      " << (config.listen.empty() ? "(not listening)" : config.listen)
+              << "\n"
+              << "network_id  " << config.network_id << "\n"
+              << "peers       " << config.peers.size() << " (see ncenctl peers list)\n";
+  }
+  return Status::Ok();
+}
+
+Status ConfigSet(const Globals& g, const std::string& key, const std::string& value) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
+                        node::LoadConfig(g.data_dir, n.identity.public_key()));
+  if (key == "listen") {
+    if (!value.empty())
+      NCEN_RETURN_IF_ERROR(node::ParseListenAddress(value).status().WithContext("listen"));
+    config.listen = value;
+  } else if (key == "network" || key == "network_id") {
+    config.network_id = value;
+  } else {
+    return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+  }
+  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  return ConfigShow(g);
 }
 
 }  // namespace ncen::ctl

@@ -16,7 +16,9 @@ struct Globals {
   bool json = false;
 };
 
-Status Init(const Globals& g, const std::string& name, const std::string& role);
+// `listen` empty: the node does not listen. Both go to DIR/ncen.toml.
+Status Init(const Globals& g, const std::string& name, const std::string& role,
+            const std::string& listen, const std::string& network_id);
 Status Id(const Globals& g);
 Status Add(const Globals& g, const std::string& type, const std::string& file);
 Status Import(const Globals& g, const std::string& file);
@@ -30,7 +32,22 @@ Status Search(const Globals& g, const std::string& query, const std::string& typ
               const std::string& from, const std::string& to, size_t limit);
 Status LogVerify(const Globals& g);
 Status Conflicts(const Globals& g);
-Status StatusCommand(const Globals& g);
+
+struct StatusOptions {
+  bool wait_synced = false;  // first wait until every configured peer is in sync
+  double timeout_s = 60;     // ... for at most this long (then kUnavailable)
+};
+Status StatusCommand(const Globals& g, const StatusOptions& options);
+
+// Peers in DIR/ncen.toml. `scopes` is a comma-separated list; nullopt = all.
+Status PeersAdd(const Globals& g, const std::string& name, const std::string& id,
+                const std::string& address, const std::optional<std::string>& scopes);
+Status PeersList(const Globals& g);
+Status PeersRemove(const Globals& g, const std::string& name);
+
+// `key` is listen or network (network_id); an empty listen value stops listening.
+Status ConfigShow(const Globals& g);
+Status ConfigSet(const Globals& g, const std::string& key, const std::string& value);
 
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);

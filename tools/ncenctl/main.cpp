@@ -30,13 +30,19 @@ int main(int argc, char** argv) {
   Status result;
   auto run = [&](auto fn) { return [&, fn] { result = fn(); }; };
 
-  std::string name, role = "post";
-  auto* init = app.add_subcommand("init", "create a node: data directory, identity and store");
+  std::string name, role = "post", listen, network_id = "ncen";
+  auto* init =
+      app.add_subcommand("init", "create a node: data directory, identity, store and ncen.toml");
   init->add_option("--name", name, "the office's name, e.g. 'Torkham border post'")->required();
-  init->add_option("--role", role, "post, hub or regional")->check(CLI::IsMember({"post", "hub", "regional"}));
-  init->callback(run([&] { return ctl::Init(g, name, role); }));
+  init->add_option("--role", role, "post, hub or regional")
+      ->check(CLI::IsMember({"post", "hub", "regional"}));
+  init->add_option("--listen", listen,
+                   "HOST:PORT to accept peers on; port 0: any free one (default: do not listen)");
+  init->add_option("--network", network_id, "network id, the same on every node (default ncen)");
+  init->callback(run([&] { return ctl::Init(g, name, role, listen, network_id); }));
 
-  app.add_subcommand("id", "print this node's id")->callback(run([&] { return ctl::Id(g); }));
+  app.add_subcommand("id", "print this node's id (64 hex digits; fingerprint and name on stderr)")
+      ->callback(run([&] { return ctl::Id(g); }));
 
   std::string file;
   for (const char* type : {"seizure", "suspect", "company"}) {
@@ -102,8 +108,49 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("conflicts", "records with more than one version")
       ->callback(run([&] { return ctl::Conflicts(g); }));
-  app.add_subcommand("status", "this node: identity, entries, records, feeds, digests")
-      ->callback(run([&] { return ctl::StatusCommand(g); }));
+  ctl::StatusOptions status_options;
+  auto* status =
+      app.add_subcommand("status", "this node: identity, entries, records, feeds, digests, peers");
+  status->add_flag("--wait-synced", status_options.wait_synced,
+                   "first wait until ncen-node reports every configured peer connected and in sync "
+                   "(exit 1 at the timeout)");
+  status->add_option("--timeout", status_options.timeout_s,
+                     "seconds --wait-synced waits (default 60)");
+  status->callback(run([&] { return ctl::StatusCommand(g, status_options); }));
+
+  std::string peer_id, address, scopes;
+  auto* peers = app.add_subcommand("peers", "the peers in ncen.toml");
+  peers->require_subcommand(1);
+  auto* peers_add =
+      peers->add_subcommand("add", "add a peer (it may then connect, and we may dial it)");
+  peers_add->add_option("--name", name, "a unique name: letters, digits, . _ -")->required();
+  peers_add->add_option("--id", peer_id, "its node id, 64 hex digits (its `ncenctl id`)")
+      ->required();
+  peers_add->add_option("--address", address, "HOST:PORT to dial it (default: it dials us)");
+  auto* scopes_opt = peers_add->add_option(
+      "--scopes", scopes, "scopes it may receive, e.g. national,regional (default all three)");
+  peers_add->callback(run([&] {
+    return ctl::PeersAdd(g, name, peer_id, address,
+                         scopes_opt->count() ? std::optional<std::string>(scopes) : std::nullopt);
+  }));
+  peers->add_subcommand("list", "list the configured peers")->callback(run([&] {
+    return ctl::PeersList(g);
+  }));
+  auto* peers_remove = peers->add_subcommand("remove", "remove a peer");
+  peers_remove->add_option("NAME", name, "the peer's name")->required();
+  peers_remove->callback(run([&] { return ctl::PeersRemove(g, name); }));
+
+  std::string setting, value;
+  auto* config = app.add_subcommand("config", "this node's settings in ncen.toml");
+  config->require_subcommand(1);
+  config->add_subcommand("show", "listen address and network id")->callback(run([&] {
+    return ctl::ConfigShow(g);
+  }));
+  auto* config_set =
+      config->add_subcommand("set", "set listen HOST:PORT (\"\" stops listening) or network ID");
+  config_set->add_option("KEY", setting, "listen or network")->required();
+  config_set->add_option("VALUE", value, "the new value")->required();
+  config_set->callback(run([&] { return ctl::ConfigSet(g, setting, value); }));
 
   try {
     app.parse(argc, argv);

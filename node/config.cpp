@@ -1,0 +1,445 @@
+// DIR/ncen.toml: reading with toml++ (its exceptions end here), validation,
+// and atomic writing. The file layout is in node/config.h.
+#include "node/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace ncen::node {
+
+namespace {
+
+std::string ConfigPath(const std::string& dir) { return dir + "/" + kConfigFileName; }
+
+bool IsDigits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// Dotted-quad IPv4, each part 0..255 without leading zeros ("010" is octal to
+// some parsers and decimal to others: refused rather than guessed).
+bool IsIPv4(std::string_view host) {
+  int parts = 0;
+  while (true) {
+    size_t dot = host.find('.');
+    std::string_view part = host.substr(0, dot);
+    if (!IsDigits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
+    if (std::stoi(std::string(part)) > 255) return false;
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    host.remove_prefix(dot + 1);
+  }
+  return parts == 4;
+}
+
+bool IsPrintableAscii(char c) { return c > 0x20 && c < 0x7f; }
+
+// Where a peer is, for messages about it: "DIR/ncen.toml:12: " or "peers[2] ('x'): ".
+using PeerWhere = std::function<std::string(size_t index)>;
+
+Status CheckPeerId(const crypto::PublicKey& id) {
+  if (!crypto::X25519PublicFromEd25519(id).ok()) {
+    return InvalidArgument("id " + crypto::NodeIdHex(id) + " is not a valid Ed25519 public key");
+  }
+  return Status::Ok();
+}
+
+Status CheckScopes(const std::vector<storage::Scope>& scopes) {
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (scopes[i] == scopes[j]) {
+        return InvalidArgument(std::string("scope '") + storage::ScopeName(scopes[i]) +
+                               "' is listed twice");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// "HOST:PORT" (node/config.h) with PORT from port_min to 65535.
+Result<HostPort> ParseHostPort(std::string_view address, int port_min) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("address '" + std::string(address) + "': " + why);
+  };
+  HostPort out;
+  std::string_view port;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return bad("expected [IPV6]:PORT");
+    }
+    out.host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+    in6_addr ignored;
+    if (::inet_pton(AF_INET6, out.host.c_str(), &ignored) != 1) {
+      return bad("'" + out.host + "' is not an IPv6 address");
+    }
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected HOST:PORT");
+    out.host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos)
+      return bad("an IPv6 address needs brackets: [HOST]:PORT");
+    if (out.host != "localhost" && !IsIPv4(out.host)) {
+      return bad("HOST must be a numeric IPv4 address, an [IPv6] address or localhost");
+    }
+  }
+  if (!IsDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < port_min ||
+      std::stoi(std::string(port)) > 65535) {
+    return bad("PORT must be a number from " + std::to_string(port_min) + " to 65535");
+  }
+  out.port = static_cast<uint16_t>(std::stoi(std::string(port)));
+  return out;
+}
+
+Status CheckListen(std::string_view listen) {
+  if (listen.empty()) return Status::Ok();
+  return ParseListenAddress(listen).status().WithContext("listen");
+}
+
+Status CheckNetworkId(std::string_view network_id) {
+  if (network_id.empty() || network_id.size() > kNetworkIdBytesMax) {
+    return InvalidArgument("network_id must be 1 to " + std::to_string(kNetworkIdBytesMax) +
+                           " characters");
+  }
+  for (char c : network_id) {
+    if (!IsPrintableAscii(c)) {
+      return InvalidArgument("network_id '" + std::string(network_id) +
+                             "' may hold only printable ASCII without spaces");
+    }
+  }
+  return Status::Ok();
+}
+
+// One peer on its own: name, id, address, scopes.
+Status CheckPeer(const PeerConfig& peer) {
+  NCEN_RETURN_IF_ERROR(ValidatePeerName(peer.name));
+  NCEN_RETURN_IF_ERROR(CheckPeerId(peer.id));
+  if (!peer.address.empty()) NCEN_RETURN_IF_ERROR(ParseAddress(peer.address).status());
+  return CheckScopes(peer.scopes);
+}
+
+// The peers together: unique names and ids, none of them this node.
+Status CheckPeerSet(const std::vector<PeerConfig>& peers,
+                    const std::optional<crypto::PublicKey>& self, const PeerWhere& where) {
+  std::map<std::string, size_t> names;
+  std::map<crypto::PublicKey, size_t> ids;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    const PeerConfig& p = peers[i];
+    if (auto [it, fresh] = names.emplace(p.name, i); !fresh) {
+      std::string first = where(it->second);
+      first.resize(first.size() - 2);  // without its ": "
+      return InvalidArgument(where(i) + "peer name '" + p.name + "' is used twice (also at " +
+                             first + ")");
+    }
+    if (auto [it, fresh] = ids.emplace(p.id, i); !fresh) {
+      return InvalidArgument(where(i) + "peer '" + p.name + "' has the same id as peer '" +
+                             peers[it->second].name + "'");
+    }
+    if (self && p.id == *self) {
+      return InvalidArgument(where(i) + "peer '" + p.name + "' has this node's own id");
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- Reading ----
+
+// "DIR/ncen.toml:LINE: ".
+std::string At(const std::string& path, const toml::source_region& where) {
+  return path + ":" + std::to_string(where.begin.line) + ": ";
+}
+
+// The string at `node`, or kInvalidArgument naming `key`.
+Result<std::string> StringAt(const std::string& path, std::string_view key,
+                             const toml::node& node) {
+  const auto* s = node.as_string();
+  if (!s) return InvalidArgument(At(path, node.source()) + std::string(key) + " must be a string");
+  return s->get();
+}
+
+Result<std::vector<storage::Scope>> ReadScopes(const std::string& path, const toml::node& node) {
+  const toml::array* array = node.as_array();
+  if (!array) {
+    return InvalidArgument(At(path, node.source()) +
+                           "scopes must be a list such as [\"national\", \"regional\"]");
+  }
+  std::vector<storage::Scope> scopes;
+  for (const toml::node& item : *array) {
+    NCEN_ASSIGN_OR_RETURN(std::string name, StringAt(path, "each scope", item));
+    auto scope = storage::ParseScope(name);
+    if (!scope) {
+      return InvalidArgument(At(path, item.source()) + "unknown scope '" + name +
+                             "' (national, regional or global)");
+    }
+    scopes.push_back(*scope);
+  }
+  if (Status s = CheckScopes(scopes); !s.ok()) {
+    return InvalidArgument(At(path, node.source()) + s.message());
+  }
+  return scopes;
+}
+
+Result<PeerConfig> ReadPeer(const std::string& path, const toml::node& node) {
+  const toml::table* table = node.as_table();
+  if (!table) return InvalidArgument(At(path, node.source()) + "each of peers must be a table");
+  PeerConfig peer;
+  bool has_name = false, has_id = false;
+  for (auto&& [key, value] : *table) {
+    std::string here = At(path, value.source());
+    if (key == "name") {
+      NCEN_ASSIGN_OR_RETURN(peer.name, StringAt(path, "name", value));
+      if (Status s = ValidatePeerName(peer.name); !s.ok())
+        return InvalidArgument(here + s.message());
+      has_name = true;
+    } else if (key == "id") {
+      NCEN_ASSIGN_OR_RETURN(std::string hex, StringAt(path, "id", value));
+      auto id = ParsePeerId(hex);
+      if (!id.ok()) return InvalidArgument(here + id.status().message());
+      peer.id = *id;
+      has_id = true;
+    } else if (key == "address") {
+      NCEN_ASSIGN_OR_RETURN(peer.address, StringAt(path, "address", value));
+      if (!peer.address.empty()) {
+        if (Status s = ParseAddress(peer.address).status(); !s.ok())
+          return InvalidArgument(here + s.message());
+      }
+    } else if (key == "scopes") {
+      NCEN_ASSIGN_OR_RETURN(peer.scopes, ReadScopes(path, value));
+    } else {
+      return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
+                             "' in [[peers]] (name, id, address, scopes)");
+    }
+  }
+  if (!has_name) return InvalidArgument(At(path, node.source()) + "a peer needs a name");
+  if (!has_id) {
+    return InvalidArgument(At(path, node.source()) + "peer '" + peer.name + "' needs an id");
+  }
+  return peer;
+}
+
+Result<NodeConfig> ReadConfig(const std::string& path, const toml::table& root,
+                              const std::optional<crypto::PublicKey>& self) {
+  NodeConfig config;
+  std::vector<uint32_t> peer_lines;
+  for (auto&& [key, value] : root) {
+    std::string here = At(path, value.source());
+    if (key == "listen") {
+      NCEN_ASSIGN_OR_RETURN(config.listen, StringAt(path, "listen", value));
+      if (Status s = CheckListen(config.listen); !s.ok())
+        return InvalidArgument(here + s.message());
+    } else if (key == "network_id") {
+      NCEN_ASSIGN_OR_RETURN(config.network_id, StringAt(path, "network_id", value));
+      if (Status s = CheckNetworkId(config.network_id); !s.ok())
+        return InvalidArgument(here + s.message());
+    } else if (key == "peers") {
+      const toml::array* peers = value.as_array();
+      if (!peers)
+        return InvalidArgument(here + "peers must be an array of tables: write [[peers]]");
+      for (const toml::node& item : *peers) {
+        NCEN_ASSIGN_OR_RETURN(PeerConfig peer, ReadPeer(path, item));
+        config.peers.push_back(std::move(peer));
+        peer_lines.push_back(item.source().begin.line);
+      }
+    } else {
+      return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
+                             "' (listen, network_id, [[peers]])");
+    }
+  }
+  NCEN_RETURN_IF_ERROR(CheckPeerSet(config.peers, self, [&](size_t i) {
+    return path + ":" + std::to_string(peer_lines[i]) + ": ";
+  }));
+  return config;
+}
+
+// ---- Writing ----
+
+// A TOML basic string.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x",
+                    static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string Render(const NodeConfig& config) {
+  std::ostringstream out;
+  out << "# ncen node configuration (node/config.h explains every key).\n"
+         "# ncenctl peers and ncenctl config rewrite this file; comments are not kept.\n"
+      << "listen = " << Quote(config.listen) << "\n"
+      << "network_id = " << Quote(config.network_id) << "\n";
+  for (const PeerConfig& p : config.peers) {
+    out << "\n[[peers]]\n"
+        << "name = " << Quote(p.name) << "\n"
+        << "id = " << Quote(crypto::NodeIdHex(p.id)) << "\n"
+        << "address = " << Quote(p.address) << "\n"
+        << "scopes = [";
+    for (size_t i = 0; i < p.scopes.size(); ++i) {
+      out << (i ? ", " : "") << Quote(storage::ScopeName(p.scopes[i]));
+    }
+    out << "]\n";
+  }
+  return out.str();
+}
+
+Status Errno(const std::string& what) { return IOError(what + ": " + std::strerror(errno)); }
+
+Status WriteAll(int fd, std::string_view text, const std::string& path) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot write " + path);
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno("cannot open " + dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("cannot sync " + dir);
+  return Status::Ok();
+}
+
+}  // namespace
+
+const PeerConfig* NodeConfig::FindById(const crypto::PublicKey& id) const {
+  for (const PeerConfig& p : peers) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+const PeerConfig* NodeConfig::FindByName(std::string_view name) const {
+  for (const PeerConfig& p : peers) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+Result<HostPort> ParseAddress(std::string_view address) { return ParseHostPort(address, 1); }
+
+Result<HostPort> ParseListenAddress(std::string_view address) { return ParseHostPort(address, 0); }
+
+Result<crypto::PublicKey> ParsePeerId(std::string_view hex) {
+  auto id = crypto::ParseNodeId(hex);
+  if (!id.ok()) {
+    return InvalidArgument("id must be 64 hex digits (the peer's `ncenctl id`), got '" +
+                           std::string(hex) + "'");
+  }
+  NCEN_RETURN_IF_ERROR(CheckPeerId(*id));
+  return *id;
+}
+
+Status ValidatePeerName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= kPeerNameBytesMax;
+  for (char c : name) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    return InvalidArgument("peer name '" + std::string(name) + "' must be 1 to " +
+                           std::to_string(kPeerNameBytesMax) + " of A-Z a-z 0-9 . _ -");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<storage::Scope>> ParseScopeList(std::string_view text) {
+  std::vector<storage::Scope> scopes;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view name = text.substr(0, comma);
+    auto scope = storage::ParseScope(name);
+    if (!scope) {
+      return InvalidArgument("unknown scope '" + std::string(name) +
+                             "' (national, regional or global)");
+    }
+    scopes.push_back(*scope);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) return InvalidArgument("scope list ends with a comma");
+  }
+  NCEN_RETURN_IF_ERROR(CheckScopes(scopes));
+  return scopes;
+}
+
+Status ValidateConfig(const NodeConfig& config, const std::optional<crypto::PublicKey>& self) {
+  NCEN_RETURN_IF_ERROR(CheckListen(config.listen));
+  NCEN_RETURN_IF_ERROR(CheckNetworkId(config.network_id));
+  PeerWhere where = [&](size_t i) {
+    return "peers[" + std::to_string(i) + "] ('" + config.peers[i].name + "'): ";
+  };
+  for (size_t i = 0; i < config.peers.size(); ++i) {
+    if (Status s = CheckPeer(config.peers[i]); !s.ok())
+      return InvalidArgument(where(i) + s.message());
+  }
+  return CheckPeerSet(config.peers, self, where);
+}
+
+Result<NodeConfig> LoadConfig(const std::string& dir,
+                              const std::optional<crypto::PublicKey>& self) {
+  std::string path = ConfigPath(dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) return NodeConfig{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Errno("cannot read " + path);
+  std::string text(kConfigBytesMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return IOError("cannot read " + path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kConfigBytesMax) {
+    return InvalidArgument(path + ": over " + std::to_string(kConfigBytesMax) + " bytes");
+  }
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(At(path, e.source()) +
+                           "not valid TOML: " + std::string(e.description()));
+  }
+  return ReadConfig(path, root, self);
+}
+
+Status SaveConfig(const std::string& dir, const NodeConfig& config) {
+  NCEN_RETURN_IF_ERROR(ValidateConfig(config));
+  std::string path = ConfigPath(dir);
+  std::string tmp = dir + "/." + kConfigFileName + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Errno("cannot create a temporary file in " + dir);
+  Status s = WriteAll(fd, Render(config), tmp);
+  if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot sync " + tmp);
+  if (::close(fd) != 0 && s.ok()) s = Errno("cannot close " + tmp);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    s = Errno("cannot rename " + tmp + " to " + path);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return SyncDir(dir);
+}
+
+}  // namespace ncen::node

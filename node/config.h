@@ -1,0 +1,115 @@
+// Node configuration: DIR/ncen.toml — where the node listens, which network
+// it belongs to, and its peers (the trust roster, docs/handshake.md §8, and
+// the scopes each peer may receive, DESIGN.md §6). Read by ncen-node at
+// start, written by `ncenctl init`, `ncenctl peers` and `ncenctl config`.
+//
+// The file (every key optional; a missing file means all defaults):
+//
+//   listen = "0.0.0.0:7400"        # HOST:PORT to accept peers on; "" or absent: do not listen
+//   network_id = "ncen"            # hashed into the handshake prologue; peers must agree
+//
+//   [[peers]]                      # one table per peer
+//   name = "kabul-hub"             # unique, [A-Za-z0-9._-]{1,64}
+//   id = "3b6a27bc…"               # its Ed25519 node id, 64 hex digits (`ncenctl id`)
+//   address = "10.0.0.2:7400"      # where to dial it; "" or absent: it dials us
+//   scopes = ["national", "regional", "global"]   # what it may receive; absent: all three
+//
+// HOST is a numeric IPv4 address, an IPv6 address in brackets ("[::1]") or
+// "localhost"; PORT is 1..65535, and for `listen` also 0: any free port
+// (ncen-node then says which in DIR/ncen-node.address). Unknown keys are errors, so a misspelt key
+// never silently means a default. SaveConfig writes the file in this layout
+// (comments a person added are not kept).
+//
+// Plain values and functions, safe from any thread; LoadConfig and SaveConfig
+// touch only DIR/ncen.toml (and a temporary file next to it).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/identity.h"
+#include "storage/types.h"
+
+namespace ncen::node {
+
+inline constexpr const char* kConfigFileName = "ncen.toml";
+inline constexpr size_t kPeerNameBytesMax = 64;
+inline constexpr size_t kNetworkIdBytesMax = 128;
+inline constexpr size_t kConfigBytesMax = size_t{1} << 20;  // a longer file is refused
+
+// national, regional, global: what a peer receives unless told otherwise.
+inline std::vector<storage::Scope> AllScopes() {
+  return {storage::Scope::kNational, storage::Scope::kRegional, storage::Scope::kGlobal};
+}
+
+struct PeerConfig {
+  std::string name;                                  // unique, [A-Za-z0-9._-]{1,64}
+  crypto::PublicKey id{};                            // Ed25519 node id (64 hex in the file)
+  std::string address;                               // "HOST:PORT" to dial, or empty (inbound only)
+  std::vector<storage::Scope> scopes = AllScopes();  // scopes the peer may receive
+
+  friend bool operator==(const PeerConfig&, const PeerConfig&) = default;
+};
+
+struct NodeConfig {
+  std::string listen;               // "HOST:PORT" or empty = do not listen
+  std::string network_id = "ncen";  // hashed into the handshake prologue
+  std::vector<PeerConfig> peers;
+
+  // The configured peer, or null. The pointer is valid until `peers` changes.
+  const PeerConfig* FindById(const crypto::PublicKey& id) const;
+  const PeerConfig* FindByName(std::string_view name) const;
+  friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
+};
+
+// A validated "HOST:PORT". `host` is without brackets ("::1", "10.0.0.2",
+// "localhost").
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Parses a peer's "HOST:PORT" as described above (port 1..65535).
+// kInvalidArgument saying what is wrong (the message quotes `address`).
+Result<HostPort> ParseAddress(std::string_view address);
+// The same for `listen`, where port 0 (any free port) is allowed too.
+Result<HostPort> ParseListenAddress(std::string_view address);
+
+// Parses a peer id: 64 hex digits of a valid Ed25519 public key.
+// kInvalidArgument otherwise.
+Result<crypto::PublicKey> ParsePeerId(std::string_view hex);
+
+// kInvalidArgument unless `name` matches [A-Za-z0-9._-]{1,64}.
+Status ValidatePeerName(std::string_view name);
+
+// Parses a comma-separated scope list ("national,global"), as `ncenctl peers
+// add --scopes` takes it. kInvalidArgument on an unknown or repeated scope.
+// An empty string is an empty list (the peer receives nothing).
+Result<std::vector<storage::Scope>> ParseScopeList(std::string_view text);
+
+// Checks everything LoadConfig checks, on a configuration in memory: names,
+// ids (valid Ed25519 points), addresses, scopes, duplicate names or ids, and
+// — when `self` is given — a peer with this node's own id. kInvalidArgument
+// naming the peer and what is wrong.
+Status ValidateConfig(const NodeConfig& config,
+                      const std::optional<crypto::PublicKey>& self = std::nullopt);
+
+// Reads DIR/ncen.toml. A missing file gives the defaults. kInvalidArgument
+// for a file over kConfigBytesMax, not TOML or breaking a rule, as one line
+// "DIR/ncen.toml:LINE: what is wrong"; kIOError when it cannot be read.
+// Pass `self` (this node's id) to also refuse a peer with our own id; the
+// daemon and ncenctl always do.
+Result<NodeConfig> LoadConfig(const std::string& dir,
+                              const std::optional<crypto::PublicKey>& self = std::nullopt);
+
+// Validates `config` (kInvalidArgument, nothing written), then replaces
+// DIR/ncen.toml atomically: writes a temporary file in DIR, fsyncs it,
+// renames it over ncen.toml and fsyncs DIR. kIOError when any step fails
+// (the old file is then unchanged).
+Status SaveConfig(const std::string& dir, const NodeConfig& config);
+
+}  // namespace ncen::node

@@ -1,0 +1,323 @@
+// The invariants (docs/testing.md lists them with their reasons).
+//
+// Safety, after every step, on every node whose store may have changed:
+//   S1 every feed head is an entry its author signed (so, through the hash
+//      chain, every held entry is), and the node may hold that feed (scopes);
+//   S2 a node's chain of a feed only grows: never shorter, never a different
+//      entry at a seq it held — no forked entry is ever applied — except
+//      across a restore from an old copy;
+//   S3 no record holds two versions by one author (an author's own edits are
+//      causally ordered), so siblings never exceed the concurrent writers;
+//      every version is a dot some author signed;
+//   S4 a session never believes its peer holds more of a feed than the
+//      peer's store has committed (an ack or head promises durability);
+//   S5 only a restored node is ever stale, and a fork is reported only for
+//      a feed whose author really signed two entries at one seq; a stale
+//      node's writes are refused, and a node never extends its own feed once
+//      it holds a fork report for it (checked where it writes: faults.cpp).
+// Liveness, after healing (Liveness): within the bound every unforked feed
+// is identical on every node that may hold it (a stale author only holds a
+// prefix of its own), every acknowledged write not lost by a restore is on
+// it, a restored node that others are ahead of is stale, the author of a
+// forked feed is stale, and record states agree.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "tests/sim/world.h"
+
+namespace ncen::sim {
+
+namespace {
+
+std::string Short(const Hash256& h) { return ToHex(ByteView(h.data(), 4)); }
+
+}  // namespace
+
+std::set<Hash256> World::ChainOf(int n, const FeedId& feed) const {
+  std::set<Hash256> out;
+  const auto& heads = nodes_[n]->heads;
+  auto it = heads.find(feed);
+  if (it == heads.end()) return out;
+  const Written* w = truth_.Find(it->second.head);
+  while (w) {
+    out.insert(w->hash);
+    w = w->seq > 1 ? truth_.Find(w->prev) : nullptr;
+  }
+  return out;
+}
+
+void World::CheckNode(int n) {
+  Node& node = *nodes_[n];
+  storage::Store& store = *node.store;
+  auto frontier = store.Frontier();
+  if (!frontier.ok()) return Fail(node.name + ": Frontier failed: " + frontier.status().ToString());
+  std::map<FeedId, FeedHead> heads;
+  for (const FeedHead& h : *frontier) {
+    const Written* w = truth_.Find(h.head);
+    if (!w || w->feed != h.feed || w->seq != h.seq) {
+      return Fail(fmt::format("S1: {} holds {} up to seq {} ending in {}, which its author never signed",
+                              node.name, FeedName(h.feed), h.seq, Short(h.head)));
+    }
+    if (!MayHold(n, h.feed)) {
+      return Fail(fmt::format("S1: {} holds {}, which its scope keeps from it", node.name,
+                              FeedName(h.feed)));
+    }
+    auto old = node.heads.find(h.feed);
+    if (old != node.heads.end()) {
+      if (h.seq < old->second.seq) {
+        return Fail(fmt::format("S2: {}'s frontier of {} went back from seq {} to {}", node.name,
+                                FeedName(h.feed), old->second.seq, h.seq));
+      }
+      if (!truth_.OnChain(h.head, h.seq, old->second.seq, old->second.head)) {
+        return Fail(fmt::format("S2: {} replaced its entry at seq {} of {}: a forked entry was applied",
+                                node.name, old->second.seq, FeedName(h.feed)));
+      }
+    }
+    heads[h.feed] = h;
+  }
+  for (const auto& [feed, old] : node.heads) {
+    if (!heads.count(feed)) {
+      return Fail(fmt::format("S2: {} lost feed {} (it held seq {})", node.name, FeedName(feed), old.seq));
+    }
+  }
+  node.heads = std::move(heads);
+
+  auto changes = store.ChangesSince(node.change_cursor, SIZE_MAX);
+  if (!changes.ok()) return Fail(node.name + ": ChangesSince failed: " + changes.status().ToString());
+  std::set<storage::RecordId> touched;
+  for (const auto& ref : *changes) {
+    touched.insert(ref.record);
+    node.change_cursor = ref.change_no;
+  }
+  for (const auto& id : touched) {
+    auto view = store.GetRecord(id);
+    if (!view.ok()) return Fail(node.name + ": GetRecord failed: " + view.status().ToString());
+    CheckRecord(n, *view);
+    if (failed_) return;
+  }
+
+  auto stale = store.StaleIdentity();
+  auto forks = store.Forks();
+  if (!stale.ok() || !forks.ok()) return Fail(node.name + ": cannot read stale identity or forks");
+  if (!stale->empty() && node.restores == 0) {
+    return Fail(fmt::format("S5: {} marked its identity stale but was never restored from a copy: {}",
+                            node.name, *stale));
+  }
+  node.stale = !stale->empty();
+  for (const auto& f : *forks) {
+    if (!truth_.Branched(f.feed)) {
+      return Fail(fmt::format("S5: {} reports a fork of {} at seq {} (from {}), but its author never "
+                              "signed two entries at one seq",
+                              node.name, FeedName(f.feed), f.seq, f.source));
+    }
+    node.forked.insert(f.feed);
+  }
+}
+
+void World::CheckRecord(int n, const storage::RecordView& view) {
+  const RecordInfo* info = truth_.Record(view.id);
+  std::string name = storage::FormatRecordId(view.id).substr(24);
+  if (!info) return Fail(fmt::format("S3: {} holds record {} that nobody wrote", NameOf(n), name));
+  std::set<crypto::PublicKey> authors;
+  for (const storage::Version& v : view.state.versions) {
+    if (!truth_.HasDot({v.dot.author, view.state.scope}, v.dot.seq)) {
+      return Fail(fmt::format("S3: record {} at {} has a version {}#{} nobody signed", name, NameOf(n),
+                              FeedName({v.dot.author, view.state.scope}), v.dot.seq));
+    }
+    if (!authors.insert(v.dot.author).second) {
+      return Fail(fmt::format(
+          "S3: record {} at {} holds two versions by {} ({} versions, {} writers): siblings exceed "
+          "the concurrent writers",
+          name, NameOf(n), FeedName({v.dot.author, view.state.scope}), view.state.versions.size(),
+          info->writers.size()));
+    }
+  }
+  if (view.state.versions.size() > info->writers.size()) {
+    return Fail(fmt::format("S3: record {} at {} has {} versions but only {} writers", name, NameOf(n),
+                            view.state.versions.size(), info->writers.size()));
+  }
+}
+
+void World::CheckClaims(const Connection& c, int s) {
+  const Side& side = c.side[s];
+  const Node& peer = *nodes_[side.peer];
+  if (peer.restores != side.peer_restores) return;  // the peer went back to a copy since
+  for (const FeedHead& h : side.session->PeerFrontier()) {
+    auto it = peer.heads.find(h.feed);
+    uint64_t held = it == peer.heads.end() ? 0 : it->second.seq;
+    if (h.seq > held) {
+      return Fail(fmt::format(
+          "S4: {}'s session believes {} holds {} up to seq {}, but {} has committed only {}: an "
+          "acknowledgement or head got ahead of the peer's store",
+          NameOf(side.node), peer.name, FeedName(h.feed), h.seq, peer.name, held));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Liveness
+
+std::vector<std::string> World::Liveness() {
+  std::vector<std::string> problems;
+  std::set<FeedId> feeds;
+  for (auto& node : nodes_) {
+    if (!node->up) problems.push_back(node->name + " is down");
+    for (const auto& [feed, head] : node->heads) feeds.insert(feed);
+  }
+  for (const auto& [feed, hashes] : truth_.feeds()) feeds.insert(feed);
+  if (!problems.empty()) return problems;
+  for (const FeedId& feed : feeds) LivenessOfFeed(feed, problems);
+  if (problems.empty()) LivenessOfRecords(problems);
+  return problems;
+}
+
+void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems) {
+  int author = NodeOf(feed.author);
+  const Node& writer = *nodes_[author];
+  bool forked = std::any_of(nodes_.begin(), nodes_.end(),
+                            [&](const auto& node) { return node->forked.count(feed) > 0; });
+  if (forked) {
+    // A forked feed stops syncing by design; its author must have learned.
+    if (!writer.stale) {
+      problems.push_back(fmt::format("{} is forked but its author {} is not stale", FeedName(feed),
+                                     writer.name));
+    }
+    return;
+  }
+  auto head_of = [&](int n) {
+    auto it = nodes_[n]->heads.find(feed);
+    return it == nodes_[n]->heads.end() ? FeedHead{feed, 0, {}} : it->second;
+  };
+  const std::set<int>& holders = reach_.at({author, feed.scope});
+  // The longest copy among those that should hold the whole feed.
+  std::optional<FeedHead> best;
+  int best_node = -1;
+  for (int n : holders) {
+    if (n == author && writer.stale) continue;
+    FeedHead h = head_of(n);
+    if (!best || h.seq > best->seq) {
+      best = h;
+      best_node = n;
+    }
+  }
+  if (!best) return;
+  for (int n : holders) {
+    FeedHead h = head_of(n);
+    if (n == author && writer.stale) {
+      if (!truth_.OnChain(best->head, best->seq, h.seq, h.head)) {
+        problems.push_back(fmt::format("{}: stale author {} holds a branch that others do not, "
+                                       "and no fork is reported", FeedName(feed), writer.name));
+      }
+      continue;
+    }
+    if (h.seq != best->seq || h.head != best->head) {
+      std::string why = n == author && writer.restores > 0 && h.seq < best->seq
+                            ? " (a restored author that others are ahead of, and not stale)"
+                            : "";
+      problems.push_back(fmt::format("{}: {} holds seq {} ({}), {} holds seq {} ({}){}", FeedName(feed),
+                                     nodes_[n]->name, h.seq, Short(h.head), nodes_[best_node]->name,
+                                     best->seq, Short(best->head), why));
+      return;
+    }
+  }
+  auto written = truth_.feeds().find(feed);
+  if (written == truth_.feeds().end()) return;
+  for (const Hash256& hash : written->second) {
+    const Written* w = truth_.Find(hash);
+    if (w->lost_by_restore) continue;
+    if (!truth_.OnChain(best->head, best->seq, w->seq, hash)) {
+      problems.push_back(fmt::format("acknowledged write {}#{} ({}) is on no node", FeedName(feed),
+                                     w->seq, Short(hash)));
+      return;
+    }
+  }
+}
+
+// Record states: with no fork and no stale node, every group of nodes that
+// may hold the same feeds must have equal digests. Otherwise record by
+// record, leaving out records that a forked feed touched, and a stale
+// author's copy of records it wrote.
+void World::LivenessOfRecords(std::vector<std::string>& problems) {
+  bool exceptions = std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
+    return node->stale || !node->forked.empty();
+  });
+  if (!exceptions) {
+    std::map<std::vector<bool>, std::vector<int>> groups;
+    for (auto& node : nodes_) {
+      std::vector<bool> holds;
+      for (const auto& [key, reached] : reach_) holds.push_back(reached.count(node->index) > 0);
+      groups[holds].push_back(node->index);
+    }
+    for (const auto& [holds, members] : groups) {
+      auto f0 = nodes_[members[0]]->store->FrontierDigest();
+      auto r0 = nodes_[members[0]]->store->RecordStateDigest();
+      for (int n : members) {
+        auto f = nodes_[n]->store->FrontierDigest();
+        auto r = nodes_[n]->store->RecordStateDigest();
+        if (!f.ok() || !r.ok() || !f0.ok() || !r0.ok()) {
+          problems.push_back(NameOf(n) + ": digest unreadable");
+        } else if (*f != *f0) {
+          problems.push_back(fmt::format("frontier digest of {} differs from {}'s", NameOf(n),
+                                         NameOf(members[0])));
+        } else if (*r != *r0) {
+          problems.push_back(fmt::format("record-state digest of {} differs from {}'s (same entries)",
+                                         NameOf(n), NameOf(members[0])));
+        }
+      }
+    }
+    return;
+  }
+  std::set<FeedId> forked;
+  for (auto& node : nodes_) forked.insert(node->forked.begin(), node->forked.end());
+  for (const auto& [id, info] : truth_.records()) {
+    bool excluded = false, any_kept = false;
+    std::set<int> compare;
+    for (size_t n = 0; n < nodes_.size(); ++n) compare.insert(int(n));
+    for (int w : info.writers) {
+      FeedId feed{nodes_[w]->identity.public_key(), info.scope};
+      if (forked.count(feed)) excluded = true;
+      const std::set<int>& reach = reach_.at({w, info.scope});
+      std::erase_if(compare, [&](int n) { return !reach.count(n) || (n == w && nodes_[w]->stale); });
+    }
+    for (const Hash256& h : info.writes) any_kept = any_kept || !truth_.Find(h)->lost_by_restore;
+    if (excluded || !any_kept || compare.empty()) continue;
+    std::optional<storage::RecordView> first;
+    int first_node = -1;
+    for (int n : compare) {
+      auto view = nodes_[n]->store->GetRecord(id);
+      if (!view.ok()) {
+        problems.push_back(fmt::format("record {} is missing at {}", storage::FormatRecordId(id), NameOf(n)));
+        return;
+      }
+      if (!first) {
+        first = std::move(view).value();
+        first_node = n;
+        continue;
+      }
+      bool same = view->state.versions.size() == first->state.versions.size();
+      for (size_t i = 0; same && i < first->state.versions.size(); ++i) {
+        same = view->state.versions[i].dot == first->state.versions[i].dot &&
+               view->state.versions[i].op == first->state.versions[i].op;
+      }
+      if (!same) {
+        problems.push_back(fmt::format("record {} has {} versions at {} and {} at {}",
+                                       storage::FormatRecordId(id), view->state.versions.size(),
+                                       NameOf(n), first->state.versions.size(), NameOf(first_node)));
+        return;
+      }
+    }
+  }
+}
+
+// At the end: a full re-verification of every node's log and record state.
+void World::FinalChecks() {
+  for (auto& node : nodes_) {
+    auto report = node->store->VerifyLog();
+    if (!report.ok()) {
+      return Fail(fmt::format("{}: VerifyLog: {}", node->name, report.status().ToString()));
+    }
+  }
+}
+
+}  // namespace ncen::sim

@@ -1,0 +1,118 @@
+// ncen-sim: runs the deterministic simulation for one seed or a range.
+//
+//   ncen-sim --seed 42 [--trace]     replay one seed exactly (--trace: every event)
+//   ncen-sim --seeds 1..1000         sweep; each failure prints seed=N and its trace
+//   ncen-sim --seeds 1..200 --expect-failure   (mutants) stop at the first failing
+//                                    seed; exit 0 only if one fails
+//
+// Exit status: 0 when every seed passed (with --expect-failure: when a seed
+// failed), 1 otherwise, 2 on bad arguments.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "base/bytes.h"
+#include "crypto/hash.h"
+#include "tests/sim/sim.h"
+
+namespace {
+
+void PrintFailure(uint64_t seed, const ncen::sim::SimResult& r) {
+  std::printf("FAIL seed=%llu: %s\n", static_cast<unsigned long long>(seed), r.failure.c_str());
+  std::printf("  replay: ncen-sim --seed %llu --trace\n", static_cast<unsigned long long>(seed));
+  std::printf("  run: %s\n", r.summary.c_str());
+  std::printf("  the last %zu events:\n", r.trace.size());
+  for (const auto& line : r.trace) std::printf("    %s\n", line.c_str());
+  for (const auto& line : r.digests) std::printf("  %s\n", line.c_str());
+}
+
+bool ParseRange(const std::string& text, uint64_t& first, uint64_t& last) {
+  auto dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  try {
+    first = std::stoull(text.substr(0, dots));
+    last = std::stoull(text.substr(dots + 2));
+  } catch (const std::exception&) {
+    return false;
+  }
+  return first <= last;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ncen-sim: deterministic simulation of a network of ncen nodes"};
+  std::vector<uint64_t> seeds;
+  std::string range;
+  ncen::sim::SimOptions options;
+  int64_t chaos_seconds = 0, converge_seconds = options.converge_ms / 1000;
+  bool expect_failure = false, verbose = false;
+  app.add_option("--seed", seeds, "seed(s) to run; one seed prints its digests")->expected(1, -1);
+  app.add_option("--seeds", range, "a range of seeds, A..B (inclusive)");
+  app.add_option("--nodes", options.nodes, "3..12 nodes (default: the seed picks)");
+  app.add_option("--chaos-seconds", chaos_seconds, "virtual seconds of workload and faults (default: the seed picks)");
+  app.add_option("--writes", options.writes, "write calls during the chaos phase (default: the seed picks)");
+  app.add_option("--converge-seconds", converge_seconds, "virtual seconds allowed to converge after healing");
+  app.add_flag("--trace", options.trace, "print every event as it happens");
+  app.add_flag("--expect-failure", expect_failure,
+               "stop at the first failing seed; succeed only if one fails (mutation tests)");
+  app.add_flag("--verbose", verbose, "print a line for every seed of a sweep");
+  CLI11_PARSE(app, argc, argv);
+  if (!range.empty()) {
+    uint64_t first = 0, last = 0;
+    if (!ParseRange(range, first, last)) {
+      std::fprintf(stderr, "--seeds wants A..B with A <= B\n");
+      return 2;
+    }
+    for (uint64_t s = first; s <= last; ++s) seeds.push_back(s);
+  }
+  if (seeds.empty()) seeds.push_back(1);
+  options.chaos_ms = chaos_seconds * 1000;
+  options.converge_ms = converge_seconds * 1000;
+
+  bool single = seeds.size() == 1;
+  std::vector<uint64_t> failed;
+  ncen::crypto::Blake2bHasher sweep;
+  auto started = std::chrono::steady_clock::now();
+  size_t run = 0;
+  for (uint64_t seed : seeds) {
+    options.seed = seed;
+    ncen::sim::SimResult r = ncen::sim::RunSeed(options);
+    ++run;
+    sweep.Update(ncen::AsBytes(r.run_digest));
+    if (!r.ok) {
+      failed.push_back(seed);
+      PrintFailure(seed, r);
+      if (expect_failure) break;
+    } else if (single) {
+      std::printf("seed=%llu ok: %s\n", static_cast<unsigned long long>(seed), r.summary.c_str());
+      for (const auto& line : r.digests) std::printf("%s\n", line.c_str());
+    } else if (verbose) {
+      std::printf("seed=%llu ok run digest %s: %s\n", static_cast<unsigned long long>(seed),
+                  r.run_digest.c_str(), r.summary.c_str());
+    }
+    std::fflush(stdout);
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("%zu seeds: %zu passed, %zu failed in %.1f s (%.2f seeds/s); sweep digest %s\n", run,
+              run - failed.size(), failed.size(), seconds, double(run) / seconds,
+              ncen::ToHex(sweep.Final()).c_str());
+  if (!failed.empty()) {
+    std::string list;
+    for (uint64_t s : failed) list += (list.empty() ? "" : " ") + std::to_string(s);
+    std::printf("failing seeds: %s\n", list.c_str());
+  }
+  if (expect_failure) {
+    if (failed.empty()) {
+      std::printf("the mutant survived %zu seeds: the simulator did not catch it\n", run);
+      return 1;
+    }
+    std::printf("mutant caught at seed=%llu after %zu seeds\n",
+                static_cast<unsigned long long>(failed.front()), run);
+    return 0;
+  }
+  return failed.empty() ? 0 : 1;
+}

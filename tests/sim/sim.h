@@ -1,0 +1,57 @@
+// The deterministic simulation of a network of customs offices (DESIGN.md §7;
+// docs/testing.md "Deterministic simulation" has the model, the invariants
+// and the budget).
+//
+// RunSeed builds 3 to 12 nodes, each with a real Store in its own temporary
+// directory, joins them with a simulated TCP-like network, and drives the
+// real replication Sessions, a write workload and faults (connection resets,
+// half-open and stalled connections, partitions, crashes, restores from old
+// copies) from one seeded Rng (base/rng.h) on a virtual clock, in one thread.
+// It checks safety after every step, heals everything, and checks that the
+// nodes converge within a bounded virtual time. The same options give the
+// same run, event for event, and the same digests.
+//
+// Thread-safety: one RunSeed at a time per process — the store's clock is the
+// process-wide virtual clock (virtual_clock.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ncen::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  int nodes = 0;               // 3..12; 0: the seed picks
+  int64_t chaos_ms = 0;        // virtual length of the workload-and-faults phase; 0: the seed picks
+  int writes = 0;              // local write calls during that phase; 0: the seed picks
+  int64_t converge_ms = 180000;  // virtual time allowed for convergence after healing
+  bool trace = false;          // print every event as it happens, on stdout
+};
+
+struct SimStats {
+  uint64_t events = 0;
+  uint64_t messages = 0, message_bytes = 0;
+  uint64_t writes = 0, entries_written = 0, writes_refused = 0;
+  uint64_t partial_edits = 0;  // edits of a record whose newer versions were elsewhere
+  uint64_t sessions = 0, resets = 0, half_opens = 0, stalls = 0, partitions = 0;
+  uint64_t crashes = 0, backups = 0, restores = 0, lost_by_restore = 0;
+  uint64_t forked_feeds = 0, stale_nodes = 0;
+  int64_t virtual_ms = 0;      // virtual time at the end
+  int64_t converged_after_ms = 0;  // virtual time from healing to convergence
+};
+
+struct SimResult {
+  bool ok = true;
+  std::string failure;                // the first violated invariant
+  std::vector<std::string> trace;     // the last events before the end, oldest first
+  std::vector<std::string> digests;   // one line per node (each contains "digest")
+  std::string run_digest;             // hex; hash of every node's two digests
+  std::string summary;                // one line: topology and counts
+  SimStats stats;
+};
+
+SimResult RunSeed(const SimOptions& options);
+
+}  // namespace ncen::sim

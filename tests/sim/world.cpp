@@ -1,0 +1,359 @@
+// Set-up (topology, nodes, the seed's choices), the event loop, healing and
+// the result of one run.
+#include "tests/sim/world.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "crypto/hash.h"
+#include "tests/sim/virtual_clock.h"
+#include "tests/support/store_fixture.h"
+
+namespace ncen::sim {
+
+World* World::current_ = nullptr;
+
+namespace {
+
+const std::vector<Scope> kAllScopes = {Scope::kNational, Scope::kRegional, Scope::kGlobal};
+constexpr uint64_t kEventsMax = 20'000'000;  // a run that needs more is a livelock
+
+}  // namespace
+
+World::World(const SimOptions& options)
+    : options_(options), rng_(options.seed), trace_(options.trace) {
+  NCEN_CHECK(current_ == nullptr);
+  current_ = this;
+  SetVirtualNowMs(now_);
+  BuildTopology();
+  BuildNodes();
+  ComputeReach();
+
+  int64_t chaos_ms = options_.chaos_ms > 0 ? options_.chaos_ms : int64_t(rng_.Between(15000, 60000));
+  chaos_end_ = now_ + chaos_ms;
+  writes_left_ = options_.writes > 0 ? options_.writes : int(rng_.Between(20, 120));
+  write_gap_ms_ = std::max<int64_t>(1, chaos_ms / writes_left_);
+  uint64_t weather = rng_.Below(10);
+  fault_gap_ms_ = weather < 2 ? 0 : weather < 6 ? int64_t(rng_.Between(2000, 6000))
+                                                : int64_t(rng_.Between(400, 2000));
+  restores_enabled_ = rng_.Percent(35);
+  for (int i = 0; i < 8; ++i) {
+    payloads_.push_back(testing::SeizurePayload("seized at office " + std::to_string(i), 0.5 + i));
+  }
+  topology_ += fmt::format(", chaos {} s, {} writes, faults every {}, restores {}", chaos_ms / 1000,
+                           writes_left_, fault_gap_ms_ ? fmt::format("~{} ms", fault_gap_ms_) : "never",
+                           restores_enabled_ ? "on" : "off");
+
+  for (auto& node : nodes_) {
+    Schedule(now_ + int64_t(rng_.Below(kTickMs)), EventKind::kTick, node->index, 0, node->life);
+  }
+  for (size_t e = 0; e < edges_.size(); ++e) ScheduleDial(static_cast<int>(e));
+  Schedule(now_ + int64_t(rng_.Below(uint64_t(write_gap_ms_))), EventKind::kWrite);
+  if (fault_gap_ms_ > 0) Schedule(now_ + fault_gap_ms_, EventKind::kFault);
+  Schedule(chaos_end_, EventKind::kHeal);
+}
+
+World::~World() {
+  connections_.clear();  // sessions first: they hold references to the stores
+  current_ = nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Topology
+
+void World::BuildTopology() {
+  int n = options_.nodes > 0 ? std::clamp(options_.nodes, 3, 12) : int(rng_.Between(3, 12));
+  for (int i = 0; i < n; ++i) {
+    nodes_.push_back(std::make_unique<Node>(i, testing::IdentityFromNumber(uint8_t(i + 1))));
+  }
+  if (n >= 5 && rng_.Percent(60)) {
+    BuildHierarchy(n);
+  } else {
+    BuildMeshTopology(n);
+  }
+}
+
+void World::BuildMeshTopology(int n) {
+  for (int i = 0; i < n; ++i) {
+    Node& node = *nodes_[i];
+    node.name = fmt::format("office{}", i);
+    node.role = i == 0 ? Role::kHub : Role::kPost;
+  }
+  // A random spanning tree, then a few more links: several paths, so the
+  // same entries arrive from several peers.
+  for (int i = 1; i < n; ++i) AddEdge(i, int(rng_.Below(uint64_t(i))), kAllScopes);
+  int extra = int(rng_.Below(uint64_t(n / 2 + 2)));
+  for (int k = 0; k < extra; ++k) {
+    int a = int(rng_.Below(uint64_t(n))), b = int(rng_.Below(uint64_t(n)));
+    bool exists = std::any_of(edges_.begin(), edges_.end(), [&](const Edge& e) {
+      return (e.dialer == a && e.listener == b) || (e.dialer == b && e.listener == a);
+    });
+    if (a != b && !exists) AddEdge(std::max(a, b), std::min(a, b), kAllScopes);
+  }
+  topology_ = fmt::format("mesh of {} offices, {} links", n, edges_.size());
+}
+
+void World::BuildHierarchy(int n) {
+  int countries = std::min(int(rng_.Between(1, 3)), (n - 1) / 2);
+  Node& regional = *nodes_[0];
+  regional.name = "regional";
+  regional.role = Role::kRegional;
+  regional.country = -1;
+  for (int c = 0; c < countries; ++c) {
+    Node& hub = *nodes_[1 + c];
+    hub.name = fmt::format("hub{}", c);
+    hub.role = Role::kHub;
+    hub.country = c;
+    // Personal data never leaves the country: a national hub gives the
+    // regional hub only its regional and global feeds.
+    AddEdge(1 + c, 0, {Scope::kRegional, Scope::kGlobal});
+  }
+  std::vector<std::vector<int>> posts(countries);
+  for (int i = 1 + countries; i < n; ++i) {
+    int c = (i - 1 - countries) % countries;
+    Node& post = *nodes_[i];
+    post.name = fmt::format("post{}.{}", c, posts[c].size());
+    post.role = Role::kPost;
+    post.country = c;
+    AddEdge(i, 1 + c, kAllScopes);
+    posts[c].push_back(i);
+  }
+  // Some posts also talk to a neighbouring post of their country.
+  for (int c = 0; c < countries; ++c) {
+    for (size_t k = 1; k < posts[c].size(); ++k) {
+      if (rng_.Percent(30)) AddEdge(posts[c][k], posts[c][rng_.Below(k)], kAllScopes);
+    }
+  }
+  // And sometimes a post reports straight to the regional hub.
+  if (rng_.Percent(30)) {
+    int c = int(rng_.Below(uint64_t(countries)));
+    if (!posts[c].empty()) {
+      AddEdge(posts[c][rng_.Below(posts[c].size())], 0, {Scope::kRegional, Scope::kGlobal});
+    }
+  }
+  topology_ = fmt::format("hierarchy of {} nodes: regional hub, {} national hubs, {} links", n,
+                          countries, edges_.size());
+}
+
+void World::AddEdge(int dialer, int listener, std::vector<Scope> scopes) {
+  Edge e;
+  e.dialer = dialer;
+  e.listener = listener;
+  e.scopes = std::move(scopes);
+  e.latency_ms = rng_.Percent(20) ? int64_t(rng_.Between(150, 600)) : int64_t(rng_.Between(1, 80));
+  e.bytes_per_ms = rng_.Percent(25) ? int64_t(rng_.Between(10, 60)) : int64_t(rng_.Between(200, 5000));
+  edges_.push_back(std::move(e));
+}
+
+void World::BuildNodes() {
+  static const size_t kBatchBytes[] = {700, 3000, 16000, size_t{1} << 20};
+  for (auto& ptr : nodes_) {
+    Node& node = *ptr;
+    if (node.role == Role::kRegional) {
+      node.write_scopes = {Scope::kRegional, Scope::kRegional, Scope::kGlobal};
+    } else {
+      node.write_scopes = {Scope::kNational, Scope::kNational, Scope::kNational, Scope::kNational,
+                           Scope::kNational, Scope::kNational, Scope::kNational, Scope::kRegional,
+                           Scope::kRegional, Scope::kGlobal};
+    }
+    node.session_options.batch_bytes = kBatchBytes[rng_.Below(4)];
+    node.session_options.window = rng_.Between(1, 4);
+    node.dir = std::make_unique<testing::TempDir>();
+    storage::NodeMeta meta{node.identity.public_key(), node.name, RoleName(node.role), 0};
+    auto store = storage::Store::Create(node.dir->path(), meta, SimStoreOptions());
+    NCEN_CHECK(store.ok());
+    node.store = std::move(store).value();
+  }
+}
+
+void World::ComputeReach() {
+  for (size_t a = 0; a < nodes_.size(); ++a) {
+    for (Scope scope : kAllScopes) {
+      std::set<int> seen = {int(a)};
+      std::vector<int> todo = {int(a)};
+      while (!todo.empty()) {
+        int n = todo.back();
+        todo.pop_back();
+        for (const Edge& e : edges_) {
+          if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
+          int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
+          if (other >= 0 && seen.insert(other).second) todo.push_back(other);
+        }
+      }
+      reach_[{int(a), scope}] = std::move(seen);
+    }
+  }
+}
+
+int World::NodeOf(const crypto::PublicKey& author) const {
+  for (const auto& node : nodes_) {
+    if (node->identity.public_key() == author) return node->index;
+  }
+  return -1;
+}
+
+bool World::MayHold(int n, const FeedId& feed) const {
+  int author = NodeOf(feed.author);
+  if (author < 0) return false;
+  return reach_.at({author, feed.scope}).count(n) > 0;
+}
+
+std::string World::FeedName(const FeedId& feed) const {
+  int author = NodeOf(feed.author);
+  return fmt::format("{}/{}", author >= 0 ? NameOf(author) : "stranger", storage::ScopeName(feed.scope));
+}
+
+// ---------------------------------------------------------------------------
+// The event loop
+
+void World::Schedule(int64_t at_ms, EventKind kind, int a, uint64_t b, uint64_t gen) {
+  agenda_.push(Event{std::max(at_ms, now_), next_order_++, kind, a, b, gen});
+}
+
+SimResult World::Run() {
+  while (!agenda_.empty() && !failed_ && phase_ != Phase::kDone) {
+    Event e = agenda_.top();
+    agenda_.pop();
+    now_ = e.at_ms;
+    SetVirtualNowMs(now_);
+    if (++stats_.events > kEventsMax) {
+      Fail("more than " + std::to_string(kEventsMax) + " events: a livelock");
+      break;
+    }
+    Dispatch(e);
+    for (int n : dirty_) {
+      if (!failed_ && nodes_[n]->up) CheckNode(n);
+    }
+    dirty_.clear();
+    std::erase_if(connections_, [](const auto& kv) {
+      const Connection& c = kv.second;
+      return !c.side[0].session && !c.side[1].session && c.queue[0].empty() && c.queue[1].empty();
+    });
+  }
+  if (!failed_ && phase_ != Phase::kDone) Fail("the agenda ran dry before convergence");
+  if (!failed_) FinalChecks();
+  SimResult result;
+  Finish(result);
+  return result;
+}
+
+void World::Dispatch(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kDeliver: return Deliver(e.b, e.a, e.gen);
+    case EventKind::kEof: return OnEof(e.b, e.a);
+    case EventKind::kReset: return OnReset(e.b, e.a);
+    case EventKind::kTick: return TickNode(e.a, e.gen);
+    case EventKind::kWrite: return Write();
+    case EventKind::kFault: return Fault();
+    case EventKind::kDial: return Dial(e.a);
+    case EventKind::kConnect: return Connect(e.a);
+    case EventKind::kRestart: return Restart(e.a, e.gen);
+    case EventKind::kPartitionEnd: return EndPartition(e.b);
+    case EventKind::kHeal: return Heal();
+    case EventKind::kConvergeCheck: return ConvergeCheck();
+  }
+}
+
+void World::Fail(const std::string& what) {
+  if (failed_) return;
+  failed_ = true;
+  failure_ = what;
+  Note("FAILED: " + what);
+}
+
+// Everything heals at once: partitions end, stalls end, every node is up,
+// every link redials promptly; no more writes or faults.
+void World::Heal() {
+  phase_ = Phase::kHealing;
+  healed_at_ = now_;
+  Note("heal: partitions and stalls end, every node restarts, links redial");
+  partitions_.clear();
+  for (Edge& edge : edges_) {
+    edge.cuts = 0;
+    edge.backoff_ms = kBackoffFirstMs;
+  }
+  for (uint64_t id : ConnectionIds()) {
+    Connection& c = connections_.at(id);
+    for (int d = 0; d < 2; ++d) {
+      c.stalled_until_ms[d] = 0;
+      ScheduleDelivery(c, d);
+    }
+  }
+  for (auto& node : nodes_) {
+    if (!node->up) Restart(node->index, node->life);
+  }
+  for (size_t e = 0; e < edges_.size(); ++e) ScheduleDial(static_cast<int>(e));
+  Schedule(now_ + kConvergeCheckMs, EventKind::kConvergeCheck);
+}
+
+void World::ConvergeCheck() {
+  std::vector<std::string> problems = Liveness();
+  if (failed_) return;
+  if (problems.empty()) {
+    stats_.converged_after_ms = now_ - healed_at_;
+    phase_ = Phase::kDone;
+    Note(fmt::format("converged {} ms after healing", stats_.converged_after_ms));
+    return;
+  }
+  if (now_ - healed_at_ >= options_.converge_ms) {
+    std::string text = fmt::format("no convergence within {} s of healing:", options_.converge_ms / 1000);
+    for (size_t i = 0; i < problems.size() && i < 6; ++i) text += "\n    " + problems[i];
+    if (problems.size() > 6) text += fmt::format("\n    ... and {} more", problems.size() - 6);
+    Fail(text);
+    return;
+  }
+  Schedule(now_ + kConvergeCheckMs, EventKind::kConvergeCheck);
+}
+
+void World::Finish(SimResult& result) {
+  result.ok = !failed_;
+  result.failure = failure_;
+  result.trace = trace_.Tail();
+  crypto::Blake2bHasher run;
+  for (auto& node : nodes_) {
+    if (!node->store) {
+      result.digests.push_back(fmt::format("node {} {}: down, no digest", node->index, node->name));
+      continue;
+    }
+    auto frontier = node->store->FrontierDigest();
+    auto records = node->store->RecordStateDigest();
+    auto stats = node->store->Stats();
+    auto forks = node->store->Forks();
+    if (!frontier.ok() || !records.ok() || !stats.ok() || !forks.ok()) {
+      result.digests.push_back(fmt::format("node {} {}: digest unreadable", node->index, node->name));
+      continue;
+    }
+    run.Update(*frontier);
+    run.Update(*records);
+    if (node->stale) ++stats_.stale_nodes;
+    result.digests.push_back(fmt::format(
+        "node {:2} {:9} frontier digest {} record-state digest {} ({} entries, {} records{}{})",
+        node->index, node->name, ToHex(*frontier), ToHex(*records), stats->entries,
+        stats->records[0] + stats->records[1] + stats->records[2],
+        node->stale ? ", stale identity" : "",
+        forks->empty() ? "" : fmt::format(", {} fork reports", forks->size())));
+  }
+  std::set<FeedId> forked;
+  for (auto& node : nodes_) forked.insert(node->forked.begin(), node->forked.end());
+  stats_.forked_feeds = forked.size();
+  stats_.virtual_ms = now_ - kStartMs;
+  result.run_digest = ToHex(run.Final());
+  result.stats = stats_;
+  result.summary = fmt::format(
+      "{}; {} events, {} messages, {} writes ({} entries, {} refused, {} partial edits), {} sessions, "
+      "{} resets, {} half-open, {} stalls, {} partitions, {} crashes, {} backups, {} restores "
+      "({} writes lost by restore), {} forked feeds, {} stale nodes, converged {} ms after healing",
+      topology_, stats_.events, stats_.messages, stats_.writes, stats_.entries_written,
+      stats_.writes_refused, stats_.partial_edits, stats_.sessions, stats_.resets,
+      stats_.half_opens, stats_.stalls, stats_.partitions, stats_.crashes, stats_.backups,
+      stats_.restores, stats_.lost_by_restore, stats_.forked_feeds, stats_.stale_nodes,
+      stats_.converged_after_ms);
+}
+
+SimResult RunSeed(const SimOptions& options) {
+  World world(options);
+  return world.Run();
+}
+
+}  // namespace ncen::sim

@@ -1,0 +1,267 @@
+// The simulated world behind RunSeed (sim.h): nodes with real stores, links
+// and TCP-like connections carrying whole protocol messages between real
+// Sessions, an agenda of timed events, the write workload, the faults, and
+// the invariants. Internal to tests/sim; one thread.
+//
+// Files: world.cpp (set-up, the event loop, healing, the result),
+// network.cpp (connections, delivery, dialing, ticks), faults.cpp (writes,
+// crashes, restores, partitions, link faults), checks.cpp (safety after every
+// step, convergence after healing).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/rng.h"
+#include "replication/protocol/session.h"
+#include "storage/store.h"
+#include "tests/sim/sim.h"
+#include "tests/sim/trace.h"
+#include "tests/sim/truth.h"
+#include "tests/support/temp_dir.h"
+
+namespace ncen::sim {
+
+using storage::FeedHead;
+using storage::Scope;
+
+inline constexpr int64_t kTickMs = 100;            // the daemon's tick
+inline constexpr int64_t kConvergeCheckMs = 1000;  // how often convergence is tested after healing
+inline constexpr int64_t kBackoffFirstMs = 500;    // the daemon's first redial delay
+inline constexpr int64_t kBackoffMaxMs = 10000;    // (the daemon caps at 30 s; shorter here)
+inline constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01: virtual time zero
+
+enum class Role { kPost, kHub, kRegional };
+
+inline const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kPost: return "post";
+    case Role::kHub: return "hub";
+    case Role::kRegional: return "regional";
+  }
+  return "?";
+}
+
+// A crash in the simulation is a process crash: committed transactions are
+// in the page cache and survive, so no fsync is needed (and none is modelled).
+inline storage::StoreOptions SimStoreOptions() {
+  storage::StoreOptions options;
+  options.durable = false;
+  options.map_size_bytes = uint64_t{1} << 28;
+  return options;
+}
+
+struct Node {
+  Node(int i, crypto::Identity id) : index(i), identity(std::move(id)) {}
+  int index;
+  crypto::Identity identity;
+  std::string name;
+  Role role = Role::kPost;
+  int country = 0;  // -1: the regional hub
+  std::vector<Scope> write_scopes;
+  replication::SessionOptions session_options;
+  std::unique_ptr<testing::TempDir> dir;
+  std::unique_ptr<storage::Store> store;  // null while down
+  bool up = true;
+  uint64_t life = 0;  // bumped at every crash: cancels the old life's ticks and restarts
+  std::unique_ptr<testing::TempDir> backup;  // a copy of data.mdb, or null
+  int restores = 0;                          // times restored from the backup
+  bool restored_pending = false;             // restored while down: reset tracking at restart
+
+  // Tracked by the safety checks: the node's committed state when last checked.
+  std::map<FeedId, FeedHead> heads;
+  uint64_t change_cursor = 0;
+  bool stale = false;
+  std::set<FeedId> forked;  // feeds with a fork report here
+};
+
+struct Edge {
+  int dialer = 0, listener = 0;
+  std::vector<Scope> scopes;  // what each side may receive from the other
+  int64_t latency_ms = 10;
+  int64_t bytes_per_ms = 1000;
+  int cuts = 0;               // partitions cutting the link now
+  int64_t backoff_ms = kBackoffFirstMs;
+  bool dialing = false;       // a dial or handshake is under way
+  uint64_t conn = 0;          // the connection whose dialer side is open; 0: none
+};
+
+struct InFlight {
+  Bytes bytes;
+  int64_t at_ms = 0;  // arrival time (when not stalled or cut)
+  MessageInfo info;
+};
+
+struct Side {
+  int node = 0, peer = 0;
+  std::unique_ptr<replication::Session> session;  // null once this side closed
+  int peer_restores = 0;   // the peer's restore count when the session started
+  bool void_out = false;   // what this side sends vanishes (the peer's state is gone)
+};
+
+// One TCP-like connection: two in-order queues of whole messages. Messages
+// sent by side d are delivered to side 1-d, in order, or not at all.
+struct Connection {
+  uint64_t id = 0;
+  int edge = 0;
+  Side side[2];  // 0: the dialer, 1: the listener
+  std::deque<InFlight> queue[2];
+  int64_t busy_until_ms[2] = {0, 0};     // the sender's bandwidth is in use until then
+  int64_t stalled_until_ms[2] = {0, 0};  // delivery paused until then
+  uint64_t gen[2] = {0, 0};              // the live delivery event of each direction
+  bool fin[2] = {false, false};          // side d closed: EOF follows its last message
+  bool reset_sent[2] = {false, false};   // an RST toward side d is on its way
+};
+
+enum class EventKind {
+  kDeliver, kEof, kReset, kTick, kWrite, kFault, kDial, kConnect, kRestart, kPartitionEnd,
+  kHeal, kConvergeCheck
+};
+
+struct Event {
+  int64_t at_ms = 0;
+  uint64_t order = 0;  // ties: first scheduled, first run
+  EventKind kind = EventKind::kTick;
+  int a = 0;           // node, edge, direction or side
+  uint64_t b = 0;      // connection or partition id
+  uint64_t gen = 0;
+  bool operator>(const Event& o) const {
+    return at_ms != o.at_ms ? at_ms > o.at_ms : order > o.order;
+  }
+};
+
+enum class CloseKind {
+  kFin,     // orderly: what this side sent is still delivered, then EOF
+  kReset,   // RST: in-flight data dropped both ways, the peer is reset too
+  kSilent,  // this side's state vanished (host crash, half-open): the peer is not told
+};
+
+class World {
+ public:
+  explicit World(const SimOptions& options);
+  ~World();
+  SimResult Run();
+
+  // The ack-before-commit mutant's hook (mutant_hooks.cpp): true when the
+  // node now applying a batch should crash before it commits.
+  bool MutantCrashBeforeCommit();
+  static World* current() { return current_; }
+
+ private:
+  enum class Phase { kChaos, kHealing, kDone };
+
+  // world.cpp
+  void BuildTopology();
+  void BuildMeshTopology(int n);
+  void BuildHierarchy(int n);
+  void AddEdge(int dialer, int listener, std::vector<Scope> scopes);
+  void BuildNodes();
+  void ComputeReach();
+  void Schedule(int64_t at_ms, EventKind kind, int a = 0, uint64_t b = 0, uint64_t gen = 0);
+  void Dispatch(const Event& e);
+  void Heal();
+  void ConvergeCheck();
+  void Fail(const std::string& what);
+  void Note(const std::string& text) { trace_.Add(now_, text); }
+  void Finish(SimResult& result);
+  const std::string& NameOf(int n) const { return nodes_[n]->name; }
+  std::string FeedName(const FeedId& feed) const;
+  int NodeOf(const crypto::PublicKey& author) const;
+  bool MayHold(int n, const FeedId& feed) const;
+
+  // network.cpp
+  void ScheduleDial(int edge);
+  void Dial(int edge);
+  void Connect(int edge);
+  void Flush(Connection& c, int s);
+  void Enqueue(Connection& c, int d, Bytes bytes);
+  void ScheduleDelivery(Connection& c, int d);
+  void Deliver(uint64_t id, int d, uint64_t gen);
+  void CloseSide(Connection& c, int s, CloseKind kind, const std::string& why);
+  void OnEof(uint64_t id, int s);
+  void OnReset(uint64_t id, int s);
+  void TickNode(int n, uint64_t life);
+  void EraseIfDone(uint64_t id);
+  std::vector<uint64_t> ConnectionIds() const;
+  std::string SideName(const Connection& c, int s) const;
+
+  // faults.cpp
+  void Write();
+  std::optional<storage::LocalChange> PlanChange(Node& node);
+  void RecordWrite(Node& node, const std::vector<storage::LocalChange>& changes,
+                   const std::vector<storage::Dot>& dots);
+  void Fault();
+  void Crash(int n, bool host, const std::string& why);
+  void Restart(int n, uint64_t life);
+  void TakeBackup(int n);
+  void Restore(int n);
+  void Partition();
+  void CutEdges(const std::vector<int>& edges, int64_t duration_ms, const std::string& what);
+  void EndPartition(uint64_t id);
+  void ResetConnection();
+  void HalfOpen();
+  void Stall();
+  void ChangeLink();
+  Connection* PickConnection();
+  void MarkLostWrites();
+
+  // checks.cpp
+  void CheckNode(int n);
+  void CheckRecord(int n, const storage::RecordView& view);
+  void CheckClaims(const Connection& c, int s);
+  std::vector<std::string> Liveness();
+  void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
+  void LivenessOfRecords(std::vector<std::string>& problems);
+  void FinalChecks();
+  // The set of entry hashes on node n's chain of `feed`.
+  std::set<Hash256> ChainOf(int n, const FeedId& feed) const;
+
+  SimOptions options_;
+  Rng rng_;
+  Trace trace_;
+  int64_t now_ = kStartMs;
+  Phase phase_ = Phase::kChaos;
+  int64_t chaos_end_ = 0, healed_at_ = 0;
+  bool failed_ = false;
+  std::string failure_;
+  SimStats stats_;
+  std::string topology_;
+
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<Edge> edges_;
+  std::map<std::pair<int, Scope>, std::set<int>> reach_;  // (author, scope) -> nodes it may reach
+  std::map<uint64_t, Connection> connections_;
+  uint64_t next_connection_ = 1;
+  std::map<uint64_t, std::vector<int>> partitions_;  // id -> edges cut
+  uint64_t next_partition_ = 1;
+
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> agenda_;
+  uint64_t next_order_ = 0;
+  std::set<int> dirty_;  // nodes whose store may have changed during this event
+
+  // Workload and faults, chosen by the seed.
+  int writes_left_ = 0;
+  int64_t write_gap_ms_ = 1000;
+  int64_t fault_gap_ms_ = 0;  // 0: a calm run
+  bool restores_enabled_ = false;
+  Truth truth_;
+  std::vector<Bytes> payloads_;
+  bool clock_verified_ = false;
+
+  // The node now inside Session::OnMessage (for the mutant hook), and
+  // whether it asked to crash.
+  int applying_node_ = -1;
+  bool crash_requested_ = false;
+
+  static World* current_;
+};
+
+}  // namespace ncen::sim
