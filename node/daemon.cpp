@@ -64,6 +64,7 @@ class Daemon::Impl {
   storage::Store& store() { return *node_.store; }
 
   Status Start() {
+    started_ms_ = Now();
     const auto& meta = store().meta();
     log::Line("node " + meta.name + " (" + meta.role + ", id " +
               crypto::Fingerprint(node_.identity.public_key()) + ") starting, network '" +
@@ -350,12 +351,34 @@ class Daemon::Impl {
       if (peer.session && peer.session->progress().caught_up) peer.last_progress_log_ms = 0;
     }
     if (changed || now - last_status_ms_ >= kStatusEveryMs) WriteStatus();
+    if (options_.once && !stopping_) CheckOnce(now);
     if (stopping_) {
       bool any = !pending_.empty();
       for (auto& [id, peer] : peers_) any = any || peer.connection != nullptr;
       if (!any || now - stop_started_ms_ > kShutdownGraceMs) return Finish();
     }
     ScheduleTick();
+  }
+
+  // --once: stop when every peer we dial is in sync, or at the timeout.
+  void CheckOnce(int64_t now) {
+    bool all = true, any = false;
+    for (auto& [id, peer] : peers_) {
+      if (peer.config.address.empty()) continue;
+      any = true;
+      all = all && peer.session && peer.session->progress().caught_up;
+    }
+    if (any && all) {
+      once_synced_ms_ = now - started_ms_;
+      log::Line("in sync with every peer " + std::to_string(once_synced_ms_) +
+                " ms after start (--once), stopping");
+      return Stop();
+    }
+    if (options_.once_timeout_ms > 0 && now - started_ms_ > options_.once_timeout_ms) {
+      once_failed_ = true;
+      log::Line("not in sync after " + std::to_string(options_.once_timeout_ms) + " ms (--once), stopping");
+      Stop();
+    }
   }
 
   void WriteStatus() {
@@ -488,6 +511,9 @@ class Daemon::Impl {
   bool stopping_ = false;
   int64_t stop_started_ms_ = 0;
   int64_t last_status_ms_ = 0;
+  int64_t started_ms_ = 0;
+  int64_t once_synced_ms_ = -1;
+  bool once_failed_ = false;
 };
 
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -516,9 +542,12 @@ std::string Daemon::listen_address() const {
   return impl_->listener_ ? impl_->listener_->address() : "";
 }
 
+int64_t Daemon::once_synced_ms() const { return impl_->once_synced_ms_; }
+
 Status Daemon::Run() {
   NCEN_RETURN_IF_ERROR(impl_->Start());
   impl_->io_.run();
+  if (impl_->once_failed_) return Unavailable("not in sync with every peer before the --once timeout");
   return Status::Ok();
 }
 

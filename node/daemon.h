@@ -19,6 +19,11 @@ struct DaemonOptions {
   std::string data_dir;
   std::string listen_override;  // --listen; empty = the configuration's
   bool durable = true;          // fsync at commit
+  // --once: dial the peers that have an address, sync, and stop as soon as
+  // every one of them is in sync (a post on an intermittent link, scripts,
+  // ncen-bench). Run() then returns kUnavailable if `once_timeout_ms` passed first.
+  bool once = false;
+  int64_t once_timeout_ms = 0;  // 0: no limit
 };
 
 class Daemon {
@@ -36,6 +41,8 @@ class Daemon {
   void RequestStop();
   // The address actually listened on (after Run() began), e.g. for port 0.
   std::string listen_address() const;
+  // With `once`: milliseconds from Run() to every dialed peer in sync.
+  int64_t once_synced_ms() const;
 
   class Impl;
 

@@ -1,6 +1,8 @@
 // ncen-node: runs one node's replication. See README "Running a node".
 //
 //   ncen-node --data DIR [--listen HOST:PORT]
+//   ncen-node --data DIR --once [--timeout SECONDS]   sync with the peers it
+//                                                     dials, then exit
 //
 // Logs one line per event to stderr. SIGINT/SIGTERM stop it cleanly; SIGHUP
 // reloads the peers from DIR/ncen.toml.
@@ -15,6 +17,9 @@ int main(int argc, char** argv) {
   ncen::node::DaemonOptions options;
   app.add_option("--data", options.data_dir, "the node's data directory")->required();
   app.add_option("--listen", options.listen_override, "HOST:PORT to listen on (overrides ncen.toml)");
+  app.add_flag("--once", options.once, "sync with every peer that has an address, then exit");
+  double once_timeout = 0;
+  app.add_option("--timeout", once_timeout, "with --once: give up after SECONDS (exit 1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -23,6 +28,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ncen-node: %s\n", e.what());
     return 1;
   }
+  options.once_timeout_ms = static_cast<int64_t>(once_timeout * 1000);
   ncen::log::SetProgram("ncen-node");
   auto daemon = ncen::node::Daemon::Create(options);
   if (!daemon.ok()) {

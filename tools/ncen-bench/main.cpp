@@ -6,6 +6,10 @@
 //   ncen-bench read [--records N]  get and indexed search on a store of N records
 //   ncen-bench channel             handshake CPU per side, bulk MB/s over the
 //                                  encrypted loopback channel
+//   ncen-bench sync-cold N         two ncen-node processes: full sync of N entries
+//   ncen-bench sync-noop N         ... already equal: connect, handshake, nothing to do
+//   ncen-bench sync-incr N M       ... M new entries on top of N shared
+//   ncen-bench conflicts N K       ... K records edited on both sides, synced both ways
 //
 // Each prints a table, or one JSON object with --json. Stores live in a
 // temporary directory that is removed afterwards.
@@ -21,6 +25,7 @@
 #include "storage/store.h"
 #include "tools/common/seizure_gen.h"
 #include "tools/ncen-bench/channel_bench.h"
+#include "tools/ncen-bench/sync_bench.h"
 
 using namespace ncen;
 using Clock = std::chrono::steady_clock;
@@ -201,6 +206,19 @@ int main(int argc, char** argv) {
   channel->add_option("--handshakes", handshakes, "handshakes to average (default 2000)");
   channel->add_option("--mib", mib, "MiB to send in the bulk run (default 2048)");
   channel->callback([&] { rc = bench::ChannelBench(handshakes, mib, json); });
+  bench::SyncBenchArgs sync;
+  for (const char* mode : {"sync-cold", "sync-noop", "sync-incr", "conflicts"}) {
+    auto* sub = app.add_subcommand(mode, std::string("replication between two ncen-node processes: ") + mode);
+    sub->add_option("N", sync.n, "entries held (default 100000)");
+    if (std::string(mode) == "sync-incr" || std::string(mode) == "conflicts") {
+      sub->add_option("M", sync.m, std::string(mode) == "conflicts" ? "records edited on both sides" : "new entries");
+    }
+    sub->callback([&, mode] {
+      sync.mode = mode;
+      sync.json = json;
+      rc = bench::SyncBench(sync);
+    });
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,18 @@
+// ncen-bench sync-cold / sync-noop / sync-incr / conflicts (see sync_bench.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ncen::bench {
+
+struct SyncBenchArgs {
+  std::string mode;   // "sync-cold", "sync-noop", "sync-incr", "conflicts"
+  uint64_t n = 100000;  // entries both nodes share (the source holds, for cold)
+  uint64_t m = 1000;    // new entries (incr) or records edited on both sides (conflicts)
+  bool json = false;
+};
+
+int SyncBench(const SyncBenchArgs& args);
+
+}  // namespace ncen::bench
