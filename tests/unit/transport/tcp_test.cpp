@@ -108,21 +108,24 @@ struct Server {
   }
 
   // Sends 64 KiB messages every millisecond, as a replication sender would,
-  // until the connection refuses.
+  // until the connection refuses. Holds the connection weakly: no cycle.
+  std::unique_ptr<asio::steady_timer> flood_timer;
+  std::weak_ptr<Connection> flooded;
   void Flood(std::shared_ptr<Connection> c) {
-    auto timer = std::make_shared<asio::steady_timer>(io);
-    auto step = std::make_shared<std::function<void()>>();
-    *step = [this, c, timer, step] {
-      if (!c->is_open()) return;
-      for (int i = 0; i < 4; ++i) {
-        if (!c->Send(Bytes(65536, 0x42)).ok()) return;
-      }
-      timer->expires_after(1ms);
-      timer->async_wait([step](const boost::system::error_code& e) {
-        if (!e) (*step)();
-      });
-    };
-    (*step)();
+    flooded = c;
+    flood_timer = std::make_unique<asio::steady_timer>(io);
+    FloodStep();
+  }
+  void FloodStep() {
+    auto c = flooded.lock();
+    if (!c || !c->is_open()) return;
+    for (int i = 0; i < 4; ++i) {
+      if (!c->Send(Bytes(65536, 0x42)).ok()) return;
+    }
+    flood_timer->expires_after(1ms);
+    flood_timer->async_wait([this](const boost::system::error_code& e) {
+      if (!e) FloodStep();
+    });
   }
 
   // Runs the loop until `done` or `limit`.
