@@ -17,18 +17,15 @@ SecureChannel::SecureChannel(NoiseRole role, const crypto::Identity& me, Channel
       options_(std::move(options)),
       check_(std::move(check)),
       reassembler_(options_.max_message_bytes) {
+  NCEN_CHECK(options_.rekey_interval > 0);
   handshake_.emplace(role, crypto::NcenPrologue(options_.network_id), me.X25519SecretKey());
   SetHandshakeFrameLimits();
 }
 
 void SecureChannel::SetHandshakeFrameLimits() {
   // Each side knows the exact size of the next handshake message it reads.
-  size_t expected = 0;
-  if (role_ == NoiseRole::kResponder) {
-    expected = handshake_->remote_static_public_key() ? 0 : (started_ ? kHandshake3Bytes : kHandshake1Bytes);
-  } else {
-    expected = kHandshake2Bytes;
-  }
+  size_t expected = kHandshake2Bytes;  // the initiator reads only message 2
+  if (role_ == NoiseRole::kResponder) expected = started_ ? kHandshake3Bytes : kHandshake1Bytes;
   frames_.SetLimits(expected, expected);
 }
 
@@ -185,6 +182,12 @@ Status SecureChannel::Send(ByteView message) {
 void SecureChannel::Close(std::string_view reason) {
   if (close_sent_) return;
   close_sent_ = true;
+  if (state_ == ChannelState::kHandshake) {
+    // Nothing to say before the keys exist: the connection just ends.
+    state_ = ChannelState::kFailed;
+    output_.clear();
+    return;
+  }
   if (state_ == ChannelState::kOpen) {
     std::string_view cut = reason.substr(0, 200);
     (void)SendFragment(FragmentType::kClose, AsBytes(cut));

@@ -6,8 +6,12 @@
 // clocks or threads: timeouts belong to the caller (tcp.h).
 //
 // Any error from Receive() means the connection must be dropped: the channel
-// is then kFailed and refuses everything. Nothing from the peer trips an
-// assert, and memory stays within max_message_bytes plus one frame.
+// is then kFailed and refuses everything, and its pending output is
+// discarded — except for a peer refused by the PeerCheck, which still gets
+// the encrypted CLOSE saying why (send the output, then hang up). Nothing
+// from the peer trips an assert. Memory stays within max_message_bytes plus
+// one frame plus the complete messages not yet taken with NextMessage()
+// (take them after every Receive).
 //
 // Thread-safety: one thread at a time.
 #pragma once
@@ -29,7 +33,9 @@ namespace ncen::transport {
 struct ChannelOptions {
   Bytes network_id;                                // hashed into the prologue
   size_t max_message_bytes = size_t{16} << 20;    // reassembly bound
-  uint64_t rekey_interval = uint64_t{1} << 16;    // messages per direction between rekeys
+  // Messages per direction between rekeys. Part of the protocol (both ends
+  // must agree); only tests change it. Must be > 0.
+  uint64_t rekey_interval = uint64_t{1} << 16;
 };
 
 // Decides whether a peer may have a session, given its Ed25519 key (already

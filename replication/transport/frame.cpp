@@ -80,8 +80,9 @@ Status Reassembler::Add(ByteView plaintext) {
       if (!partial_.empty()) return Corruption("close in the middle of a message");
       closed_ = true;
       close_reason_.assign(data.begin(), data.begin() + static_cast<ptrdiff_t>(std::min<size_t>(data.size(), 200)));
+      // Printable ASCII only: the reason goes into log lines and JSON.
       for (char& c : close_reason_) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
       }
       return Status::Ok();
   }

@@ -186,7 +186,9 @@ inline bool IsDocumentedReceiveError(StatusCode code) {
 //   - a failed channel refuses further Receive (kFailedPrecondition) and Send;
 //   - while it succeeds the channel is in the handshake or open (never
 //     closed or failed), and an open channel's peer is the listed one;
-//   - every reassembled message is within the bound.
+//   - every reassembled message is within the bound;
+//   - an open channel can still send (and refuses its own oversized
+//     message without failing) and close.
 // Returns the number of complete messages received.
 inline size_t FeedAndCheck(transport::SecureChannel& channel, uint8_t mode, ByteView stream,
                            const crypto::PublicKey& listed_peer) {
@@ -236,6 +238,9 @@ inline size_t FeedAndCheck(transport::SecureChannel& channel, uint8_t mode, Byte
     Bytes message(100, 0xab);
     FUZZ_CHECK(channel.Send(message).ok());
     FUZZ_CHECK(channel.HasOutput());
+    Bytes too_big(kFuzzMaxMessageBytes + 1, 0xcd);
+    FUZZ_CHECK(channel.Send(too_big).code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK(channel.is_open());
     channel.Close("fuzz done");
     FUZZ_CHECK(channel.state() == transport::ChannelState::kClosed);
     FUZZ_CHECK(!channel.Send(message).ok());
