@@ -40,7 +40,7 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr size_t kMessageBytesMax = size_t{16} << 20;
 
 struct SessionOptions {
-  size_t batch_bytes = size_t{1} << 20;  // entry bytes per batch (at least one entry)
+  size_t batch_bytes = size_t{4} << 20;  // entry bytes per batch (at least one entry)
   size_t window = 4;                      // unacknowledged batches in flight
   int64_t keepalive_ms = 5000;            // ping when nothing was sent this long
   int64_t idle_timeout_ms = 20000;        // fail when nothing arrived this long
