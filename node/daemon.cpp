@@ -28,6 +28,7 @@ constexpr int64_t kProgressLogEveryMs = 5000;
 constexpr int64_t kRetryBaseMs = 500;
 constexpr int64_t kRetryCapMs = 30000;
 constexpr int64_t kShutdownGraceMs = 3000;
+constexpr size_t kIndexRecordsPerTick = 2000;
 
 [[maybe_unused]] std::string Seconds(int64_t ms) {
   char text[32];
@@ -351,6 +352,7 @@ class Daemon::Impl {
       if (peer.session && peer.session->progress().caught_up) peer.last_progress_log_ms = 0;
     }
     if (changed || now - last_status_ms_ >= kStatusEveryMs) WriteStatus();
+    IndexWhenIdle();
     if (options_.once && !stopping_) CheckOnce(now);
     if (stopping_) {
       bool any = !pending_.empty();
@@ -358,6 +360,18 @@ class Daemon::Impl {
       if (!any || now - stop_started_ms_ > kShutdownGraceMs) return Finish();
     }
     ScheduleTick();
+  }
+
+  // Entries from peers are indexed for search after they are applied: a
+  // slice per tick while no session is catching up (a search catches up the
+  // rest by itself).
+  void IndexWhenIdle() {
+    if (stopping_) return;
+    for (auto& [id, peer] : peers_) {
+      if (peer.session && !peer.session->progress().caught_up) return;
+    }
+    auto remaining = store().CatchUpIndex(kIndexRecordsPerTick);
+    if (!remaining.ok()) log::Line("search index: " + remaining.status().ToString());
   }
 
   // --once: stop when every peer we dial is in sync, or at the timeout.

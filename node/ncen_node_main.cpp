@@ -7,6 +7,8 @@
 // Logs one line per event to stderr. SIGINT/SIGTERM stop it cleanly; SIGHUP
 // reloads the peers from DIR/ncen.toml.
 #include <CLI/CLI.hpp>
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "base/log.h"
@@ -30,6 +32,11 @@ int main(int argc, char** argv) {
   }
   options.once_timeout_ms = static_cast<int64_t>(once_timeout * 1000);
   ncen::log::SetProgram("ncen-node");
+  // Batches are megabytes: a fixed mmap threshold returns each one to the
+  // system when freed (glibc's adaptive threshold would keep them in the
+  // heap), so resident memory follows what is in use.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   auto daemon = ncen::node::Daemon::Create(options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "ncen-node: %s\n", daemon.status().ToString().c_str());

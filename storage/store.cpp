@@ -230,7 +230,42 @@ class Store::Writer {
     if (was_live != state.live()) {
       live_delta_[static_cast<int>(state.type)] += state.live() ? 1 : -1;
     }
+    if (defer_index_) return Status::Ok();  // CatchUpIndex will, from the changes feed
     return UpdateTerms(h.record_id, state);
+  }
+
+  // Entries from peers leave the search index to CatchUpIndex: random-key
+  // index puts cost more than everything else in a sync (docs/performance.md).
+  void set_defer_index(bool defer) { defer_index_ = defer; }
+
+  // Brings the index up to date with changes after the "indexed_change"
+  // counter, for at most `max_records` distinct records. Returns the number
+  // of changes still waiting after this call.
+  Result<uint64_t> CatchUpIndex(size_t max_records) {
+    NCEN_ASSIGN_OR_RETURN(uint64_t done, MetaCounter("indexed_change"));
+    NCEN_ASSIGN_OR_RETURN(uint64_t last, MetaCounter("next_change"));
+    if (done >= last) return uint64_t{0};
+    std::set<RecordId> ids;
+    uint64_t upto = done;
+    {
+      NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, dbs_.changes));
+      for (c.Seek(keys::U64(done + 1)); c.Valid(); c.Next()) {
+        if (c.key().size() != 8 || c.value().size() != 28) return Corruption("changes record does not decode");
+        RecordId id;
+        std::memcpy(id.data(), c.value().data() + 12, 16);
+        if (ids.size() >= max_records && !ids.count(id)) break;
+        ids.insert(id);
+        upto = GetU64BE(c.key().data());
+      }
+      NCEN_RETURN_IF_ERROR(c.status());
+    }
+    for (const RecordId& id : ids) {
+      NCEN_ASSIGN_OR_RETURN(auto state, LoadRecord(id));
+      if (!state) return Corruption("changes feed names record " + FormatRecordId(id) + " which is missing");
+      NCEN_RETURN_IF_ERROR(UpdateTerms(id, *state));
+    }
+    counters_["indexed_change"] = upto;
+    return last - upto;
   }
 
   Status Finish() {
@@ -344,6 +379,7 @@ class Store::Writer {
 
   const Dbs& dbs_;
   lmdb::Txn txn_;
+  bool defer_index_ = false;
   std::map<FeedId, Feed> feeds_;
   std::map<MDB_dbi, Bytes> last_keys_;  // for PutOrdered
   std::map<std::string, uint64_t> counters_;
@@ -469,6 +505,31 @@ Status Store::MarkStaleIdentity(const std::string& reason) {
   return txn.Commit();
 }
 
+Result<uint64_t> Store::CatchUpIndex(size_t max_records) {
+  // A read transaction first: searches must not pay for a write (and an
+  // fsync) when the index is current.
+  NCEN_ASSIGN_OR_RETURN(uint64_t backlog, IndexBacklog());
+  if (backlog == 0) return uint64_t{0};
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  Writer w(*dbs_, std::move(txn));
+  NCEN_ASSIGN_OR_RETURN(uint64_t remaining, w.CatchUpIndex(max_records));
+  NCEN_RETURN_IF_ERROR(w.Finish());
+  return remaining;
+}
+
+Result<uint64_t> Store::IndexBacklog() const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  auto counter = [&](const char* key) -> Result<uint64_t> {
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
+    if (!v) return uint64_t{0};
+    if (v->size() != 8) return Corruption(std::string("meta counter ") + key + " does not decode");
+    return GetU64BE(v->data());
+  };
+  NCEN_ASSIGN_OR_RETURN(uint64_t done, counter("indexed_change"));
+  NCEN_ASSIGN_OR_RETURN(uint64_t last, counter("next_change"));
+  return last > done ? last - done : 0;
+}
+
 ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
                               std::optional<ForkReport>* fork, std::string* stale_reason) {
   ApplyReport report;
@@ -482,6 +543,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return fail(0, EntryError::kNone, txn.status());
   Writer w(*dbs_, std::move(txn).value());
+  w.set_defer_index(true);
 
   // The signature of a contiguous run of one feed is checked on its last
   // entry only: the hash links vouch for the rest (DESIGN.md §3).

@@ -206,8 +206,17 @@ class Store {
   Result<std::vector<ListItem>> List(std::optional<RecordType> type, size_t limit) const;
   Result<std::vector<ListItem>> Conflicts(size_t limit) const;
   // Text matches newest record first; a date range alone lists the latest
-  // seizure dates first. At most query.limit items.
-  Result<std::vector<ListItem>> Search(const SearchQuery& query) const;
+  // seizure dates first. At most query.limit items. Brings the search index
+  // up to date first (CatchUpIndex), so it never misses an applied record.
+  Result<std::vector<ListItem>> Search(const SearchQuery& query);
+
+  // The search index of entries from peers is built after they are applied,
+  // from the changes feed, in large transactions (local writes index at
+  // once). Indexes the records of at most `max_records` pending changes in
+  // one write transaction; returns how many changes still wait.
+  Result<uint64_t> CatchUpIndex(size_t max_records);
+  // Changes applied but not yet indexed.
+  Result<uint64_t> IndexBacklog() const;
   Result<std::vector<ChangeRef>> ChangesSince(uint64_t after, size_t limit) const;
 
   // Replication: appends the transfer form (docs/log-format.md) of entries

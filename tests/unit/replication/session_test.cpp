@@ -141,6 +141,28 @@ TEST_CASE("cold sync: an empty node receives every feed, and both report caught 
   CHECK(hub.store().VerifyLog().ok());
 }
 
+TEST_CASE("records received from a peer are found by search", "[session]") {
+  Node a(1, "a"), b(2, "b");
+  auto ids = a.Write(5, Scope::kNational, "searchable");
+  Link link(a, b);
+  link.Settle();
+  // Applied entries wait for the index; a search brings it up to date.
+  CHECK(b.store().IndexBacklog().value() > 0);
+  storage::SearchQuery q;
+  q.text = "heroin";
+  auto found = b.store().Search(q);
+  REQUIRE(found.ok());
+  CHECK(found.value().size() == 5);
+  CHECK(b.store().IndexBacklog().value() == 0);
+  // Index maintenance by slices gives the same result.
+  Node c(3, "c");
+  Link link2(a, c);
+  link2.Settle();
+  while (c.store().CatchUpIndex(2).value() > 0) {
+  }
+  CHECK(c.store().Search(q).value().size() == 5);
+}
+
 TEST_CASE("two-way sync converges and progress is exact before it starts", "[session]") {
   Node a(1, "a"), b(2, "b");
   a.Write(120);
