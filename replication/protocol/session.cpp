@@ -54,6 +54,54 @@ Result<FeedId> ReadFeed(capnp::Data::Reader author, uint8_t scope) {
   return feed;
 }
 
+// Marks this node's identity stale (once) and logs why.
+Status MarkStale(storage::Store& store, const std::string& reason, std::vector<std::string>& log) {
+  auto stale = store.StaleIdentity();
+  if (!stale.ok()) return stale.status();
+  if (!stale.value().empty()) return Status::Ok();
+  NCEN_RETURN_IF_ERROR(store.MarkStaleIdentity(reason));
+  log.push_back("STALE IDENTITY: " + reason + "; local writes are refused until an administrator acts");
+  return Status::Ok();
+}
+
+// The peer's hello lists a feed as forked and this node had no report of it:
+// keep one, so that every session of this node stops syncing the feed and
+// every later hello passes the news on — to the feed's author too, which
+// must stop writing (found by tests/sim, seed 1215).
+Status AdoptPeerFork(storage::Store& store, const crypto::PublicKey& self,
+                     const std::string& peer_name, const FeedHead& mine, int64_t now_ms,
+                     std::vector<std::string>& log) {
+  storage::ForkReport fork;
+  fork.feed = mine.feed;
+  fork.seq = mine.seq;
+  fork.ours = mine.head;
+  fork.detected_ms = now_ms;
+  fork.source = peer_name + " (reported by the peer)";
+  NCEN_RETURN_IF_ERROR(store.ReportFork(fork));
+  log.push_back("FORK in feed " + FeedText(mine.feed) + " reported by peer " + peer_name +
+                "; the feed stops syncing here");
+  if (mine.feed.author != self) return Status::Ok();
+  return MarkStale(store,
+                   "peer " + peer_name + " reports this node's own feed (" +
+                       storage::ScopeName(mine.feed.scope) +
+                       ") forked: it was restored from an old copy and wrote again",
+                   log);
+}
+
+// A fork report that another session (or ncenctl) recorded: stop syncing the
+// feed, and if the peer may hold it, end the session so that the next hello
+// tells the peer (found by tests/sim, seed 1215).
+Status CheckForksFoundElsewhere(const storage::Store& store, const std::set<Scope>& peer_scopes,
+                                std::set<FeedId>& forked) {
+  NCEN_ASSIGN_OR_RETURN(auto forks, store.Forks());
+  for (const storage::ForkReport& f : forks) {
+    if (!forked.insert(f.feed).second || peer_scopes.count(f.feed.scope) == 0) continue;
+    return Unavailable("feed " + FeedText(f.feed) + " was found forked (" + f.source +
+                       "); reconnecting so that the peer learns it from the hello");
+  }
+  return Status::Ok();
+}
+
 void WriteHead(wire::FeedHead::Builder b, const FeedId& feed, uint64_t seq, const Hash256& head) {
   b.setAuthor(capnp::Data::Reader(feed.author.data(), feed.author.size()));
   b.setScope(static_cast<uint8_t>(feed.scope));
@@ -255,18 +303,24 @@ Status Session::LearnPeerHead(const FeedId& feed, uint64_t seq, const Hash256& h
                               int64_t now_ms) {
   if (seq == 0) return Status::Ok();
   if (feed.author == self_) {
-    auto it = ours_.find(feed);
-    uint64_t mine = it == ours_.end() ? 0 : it->second.seq;
+    auto mine_now = [&] {
+      auto it = ours_.find(feed);
+      return it == ours_.end() ? uint64_t{0} : it->second.seq;
+    };
+    uint64_t mine = mine_now();
+    if (seq > mine) {
+      // The polled frontier may predate a local write that already reached
+      // this peer through another node: ask the store before concluding
+      // (found by tests/sim, seed 281).
+      NCEN_RETURN_IF_ERROR(RefreshFrontier(now_ms));
+      mine = mine_now();
+    }
     if (seq > mine) {
       std::string reason = "peer " + peer_.name + " holds seq " + std::to_string(seq) +
                            " of this node's own feed (" + storage::ScopeName(feed.scope) +
                            ") but this node has only " + std::to_string(mine) +
                            ": it was restored from an old copy";
-      auto stale = store_.StaleIdentity();
-      if (stale.ok() && stale.value().empty()) {
-        NCEN_RETURN_IF_ERROR(store_.MarkStaleIdentity(reason));
-        log_.push_back("STALE IDENTITY: " + reason + "; local writes are refused until an administrator acts");
-      }
+      NCEN_RETURN_IF_ERROR(MarkStale(store_, reason, log_));
     }
   }
   // A fork: the peer's entry at a seq we hold differs from ours.
@@ -287,8 +341,25 @@ Status Session::LearnPeerHead(const FeedId& feed, uint64_t seq, const Hash256& h
       fork.source = peer_.name;
       NCEN_RETURN_IF_ERROR(store_.ReportFork(fork));
       forked_.insert(feed);
+      if (feed.author == self_) {
+        // This node never signs two entries at one seq: its store is an old
+        // copy that wrote again after it was restored (found by tests/sim, seed 171).
+        NCEN_RETURN_IF_ERROR(MarkStale(store_,
+                                       "peer " + peer_.name + " holds a different entry at seq " +
+                                           std::to_string(seq) + " of this node's own feed (" +
+                                           storage::ScopeName(feed.scope) +
+                                           "): it was restored from an old copy and wrote again",
+                                       log_));
+      }
       log_.push_back("FORK in feed " + FeedText(feed) + " at seq " + std::to_string(seq) +
                      ": peer " + peer_.name + " holds a different entry; the feed stops syncing here");
+      // The peer compares only heads at or below its own, so it has not seen
+      // the fork if its copy is the shorter one: show it our entry at its
+      // head's seq (found by tests/sim, seed 1215).
+      capnp::MallocMessageBuilder evidence;
+      auto list = evidence.initRoot<wire::Message>().initHeads().initFrontier(1);
+      WriteHead(list[0], feed, seq, ours);
+      Queue(Flatten(evidence), now_ms);
       return Status::Ok();
     }
   }
@@ -310,7 +381,13 @@ Status Session::OnHello(const HelloData& hello, int64_t now_ms) {
   progress_.hello_received = true;
   peer_name_ = hello.name;
   peer_role_ = hello.role;
-  for (const FeedId& feed : hello.forked) forked_.insert(feed);
+  for (const FeedId& feed : hello.forked) {
+    if (!forked_.insert(feed).second) continue;
+    auto it = ours_.find(feed);
+    FeedHead mine{feed, it == ours_.end() ? 0 : it->second.seq,
+                  it == ours_.end() ? Hash256{} : it->second.head};
+    NCEN_RETURN_IF_ERROR(AdoptPeerFork(store_, self_, peer_.name, mine, now_ms, log_));
+  }
   for (const HeadData& h : hello.frontier) {
     NCEN_RETURN_IF_ERROR(LearnPeerHead(h.feed, h.seq, h.head, now_ms));
   }
@@ -459,10 +536,11 @@ void Session::SendHeads(int64_t now_ms) {
   std::vector<std::pair<FeedId, Known>> changed;
   for (auto& [feed, known] : ours_) {
     if (!MayReceive(feed)) continue;
+    // Also when the peer holds as much: it may be sending us these entries
+    // (over a slow link) while they reached us by another path — tell it to
+    // stop (found by tests/sim, seed 414).
     uint64_t& adv = advertised_[feed];
-    auto it = peer_known_.find(feed);
-    uint64_t theirs = it == peer_known_.end() ? 0 : it->second.seq;
-    if (known.seq > adv && known.seq > theirs) {
+    if (known.seq > adv) {
       changed.emplace_back(feed, known);
       adv = known.seq;
     }
@@ -486,6 +564,9 @@ void Session::OnTick(int64_t now_ms) {
   }
   if (progress_.hello_received && now_ms - last_refresh_ms_ >= options_.poll_ms) {
     if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
+    if (Status s = CheckForksFoundElsewhere(store_, peer_scopes_, forked_); !s.ok()) {
+      return Fail(s, true, now_ms);
+    }
     SendHeads(now_ms);
     if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }

@@ -18,8 +18,10 @@
 // Liveness, after healing (Liveness): within the bound every unforked feed
 // is identical on every node that may hold it (a stale author only holds a
 // prefix of its own), every acknowledged write not lost by a restore is on
-// it, a restored node that others are ahead of is stale, the author of a
-// forked feed is stale, and record states agree.
+// it, a restored node that others are ahead of is stale, every node that may
+// hold a forked feed has a fork report for it and its author is stale, and
+// record states agree. Then (SettleCheck, world.cpp) 30 quiet seconds: no
+// session ends, and every session between two non-stale nodes is caught up.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -172,63 +174,100 @@ std::vector<std::string> World::Liveness() {
   return problems;
 }
 
+FeedHead World::HeadOf(int n, const FeedId& feed) const {
+  auto it = nodes_[n]->heads.find(feed);
+  return it == nodes_[n]->heads.end() ? FeedHead{feed, 0, {}} : it->second;
+}
+
 void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems) {
   int author = NodeOf(feed.author);
   const Node& writer = *nodes_[author];
   bool forked = std::any_of(nodes_.begin(), nodes_.end(),
                             [&](const auto& node) { return node->forked.count(feed) > 0; });
   if (forked) {
-    // A forked feed stops syncing by design; its author must have learned.
+    // A forked feed stops syncing by design; every node that may hold it
+    // must know, and its author must have stopped writing.
     if (!writer.stale) {
       problems.push_back(fmt::format("{} is forked but its author {} is not stale", FeedName(feed),
                                      writer.name));
     }
+    for (int n : reach_.at({author, feed.scope})) {
+      if (!nodes_[n]->forked.count(feed)) {
+        problems.push_back(fmt::format("{} is forked but {} has no fork report for it",
+                                       FeedName(feed), NameOf(n)));
+        break;
+      }
+    }
     return;
   }
-  auto head_of = [&](int n) {
-    auto it = nodes_[n]->heads.find(feed);
-    return it == nodes_[n]->heads.end() ? FeedHead{feed, 0, {}} : it->second;
-  };
-  const std::set<int>& holders = reach_.at({author, feed.scope});
-  // The longest copy among those that should hold the whole feed.
-  std::optional<FeedHead> best;
-  int best_node = -1;
-  for (int n : holders) {
-    if (n == author && writer.stale) continue;
-    FeedHead h = head_of(n);
-    if (!best || h.seq > best->seq) {
-      best = h;
-      best_node = n;
-    }
-  }
-  if (!best) return;
-  for (int n : holders) {
-    FeedHead h = head_of(n);
-    if (n == author && writer.stale) {
-      if (!truth_.OnChain(best->head, best->seq, h.seq, h.head)) {
-        problems.push_back(fmt::format("{}: stale author {} holds a branch that others do not, "
-                                       "and no fork is reported", FeedName(feed), writer.name));
-      }
-      continue;
-    }
-    if (h.seq != best->seq || h.head != best->head) {
-      std::string why = n == author && writer.restores > 0 && h.seq < best->seq
-                            ? " (a restored author that others are ahead of, and not stale)"
-                            : "";
-      problems.push_back(fmt::format("{}: {} holds seq {} ({}), {} holds seq {} ({}){}", FeedName(feed),
-                                     nodes_[n]->name, h.seq, Short(h.head), nodes_[best_node]->name,
-                                     best->seq, Short(best->head), why));
-      return;
-    }
+  if (writer.stale) return LivenessOfStaleFeed(feed, problems);
+  // The author holds its whole feed; every node that may hold it must too.
+  FeedHead best = HeadOf(author, feed);
+  for (int n : reach_.at({author, feed.scope})) {
+    FeedHead h = HeadOf(n, feed);
+    if (h.seq == best.seq && h.head == best.head) continue;
+    std::string why = writer.restores > 0 && h.seq > best.seq
+                          ? fmt::format(": {} was restored from a copy, others are ahead, and it "
+                                        "is not stale", writer.name)
+                          : "";
+    problems.push_back(fmt::format("{}: {} holds seq {} ({}), its author {} seq {} ({}){}",
+                                   FeedName(feed), NameOf(n), h.seq, Short(h.head), writer.name,
+                                   best.seq, Short(best.head), why));
+    return;
   }
   auto written = truth_.feeds().find(feed);
   if (written == truth_.feeds().end()) return;
   for (const Hash256& hash : written->second) {
     const Written* w = truth_.Find(hash);
     if (w->lost_by_restore) continue;
-    if (!truth_.OnChain(best->head, best->seq, w->seq, hash)) {
-      problems.push_back(fmt::format("acknowledged write {}#{} ({}) is on no node", FeedName(feed),
-                                     w->seq, Short(hash)));
+    if (!truth_.OnChain(best.head, best.seq, w->seq, hash)) {
+      problems.push_back(fmt::format("acknowledged write {}#{} ({}) is not on its author's chain",
+                                     FeedName(feed), w->seq, Short(hash)));
+      return;
+    }
+  }
+}
+
+// A stale author never receives its own feed back (a peer never sends a node
+// its own feed), so it cannot relay the entries it lost: they travel only
+// on paths around it. Within each part of the network that is connected
+// without the author, every node holds the same copy, and the author's own
+// chain is a prefix of it. Writes it lost and that only one part holds stay
+// there until an administrator gives the node a new identity.
+void World::LivenessOfStaleFeed(const FeedId& feed, std::vector<std::string>& problems) {
+  int author = NodeOf(feed.author);
+  std::set<int> left = reach_.at({author, feed.scope});
+  left.erase(author);
+  FeedHead own = HeadOf(author, feed);
+  while (!left.empty()) {
+    std::vector<int> part = {*left.begin()};
+    left.erase(left.begin());
+    for (size_t i = 0; i < part.size(); ++i) {
+      for (const Edge& e : edges_) {
+        if (std::find(e.scopes.begin(), e.scopes.end(), feed.scope) == e.scopes.end()) continue;
+        int other = e.dialer == part[i] ? e.listener : e.listener == part[i] ? e.dialer : -1;
+        if (other >= 0 && left.erase(other)) part.push_back(other);
+      }
+    }
+    int best_node = part[0];
+    for (int n : part) {
+      if (HeadOf(n, feed).seq > HeadOf(best_node, feed).seq) best_node = n;
+    }
+    FeedHead best = HeadOf(best_node, feed);
+    for (int n : part) {
+      FeedHead h = HeadOf(n, feed);
+      if (h.seq != best.seq || h.head != best.head) {
+        problems.push_back(fmt::format("{} (stale author): {} holds seq {} ({}), {} seq {} ({})",
+                                       FeedName(feed), NameOf(n), h.seq, Short(h.head),
+                                       NameOf(best_node), best.seq, Short(best.head)));
+        return;
+      }
+    }
+    if (!truth_.OnChain(best.head, best.seq, own.seq, own.head)) {
+      problems.push_back(fmt::format("{}: stale author {} holds seq {} ({}) which is not on {}'s "
+                                     "copy, and no fork is reported",
+                                     FeedName(feed), NameOf(author), own.seq, Short(own.head),
+                                     NameOf(best_node)));
       return;
     }
   }
@@ -236,8 +275,8 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
 
 // Record states: with no fork and no stale node, every group of nodes that
 // may hold the same feeds must have equal digests. Otherwise record by
-// record, leaving out records that a forked feed touched, and a stale
-// author's copy of records it wrote.
+// record, leaving out the records that a forked feed or a stale author
+// touched (their copies legitimately differ, see LivenessOfStaleFeed).
 void World::LivenessOfRecords(std::vector<std::string>& problems) {
   bool exceptions = std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
     return node->stale || !node->forked.empty();
@@ -276,9 +315,9 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
     for (size_t n = 0; n < nodes_.size(); ++n) compare.insert(int(n));
     for (int w : info.writers) {
       FeedId feed{nodes_[w]->identity.public_key(), info.scope};
-      if (forked.count(feed)) excluded = true;
+      if (forked.count(feed) || nodes_[w]->stale) excluded = true;
       const std::set<int>& reach = reach_.at({w, info.scope});
-      std::erase_if(compare, [&](int n) { return !reach.count(n) || (n == w && nodes_[w]->stale); });
+      std::erase_if(compare, [&](int n) { return !reach.count(n); });
     }
     for (const Hash256& h : info.writes) any_kept = any_kept || !truth_.Find(h)->lost_by_restore;
     if (excluded || !any_kept || compare.empty()) continue;

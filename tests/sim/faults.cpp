@@ -33,13 +33,18 @@ storage::RecordId NewRecordId(int64_t now_ms, Rng& rng) {
 // ---------------------------------------------------------------------------
 // Workload
 
-void World::Write() {
-  if (phase_ != Phase::kChaos || writes_left_ <= 0) return;
-  --writes_left_;
-  Schedule(now_ + int64_t(rng_.Between(1, uint64_t(2 * write_gap_ms_))), EventKind::kWrite);
+void World::Write(int only_node) {
+  if (phase_ != Phase::kChaos) return;
   std::vector<int> up;
-  for (auto& node : nodes_) {
-    if (node->up) up.push_back(node->index);
+  if (only_node >= 0) {
+    if (nodes_[only_node]->up) up.push_back(only_node);
+  } else {
+    if (writes_left_ <= 0) return;
+    --writes_left_;
+    Schedule(now_ + int64_t(rng_.Between(1, uint64_t(2 * write_gap_ms_))), EventKind::kWrite);
+    for (auto& node : nodes_) {
+      if (node->up) up.push_back(node->index);
+    }
   }
   if (up.empty()) return;
   Node& node = *nodes_[up[rng_.Below(up.size())]];
@@ -233,6 +238,10 @@ void World::Restart(int n, uint64_t life) {
     node.forked.clear();
     CheckNode(n);
     MarkLostWrites();
+    // Often it writes before any peer can tell it that it is stale: a fork.
+    if (rng_.Percent(60)) {
+      Schedule(now_ + int64_t(rng_.Between(0, 3000)), EventKind::kWrite, n + 1);
+    }
   } else {
     dirty_.insert(n);
   }

@@ -132,8 +132,13 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
   int r = 1 - d;
   Side& dst = c.side[r];
   if (dst.session) {
-    Note(fmt::format("#{} {} -> {} {}", id, SideName(c, d), SideName(c, r),
-                     MessageText(m.info, m.bytes.size())));
+    bool ping = m.info.kind == MessageKind::kPing;
+    if (!ping || options_.trace) {
+      Note(fmt::format("#{} {} -> {} {}", id, SideName(c, d), SideName(c, r),
+                       MessageText(m.info, m.bytes.size())),
+           !ping);
+    }
+    if (!ping) last_activity_ms_ = now_;
     applying_node_ = dst.node;
     crash_requested_ = false;
     dst.session->OnMessage(m.bytes, now_);
@@ -169,6 +174,10 @@ void World::CloseSide(Connection& c, int s, CloseKind kind, const std::string& w
                    kind == CloseKind::kFin ? "FIN" : kind == CloseKind::kReset ? "RST" : "silently",
                    why.substr(0, 200)));
   side.session.reset();
+  if (phase_ == Phase::kSettling && now_ >= converged_at_ + kSettleGraceMs && settled_.count(c.id)) {
+    Fail(fmt::format("a session ended after convergence: {} closed its side of #{} ({})",
+                     SideName(c, s), c.id, why.substr(0, 200)));
+  }
   Edge& edge = edges_[c.edge];
   if (s == 0 && edge.conn == c.id) {
     edge.conn = 0;

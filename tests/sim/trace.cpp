@@ -10,11 +10,13 @@
 
 namespace ncen::sim {
 
-void Trace::Add(int64_t now_ms, std::string_view text) {
-  std::string& line = ring_[added_ % kTraceKept];
+void Trace::Add(int64_t now_ms, std::string_view text, bool keep) {
+  if (!keep && !echo_) return;
+  std::string scratch;
+  std::string& line = keep ? ring_[added_ % kTraceKept] : scratch;
   line.clear();
   fmt::format_to(std::back_inserter(line), "t={}.{:03d} {}", now_ms / 1000, now_ms % 1000, text);
-  ++added_;
+  if (keep) ++added_;
   if (echo_) std::printf("%s\n", line.c_str());
 }
 

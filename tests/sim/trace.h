@@ -19,7 +19,8 @@ inline constexpr size_t kTraceKept = 50;
 class Trace {
  public:
   explicit Trace(bool echo) : echo_(echo) {}
-  void Add(int64_t now_ms, std::string_view text);
+  // keep=false: echoed but not kept (keep-alive pings would crowd the tail).
+  void Add(int64_t now_ms, std::string_view text, bool keep = true);
   // The kept lines, oldest first.
   std::vector<std::string> Tail() const;
 

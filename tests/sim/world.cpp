@@ -37,7 +37,7 @@ World::World(const SimOptions& options)
   uint64_t weather = rng_.Below(10);
   fault_gap_ms_ = weather < 2 ? 0 : weather < 6 ? int64_t(rng_.Between(2000, 6000))
                                                 : int64_t(rng_.Between(400, 2000));
-  restores_enabled_ = rng_.Percent(35);
+  restores_enabled_ = rng_.Percent(40);
   for (int i = 0; i < 8; ++i) {
     payloads_.push_back(testing::SeizurePayload("seized at office " + std::to_string(i), 0.5 + i));
   }
@@ -168,6 +168,7 @@ void World::BuildNodes() {
 }
 
 void World::ComputeReach() {
+  for (const auto& node : nodes_) index_of_[node->identity.public_key()] = node->index;
   for (size_t a = 0; a < nodes_.size(); ++a) {
     for (Scope scope : kAllScopes) {
       std::set<int> seen = {int(a)};
@@ -187,10 +188,8 @@ void World::ComputeReach() {
 }
 
 int World::NodeOf(const crypto::PublicKey& author) const {
-  for (const auto& node : nodes_) {
-    if (node->identity.public_key() == author) return node->index;
-  }
-  return -1;
+  auto it = index_of_.find(author);
+  return it == index_of_.end() ? -1 : it->second;
 }
 
 bool World::MayHold(int n, const FeedId& feed) const {
@@ -244,7 +243,7 @@ void World::Dispatch(const Event& e) {
     case EventKind::kEof: return OnEof(e.b, e.a);
     case EventKind::kReset: return OnReset(e.b, e.a);
     case EventKind::kTick: return TickNode(e.a, e.gen);
-    case EventKind::kWrite: return Write();
+    case EventKind::kWrite: return Write(e.a - 1);
     case EventKind::kFault: return Fault();
     case EventKind::kDial: return Dial(e.a);
     case EventKind::kConnect: return Connect(e.a);
@@ -288,22 +287,55 @@ void World::Heal() {
 }
 
 void World::ConvergeCheck() {
+  if (phase_ == Phase::kSettling) return SettleCheck();
   std::vector<std::string> problems = Liveness();
   if (failed_) return;
   if (problems.empty()) {
     stats_.converged_after_ms = now_ - healed_at_;
-    phase_ = Phase::kDone;
-    Note(fmt::format("converged {} ms after healing", stats_.converged_after_ms));
+    converged_at_ = now_;
+    phase_ = Phase::kSettling;
+    for (const auto& [id, c] : connections_) {
+      if (c.side[0].session && c.side[1].session) settled_.insert(id);
+    }
+    Note(fmt::format("converged {} ms after healing; {} connections must now stay up for {} s",
+                     stats_.converged_after_ms, settled_.size(), kSettleMs / 1000));
+    Schedule(now_ + kSettleMs, EventKind::kConvergeCheck);
     return;
   }
-  if (now_ - healed_at_ >= options_.converge_ms) {
-    std::string text = fmt::format("no convergence within {} s of healing:", options_.converge_ms / 1000);
+  bool quiet = now_ - last_activity_ms_ >= kQuietMs && now_ - healed_at_ >= kQuietMs;
+  if (quiet || now_ - healed_at_ >= options_.converge_ms) {
+    std::string text =
+        quiet ? fmt::format("not converged {} s after healing, and nothing but pings for {} s:",
+                            (now_ - healed_at_) / 1000, kQuietMs / 1000)
+              : fmt::format("no convergence within {} s of healing:", options_.converge_ms / 1000);
     for (size_t i = 0; i < problems.size() && i < 6; ++i) text += "\n    " + problems[i];
     if (problems.size() > 6) text += fmt::format("\n    ... and {} more", problems.size() - 6);
     Fail(text);
     return;
   }
   Schedule(now_ + kConvergeCheckMs, EventKind::kConvergeCheck);
+}
+
+// After convergence and a quiet spell: nothing diverged, and every session
+// between two nodes that are not stale says it is caught up (the daemon
+// reports that as "in sync").
+void World::SettleCheck() {
+  std::vector<std::string> problems = Liveness();
+  if (!problems.empty()) return Fail("diverged again after converging: " + problems[0]);
+  for (const auto& [id, c] : connections_) {
+    for (int s = 0; s < 2; ++s) {
+      const Side& side = c.side[s];
+      if (!side.session || nodes_[side.node]->stale || nodes_[side.peer]->stale) continue;
+      const replication::SessionProgress& p = side.session->progress();
+      if (!p.caught_up) {
+        return Fail(fmt::format("{}'s session with {} is not caught up {} s after convergence "
+                                "(behind {}, ahead {})",
+                                NameOf(side.node), NameOf(side.peer), kSettleMs / 1000, p.behind,
+                                p.ahead));
+      }
+    }
+  }
+  phase_ = Phase::kDone;
 }
 
 void World::Finish(SimResult& result) {

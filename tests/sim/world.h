@@ -35,6 +35,14 @@ using storage::Scope;
 
 inline constexpr int64_t kTickMs = 100;            // the daemon's tick
 inline constexpr int64_t kConvergeCheckMs = 1000;  // how often convergence is tested after healing
+// Healed, not converged, and no message but pings for this long: it never will.
+inline constexpr int64_t kQuietMs = 45000;
+// After convergence the run goes on this long: sessions must neither end nor
+// report anything but caught up.
+inline constexpr int64_t kSettleMs = 30000;
+// ... except in its first moments: a session that has not polled since its
+// node learned of a fork ends once, by design, to tell its peer.
+inline constexpr int64_t kSettleGraceMs = 2000;
 inline constexpr int64_t kBackoffFirstMs = 500;    // the daemon's first redial delay
 inline constexpr int64_t kBackoffMaxMs = 10000;    // (the daemon caps at 30 s; shorter here)
 inline constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01: virtual time zero
@@ -156,7 +164,7 @@ class World {
   static World* current() { return current_; }
 
  private:
-  enum class Phase { kChaos, kHealing, kDone };
+  enum class Phase { kChaos, kHealing, kSettling, kDone };
 
   // world.cpp
   void BuildTopology();
@@ -169,8 +177,9 @@ class World {
   void Dispatch(const Event& e);
   void Heal();
   void ConvergeCheck();
+  void SettleCheck();
   void Fail(const std::string& what);
-  void Note(const std::string& text) { trace_.Add(now_, text); }
+  void Note(const std::string& text, bool keep = true) { trace_.Add(now_ - kStartMs, text, keep); }
   void Finish(SimResult& result);
   const std::string& NameOf(int n) const { return nodes_[n]->name; }
   std::string FeedName(const FeedId& feed) const;
@@ -194,7 +203,7 @@ class World {
   std::string SideName(const Connection& c, int s) const;
 
   // faults.cpp
-  void Write();
+  void Write(int only_node);  // only_node < 0: any node that is up
   std::optional<storage::LocalChange> PlanChange(Node& node);
   void RecordWrite(Node& node, const std::vector<storage::LocalChange>& changes,
                    const std::vector<storage::Dot>& dots);
@@ -219,6 +228,8 @@ class World {
   void CheckClaims(const Connection& c, int s);
   std::vector<std::string> Liveness();
   void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
+  void LivenessOfStaleFeed(const FeedId& feed, std::vector<std::string>& problems);
+  FeedHead HeadOf(int n, const FeedId& feed) const;
   void LivenessOfRecords(std::vector<std::string>& problems);
   void FinalChecks();
   // The set of entry hashes on node n's chain of `feed`.
@@ -230,6 +241,9 @@ class World {
   int64_t now_ = kStartMs;
   Phase phase_ = Phase::kChaos;
   int64_t chaos_end_ = 0, healed_at_ = 0;
+  int64_t last_activity_ms_ = 0;  // last delivery of anything but a ping
+  std::set<uint64_t> settled_;    // connections open at convergence: they must stay open
+  int64_t converged_at_ = 0;
   bool failed_ = false;
   std::string failure_;
   SimStats stats_;
@@ -238,6 +252,7 @@ class World {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Edge> edges_;
   std::map<std::pair<int, Scope>, std::set<int>> reach_;  // (author, scope) -> nodes it may reach
+  std::map<crypto::PublicKey, int> index_of_;             // node id -> index
   std::map<uint64_t, Connection> connections_;
   uint64_t next_connection_ = 1;
   std::map<uint64_t, std::vector<int>> partitions_;  // id -> edges cut
