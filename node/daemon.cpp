@@ -28,7 +28,7 @@ constexpr int64_t kProgressLogEveryMs = 5000;
 constexpr int64_t kRetryBaseMs = 500;
 constexpr int64_t kRetryCapMs = 30000;
 constexpr int64_t kShutdownGraceMs = 3000;
-constexpr size_t kIndexRecordsPerTick = 2000;
+constexpr size_t kIndexRecordsPerTick = 500;  // bounds a slice's dirty pages
 
 [[maybe_unused]] std::string Seconds(int64_t ms) {
   char text[32];
@@ -248,6 +248,7 @@ class Daemon::Impl {
     bool changed = peer->session->progress().caught_up != was_caught_up;
     Flush(*peer);
     if (changed) WriteStatus();
+    if (changed && options_.once && !stopping_) CheckOnce(Now());
   }
 
   // Sends what the session queued, logs what it said, and closes when it failed.
@@ -366,7 +367,8 @@ class Daemon::Impl {
   // slice per tick while no session is catching up (a search catches up the
   // rest by itself).
   void IndexWhenIdle() {
-    if (stopping_) return;
+    // --once exits as soon as it is in sync; the next search indexes.
+    if (stopping_ || options_.once) return;
     for (auto& [id, peer] : peers_) {
       if (peer.session && !peer.session->progress().caught_up) return;
     }

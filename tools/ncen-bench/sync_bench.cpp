@@ -136,6 +136,11 @@ struct ProcStats {
 };
 
 void SampleProc(pid_t pid, ProcStats& stats) {
+  // Between fork and exec the child is a copy of this process (and its
+  // memory): count only ncen-node itself.
+  std::string comm;
+  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
+  if (comm != "ncen-node") return;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
