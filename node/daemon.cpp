@@ -30,11 +30,6 @@ constexpr int64_t kRetryCapMs = 30000;
 constexpr int64_t kShutdownGraceMs = 3000;
 constexpr size_t kIndexRecordsPerTick = 500;  // bounds a slice's dirty pages
 
-[[maybe_unused]] std::string Seconds(int64_t ms) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
-  return text;
-}
 
 }  // namespace
 
