@@ -163,6 +163,31 @@ TEST_CASE("records received from a peer are found by search", "[session]") {
   CHECK(c.store().Search(q).value().size() == 5);
 }
 
+TEST_CASE("a forged signature in a batch of many feeds is refused (threaded verification)",
+          "[session]") {
+  // Ten feeds, so ApplyBatch verifies the ten run ends on two threads.
+  std::vector<storage::Entry> all;
+  for (uint8_t n = 10; n < 20; ++n) {
+    Node author(n, "author");
+    author.Write(3);
+    auto entries = testing::AllEntries(author.store());
+    all.insert(all.end(), entries.begin(), entries.end());
+  }
+  REQUIRE(all.size() == 30);
+  for (size_t forged : {size_t{2}, size_t{17}, size_t{29}}) {
+    auto batch = all;
+    batch[forged].signature[5] ^= 0x20;  // the last entry of a run
+    Node target(1, "target");
+    auto report = target.store().ApplyBatch(batch);
+    CHECK(report.error == storage::EntryError::kBadSignature);
+    CHECK(report.error_index == forged);
+    CHECK(target.Entries() == 0);
+  }
+  Node target(1, "target");
+  CHECK(target.store().ApplyBatch(all).status.ok());
+  CHECK(target.Entries() == 30);
+}
+
 TEST_CASE("two-way sync converges and progress is exact before it starts", "[session]") {
   Node a(1, "a"), b(2, "b");
   a.Write(120);
