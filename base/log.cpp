@@ -21,20 +21,19 @@ std::string& Program() {
   return program;
 }
 
-std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+
+}  // namespace
+
+std::string IsoTime(int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buffer[80];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
+                static_cast<int>(unix_ms % 1000));
   return buffer;
 }
-
-}  // namespace
 
 Sink SetSink(Sink sink) {
   std::lock_guard lock(Mutex());
@@ -49,7 +48,8 @@ void SetProgram(std::string name) {
 }
 
 void Line(std::string_view message) {
-  std::string line = Timestamp() + " ";
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::string line = IsoTime(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) + " ";
   std::lock_guard lock(Mutex());
   line += Program();
   line += ": ";

@@ -3,6 +3,7 @@
 // Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,9 @@
 namespace ncen::log {
 
 using Sink = std::function<void(std::string_view line)>;
+
+// UTC time with milliseconds, ISO 8601: "2026-11-28T10:00:00.123Z".
+std::string IsoTime(int64_t unix_ms);
 
 // Replaces the sink; an empty function restores stderr. Returns the old one.
 Sink SetSink(Sink sink);

@@ -1,5 +1,6 @@
 #include "node/daemon.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cmath>
@@ -61,6 +62,11 @@ class Daemon::Impl {
 
   Status Start() {
     started_ms_ = Now();
+    if (options_.once &&
+        std::none_of(config_.peers.begin(), config_.peers.end(),
+                     [](const PeerConfig& p) { return !p.address.empty(); })) {
+      return InvalidArgument("--once needs a peer with an address to dial (ncenctl peers add --address)");
+    }
     const auto& meta = store().meta();
     log::Line("node " + meta.name + " (" + meta.role + ", id " +
               crypto::Fingerprint(node_.identity.public_key()) + ") starting, network '" +

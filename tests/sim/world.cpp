@@ -172,14 +172,14 @@ void World::ComputeReach() {
   for (size_t a = 0; a < nodes_.size(); ++a) {
     for (Scope scope : kAllScopes) {
       std::set<int> seen = {int(a)};
-      std::vector<int> todo = {int(a)};
-      while (!todo.empty()) {
-        int n = todo.back();
-        todo.pop_back();
+      std::vector<int> pending = {int(a)};
+      while (!pending.empty()) {
+        int n = pending.back();
+        pending.pop_back();
         for (const Edge& e : edges_) {
           if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
           int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
-          if (other >= 0 && seen.insert(other).second) todo.push_back(other);
+          if (other >= 0 && seen.insert(other).second) pending.push_back(other);
         }
       }
       reach_[{int(a), scope}] = std::move(seen);

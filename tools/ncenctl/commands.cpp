@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/log.h"
 #include "node/node_dir.h"
 #include "storage/codes.h"
 #include "storage/record_json.h"
@@ -27,16 +28,7 @@ constexpr size_t kImportBatch = 1000;
 
 Result<node::OpenNode> Open(const Globals& g) { return node::OpenNodeDir(g.data_dir); }
 
-std::string IsoTime(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+using log::IsoTime;
 
 // Reads FILE or standard input ("-").
 Result<std::string> ReadInput(const std::string& file) {
