@@ -39,6 +39,7 @@ const char* EntryErrorName(EntryError e) {
     case EntryError::kFork: return "fork";
     case EntryError::kTypeMismatch: return "record type or scope mismatch";
     case EntryError::kStaleIdentity: return "stale identity";
+    case EntryError::kOutOfOrder: return "feed out of seq order in the batch";
   }
   return "?";
 }

@@ -83,6 +83,7 @@ enum class EntryError {
   kFork,             // a different entry is already stored at this (feed, seq)
   kTypeMismatch,     // the record already exists with another type or scope
   kStaleIdentity,    // an entry of this node's own feed it has not written
+  kOutOfOrder,       // a feed's entries in a batch are not in increasing seq order
 };
 const char* EntryErrorName(EntryError e);
 

@@ -547,16 +547,44 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   Writer w(*dbs_, std::move(txn).value());
   w.set_defer_index(true);
 
-  // The signature of a contiguous run of one feed is checked on its last
-  // entry only: the hash links vouch for the rest (DESIGN.md §3). (Within a
-  // run, duplicates come first, so the last entry is the last one applied.)
-  // With many runs (an incremental sync touching many feeds) a second thread
-  // verifies them while this one applies; nothing commits before both agree.
+  // Feeds may interleave in a batch (a sender orders entries by time), but
+  // each feed's entries must come in increasing seq order. The signature of
+  // each feed's last entry in the batch is then the only one checked: the
+  // hash links vouch for the entries before it (DESIGN.md §3), and since
+  // duplicates (seq <= head) can only come first, that last entry is the
+  // feed's new head whenever the batch adds to the feed. With many feeds (an
+  // incremental or cold sync touching many) a second thread verifies them
+  // while this one applies; nothing commits before both agree.
   std::vector<size_t> run_ends;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (i + 1 == entries.size() || entries[i + 1].header.feed() != entries[i].header.feed()) {
-      run_ends.push_back(i);
+  {
+    struct Last {
+      uint64_t seq;
+      size_t index;
+    };
+    std::map<FeedId, Last> last;
+    const FeedId* prev_feed = nullptr;
+    Last* prev_last = nullptr;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const EntryHeader& h = entries[i].header;
+      FeedId feed = h.feed();
+      Last* slot = prev_feed && *prev_feed == feed ? prev_last : nullptr;
+      if (!slot) {
+        auto it = last.try_emplace(feed, Last{0, i}).first;
+        slot = &it->second;
+        prev_feed = &it->first;
+      }
+      if (h.seq <= slot->seq) {
+        return fail(i, EntryError::kOutOfOrder,
+                    Corruption("seq " + std::to_string(h.seq) + " of feed " +
+                               crypto::Fingerprint(h.author) + "/" + ScopeName(h.scope) +
+                               " comes after seq " + std::to_string(slot->seq) + " in the batch"));
+      }
+      slot->seq = h.seq;
+      slot->index = i;
+      prev_last = slot;
     }
+    for (auto& [feed, l] : last) run_ends.push_back(l.index);
+    std::sort(run_ends.begin(), run_ends.end());
   }
   std::vector<uint8_t> signature_ok(run_ends.size(), 0);  // 1 good, 2 bad
   std::atomic<size_t> next_run{0};

@@ -188,6 +188,45 @@ TEST_CASE("a damaged signature early in a run is caught although only the last o
   f.ExpectRejected(batch, EntryError::kBadSignature);
 }
 
+TEST_CASE("a forged entry is caught when a duplicate of its feed follows it in the batch",
+          "[storage]") {
+  // Only one signature per feed and batch is verified: it must be the one of
+  // the entry that becomes the head, not merely the feed's last in the batch.
+  Fixture f;
+  REQUIRE(f.target.store->ApplyBatch(std::vector<Entry>{f.entries[0], f.entries[1]}).status.ok());
+  Entry forged = Reheader(f.entries[2], [](EntryHeader& h) { h.timestamp_ms ^= 1; });
+  ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{forged, f.entries[0]});
+  CHECK_FALSE(r.status.ok());
+  CHECK(f.target.store->Stats()->entries == 2);
+  // Entries of one feed out of seq order are refused as such, even when
+  // every signature is good.
+  r = f.target.store->ApplyBatch(std::vector<Entry>{f.entries[2], f.entries[1]});
+  CHECK(r.error == EntryError::kOutOfOrder);
+  CHECK(f.target.store->Stats()->entries == 2);
+}
+
+TEST_CASE("a batch may interleave feeds; each feed's entries stay in seq order", "[storage]") {
+  Fixture f;
+  auto other_author = testing::IdentityFromNumber(3);
+  TestStore other(other_author);
+  for (uint8_t i = 0; i < 3; ++i) {
+    LocalChange c{testing::FixedRecordId(10 + i), RecordType::kSeizure, Op::kPut,
+                  testing::SeizurePayload("other " + std::to_string(i))};
+    REQUIRE(other.store->AppendLocal(other_author, {&c, 1}).ok());
+  }
+  auto theirs = testing::AllEntries(*other.store);
+  std::vector<Entry> batch = {f.entries[0], theirs[0], f.entries[1], theirs[1], theirs[2], f.entries[2]};
+  ApplyReport r = f.target.store->ApplyBatch(batch);
+  REQUIRE(r.status.ok());
+  CHECK(r.applied == 6);
+  // A forged signature on a feed's last entry is still caught when the feeds interleave.
+  TestStore fresh(testing::IdentityFromNumber(4));
+  batch.back().signature[9] ^= 0x04;
+  r = fresh.store->ApplyBatch(batch);
+  CHECK(r.error == EntryError::kBadSignature);
+  CHECK(fresh.store->Stats()->entries == 0);
+}
+
 TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale", "[storage]") {
   auto me = testing::IdentityFromNumber(1);
   TestStore now(me);

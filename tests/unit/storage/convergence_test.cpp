@@ -45,12 +45,14 @@ Outcome Replay(const std::map<FeedId, std::vector<Entry>>& feeds, Rng& rng,
   while (remaining > 0) {
     std::vector<Entry> batch;
     size_t batch_runs = rng.Between(1, 3);
+    std::set<const FeedId*> in_batch;  // a feed's entries increase in seq within a batch
     for (size_t r = 0; r < batch_runs; ++r) {
       auto& [feed, entries] = order[rng.Below(order.size())];
       size_t& at = next[*feed];
-      // Sometimes re-send a few entries already delivered.
+      // Sometimes re-send a few entries delivered by an earlier batch.
       size_t start = at;
-      if (at > 0 && rng.Percent(30)) start = at - rng.Between(1, std::min<size_t>(at, 3));
+      if (at > 0 && !in_batch.count(feed) && rng.Percent(30)) start = at - rng.Between(1, std::min<size_t>(at, 3));
+      in_batch.insert(feed);
       size_t end = std::min(entries->size(), at + rng.Between(0, 4));
       for (size_t i = start; i < end; ++i) batch.push_back((*entries)[i]);
       remaining -= end - at;
