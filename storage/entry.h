@@ -90,6 +90,9 @@ const char* EntryErrorName(EntryError e);
 // Checks payload hash and size against the header (when the payload is present).
 Status CheckPayload(const Entry& entry);
 bool CheckSignature(const Entry& entry);
+// The timestamp of an encoded header, without decoding the rest or checking
+// it (for headers already stored). kCorruption when it does not read.
+Result<int64_t> HeaderTimestamp(ByteView header_bytes);
 
 // Transfer form: u32 header length | header | 64-byte signature | u8 flags
 // (bit 0: payload present) | u32 payload length | payload. All big-endian.

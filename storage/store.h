@@ -104,6 +104,14 @@ struct FeedRun {
   size_t bytes = 0;
 };
 
+// One entry ReadFeedRun appended, when asked for the list.
+struct RunEntry {
+  size_t offset = 0;  // in `out`
+  size_t size = 0;    // of its transfer form
+  uint64_t seq = 0;
+  int64_t timestamp_ms = 0;
+};
+
 struct StoreStats {
   uint64_t entries = 0;
   uint64_t feeds = 0;
@@ -222,9 +230,11 @@ class Store {
   // Replication: appends the transfer form (docs/log-format.md) of entries
   // from_seq..to_seq of `feed` to `out`, stopping before max_bytes would be
   // exceeded (but always at least one entry). One read transaction.
-  // kNotFound for an unknown feed.
+  // kNotFound for an unknown feed. With `list`, also appends where each
+  // entry is and its timestamp (for senders that merge feeds by time).
   Result<FeedRun> ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64_t to_seq,
-                              size_t max_bytes, Bytes& out) const;
+                              size_t max_bytes, Bytes& out,
+                              std::vector<RunEntry>* list = nullptr) const;
   // Records a fork found by comparing heads with a peer (ApplyBatch records
   // the ones it finds itself). One write transaction.
   Status ReportFork(const ForkReport& fork) { return RecordFork(fork); }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <queue>
 
 #include "replication/schema/wire.capnp.h"
 
@@ -499,26 +500,83 @@ Status Session::OnAck(uint64_t number, int64_t now_ms) {
   return Pump(now_ms);
 }
 
+Result<const storage::RunEntry*> Session::NextToSend(const storage::FeedId& feed, uint64_t sent,
+                                                     uint64_t upto, size_t read_bytes) {
+  Lookahead& la = lookahead_[feed];
+  while (la.next < la.list.size() && la.list[la.next].seq <= sent) ++la.next;
+  if (la.next == la.list.size()) {
+    la.blob.clear();
+    la.list.clear();
+    la.next = 0;
+    storage::FeedRun run;
+    if (sent < upto) {
+      NCEN_ASSIGN_OR_RETURN(run, store_.ReadFeedRun(feed, sent + 1, upto, read_bytes, la.blob, &la.list));
+    }
+    if (run.entries == 0) {
+      lookahead_.erase(feed);  // and its memory
+      return nullptr;
+    }
+  }
+  return &la.list[la.next];
+}
+
+// Each batch takes entries from all the feeds the peer lacks in timestamp
+// order, not feed after feed: a node catching up then receives records in
+// about the order they were created, so an interrupted sync leaves it with
+// everyone's records up to some time rather than some offices' records and
+// none of the others'. It is also what makes a cold sync fast: record ids
+// are time-ordered (UUIDv7), so the receiver's record states are mostly
+// appended rather than scattered over the whole tree (docs/performance.md).
 Status Session::Pump(int64_t now_ms) {
   if (failed_ || !progress_.hello_received) return Status::Ok();
   while (inflight_.size() < options_.window) {
+    struct Head {
+      int64_t timestamp_ms;
+      const storage::FeedId* feed;
+      bool operator>(const Head& o) const {
+        return timestamp_ms != o.timestamp_ms ? timestamp_ms > o.timestamp_ms : *feed > *o.feed;
+      }
+    };
+    std::vector<std::pair<const storage::FeedId*, uint64_t>> pending;  // feed, our seq
+    for (auto& [feed, known] : ours_) {
+      if (!MaySend(feed)) {
+        lookahead_.erase(feed);
+        continue;
+      }
+      if (known.seq > sent_upto_[feed]) pending.emplace_back(&feed, known.seq);
+    }
+    if (pending.empty()) break;
+    // Read-ahead per feed: 64 KiB, less when many feeds are pending, so that
+    // read-ahead stays within about one batch in all.
+    size_t read_bytes = std::clamp<size_t>(options_.batch_bytes / pending.size(), 1, 64 << 10);
+    std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
+    std::map<const storage::FeedId*, uint64_t> upto;
+    for (auto& [feed, seq] : pending) {
+      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextToSend(*feed, sent_upto_[*feed], seq, read_bytes));
+      if (!next) continue;
+      heads.push({next->timestamp_ms, feed});
+      upto[feed] = seq;
+    }
     Bytes blob;
     Inflight batch;
-    for (auto& [feed, known] : ours_) {
-      if (blob.size() >= options_.batch_bytes) break;
-      if (!MaySend(feed)) continue;
-      uint64_t& sent = sent_upto_[feed];
-      if (known.seq <= sent) continue;
-      size_t room = options_.batch_bytes - blob.size();
-      NCEN_ASSIGN_OR_RETURN(storage::FeedRun run,
-                            store_.ReadFeedRun(feed, sent + 1, known.seq, room, blob));
-      if (run.entries == 0) continue;
-      batch.runs.emplace_back(feed, run.last_seq);
-      batch.entries += run.entries;
-      batch.bytes += run.bytes;
-      sent = run.last_seq;
+    std::map<storage::FeedId, uint64_t> runs;
+    while (!heads.empty()) {
+      const storage::FeedId& feed = *heads.top().feed;
+      Lookahead& la = lookahead_[feed];
+      const storage::RunEntry& e = la.list[la.next];
+      if (!blob.empty() && blob.size() + e.size > options_.batch_bytes) break;
+      heads.pop();
+      blob.insert(blob.end(), la.blob.begin() + static_cast<ptrdiff_t>(e.offset),
+                  la.blob.begin() + static_cast<ptrdiff_t>(e.offset + e.size));
+      batch.entries++;
+      batch.bytes += e.size;
+      sent_upto_[feed] = e.seq;
+      runs[feed] = e.seq;
+      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextToSend(feed, e.seq, upto[&feed], read_bytes));
+      if (next) heads.push({next->timestamp_ms, &feed});
     }
     if (batch.entries == 0) break;
+    batch.runs.assign(runs.begin(), runs.end());
     batch.number = next_batch_++;
     capnp::MallocMessageBuilder builder(static_cast<unsigned>(blob.size() / 8 + 64));
     auto b = builder.initRoot<wire::Message>().initBatch();

@@ -136,6 +136,18 @@ class Session {
   std::map<storage::FeedId, Known> ours_;        // our frontier (refreshed by polling)
   std::map<storage::FeedId, Known> peer_known_;  // what the peer holds, as far as we know
   std::map<storage::FeedId, uint64_t> sent_upto_;
+  // Entries read ahead from the store, not yet put in a batch, per feed: a
+  // batch takes entries from every feed in timestamp order (Pump).
+  struct Lookahead {
+    Bytes blob;
+    std::vector<storage::RunEntry> list;
+    size_t next = 0;  // first entry of `list` not yet taken
+  };
+  std::map<storage::FeedId, Lookahead> lookahead_;
+  // The next entry of `feed` after `sent` up to `upto` (refilled from the
+  // store when needed), or nullptr when there is none.
+  Result<const storage::RunEntry*> NextToSend(const storage::FeedId& feed, uint64_t sent,
+                                              uint64_t upto, size_t read_bytes);
   std::map<storage::FeedId, uint64_t> advertised_;  // seq last told to the peer
   std::set<storage::FeedId> forked_;
   std::deque<Inflight> inflight_;

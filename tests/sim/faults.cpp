@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "tests/sim/virtual_clock.h"
 #include "tests/sim/world.h"
 
 namespace ncen::sim {
@@ -68,7 +69,9 @@ void World::Write(int only_node) {
       }
     }
   }
+  SetVirtualNowMs(now_ + node.clock_skew_ms);
   auto dots = node.store->AppendLocal(node.identity, changes);
+  SetVirtualNowMs(now_);
   ++stats_.writes;
   if (!dots.ok()) {
     if (dots.status().code() == StatusCode::kFailedPrecondition && !stale->empty()) {
@@ -122,7 +125,7 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
       return std::nullopt;
     }
   }
-  change.id = NewRecordId(now_, rng_);
+  change.id = NewRecordId(now_ + node.clock_skew_ms, rng_);
   change.type = storage::RecordType::kSeizure;
   change.scope = node.write_scopes[rng_.Below(node.write_scopes.size())];
   change.op = storage::Op::kPut;
@@ -139,7 +142,7 @@ void World::RecordWrite(Node& node, const std::vector<storage::LocalChange>& cha
     if (!entry.ok()) return Fail(node.name + ": cannot read back its own write");
     if (!clock_verified_) {
       // The store must run on the virtual clock, or nothing replays.
-      NCEN_CHECK(entry->header.timestamp_ms == now_);
+      NCEN_CHECK(entry->header.timestamp_ms == now_ + node.clock_skew_ms);
       clock_verified_ = true;
     }
     Written w;

@@ -148,6 +148,14 @@ void World::AddEdge(int dialer, int listener, std::vector<Scope> scopes) {
 
 void World::BuildNodes() {
   static const size_t kBatchBytes[] = {700, 3000, 16000, size_t{1} << 20};
+  // Clocks come from a stream of their own, so adding them left every other
+  // choice of a seed as it was.
+  Rng clocks(options_.seed ^ 0xc10c5c10c5ull);
+  for (auto& ptr : nodes_) {
+    if (clocks.Percent(50)) {
+      ptr->clock_skew_ms = int64_t(clocks.Between(1, 600000)) * (clocks.Percent(50) ? 1 : -1);
+    }
+  }
   for (auto& ptr : nodes_) {
     Node& node = *ptr;
     if (node.role == Role::kRegional) {

@@ -75,6 +75,10 @@ struct Node {
   Role role = Role::kPost;
   int country = 0;  // -1: the regional hub
   std::vector<Scope> write_scopes;
+  // How wrong the node's clock is: entries it writes carry now + skew. Senders
+  // order batches by timestamp, so skewed clocks are what make entries arrive
+  // out of causal order.
+  int64_t clock_skew_ms = 0;
   replication::SessionOptions session_options;
   std::unique_ptr<testing::TempDir> dir;
   std::unique_ptr<storage::Store> store;  // null while down
