@@ -135,7 +135,7 @@ class Daemon::Impl {
   Connection::Handler Handler(std::optional<crypto::PublicKey> dialed) {
     Connection::Handler handler;
     handler.on_open = [this, dialed](Connection& c) { OnOpen(c, dialed.has_value()); };
-    handler.on_message = [this](Connection& c, Bytes m) { OnMessage(c, std::move(m)); };
+    handler.on_message = [this](Connection& c, Bytes& m) { OnMessage(c, m); };
     handler.on_close = [this, dialed](Connection& c, const Status& error) { OnClose(c, error, dialed); };
     return handler;
   }
@@ -241,7 +241,7 @@ class Daemon::Impl {
     Flush(peer);
   }
 
-  void OnMessage(Connection& c, Bytes message) {
+  void OnMessage(Connection& c, const Bytes& message) {
     Peer* peer = PeerOf(c);
     if (!peer || !peer->session) return;
     bool was_caught_up = peer->session->progress().caught_up;

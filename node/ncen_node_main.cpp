@@ -10,6 +10,7 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <string>
 
 #include "base/log.h"
 #include "node/daemon.h"
@@ -35,8 +36,13 @@ int main(int argc, char** argv) {
   // Batches are megabytes: a fixed mmap threshold returns each one to the
   // system when freed (glibc's adaptive threshold would keep them in the
   // heap), so resident memory follows what is in use.
+  if (getenv("NCEN_MALLOC_EXP") == nullptr) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+  } else if (std::string(getenv("NCEN_MALLOC_EXP")) == "big") {
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+  }
   auto daemon = ncen::node::Daemon::Create(options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "ncen-node: %s\n", daemon.status().ToString().c_str());

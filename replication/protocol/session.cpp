@@ -458,17 +458,21 @@ Status Session::OnBatch(uint64_t number, uint32_t count, ByteView data, int64_t 
   progress_.entries_received += report.applied;
   progress_.duplicates_received += report.duplicates;
   progress_.entry_bytes_received += data.size();
-  // We hold them now, and so does the peer.
-  for (const auto& e : entries) {
-    FeedId feed = e.header.feed();
+  // We hold them now, and so does the peer. Each feed's last entry in the
+  // batch is its highest (ApplyBatch checked the order): one hash per feed.
+  std::map<FeedId, size_t> last_of_feed;
+  for (size_t i = 0; i < entries.size(); ++i) last_of_feed[entries[i].header.feed()] = i;
+  for (const auto& [feed, i] : last_of_feed) {
+    const storage::Entry& e = entries[i];
+    Known head{e.header.seq, e.hash()};
     Known& mine = ours_[feed];
-    if (e.header.seq > mine.seq) mine = {e.header.seq, e.hash()};
+    if (head.seq > mine.seq) mine = head;
     Known& theirs = peer_known_[feed];
-    if (e.header.seq > theirs.seq) theirs = {e.header.seq, e.hash()};
+    if (head.seq > theirs.seq) theirs = head;
     auto& sent = sent_upto_[feed];
-    sent = std::max(sent, e.header.seq);
+    sent = std::max(sent, head.seq);
     auto& adv = advertised_[feed];
-    adv = std::max(adv, e.header.seq);
+    adv = std::max(adv, head.seq);
   }
 #ifndef NCEN_MUTANT_ACK_BEFORE_COMMIT
   capnp::MallocMessageBuilder builder;

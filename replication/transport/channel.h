@@ -87,6 +87,8 @@ class SecureChannel {
   size_t output_bytes() const { return output_.size(); }
 
   std::optional<Bytes> NextMessage() { return reassembler_.Next(); }
+  // Gives a message's buffer back once used: its memory holds the next one.
+  void RecycleMessage(Bytes used) { reassembler_.Recycle(std::move(used)); }
 
   ChannelState state() const { return state_; }
   bool is_open() const { return state_ == ChannelState::kOpen; }

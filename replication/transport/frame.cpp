@@ -70,6 +70,10 @@ Status Reassembler::Add(ByteView plaintext) {
         return ResourceExhausted("protocol message exceeds " + std::to_string(max_message_bytes_) +
                                  " bytes");
       }
+      if (partial_.empty() && spare_.capacity() > partial_.capacity()) {
+        std::swap(partial_, spare_);
+        partial_.clear();
+      }
       Append(partial_, data);
       if (plaintext[0] == static_cast<uint8_t>(FragmentType::kEnd)) {
         complete_.push_back(std::move(partial_));

@@ -84,6 +84,11 @@ class Reassembler {
 
   // The next complete message, if any.
   std::optional<Bytes> Next();
+  // A buffer given back after use: the next message is assembled in it (one
+  // spare is kept, the largest).
+  void Recycle(Bytes used) {
+    if (used.capacity() > spare_.capacity()) spare_ = std::move(used);
+  }
   bool closed() const { return closed_; }
   const std::string& close_reason() const { return close_reason_; }
   size_t pending_bytes() const { return partial_.size(); }
@@ -91,6 +96,7 @@ class Reassembler {
  private:
   size_t max_message_bytes_;
   Bytes partial_;
+  Bytes spare_;
   std::deque<Bytes> complete_;
   bool closed_ = false;
   std::string close_reason_;

@@ -135,7 +135,8 @@ void Connection::DeliverMessages() {
     auto message = channel_.NextMessage();
     if (!message) return;
     ++stats_.messages_in;
-    if (handler_.on_message) handler_.on_message(*this, std::move(*message));
+    if (handler_.on_message) handler_.on_message(*this, *message);
+    channel_.RecycleMessage(std::move(*message));
   }
 }
 

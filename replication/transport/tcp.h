@@ -44,8 +44,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Handler {
     // The handshake succeeded and the peer passed the PeerCheck.
     std::function<void(Connection&)> on_open;
-    // One whole protocol message.
-    std::function<void(Connection&, Bytes)> on_message;
+    // One whole protocol message. The handler may take the bytes (move
+    // from them); what it leaves is reused for a later message, so that a
+    // stream of multi-megabyte messages does not allocate (and fault in)
+    // fresh memory for each.
+    std::function<void(Connection&, Bytes&)> on_message;
     // Exactly once, when the connection is gone. `error` is Ok for a clean
     // close (either side); `detail` says what happened, for the log.
     std::function<void(Connection&, const Status& error)> on_close;

@@ -85,7 +85,7 @@ double Bulk(uint64_t total_mib) {
   std::shared_ptr<Connection> receiver;
   auto listener = transport::Listener::Open(receiver_io, "127.0.0.1:0", [&](tcp::socket socket) {
     Connection::Handler handler;
-    handler.on_message = [&](Connection& c, Bytes m) {
+    handler.on_message = [&](Connection& c, Bytes& m) {
       received += m.size();
       if (received >= total) c.Close("done");
     };

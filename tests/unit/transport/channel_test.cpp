@@ -397,5 +397,25 @@ TEST_CASE("Reassembler refuses unknown fragment types and data after close", "[t
   CHECK(s.Add(Bytes{0x02}).code() == StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("Reassembler reuses a recycled buffer and the next message holds only its own bytes",
+          "[transport]") {
+  Reassembler r(1 << 20);
+  Bytes big(1 + 100000, 0xab);
+  big[0] = 0x02;  // END: one whole message
+  REQUIRE(r.Add(big).ok());
+  auto first = r.Next();
+  REQUIRE(first);
+  CHECK(first->size() == 100000);
+  const uint8_t* memory = first->data();
+  r.Recycle(std::move(*first));
+  REQUIRE(r.Add(Bytes{0x01, 'h', 'i'}).ok());
+  REQUIRE(r.Add(Bytes{0x02, '!'}).ok());
+  auto second = r.Next();
+  REQUIRE(second);
+  CHECK(*second == Bytes{'h', 'i', '!'});
+  CHECK(second->data() == memory);  // assembled in the recycled buffer
+  CHECK_FALSE(r.Next());
+}
+
 }  // namespace
 }  // namespace ncen::transport

@@ -92,7 +92,7 @@ struct Server {
 
   void Accept(tcp::socket socket) {
     Connection::Handler handler;
-    handler.on_message = [this](Connection& c, Bytes message) {
+    handler.on_message = [this](Connection& c, Bytes& message) {
       if (std::string_view(reinterpret_cast<const char*>(message.data()), message.size()) == "flood") {
         Flood(c.shared_from_this());
         return;
@@ -156,7 +156,7 @@ struct GoodClient {
       handler.on_open = [count, size](Connection& c) {
         for (size_t i = 0; i < count; ++i) REQUIRE(c.Send(Bytes(size, static_cast<uint8_t>(i))).ok());
       };
-      handler.on_message = [this](Connection&, Bytes m) { echoes.push_back(std::move(m)); };
+      handler.on_message = [this](Connection&, Bytes& m) { echoes.push_back(std::move(m)); };
       handler.on_close = [this](Connection&, const Status& e) {
         closed = true;
         close_error = e;
