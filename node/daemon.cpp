@@ -257,6 +257,7 @@ class Daemon::Impl {
     if (!peer.session) return;
     for (Bytes& m : peer.session->TakeOutgoing()) {
       if (!peer.connection->Send(m).ok()) break;
+      if (peer.session) peer.session->RecycleOutgoing(std::move(m));
     }
     for (const std::string& line : peer.session->TakeLog()) log::Line(line);
     if (peer.session && peer.session->failed()) {

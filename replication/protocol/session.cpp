@@ -42,6 +42,28 @@ Bytes Flatten(capnp::MessageBuilder& builder) {
   return Bytes(bytes.begin(), bytes.end());
 }
 
+// The same bytes as Flatten, written into `out` (whose memory is reused):
+// the segment table (u32 count - 1, u32 size in words per segment, padded to
+// a word), then the segments.
+void FlattenInto(capnp::MessageBuilder& builder, Bytes& out) {
+  auto segments = builder.getSegmentsForOutput();
+  size_t table = (segments.size() / 2 + 1) * sizeof(capnp::word);
+  size_t total = table;
+  for (auto s : segments) total += s.size() * sizeof(capnp::word);
+  out.clear();
+  out.resize(total);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  put32(0, static_cast<uint32_t>(segments.size() - 1));
+  size_t at = table;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    put32(4 + 4 * i, static_cast<uint32_t>(segments[i].size()));
+    std::memcpy(out.data() + at, segments[i].begin(), segments[i].size() * sizeof(capnp::word));
+    at += segments[i].size() * sizeof(capnp::word);
+  }
+}
+
 std::string FeedText(const FeedId& feed) {
   return crypto::Fingerprint(feed.author) + "/" + storage::ScopeName(feed.scope);
 }
@@ -157,6 +179,10 @@ std::vector<FeedHead> Session::PeerFrontier() const {
 void Session::Queue(Bytes message, int64_t now_ms) {
   outgoing_.push_back(std::move(message));
   last_sent_ms_ = now_ms;
+}
+
+void Session::RecycleOutgoing(Bytes sent) {
+  if (spare_messages_.size() < 2 && sent.capacity() >= (64 << 10)) spare_messages_.push_back(std::move(sent));
 }
 
 std::vector<Bytes> Session::TakeOutgoing() {
@@ -561,7 +587,8 @@ Status Session::Pump(int64_t now_ms) {
       heads.push({next->timestamp_ms, feed});
       upto[feed] = seq;
     }
-    Bytes blob;
+    Bytes& blob = batch_entries_;
+    blob.clear();
     Inflight batch;
     std::map<storage::FeedId, uint64_t> runs;
     while (!heads.empty()) {
@@ -582,12 +609,26 @@ Status Session::Pump(int64_t now_ms) {
     if (batch.entries == 0) break;
     batch.runs.assign(runs.begin(), runs.end());
     batch.number = next_batch_++;
-    capnp::MallocMessageBuilder builder(static_cast<unsigned>(blob.size() / 8 + 64));
-    auto b = builder.initRoot<wire::Message>().initBatch();
-    b.setNumber(batch.number);
-    b.setCount(static_cast<uint32_t>(batch.entries));
-    b.setEntries(capnp::Data::Reader(blob.data(), blob.size()));
-    Queue(Flatten(builder), now_ms);
+    size_t words = blob.size() / sizeof(capnp::word) + 64;
+    if (batch_segment_.size() < words) {
+      batch_segment_ = kj::heapArray<capnp::word>(words);
+      std::memset(batch_segment_.begin(), 0, words * sizeof(capnp::word));
+    }
+    Bytes message;
+    if (!spare_messages_.empty()) {
+      message = std::move(spare_messages_.back());
+      spare_messages_.pop_back();
+    }
+    {
+      // Capnp zeroes a caller's first segment again when the builder ends.
+      capnp::MallocMessageBuilder builder(batch_segment_.asPtr());
+      auto b = builder.initRoot<wire::Message>().initBatch();
+      b.setNumber(batch.number);
+      b.setCount(static_cast<uint32_t>(batch.entries));
+      b.setEntries(capnp::Data::Reader(blob.data(), blob.size()));
+      FlattenInto(builder, message);
+    }
+    Queue(std::move(message), now_ms);
     progress_.batches_sent++;
     inflight_.push_back(std::move(batch));
   }

@@ -20,6 +20,9 @@
 // another thread meanwhile.
 #pragma once
 
+#include <capnp/common.h>
+#include <kj/array.h>
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -83,6 +86,9 @@ class Session {
 
   // Messages to send, in order.
   std::vector<Bytes> TakeOutgoing();
+  // Optional: gives back a message TakeOutgoing returned, once sent. Batches
+  // (megabytes each) are then built in reused memory instead of fresh pages.
+  void RecycleOutgoing(Bytes sent);
   bool HasOutgoing() const { return !outgoing_.empty(); }
   // One line per event worth logging (sync finished, fork, stale, errors).
   std::vector<std::string> TakeLog();
@@ -155,6 +161,12 @@ class Session {
   uint64_t expect_batch_ = 1;
 
   std::vector<Bytes> outgoing_;
+  // Reused memory for batches: the entries being gathered, the first segment
+  // of the Cap'n Proto message (zero whenever no builder uses it), and sent
+  // messages given back by RecycleOutgoing.
+  Bytes batch_entries_;
+  kj::Array<capnp::word> batch_segment_;
+  std::vector<Bytes> spare_messages_;
   std::vector<std::string> log_;
   SessionProgress progress_;
   std::string peer_name_, peer_role_;

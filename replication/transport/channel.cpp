@@ -198,7 +198,13 @@ void SecureChannel::Close(std::string_view reason) {
 Bytes SecureChannel::TakeOutput() {
   Bytes out;
   out.swap(output_);
+  output_.swap(spare_output_);
   return out;
+}
+
+void SecureChannel::RecycleOutput(Bytes written) {
+  written.clear();
+  if (written.capacity() > spare_output_.capacity()) spare_output_.swap(written);
 }
 
 }  // namespace ncen::transport

@@ -83,6 +83,9 @@ class SecureChannel {
 
   // Bytes to write to the socket, in order; the channel forgets them.
   Bytes TakeOutput();
+  // Gives back a buffer TakeOutput returned, once written: the next output
+  // is built in it rather than in freshly allocated memory.
+  void RecycleOutput(Bytes written);
   bool HasOutput() const { return !output_.empty(); }
   size_t output_bytes() const { return output_.size(); }
 
@@ -133,6 +136,7 @@ class SecureChannel {
   FrameReader frames_;
   Reassembler reassembler_;
   Bytes output_;
+  Bytes spare_output_;
   std::optional<crypto::PublicKey> peer_id_;
   std::optional<crypto::PublicKey> refused_peer_;
   std::string peer_name_;

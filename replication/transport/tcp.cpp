@@ -182,6 +182,7 @@ void Connection::OnWritten(const boost::system::error_code& error, size_t n) {
   }
   stats_.bytes_out += n;
   last_write_progress_ = Clock::now();
+  channel_.RecycleOutput(std::move(writing_));
   writing_.clear();
   Flush();
 }
