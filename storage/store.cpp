@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -195,6 +196,12 @@ class Store::Writer {
 
   // The stored state of a record, or nullopt when the node has none.
   Result<std::optional<RecordState>> LoadRecord(const RecordId& id) {
+    // Records are never removed, so an id after the last one held is new:
+    // no lookup (the usual case in a sync, ids being time-ordered).
+    NCEN_ASSIGN_OR_RETURN(const Bytes* last, LastKey(dbs_.records));
+    if (std::lexicographical_compare(last->begin(), last->end(), id.begin(), id.end())) {
+      return std::optional<RecordState>();
+    }
     NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, id));
     if (!stored) return std::optional<RecordState>();
     NCEN_ASSIGN_OR_RETURN(RecordState state, DecodeRecordState(*stored));
@@ -301,6 +308,18 @@ class Store::Writer {
   // because log keys and (time-ordered) record ids mostly grow. Half-full
   // pages would be written, and fsynced, twice as often.
   Status PutOrdered(MDB_dbi db, ByteView key, ByteView value) {
+    NCEN_ASSIGN_OR_RETURN(const Bytes* last, LastKey(db));
+    bool append = std::lexicographical_compare(last->begin(), last->end(), key.begin(), key.end());
+    NCEN_RETURN_IF_ERROR(append ? txn_.Append(db, key, value) : txn_.Put(db, key, value));
+    if (append) last_keys_[db].assign(key.begin(), key.end());
+    return Status::Ok();
+  }
+
+  // The greatest key of `db` when first asked (empty when it has none), then
+  // raised by PutOrdered. For a database written through PutOrdered alone it
+  // is never below the greatest key (a delete can leave it above, which is
+  // harmless: PutOrdered then puts instead of appending).
+  Result<const Bytes*> LastKey(MDB_dbi db) {
     auto [last, fresh] = last_keys_.try_emplace(db);
     if (fresh) {
       NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, db));
@@ -308,11 +327,7 @@ class Store::Writer {
       NCEN_RETURN_IF_ERROR(c.status());
       if (c.Valid()) last->second.assign(c.key().begin(), c.key().end());
     }
-    bool append = std::lexicographical_compare(last->second.begin(), last->second.end(),
-                                               key.begin(), key.end());
-    NCEN_RETURN_IF_ERROR(append ? txn_.Append(db, key, value) : txn_.Put(db, key, value));
-    if (append) last->second.assign(key.begin(), key.end());
-    return Status::Ok();
+    return &last->second;
   }
 
   Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
@@ -586,33 +601,76 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
     for (auto& [feed, l] : last) run_ends.push_back(l.index);
     std::sort(run_ends.begin(), run_ends.end());
   }
+  // The CPU-heavy part of each entry, its payload hash and its entry hash, is
+  // computed ahead in chunks by both threads for a large batch; then the
+  // helper verifies the feeds' last signatures. The apply loop below waits
+  // for an entry's chunk (or computes a chunk itself) before using it.
+  constexpr size_t kChunk = 128;
+  const size_t chunks = (entries.size() + kChunk - 1) / kChunk;
+  std::vector<Hash256> hashes(entries.size());
+  std::vector<uint8_t> payload_ok(entries.size(), 0);
+  std::unique_ptr<std::atomic<bool>[]> chunk_done(new std::atomic<bool>[chunks]);
+  for (size_t c = 0; c < chunks; ++c) chunk_done[c].store(false, std::memory_order_relaxed);
+  std::atomic<size_t> next_chunk{0};
+  std::atomic<bool> stop{false};
+  auto hash_chunk = [&](size_t c) {
+    size_t end = std::min(entries.size(), (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end; ++i) {
+      payload_ok[i] = CheckPayload(entries[i]).ok() ? 1 : 0;
+      hashes[i] = entries[i].hash();
+    }
+    chunk_done[c].store(true, std::memory_order_release);
+  };
+  auto wait_for = [&](size_t i) {
+    size_t c = i / kChunk;
+    while (!chunk_done[c].load(std::memory_order_acquire)) {
+      size_t k = next_chunk.fetch_add(1);
+      if (k < chunks) {
+        hash_chunk(k);
+      } else {
+        std::this_thread::yield();  // the helper is on it
+      }
+    }
+  };
   std::vector<uint8_t> signature_ok(run_ends.size(), 0);  // 1 good, 2 bad
   std::atomic<size_t> next_run{0};
   auto verify_runs = [&] {
-    for (size_t k; (k = next_run.fetch_add(1)) < run_ends.size();) {
+    for (size_t k; !stop.load(std::memory_order_relaxed) && (k = next_run.fetch_add(1)) < run_ends.size();) {
       signature_ok[k] = CheckSignature(entries[run_ends[k]]) ? 1 : 2;
     }
   };
   struct Joiner {
+    std::atomic<bool>& stop;
     std::thread thread;
     ~Joiner() {
+      stop.store(true);
       if (thread.joinable()) thread.join();
     }
-  } helper;
+  } helper{stop, {}};
   constexpr size_t kThreadedVerifyRuns = 8;
-  if (run_ends.size() >= kThreadedVerifyRuns) helper.thread = std::thread(verify_runs);
+  constexpr size_t kThreadedEntries = 4 * kChunk;
+  if (run_ends.size() >= kThreadedVerifyRuns || entries.size() >= kThreadedEntries) {
+    helper.thread = std::thread([&] {
+      for (size_t c; !stop.load(std::memory_order_relaxed) && (c = next_chunk.fetch_add(1)) < chunks;) {
+        hash_chunk(c);
+      }
+      verify_runs();
+    });
+  }
 
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     const EntryHeader& h = e.header;
-    if (Status s = CheckPayload(e); !s.ok()) return fail(i, EntryError::kPayloadMismatch, s);
+    wait_for(i);
+    const Hash256& hash = hashes[i];
+    if (!payload_ok[i]) return fail(i, EntryError::kPayloadMismatch, CheckPayload(e));
     auto feed_or = w.GetFeed(h.feed());
     if (!feed_or.ok()) return fail(i, EntryError::kNone, feed_or.status());
     Writer::Feed* feed = *feed_or;
     if (h.seq <= feed->record.seq) {
       auto stored = w.StoredHash(feed->record.index, h.seq);
       if (!stored.ok()) return fail(i, EntryError::kNone, stored.status());
-      if (*stored && **stored == e.hash()) {
+      if (*stored && **stored == hash) {
         ++report.duplicates;
         continue;
       }
@@ -620,7 +678,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
         return fail(i, EntryError::kBadSignature,
                     Unauthenticated("signature does not verify against the header's author"));
       }
-      *fork = ForkReport{h.feed(), h.seq, *stored ? **stored : Hash256{}, e.hash(), UnixMillisNow(),
+      *fork = ForkReport{h.feed(), h.seq, *stored ? **stored : Hash256{}, hash, UnixMillisNow(),
                         source};
       return fail(i, EntryError::kFork,
                   Corruption("fork: a different entry is already held at seq " +
@@ -656,7 +714,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
       return fail(i, EntryError::kNone, s);
     }
     feed->record.seq = h.seq;
-    feed->record.head = e.hash();
+    feed->record.head = hash;
     feed->dirty = true;
     EntryError error = EntryError::kNone;
     auto state = w.LoadRecord(h.record_id);

@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
     if (std::string(mode) == "sync-incr" || std::string(mode) == "conflicts") {
       sub->add_option("M", sync.m, std::string(mode) == "conflicts" ? "records edited on both sides" : "new entries");
     }
+    sub->add_option("--runs", sync.runs, "measured runs, the median reported (default 1)")->check(CLI::Range(1, 99));
     sub->callback([&, mode] {
       sync.mode = mode;
       sync.json = json;

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -289,6 +290,16 @@ struct Bench {
     return run;
   }
 
+  // Keeps the sink as it is now (empty, configured) so that each cold run
+  // can start from the same state.
+  void SaveEmptySink() {
+    fs::copy(sink_dir, root + "/sink-empty", fs::copy_options::recursive);
+  }
+  void RestoreEmptySink() {
+    fs::remove_all(sink_dir);
+    fs::copy(root + "/sink-empty", sink_dir, fs::copy_options::recursive);
+  }
+
   uint64_t SinkEntries() {
     auto node = node::OpenNodeDir(sink_dir);
     return node->store->Stats().value().entries;
@@ -323,25 +334,31 @@ int SyncBench(const SyncBenchArgs& args) {
   bench.Fill(args.n);
   double mean_entry = static_cast<double>(bench.entry_bytes) / static_cast<double>(std::max<uint64_t>(1, bench.entries));
   bench.StartSource();
-  Bench::Run run;
   uint64_t moved = 0;
   if (args.mode == "sync-cold") {
-    run = bench.SyncOnce();
+    bench.SaveEmptySink();
     moved = args.n;
   } else {
     bench.SyncOnce();  // make them equal (not measured)
-    if (args.mode == "sync-noop") {
-      run = bench.SyncOnce();
-    } else if (args.mode == "sync-incr") {
-      bench.Fill(args.m);
-      run = bench.SyncOnce();
-      moved = args.m;
-    } else if (args.mode == "conflicts") {
-      EditOnBothSides(bench, args.m);
-      run = bench.SyncOnce();
-      moved = 2 * args.m;
-    }
+    if (args.mode == "sync-incr") moved = args.m;
+    if (args.mode == "conflicts") moved = 2 * args.m;
   }
+  // Each run measures the same step again: a cold sync into the empty sink,
+  // a no-op, M more entries, or K more concurrent edits of the same records.
+  std::vector<Bench::Run> runs;
+  ProcStats sink_stats;
+  for (int r = 0; r < args.runs; ++r) {
+    if (args.mode == "sync-cold" && r > 0) bench.RestoreEmptySink();
+    if (args.mode == "sync-incr") bench.Fill(args.m);
+    if (args.mode == "conflicts") EditOnBothSides(bench, args.m);
+    runs.push_back(bench.SyncOnce());
+    sink_stats.peak_rss_mib = std::max(sink_stats.peak_rss_mib, runs.back().sink.peak_rss_mib);
+    sink_stats.anon_rss_mib = std::max(sink_stats.anon_rss_mib, runs.back().sink.anon_rss_mib);
+  }
+  std::vector<Bench::Run> sorted = runs;
+  std::sort(sorted.begin(), sorted.end(), [](const Bench::Run& a, const Bench::Run& b) { return a.wall_ms < b.wall_ms; });
+  Bench::Run run = sorted[sorted.size() / 2];  // the median (the upper one of an even count)
+  run.sink = sink_stats;
   uint64_t sink_entries = bench.SinkEntries();
   uint64_t conflicts_source = 0, conflicts_sink = 0;
   if (args.mode == "conflicts") {
@@ -357,6 +374,10 @@ int SyncBench(const SyncBenchArgs& args) {
     out["n"] = args.n;
     if (args.mode == "sync-incr" || args.mode == "conflicts") out["m"] = args.m;
     out["wall_ms"] = run.wall_ms;
+    out["runs"] = args.runs;
+    std::vector<double> walls;
+    for (const auto& r : runs) walls.push_back(r.wall_ms);
+    out["wall_ms_runs"] = walls;
     out["process_ms"] = run.process_ms;
     out["entries"] = moved;
     out["entries_per_s"] = per_s;
@@ -379,7 +400,13 @@ int SyncBench(const SyncBenchArgs& args) {
                     ? (" M=" + std::to_string(args.m)).c_str()
                     : "",
                 mean_entry);
-    std::printf("  start to in sync (sink's own clock)  %10.1f ms\n", run.wall_ms);
+    std::printf("  start to in sync (sink's own clock)  %10.1f ms%s\n", run.wall_ms,
+                args.runs > 1 ? (", median of " + std::to_string(args.runs) + " runs").c_str() : "");
+    if (args.runs > 1) {
+      std::printf("  runs                                ");
+      for (const auto& r : runs) std::printf(" %.1f", r.wall_ms);
+      std::printf(" ms\n");
+    }
     std::printf("  process spawn to exit                %10.1f ms\n", run.process_ms);
     std::printf("  entries moved                        %10llu (%.0f entries/s)\n",
                 static_cast<unsigned long long>(moved), per_s);

@@ -10,6 +10,7 @@ struct SyncBenchArgs {
   std::string mode;   // "sync-cold", "sync-noop", "sync-incr", "conflicts"
   uint64_t n = 100000;  // entries both nodes share (the source holds, for cold)
   uint64_t m = 1000;    // new entries (incr) or records edited on both sides (conflicts)
+  int runs = 1;         // measured runs; the median is reported
   bool json = false;
 };
 
