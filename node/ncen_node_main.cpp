@@ -10,7 +10,6 @@
 #include <malloc.h>
 
 #include <cstdio>
-#include <string>
 
 #include "base/log.h"
 #include "node/daemon.h"
@@ -33,16 +32,13 @@ int main(int argc, char** argv) {
   }
   options.once_timeout_ms = static_cast<int64_t>(once_timeout * 1000);
   ncen::log::SetProgram("ncen-node");
-  // Batches are megabytes: a fixed mmap threshold returns each one to the
-  // system when freed (glibc's adaptive threshold would keep them in the
-  // heap), so resident memory follows what is in use.
-  if (getenv("NCEN_MALLOC_EXP") == nullptr) {
+  // Batches are megabytes: a fixed mmap threshold returns a freed one to the
+  // system (glibc's adaptive threshold would keep them in the heap), so
+  // resident memory follows what is in use. The hot buffers (reassembly,
+  // batch building, channel output) are reused rather than freed, so this
+  // costs no page faults per batch.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-  } else if (std::string(getenv("NCEN_MALLOC_EXP")) == "big") {
-  mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
-  }
   auto daemon = ncen::node::Daemon::Create(options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "ncen-node: %s\n", daemon.status().ToString().c_str());
