@@ -227,6 +227,40 @@ TEST_CASE("a batch may interleave feeds; each feed's entries stay in seq order",
   CHECK(fresh.store->Stats()->entries == 0);
 }
 
+TEST_CASE("a large batch is hashed on two threads and still names its first bad entry", "[storage]") {
+  // Over 512 entries, ApplyBatch hashes payloads and entries ahead in chunks
+  // on both threads; errors must still come back for the first bad entry.
+  std::vector<Entry> batch;
+  for (uint8_t n = 20; n < 22; ++n) {
+    auto author = testing::IdentityFromNumber(n);
+    TestStore source(author);
+    std::vector<LocalChange> changes;
+    for (int i = 0; i < 700; ++i) {
+      changes.push_back({NewRecordId(1700000000000 + i), RecordType::kSeizure, Op::kPut,
+                         testing::SeizurePayload("bulk " + std::to_string(i))});
+    }
+    REQUIRE(source.store->AppendLocal(author, changes).ok());
+    auto entries = testing::AllEntries(*source.store);
+    batch.insert(batch.end(), entries.begin(), entries.end());
+  }
+  REQUIRE(batch.size() == 1400);
+  for (size_t bad : {size_t{3}, size_t{700}, size_t{1200}}) {
+    auto damaged = batch;
+    damaged[bad].payload[10] ^= 0x01;
+    damaged[bad + 50].payload[10] ^= 0x01;  // a later one is not the one named
+    TestStore target(testing::IdentityFromNumber(30));
+    ApplyReport r = target.store->ApplyBatch(damaged);
+    CHECK(r.error == EntryError::kPayloadMismatch);
+    CHECK(r.error_index == bad);
+    CHECK(target.store->Stats()->entries == 0);
+  }
+  TestStore target(testing::IdentityFromNumber(30));
+  ApplyReport r = target.store->ApplyBatch(batch);
+  REQUIRE(r.status.ok());
+  CHECK(r.applied == 1400);
+  CHECK(target.store->VerifyLog().ok());
+}
+
 TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale", "[storage]") {
   auto me = testing::IdentityFromNumber(1);
   TestStore now(me);
