@@ -218,10 +218,10 @@ class Store {
   // up to date first (CatchUpIndex), so it never misses an applied record.
   Result<std::vector<ListItem>> Search(const SearchQuery& query);
 
-  // The search index of entries from peers is built after they are applied,
-  // from the changes feed, in large transactions (local writes index at
-  // once). Indexes the records of at most `max_records` pending changes in
-  // one write transaction; returns how many changes still wait.
+  // The search index is built after entries are applied (local writes and
+  // entries from peers alike), from the changes feed, in large transactions.
+  // Indexes the records of at most `max_records` pending changes in one
+  // write transaction; returns how many changes still wait.
   Result<uint64_t> CatchUpIndex(size_t max_records);
   // Changes applied but not yet indexed.
   Result<uint64_t> IndexBacklog() const;

@@ -83,3 +83,21 @@ TEST_CASE("search folds names, matches identifiers exactly, filters by type and 
   q.text = "muller jonas";
   CHECK(f.Find(q).empty());
 }
+
+TEST_CASE("local writes are indexed after their commit, and a search catches up first", "[storage]") {
+  Fixture f;
+  RecordId first = f.Add(RecordType::kSeizure, Seizure("2026-02-01", "cocaine"));
+  RecordId second = f.Add(RecordType::kSeizure, Seizure("2026-02-02", "cocaine"));
+  CHECK(f.t.store->IndexBacklog().value() == 2);  // not in the writes' transactions
+  SearchQuery q;
+  q.text = "cocaine";
+  CHECK(f.Find(q) == std::vector<RecordId>{second, first});
+  CHECK(f.t.store->IndexBacklog().value() == 0);
+  // An update replaces the record's terms once indexed.
+  LocalChange change{first, RecordType::kSeizure, Op::kPut, Seizure("2026-02-01", "heroin")};
+  REQUIRE(f.t.store->AppendLocal(f.me, {&change, 1}).ok());
+  CHECK(f.t.store->IndexBacklog().value() == 1);
+  CHECK(f.Find(q) == std::vector<RecordId>{second});
+  q.text = "heroin";
+  CHECK(f.Find(q) == std::vector<RecordId>{first});
+}
