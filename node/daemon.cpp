@@ -257,8 +257,11 @@ class Daemon::Impl {
     if (!peer.session) return;
     for (Bytes& m : peer.session->TakeOutgoing()) {
       if (!peer.connection->Send(m).ok()) break;
-      if (peer.session) peer.session->RecycleOutgoing(std::move(m));
+      peer.session->RecycleOutgoing(std::move(m));
     }
+    // A failed Send aborts the connection, and its close handler has ended
+    // the session already.
+    if (!peer.session) return;
     for (const std::string& line : peer.session->TakeLog()) log::Line(line);
     if (peer.session && peer.session->failed()) {
       Status error = peer.session->error();

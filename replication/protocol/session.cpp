@@ -182,7 +182,11 @@ void Session::Queue(Bytes message, int64_t now_ms) {
 }
 
 void Session::RecycleOutgoing(Bytes sent) {
-  if (spare_messages_.size() < 2 && sent.capacity() >= (64 << 10)) spare_messages_.push_back(std::move(sent));
+  // Batch-sized buffers only, and not one that a rare huge batch grew.
+  size_t capacity = sent.capacity();
+  if (spare_messages_.size() < 2 && capacity >= (64 << 10) && capacity <= 2 * options_.batch_bytes + (1 << 20)) {
+    spare_messages_.push_back(std::move(sent));
+  }
 }
 
 std::vector<Bytes> Session::TakeOutgoing() {
@@ -532,22 +536,33 @@ Status Session::OnAck(uint64_t number, int64_t now_ms) {
 
 Result<const storage::RunEntry*> Session::NextToSend(const storage::FeedId& feed, uint64_t sent,
                                                      uint64_t upto, size_t read_bytes) {
-  Lookahead& la = lookahead_[feed];
-  while (la.next < la.list.size() && la.list[la.next].seq <= sent) ++la.next;
-  if (la.next == la.list.size()) {
-    la.blob.clear();
-    la.list.clear();
-    la.next = 0;
-    storage::FeedRun run;
-    if (sent < upto) {
-      NCEN_ASSIGN_OR_RETURN(run, store_.ReadFeedRun(feed, sent + 1, upto, read_bytes, la.blob, &la.list));
-    }
-    if (run.entries == 0) {
-      lookahead_.erase(feed);  // and its memory
-      return nullptr;
-    }
+  auto it = lookahead_.find(feed);
+  if (it != lookahead_.end()) {
+    Lookahead& la = it->second;
+    while (la.next < la.list.size() && la.list[la.next].seq <= sent) ++la.next;
+    if (la.next < la.list.size()) return &la.list[la.next];
+    DropLookahead(feed);
+  }
+  // Read-ahead is bounded in all (ReadFeedRun returns at least one entry,
+  // which may be a large photo): past the budget a feed waits for a later
+  // batch, which only loosens the time order.
+  if (sent >= upto || lookahead_bytes_ >= 2 * options_.batch_bytes) return nullptr;
+  Lookahead& la = lookahead_[feed];  // new, empty
+  auto run = store_.ReadFeedRun(feed, sent + 1, upto, read_bytes, la.blob, &la.list);
+  lookahead_bytes_ += la.blob.size();
+  if (!run.ok() || run->entries == 0) {
+    DropLookahead(feed);
+    if (!run.ok()) return run.status();
+    return nullptr;
   }
   return &la.list[la.next];
+}
+
+void Session::DropLookahead(const storage::FeedId& feed) {
+  auto it = lookahead_.find(feed);
+  if (it == lookahead_.end()) return;
+  lookahead_bytes_ -= it->second.blob.size();
+  lookahead_.erase(it);
 }
 
 // Each batch takes entries from all the feeds the peer lacks in timestamp
@@ -569,23 +584,28 @@ Status Session::Pump(int64_t now_ms) {
     };
     std::vector<std::pair<const storage::FeedId*, uint64_t>> pending;  // feed, our seq
     for (auto& [feed, known] : ours_) {
-      if (!MaySend(feed)) {
-        lookahead_.erase(feed);
+      if (!MaySend(feed) || known.seq <= sent_upto_[feed]) {
+        DropLookahead(feed);  // nothing more to send from it
         continue;
       }
-      if (known.seq > sent_upto_[feed]) pending.emplace_back(&feed, known.seq);
+      pending.emplace_back(&feed, known.seq);
     }
     if (pending.empty()) break;
-    // Read-ahead per feed: 64 KiB, less when many feeds are pending, so that
-    // read-ahead stays within about one batch in all.
+    // Read-ahead per feed: 64 KiB, less when many feeds are pending (and at
+    // most twice a batch in all, NextToSend).
     size_t read_bytes = std::clamp<size_t>(options_.batch_bytes / pending.size(), 1, 64 << 10);
     std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
     std::map<const storage::FeedId*, uint64_t> upto;
-    for (auto& [feed, seq] : pending) {
-      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextToSend(*feed, sent_upto_[*feed], seq, read_bytes));
-      if (!next) continue;
-      heads.push({next->timestamp_ms, feed});
-      upto[feed] = seq;
+    // A second pass when the first found nothing: stale read-ahead dropped
+    // during the first may have been all that held the budget.
+    for (int pass = 0; pass < 2 && heads.empty(); ++pass) {
+      for (auto& [feed, seq] : pending) {
+        NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next,
+                              NextToSend(*feed, sent_upto_[*feed], seq, read_bytes));
+        if (!next) continue;
+        heads.push({next->timestamp_ms, feed});
+        upto[feed] = seq;
+      }
     }
     Bytes& blob = batch_entries_;
     blob.clear();

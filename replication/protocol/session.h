@@ -103,6 +103,9 @@ class Session {
   // The peer's protocol-level identity, from its Hello.
   const std::string& peer_hello_name() const { return peer_name_; }
   const std::string& peer_role() const { return peer_role_; }
+  // Entries read from the store ahead of batching (bounded: about twice
+  // `batch_bytes`, plus at most one entry).
+  size_t read_ahead_bytes() const { return lookahead_bytes_; }
 
  private:
   struct Known {
@@ -150,6 +153,8 @@ class Session {
     size_t next = 0;  // first entry of `list` not yet taken
   };
   std::map<storage::FeedId, Lookahead> lookahead_;
+  size_t lookahead_bytes_ = 0;
+  void DropLookahead(const storage::FeedId& feed);
   // The next entry of `feed` after `sent` up to `upto` (refilled from the
   // store when needed), or nullptr when there is none.
   Result<const storage::RunEntry*> NextToSend(const storage::FeedId& feed, uint64_t sent,

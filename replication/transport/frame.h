@@ -87,7 +87,8 @@ class Reassembler {
   // A buffer given back after use: the next message is assembled in it (one
   // spare is kept, the largest).
   void Recycle(Bytes used) {
-    if (used.capacity() > spare_.capacity()) spare_ = std::move(used);
+    constexpr size_t kKeepMax = 8 << 20;  // a rare huge message is not kept
+    if (used.capacity() > spare_.capacity() && used.capacity() <= kKeepMax) spare_ = std::move(used);
   }
   bool closed() const { return closed_; }
   const std::string& close_reason() const { return close_reason_; }

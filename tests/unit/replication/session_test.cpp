@@ -305,6 +305,33 @@ TEST_CASE("batches carry every feed's entries in timestamp order, so a cut sync 
   CHECK(std::is_sorted(all.begin(), all.end()));
 }
 
+TEST_CASE("read-ahead stays bounded when many feeds are pending", "[session]") {
+  // Every pending feed needs at least one entry read to be merged by time;
+  // with 60 feeds and tiny batches that alone would be ~25 batches' worth.
+  Node hub(1, "hub"), sink(2, "sink");
+  for (uint8_t n = 100; n < 160; ++n) {
+    Node office(n, "office");
+    office.Write(3);
+    Link l(office, hub);
+    l.Settle();
+  }
+  REQUIRE(hub.Entries() == 180);
+  SessionOptions options;
+  options.batch_bytes = 2048;
+  options.window = 2;
+  Link link(hub, sink, options);
+  size_t most = 0;
+  for (int step = 0; step < 2000 && sink.Entries() < 180; ++step) {
+    link.Pump(link.delivered + 1);
+    most = std::max(most, link.a.read_ahead_bytes());
+    if (step % 20 == 0) link.Tick(50);
+  }
+  link.Settle();
+  RequireConverged(hub, sink);
+  CHECK(most > 0);
+  CHECK(most <= 2 * options.batch_bytes + 1500);  // the budget, plus one entry
+}
+
 TEST_CASE("a tampered entry gets the batch refused, nothing applied, and the session ended",
           "[session]") {
   Node a(1, "a"), b(2, "b");
