@@ -3,13 +3,15 @@
 //   ncen-bench generate N          N realistic seizures as NDJSON (for the demo)
 //   ncen-bench write [--records N] local writes: 1,000 per transaction, and one
 //                                  durable commit per record
-//   ncen-bench read [--records N]  get and indexed search on a store of N records
+//   ncen-bench read [--records N]  index catch-up, get and indexed search on N records
 //   ncen-bench channel             handshake CPU per side, bulk MB/s over the
 //                                  encrypted loopback channel
 //   ncen-bench sync-cold N         two ncen-node processes: full sync of N entries
 //   ncen-bench sync-noop N         ... already equal: connect, handshake, nothing to do
 //   ncen-bench sync-incr N M       ... M new entries on top of N shared
 //   ncen-bench conflicts N K       ... K records edited on both sides, synced both ways
+//                                  (sync-*: --runs R repeats the measured step and
+//                                  reports the median)
 //
 // Each prints a table, or one JSON object with --json. Stores live in a
 // temporary directory that is removed afterwards.
