@@ -17,6 +17,7 @@
 #include "tools/ncen-bench/sync_bench.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,6 +156,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   pid_t pid = ::fork();
   NCEN_CHECK(pid >= 0);
   if (pid == 0) {
+    // The nodes end with the benchmark, even when it dies on a failed check.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     FILE* log = std::fopen(log_path.c_str(), "a");
     if (!log) ::_exit(126);
     ::dup2(fileno(log), 2);
@@ -281,6 +284,8 @@ struct Bench {
     std::string log = ReadAll(log_path).substr(log_size);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       std::fprintf(stderr, "ncen-bench: the sink failed; its log:\n%s", log.c_str());
+      StopSource();
+      fs::remove_all(root);
       std::exit(1);
     }
     auto at = log.find("in sync with every peer ");
