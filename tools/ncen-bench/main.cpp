@@ -200,33 +200,36 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_flag("--json", json, "one JSON object on stdout");
   app.fallthrough();
+  // Counts are 1..10^9: CLI11 would take "-5" as a huge unsigned number.
+  const auto kCount = CLI::Range(uint64_t{1}, uint64_t{1000000000});
   uint64_t n = 100000, samples = 10000;
   int rc = 0;
 
   auto* gen = app.add_subcommand("generate", "print N realistic seizures as NDJSON");
-  gen->add_option("N", n, "how many")->required();
+  gen->add_option("N", n, "how many")->required()->check(kCount);
   gen->callback([&] {
     Rng rng(7);
     for (uint64_t i = 0; i < n; ++i) std::cout << tools::GenerateSeizure(rng, i).dump() << "\n";
   });
   auto* write = app.add_subcommand("write", "local writes, batched and one durable commit per record");
-  write->add_option("--records", n, "records in the batched run (default 100000)");
+  write->add_option("--records", n, "records in the batched run (default 100000)")->check(kCount);
   write->callback([&] { rc = Write(n, json); });
   auto* read = app.add_subcommand("read", "get and indexed search on a store of N records");
-  read->add_option("--records", n, "records in the store (default 100000)");
-  read->add_option("--samples", samples, "lookups to time (default 10000)");
+  read->add_option("--records", n, "records in the store (default 100000)")->check(kCount);
+  read->add_option("--samples", samples, "lookups to time (default 10000)")->check(kCount);
   read->callback([&] { rc = Read(n, samples, json); });
   uint64_t handshakes = 2000, mib = 2048;
   auto* channel = app.add_subcommand("channel", "secure channel: handshake CPU per side, bulk transfer");
-  channel->add_option("--handshakes", handshakes, "handshakes to average (default 2000)");
-  channel->add_option("--mib", mib, "MiB to send in the bulk run (default 2048)");
+  channel->add_option("--handshakes", handshakes, "handshakes to average (default 2000)")->check(kCount);
+  channel->add_option("--mib", mib, "MiB to send in the bulk run (default 2048)")->check(kCount);
   channel->callback([&] { rc = bench::ChannelBench(handshakes, mib, json); });
   bench::SyncBenchArgs sync;
   for (const char* mode : {"sync-cold", "sync-noop", "sync-incr", "conflicts"}) {
     auto* sub = app.add_subcommand(mode, std::string("replication between two ncen-node processes: ") + mode);
-    sub->add_option("N", sync.n, "entries held (default 100000)");
+    sub->add_option("N", sync.n, "entries held (default 100000)")->check(kCount);
     if (std::string(mode) == "sync-incr" || std::string(mode) == "conflicts") {
-      sub->add_option("M", sync.m, std::string(mode) == "conflicts" ? "records edited on both sides" : "new entries");
+      sub->add_option("M", sync.m, std::string(mode) == "conflicts" ? "records edited on both sides" : "new entries")
+          ->check(kCount);
     }
     sub->add_option("--runs", sync.runs, "measured runs, the median reported (default 1)")->check(CLI::Range(1, 99));
     sub->callback([&, mode] {
