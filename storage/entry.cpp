@@ -128,25 +128,9 @@ Result<EntryHeader> DecodeHeader(ByteView bytes) {
 }
 
 Result<int64_t> HeaderTimestamp(ByteView bytes) {
-  // A stack copy for the usual header (a few hundred bytes) instead of
-  // ReadMessage's heap copy: senders call this once per entry.
-  constexpr size_t kWords = 128;
-  if (bytes.size() > kWords * sizeof(capnp::word)) {
-    return ReadMessage<int64_t>(bytes, "entry header", 8, [](capnp::MessageReader& reader) {
-      return Result<int64_t>(reader.getRoot<schema::EntryHeader>().getTimestampMs());
-    });
-  }
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0 || (bytes[0] | bytes[1] | bytes[2] | bytes[3])) {
-    return Corruption("entry header is not a single-segment message");
-  }
-  capnp::word words[kWords];
-  std::memcpy(words, bytes.data(), bytes.size());
-  try {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words, bytes.size() / sizeof(capnp::word)));
-    return reader.getRoot<schema::EntryHeader>().getTimestampMs();
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("entry header does not decode: ") + e.getDescription().cStr());
-  }
+  return ReadMessage<int64_t>(bytes, "entry header", 8, [](capnp::MessageReader& reader) {
+    return Result<int64_t>(reader.getRoot<schema::EntryHeader>().getTimestampMs());
+  });
 }
 
 Hash256 EntryHash(ByteView header_bytes, const Signature& signature) {

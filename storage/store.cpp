@@ -537,6 +537,13 @@ Result<uint64_t> Store::CatchUpIndex(size_t max_records) {
   return remaining;
 }
 
+Status Store::CatchUpIndexAll() {
+  for (;;) {
+    NCEN_ASSIGN_OR_RETURN(uint64_t remaining, CatchUpIndex(20000));
+    if (remaining == 0) return Status::Ok();
+  }
+}
+
 Result<uint64_t> Store::IndexBacklog() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   auto counter = [&](const char* key) -> Result<uint64_t> {

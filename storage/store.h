@@ -223,6 +223,8 @@ class Store {
   // Indexes the records of at most `max_records` pending changes in one
   // write transaction; returns how many changes still wait.
   Result<uint64_t> CatchUpIndex(size_t max_records);
+  // Calls CatchUpIndex until nothing waits.
+  Status CatchUpIndexAll();
   // Changes applied but not yet indexed.
   Result<uint64_t> IndexBacklog() const;
   Result<std::vector<ChangeRef>> ChangesSince(uint64_t after, size_t limit) const;

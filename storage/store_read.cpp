@@ -186,10 +186,7 @@ Result<std::vector<ListItem>> Store::Conflicts(size_t limit) const {
 }
 
 Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
-  for (;;) {
-    NCEN_ASSIGN_OR_RETURN(uint64_t remaining, CatchUpIndex(20000));
-    if (remaining == 0) break;
-  }
+  NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->index));
 

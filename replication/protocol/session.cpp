@@ -36,15 +36,9 @@ struct Session::HelloData {
 
 namespace {
 
-Bytes Flatten(capnp::MessageBuilder& builder) {
-  auto words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asBytes();
-  return Bytes(bytes.begin(), bytes.end());
-}
-
-// The same bytes as Flatten, written into `out` (whose memory is reused):
-// the segment table (u32 count - 1, u32 size in words per segment, padded to
-// a word), then the segments.
+// A builder's message as bytes, written into `out` (whose memory may be
+// reused): the segment table (u32 count - 1, u32 size in words per segment,
+// padded to a word), then the segments.
 void FlattenInto(capnp::MessageBuilder& builder, Bytes& out) {
   auto segments = builder.getSegmentsForOutput();
   size_t table = (segments.size() / 2 + 1) * sizeof(capnp::word);
@@ -62,6 +56,12 @@ void FlattenInto(capnp::MessageBuilder& builder, Bytes& out) {
     std::memcpy(out.data() + at, segments[i].begin(), segments[i].size() * sizeof(capnp::word));
     at += segments[i].size() * sizeof(capnp::word);
   }
+}
+
+Bytes Flatten(capnp::MessageBuilder& builder) {
+  Bytes out;
+  FlattenInto(builder, out);
+  return out;
 }
 
 std::string FeedText(const FeedId& feed) {

@@ -203,11 +203,10 @@ Bytes SecureChannel::TakeOutput() {
 }
 
 void SecureChannel::RecycleOutput(Bytes written) {
-  // Kept only up to a few batches' worth: a burst must not pin its memory
-  // for the life of the connection.
-  constexpr size_t kKeepMax = 8 << 20;
   written.clear();
-  if (written.capacity() > spare_output_.capacity() && written.capacity() <= kKeepMax) spare_output_.swap(written);
+  if (written.capacity() > spare_output_.capacity() && written.capacity() <= kRecycledBufferMax) {
+    spare_output_.swap(written);
+  }
 }
 
 }  // namespace ncen::transport

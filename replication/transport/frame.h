@@ -74,6 +74,11 @@ class FrameReader {
 };
 
 // Rebuilds protocol messages from decrypted transport plaintexts.
+// Buffers given back for reuse (Reassembler::Recycle,
+// SecureChannel::RecycleOutput) are kept only up to this size: a rare huge
+// message or burst must not pin its memory for the life of the connection.
+inline constexpr size_t kRecycledBufferMax = size_t{8} << 20;
+
 class Reassembler {
  public:
   explicit Reassembler(size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
@@ -87,8 +92,7 @@ class Reassembler {
   // A buffer given back after use: the next message is assembled in it (one
   // spare is kept, the largest).
   void Recycle(Bytes used) {
-    constexpr size_t kKeepMax = 8 << 20;  // a rare huge message is not kept
-    if (used.capacity() > spare_.capacity() && used.capacity() <= kKeepMax) spare_ = std::move(used);
+    if (used.capacity() > spare_.capacity() && used.capacity() <= kRecycledBufferMax) spare_ = std::move(used);
   }
   bool closed() const { return closed_; }
   const std::string& close_reason() const { return close_reason_; }

@@ -218,11 +218,7 @@ struct Bench {
     // A node that has been running has indexed what it holds (ncen-node does
     // it when idle); do it here, untimed, so no index slice of the source
     // daemon lands inside a measured sync.
-    for (;;) {
-      auto remaining = node->store->CatchUpIndex(20000);
-      NCEN_CHECK(remaining.ok());
-      if (remaining.value() == 0) break;
-    }
+    NCEN_CHECK(node->store->CatchUpIndexAll().ok());
   }
 
   void StartSource() {
