@@ -517,12 +517,17 @@ Status Store::RecordFork(const ForkReport& f) {
   return txn.Commit();
 }
 
-Status Store::MarkStaleIdentity(const std::string& reason) {
+Status Store::MarkStaleIdentity(const std::string& reason, bool* newly) {
   // An empty value would read back as "not stale" (StaleIdentity).
   if (reason.empty()) return InvalidArgument("a stale identity needs a reason");
+  if (newly) *newly = false;
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_ASSIGN_OR_RETURN(auto held, txn.Get(dbs_->meta, AsBytes("stale_identity")));
+  if (held && !held->empty()) return Status::Ok();  // the first reason stays
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("stale_identity"), AsBytes(reason)));
-  return txn.Commit();
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  if (newly) *newly = true;
+  return Status::Ok();
 }
 
 Result<uint64_t> Store::CatchUpIndex(size_t max_records) {

@@ -265,8 +265,9 @@ class Store {
   // Marks this node's identity stale (meta/stale_identity = reason): from
   // then on AppendLocal refuses every local write with kFailedPrecondition.
   // Used by ApplyBatch, and by the daemon when a peer shows it our own feed
-  // beyond our head. kInvalidArgument for an empty reason.
-  Status MarkStaleIdentity(const std::string& reason);
+  // beyond our head. The first reason stays; `newly`, when given, says
+  // whether this call marked it. kInvalidArgument for an empty reason.
+  Status MarkStaleIdentity(const std::string& reason, bool* newly = nullptr);
 
   static constexpr size_t kPeerFrontierFeedsMax = size_t{1} << 20;
   static constexpr size_t kRefusedAttemptsKept = 100;

@@ -77,12 +77,11 @@ Result<FeedId> ReadFeed(capnp::Data::Reader author, uint8_t scope) {
   return feed;
 }
 
-// Marks this node's identity stale (once) and logs why.
+// Marks this node's identity stale and logs why, the first time.
 Status MarkStale(storage::Store& store, const std::string& reason, std::vector<std::string>& log) {
-  auto stale = store.StaleIdentity();
-  if (!stale.ok()) return stale.status();
-  if (!stale.value().empty()) return Status::Ok();
-  NCEN_RETURN_IF_ERROR(store.MarkStaleIdentity(reason));
+  bool newly = false;
+  NCEN_RETURN_IF_ERROR(store.MarkStaleIdentity(reason, &newly));
+  if (!newly) return Status::Ok();
   log.push_back("STALE IDENTITY: " + reason + "; local writes are refused until an administrator acts");
   return Status::Ok();
 }

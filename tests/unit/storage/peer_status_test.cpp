@@ -171,7 +171,12 @@ TEST_CASE("MarkStaleIdentity refuses local writes from then on", "[storage]") {
   CHECK(t.store->MarkStaleIdentity("").code() == StatusCode::kInvalidArgument);
   CHECK(t.store->StaleIdentity().value().empty());
 
-  REQUIRE(t.store->MarkStaleIdentity("restored from a backup of 2026-11-01").ok());
+  bool newly = false;
+  REQUIRE(t.store->MarkStaleIdentity("restored from a backup of 2026-11-01", &newly).ok());
+  CHECK(newly);
+  // A second verdict keeps the first reason.
+  REQUIRE(t.store->MarkStaleIdentity("another reason", &newly).ok());
+  CHECK_FALSE(newly);
   CHECK(t.store->StaleIdentity().value() == "restored from a backup of 2026-11-01");
   change.id = ncen::testing::FixedRecordId(2);
   auto refused = t.store->AppendLocal(me, {&change, 1});
