@@ -119,7 +119,7 @@ class Daemon::Impl {
   transport::ChannelOptions ChannelOptions() const {
     transport::ChannelOptions options;
     options.network_id = Bytes(config_.network_id.begin(), config_.network_id.end());
-    options.max_message_bytes = replication::kMessageBytesMax;
+    options.max_message_bytes = limits::kMessageBytesMax;
     return options;
   }
 

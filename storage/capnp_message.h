@@ -9,6 +9,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <capnp/any.h>
 #include <kj/exception.h>
 
 #include <cstring>
@@ -19,7 +20,20 @@
 
 namespace ncen::storage {
 
+// The message as bytes, always one segment: a builder that outgrew its first
+// segment is copied into a builder whose first segment holds everything.
+// A message that fits its first segment is written as it was built, so the
+// bytes of every header and payload that ever fitted stay the same.
 inline Bytes MessageBytes(capnp::MessageBuilder& message) {
+  if (message.getSegmentsForOutput().size() > 1) {
+    auto root = message.getRoot<capnp::AnyStruct>().asReader();
+    size_t words = root.totalSize().wordCount + 1;  // + the root pointer
+    capnp::MallocMessageBuilder single(static_cast<unsigned>(words),
+                                       capnp::AllocationStrategy::FIXED_SIZE);
+    single.setRoot(root);
+    NCEN_CHECK(single.getSegmentsForOutput().size() == 1);
+    return MessageBytes(single);
+  }
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   return Bytes(bytes.begin(), bytes.end());

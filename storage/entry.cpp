@@ -33,18 +33,23 @@ const char* EntryErrorName(EntryError e) {
     case EntryError::kNone: return "none";
     case EntryError::kMalformed: return "malformed entry";
     case EntryError::kPayloadMismatch: return "payload does not match its hash";
+    case EntryError::kWithheldPayload: return "payload withheld";
+    case EntryError::kMalformedPayload: return "payload is not a valid record";
     case EntryError::kBadSignature: return "bad signature";
     case EntryError::kGap: return "gap in feed";
     case EntryError::kPrevMismatch: return "prev hash does not match";
     case EntryError::kFork: return "fork";
-    case EntryError::kTypeMismatch: return "record type or scope mismatch";
-    case EntryError::kStaleIdentity: return "stale identity";
+    case EntryError::kForkedFeed: return "feed has a fork report";
     case EntryError::kOutOfOrder: return "feed out of seq order in the batch";
+    case EntryError::kMissingDependency: return "context names an entry not held";
+    case EntryError::kBadContext: return "context breaks its author's own order";
+    case EntryError::kTooManyVersions: return "too many versions of one record";
   }
   return "?";
 }
 
 Bytes EncodeHeader(const EntryHeader& h) {
+  NCEN_CHECK(h.context.dots.size() <= kContextDotsMax);
   capnp::MallocMessageBuilder message(256);
   auto b = message.initRoot<schema::EntryHeader>();
   b.setFormatVersion(h.format_version);
@@ -95,6 +100,10 @@ static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
   }
   h.op = static_cast<Op>(op);
   auto ctx = r.getContext();
+  if (ctx.size() > kContextDotsMax) {
+    return Corruption("entry header: context of " + std::to_string(ctx.size()) + " dots (at most " +
+                      std::to_string(kContextDotsMax) + ")");
+  }
   h.context.dots.reserve(ctx.size());
   for (auto d : ctx) {
     Dot dot;
@@ -133,6 +142,21 @@ Result<int64_t> HeaderTimestamp(ByteView bytes) {
   });
 }
 
+Result<int64_t> HeaderOrder(ByteView bytes, std::vector<Dot>& deps) {
+  return ReadMessage<int64_t>(bytes, "entry header", 8, [&](capnp::MessageReader& reader) -> Result<int64_t> {
+    auto r = reader.getRoot<schema::EntryHeader>();
+    auto author = r.getAuthor();
+    for (auto d : r.getContext()) {
+      Dot dot;
+      if (!ReadFixed(d.getAuthor(), dot.author)) return Corruption("entry header: context author is not 32 bytes");
+      if (author.size() == 32 && std::memcmp(author.begin(), dot.author.data(), 32) == 0) continue;
+      dot.seq = d.getSeq();
+      deps.push_back(dot);
+    }
+    return r.getTimestampMs();
+  });
+}
+
 Hash256 EntryHash(ByteView header_bytes, const Signature& signature) {
   crypto::Blake2bHasher h;
   h.Update(header_bytes);
@@ -150,6 +174,29 @@ Entry MakeEntry(EntryHeader header, Bytes payload, const crypto::Identity& signe
   e.payload = std::move(payload);
   e.header = std::move(header);
   return e;
+}
+
+Result<SignedHeader> MakeSignedHeader(ByteView header_bytes, const Signature& signature) {
+  SignedHeader h;
+  h.header_bytes.assign(header_bytes.begin(), header_bytes.end());
+  h.signature = signature;
+  NCEN_ASSIGN_OR_RETURN(h.header, DecodeHeader(h.header_bytes));
+  return h;
+}
+
+SignedHeader SignedHeaderOf(const Entry& entry) {
+  return SignedHeader{entry.header_bytes, entry.signature, entry.header};
+}
+
+Status VerifyForkEvidence(const SignedHeader& a, const SignedHeader& b) {
+  if (a.header.feed() != b.header.feed() || a.header.seq != b.header.seq) {
+    return Unauthenticated("fork evidence: the two headers are not at one (author, scope, seq)");
+  }
+  if (a.hash() == b.hash()) return Unauthenticated("fork evidence: the two headers are the same entry");
+  if (!a.SignatureValid() || !b.SignatureValid()) {
+    return Unauthenticated("fork evidence: a signature does not verify against the author");
+  }
+  return Status::Ok();
 }
 
 Status CheckPayload(const Entry& entry) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/bytes.h"
+#include "base/limits.h"
 #include "base/status.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
@@ -21,8 +22,9 @@ using crypto::Hash256;
 using crypto::Signature;
 
 inline constexpr uint16_t kEntryFormatVersion = 1;
-inline constexpr size_t kHeaderBytesMax = 64 * 1024;
-inline constexpr size_t kPayloadBytesMax = 1024 * 1024;
+using limits::kContextDotsMax;
+using limits::kHeaderBytesMax;
+using limits::kPayloadBytesMax;
 
 struct EntryHeader {
   uint16_t format_version = kEntryFormatVersion;
@@ -42,11 +44,15 @@ struct EntryHeader {
   FeedId feed() const { return {author, scope}; }
 };
 
-// The exact bytes that get signed: a single-segment Cap'n Proto message.
+// The exact bytes that get signed: a single-segment Cap'n Proto message,
+// whatever the size of the context. The caller keeps the context within
+// kContextDotsMax (a bug otherwise), which keeps the bytes within
+// kHeaderBytesMax (base/limits.h).
 Bytes EncodeHeader(const EntryHeader& header);
 // kCorruption naming the first bad field when `bytes` is not a well-formed
 // version-1 header (wrong sizes, unknown enum values, unsorted context,
-// trailing bytes, over kHeaderBytesMax).
+// trailing bytes, over kHeaderBytesMax, a context of more than
+// kContextDotsMax dots).
 Result<EntryHeader> DecodeHeader(ByteView bytes);
 
 // The entry hash: BLAKE2b-256 of the header bytes followed by the 64-byte
@@ -68,22 +74,51 @@ struct Entry {
   Hash256 hash() const { return EntryHash(header_bytes, signature); }
 };
 
+// A header with its signature and no payload: what a node shows another as
+// evidence that the header's author signed it (a fork, a restored node).
+struct SignedHeader {
+  Bytes header_bytes;
+  Signature signature{};
+  EntryHeader header;  // decoded from header_bytes
+
+  Hash256 hash() const { return EntryHash(header_bytes, signature); }
+  bool SignatureValid() const { return crypto::Verify(header.author, header_bytes, signature); }
+};
+// Decodes the header; kCorruption when it does not (the signature is not
+// checked here).
+Result<SignedHeader> MakeSignedHeader(ByteView header_bytes, const Signature& signature);
+SignedHeader SignedHeaderOf(const Entry& entry);
+
+// Two headers prove a fork when both are validly signed by the same author,
+// for the same (scope, seq), and differ. kUnauthenticated naming what does
+// not hold otherwise.
+Status VerifyForkEvidence(const SignedHeader& a, const SignedHeader& b);
+
 // Builds an entry: encodes `header` (filling payload hash and size from
 // `payload`) and signs it with `signer`, which must be the header's author.
 Entry MakeEntry(EntryHeader header, Bytes payload, const crypto::Identity& signer);
 
-// Why an entry was rejected. Each has its own message too.
+// Why an entry was refused. Each has its own message too. A refusal depends
+// only on the entry itself, its own feed, and whether the entries its
+// context names are held (docs/log-format.md §6) — never on which of two
+// other nodes' entries arrived first — except kTooManyVersions, which needs
+// more than kRecordVersionsMax authors writing one record at once.
 enum class EntryError {
   kNone = 0,
-  kMalformed,        // bytes do not decode
-  kPayloadMismatch,  // payload hash or size differ from the header
-  kBadSignature,     // signature does not verify against the header's author
-  kGap,              // seq is beyond the feed's head + 1
-  kPrevMismatch,     // prev does not equal the hash of the entry before it
-  kFork,             // a different entry is already stored at this (feed, seq)
-  kTypeMismatch,     // the record already exists with another type or scope
-  kStaleIdentity,    // an entry of this node's own feed it has not written
-  kOutOfOrder,       // a feed's entries in a batch are not in increasing seq order
+  kMalformed,          // bytes do not decode
+  kPayloadMismatch,    // payload hash or size differ from the header
+  kWithheldPayload,    // the payload is missing (no sharing policy defines that yet)
+  kMalformedPayload,   // the payload is not a valid record body for its type and op
+  kBadSignature,       // signature does not verify against the header's author
+  kGap,                // seq is beyond the feed's head + 1
+  kPrevMismatch,       // prev does not equal the hash of the entry before it
+  kFork,               // a different entry is already stored at this (feed, seq)
+  kForkedFeed,         // the feed has a fork report: it is not synced until a person clears it
+  kOutOfOrder,         // a feed's entries in a batch are not in increasing seq order
+  kMissingDependency,  // the context names an entry this node does not hold (yet)
+  kBadContext,         // the context names its author's own future, or misses its
+                       // author's previous entry of the record
+  kTooManyVersions,    // the record would have more than kRecordVersionsMax versions
 };
 const char* EntryErrorName(EntryError e);
 
@@ -93,6 +128,10 @@ bool CheckSignature(const Entry& entry);
 // The timestamp of an encoded header, without decoding the rest or checking
 // it (for headers already stored). kCorruption when it does not read.
 Result<int64_t> HeaderTimestamp(ByteView header_bytes);
+// The timestamp, and the context's dots of authors other than the header's
+// own appended to `deps`: what a sender needs to order entries (an entry
+// goes after the entries its context names). For headers already stored.
+Result<int64_t> HeaderOrder(ByteView header_bytes, std::vector<Dot>& deps);
 
 // Transfer form: u32 header length | header | 64-byte signature | u8 flags
 // (bit 0: payload present) | u32 payload length | payload. All big-endian.

@@ -3,6 +3,8 @@
 // docs/log-format.md §7.
 #include <algorithm>
 
+#include "base/text.h"
+
 #include "storage/store.h"
 #include "storage/store_internal.h"
 
@@ -15,24 +17,18 @@ constexpr size_t kShortTextBytesMax = 255;   // name, address: u8 length
 constexpr size_t kErrorTextBytesMax = 1024;  // last_error, reason: u16 length
 constexpr size_t kFrontierFeedBytes = 32 + 1 + 8 + 32;
 
-// `text` cut to at most `max` bytes, not in the middle of a UTF-8 sequence.
-std::string_view Cut(std::string_view text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t n = max;
-  while (n > 0 && (static_cast<uint8_t>(text[n]) & 0xc0) == 0x80) --n;
-  return text.substr(0, n);
-}
-
 void AppendText8(Bytes& out, std::string_view text) {
   out.push_back(static_cast<uint8_t>(text.size()));
   Append(out, AsBytes(text));
 }
 
+// Error texts may quote a peer: stored as valid UTF-8 without control
+// characters, cut on a character boundary.
 void AppendText16(Bytes& out, std::string_view text) {
-  text = Cut(text, kErrorTextBytesMax);
-  out.push_back(static_cast<uint8_t>(text.size() >> 8));
-  out.push_back(static_cast<uint8_t>(text.size()));
-  Append(out, AsBytes(text));
+  std::string clean = SanitizeText(text, kErrorTextBytesMax);
+  out.push_back(static_cast<uint8_t>(clean.size() >> 8));
+  out.push_back(static_cast<uint8_t>(clean.size()));
+  Append(out, AsBytes(clean));
 }
 
 // Reads a value front to back; any read past the end makes ok() false.

@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 
+#include "base/limits.h"
+#include "base/text.h"
 #include "storage/capnp_message.h"
 #include "storage/codes.h"
 #include "storage/schema/record.capnp.h"
@@ -407,6 +409,114 @@ auto WithRoot(ByteView payload, Fn fn) -> Result<decltype(fn(std::declval<typena
   });
 }
 
+// The validation of a payload that came from elsewhere (ValidateRecordPayload):
+// the same rules as the JSON path, read off the same annotations. Paths are
+// only spelled out on failure.
+Status PayloadFieldError(const std::string& path, const std::string& what) {
+  return Corruption("record payload: field '" + path + "': " + what);
+}
+
+Status CheckReceivedText(kj::StringPtr text, const FieldRules& rules, const std::string& path) {
+  std::string_view view(text.cStr(), text.size());
+  if (view.size() > rules.max_length) {
+    return PayloadFieldError(path, "longer than " + std::to_string(rules.max_length) + " bytes");
+  }
+  if (!IsValidUtf8(view)) return PayloadFieldError(path, "not valid UTF-8");
+  for (unsigned char c : view) {
+    if (c < 0x20 && c != '\n' && c != '\t') return PayloadFieldError(path, "contains a control character");
+  }
+  if (view.empty()) {
+    if (rules.required) return PayloadFieldError(path, "must not be empty");
+    return Status::Ok();
+  }
+  if (rules.required && FoldText(std::string(view)).empty() && NormalizeIdentifier(std::string(view)).empty()) {
+    return PayloadFieldError(path, "must not be empty");
+  }
+  if (rules.format == s::Format::NONE) return Status::Ok();
+  if (rules.format == s::Format::RECORD_ID) {
+    if (!ParseRecordId(view).ok()) return PayloadFieldError(path, "not a record id");
+    return Status::Ok();
+  }
+  for (const FormatRule& rule : kFormatRules) {
+    if (rule.format == rules.format && !rule.valid(view)) {
+      return PayloadFieldError(path, std::string("not ") + rule.expected);
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix);
+
+// One value of `type` (a field or a list element).
+Status CheckReceivedValue(capnp::DynamicValue::Reader v, capnp::Type type, const FieldRules& rules,
+                          const std::string& path) {
+  switch (type.which()) {
+    case capnp::schema::Type::TEXT:
+      return CheckReceivedText(v.as<capnp::Text>(), rules, path);
+    case capnp::schema::Type::ENUM: {
+      uint16_t raw = v.as<capnp::DynamicEnum>().getRaw();
+      if (raw >= EnumNamesOf(type.asEnum()).size()) return PayloadFieldError(path, "unknown value");
+      if (rules.required && raw == 0) return PayloadFieldError(path, "is required");
+      return Status::Ok();
+    }
+    case capnp::schema::Type::STRUCT:
+      return CheckReceivedStruct(v.as<capnp::DynamicStruct>(), path);
+    case capnp::schema::Type::FLOAT64: {
+      double d = v.as<double>();
+      if (!std::isfinite(d)) return PayloadFieldError(path, "not a finite number");
+      if (rules.positive && !(d > 0)) return PayloadFieldError(path, "must be greater than 0");
+      if (rules.non_negative && d < 0) return PayloadFieldError(path, "must not be negative");
+      return Status::Ok();
+    }
+    case capnp::schema::Type::BOOL:
+    case capnp::schema::Type::UINT32: return Status::Ok();
+    default: return PayloadFieldError(path, "unsupported field type");
+  }
+}
+
+Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix) {
+  for (const FieldInfo& info : FieldsOf(r.getSchema())) {
+    capnp::StructSchema::Field field = info.field;
+    capnp::Type type = field.getType();
+    auto path = [&] { return prefix.empty() ? info.json_name : prefix + "." + info.json_name; };
+    switch (type.which()) {
+      case capnp::schema::Type::TEXT:
+      case capnp::schema::Type::STRUCT:
+        if (!r.has(field)) {
+          if (info.rules.required) return PayloadFieldError(path(), "is required");
+          break;
+        }
+        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path()));
+        break;
+      case capnp::schema::Type::LIST: {
+        if (!r.has(field)) {
+          if (info.rules.required) return PayloadFieldError(path(), "needs at least one item");
+          break;
+        }
+        auto list = r.get(field).as<capnp::DynamicList>();
+        if (list.size() > kListItemsMax) return PayloadFieldError(path(), "more than 1000 items");
+        if (info.rules.required && list.size() == 0) {
+          return PayloadFieldError(path(), "needs at least one item");
+        }
+        FieldRules element_rules = info.rules;
+        element_rules.required = true;  // no empty strings inside lists
+        capnp::Type element = type.asList().getElementType();
+        for (unsigned i = 0; i < list.size(); ++i) {
+          auto item_path = [&] { return path() + "[" + std::to_string(i) + "]"; };
+          // Paths only on failure: a second call spells it out.
+          if (!CheckReceivedValue(list[i], element, element_rules, "").ok()) {
+            return CheckReceivedValue(list[i], element, element_rules, item_path());
+          }
+        }
+        break;
+      }
+      default:
+        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path()));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id) {
@@ -433,6 +543,16 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
   } catch (const kj::Exception& e) {
     return InvalidArgument(std::string("record does not convert: ") + e.getDescription().cStr());
   }
+}
+
+Status ValidateRecordPayload(RecordType type, ByteView payload) {
+  if (payload.size() > limits::kPayloadBytesMax) return Corruption("record payload over 1 MiB");
+  capnp::StructSchema schema = SchemaOf(type);
+  auto checked = ReadMessage<bool>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<bool> {
+    NCEN_RETURN_IF_ERROR(CheckReceivedStruct(reader.getRoot<capnp::DynamicStruct>(schema), ""));
+    return true;
+  });
+  return checked.status();
 }
 
 Result<json> RecordToJson(RecordType type, ByteView payload) {

@@ -23,6 +23,13 @@ namespace ncen::storage {
 // greater than 0". Nothing else is ever returned on bad input.
 Result<Bytes> RecordFromJson(RecordType type, const nlohmann::ordered_json& object, bool allow_id = false);
 
+// Checks a payload received from elsewhere against the same rules as
+// RecordFromJson: one Cap'n Proto segment of the type's struct, every text
+// field valid UTF-8 within its length and format, enums known, numbers
+// finite, required fields present, lists within their bounds. kCorruption
+// naming the field otherwise. Fast enough to run on every entry of a sync.
+Status ValidateRecordPayload(RecordType type, ByteView payload);
+
 // The JSON object of a payload (without "id"/"type"). kCorruption when the
 // payload does not decode.
 Result<nlohmann::ordered_json> RecordToJson(RecordType type, ByteView payload);

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "base/text.h"
 #include "storage/chain_signer.h"
 #include "storage/record_json.h"
 #include "storage/store_internal.h"
@@ -20,7 +21,9 @@ namespace ncen::storage {
 
 namespace {
 
-constexpr uint32_t kStoreFormatVersion = 1;
+// 2: record states keep `seen` and quarantine, fork reports carry evidence
+// (docs/log-format.md §7). A format-1 store is upgraded when opened.
+constexpr uint32_t kStoreFormatVersion = 2;
 
 Bytes MetaU64(uint64_t v) {
   Bytes b;
@@ -122,16 +125,23 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   Status s = store->OpenDatabases(false);
   if (s.code() == StatusCode::kNotFound) return Corruption("store in " + dir + " is incomplete: " + s.message());
   NCEN_RETURN_IF_ERROR(s);
+  {
+    NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, false));
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(store->dbs_->meta, AsBytes("format_version")));
+    uint64_t version = v && v->size() == 8 ? GetU64BE(v->data()) : 0;
+    txn.Abort();
+    if (version == 1) {
+      NCEN_RETURN_IF_ERROR(store->UpgradeFromFormat1());
+    } else if (version != kStoreFormatVersion) {
+      return Corruption("store format version " + std::to_string(version) + " is not supported");
+    }
+  }
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, false));
   auto get = [&](const char* key) -> Result<Bytes> {
     NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(store->dbs_->meta, AsBytes(key)));
     if (!v) return Corruption(std::string("store meta has no ") + key);
     return Bytes(v->begin(), v->end());
   };
-  NCEN_ASSIGN_OR_RETURN(Bytes version, get("format_version"));
-  if (version.size() != 8 || GetU64BE(version.data()) != kStoreFormatVersion) {
-    return Corruption("store format version is not supported");
-  }
   NCEN_ASSIGN_OR_RETURN(Bytes id, get("node_id"));
   if (id.size() != 32) return Corruption("store meta node_id is not 32 bytes");
   std::memcpy(store->meta_.node_id.data(), id.data(), 32);
@@ -144,8 +154,42 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   return store;
 }
 
+// Format 1 (milestone 1) kept no `seen` in record states and no evidence in
+// fork reports. Both databases are rewritten in one transaction: record
+// states take `seen` from what their versions say they have seen; fork
+// reports keep their hashes and stay local (no evidence to show a peer).
+Status Store::UpgradeFromFormat1() {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  auto rewrite = [&](MDB_dbi db, auto convert) -> Status {
+    std::vector<std::pair<Bytes, Bytes>> rows;
+    {
+      NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, db));
+      for (c.First(); c.Valid(); c.Next()) {
+        NCEN_ASSIGN_OR_RETURN(Bytes value, convert(c.key(), c.value()));
+        rows.emplace_back(Bytes(c.key().begin(), c.key().end()), std::move(value));
+      }
+      NCEN_RETURN_IF_ERROR(c.status());
+    }
+    for (auto& [key, value] : rows) NCEN_RETURN_IF_ERROR(txn.Put(db, key, value));
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(rewrite(dbs_->records, [](ByteView, ByteView v) -> Result<Bytes> {
+    NCEN_ASSIGN_OR_RETURN(RecordState state, DecodeRecordState(v));
+    return EncodeRecordState(state);
+  }));
+  NCEN_RETURN_IF_ERROR(rewrite(dbs_->forks, [](ByteView k, ByteView v) -> Result<Bytes> {
+    NCEN_ASSIGN_OR_RETURN(ForkReport fork, DecodeForkValueV1(k, v));
+    return EncodeForkValue(fork);
+  }));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("format_version"), MetaU64(kStoreFormatVersion)));
+  return txn.Commit();
+}
+
 // ---------------------------------------------------------------------------
-// Writer: one write transaction with its caches of feed heads and counters.
+// Writer: one write transaction with its caches of feed heads, record states
+// and counters. Record states are decoded once per transaction and encoded
+// once at Finish, so applying a batch is linear in the batch however many of
+// its entries touch one record.
 
 class Store::Writer {
  public:
@@ -158,94 +202,110 @@ class Store::Writer {
     bool dirty = false;
   };
 
-  // The feed's cached head; creates the feed (seq 0) when it is new.
-  Result<Feed*> GetFeed(const FeedId& id) {
+  // The feed's cached head, or nullptr when this node holds none of it.
+  Result<Feed*> FindFeed(const FeedId& id) {
     auto it = feeds_.find(id);
     if (it != feeds_.end()) return &it->second;
-    Feed feed;
     NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.feeds, keys::Feed(id)));
-    if (v) {
-      auto rec = FeedRecord::Decode(*v);
-      if (!rec) return Corruption("feeds record does not decode");
-      feed.record = *rec;
-    } else {
-      NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_feed_index"));
-      feed.record.index = static_cast<uint32_t>(next);
-      counters_["next_feed_index"] = next + 1;
-      NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feed_index, keys::U32(feed.record.index), keys::Feed(id)));
-      feed.dirty = true;
-    }
+    if (!v) return static_cast<Feed*>(nullptr);
+    auto rec = FeedRecord::Decode(*v);
+    if (!rec) return Corruption("feeds record does not decode");
+    return &feeds_.emplace(id, Feed{*rec, false}).first->second;
+  }
+
+  // The feed's cached head; creates the feed (seq 0) when it is new.
+  Result<Feed*> GetFeed(const FeedId& id) {
+    NCEN_ASSIGN_OR_RETURN(Feed * found, FindFeed(id));
+    if (found) return found;
+    Feed feed;
+    NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_feed_index"));
+    feed.record.index = static_cast<uint32_t>(next);
+    counters_["next_feed_index"] = next + 1;
+    NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feed_index, keys::U32(feed.record.index), keys::Feed(id)));
+    feed.dirty = true;
     return &feeds_.emplace(id, feed).first->second;
   }
 
-  // The entry hash (header ‖ signature) stored at (feed, seq), or nullopt.
-  Result<std::optional<Hash256>> StoredHash(uint32_t feed_index, uint64_t seq) {
-    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.log, keys::Log(feed_index, seq)));
-    if (!v) return std::optional<Hash256>();
-    auto header = LogValueHeader(*v);
-    if (!header) return Corruption("log value does not decode");
-    Signature sig;
-    std::memcpy(sig.data(), v->data() + 5 + header->size(), 64);
-    return std::optional<Hash256>(EntryHash(*header, sig));
+  Result<uint64_t> HeadSeq(const FeedId& id) {
+    NCEN_ASSIGN_OR_RETURN(Feed * feed, FindFeed(id));
+    return feed ? feed->record.seq : 0;
+  }
+
+  // Whether the feed has a fork report (then nothing more of it is taken).
+  Result<bool> FeedForked(const FeedId& id) {
+    auto [it, fresh] = forked_.try_emplace(id, false);
+    if (fresh) {
+      Bytes prefix = keys::Feed(id);
+      NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, dbs_.forks));
+      c.Seek(prefix);
+      NCEN_RETURN_IF_ERROR(c.status());
+      it->second = c.Valid() && c.key().size() > prefix.size() &&
+                   std::equal(prefix.begin(), prefix.end(), c.key().begin());
+    }
+    return it->second;
+  }
+  void MarkForked(const FeedId& id) { forked_[id] = true; }
+
+  // The log value stored at (feed, seq), or nullopt.
+  Result<std::optional<ByteView>> StoredLogValue(uint32_t feed_index, uint64_t seq) {
+    return txn_.Get(dbs_.log, keys::Log(feed_index, seq));
   }
 
   Status PutLog(uint32_t feed_index, uint64_t seq, ByteView header_bytes, const Signature& signature,
                 const ByteView* payload) {
     return PutOrdered(dbs_.log, keys::Log(feed_index, seq), EncodeLogValue(header_bytes, signature, payload));
   }
+  // Replaces a stored entry's log value with the same entry carrying its payload.
+  Status FillPayload(uint32_t feed_index, const Entry& e) {
+    ByteView payload(e.payload);
+    return txn_.Put(dbs_.log, keys::Log(feed_index, e.header.seq),
+                    EncodeLogValue(e.header_bytes, e.signature, &payload));
+  }
 
-  // The stored state of a record, or nullopt when the node has none.
-  Result<std::optional<RecordState>> LoadRecord(const RecordId& id) {
-    // Records are never removed, so an id after the last one held is new:
+  struct Record {
+    RecordState state;
+    bool was_live = false;     // before this transaction
+    bool was_flagged = false;  // in `conflicts` before this transaction
+    bool dirty = false;
+  };
+
+  // The record's state as this transaction sees it (empty when new).
+  Result<Record*> GetRecord(const RecordId& id) {
+    auto it = records_.find(id);
+    if (it != records_.end()) return &it->second;
+    Record rec;
+    // Records are never removed, so an id after the last one stored is new:
     // no lookup (the usual case in a sync, ids being time-ordered).
     NCEN_ASSIGN_OR_RETURN(const Bytes* last, LastKey(dbs_.records));
-    if (std::lexicographical_compare(last->begin(), last->end(), id.begin(), id.end())) {
-      return std::optional<RecordState>();
+    if (!std::lexicographical_compare(last->begin(), last->end(), id.begin(), id.end())) {
+      NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, id));
+      if (stored) {
+        NCEN_ASSIGN_OR_RETURN(rec.state, DecodeRecordState(*stored));
+        rec.was_live = rec.state.live();
+        rec.was_flagged = rec.state.needs_decision();
+      }
     }
-    NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.records, id));
-    if (!stored) return std::optional<RecordState>();
-    NCEN_ASSIGN_OR_RETURN(RecordState state, DecodeRecordState(*stored));
-    return std::optional<RecordState>(std::move(state));
+    return &records_.emplace(id, std::move(rec)).first->second;
   }
 
-  // Applies one entry (already appended to its feed) to the record state
-  // `stored` (as LoadRecord returned it), the indexes, the conflicts table and
-  // the changes feed.
-  Status ApplyToRecord(const EntryHeader& h, std::optional<RecordState> stored, uint32_t feed_index,
-                       ByteView payload, bool has_payload, EntryError* error) {
-    bool existed = stored.has_value();
-    RecordState state = existed ? std::move(*stored) : RecordState{h.record_type, h.scope, {}};
-    if (state.type != h.record_type || state.scope != h.scope) {
-      *error = EntryError::kTypeMismatch;
-      return InvalidArgument("record " + FormatRecordId(h.record_id) + " is a " +
-                             RecordTypeName(state.type) + " in scope " + ScopeName(state.scope) +
-                             ", entry says " + RecordTypeName(h.record_type) + " in " +
-                             ScopeName(h.scope));
-    }
+  // Applies an entry just appended to its feed: to the `changes` feed and to
+  // its record.
+  Result<ApplyResult> Apply(Record& record, const EntryHeader& h, uint32_t feed_index) {
     NCEN_RETURN_IF_ERROR(AppendChange(feed_index, h.seq, h.record_id));
-    bool was_live = existed && state.live();
-    bool was_conflict = state.conflict();
-    Version v{h.dot(), feed_index, h.timestamp_ms, h.op, h.context};
-    if (ApplyVersion(state, std::move(v)) == ApplyResult::kObsolete) return Status::Ok();
-    if (has_payload) pending_payloads_[h.dot()] = payload;
-    auto key = ByteView(h.record_id);
-    NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
-    if (state.conflict()) {
-      uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
-      NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.conflicts, key, ByteView(&n, 1)));
-    } else if (was_conflict) {
-      NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
-    }
-    if (was_live != state.live()) {
-      live_delta_[static_cast<int>(state.type)] += state.live() ? 1 : -1;
-    }
-    if (defer_index_) return Status::Ok();  // CatchUpIndex will, from the changes feed
-    return UpdateTerms(h.record_id, state);
+    record.dirty = true;
+    return ApplyVersion(record.state, h.record_type, h.scope,
+                        Version{h.dot(), feed_index, h.timestamp_ms, h.op, h.context});
   }
 
-  // Entries from peers leave the search index to CatchUpIndex: random-key
-  // index puts cost more than everything else in a sync (docs/performance.md).
-  void set_defer_index(bool defer) { defer_index_ = defer; }
+  Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
+    NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
+    counters_["next_change"] = next + 1;
+    Bytes value;
+    AppendU32BE(value, feed_index);
+    AppendU64BE(value, seq);
+    Append(value, id);
+    return txn_.Append(dbs_.changes, keys::U64(next + 1), value);
+  }
 
   // Brings the index up to date with changes after the "indexed_change"
   // counter, for at most `max_records` distinct records. Returns the number
@@ -269,9 +329,11 @@ class Store::Writer {
       NCEN_RETURN_IF_ERROR(c.status());
     }
     for (const RecordId& id : ids) {
-      NCEN_ASSIGN_OR_RETURN(auto state, LoadRecord(id));
-      if (!state) return Corruption("changes feed names record " + FormatRecordId(id) + " which is missing");
-      NCEN_RETURN_IF_ERROR(UpdateTerms(id, *state));
+      NCEN_ASSIGN_OR_RETURN(Record * record, GetRecord(id));
+      if (!record->state.exists()) {
+        return Corruption("changes feed names record " + FormatRecordId(id) + " which is missing");
+      }
+      NCEN_RETURN_IF_ERROR(UpdateTerms(id, record->state));
     }
     counters_["indexed_change"] = upto;
     return last - upto;
@@ -281,11 +343,28 @@ class Store::Writer {
     for (auto& [id, feed] : feeds_) {
       if (feed.dirty) NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feeds, keys::Feed(id), feed.record.Encode()));
     }
+    int64_t live_delta[kRecordTypeCount] = {};
+    for (auto& [id, record] : records_) {  // id order: new ids are appended
+      if (!record.dirty) continue;
+      const RecordState& state = record.state;
+      ByteView key(id);
+      NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
+      if (state.needs_decision()) {
+        // The version count, capped; 0 for a quarantined record.
+        uint8_t n = static_cast<uint8_t>(std::min<size_t>(state.versions.size(), 255));
+        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.conflicts, key, ByteView(&n, 1)));
+      } else if (record.was_flagged) {
+        NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
+      }
+      // A record keeps its type unless quarantined, and then it is not live.
+      if (record.was_live && !state.live()) --live_delta[static_cast<int>(state.type)];
+      if (!record.was_live && state.live()) ++live_delta[static_cast<int>(state.type)];
+    }
     for (int t = 0; t < kRecordTypeCount; ++t) {
-      if (live_delta_[t] == 0) continue;
+      if (live_delta[t] == 0) continue;
       std::string key = std::string("live/") + RecordTypeName(RecordType(t));
       NCEN_ASSIGN_OR_RETURN(uint64_t n, MetaCounter(key));
-      counters_[key] = static_cast<uint64_t>(static_cast<int64_t>(n) + live_delta_[t]);
+      counters_[key] = static_cast<uint64_t>(static_cast<int64_t>(n) + live_delta[t]);
     }
     for (auto& [key, value] : counters_) {
       NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.meta, AsBytes(key), MetaU64(value)));
@@ -330,21 +409,9 @@ class Store::Writer {
     return &last->second;
   }
 
-  Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
-    NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
-    counters_["next_change"] = next + 1;
-    Bytes value;
-    AppendU32BE(value, feed_index);
-    AppendU64BE(value, seq);
-    Append(value, id);
-    return txn_.Append(dbs_.changes, keys::U64(next + 1), value);
-  }
-
-  // The payload of a version: from this batch, or from the log. The view is
-  // valid until the next write to the log in this transaction.
+  // The payload of a version from the log. The view is valid until the next
+  // write to the log in this transaction.
   Result<std::optional<ByteView>> PayloadOf(const Version& v) {
-    auto it = pending_payloads_.find(v.dot);
-    if (it != pending_payloads_.end()) return std::optional<ByteView>(it->second);
     NCEN_ASSIGN_OR_RETURN(auto value, txn_.Get(dbs_.log, keys::Log(v.feed_index, v.dot.seq)));
     if (!value) return std::optional<ByteView>();
     auto header = LogValueHeader(*value);
@@ -396,14 +463,11 @@ class Store::Writer {
 
   const Dbs& dbs_;
   lmdb::Txn txn_;
-  bool defer_index_ = false;
   std::map<FeedId, Feed> feeds_;
+  std::map<FeedId, bool> forked_;
+  std::map<RecordId, Record> records_;
   std::map<MDB_dbi, Bytes> last_keys_;  // for PutOrdered
   std::map<std::string, uint64_t> counters_;
-  // Payloads of this batch's entries, which are not in the log yet. Views into
-  // the caller's changes or entries, alive for the whole batch.
-  std::map<Dot, ByteView> pending_payloads_;
-  int64_t live_delta_[kRecordTypeCount] = {};
 };
 
 // ---------------------------------------------------------------------------
@@ -414,9 +478,6 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   NCEN_CHECK(me.public_key() == meta_.node_id);
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   Writer w(*dbs_, std::move(txn));
-  // Indexed after the commit, like entries from peers: ~10 random-key index
-  // puts per record would dirty as many pages in each durable commit.
-  w.set_defer_index(true);
   NCEN_ASSIGN_OR_RETURN(auto stale, w.txn().Get(dbs_->meta, AsBytes("stale_identity")));
   if (stale) {
     return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
@@ -432,16 +493,27 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   int64_t now = UnixMillisNow();
   for (size_t i = 0; i < changes.size(); ++i) {
     const LocalChange& c = changes[i];
-    NCEN_ASSIGN_OR_RETURN(std::optional<RecordState> state, w.LoadRecord(c.id));
-    if (state && state->type != c.type) {
+    NCEN_ASSIGN_OR_RETURN(Writer::Record * record, w.GetRecord(c.id));
+    const RecordState& state = record->state;
+    if (state.quarantined()) {
+      return FailedPrecondition("record " + FormatRecordId(c.id) +
+                                " is quarantined: it has entries of more than one type or scope");
+    }
+    if (state.exists() && state.type != c.type) {
       return InvalidArgument("record " + FormatRecordId(c.id) + " is a " +
-                             RecordTypeName(state->type) + ", not a " + RecordTypeName(c.type));
+                             RecordTypeName(state.type) + ", not a " + RecordTypeName(c.type));
     }
-    if (state && state->scope != c.scope) {
+    if (state.exists() && state.scope != c.scope) {
       return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " +
-                             ScopeName(state->scope));
+                             ScopeName(state.scope));
     }
-    if (!state && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
+    if (!state.exists() && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
+    VersionVector context = state.exists() ? state.CausalContext() : VersionVector{};
+    if (context.dots.size() > kContextDotsMax) {
+      return ResourceExhausted("record " + FormatRecordId(c.id) + " has been written by " +
+                               std::to_string(context.dots.size()) + " nodes; an entry can name at most " +
+                               std::to_string(kContextDotsMax));
+    }
     NCEN_ASSIGN_OR_RETURN(Writer::Feed * feed, w.GetFeed({me.public_key(), c.scope}));
     ChainSigner::Slot& slot = slots[i];
     EntryHeader& h = slot.header;
@@ -452,7 +524,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     h.record_id = c.id;
     h.record_type = c.type;
     h.op = c.op;
-    h.context = state ? state->CausalContext() : VersionVector{};
+    h.context = std::move(context);
     h.payload_hash = crypto::Blake2b256(c.payload);
     h.payload_size = static_cast<uint32_t>(c.payload.size());
     auto [last, first_of_feed] = last_slot.try_emplace(c.scope, i);
@@ -464,9 +536,14 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     }
     feed->dirty = true;
     feed_indexes[i] = feed->record.index;
-    EntryError ignored;
-    NCEN_RETURN_IF_ERROR(
-        w.ApplyToRecord(h, std::move(state), feed->record.index, c.payload, true, &ignored));
+    NCEN_ASSIGN_OR_RETURN(ApplyResult applied, w.Apply(*record, h, feed->record.index));
+    if (applied != ApplyResult::kAdded) {
+      // A version held here has seen this node's next entry already: the
+      // node's own feed went on elsewhere. Never a silent no-op.
+      return FailedPrecondition("record " + FormatRecordId(c.id) + " already holds a version that has seen seq " +
+                                std::to_string(h.seq) + " of this node's own feed: this node's feed went on "
+                                "elsewhere (restored from an old copy?); nothing was written");
+    }
     signer.Publish(i);
   }
   signer.Finish();
@@ -490,44 +567,432 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
 // ---------------------------------------------------------------------------
 // Remote batches
 
+namespace {
+
+std::string FeedText(const FeedId& feed) {
+  return crypto::Fingerprint(feed.author) + "/" + ScopeName(feed.scope);
+}
+
+// Which entries of a batch are in order: each feed's entries must come in
+// strictly increasing seq; from the first that does not, the feed is refused
+// for the rest of the batch (feeds may interleave in any way).
+struct BatchPlan {
+  struct Feed {
+    std::vector<size_t> entries;    // its in-order entries, by index
+    size_t out_of_order = SIZE_MAX;  // its first entry out of order, if any
+  };
+  std::vector<uint8_t> in_order;  // per entry
+  std::map<FeedId, Feed> feeds;
+  std::vector<size_t> run_ends;   // each feed's last in-order entry, sorted, for the verifier
+  size_t run_end(const FeedId& feed) const { return feeds.at(feed).entries.back(); }
+};
+
+BatchPlan PlanBatch(std::span<const Entry> entries) {
+  BatchPlan plan;
+  plan.in_order.assign(entries.size(), 0);
+  const FeedId* prev_feed = nullptr;
+  BatchPlan::Feed* prev = nullptr;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const EntryHeader& h = entries[i].header;
+    FeedId feed = h.feed();
+    BatchPlan::Feed* f = prev_feed && *prev_feed == feed ? prev : nullptr;
+    if (!f) {
+      auto it = plan.feeds.try_emplace(feed).first;
+      prev_feed = &it->first;
+      f = prev = &it->second;
+    }
+    if (f->out_of_order != SIZE_MAX) continue;
+    if (!f->entries.empty() && h.seq <= entries[f->entries.back()].header.seq) {
+      f->out_of_order = i;
+      continue;
+    }
+    f->entries.push_back(i);
+    plan.in_order[i] = 1;
+  }
+  for (auto& [feed, f] : plan.feeds) plan.run_ends.push_back(f.entries.back());
+  std::sort(plan.run_ends.begin(), plan.run_ends.end());
+  return plan;
+}
+
+// What an entry's payload is worth, checked on the hashing threads.
+EntryError PayloadError(const Entry& e) {
+  if (!e.has_payload) return EntryError::kWithheldPayload;
+  if (!CheckPayload(e).ok()) return EntryError::kPayloadMismatch;
+  if (e.header.op == Op::kDelete) return e.payload.empty() ? EntryError::kNone : EntryError::kMalformedPayload;
+  if (!ValidateRecordPayload(e.header.record_type, e.payload).ok()) return EntryError::kMalformedPayload;
+  return EntryError::kNone;
+}
+
+std::string PayloadMessage(const Entry& e, EntryError error) {
+  switch (error) {
+    case EntryError::kWithheldPayload: return "the payload is withheld";
+    case EntryError::kPayloadMismatch: return CheckPayload(e).message();
+    case EntryError::kMalformedPayload:
+      if (e.header.op == Op::kDelete) return "a delete carries a payload";
+      return ValidateRecordPayload(e.header.record_type, e.payload).message();
+    default: return EntryErrorName(error);
+  }
+}
+
+// The CPU-heavy part of each entry, computed ahead in chunks by both threads
+// for a large batch: its entry hash and payload checks, then the signature
+// of each feed's run end (the hash links vouch for the entries before it,
+// DESIGN.md §3). The apply loop waits for an entry's chunk (or computes a
+// chunk itself) before using it; nothing commits before both threads agree.
+class BatchVerifier {
+ public:
+  static constexpr size_t kChunk = 128;
+  static constexpr size_t kThreadedRuns = 8;
+  static constexpr size_t kThreadedEntries = 4 * kChunk;
+
+  BatchVerifier(std::span<const Entry> entries, const std::vector<size_t>& run_ends)
+      : entries_(entries),
+        run_ends_(run_ends),
+        chunks_((entries.size() + kChunk - 1) / kChunk),
+        hashes_(entries.size()),
+        payload_errors_(entries.size()),
+        chunk_done_(new std::atomic<bool>[chunks_]),
+        signature_ok_(run_ends.size(), 0) {
+    for (size_t c = 0; c < chunks_; ++c) chunk_done_[c].store(false, std::memory_order_relaxed);
+    if (run_ends_.size() >= kThreadedRuns || entries_.size() >= kThreadedEntries) {
+      helper_ = std::thread([this] {
+        for (size_t c; !stop_.load(std::memory_order_relaxed) && (c = next_chunk_.fetch_add(1)) < chunks_;) {
+          HashChunk(c);
+        }
+        VerifyRuns();
+      });
+    }
+  }
+  ~BatchVerifier() {
+    stop_.store(true);
+    if (helper_.joinable()) helper_.join();
+  }
+
+  // Waits until entry i's hash and payload verdict are known.
+  void WaitFor(size_t i) {
+    size_t c = i / kChunk;
+    while (!chunk_done_[c].load(std::memory_order_acquire)) {
+      size_t k = next_chunk_.fetch_add(1);
+      if (k < chunks_) {
+        HashChunk(k);
+      } else {
+        std::this_thread::yield();  // the helper is on it
+      }
+    }
+  }
+  const Hash256& hash(size_t i) const { return hashes_[i]; }
+  EntryError payload_error(size_t i) const { return payload_errors_[i]; }
+
+  // Finishes the signatures of the run ends; then run_end_valid may be asked.
+  void Finish() {
+    VerifyRuns();
+    if (helper_.joinable()) helper_.join();
+  }
+  bool run_end_valid(size_t index) const {
+    auto at = std::lower_bound(run_ends_.begin(), run_ends_.end(), index);
+    NCEN_CHECK(at != run_ends_.end() && *at == index);
+    return signature_ok_[static_cast<size_t>(at - run_ends_.begin())] == 1;
+  }
+
+ private:
+  void HashChunk(size_t c) {
+    size_t end = std::min(entries_.size(), (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end; ++i) {
+      payload_errors_[i] = PayloadError(entries_[i]);
+      hashes_[i] = entries_[i].hash();
+    }
+    chunk_done_[c].store(true, std::memory_order_release);
+  }
+  void VerifyRuns() {
+    for (size_t k; !stop_.load(std::memory_order_relaxed) && (k = next_run_.fetch_add(1)) < run_ends_.size();) {
+      signature_ok_[k] = CheckSignature(entries_[run_ends_[k]]) ? 1 : 2;
+    }
+  }
+
+  std::span<const Entry> entries_;
+  const std::vector<size_t>& run_ends_;
+  const size_t chunks_;
+  std::vector<Hash256> hashes_;
+  std::vector<EntryError> payload_errors_;
+  std::unique_ptr<std::atomic<bool>[]> chunk_done_;
+  std::vector<uint8_t> signature_ok_;  // 1 good, 2 bad
+  std::atomic<size_t> next_chunk_{0};
+  std::atomic<size_t> next_run_{0};
+  std::atomic<bool> stop_{false};
+  std::thread helper_;
+};
+
+}  // namespace
+
 ApplyReport Store::ApplyBatch(std::span<const Entry> entries, const std::string& source) {
-  std::optional<ForkReport> fork;
-  std::string stale_reason;
-  ApplyReport report = ApplyInTxn(entries, source, &fork, &stale_reason);
-  // The batch's transaction is over; evidence is kept in transactions of its own.
-  if (fork) {
-    if (Status s = RecordFork(*fork); !s.ok()) report.status = s;
+  // Signatures are checked once per feed and batch, while the entries are
+  // applied. When one fails, the feeds whose signatures failed are taken out
+  // and the batch is applied again from the start, so nothing an unverified
+  // entry touched is committed. Each round takes out at least one feed.
+  std::set<FeedId> excluded;
+  for (;;) {
+    std::set<FeedId> bad_signatures;
+    ApplyReport report = ApplyInTxn(entries, source, excluded, &bad_signatures);
+    if (!report.status.ok() || bad_signatures.empty()) return report;
+    excluded.insert(bad_signatures.begin(), bad_signatures.end());
   }
-  if (!stale_reason.empty()) {
-    if (Status s = MarkStaleIdentity(stale_reason); !s.ok()) report.status = s;
+}
+
+ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
+                              const std::set<FeedId>& excluded, std::set<FeedId>* bad_signatures) {
+  ApplyReport report;
+  auto failed = [&](Status s) {
+    ApplyReport r;
+    r.status = std::move(s);
+    return r;
+  };
+  auto txn = lmdb::Txn::Begin(*env_, true);
+  if (!txn.ok()) return failed(txn.status());
+  Writer w(*dbs_, std::move(txn).value());
+  const BatchPlan plan = PlanBatch(entries);
+  BatchVerifier verifier(entries, plan.run_ends);
+
+  struct FeedProgress {
+    size_t next = 0;  // position in the feed's in-order entries (BatchPlan::feeds)
+    bool refused = false;
+    bool deferred = false;  // waits for an entry its context names
+    std::string deferred_message;
+    bool own_feed_checked = false;  // this node's own feed: the stale mark is set
+    size_t last_taken = SIZE_MAX;
+  };
+  std::map<FeedId, FeedProgress> progress;
+  enum class Take { kDone, kDeferred };
+
+  // Takes entry i of a feed, or refuses it (and with it the rest of the feed
+  // in this batch), or defers it. Errors are the store's.
+  auto take = [&](size_t i, FeedProgress& fp) -> Result<Take> {
+    const Entry& e = entries[i];
+    const EntryHeader& h = e.header;
+    const FeedId feed = h.feed();
+    auto refuse = [&](EntryError error, std::string message) {
+      fp.refused = true;
+      report.refused.push_back(Refusal{feed, h.seq, error, SanitizeText(message, 300), i});
+    };
+    verifier.WaitFor(i);
+    const Hash256& hash = verifier.hash(i);
+    auto feed_or = w.FindFeed(feed);
+    if (!feed_or.ok()) return feed_or.status();
+    Writer::Feed* f = *feed_or;
+    uint64_t head = f ? f->record.seq : 0;
+
+    if (h.seq <= head) {
+      auto stored = w.StoredLogValue(f->record.index, h.seq);
+      if (!stored.ok()) return stored.status();
+      std::optional<ByteView> held_header = *stored ? LogValueHeader(**stored) : std::nullopt;
+      if (!held_header) {
+        return Corruption("log value of feed " + FeedText(feed) + " seq " + std::to_string(h.seq) +
+                        " does not decode");
+      }
+      ByteView held_value = **stored;
+      Signature held_signature;
+      std::memcpy(held_signature.data(), held_value.data() + 5 + held_header->size(), 64);
+      Hash256 held_hash = EntryHash(*held_header, held_signature);
+      if (held_hash == hash) {
+        ++report.duplicates;
+        bool held_payload = held_value[0] & 1;
+        if (!held_payload && verifier.payload_error(i) == EntryError::kNone) {
+          if (Status s = w.FillPayload(f->record.index, e); !s.ok()) return s;
+          // The record's index terms come from payloads: index it again.
+          if (Status s = w.AppendChange(f->record.index, h.seq, h.record_id); !s.ok()) return s;
+          ++report.payloads_filled;
+        }
+        return Take::kDone;
+      }
+      if (!CheckSignature(e)) {
+        refuse(EntryError::kBadSignature, "signature does not verify against the header's author");
+        return Take::kDone;
+      }
+      auto ours = MakeSignedHeader(*held_header, held_signature);
+      if (!ours.ok()) return ours.status();
+      ForkReport fork{feed, h.seq, held_hash, hash, UnixMillisNow(), source, std::move(ours).value(),
+                      SignedHeaderOf(e)};
+      bool newly = false;
+      Status recorded = PutFork(w.txn(), *dbs_, fork, &newly);
+      if (!recorded.ok() && recorded.code() != StatusCode::kUnauthenticated) return recorded;
+      w.MarkForked(feed);
+      refuse(EntryError::kFork, "fork: a different entry is already held at seq " + std::to_string(h.seq) +
+                                    " of feed " + FeedText(feed));
+      return Take::kDone;
+    }
+    auto forked = w.FeedForked(feed);
+    if (!forked.ok()) return forked.status();
+    if (*forked) {
+      refuse(EntryError::kForkedFeed, "feed " + FeedText(feed) + " has a fork report; it is not synced "
+                                                                 "until an administrator clears it");
+      return Take::kDone;
+    }
+    if (h.author == meta_.node_id && !fp.own_feed_checked) {
+      // Our own feed, beyond what we hold, signed with our key: we were
+      // restored from an old copy (or the key is used elsewhere). The mark
+      // stops local writes; the entries themselves are taken, so that the
+      // node gets back what it lost and relays it (and entries that name
+      // them) until an administrator decides (docs/protocol.md §6).
+      if (!CheckSignature(e)) {
+        refuse(EntryError::kBadSignature, "signature does not verify against the header's author");
+        return Take::kDone;
+      }
+      bool newly = false;
+      Status marked = PutStaleMark(w.txn(), *dbs_, meta_.node_id, SignedHeaderOf(e), source, &newly);
+      if (!marked.ok()) return marked;
+      fp.own_feed_checked = true;
+      report.marked_stale = report.marked_stale || newly;
+    }
+    if (excluded.count(feed)) {
+      refuse(EntryError::kBadSignature, "signature does not verify against the header's author");
+      return Take::kDone;
+    }
+    if (h.seq > head + 1) {
+      refuse(EntryError::kGap, "gap: seq " + std::to_string(h.seq) + " after head " + std::to_string(head));
+      return Take::kDone;
+    }
+    if (h.prev != (f ? f->record.head : Hash256{})) {
+      refuse(EntryError::kPrevMismatch, "prev hash of seq " + std::to_string(h.seq) + " does not match the feed's head");
+      return Take::kDone;
+    }
+    if (EntryError error = verifier.payload_error(i); error != EntryError::kNone) {
+      refuse(error, PayloadMessage(e, error));
+      return Take::kDone;
+    }
+    // The context: its author's own dot names an earlier entry, and every
+    // other dot an entry this node holds (an entry is applied after what its
+    // author had seen: causal order, docs/log-format.md §6).
+    bool context_ok = true;
+    for (const Dot& d : h.context.dots) {
+      if (d.author == h.author) {
+        if (d.seq >= h.seq) {
+          refuse(EntryError::kBadContext, "the context names seq " + std::to_string(d.seq) +
+                                              " of its own author, at seq " + std::to_string(h.seq));
+          context_ok = false;
+          break;
+        }
+        continue;
+      }
+      auto held = w.HeadSeq({d.author, h.scope});
+      if (!held.ok()) return held.status();
+      if (*held < d.seq) {
+        // A forked feed is frozen here: nothing more of it will arrive, so
+        // naming its later entries covers nothing that could, and waiting
+        // for them would stall this feed for good.
+        auto frozen = w.FeedForked({d.author, h.scope});
+        if (!frozen.ok()) return frozen.status();
+        if (*frozen) continue;
+        // Perhaps a later entry of this batch brings it: tried again then.
+        fp.deferred = true;
+        fp.deferred_message = "the context names seq " + std::to_string(d.seq) + " of feed " +
+                              FeedText({d.author, h.scope}) + ", which this node holds up to " +
+                              std::to_string(*held);
+        return Take::kDeferred;
+      }
+    }
+    if (!context_ok) return Take::kDone;
+    auto record_or = w.GetRecord(h.record_id);
+    if (!record_or.ok()) return record_or.status();
+    Writer::Record& record = **record_or;
+    const RecordState& state = record.state;
+    if (uint64_t previous = state.seen.SeqOf(h.author); h.context.SeqOf(h.author) < previous) {
+      refuse(EntryError::kBadContext, "the context does not cover its author's previous entry of record " +
+                                          FormatRecordId(h.record_id) + " (seq " + std::to_string(previous) + ")");
+      return Take::kDone;
+    }
+    bool same_class = state.exists() && !state.quarantined() && state.type == h.record_type &&
+                      state.scope == h.scope;
+    if (same_class && VersionsAfter(state, h.dot(), h.context) > limits::kRecordVersionsMax) {
+      refuse(EntryError::kTooManyVersions, "record " + FormatRecordId(h.record_id) + " would have more than " +
+                                               std::to_string(limits::kRecordVersionsMax) + " versions");
+      return Take::kDone;
+    }
+    if (!f) {
+      auto created = w.GetFeed(feed);
+      if (!created.ok()) return created.status();
+      f = *created;
+    }
+    ByteView payload(e.payload);
+    if (Status s = w.PutLog(f->record.index, h.seq, e.header_bytes, e.signature, &payload); !s.ok()) {
+      return s;
+    }
+    f->record.seq = h.seq;
+    f->record.head = hash;
+    f->dirty = true;
+    if (auto applied = w.Apply(record, h, f->record.index); !applied.ok()) return applied.status();
+
+    fp.last_taken = i;
+    ++report.applied;
+    return Take::kDone;
+  };
+  auto refuse_out_of_order = [&](const FeedId& feed, FeedProgress& fp) {
+    size_t i = plan.feeds.at(feed).out_of_order;
+    fp.refused = true;
+    report.refused.push_back(Refusal{feed, entries[i].header.seq, EntryError::kOutOfOrder,
+                                     "seq " + std::to_string(entries[i].header.seq) + " of feed " +
+                                         FeedText(feed) + " comes after a higher seq in the batch",
+                                     i});
+  };
+
+  // In batch order first: a sender orders entries by time, and time-ordered
+  // record ids make the record writes appends.
+  const FeedId* prev_feed = nullptr;
+  FeedProgress* prev_progress = nullptr;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const FeedId feed = entries[i].header.feed();
+    FeedProgress* fp = prev_feed && *prev_feed == feed ? prev_progress : nullptr;
+    if (!fp) {
+      auto it = progress.try_emplace(feed).first;
+      prev_feed = &it->first;
+      fp = prev_progress = &it->second;
+    }
+    if (fp->refused || fp->deferred) continue;
+    if (!plan.in_order[i]) {
+      refuse_out_of_order(feed, *fp);
+      continue;
+    }
+    auto taken = take(i, *fp);
+    if (!taken.ok()) return failed(taken.status());
+    if (!fp->refused && !fp->deferred) ++fp->next;
   }
+  // Then the feeds that waited for an entry of another feed, as long as one
+  // of them gets further; what still waits is refused.
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (auto& [feed, fp] : progress) {
+      if (!fp.deferred) continue;
+      fp.deferred = false;
+      const auto& plan_feed = plan.feeds.at(feed);
+      size_t before = fp.next;
+      while (fp.next < plan_feed.entries.size() && !fp.refused && !fp.deferred) {
+        auto taken = take(plan_feed.entries[fp.next], fp);
+        if (!taken.ok()) return failed(taken.status());
+        if (!fp.refused && !fp.deferred) ++fp.next;
+      }
+      if (fp.next > before) moved = true;
+      if (!fp.refused && !fp.deferred && plan_feed.out_of_order != SIZE_MAX) refuse_out_of_order(feed, fp);
+    }
+  }
+  for (auto& [feed, fp] : progress) {
+    if (!fp.deferred) continue;
+    size_t i = plan.feeds.at(feed).entries[fp.next];
+    report.refused.push_back(Refusal{feed, entries[i].header.seq, EntryError::kMissingDependency,
+                                     SanitizeText(fp.deferred_message, 300), i});
+  }
+  std::sort(report.refused.begin(), report.refused.end(),
+            [](const Refusal& a, const Refusal& b) { return a.index < b.index; });
+
+  // The signature of each feed's last taken entry vouches for the feed's
+  // entries in this batch. It is usually the run end, already verified.
+  verifier.Finish();
+  for (const auto& [feed, fp] : progress) {
+    if (fp.last_taken == SIZE_MAX) continue;
+    bool valid = fp.last_taken == plan.run_end(feed) ? verifier.run_end_valid(fp.last_taken)
+                                                     : CheckSignature(entries[fp.last_taken]);
+    if (!valid) bad_signatures->insert(feed);
+  }
+  if (!bad_signatures->empty()) return report;  // the transaction is abandoned; ApplyBatch retries
+  if (Status s = w.Finish(); !s.ok()) return failed(s);
   return report;
-}
-
-Status Store::RecordFork(const ForkReport& f) {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
-  Bytes key = keys::Feed(f.feed);
-  AppendU64BE(key, f.seq);
-  Bytes value;
-  Append(value, f.ours);
-  Append(value, f.theirs);
-  AppendU64BE(value, static_cast<uint64_t>(f.detected_ms));
-  Append(value, AsBytes(f.source));
-  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->forks, key, value));
-  return txn.Commit();
-}
-
-Status Store::MarkStaleIdentity(const std::string& reason, bool* newly) {
-  // An empty value would read back as "not stale" (StaleIdentity).
-  if (reason.empty()) return InvalidArgument("a stale identity needs a reason");
-  if (newly) *newly = false;
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
-  NCEN_ASSIGN_OR_RETURN(auto held, txn.Get(dbs_->meta, AsBytes("stale_identity")));
-  if (held && !held->empty()) return Status::Ok();  // the first reason stays
-  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("stale_identity"), AsBytes(reason)));
-  NCEN_RETURN_IF_ERROR(txn.Commit());
-  if (newly) *newly = true;
-  return Status::Ok();
 }
 
 Result<uint64_t> Store::CatchUpIndex(size_t max_records) {
@@ -560,199 +1025,6 @@ Result<uint64_t> Store::IndexBacklog() const {
   NCEN_ASSIGN_OR_RETURN(uint64_t done, counter("indexed_change"));
   NCEN_ASSIGN_OR_RETURN(uint64_t last, counter("next_change"));
   return last > done ? last - done : 0;
-}
-
-ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
-                              std::optional<ForkReport>* fork, std::string* stale_reason) {
-  ApplyReport report;
-  auto fail = [&](size_t i, EntryError e, Status s) {
-    report.status = s.WithContext("entry " + std::to_string(i));
-    report.error = e;
-    report.error_index = i;
-    report.applied = 0;
-    return report;
-  };
-  auto txn = lmdb::Txn::Begin(*env_, true);
-  if (!txn.ok()) return fail(0, EntryError::kNone, txn.status());
-  Writer w(*dbs_, std::move(txn).value());
-  w.set_defer_index(true);
-
-  // Feeds may interleave in a batch (a sender orders entries by time), but
-  // each feed's entries must come in increasing seq order. The signature of
-  // each feed's last entry in the batch is then the only one checked: the
-  // hash links vouch for the entries before it (DESIGN.md §3), and since
-  // duplicates (seq <= head) can only come first, that last entry is the
-  // feed's new head whenever the batch adds to the feed. With many feeds (an
-  // incremental or cold sync touching many) a second thread verifies them
-  // while this one applies; nothing commits before both agree.
-  std::vector<size_t> run_ends;
-  {
-    struct Last {
-      uint64_t seq;
-      size_t index;
-    };
-    std::map<FeedId, Last> last;
-    const FeedId* prev_feed = nullptr;
-    Last* prev_last = nullptr;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const EntryHeader& h = entries[i].header;
-      FeedId feed = h.feed();
-      Last* slot = prev_feed && *prev_feed == feed ? prev_last : nullptr;
-      if (!slot) {
-        auto it = last.try_emplace(feed, Last{0, i}).first;
-        slot = &it->second;
-        prev_feed = &it->first;
-      }
-      if (h.seq <= slot->seq) {
-        return fail(i, EntryError::kOutOfOrder,
-                    Corruption("seq " + std::to_string(h.seq) + " of feed " +
-                               crypto::Fingerprint(h.author) + "/" + ScopeName(h.scope) +
-                               " comes after seq " + std::to_string(slot->seq) + " in the batch"));
-      }
-      slot->seq = h.seq;
-      slot->index = i;
-      prev_last = slot;
-    }
-    for (auto& [feed, l] : last) run_ends.push_back(l.index);
-    std::sort(run_ends.begin(), run_ends.end());
-  }
-  // The CPU-heavy part of each entry, its payload hash and its entry hash, is
-  // computed ahead in chunks by both threads for a large batch; then the
-  // helper verifies the feeds' last signatures. The apply loop below waits
-  // for an entry's chunk (or computes a chunk itself) before using it.
-  constexpr size_t kChunk = 128;
-  const size_t chunks = (entries.size() + kChunk - 1) / kChunk;
-  std::vector<Hash256> hashes(entries.size());
-  std::vector<uint8_t> payload_ok(entries.size(), 0);
-  std::unique_ptr<std::atomic<bool>[]> chunk_done(new std::atomic<bool>[chunks]);
-  for (size_t c = 0; c < chunks; ++c) chunk_done[c].store(false, std::memory_order_relaxed);
-  std::atomic<size_t> next_chunk{0};
-  std::atomic<bool> stop{false};
-  auto hash_chunk = [&](size_t c) {
-    size_t end = std::min(entries.size(), (c + 1) * kChunk);
-    for (size_t i = c * kChunk; i < end; ++i) {
-      payload_ok[i] = CheckPayload(entries[i]).ok() ? 1 : 0;
-      hashes[i] = entries[i].hash();
-    }
-    chunk_done[c].store(true, std::memory_order_release);
-  };
-  auto wait_for = [&](size_t i) {
-    size_t c = i / kChunk;
-    while (!chunk_done[c].load(std::memory_order_acquire)) {
-      size_t k = next_chunk.fetch_add(1);
-      if (k < chunks) {
-        hash_chunk(k);
-      } else {
-        std::this_thread::yield();  // the helper is on it
-      }
-    }
-  };
-  std::vector<uint8_t> signature_ok(run_ends.size(), 0);  // 1 good, 2 bad
-  std::atomic<size_t> next_run{0};
-  auto verify_runs = [&] {
-    for (size_t k; !stop.load(std::memory_order_relaxed) && (k = next_run.fetch_add(1)) < run_ends.size();) {
-      signature_ok[k] = CheckSignature(entries[run_ends[k]]) ? 1 : 2;
-    }
-  };
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::thread thread;
-    ~Joiner() {
-      stop.store(true);
-      if (thread.joinable()) thread.join();
-    }
-  } helper{stop, {}};
-  constexpr size_t kThreadedVerifyRuns = 8;
-  constexpr size_t kThreadedEntries = 4 * kChunk;
-  if (run_ends.size() >= kThreadedVerifyRuns || entries.size() >= kThreadedEntries) {
-    helper.thread = std::thread([&] {
-      for (size_t c; !stop.load(std::memory_order_relaxed) && (c = next_chunk.fetch_add(1)) < chunks;) {
-        hash_chunk(c);
-      }
-      verify_runs();
-    });
-  }
-
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    const EntryHeader& h = e.header;
-    wait_for(i);
-    const Hash256& hash = hashes[i];
-    if (!payload_ok[i]) return fail(i, EntryError::kPayloadMismatch, CheckPayload(e));
-    auto feed_or = w.GetFeed(h.feed());
-    if (!feed_or.ok()) return fail(i, EntryError::kNone, feed_or.status());
-    Writer::Feed* feed = *feed_or;
-    if (h.seq <= feed->record.seq) {
-      auto stored = w.StoredHash(feed->record.index, h.seq);
-      if (!stored.ok()) return fail(i, EntryError::kNone, stored.status());
-      if (*stored && **stored == hash) {
-        ++report.duplicates;
-        continue;
-      }
-      if (!CheckSignature(e)) {
-        return fail(i, EntryError::kBadSignature,
-                    Unauthenticated("signature does not verify against the header's author"));
-      }
-      *fork = ForkReport{h.feed(), h.seq, *stored ? **stored : Hash256{}, hash, UnixMillisNow(),
-                        source};
-      return fail(i, EntryError::kFork,
-                  Corruption("fork: a different entry is already held at seq " +
-                             std::to_string(h.seq) + " of feed " + crypto::Fingerprint(h.author) +
-                             "/" + ScopeName(h.scope)));
-    }
-    if (h.author == meta_.node_id) {
-      // Our own feed, beyond what we hold: we were restored from an old copy.
-      bool stale = CheckSignature(e);
-      if (stale) {
-        *stale_reason = "a peer holds seq " + std::to_string(h.seq) +
-                        " of this node's own feed, which has only " +
-                        std::to_string(feed->record.seq);
-      }
-      return fail(i, stale ? EntryError::kStaleIdentity : EntryError::kBadSignature,
-                  stale ? FailedPrecondition("entry of this node's own feed beyond its head: the node was restored from an old copy")
-                        : Unauthenticated("signature does not verify against the header's author"));
-    }
-    if (h.seq > feed->record.seq + 1) {
-      return fail(i, EntryError::kGap,
-                  Corruption("gap: seq " + std::to_string(h.seq) + " after head " +
-                             std::to_string(feed->record.seq)));
-    }
-    if (h.prev != feed->record.head) {
-      return fail(i, EntryError::kPrevMismatch,
-                  Corruption("prev hash of seq " + std::to_string(h.seq) +
-                             " does not match the feed's head"));
-    }
-    ByteView payload(e.payload);
-    if (Status s = w.PutLog(feed->record.index, h.seq, e.header_bytes, e.signature,
-                            e.has_payload ? &payload : nullptr);
-        !s.ok()) {
-      return fail(i, EntryError::kNone, s);
-    }
-    feed->record.seq = h.seq;
-    feed->record.head = hash;
-    feed->dirty = true;
-    EntryError error = EntryError::kNone;
-    auto state = w.LoadRecord(h.record_id);
-    if (!state.ok()) return fail(i, EntryError::kNone, state.status());
-    if (Status s = w.ApplyToRecord(h, std::move(state).value(), feed->record.index, e.payload,
-                                   e.has_payload, &error);
-        !s.ok()) {
-      return fail(i, error, s);
-    }
-    ++report.applied;
-  }
-  verify_runs();
-  if (helper.thread.joinable()) helper.thread.join();
-  for (size_t k = 0; k < run_ends.size(); ++k) {
-    if (signature_ok[k] != 1) {
-      return fail(run_ends[k], EntryError::kBadSignature,
-                  Unauthenticated("signature does not verify against the header's author"));
-    }
-  }
-  size_t applied = report.applied;
-  if (Status s = w.Finish(); !s.ok()) return fail(entries.size(), EntryError::kNone, s);
-  report.applied = applied;
-  return report;
 }
 
 }  // namespace ncen::storage

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,14 +58,26 @@ struct LocalChange {
   Scope scope = Scope::kNational;
 };
 
-// Outcome of ApplyBatch. When !status.ok(), nothing of the batch was applied
-// and `error`/`error_index` say which entry was rejected and why.
+// An entry ApplyBatch did not take, and with it the rest of its feed in that
+// batch (a feed is a chain: nothing after a refused entry can be taken).
+struct Refusal {
+  FeedId feed;
+  uint64_t seq = 0;        // the first entry of the feed that was not taken
+  EntryError error = EntryError::kNone;
+  std::string message;     // one line
+  size_t index = 0;        // of that entry in the batch
+};
+
+// Outcome of ApplyBatch. When !status.ok() the store failed (an LMDB error)
+// and nothing of the batch was applied. Otherwise every entry was taken
+// except those of the refused feeds, from their refusal on.
 struct ApplyReport {
   Status status;
-  EntryError error = EntryError::kNone;
-  size_t error_index = 0;
-  size_t applied = 0;     // new entries appended
-  size_t duplicates = 0;  // entries already held, ignored
+  size_t applied = 0;          // new entries appended
+  size_t duplicates = 0;       // entries already held, ignored
+  size_t payloads_filled = 0;  // duplicates whose payload this node lacked, filled in
+  bool marked_stale = false;   // the batch held this node's own feed beyond its head
+  std::vector<Refusal> refused;  // at most one per feed, in batch order
 };
 
 struct RecordView {
@@ -78,16 +91,31 @@ struct ListItem {
   RecordType type = RecordType::kSeizure;
   size_t versions = 1;
   bool deleted = false;
+  bool quarantined = false;
   std::string summary;
 };
 
+// A fork: two validly signed entries at one (author, scope, seq). The
+// evidence travels with every report (replication/protocol) and is checked
+// before a report is stored.
 struct ForkReport {
   FeedId feed;
   uint64_t seq = 0;
-  Hash256 ours{};
-  Hash256 theirs{};
+  Hash256 ours{};    // the entry this node holds at that seq, or evidence `a`
+  Hash256 theirs{};  // the other one
   int64_t detected_ms = 0;
   std::string source;
+  // Both headers, signed. Empty (header_bytes) only in reports kept from a
+  // format-1 store, which had no evidence: those stay local.
+  SignedHeader a, b;
+  bool has_evidence() const { return !a.header_bytes.empty() && !b.header_bytes.empty(); }
+};
+
+// Why this node's identity is marked stale, and the proof: an entry of its
+// own feed, signed with its key, beyond what it holds.
+struct StaleMark {
+  std::string reason;  // empty: not stale
+  std::optional<SignedHeader> evidence;
 };
 
 struct ChangeRef {
@@ -104,12 +132,24 @@ struct FeedRun {
   size_t bytes = 0;
 };
 
-// One entry ReadFeedRun appended, when asked for the list.
+// One entry ReadFeedRun appended, when asked for the index.
 struct RunEntry {
   size_t offset = 0;  // in `out`
   size_t size = 0;    // of its transfer form
   uint64_t seq = 0;
   int64_t timestamp_ms = 0;
+  uint32_t deps_at = 0, deps_count = 0;  // its context's dots of other authors, in FeedRunIndex::deps
+};
+
+// Where ReadFeedRun put each entry, and what each one's context names (for
+// senders that merge feeds by time and send an entry after what it depends on).
+struct FeedRunIndex {
+  std::vector<RunEntry> entries;
+  std::vector<Dot> deps;
+  void clear() {
+    entries.clear();
+    deps.clear();
+  }
 };
 
 struct StoreStats {
@@ -195,16 +235,24 @@ class Store {
   Result<std::vector<Dot>> AppendLocal(const crypto::Identity& me,
                                        std::span<const LocalChange> changes);
 
-  // Verifies and applies entries that came from elsewhere, all or nothing.
-  // Exact duplicates are no-ops. A fork is recorded as a fork report; an entry
-  // of this node's own feed beyond its head marks the identity stale. Both
-  // still reject the batch.
+  // Verifies and applies entries that came from elsewhere, in one
+  // transaction. Each entry is taken or refused on its own (docs/log-format.md
+  // §6); a refused entry stops its feed for the rest of the batch and never
+  // any other feed. Exact duplicates are no-ops (a duplicate carrying the
+  // payload this node lacks fills it in). A fork is recorded as a fork
+  // report with both entries as evidence. A validly signed entry of this
+  // node's own feed beyond its head marks the identity stale, and is taken:
+  // a node restored from an old copy gets its feed back, but writes nothing
+  // until an administrator clears the mark. `source` names the peer.
   ApplyReport ApplyBatch(std::span<const Entry> entries, const std::string& source = "");
 
   // Reads. Each is one read transaction; the results are copies.
   Result<RecordView> GetRecord(const RecordId& id) const;  // kNotFound
   Result<Entry> GetEntry(const FeedId& feed, uint64_t seq) const;  // kNotFound
   Result<std::vector<FeedHead>> Frontier() const;
+  // The heads of the given feeds (seq 0 for a feed this node does not hold),
+  // in one read transaction.
+  Result<std::vector<FeedHead>> FeedHeads(std::span<const FeedId> feeds) const;
   // Equal on two nodes exactly when they hold the same entries.
   Result<Hash256> FrontierDigest() const;
   // Equal on two nodes exactly when every record has the same versions.
@@ -232,17 +280,35 @@ class Store {
   // Replication: appends the transfer form (docs/log-format.md) of entries
   // from_seq..to_seq of `feed` to `out`, stopping before max_bytes would be
   // exceeded (but always at least one entry). One read transaction.
-  // kNotFound for an unknown feed. With `list`, also appends where each
-  // entry is and its timestamp (for senders that merge feeds by time).
+  // kNotFound for an unknown feed. With `index`, also appends where each
+  // entry is, its timestamp and its context (for senders that merge feeds
+  // by time in causal order).
   Result<FeedRun> ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64_t to_seq,
-                              size_t max_bytes, Bytes& out,
-                              std::vector<RunEntry>* list = nullptr) const;
-  // Records a fork found by comparing heads with a peer (ApplyBatch records
-  // the ones it finds itself). One write transaction.
-  Status ReportFork(const ForkReport& fork) { return RecordFork(fork); }
+                              size_t max_bytes, Bytes& out, FeedRunIndex* index = nullptr) const;
+  // Records a fork whose evidence verifies (VerifyForkEvidence), unless one
+  // is already recorded at that (feed, seq). kUnauthenticated when the
+  // evidence does not hold (nothing written). `newly`, when given, says
+  // whether this call recorded it. One write transaction.
+  Status ReportFork(const ForkReport& fork, bool* newly = nullptr);
   Result<std::vector<ForkReport>> Forks() const;
+  // An administrator's decision, after looking at the evidence: forgets
+  // every fork report of `feed`, which then syncs again. kNotFound when
+  // there is none.
+  Status ClearFork(const FeedId& feed);
   // Empty when the identity is fine, else why it is stale.
   Result<std::string> StaleIdentity() const;
+  Result<StaleMark> StaleIdentityMark() const;
+  // Marks this node's identity stale, from then on AppendLocal refuses every
+  // local write with kFailedPrecondition, when `evidence` proves it: an
+  // entry of this node's own feed, validly signed, at a seq beyond the
+  // feed's head here or different from the entry held at that seq
+  // (kUnauthenticated otherwise, nothing written). The first mark stays;
+  // `newly`, when given, says whether this call marked it.
+  Status MarkStaleIdentity(const SignedHeader& evidence, const std::string& source,
+                           bool* newly = nullptr);
+  // An administrator's decision: local writes are accepted again. kNotFound
+  // when the identity is not marked.
+  Status ClearStaleIdentity();
 
   // Peer status (docs/log-format.md §7, `peers`). Each write is one write
   // transaction; the daemon should write all its peers at once with
@@ -262,13 +328,6 @@ class Store {
   Status RecordRefused(const RefusedAttempt& attempt);
   // At most `limit` refused attempts, newest (last recorded) first.
   Result<std::vector<RefusedAttempt>> RefusedAttempts(size_t limit) const;
-  // Marks this node's identity stale (meta/stale_identity = reason): from
-  // then on AppendLocal refuses every local write with kFailedPrecondition.
-  // Used by ApplyBatch, and by the daemon when a peer shows it our own feed
-  // beyond our head. The first reason stays; `newly`, when given, says
-  // whether this call marked it. kInvalidArgument for an empty reason.
-  Status MarkStaleIdentity(const std::string& reason, bool* newly = nullptr);
-
   static constexpr size_t kPeerFrontierFeedsMax = size_t{1} << 20;
   static constexpr size_t kRefusedAttemptsKept = 100;
 
@@ -277,17 +336,19 @@ class Store {
   // one. kCorruption naming the first bad entry or record.
   Result<VerifyReport> VerifyLog() const;
 
+ // Database handles: opaque outside storage/ (store_internal.h).
+  struct Dbs;
+
  private:
   class Writer;
   Store() = default;
   Status OpenDatabases(bool create);
+  Status UpgradeFromFormat1();
   ApplyReport ApplyInTxn(std::span<const Entry> entries, const std::string& source,
-                         std::optional<ForkReport>* fork, std::string* stale_reason);
-  Status RecordFork(const ForkReport& fork);
+                         const std::set<FeedId>& excluded, std::set<FeedId>* bad_signatures);
 
   std::unique_ptr<lmdb::Env> env_;
   NodeMeta meta_;
-  struct Dbs;
   std::unique_ptr<Dbs> dbs_;
 };
 

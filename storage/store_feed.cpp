@@ -10,7 +10,7 @@ namespace ncen::storage {
 
 Result<FeedRun> Store::ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64_t to_seq,
                                    size_t max_bytes, Bytes& out,
-                                   std::vector<RunEntry>* list) const {
+                                   FeedRunIndex* index) const {
   FeedRun run;
   if (from_seq == 0 || from_seq > to_seq) return run;
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
@@ -42,9 +42,11 @@ Result<FeedRun> Store::ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64
     *p++ = v[0];
     PutU32BE(p, static_cast<uint32_t>(v.size() - payload_at));
     if (v.size() > payload_at) std::memcpy(p + 4, v.data() + payload_at, v.size() - payload_at);
-    if (list) {
-      NCEN_ASSIGN_OR_RETURN(int64_t timestamp, HeaderTimestamp(*header));
-      list->push_back({at, size, expect, timestamp});
+    if (index) {
+      size_t deps_at = index->deps.size();
+      NCEN_ASSIGN_OR_RETURN(int64_t timestamp, HeaderOrder(*header, index->deps));
+      index->entries.push_back({at, size, expect, timestamp, static_cast<uint32_t>(deps_at),
+                                static_cast<uint32_t>(index->deps.size() - deps_at)});
     }
     written += size;
     ++run.entries;

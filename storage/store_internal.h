@@ -98,6 +98,28 @@ Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value);
 Bytes EncodeRefused(const RefusedAttempt& attempt);
 Result<RefusedAttempt> DecodeRefused(ByteView value);
 
+// forks value (format 2): 0x02 | ours[32] | theirs[32] | detected_ms u64 |
+// source_len u16 | source | signed_header a | signed_header b, where
+// signed_header := header_len u32 | header | signature[64] (length 0 and no
+// signature: no evidence, a report kept from a format-1 store). Key:
+// author[32] | scope u8 | seq u64.
+Bytes ForkKey(const FeedId& feed, uint64_t seq);
+Bytes EncodeForkValue(const ForkReport& fork);
+Result<ForkReport> DecodeForkValue(ByteView key, ByteView value);
+// The format-1 value (ours | theirs | detected_ms | source), for the upgrade.
+Result<ForkReport> DecodeForkValueV1(ByteView key, ByteView value);
+void AppendSignedHeader(Bytes& out, const SignedHeader& h);
+// Reads one signed_header from the front of `in` and advances; nullopt for
+// the empty one. kCorruption when it does not decode.
+Result<std::optional<SignedHeader>> ReadSignedHeader(ByteView& in);
+
+// Writes inside a caller's write transaction (ApplyBatch records what it
+// finds in the batch's own transaction). Evidence is verified first
+// (kUnauthenticated otherwise). `newly` says whether anything was written.
+Status PutFork(lmdb::Txn& txn, const Store::Dbs& dbs, const ForkReport& fork, bool* newly);
+Status PutStaleMark(lmdb::Txn& txn, const Store::Dbs& dbs, const PublicKey& node_id,
+                    const SignedHeader& evidence, const std::string& source, bool* newly);
+
 // log value: flags u8 (bit 0 payload present) | header length u32 | header |
 // signature[64] | payload
 // `payload` is null when withheld.

@@ -36,7 +36,10 @@ Result<ListItem> MakeItem(const lmdb::Txn& txn, MDB_dbi log, const RecordId& id,
   item.type = state.type;
   item.versions = state.versions.size();
   item.deleted = !state.live();
-  if (!item.deleted) {
+  item.quarantined = state.quarantined();
+  if (item.quarantined) {
+    item.summary = "(quarantined: entries of more than one type or scope)";
+  } else if (!item.deleted) {
     NCEN_ASSIGN_OR_RETURN(Bytes payload, LoadPayload(txn, log, state.Winner()));
     item.summary = payload.empty() ? "(payload withheld)" : SummarizeRecord(state.type, payload);
   } else {
@@ -98,6 +101,25 @@ Result<std::vector<FeedHead>> Store::Frontier() const {
   return out;
 }
 
+Result<std::vector<FeedHead>> Store::FeedHeads(std::span<const FeedId> feeds) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  std::vector<FeedHead> out;
+  out.reserve(feeds.size());
+  for (const FeedId& feed : feeds) {
+    FeedHead head;
+    head.feed = feed;
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->feeds, keys::Feed(feed)));
+    if (v) {
+      auto rec = FeedRecord::Decode(*v);
+      if (!rec) return Corruption("feeds record does not decode");
+      head.seq = rec->seq;
+      head.head = rec->head;
+    }
+    out.push_back(head);
+  }
+  return out;
+}
+
 Result<Hash256> Store::FrontierDigest() const {
   NCEN_ASSIGN_OR_RETURN(auto frontier, Frontier());
   crypto::Blake2bHasher h;
@@ -118,6 +140,14 @@ Result<Hash256> Store::RecordStateDigest() const {
   for (c.First(); c.Valid(); c.Next()) {
     NCEN_ASSIGN_OR_RETURN(RecordState s, DecodeRecordState(c.value()));
     Bytes b(c.key().begin(), c.key().end());
+    if (s.quarantined()) {
+      // A quarantined record: its classes, the same on every node.
+      b.push_back(0xff);
+      b.push_back(static_cast<uint8_t>(s.clash_classes >> 8));
+      b.push_back(static_cast<uint8_t>(s.clash_classes));
+      h.Update(b);
+      continue;
+    }
     b.push_back(static_cast<uint8_t>(s.type));
     b.push_back(static_cast<uint8_t>(s.scope));
     for (const Version& v : s.versions) {
@@ -317,32 +347,6 @@ Result<std::vector<ChangeRef>> Store::ChangesSince(uint64_t after, size_t limit)
   return out;
 }
 
-Result<std::vector<ForkReport>> Store::Forks() const {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->forks));
-  std::vector<ForkReport> out;
-  for (c.First(); c.Valid(); c.Next()) {
-    if (c.key().size() != 41 || c.value().size() < 72) return Corruption("fork report does not decode");
-    ForkReport f;
-    std::memcpy(f.feed.author.data(), c.key().data(), 32);
-    f.feed.scope = static_cast<Scope>(c.key()[32]);
-    f.seq = GetU64BE(c.key().data() + 33);
-    std::memcpy(f.ours.data(), c.value().data(), 32);
-    std::memcpy(f.theirs.data(), c.value().data() + 32, 32);
-    f.detected_ms = static_cast<int64_t>(GetU64BE(c.value().data() + 64));
-    f.source.assign(reinterpret_cast<const char*>(c.value().data() + 72), c.value().size() - 72);
-    out.push_back(std::move(f));
-  }
-  NCEN_RETURN_IF_ERROR(c.status());
-  return out;
-}
-
-Result<std::string> Store::StaleIdentity() const {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes("stale_identity")));
-  return v ? std::string(AsChars(*v)) : std::string();
-}
-
 Result<VerifyReport> Store::VerifyLog() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   VerifyReport report;
@@ -398,12 +402,8 @@ Result<VerifyReport> Store::VerifyLog() const {
     auto header = LogValueHeader(*value);
     if (!header) return Corruption("log value does not decode");
     NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(*header));
-    auto [it, fresh] = derived.try_emplace(h.record_id);
-    if (fresh) {
-      it->second.type = h.record_type;
-      it->second.scope = h.scope;
-    }
-    ApplyVersion(it->second, Version{h.dot(), index, h.timestamp_ms, h.op, h.context});
+    ApplyVersion(derived[h.record_id], h.record_type, h.scope,
+                 Version{h.dot(), index, h.timestamp_ms, h.op, h.context});
   }
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor rc, lmdb::Cursor::Open(txn, dbs_->records));
   auto expected = derived.begin();
@@ -415,14 +415,15 @@ Result<VerifyReport> Store::VerifyLog() const {
     }
     NCEN_ASSIGN_OR_RETURN(RecordState s, DecodeRecordState(rc.value()));
     const RecordState& d = expected->second;
-    bool same = s.type == d.type && s.scope == d.scope && s.versions.size() == d.versions.size();
+    bool same = s.type == d.type && s.scope == d.scope && s.clash_classes == d.clash_classes &&
+                s.seen == d.seen && s.versions.size() == d.versions.size();
     for (size_t i = 0; same && i < s.versions.size(); ++i) {
       same = s.versions[i].dot == d.versions[i].dot && s.versions[i].op == d.versions[i].op &&
              s.versions[i].context == d.versions[i].context;
     }
     if (!same) return Corruption(where + ": stored versions differ from the log's");
     NCEN_ASSIGN_OR_RETURN(auto conflict, txn.Get(dbs_->conflicts, rc.key()));
-    if (conflict.has_value() != s.conflict()) {
+    if (conflict.has_value() != s.needs_decision()) {
       return Corruption(where + ": conflicts table disagrees with the record");
     }
     ++report.records;

@@ -71,7 +71,25 @@ void VersionVector::Add(const Dot& d) {
 }
 
 void VersionVector::Join(const VersionVector& other) {
-  for (const Dot& d : other.dots) Add(d);
+  if (other.dots.empty()) return;
+  if (other.dots.size() == 1) return Add(other.dots[0]);
+  // A merge of two sorted lists: linear, where adding dot by dot would shift
+  // the vector once per new author.
+  std::vector<Dot> merged;
+  merged.reserve(dots.size() + other.dots.size());
+  auto a = dots.cbegin();
+  auto b = other.dots.cbegin();
+  while (a != dots.end() || b != other.dots.end()) {
+    if (b == other.dots.end() || (a != dots.end() && a->author < b->author)) {
+      merged.push_back(*a++);
+    } else if (a == dots.end() || b->author < a->author) {
+      merged.push_back(*b++);
+    } else {
+      merged.push_back({a->author, std::max(a->seq, b->seq)});
+      ++a, ++b;
+    }
+  }
+  dots = std::move(merged);
 }
 
 RecordId NewRecordId(int64_t unix_ms) {

@@ -1,14 +1,10 @@
 #include "replication/protocol/session.h"
 
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
-
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
-#include <queue>
 
-#include "replication/schema/wire.capnp.h"
+#include "base/text.h"
 
 namespace ncen::replication {
 
@@ -20,133 +16,15 @@ using storage::FeedHead;
 using storage::FeedId;
 using storage::Scope;
 
-struct Session::HeadData {
-  FeedId feed;
-  uint64_t seq = 0;
-  Hash256 head{};
-};
-
-struct Session::HelloData {
-  uint32_t version = 0;
-  crypto::PublicKey node_id{};
-  std::string name, role;
-  std::vector<HeadData> frontier;
-  std::vector<FeedId> forked;
-};
-
 namespace {
-
-// A builder's message as bytes, written into `out` (whose memory may be
-// reused): the segment table (u32 count - 1, u32 size in words per segment,
-// padded to a word), then the segments.
-void FlattenInto(capnp::MessageBuilder& builder, Bytes& out) {
-  auto segments = builder.getSegmentsForOutput();
-  size_t table = (segments.size() / 2 + 1) * sizeof(capnp::word);
-  size_t total = table;
-  for (auto s : segments) total += s.size() * sizeof(capnp::word);
-  out.clear();
-  out.resize(total);
-  auto put32 = [&](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) out[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  put32(0, static_cast<uint32_t>(segments.size() - 1));
-  size_t at = table;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    put32(4 + 4 * i, static_cast<uint32_t>(segments[i].size()));
-    std::memcpy(out.data() + at, segments[i].begin(), segments[i].size() * sizeof(capnp::word));
-    at += segments[i].size() * sizeof(capnp::word);
-  }
-}
-
-Bytes Flatten(capnp::MessageBuilder& builder) {
-  Bytes out;
-  FlattenInto(builder, out);
-  return out;
-}
 
 std::string FeedText(const FeedId& feed) {
   return crypto::Fingerprint(feed.author) + "/" + storage::ScopeName(feed.scope);
 }
 
-Result<FeedId> ReadFeed(capnp::Data::Reader author, uint8_t scope) {
-  if (author.size() != 32) return Corruption("feed author is not 32 bytes");
-  if (scope >= storage::kScopeCount) return Corruption("unknown scope " + std::to_string(scope));
-  FeedId feed;
-  std::memcpy(feed.author.data(), author.begin(), 32);
-  feed.scope = static_cast<Scope>(scope);
-  return feed;
-}
-
-// Marks this node's identity stale and logs why, the first time.
-Status MarkStale(storage::Store& store, const std::string& reason, std::vector<std::string>& log) {
-  bool newly = false;
-  NCEN_RETURN_IF_ERROR(store.MarkStaleIdentity(reason, &newly));
-  if (!newly) return Status::Ok();
-  log.push_back("STALE IDENTITY: " + reason + "; local writes are refused until an administrator acts");
-  return Status::Ok();
-}
-
-// The peer's hello lists a feed as forked and this node had no report of it:
-// keep one, so that every session of this node stops syncing the feed and
-// every later hello passes the news on — to the feed's author too, which
-// must stop writing (found by tests/sim, seed 1215).
-Status AdoptPeerFork(storage::Store& store, const crypto::PublicKey& self,
-                     const std::string& peer_name, const FeedHead& mine, int64_t now_ms,
-                     std::vector<std::string>& log) {
-  storage::ForkReport fork;
-  fork.feed = mine.feed;
-  fork.seq = mine.seq;
-  fork.ours = mine.head;
-  fork.detected_ms = now_ms;
-  fork.source = peer_name + " (reported by the peer)";
-  NCEN_RETURN_IF_ERROR(store.ReportFork(fork));
-  log.push_back("FORK in feed " + FeedText(mine.feed) + " reported by peer " + peer_name +
-                "; the feed stops syncing here");
-  if (mine.feed.author != self) return Status::Ok();
-  return MarkStale(store,
-                   "peer " + peer_name + " reports this node's own feed (" +
-                       storage::ScopeName(mine.feed.scope) +
-                       ") forked: it was restored from an old copy and wrote again",
-                   log);
-}
-
-// A fork report that another session (or ncenctl) recorded: stop syncing the
-// feed, and if the peer may hold it, end the session so that the next hello
-// tells the peer (found by tests/sim, seed 1215).
-Status CheckForksFoundElsewhere(const storage::Store& store, const std::set<Scope>& peer_scopes,
-                                std::set<FeedId>& forked) {
-  NCEN_ASSIGN_OR_RETURN(auto forks, store.Forks());
-  for (const storage::ForkReport& f : forks) {
-    if (!forked.insert(f.feed).second || peer_scopes.count(f.feed.scope) == 0) continue;
-    return Unavailable("feed " + FeedText(f.feed) + " was found forked (" + f.source +
-                       "); reconnecting so that the peer learns it from the hello");
-  }
-  return Status::Ok();
-}
-
-void WriteHead(wire::FeedHead::Builder b, const FeedId& feed, uint64_t seq, const Hash256& head) {
-  b.setAuthor(capnp::Data::Reader(feed.author.data(), feed.author.size()));
-  b.setScope(static_cast<uint8_t>(feed.scope));
-  b.setSeq(seq);
-  b.setHead(capnp::Data::Reader(head.data(), head.size()));
-}
+ForkEvidenceMsg EvidenceOf(const storage::ForkReport& fork) { return {fork.a, fork.b}; }
 
 }  // namespace
-
-Result<std::vector<Session::HeadData>> ReadHeadsImpl(capnp::List<wire::FeedHead>::Reader list) {
-  std::vector<Session::HeadData> out;
-  out.reserve(list.size());
-  for (auto h : list) {
-    NCEN_ASSIGN_OR_RETURN(FeedId feed, ReadFeed(h.getAuthor(), h.getScope()));
-    if (h.getHead().size() != 32) return Corruption("feed head hash is not 32 bytes");
-    Session::HeadData d;
-    d.feed = feed;
-    d.seq = h.getSeq();
-    std::memcpy(d.head.data(), h.getHead().begin(), 32);
-    out.push_back(d);
-  }
-  return out;
-}
 
 Session::Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
                  std::string self_role, PeerInfo peer, SessionOptions options)
@@ -156,27 +34,40 @@ Session::Session(storage::Store& store, const crypto::PublicKey& self, std::stri
       self_role_(std::move(self_role)),
       peer_(std::move(peer)),
       options_(options),
-      peer_scopes_(peer_.scopes.begin(), peer_.scopes.end()) {
+      peer_scopes_(peer_.scopes.begin(), peer_.scopes.end()),
+      planner_(store, options.batch_bytes) {
   if (options_.window == 0) options_.window = 1;
 }
 
+bool Session::InScope(const FeedId& feed) const { return peer_scopes_.count(feed.scope) > 0; }
+
 bool Session::MayReceive(const FeedId& feed) const {
-  return peer_scopes_.count(feed.scope) > 0 && forked_.count(feed) == 0;
+  return InScope(feed) && forked_.count(feed) == 0;
 }
 
 bool Session::MaySend(const FeedId& feed) const {
-  // Never a peer's own feed: a node holds its own entries or is stale.
-  return MayReceive(feed) && feed.author != peer_.id;
+  // A peer's own feed too: a node holds its own entries, unless it was
+  // restored from an old copy; then they show it that it is stale, and give
+  // it back what it lost.
+  return MayReceive(feed) && refused_by_peer_.count(feed) == 0;
 }
 
 std::vector<FeedHead> Session::PeerFrontier() const {
   std::vector<FeedHead> out;
-  for (auto& [feed, known] : peer_known_) out.push_back({feed, known.seq, known.head});
+  for (auto& [feed, known] : peer_known_) {
+    if (ours_.count(feed)) out.push_back({feed, known.seq, known.head});
+  }
   return out;
 }
 
-void Session::Queue(Bytes message, int64_t now_ms) {
-  outgoing_.push_back(std::move(message));
+void Session::Queue(const Message& message, int64_t now_ms) {
+  Bytes bytes;
+  if (std::holds_alternative<BatchMsg>(message) && !spare_messages_.empty()) {
+    bytes = std::move(spare_messages_.back());
+    spare_messages_.pop_back();
+  }
+  EncodeMessageInto(message, bytes);
+  outgoing_.push_back(std::move(bytes));
   last_sent_ms_ = now_ms;
 }
 
@@ -205,17 +96,15 @@ void Session::Fail(Status status, bool tell_peer, int64_t now_ms) {
   failed_ = true;
   error_ = status;
   log_.push_back("session with " + peer_.name + " failed: " + status.ToString());
-  if (tell_peer) {
-    capnp::MallocMessageBuilder builder;
-    auto m = builder.initRoot<wire::Message>();
-    std::string text = status.ToString().substr(0, 500);
-    m.setError(text);
-    Queue(Flatten(builder), now_ms);
-  }
+  if (tell_peer) Queue(ErrorMsg{status.ToString()}, now_ms);
 }
 
 Status Session::RefreshFrontier(int64_t now_ms) {
   NCEN_ASSIGN_OR_RETURN(auto frontier, store_.Frontier());
+  if (frontier.size() > limits::kSessionFeedsMax) {
+    return ResourceExhausted("this node holds " + std::to_string(frontier.size()) + " feeds, more than a session tracks (" +
+                             std::to_string(limits::kSessionFeedsMax) + ")");
+  }
   for (const FeedHead& h : frontier) ours_[h.feed] = {h.seq, h.head};
   last_refresh_ms_ = now_ms;
   return Status::Ok();
@@ -229,31 +118,24 @@ void Session::Start(int64_t now_ms) {
   if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
   auto forks = store_.Forks();
   if (!forks.ok()) return Fail(forks.status(), true, now_ms);
-  for (const auto& f : forks.value()) forked_.insert(f.feed);
-
-  capnp::MallocMessageBuilder builder;
-  auto hello = builder.initRoot<wire::Message>().initHello();
-  hello.setProtocolVersion(kProtocolVersion);
-  hello.setNodeId(capnp::Data::Reader(self_.data(), self_.size()));
-  hello.setName(self_name_);
-  hello.setRole(self_role_);
-  size_t n = 0;
-  for (auto& [feed, known] : ours_) n += MayReceive(feed) ? 1 : 0;
-  auto list = hello.initFrontier(static_cast<unsigned>(n));
-  size_t i = 0;
+  HelloMsg hello;
+  hello.node_id = self_;
+  hello.name = self_name_;
+  hello.role = self_role_;
+  for (const auto& f : forks.value()) {
+    forked_.insert(f.feed);
+    // Reports travel with their evidence, only in the scopes exchanged.
+    if (f.has_evidence() && InScope(f.feed) && hello.forks.size() < limits::kEvidenceItemsMax) {
+      hello.forks.push_back(EvidenceOf(f));
+      forks_known_.insert({f.feed, f.seq});
+    }
+  }
   for (auto& [feed, known] : ours_) {
     if (!MayReceive(feed)) continue;
-    WriteHead(list[static_cast<unsigned>(i++)], feed, known.seq, known.head);
+    hello.frontier.push_back({feed, known.seq, known.head});
     advertised_[feed] = known.seq;
   }
-  auto forked = hello.initForked(static_cast<unsigned>(forked_.size()));
-  i = 0;
-  for (const FeedId& feed : forked_) {
-    auto f = forked[static_cast<unsigned>(i++)];
-    f.setAuthor(capnp::Data::Reader(feed.author.data(), 32));
-    f.setScope(static_cast<uint8_t>(feed.scope));
-  }
-  Queue(Flatten(builder), now_ms);
+  Queue(hello, now_ms);
 }
 
 void Session::OnMessage(ByteView message, int64_t now_ms) {
@@ -264,398 +146,396 @@ void Session::OnMessage(ByteView message, int64_t now_ms) {
   if (!failed_) UpdateProgress(now_ms);
 }
 
-Status Session::Dispatch(ByteView message, int64_t now_ms) {
-  if (message.empty() || message.size() % sizeof(capnp::word) != 0) {
-    return Corruption("protocol message is not a whole number of 8-byte words");
+Status Session::Dispatch(ByteView bytes, int64_t now_ms) {
+  NCEN_ASSIGN_OR_RETURN(Message message, DecodeMessage(bytes));
+  if (!progress_.hello_received && !std::holds_alternative<HelloMsg>(message) &&
+      !std::holds_alternative<ErrorMsg>(message) && !std::holds_alternative<PingMsg>(message)) {
+    return Corruption(std::string(MessageKindName(message)) + " before hello");
   }
-  kj::Array<capnp::word> copy;
-  kj::ArrayPtr<const capnp::word> words;
-  if (reinterpret_cast<uintptr_t>(message.data()) % alignof(capnp::word) == 0) {
-    words = kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(message.data()),
-                                            message.size() / sizeof(capnp::word));
-  } else {
-    copy = kj::heapArray<capnp::word>(message.size() / sizeof(capnp::word));
-    std::memcpy(copy.begin(), message.data(), message.size());
-    words = copy.asPtr();
-  }
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 2 + 1024;
-    options.nestingLimit = 8;
-    capnp::FlatArrayMessageReader reader(words, options);
-    if (reader.getEnd() != words.end()) return Corruption("protocol message has trailing bytes");
-    auto m = reader.getRoot<wire::Message>();
-    switch (m.which()) {
-      case wire::Message::HELLO: {
-        auto h = m.getHello();
-        HelloData hello;
-        hello.version = h.getProtocolVersion();
-        if (h.getNodeId().size() != 32) return Corruption("hello node id is not 32 bytes");
-        std::memcpy(hello.node_id.data(), h.getNodeId().begin(), 32);
-        hello.name = std::string(h.getName().cStr()).substr(0, 100);
-        hello.role = std::string(h.getRole().cStr()).substr(0, 20);
-        NCEN_ASSIGN_OR_RETURN(hello.frontier, ReadHeadsImpl(h.getFrontier()));
-        for (auto f : h.getForked()) {
-          NCEN_ASSIGN_OR_RETURN(FeedId feed, ReadFeed(f.getAuthor(), f.getScope()));
-          hello.forked.push_back(feed);
+  return std::visit(
+      [&](const auto& m) -> Status {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, HelloMsg>) return OnHello(m, now_ms);
+        if constexpr (std::is_same_v<T, BatchMsg>) return OnBatch(m, now_ms);
+        if constexpr (std::is_same_v<T, AckMsg>) return OnAck(m, now_ms);
+        if constexpr (std::is_same_v<T, HeadsMsg>) return OnHeads(m, now_ms);
+        if constexpr (std::is_same_v<T, EvidenceMsg>) return OnEvidence(m, now_ms);
+        if constexpr (std::is_same_v<T, ErrorMsg>) {
+          Fail(Unavailable("peer " + peer_.name + " ended the session: " + m.text), false, now_ms);
         }
-        return OnHello(hello, now_ms);
-      }
-      case wire::Message::BATCH: {
-        auto b = m.getBatch();
-        auto data = b.getEntries();
-        return OnBatch(b.getNumber(), b.getCount(), ByteView(data.begin(), data.size()), now_ms);
-      }
-      case wire::Message::ACK:
-        return OnAck(m.getAck().getNumber(), now_ms);
-      case wire::Message::HEADS: {
-        NCEN_ASSIGN_OR_RETURN(auto heads, ReadHeadsImpl(m.getHeads().getFrontier()));
-        return OnHeads(heads, now_ms);
-      }
-      case wire::Message::PING:
-        return Status::Ok();
-      case wire::Message::ERROR: {
-        std::string text = std::string(m.getError().cStr()).substr(0, 500);
-        for (char& c : text) {
-          if (static_cast<unsigned char>(c) < 0x20) c = '?';
-        }
-        Fail(Unavailable("peer " + peer_.name + " ended the session: " + text), false, now_ms);
-        return Status::Ok();
-      }
-    }
-    return Corruption("unknown protocol message kind " + std::to_string(static_cast<int>(m.which())));
-  } catch (const kj::Exception& e) {
-    return Corruption(std::string("protocol message does not decode: ") + e.getDescription().cStr());
-  }
+        return Status::Ok();  // ping
+      },
+      message);
 }
 
-Status Session::LearnPeerHead(const FeedId& feed, uint64_t seq, const Hash256& head,
-                              int64_t now_ms) {
-  if (seq == 0) return Status::Ok();
-  if (feed.author == self_) {
-    auto mine_now = [&] {
-      auto it = ours_.find(feed);
-      return it == ours_.end() ? uint64_t{0} : it->second.seq;
-    };
-    uint64_t mine = mine_now();
-    if (seq > mine) {
-      // The polled frontier may predate a local write that already reached
-      // this peer through another node: ask the store before concluding
-      // (found by tests/sim, seed 281).
-      NCEN_RETURN_IF_ERROR(RefreshFrontier(now_ms));
-      mine = mine_now();
-    }
-    if (seq > mine) {
-      std::string reason = "peer " + peer_.name + " holds seq " + std::to_string(seq) +
-                           " of this node's own feed (" + storage::ScopeName(feed.scope) +
-                           ") but this node has only " + std::to_string(mine) +
-                           ": it was restored from an old copy";
-      NCEN_RETURN_IF_ERROR(MarkStale(store_, reason, log_));
-    }
+// ---------------------------------------------------------------------------
+// Heads and evidence: what the peer says, and what it can prove
+
+Status Session::LearnPeerHead(const FeedHeadMsg& h, int64_t now_ms) {
+  if (h.seq == 0 || !InScope(h.feed)) return Status::Ok();  // nothing, or not the peer's to tell
+  auto mine = ours_.find(h.feed);
+  if (mine == ours_.end() && peer_known_.count(h.feed) == 0 &&
+      peer_known_.size() >= limits::kSessionFeedsMax) {
+    return ResourceExhausted("peer " + peer_.name + " announces more than " +
+                             std::to_string(limits::kSessionFeedsMax) + " feeds");
   }
-  // A fork: the peer's entry at a seq we hold differs from ours.
-  auto it = ours_.find(feed);
-  if (it != ours_.end() && seq <= it->second.seq && forked_.count(feed) == 0) {
-    Hash256 ours = it->second.head;
-    if (seq < it->second.seq) {
-      NCEN_ASSIGN_OR_RETURN(storage::Entry entry, store_.GetEntry(feed, seq));
+  if (mine != ours_.end() && forked_.count(h.feed) == 0 && h.seq <= mine->second.seq) {
+    Hash256 ours = mine->second.head;
+    if (h.seq < mine->second.seq) {
+      NCEN_ASSIGN_OR_RETURN(storage::Entry entry, store_.GetEntry(h.feed, h.seq));
       ours = entry.hash();
     }
-    if (ours != head) {
-      storage::ForkReport fork;
-      fork.feed = feed;
-      fork.seq = seq;
-      fork.ours = ours;
-      fork.theirs = head;
-      fork.detected_ms = now_ms;
-      fork.source = peer_.name;
-      NCEN_RETURN_IF_ERROR(store_.ReportFork(fork));
-      forked_.insert(feed);
-      if (feed.author == self_) {
-        // This node never signs two entries at one seq: its store is an old
-        // copy that wrote again after it was restored (found by tests/sim, seed 171).
-        NCEN_RETURN_IF_ERROR(MarkStale(store_,
-                                       "peer " + peer_.name + " holds a different entry at seq " +
-                                           std::to_string(seq) + " of this node's own feed (" +
-                                           storage::ScopeName(feed.scope) +
-                                           "): it was restored from an old copy and wrote again",
-                                       log_));
-      }
-      log_.push_back("FORK in feed " + FeedText(feed) + " at seq " + std::to_string(seq) +
-                     ": peer " + peer_.name + " holds a different entry; the feed stops syncing here");
-      // The peer compares only heads at or below its own, so it has not seen
-      // the fork if its copy is the shorter one: show it our entry at its
-      // head's seq (found by tests/sim, seed 1215).
-      capnp::MallocMessageBuilder evidence;
-      auto list = evidence.initRoot<wire::Message>().initHeads().initFrontier(1);
-      WriteHead(list[0], feed, seq, ours);
-      Queue(Flatten(evidence), now_ms);
+    if (ours != h.head) {
+      // A hash is a claim, not evidence: show the peer our signed entry at
+      // that seq. If it holds a validly signed other one, it records the
+      // fork and shows us both (found by tests/sim, seed 1215: the side
+      // with the shorter copy must learn it too).
+      NCEN_RETURN_IF_ERROR(OfferHeader(h.feed, h.seq, now_ms));
+      planner_.PeerHas(h.feed, h.seq - 1);
       return Status::Ok();
     }
+    if (h.feed.author == peer_.id && h.seq < mine->second.seq) {
+      // The peer holds less of its own feed than we do: it was restored from
+      // an old copy. Show it an entry of its own feed beyond its head (the
+      // entries themselves follow).
+      NCEN_RETURN_IF_ERROR(OfferHeader(h.feed, h.seq + 1, now_ms));
+    }
   }
-  Known& known = peer_known_[feed];
-  if (seq > known.seq) known = {seq, head};
+  // A head of our own feed beyond ours is counted as "ahead" but marks
+  // nothing: "you are stale" is taken only from a signed entry (Evidence).
+  Head& known = peer_known_[h.feed];
+  if (h.seq > known.seq) known = {h.seq, h.head};
+  planner_.PeerHas(h.feed, known.seq);
   return Status::Ok();
 }
 
-Status Session::OnHello(const HelloData& hello, int64_t now_ms) {
+Status Session::OfferHeader(const FeedId& feed, uint64_t seq, int64_t now_ms) {
+  if (!offered_.insert({feed, seq}).second) return Status::Ok();
+  NCEN_ASSIGN_OR_RETURN(storage::Entry entry, store_.GetEntry(feed, seq));
+  EvidenceMsg evidence;
+  evidence.headers.push_back(storage::SignedHeaderOf(entry));
+  Queue(evidence, now_ms);
+  return Status::Ok();
+}
+
+void Session::OfferForks(const std::vector<storage::ForkReport>& forks, int64_t now_ms) {
+  EvidenceMsg evidence;
+  for (const auto& f : forks) {
+    if (!f.has_evidence() || !InScope(f.feed) || !forks_known_.insert({f.feed, f.seq}).second) continue;
+    evidence.forks.push_back(EvidenceOf(f));
+    if (evidence.forks.size() == limits::kEvidenceItemsMax) {
+      Queue(evidence, now_ms);
+      evidence.forks.clear();
+    }
+  }
+  if (!evidence.forks.empty()) Queue(evidence, now_ms);
+}
+
+// A fork report is held here (recorded now, or found): the feed stops
+// syncing with this peer, and if it is this node's own feed, the node stops
+// writing (it was restored and wrote again, or its key is in use elsewhere).
+Status Session::NoteFork(const storage::ForkReport& fork, bool newly) {
+  forked_.insert(fork.feed);
+  planner_.Forget(fork.feed);
+  if (newly) {
+    log_.push_back("FORK in feed " + FeedText(fork.feed) + " at seq " + std::to_string(fork.seq) + " (" +
+                   fork.source + "); the feed stops syncing until an administrator clears it "
+                   "(ncenctl forks)");
+  }
+  if (fork.feed.author != self_) return Status::Ok();
+  // Of the two entries, the one this node does not hold is the evidence.
+  auto held = store_.GetEntry(fork.feed, fork.seq);
+  const storage::SignedHeader* other = &fork.a;
+  if (held.ok() && held->hash() == fork.a.hash()) other = &fork.b;
+  bool stale_newly = false;
+  Status marked = store_.MarkStaleIdentity(*other, peer_.name, &stale_newly);
+  if (!marked.ok() && marked.code() != StatusCode::kUnauthenticated) return marked;
+  if (stale_newly) {
+    log_.push_back("STALE IDENTITY: this node's own feed " + FeedText(fork.feed) + " is forked at seq " +
+                   std::to_string(fork.seq) + "; local writes are refused until an administrator acts");
+  }
+  return Status::Ok();
+}
+
+Status Session::AdoptForkEvidence(const ForkEvidenceMsg& m, int64_t now_ms) {
+  const FeedId feed = m.a.header.feed();
+  if (!InScope(feed)) return Status::Ok();  // not the peer's to tell
+  if (Status s = storage::VerifyForkEvidence(m.a, m.b); !s.ok()) {
+    log_.push_back("ignored fork evidence from " + peer_.name + " for feed " + FeedText(feed) + ": " +
+                   s.message());
+    return Status::Ok();
+  }
+  forks_known_.insert({feed, m.a.header.seq});
+  storage::ForkReport fork;
+  fork.feed = feed;
+  fork.seq = m.a.header.seq;
+  fork.a = m.a;
+  fork.b = m.b;
+  fork.ours = m.a.hash();
+  fork.theirs = m.b.hash();
+  fork.detected_ms = now_ms;
+  fork.source = peer_.name + " (evidence from the peer)";
+  bool newly = false;
+  NCEN_RETURN_IF_ERROR(store_.ReportFork(fork, &newly));
+  return NoteFork(fork, newly);
+}
+
+Status Session::CheckSignedHeader(const storage::SignedHeader& h, int64_t now_ms) {
+  const FeedId feed = h.header.feed();
+  if (!InScope(feed)) return Status::Ok();
+  auto held = store_.GetEntry(feed, h.header.seq);
+  if (!held.ok() && held.status().code() != StatusCode::kNotFound) return held.status();
+  if (feed.author == self_ && !held.ok()) {
+    // An entry of our own feed beyond what we hold: the store checks the
+    // signature and the seq before it marks anything.
+    bool newly = false;
+    Status marked = store_.MarkStaleIdentity(h, peer_.name, &newly);
+    if (!marked.ok() && marked.code() != StatusCode::kUnauthenticated) return marked;
+    if (!marked.ok()) {
+      log_.push_back("ignored stale evidence from " + peer_.name + ": " + marked.message());
+    } else if (newly) {
+      log_.push_back("STALE IDENTITY: " + peer_.name + " showed an entry of this node's own feed " +
+                     FeedText(feed) + " at seq " + std::to_string(h.header.seq) +
+                     " beyond what it holds; local writes are refused until an administrator acts");
+    }
+    return Status::Ok();
+  }
+  if (!held.ok() || held->hash() == h.hash()) return Status::Ok();  // nothing to compare, or the same
+  storage::SignedHeader ours = storage::SignedHeaderOf(*held);
+  if (Status s = storage::VerifyForkEvidence(ours, h); !s.ok()) {
+    log_.push_back("ignored evidence from " + peer_.name + " for feed " + FeedText(feed) + ": " + s.message());
+    return Status::Ok();
+  }
+  storage::ForkReport fork;
+  fork.feed = feed;
+  fork.seq = h.header.seq;
+  fork.a = ours;
+  fork.b = h;
+  fork.ours = ours.hash();
+  fork.theirs = h.hash();
+  fork.detected_ms = now_ms;
+  fork.source = peer_.name;
+  bool newly = false;
+  NCEN_RETURN_IF_ERROR(store_.ReportFork(fork, &newly));
+  NCEN_RETURN_IF_ERROR(NoteFork(fork, newly));
+  // The peer holds the other entry: show it both, so it records the fork too.
+  OfferForks({fork}, now_ms);
+  return Status::Ok();
+}
+
+Status Session::OnEvidence(const EvidenceMsg& evidence, int64_t now_ms) {
+  for (const auto& fork : evidence.forks) NCEN_RETURN_IF_ERROR(AdoptForkEvidence(fork, now_ms));
+  for (const auto& header : evidence.headers) NCEN_RETURN_IF_ERROR(CheckSignedHeader(header, now_ms));
+  return Pump(now_ms);
+}
+
+// A fork report that another session (or ncenctl) recorded: stop syncing
+// the feed, and show the peer the evidence if it may hold the feed.
+Status Session::CheckForksFoundElsewhere(int64_t now_ms) {
+  NCEN_ASSIGN_OR_RETURN(auto forks, store_.Forks());
+  std::vector<storage::ForkReport> fresh;
+  std::set<FeedId> reported;
+  for (storage::ForkReport& f : forks) {
+    reported.insert(f.feed);
+    if (forked_.count(f.feed)) continue;
+    NCEN_RETURN_IF_ERROR(NoteFork(f, false));
+    fresh.push_back(std::move(f));
+  }
+  OfferForks(fresh, now_ms);
+  // A report an administrator cleared: the feed syncs again.
+  for (auto it = forked_.begin(); it != forked_.end();) {
+    it = reported.count(*it) ? std::next(it) : forked_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status Session::OnHello(const HelloMsg& hello, int64_t now_ms) {
   if (progress_.hello_received) return Corruption("second hello");
-  if (hello.version != kProtocolVersion) {
-    return FailedPrecondition("peer speaks protocol version " + std::to_string(hello.version) +
+  if (hello.protocol_version != kProtocolVersion) {
+    return FailedPrecondition("peer speaks protocol version " + std::to_string(hello.protocol_version) +
                               ", this node " + std::to_string(kProtocolVersion));
   }
   if (hello.node_id != peer_.id) {
     return Unauthenticated("hello names node " + crypto::Fingerprint(hello.node_id) +
                            ", the channel authenticated " + crypto::Fingerprint(peer_.id));
   }
+  if (hello.frontier.size() > limits::kSessionFeedsMax) {
+    return ResourceExhausted("peer " + peer_.name + " announces " + std::to_string(hello.frontier.size()) +
+                             " feeds, more than " + std::to_string(limits::kSessionFeedsMax));
+  }
   progress_.hello_received = true;
   peer_name_ = hello.name;
   peer_role_ = hello.role;
-  for (const FeedId& feed : hello.forked) {
-    if (!forked_.insert(feed).second) continue;
-    auto it = ours_.find(feed);
-    FeedHead mine{feed, it == ours_.end() ? 0 : it->second.seq,
-                  it == ours_.end() ? Hash256{} : it->second.head};
-    NCEN_RETURN_IF_ERROR(AdoptPeerFork(store_, self_, peer_.name, mine, now_ms, log_));
-  }
-  for (const HeadData& h : hello.frontier) {
-    NCEN_RETURN_IF_ERROR(LearnPeerHead(h.feed, h.seq, h.head, now_ms));
-  }
-  for (auto& [feed, known] : peer_known_) sent_upto_[feed] = known.seq;
+  for (const auto& fork : hello.forks) NCEN_RETURN_IF_ERROR(AdoptForkEvidence(fork, now_ms));
+  for (const FeedHeadMsg& h : hello.frontier) NCEN_RETURN_IF_ERROR(LearnPeerHead(h, now_ms));
   return Pump(now_ms);
 }
 
-Status Session::OnHeads(const std::vector<HeadData>& heads, int64_t now_ms) {
-  if (!progress_.hello_received) return Corruption("heads before hello");
-  for (const HeadData& h : heads) {
-    NCEN_RETURN_IF_ERROR(LearnPeerHead(h.feed, h.seq, h.head, now_ms));
-    auto& sent = sent_upto_[h.feed];
-    sent = std::max(sent, peer_known_[h.feed].seq);
-  }
+Status Session::OnHeads(const HeadsMsg& heads, int64_t now_ms) {
+  for (const FeedHeadMsg& h : heads.frontier) NCEN_RETURN_IF_ERROR(LearnPeerHead(h, now_ms));
   return Pump(now_ms);
 }
 
-Status Session::OnBatch(uint64_t number, uint32_t count, ByteView data, int64_t now_ms) {
-  if (!progress_.hello_received) return Corruption("batch before hello");
-  if (number != expect_batch_) {
-    return Corruption("batch " + std::to_string(number) + " arrived where " +
+// ---------------------------------------------------------------------------
+// Batches and acknowledgements
+
+Status Session::OnBatch(const BatchMsg& batch, int64_t now_ms) {
+  if (batch.number != expect_batch_) {
+    return Corruption("batch " + std::to_string(batch.number) + " arrived where " +
                       std::to_string(expect_batch_) + " was due");
   }
   ++expect_batch_;
-  std::vector<storage::Entry> entries;
-  entries.reserve(count);
-  ByteView rest = data;
+  // DecodeMessage checked that the count fits the bytes.
+  received_.clear();
+  received_.reserve(batch.count);
+  ByteView rest = batch.entries;
   while (!rest.empty()) {
-    if (entries.size() == count) return Corruption("batch holds more entries than its count");
+    if (received_.size() == batch.count) return Corruption("batch holds more entries than its count");
     NCEN_ASSIGN_OR_RETURN(storage::Entry e, storage::DecodeEntry(rest));
-    entries.push_back(std::move(e));
+    received_.push_back(std::move(e));
   }
-  if (entries.size() != count) return Corruption("batch holds fewer entries than its count");
-  for (const auto& e : entries) {
-    if (e.header.author == self_) {
-      // Never sent by a correct peer (MaySend); the store would mark us stale.
-      return Corruption("peer sent entries of this node's own feed");
+  if (received_.size() != batch.count) return Corruption("batch holds fewer entries than its count");
+  // Entries of scopes not exchanged with this peer are not taken.
+  std::vector<storage::Refusal> out_of_scope;
+  if (std::any_of(received_.begin(), received_.end(), [&](const auto& e) { return !InScope(e.header.feed()); })) {
+    std::set<FeedId> seen;
+    for (size_t i = 0; i < received_.size(); ++i) {
+      FeedId feed = received_[i].header.feed();
+      if (!InScope(feed) && seen.insert(feed).second) {
+        out_of_scope.push_back({feed, received_[i].header.seq, storage::EntryError::kNone,
+                                std::string("scope ") + storage::ScopeName(feed.scope) +
+                                    " is not exchanged with this peer",
+                                i});
+      }
     }
-    if (forked_.count(e.header.feed())) {
-      return Corruption("peer sent entries of forked feed " + FeedText(e.header.feed()));
-    }
+    std::erase_if(received_, [&](const auto& e) { return !InScope(e.header.feed()); });
   }
 #ifdef NCEN_MUTANT_ACK_BEFORE_COMMIT
   // Mutant for tests/sim only, never built into the product: acknowledge the
   // batch before committing it; the simulator may crash the node in between.
-  {
-    capnp::MallocMessageBuilder ack;
-    ack.initRoot<wire::Message>().initAck().setNumber(number);
-    Queue(Flatten(ack), now_ms);
-    if (MutantCrashBeforeCommit()) return Status::Ok();
-  }
+  Queue(AckMsg{batch.number, {}}, now_ms);
+  if (MutantCrashBeforeCommit()) return Status::Ok();
 #endif
-  storage::ApplyReport report = store_.ApplyBatch(entries, peer_.name);
+  storage::ApplyReport report = store_.ApplyBatch(received_, peer_.name);
   if (!report.status.ok()) {
-    std::string where;
-    if (report.error_index < entries.size()) {
-      const auto& h = entries[report.error_index].header;
-      where = " (entry " + std::to_string(report.error_index) + ": feed " + FeedText(h.feed()) +
-              " seq " + std::to_string(h.seq) + ", " + storage::EntryErrorName(report.error) + ")";
-    }
-    if (report.error == storage::EntryError::kFork && report.error_index < entries.size()) {
-      forked_.insert(entries[report.error_index].header.feed());
-    }
-    return report.status.WithContext("batch " + std::to_string(number) + " rejected, nothing applied" + where);
+    return report.status.WithContext("batch " + std::to_string(batch.number) + " could not be applied");
   }
   progress_.batches_received++;
   progress_.entries_received += report.applied;
   progress_.duplicates_received += report.duplicates;
-  progress_.entry_bytes_received += data.size();
-  // We hold them now, and so does the peer. Each feed's last entry in the
-  // batch is its highest (ApplyBatch checked the order): one hash per feed.
-  std::map<FeedId, size_t> last_of_feed;
-  for (size_t i = 0; i < entries.size(); ++i) last_of_feed[entries[i].header.feed()] = i;
-  for (const auto& [feed, i] : last_of_feed) {
-    const storage::Entry& e = entries[i];
-    Known head{e.header.seq, e.hash()};
-    Known& mine = ours_[feed];
-    if (head.seq > mine.seq) mine = head;
-    Known& theirs = peer_known_[feed];
-    if (head.seq > theirs.seq) theirs = head;
-    auto& sent = sent_upto_[feed];
-    sent = std::max(sent, head.seq);
-    auto& adv = advertised_[feed];
-    adv = std::max(adv, head.seq);
+  progress_.entry_bytes_received += batch.entries.size();
+  if (report.marked_stale) {
+    log_.push_back("STALE IDENTITY: " + peer_.name + " sent entries of this node's own feed beyond what it "
+                   "holds; they are taken, and local writes are refused until an administrator acts");
+  }
+
+  // The peer holds at least the highest entry it sent of each feed; this
+  // node holds what its store says now.
+  std::map<FeedId, size_t> highest;  // feed -> index of its highest entry in the batch
+  for (size_t i = 0; i < received_.size(); ++i) {
+    auto [it, fresh] = highest.try_emplace(received_[i].header.feed(), i);
+    if (!fresh && received_[i].header.seq > received_[it->second].header.seq) it->second = i;
+  }
+  std::vector<FeedId> feeds;
+  for (const auto& [feed, i] : highest) {
+    feeds.push_back(feed);
+    const storage::Entry& e = received_[i];
+    Head& theirs = peer_known_[feed];
+    if (e.header.seq > theirs.seq) theirs = {e.header.seq, e.hash()};
+  }
+  NCEN_ASSIGN_OR_RETURN(auto heads, store_.FeedHeads(feeds));
+  for (const FeedHead& h : heads) {
+    if (h.seq == 0) continue;
+    ours_[h.feed] = {h.seq, h.head};
+    planner_.PeerHas(h.feed, peer_known_[h.feed].seq);
+    uint64_t& adv = advertised_[h.feed];
+    adv = std::max(adv, std::min(h.seq, peer_known_[h.feed].seq));
+  }
+  AckMsg ack{batch.number, {}};
+  bool forks_found = false;
+  report.refused.insert(report.refused.end(), out_of_scope.begin(), out_of_scope.end());
+  for (const storage::Refusal& r : report.refused) {
+    uint64_t held = 0;
+    for (const FeedHead& h : heads) {
+      if (h.feed == r.feed) held = h.seq;
+    }
+    if (refused_here_.insert(r.feed).second) {
+      ++progress_.feeds_refused_here;
+      log_.push_back("refused entries of feed " + FeedText(r.feed) + " from " + peer_.name + " at seq " +
+                     std::to_string(r.seq) + " (" + storage::EntryErrorName(r.error) + "): " + r.message);
+    }
+    if (r.error == storage::EntryError::kFork) forks_found = true;
+    ack.refused.push_back({r.feed, held, std::string(storage::EntryErrorName(r.error)) + ": " + r.message});
   }
 #ifndef NCEN_MUTANT_ACK_BEFORE_COMMIT
-  capnp::MallocMessageBuilder builder;
-  builder.initRoot<wire::Message>().initAck().setNumber(number);
-  Queue(Flatten(builder), now_ms);
+  Queue(ack, now_ms);
 #endif
+  // A fork or stale mark the batch revealed: the evidence goes to the peer
+  // at once (it may hold the other entry), and this session stops the feed.
+  if (forks_found) NCEN_RETURN_IF_ERROR(CheckForksFoundElsewhere(now_ms));
   return Pump(now_ms);
 }
 
-Status Session::OnAck(uint64_t number, int64_t now_ms) {
-  if (inflight_.empty() || inflight_.front().number != number) {
-    return Corruption("ack for batch " + std::to_string(number) + " which is not the oldest in flight");
+Status Session::OnAck(const AckMsg& ack, int64_t now_ms) {
+  if (inflight_.empty() || inflight_.front().number != ack.number) {
+    return Corruption("ack for batch " + std::to_string(ack.number) + " which is not the oldest in flight");
   }
   Inflight done = std::move(inflight_.front());
   inflight_.pop_front();
   progress_.entries_sent += done.entries;
   progress_.entry_bytes_sent += done.bytes;
+  std::set<FeedId> refused;
+  for (const FeedRefusalMsg& r : ack.refused) {
+    if (!InScope(r.feed)) continue;
+    refused.insert(r.feed);
+    // The peer says how much of the feed it holds; it takes no more of it
+    // in this session.
+    peer_known_[r.feed].seq = r.held;
+    planner_.Forget(r.feed);
+    if (refused_by_peer_.insert(r.feed).second) {
+      ++progress_.feeds_refused_by_peer;
+      log_.push_back("peer " + peer_.name + " refused feed " + FeedText(r.feed) + " after seq " +
+                     std::to_string(r.held) + ": " + r.reason);
+    }
+  }
   for (auto& [feed, seq] : done.runs) {
-    Known& theirs = peer_known_[feed];
+    if (refused.count(feed) || refused_by_peer_.count(feed)) continue;
+    Head& theirs = peer_known_[feed];
     if (seq > theirs.seq) {
       theirs.seq = seq;
       auto it = ours_.find(feed);
       // The head hash is only needed for fork checks at equal seq; ours is theirs.
       if (it != ours_.end() && it->second.seq == seq) theirs.head = it->second.head;
     }
-    auto& adv = advertised_[feed];
+    uint64_t& adv = advertised_[feed];
     adv = std::max(adv, seq);
   }
   return Pump(now_ms);
 }
 
-Result<const storage::RunEntry*> Session::NextToSend(const storage::FeedId& feed, uint64_t sent,
-                                                     uint64_t upto, size_t read_bytes) {
-  auto it = lookahead_.find(feed);
-  if (it != lookahead_.end()) {
-    Lookahead& la = it->second;
-    while (la.next < la.list.size() && la.list[la.next].seq <= sent) ++la.next;
-    if (la.next < la.list.size()) return &la.list[la.next];
-    DropLookahead(feed);
-  }
-  // Read-ahead is bounded in all (ReadFeedRun returns at least one entry,
-  // which may be a large photo): past the budget a feed waits for a later
-  // batch, which only loosens the time order.
-  if (sent >= upto || lookahead_bytes_ >= 2 * options_.batch_bytes) return nullptr;
-  Lookahead& la = lookahead_[feed];  // new, empty
-  auto run = store_.ReadFeedRun(feed, sent + 1, upto, read_bytes, la.blob, &la.list);
-  lookahead_bytes_ += la.blob.size();
-  if (!run.ok() || run->entries == 0) {
-    DropLookahead(feed);
-    if (!run.ok()) return run.status();
-    return nullptr;
-  }
-  return &la.list[la.next];
-}
-
-void Session::DropLookahead(const storage::FeedId& feed) {
-  auto it = lookahead_.find(feed);
-  if (it == lookahead_.end()) return;
-  lookahead_bytes_ -= it->second.blob.size();
-  lookahead_.erase(it);
-}
-
-// Each batch takes entries from all the feeds the peer lacks in timestamp
-// order, not feed after feed: a node catching up then receives records in
-// about the order they were created, so an interrupted sync leaves it with
-// everyone's records up to some time rather than some offices' records and
-// none of the others'. It is also what makes a cold sync fast: record ids
-// are time-ordered (UUIDv7), so the receiver's record states are mostly
-// appended rather than scattered over the whole tree (docs/performance.md).
 Status Session::Pump(int64_t now_ms) {
   if (failed_ || !progress_.hello_received) return Status::Ok();
   while (inflight_.size() < options_.window) {
-    struct Head {
-      int64_t timestamp_ms;
-      const storage::FeedId* feed;
-      bool operator>(const Head& o) const {
-        return timestamp_ms != o.timestamp_ms ? timestamp_ms > o.timestamp_ms : *feed > *o.feed;
-      }
-    };
-    std::vector<std::pair<const storage::FeedId*, uint64_t>> pending;  // feed, our seq
-    for (auto& [feed, known] : ours_) {
-      if (!MaySend(feed) || known.seq <= sent_upto_[feed]) {
-        DropLookahead(feed);  // nothing more to send from it
-        continue;
-      }
-      pending.emplace_back(&feed, known.seq);
-    }
-    if (pending.empty()) break;
-    // Read-ahead per feed: 64 KiB, less when many feeds are pending (and at
-    // most twice a batch in all, NextToSend).
-    size_t read_bytes = std::clamp<size_t>(options_.batch_bytes / pending.size(), 1, 64 << 10);
-    std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
-    std::map<const storage::FeedId*, uint64_t> upto;
-    // A second pass when the first found nothing: stale read-ahead dropped
-    // during the first may have been all that held the budget.
-    for (int pass = 0; pass < 2 && heads.empty(); ++pass) {
-      for (auto& [feed, seq] : pending) {
-        NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next,
-                              NextToSend(*feed, sent_upto_[*feed], seq, read_bytes));
-        if (!next) continue;
-        heads.push({next->timestamp_ms, feed});
-        upto[feed] = seq;
-      }
-    }
-    Bytes& blob = batch_entries_;
-    blob.clear();
+    NCEN_ASSIGN_OR_RETURN(SendPlanner::Planned planned,
+                          planner_.NextBatch(ours_, [this](const FeedId& f) { return MaySend(f); },
+                                             batch_entries_));
+    if (planned.entries == 0) break;
+    NCEN_CHECK(planner_.read_ahead_bytes() <= 4 * options_.batch_bytes + limits::kMessageBytesMax);
     Inflight batch;
-    std::map<storage::FeedId, uint64_t> runs;
-    while (!heads.empty()) {
-      const storage::FeedId& feed = *heads.top().feed;
-      Lookahead& la = lookahead_[feed];
-      const storage::RunEntry& e = la.list[la.next];
-      if (!blob.empty() && blob.size() + e.size > options_.batch_bytes) break;
-      heads.pop();
-      blob.insert(blob.end(), la.blob.begin() + static_cast<ptrdiff_t>(e.offset),
-                  la.blob.begin() + static_cast<ptrdiff_t>(e.offset + e.size));
-      batch.entries++;
-      batch.bytes += e.size;
-      sent_upto_[feed] = e.seq;
-      runs[feed] = e.seq;
-      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextToSend(feed, e.seq, upto[&feed], read_bytes));
-      if (next) heads.push({next->timestamp_ms, &feed});
-    }
-    if (batch.entries == 0) break;
-    batch.runs.assign(runs.begin(), runs.end());
     batch.number = next_batch_++;
-    size_t words = blob.size() / sizeof(capnp::word) + 64;
-    if (batch_segment_.size() < words) {
-      batch_segment_ = kj::heapArray<capnp::word>(words);
-      std::memset(batch_segment_.begin(), 0, words * sizeof(capnp::word));
-    }
-    Bytes message;
-    if (!spare_messages_.empty()) {
-      message = std::move(spare_messages_.back());
-      spare_messages_.pop_back();
-    }
-    {
-      // Capnp zeroes a caller's first segment again when the builder ends.
-      capnp::MallocMessageBuilder builder(batch_segment_.asPtr());
-      auto b = builder.initRoot<wire::Message>().initBatch();
-      b.setNumber(batch.number);
-      b.setCount(static_cast<uint32_t>(batch.entries));
-      b.setEntries(capnp::Data::Reader(blob.data(), blob.size()));
-      FlattenInto(builder, message);
-    }
-    Queue(std::move(message), now_ms);
+    batch.entries = planned.entries;
+    batch.bytes = planned.bytes;
+    batch.runs = std::move(planned.runs);
+    Queue(BatchMsg{batch.number, static_cast<uint32_t>(batch.entries), batch_entries_}, now_ms);
     progress_.batches_sent++;
     inflight_.push_back(std::move(batch));
   }
+  NCEN_CHECK(inflight_.size() <= options_.window);
   return Status::Ok();
 }
 
 void Session::SendHeads(int64_t now_ms) {
-  std::vector<std::pair<FeedId, Known>> changed;
+  HeadsMsg heads;
   for (auto& [feed, known] : ours_) {
     if (!MayReceive(feed)) continue;
     // Also when the peer holds as much: it may be sending us these entries
@@ -663,18 +543,11 @@ void Session::SendHeads(int64_t now_ms) {
     // stop (found by tests/sim, seed 414).
     uint64_t& adv = advertised_[feed];
     if (known.seq > adv) {
-      changed.emplace_back(feed, known);
+      heads.frontier.push_back({feed, known.seq, known.head});
       adv = known.seq;
     }
   }
-  if (changed.empty()) return;
-  capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<wire::Message>().initHeads().initFrontier(static_cast<unsigned>(changed.size()));
-  for (size_t i = 0; i < changed.size(); ++i) {
-    WriteHead(list[static_cast<unsigned>(i)], changed[i].first, changed[i].second.seq,
-              changed[i].second.head);
-  }
-  Queue(Flatten(builder), now_ms);
+  if (!heads.frontier.empty()) Queue(heads, now_ms);
 }
 
 void Session::OnTick(int64_t now_ms) {
@@ -686,17 +559,11 @@ void Session::OnTick(int64_t now_ms) {
   }
   if (progress_.hello_received && now_ms - last_refresh_ms_ >= options_.poll_ms) {
     if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
-    if (Status s = CheckForksFoundElsewhere(store_, peer_scopes_, forked_); !s.ok()) {
-      return Fail(s, true, now_ms);
-    }
+    if (Status s = CheckForksFoundElsewhere(now_ms); !s.ok()) return Fail(s, true, now_ms);
     SendHeads(now_ms);
     if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }
-  if (now_ms - last_sent_ms_ >= options_.keepalive_ms) {
-    capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().setPing();
-    Queue(Flatten(builder), now_ms);
-  }
+  if (now_ms - last_sent_ms_ >= options_.keepalive_ms) Queue(PingMsg{}, now_ms);
   UpdateProgress(now_ms);
 }
 
@@ -710,7 +577,8 @@ void Session::UpdateProgress(int64_t now_ms) {
     if (known.seq > theirs) behind += known.seq - theirs;
   }
   for (auto& [feed, theirs] : peer_known_) {
-    if (forked_.count(feed)) continue;
+    // Not what we refused, nor a forked feed.
+    if (!MayReceive(feed) || refused_here_.count(feed)) continue;
     auto it = ours_.find(feed);
     uint64_t mine = it == ours_.end() ? 0 : it->second.seq;
     if (theirs.seq > mine) ahead += theirs.seq - mine;

@@ -5,45 +5,50 @@
 // The session reads and writes the real store synchronously.
 //
 // Lifecycle: Start() queues Hello. Once the peer's Hello arrives each side
-// streams what the other lacks, feed by feed, in batches of at most
+// streams what the other lacks (SendPlanner) in batches of at most
 // batch_bytes with at most `window` unacknowledged; the receiver applies each
-// batch in one transaction and acknowledges it. When both are caught up the
-// session stays open: OnTick() polls the store's frontier and pushes new
-// entries (local writes, other processes, other peers) and new heads.
-// Any protocol violation, a rejected batch, or the idle timeout fails the
-// session: failed() turns true, an Error message for the peer is queued when
-// it is our side's verdict, and the driver must close the connection after
-// sending the queue. A new connection needs a new Session; it resumes from
-// the store's frontier, so at most the window is sent twice.
+// batch in one transaction and acknowledges it, naming the feeds whose
+// entries it refused (those are not sent again in this session). When both
+// are caught up the session stays open: OnTick() polls the store's frontier
+// and pushes new entries (local writes, other processes, other peers) and new
+// heads.
+//
+// What the peer says is not believed without evidence (docs/protocol.md
+// §6): a fork is recorded only from two validly signed headers, this node's
+// identity is marked stale only from a validly signed entry of its own feed
+// that it does not hold. Heads, refusals and evidence outside the scopes
+// exchanged with the peer are ignored, and none are sent.
+//
+// A protocol violation, a store failure, too many feeds announced, or the
+// idle timeout fails the session: failed() turns true, an Error message for
+// the peer is queued when it is our side's verdict, and the driver must close
+// the connection after sending the queue. A new connection needs a new
+// Session; it resumes from the store's frontier, so at most the window is
+// sent twice.
 //
 // Thread-safety: one thread at a time; the store must not be used by
 // another thread meanwhile.
 #pragma once
 
-#include <capnp/common.h>
-#include <kj/array.h>
-
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/limits.h"
 #include "base/status.h"
+#include "replication/protocol/messages.h"
+#include "replication/protocol/send_planner.h"
 #include "storage/store.h"
 
 namespace ncen::replication {
 
-using crypto::Hash256;
-
-inline constexpr uint32_t kProtocolVersion = 1;
-// Largest protocol message a node accepts (the transport's reassembly bound).
-inline constexpr size_t kMessageBytesMax = size_t{16} << 20;
-
 struct SessionOptions {
-  size_t batch_bytes = size_t{4} << 20;  // entry bytes per batch (at least one entry)
+  size_t batch_bytes = limits::kBatchBytesDefault;  // entry bytes per batch (at least one entry)
   size_t window = 4;                      // unacknowledged batches in flight
   int64_t keepalive_ms = 5000;            // ping when nothing was sent this long
   int64_t idle_timeout_ms = 20000;        // fail when nothing arrived this long
@@ -67,16 +72,14 @@ struct SessionProgress {
   uint64_t duplicates_received = 0;
   uint64_t batches_sent = 0, batches_received = 0;
   uint64_t entry_bytes_sent = 0, entry_bytes_received = 0;
+  uint64_t feeds_refused_here = 0;  // feeds whose entries this node refused in this session
+  uint64_t feeds_refused_by_peer = 0;
   int64_t sync_started_ms = 0;   // when the current catch-up began
   int64_t last_sync_ms = 0;      // last time the session was caught up (0 = never)
 };
 
 class Session {
  public:
-  // Decoded wire messages; defined in session.cpp.
-  struct HelloData;
-  struct HeadData;
-
   Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
           std::string self_role, PeerInfo peer, SessionOptions options = {});
 
@@ -90,7 +93,7 @@ class Session {
   // (megabytes each) are then built in reused memory instead of fresh pages.
   void RecycleOutgoing(Bytes sent);
   bool HasOutgoing() const { return !outgoing_.empty(); }
-  // One line per event worth logging (sync finished, fork, stale, errors).
+  // One line per event worth logging (sync finished, fork, stale, refusals, errors).
   std::vector<std::string> TakeLog();
 
   bool failed() const { return failed_; }
@@ -98,20 +101,21 @@ class Session {
   const Status& error() const { return error_; }
   const SessionProgress& progress() const { return progress_; }
   const PeerInfo& peer() const { return peer_; }
-  // The peer's frontier as far as this session knows it.
+  // The peer's frontier as far as this session knows it, for the feeds this
+  // node holds too (what status shows; the peer's word for the rest is not kept).
   std::vector<storage::FeedHead> PeerFrontier() const;
   // The peer's protocol-level identity, from its Hello.
   const std::string& peer_hello_name() const { return peer_name_; }
   const std::string& peer_role() const { return peer_role_; }
   // Entries read from the store ahead of batching (bounded: about twice
-  // `batch_bytes`, plus at most one entry).
-  size_t read_ahead_bytes() const { return lookahead_bytes_; }
+  // `batch_bytes`, plus at most one entry per feed).
+  size_t read_ahead_bytes() const { return planner_.read_ahead_bytes(); }
+  // Feeds this node refused entries of in this session, and feeds the peer refused.
+  const std::set<storage::FeedId>& refused_here() const { return refused_here_; }
+  const std::set<storage::FeedId>& refused_by_peer() const { return refused_by_peer_; }
 
  private:
-  struct Known {
-    uint64_t seq = 0;
-    Hash256 head{};
-  };
+  using Head = SendPlanner::Head;
   struct Inflight {
     uint64_t number = 0;
     size_t entries = 0;
@@ -119,21 +123,30 @@ class Session {
     std::vector<std::pair<storage::FeedId, uint64_t>> runs;  // feed, last seq sent
   };
 
+  bool InScope(const storage::FeedId& feed) const;     // a scope exchanged with this peer
   bool MayReceive(const storage::FeedId& feed) const;  // the peer may hold this feed
   bool MaySend(const storage::FeedId& feed) const;     // ... and we send it entries
   Status RefreshFrontier(int64_t now_ms);
   Status Dispatch(ByteView message, int64_t now_ms);
-  Status OnHello(const HelloData& hello, int64_t now_ms);
-  Status OnBatch(uint64_t number, uint32_t count, ByteView entries, int64_t now_ms);
-  Status OnAck(uint64_t number, int64_t now_ms);
-  Status OnHeads(const std::vector<HeadData>& heads, int64_t now_ms);
-  Status LearnPeerHead(const storage::FeedId& feed, uint64_t seq, const Hash256& head,
-                       int64_t now_ms);
+  Status OnHello(const HelloMsg& hello, int64_t now_ms);
+  Status OnBatch(const BatchMsg& batch, int64_t now_ms);
+  Status OnAck(const AckMsg& ack, int64_t now_ms);
+  Status OnHeads(const HeadsMsg& heads, int64_t now_ms);
+  Status OnEvidence(const EvidenceMsg& evidence, int64_t now_ms);
+  Status LearnPeerHead(const FeedHeadMsg& head, int64_t now_ms);
+  // Evidence from the peer: verified here, then recorded.
+  Status AdoptForkEvidence(const ForkEvidenceMsg& fork, int64_t now_ms);
+  Status CheckSignedHeader(const storage::SignedHeader& header, int64_t now_ms);
+  // Our signed header at (feed, seq), queued for the peer once.
+  Status OfferHeader(const storage::FeedId& feed, uint64_t seq, int64_t now_ms);
+  void OfferForks(const std::vector<storage::ForkReport>& forks, int64_t now_ms);
+  Status NoteFork(const storage::ForkReport& fork, bool newly);
+  Status CheckForksFoundElsewhere(int64_t now_ms);
   Status Pump(int64_t now_ms);
   void SendHeads(int64_t now_ms);
   void UpdateProgress(int64_t now_ms);
   void Fail(Status status, bool tell_peer, int64_t now_ms);
-  void Queue(Bytes message, int64_t now_ms);
+  void Queue(const Message& message, int64_t now_ms);
 
   storage::Store& store_;
   crypto::PublicKey self_;
@@ -142,36 +155,25 @@ class Session {
   SessionOptions options_;
   std::set<storage::Scope> peer_scopes_;
 
-  std::map<storage::FeedId, Known> ours_;        // our frontier (refreshed by polling)
-  std::map<storage::FeedId, Known> peer_known_;  // what the peer holds, as far as we know
-  std::map<storage::FeedId, uint64_t> sent_upto_;
-  // Entries read ahead from the store, not yet put in a batch, per feed: a
-  // batch takes entries from every feed in timestamp order (Pump).
-  struct Lookahead {
-    Bytes blob;
-    std::vector<storage::RunEntry> list;
-    size_t next = 0;  // first entry of `list` not yet taken
-  };
-  std::map<storage::FeedId, Lookahead> lookahead_;
-  size_t lookahead_bytes_ = 0;
-  void DropLookahead(const storage::FeedId& feed);
-  // The next entry of `feed` after `sent` up to `upto` (refilled from the
-  // store when needed), or nullptr when there is none.
-  Result<const storage::RunEntry*> NextToSend(const storage::FeedId& feed, uint64_t sent,
-                                              uint64_t upto, size_t read_bytes);
+  SendPlanner::Frontier ours_;        // our frontier (refreshed by polling)
+  SendPlanner::Frontier peer_known_;  // what the peer holds, as far as we know
+  SendPlanner planner_;
   std::map<storage::FeedId, uint64_t> advertised_;  // seq last told to the peer
-  std::set<storage::FeedId> forked_;
+  std::set<storage::FeedId> forked_;                // feeds with a fork report here
+  std::set<std::pair<storage::FeedId, uint64_t>> forks_known_;  // reports told to / heard from the peer
+  std::set<std::pair<storage::FeedId, uint64_t>> offered_;      // headers offered to the peer
+  std::set<storage::FeedId> refused_here_;
+  std::set<storage::FeedId> refused_by_peer_;
   std::deque<Inflight> inflight_;
   uint64_t next_batch_ = 1;
   uint64_t expect_batch_ = 1;
 
   std::vector<Bytes> outgoing_;
-  // Reused memory for batches: the entries being gathered, the first segment
-  // of the Cap'n Proto message (zero whenever no builder uses it), and sent
-  // messages given back by RecycleOutgoing.
+  // Reused memory for batches: the entries being gathered, and sent messages
+  // given back by RecycleOutgoing.
   Bytes batch_entries_;
-  kj::Array<capnp::word> batch_segment_;
   std::vector<Bytes> spare_messages_;
+  std::vector<storage::Entry> received_;  // reused for each batch received
   std::vector<std::string> log_;
   SessionProgress progress_;
   std::string peer_name_, peer_role_;

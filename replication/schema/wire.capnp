@@ -1,4 +1,4 @@
-# The replication protocol's wire messages, version 1 (docs/protocol.md).
+# The replication protocol's wire messages, version 2 (docs/protocol.md).
 # Separate from the disk schema (storage/schema/): this one may evolve with
 # the protocol version; disk bytes never change. Each protocol message is one
 # Cap'n Proto message (standard framing, unpacked) with a Message root, sent
@@ -22,13 +22,27 @@ struct FeedRef {
   scope @1 :UInt8;
 }
 
+# A header and its signature, without the payload: evidence that the
+# header's author signed it (docs/protocol.md §6).
+struct SignedHeader {
+  header @0 :Data;              # the header bytes as signed (log-format.md §2)
+  signature @1 :Data;           # 64 bytes
+}
+
+# Two validly signed headers at one (author, scope, seq) that differ.
+struct ForkEvidence {
+  a @0 :SignedHeader;
+  b @1 :SignedHeader;
+}
+
 struct Hello {
-  protocolVersion @0 :UInt32;   # 1
+  protocolVersion @0 :UInt32;   # 2
   nodeId @1 :Data;              # must equal the channel's authenticated key
   name @2 :Text;
   role @3 :Text;                # "post", "hub", "regional"
   frontier @4 :List(FeedHead);  # every feed the receiver may have (its scopes)
-  forked @5 :List(FeedRef);     # feeds this node has fork reports for: not synced
+  forked @5 :List(FeedRef);     # version 1 only: a claim without evidence; not sent, ignored
+  forkEvidence @6 :List(ForkEvidence);  # this node's fork reports in the receiver's scopes
 }
 
 # Entries of one or more feeds, each feed's entries contiguous and in seq
@@ -39,9 +53,28 @@ struct Batch {
   entries @2 :Data;
 }
 
-# The receiver applied batch `number` (in one transaction) and holds it.
+# A feed whose entries the receiver did not take (log-format.md §6): it
+# holds the feed up to `held` and will not take more of it in this session.
+struct FeedRefusal {
+  author @0 :Data;
+  scope @1 :UInt8;
+  held @2 :UInt64;
+  reason @3 :Text;              # one line, for the sender's log
+}
+
+# The receiver applied batch `number` (in one transaction) and holds it,
+# except the entries of the refused feeds.
 struct Ack {
   number @0 :UInt64;
+  refused @1 :List(FeedRefusal);
+}
+
+# Evidence offered to the peer: fork reports (verified pairs), and single
+# signed headers that the peer should compare with what it holds (its own
+# feed beyond its head, or a different entry at a seq it holds).
+struct Evidence {
+  forks @0 :List(ForkEvidence);
+  headers @1 :List(SignedHeader);
 }
 
 # Heads that changed since this node last said (new local writes, entries
@@ -58,5 +91,6 @@ struct Message {
     heads @3 :Heads;
     ping @4 :Void;
     error @5 :Text;             # the sender is about to close: why
+    evidence @6 :Evidence;
   }
 }

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "storage/store.h"
+#include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
@@ -1628,8 +1629,9 @@ TEST_CASE("a stale identity shows in status and local writes are refused", "[cli
   Node node;
   node.AddSample("suspect-muller.json");
   CHECK(node.Status()["stale_identity"] == false);
-  WithStore(node, [](ncen::storage::Store& store) {
-    REQUIRE(store.MarkStaleIdentity("a peer holds seq 9 of this node's own feed, which has only 1").ok());
+  auto identity = ncen::crypto::Identity::Load(node.data() + "/identity.key").value();
+  WithStore(node, [&](ncen::storage::Store& store) {
+    REQUIRE(store.MarkStaleIdentity(ncen::testing::SignedEntryAt(identity, 9), "peer hub").ok());
   });
   json before = node.Status();
   CHECK(before["stale_identity"] == true);

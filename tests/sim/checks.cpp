@@ -16,11 +16,10 @@
 //      node's writes are refused, and a node never extends its own feed once
 //      it holds a fork report for it (checked where it writes: faults.cpp).
 // Liveness, after healing (Liveness): within the bound every unforked feed
-// is identical on every node that may hold it (a stale author only holds a
-// prefix of its own), every acknowledged write not lost by a restore is on
-// it, a restored node that others are ahead of is stale, every node that may
-// hold a forked feed has a fork report for it and its author is stale, and
-// record states agree. Then (SettleCheck, world.cpp) 30 quiet seconds: no
+// is identical on every node that may hold it, every acknowledged write not lost by a restore is on
+// it, a restored node that others are ahead of is stale (and has its feed
+// back), every node that may hold a forked feed has a fork report for it and
+// its author is stale, and record states agree. Then (SettleCheck, world.cpp) 30 quiet seconds: no
 // session ends, and every session between two non-stale nodes is caught up.
 #include <fmt/format.h>
 
@@ -200,9 +199,15 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
     }
     return;
   }
-  if (writer.stale) return LivenessOfStaleFeed(feed, problems);
   // The author holds its whole feed; every node that may hold it must too.
+  // A stale author (restored from an old copy) gets back what it lost: then
+  // the longest copy is the feed.
   FeedHead best = HeadOf(author, feed);
+  if (writer.stale) {
+    for (int n : reach_.at({author, feed.scope})) {
+      if (HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
+    }
+  }
   for (int n : reach_.at({author, feed.scope})) {
     FeedHead h = HeadOf(n, feed);
     if (h.seq == best.seq && h.head == best.head) continue;
@@ -228,59 +233,12 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
   }
 }
 
-// A stale author never receives its own feed back (a peer never sends a node
-// its own feed), so it cannot relay the entries it lost: they travel only
-// on paths around it. Within each part of the network that is connected
-// without the author, every node holds the same copy, and the author's own
-// chain is a prefix of it. Writes it lost and that only one part holds stay
-// there until an administrator gives the node a new identity.
-void World::LivenessOfStaleFeed(const FeedId& feed, std::vector<std::string>& problems) {
-  int author = NodeOf(feed.author);
-  std::set<int> left = reach_.at({author, feed.scope});
-  left.erase(author);
-  FeedHead own = HeadOf(author, feed);
-  while (!left.empty()) {
-    std::vector<int> part = {*left.begin()};
-    left.erase(left.begin());
-    for (size_t i = 0; i < part.size(); ++i) {
-      for (const Edge& e : edges_) {
-        if (std::find(e.scopes.begin(), e.scopes.end(), feed.scope) == e.scopes.end()) continue;
-        int other = e.dialer == part[i] ? e.listener : e.listener == part[i] ? e.dialer : -1;
-        if (other >= 0 && left.erase(other)) part.push_back(other);
-      }
-    }
-    int best_node = part[0];
-    for (int n : part) {
-      if (HeadOf(n, feed).seq > HeadOf(best_node, feed).seq) best_node = n;
-    }
-    FeedHead best = HeadOf(best_node, feed);
-    for (int n : part) {
-      FeedHead h = HeadOf(n, feed);
-      if (h.seq != best.seq || h.head != best.head) {
-        problems.push_back(fmt::format("{} (stale author): {} holds seq {} ({}), {} seq {} ({})",
-                                       FeedName(feed), NameOf(n), h.seq, Short(h.head),
-                                       NameOf(best_node), best.seq, Short(best.head)));
-        return;
-      }
-    }
-    if (!truth_.OnChain(best.head, best.seq, own.seq, own.head)) {
-      problems.push_back(fmt::format("{}: stale author {} holds seq {} ({}) which is not on {}'s "
-                                     "copy, and no fork is reported",
-                                     FeedName(feed), NameOf(author), own.seq, Short(own.head),
-                                     NameOf(best_node)));
-      return;
-    }
-  }
-}
-
-// Record states: with no fork and no stale node, every group of nodes that
-// may hold the same feeds must have equal digests. Otherwise record by
-// record, leaving out the records that a forked feed or a stale author
-// touched (their copies legitimately differ, see LivenessOfStaleFeed).
+// Record states: with no fork, every group of nodes that may hold the same
+// feeds must have equal digests. Otherwise record by record, leaving out the
+// records that a forked feed touched (their copies legitimately differ).
 void World::LivenessOfRecords(std::vector<std::string>& problems) {
-  bool exceptions = std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
-    return node->stale || !node->forked.empty();
-  });
+  bool exceptions = std::any_of(nodes_.begin(), nodes_.end(),
+                                [](const auto& node) { return !node->forked.empty(); });
   if (!exceptions) {
     std::map<std::vector<bool>, std::vector<int>> groups;
     for (auto& node : nodes_) {
@@ -315,7 +273,7 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
     for (size_t n = 0; n < nodes_.size(); ++n) compare.insert(int(n));
     for (int w : info.writers) {
       FeedId feed{nodes_[w]->identity.public_key(), info.scope};
-      if (forked.count(feed) || nodes_[w]->stale) excluded = true;
+      if (forked.count(feed)) excluded = true;
       const std::set<int>& reach = reach_.at({w, info.scope});
       std::erase_if(compare, [&](int n) { return !reach.count(n); });
     }

@@ -1,12 +1,10 @@
 #include "tests/sim/trace.h"
 
-#include <capnp/serialize.h>
 #include <fmt/format.h>
-#include <kj/exception.h>
 
 #include <cstdio>
 
-#include "replication/schema/wire.capnp.h"
+#include "replication/protocol/messages.h"
 
 namespace ncen::sim {
 
@@ -29,43 +27,35 @@ std::vector<std::string> Trace::Tail() const {
 
 MessageInfo DescribeMessage(ByteView message) {
   MessageInfo info;
-  if (message.empty() || message.size() % sizeof(capnp::word) != 0 ||
-      reinterpret_cast<uintptr_t>(message.data()) % alignof(capnp::word) != 0) {
-    return info;
-  }
-  kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(message.data()),
-                                        message.size() / sizeof(capnp::word));
-  try {
-    capnp::FlatArrayMessageReader reader(words);
-    auto m = reader.getRoot<replication::wire::Message>();
-    switch (m.which()) {
-      case replication::wire::Message::HELLO:
-        info.kind = MessageKind::kHello;
-        info.count = m.getHello().getFrontier().size();
-        break;
-      case replication::wire::Message::BATCH:
-        info.kind = MessageKind::kBatch;
-        info.number = m.getBatch().getNumber();
-        info.count = m.getBatch().getCount();
-        break;
-      case replication::wire::Message::ACK:
-        info.kind = MessageKind::kAck;
-        info.number = m.getAck().getNumber();
-        break;
-      case replication::wire::Message::HEADS:
-        info.kind = MessageKind::kHeads;
-        info.count = m.getHeads().getFrontier().size();
-        break;
-      case replication::wire::Message::PING:
-        info.kind = MessageKind::kPing;
-        break;
-      case replication::wire::Message::ERROR:
-        info.kind = MessageKind::kError;
-        break;
-    }
-  } catch (const kj::Exception&) {
-    info.kind = MessageKind::kUndecodable;
-  }
+  auto decoded = replication::DecodeMessage(message);
+  if (!decoded.ok()) return info;
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, replication::HelloMsg>) {
+          info.kind = MessageKind::kHello;
+          info.count = m.frontier.size();
+        } else if constexpr (std::is_same_v<T, replication::BatchMsg>) {
+          info.kind = MessageKind::kBatch;
+          info.number = m.number;
+          info.count = m.count;
+        } else if constexpr (std::is_same_v<T, replication::AckMsg>) {
+          info.kind = MessageKind::kAck;
+          info.number = m.number;
+          info.count = m.refused.size();
+        } else if constexpr (std::is_same_v<T, replication::HeadsMsg>) {
+          info.kind = MessageKind::kHeads;
+          info.count = m.frontier.size();
+        } else if constexpr (std::is_same_v<T, replication::PingMsg>) {
+          info.kind = MessageKind::kPing;
+        } else if constexpr (std::is_same_v<T, replication::ErrorMsg>) {
+          info.kind = MessageKind::kError;
+        } else if constexpr (std::is_same_v<T, replication::EvidenceMsg>) {
+          info.kind = MessageKind::kEvidence;
+          info.count = m.forks.size() + m.headers.size();
+        }
+      },
+      *decoded);
   return info;
 }
 
@@ -74,7 +64,10 @@ std::string MessageText(const MessageInfo& info, size_t bytes) {
     case MessageKind::kHello: return fmt::format("hello({} heads)", info.count);
     case MessageKind::kBatch:
       return fmt::format("batch#{}({} entries, {} B)", info.number, info.count, bytes);
-    case MessageKind::kAck: return fmt::format("ack#{}", info.number);
+    case MessageKind::kAck:
+      return info.count ? fmt::format("ack#{}({} feeds refused)", info.number, info.count)
+                        : fmt::format("ack#{}", info.number);
+    case MessageKind::kEvidence: return fmt::format("evidence({})", info.count);
     case MessageKind::kHeads: return fmt::format("heads({})", info.count);
     case MessageKind::kPing: return "ping";
     case MessageKind::kError: return "error";

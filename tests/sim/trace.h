@@ -30,7 +30,7 @@ class Trace {
   uint64_t added_ = 0;
 };
 
-enum class MessageKind { kHello, kBatch, kAck, kHeads, kPing, kError, kUndecodable };
+enum class MessageKind { kHello, kBatch, kAck, kHeads, kPing, kError, kUndecodable, kEvidence };
 
 struct MessageInfo {
   MessageKind kind = MessageKind::kUndecodable;

@@ -232,7 +232,6 @@ class World {
   void CheckClaims(const Connection& c, int s);
   std::vector<std::string> Liveness();
   void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
-  void LivenessOfStaleFeed(const FeedId& feed, std::vector<std::string>& problems);
   FeedHead HeadOf(int n, const FeedId& feed) const;
   void LivenessOfRecords(std::vector<std::string>& problems);
   void FinalChecks();

@@ -56,6 +56,21 @@ inline storage::RecordId FixedRecordId(uint8_t n) {
   return id;
 }
 
+// An entry of `author`'s national feed at `seq`, signed, that no store holds:
+// the evidence a peer shows a node restored from an old copy.
+inline storage::SignedHeader SignedEntryAt(const crypto::Identity& author, uint64_t seq,
+                                           storage::Scope scope = storage::Scope::kNational) {
+  storage::EntryHeader h;
+  h.author = author.public_key();
+  h.scope = scope;
+  h.seq = seq;
+  if (seq > 1) h.prev[0] = 0x77;
+  h.timestamp_ms = 1767225600000;
+  h.record_id = FixedRecordId(0xee);
+  storage::Entry e = storage::MakeEntry(h, SeizurePayload("written elsewhere"), author);
+  return storage::SignedHeaderOf(e);
+}
+
 // Every entry of every feed of `store`, feed by feed in seq order.
 inline std::vector<storage::Entry> AllEntries(const storage::Store& store) {
   std::vector<storage::Entry> out;

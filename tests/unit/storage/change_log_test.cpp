@@ -27,18 +27,24 @@ struct Fixture {
     REQUIRE(entries.size() == 3);
   }
 
-  // Applies `batch` and checks it was rejected with `expected` while the
-  // target store stayed exactly as it was.
-  void ExpectRejected(const std::vector<Entry>& batch, EntryError expected) {
+  // Applies `batch` and checks that its feed was refused with `expected`,
+  // after `taken` entries were taken (none: the target stayed exactly as it was).
+  void ExpectRefused(const std::vector<Entry>& batch, EntryError expected, uint64_t taken = 0) {
     auto frontier_before = target.store->FrontierDigest().value();
     auto state_before = target.store->RecordStateDigest().value();
+    uint64_t before = target.store->Stats()->entries;
     ApplyReport report = target.store->ApplyBatch(batch);
     INFO(report.status.ToString());
-    CHECK_FALSE(report.status.ok());
-    CHECK(report.error == expected);
-    CHECK(target.store->FrontierDigest().value() == frontier_before);
-    CHECK(target.store->RecordStateDigest().value() == state_before);
-    CHECK(target.store->Stats()->entries == 0);
+    REQUIRE(report.status.ok());
+    REQUIRE(report.refused.size() == 1);
+    INFO(report.refused[0].message);
+    CHECK(report.refused[0].error == expected);
+    CHECK(report.applied == taken);
+    CHECK(target.store->Stats()->entries == before + taken);
+    if (taken == 0) {
+      CHECK(target.store->FrontierDigest().value() == frontier_before);
+      CHECK(target.store->RecordStateDigest().value() == state_before);
+    }
   }
 };
 
@@ -68,7 +74,7 @@ TEST_CASE("change log rejects a payload whose bytes do not match the header's ha
   Fixture f;
   auto batch = f.entries;
   batch[2].payload[batch[2].payload.size() / 2] ^= 0x01;
-  f.ExpectRejected(batch, EntryError::kPayloadMismatch);
+  f.ExpectRefused(batch, EntryError::kPayloadMismatch, 2);  // the two before it are taken
 }
 
 TEST_CASE("change log rejects an entry whose signature has a flipped bit", "[storage]") {
@@ -76,7 +82,9 @@ TEST_CASE("change log rejects an entry whose signature has a flipped bit", "[sto
   for (size_t bit : {0, 100, 511}) {
     auto batch = f.entries;
     batch[2].signature[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
-    f.ExpectRejected(batch, EntryError::kBadSignature);
+    // The feed's last signature vouches for its entries in the batch: when
+    // it fails, none of them is taken.
+    f.ExpectRefused(batch, EntryError::kBadSignature);
   }
 }
 
@@ -84,10 +92,12 @@ TEST_CASE("change log rejects a header with a flipped bit in a signed field", "[
   Fixture f;
   auto batch = f.entries;
   batch[2] = Reheader(batch[2], [](EntryHeader& h) { h.timestamp_ms ^= 1; });
-  f.ExpectRejected(batch, EntryError::kBadSignature);
+  f.ExpectRefused(batch, EntryError::kBadSignature);
   batch = f.entries;
+  // Entry 3's prev no longer matches, and entry 2, the last one that would be
+  // taken, has a bad signature: nothing of the feed is taken.
   batch[1] = Reheader(batch[1], [](EntryHeader& h) { h.record_id[3] ^= 0x80; });
-  f.ExpectRejected(batch, EntryError::kPrevMismatch);  // entry 3's prev no longer matches
+  f.ExpectRefused(batch, EntryError::kBadSignature);
 }
 
 TEST_CASE("change log rejects a header whose raw bytes were damaged", "[storage]") {
@@ -104,7 +114,7 @@ TEST_CASE("change log rejects a header whose raw bytes were damaged", "[storage]
     bad.header_bytes = damaged;
     bad.header = *header;
     ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{bad});
-    CHECK_FALSE(r.status.ok());
+    CHECK(r.refused.size() == 1);
   }
   CHECK(f.target.store->Stats()->entries == 0);
 }
@@ -113,7 +123,7 @@ TEST_CASE("change log rejects an entry whose prev hash has a flipped bit", "[sto
   Fixture f;
   auto batch = f.entries;
   batch[1] = Reheader(batch[1], [](EntryHeader& h) { h.prev[0] ^= 0x01; });
-  f.ExpectRejected(batch, EntryError::kPrevMismatch);
+  f.ExpectRefused(batch, EntryError::kPrevMismatch, 1);
 }
 
 TEST_CASE("change log rejects a truncated entry at decoding", "[storage]") {
@@ -136,13 +146,13 @@ TEST_CASE("change log rejects an entry claiming another author", "[storage]") {
   Fixture f;
   auto other = testing::IdentityFromNumber(3);
   auto batch = std::vector<Entry>{Reheader(f.entries[0], [&](EntryHeader& h) { h.author = other.public_key(); })};
-  f.ExpectRejected(batch, EntryError::kBadSignature);
+  f.ExpectRefused(batch, EntryError::kBadSignature);
 }
 
 TEST_CASE("change log rejects a gap in a feed", "[storage]") {
   Fixture f;
-  f.ExpectRejected({f.entries[0], f.entries[2]}, EntryError::kGap);
-  f.ExpectRejected({f.entries[1]}, EntryError::kGap);
+  f.ExpectRefused({f.entries[1]}, EntryError::kGap);
+  f.ExpectRefused({f.entries[0], f.entries[2]}, EntryError::kGap, 1);
 }
 
 TEST_CASE("change log rejects a fork, records a fork report and changes nothing else",
@@ -156,7 +166,8 @@ TEST_CASE("change log rejects a fork, records a fork report and changes nothing 
   auto frontier = f.target.store->FrontierDigest().value();
   auto state = f.target.store->RecordStateDigest().value();
   ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{forked});
-  CHECK(r.error == EntryError::kFork);
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].error == EntryError::kFork);
   CHECK(f.target.store->FrontierDigest().value() == frontier);
   CHECK(f.target.store->RecordStateDigest().value() == state);
   auto forks = f.target.store->Forks().value();
@@ -165,16 +176,43 @@ TEST_CASE("change log rejects a fork, records a fork report and changes nothing 
   CHECK(forks[0].feed.author == f.author.public_key());
   CHECK(forks[0].ours == f.entries[2].hash());
   CHECK(forks[0].theirs == forked.hash());
+  // The report carries both signed headers: evidence another node can check.
+  REQUIRE(forks[0].has_evidence());
+  CHECK(VerifyForkEvidence(forks[0].a, forks[0].b).ok());
+  // Nothing more of a forked feed is taken until an administrator clears it.
+  r = f.target.store->ApplyBatch(std::vector<Entry>{MakeEntry(
+      [&] {
+        EntryHeader next = f.entries[2].header;
+        next.seq = 4;
+        next.prev = f.entries[2].hash();
+        return next;
+      }(),
+      testing::SeizurePayload("seq 4"), f.author)});
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].error == EntryError::kForkedFeed);
+  REQUIRE(f.target.store->ClearFork(f.entries[2].header.feed()).ok());
+  CHECK(f.target.store->Forks()->empty());
+  CHECK(f.target.store->ClearFork(f.entries[2].header.feed()).code() == StatusCode::kNotFound);
 }
 
-TEST_CASE("a batch with one bad entry applies nothing, not even the good entries before it",
-          "[storage]") {
+TEST_CASE("a bad entry refuses its own feed in the batch and never another feed", "[storage]") {
   Fixture f;
-  auto batch = f.entries;
-  batch[2].signature[0] ^= 1;
-  f.ExpectRejected(batch, EntryError::kBadSignature);
+  auto other_author = testing::IdentityFromNumber(3);
+  TestStore other(other_author);
+  LocalChange c{testing::FixedRecordId(30), RecordType::kSeizure, Op::kPut, testing::SeizurePayload("other")};
+  REQUIRE(other.store->AppendLocal(other_author, {&c, 1}).ok());
+  auto theirs = testing::AllEntries(*other.store);
+  auto batch = std::vector<Entry>{f.entries[0], theirs[0], f.entries[1], f.entries[2]};
+  batch[3].signature[0] ^= 1;
+  ApplyReport r = f.target.store->ApplyBatch(batch);
+  REQUIRE(r.status.ok());
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].feed == f.entries[0].header.feed());
+  CHECK(r.refused[0].error == EntryError::kBadSignature);
+  CHECK(r.applied == 1);
+  CHECK(f.target.store->GetRecord(testing::FixedRecordId(30)).ok());
   REQUIRE(f.target.store->ApplyBatch(std::vector<Entry>{f.entries[0]}).status.ok());
-  CHECK(f.target.store->Stats()->entries == 1);
+  CHECK(f.target.store->Stats()->entries == 2);
 }
 
 TEST_CASE("a damaged signature early in a run is caught although only the last one is verified",
@@ -182,10 +220,10 @@ TEST_CASE("a damaged signature early in a run is caught although only the last o
   Fixture f;
   auto batch = f.entries;
   batch[0].signature[5] ^= 0x10;  // the hash chain covers signatures
-  f.ExpectRejected(batch, EntryError::kPrevMismatch);
+  f.ExpectRefused(batch, EntryError::kBadSignature);
   batch = {f.entries[0]};
   batch[0].signature[5] ^= 0x10;
-  f.ExpectRejected(batch, EntryError::kBadSignature);
+  f.ExpectRefused(batch, EntryError::kBadSignature);
 }
 
 TEST_CASE("a forged entry is caught when a duplicate of its feed follows it in the batch",
@@ -196,13 +234,15 @@ TEST_CASE("a forged entry is caught when a duplicate of its feed follows it in t
   REQUIRE(f.target.store->ApplyBatch(std::vector<Entry>{f.entries[0], f.entries[1]}).status.ok());
   Entry forged = Reheader(f.entries[2], [](EntryHeader& h) { h.timestamp_ms ^= 1; });
   ApplyReport r = f.target.store->ApplyBatch(std::vector<Entry>{forged, f.entries[0]});
-  CHECK_FALSE(r.status.ok());
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].error == EntryError::kBadSignature);
   CHECK(f.target.store->Stats()->entries == 2);
-  // Entries of one feed out of seq order are refused as such, even when
-  // every signature is good.
+  // Entries of one feed out of seq order are refused from the first that is;
+  // what came before in order is taken.
   r = f.target.store->ApplyBatch(std::vector<Entry>{f.entries[2], f.entries[1]});
-  CHECK(r.error == EntryError::kOutOfOrder);
-  CHECK(f.target.store->Stats()->entries == 2);
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].error == EntryError::kOutOfOrder);
+  CHECK(f.target.store->Stats()->entries == 3);
 }
 
 TEST_CASE("a batch may interleave feeds; each feed's entries stay in seq order", "[storage]") {
@@ -223,8 +263,10 @@ TEST_CASE("a batch may interleave feeds; each feed's entries stay in seq order",
   TestStore fresh(testing::IdentityFromNumber(4));
   batch.back().signature[9] ^= 0x04;
   r = fresh.store->ApplyBatch(batch);
-  CHECK(r.error == EntryError::kBadSignature);
-  CHECK(fresh.store->Stats()->entries == 0);
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].error == EntryError::kBadSignature);
+  CHECK(r.refused[0].feed == f.entries[0].header.feed());
+  CHECK(fresh.store->Stats()->entries == 3);  // the other feed's three
 }
 
 TEST_CASE("a large batch is hashed on two threads and still names its first bad entry", "[storage]") {
@@ -250,9 +292,11 @@ TEST_CASE("a large batch is hashed on two threads and still names its first bad 
     damaged[bad + 50].payload[10] ^= 0x01;  // a later one is not the one named
     TestStore target(testing::IdentityFromNumber(30));
     ApplyReport r = target.store->ApplyBatch(damaged);
-    CHECK(r.error == EntryError::kPayloadMismatch);
-    CHECK(r.error_index == bad);
-    CHECK(target.store->Stats()->entries == 0);
+    REQUIRE(r.refused.size() == 1);
+    CHECK(r.refused[0].error == EntryError::kPayloadMismatch);
+    CHECK(r.refused[0].index == bad);
+    // The other feed whole, and this one up to the bad entry.
+    CHECK(target.store->Stats()->entries == 1400 - (700 - bad % 700));
   }
   TestStore target(testing::IdentityFromNumber(30));
   ApplyReport r = target.store->ApplyBatch(batch);
@@ -261,7 +305,7 @@ TEST_CASE("a large batch is hashed on two threads and still names its first bad 
   CHECK(target.store->VerifyLog().ok());
 }
 
-TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale", "[storage]") {
+TEST_CASE("an entry of the node's own feed beyond its head marks the identity stale and is taken back", "[storage]") {
   auto me = testing::IdentityFromNumber(1);
   TestStore now(me);
   testing::TempDir old_copy;
@@ -275,8 +319,15 @@ TEST_CASE("an entry of the node's own feed beyond its head marks the identity st
 
   auto restored = Store::Open(old_copy.path(), {uint64_t{1} << 30, false}).value();
   ApplyReport r = restored->ApplyBatch(std::vector<Entry>{entries[1]});
-  CHECK(r.error == EntryError::kStaleIdentity);
+  CHECK(r.refused.empty());
+  CHECK(r.marked_stale);
   CHECK_FALSE(restored->StaleIdentity().value().empty());
+  // The restored node takes back the entry it lost (and can relay it).
+  CHECK(restored->Stats()->entries == 2);
+  // The mark keeps its evidence, and an administrator can clear it.
+  auto mark = restored->StaleIdentityMark().value();
+  REQUIRE(mark.evidence.has_value());
+  CHECK(mark.evidence->hash() == entries[1].hash());
   auto refused = restored->AppendLocal(me, {&c, 1});
   CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
 }

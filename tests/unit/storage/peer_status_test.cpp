@@ -159,7 +159,7 @@ TEST_CASE("refused attempts are listed newest first and only the latest 100 are 
   CHECK(t.store->RecordRefused(long_address).code() == StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("MarkStaleIdentity refuses local writes from then on", "[storage]") {
+TEST_CASE("MarkStaleIdentity needs signed evidence, then refuses local writes until cleared", "[storage]") {
   auto me = IdentityFromNumber(200);
   TestStore t(me);
   ncen::storage::LocalChange change{ncen::testing::FixedRecordId(1),
@@ -168,22 +168,41 @@ TEST_CASE("MarkStaleIdentity refuses local writes from then on", "[storage]") {
   REQUIRE(t.store->AppendLocal(me, {&change, 1}).ok());
   CHECK(t.store->StaleIdentity().value().empty());
 
-  CHECK(t.store->MarkStaleIdentity("").code() == StatusCode::kInvalidArgument);
+  // Nothing is marked on a claim: the evidence must be a validly signed
+  // entry of this node's own feed that it does not hold.
+  auto other = IdentityFromNumber(201);
+  bool newly = false;
+  auto forged = ncen::testing::SignedEntryAt(me, 9);
+  forged.signature[3] ^= 1;
+  CHECK(t.store->MarkStaleIdentity(forged, "peer x").code() == StatusCode::kUnauthenticated);
+  CHECK(t.store->MarkStaleIdentity(ncen::testing::SignedEntryAt(other, 9), "peer x").code() ==
+        StatusCode::kUnauthenticated);
+  auto held = ncen::testing::AllEntries(*t.store)[0];
+  CHECK(t.store->MarkStaleIdentity(ncen::storage::SignedHeaderOf(held), "peer x").code() ==
+        StatusCode::kUnauthenticated);
   CHECK(t.store->StaleIdentity().value().empty());
 
-  bool newly = false;
-  REQUIRE(t.store->MarkStaleIdentity("restored from a backup of 2026-11-01", &newly).ok());
+  REQUIRE(t.store->MarkStaleIdentity(ncen::testing::SignedEntryAt(me, 9), "peer hub", &newly).ok());
   CHECK(newly);
+  std::string reason = t.store->StaleIdentity().value();
+  CHECK(reason.find("seq 9") != std::string::npos);
+  CHECK(reason.find("peer hub") != std::string::npos);
   // A second verdict keeps the first reason.
-  REQUIRE(t.store->MarkStaleIdentity("another reason", &newly).ok());
+  REQUIRE(t.store->MarkStaleIdentity(ncen::testing::SignedEntryAt(me, 12), "peer post", &newly).ok());
   CHECK_FALSE(newly);
-  CHECK(t.store->StaleIdentity().value() == "restored from a backup of 2026-11-01");
+  CHECK(t.store->StaleIdentity().value() == reason);
   change.id = ncen::testing::FixedRecordId(2);
   auto refused = t.store->AppendLocal(me, {&change, 1});
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
-  CHECK(refused.status().message().find("restored from a backup") != std::string::npos);
+  CHECK(refused.status().message().find("restored from an old copy") != std::string::npos);
   CHECK(t.store->Stats()->entries == 1);
+  // An administrator clears the mark after looking at the evidence.
+  REQUIRE(t.store->StaleIdentityMark()->evidence.has_value());
+  REQUIRE(t.store->ClearStaleIdentity().ok());
+  CHECK(t.store->StaleIdentity().value().empty());
+  CHECK(t.store->AppendLocal(me, {&change, 1}).ok());
+  CHECK(t.store->ClearStaleIdentity().code() == StatusCode::kNotFound);
 }
 
 TEST_CASE("a damaged peer status value is corruption, never a misread row", "[storage]") {

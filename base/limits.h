@@ -1,0 +1,86 @@
+// Every limit of ncen in one place (in the manner of TigerBeetle's
+// constants.zig): sizes of stored and transferred values, counts a peer or a
+// file may claim, and the relations between them, checked at compile time.
+// Units and qualifiers come last in each name. docs/log-format.md and
+// docs/protocol.md give the reasons; this header gives the numbers.
+//
+// Anything a peer, a file or a user sends is checked against these before
+// memory is allocated for it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ncen::limits {
+
+inline constexpr size_t kKiB = 1024;
+inline constexpr size_t kMiB = 1024 * kKiB;
+
+// ---------------------------------------------------------------------------
+// Change-log entries (docs/log-format.md §2, §5)
+
+// A signed header: one Cap'n Proto segment.
+inline constexpr size_t kHeaderBytesMax = 64 * kKiB;
+// A record body (put, resolve).
+inline constexpr size_t kPayloadBytesMax = 1 * kMiB;
+// Dots in one entry's causal context: the number of distinct nodes that may
+// have written one record. A local write whose context would be larger is
+// refused before it is signed; a received header with more does not decode.
+inline constexpr size_t kContextDotsMax = 1024;
+
+// The header's size in Cap'n Proto words: a fixed part (segment table, root
+// pointer, 4 data words, 5 pointers, author, prev, record id, payload hash,
+// the context's list tag) plus one Dot per context entry (1 data word, 1
+// pointer, a 32-byte author).
+inline constexpr size_t kWordBytes = 8;
+inline constexpr size_t kHeaderFixedWords = 1 + 1 + 4 + 5 + 4 + 4 + 2 + 4 + 1;
+inline constexpr size_t kDotWords = 1 + 1 + 4;
+inline constexpr size_t kHeaderBytesLargest =
+    (kHeaderFixedWords + kContextDotsMax * kDotWords) * kWordBytes;
+static_assert(kHeaderBytesLargest <= kHeaderBytesMax,
+              "a header with the largest context must fit the header bound");
+
+// An entry in transfer form: u32 header length, header, 64-byte signature,
+// u8 flags, u32 payload length, payload.
+inline constexpr size_t kSignatureBytes = 64;
+inline constexpr size_t kTransferOverheadBytes = 4 + kSignatureBytes + 1 + 4;
+// The smallest header that can decode: segment table and root pointer.
+inline constexpr size_t kHeaderBytesMin = 2 * kWordBytes;
+inline constexpr size_t kEntryTransferBytesMin = kTransferOverheadBytes + kHeaderBytesMin;
+inline constexpr size_t kEntryTransferBytesMax =
+    kTransferOverheadBytes + kHeaderBytesMax + kPayloadBytesMax;
+
+// ---------------------------------------------------------------------------
+// Records (docs/log-format.md §8)
+
+// Concurrent versions (siblings) of one record. A resolve must name every
+// sibling's author in its context, so there can be no more siblings than a
+// context has dots.
+inline constexpr size_t kRecordVersionsMax = kContextDotsMax;
+// Record fields: the longest text the schema allows (a narrative, notes).
+inline constexpr size_t kRecordTextBytesMax = 20000;
+static_assert(kRecordTextBytesMax < kPayloadBytesMax);
+
+// ---------------------------------------------------------------------------
+// Replication protocol (docs/protocol.md)
+
+// One protocol message, as the transport reassembles it.
+inline constexpr size_t kMessageBytesMax = 16 * kMiB;
+// Entry bytes in one batch (at least one entry, which may be larger).
+inline constexpr size_t kBatchBytesDefault = 4 * kMiB;
+static_assert(kBatchBytesDefault + kEntryTransferBytesMax + 64 * kKiB <= kMessageBytesMax,
+              "a full batch plus one largest entry and the message framing fit one message");
+// What a peer says about itself, shown in logs and status.
+inline constexpr size_t kPeerNameBytesMax = 100;
+inline constexpr size_t kPeerRoleBytesMax = 20;
+// A peer's error text (its last words before closing), and the reason it
+// gives for refusing a feed.
+inline constexpr size_t kPeerErrorBytesMax = 500;
+inline constexpr size_t kRefusalReasonBytesMax = 300;
+// Feeds one session keeps track of (ours and the peer's): a peer that
+// announces more ends the session. A network has ~3 feeds per node.
+inline constexpr size_t kSessionFeedsMax = 100000;
+// Fork reports and signed headers in one hello or evidence message.
+inline constexpr size_t kEvidenceItemsMax = 64;
+
+}  // namespace ncen::limits

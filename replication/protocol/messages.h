@@ -1,0 +1,99 @@
+// The replication protocol's messages as plain structs, with one encoder and
+// one decoder (docs/protocol.md §2). The wire library (Cap'n Proto,
+// replication/schema/wire.capnp) stays inside messages.cpp.
+//
+// DecodeMessage is the one place where bytes from a peer become a message: it
+// checks every count and length against the bytes present before it
+// allocates, every text is cut and sanitized, every key and hash has its
+// size, and signed headers decode. It never throws and never asserts on
+// input; it is the fuzz target tests/fuzz/fuzz_protocol_message.cpp.
+//
+// Plain values and pure functions: any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "storage/entry.h"
+#include "storage/types.h"
+
+namespace ncen::replication {
+
+using crypto::Hash256;
+
+inline constexpr uint32_t kProtocolVersion = 2;
+
+struct FeedHeadMsg {
+  storage::FeedId feed;
+  uint64_t seq = 0;  // the highest contiguous seq held
+  Hash256 head{};    // that entry's hash
+};
+
+struct ForkEvidenceMsg {
+  storage::SignedHeader a, b;
+};
+
+struct HelloMsg {
+  uint32_t protocol_version = kProtocolVersion;
+  crypto::PublicKey node_id{};
+  std::string name, role;
+  std::vector<FeedHeadMsg> frontier;
+  std::vector<ForkEvidenceMsg> forks;
+};
+
+// `entries` is a view into the bytes given to DecodeMessage (transfer forms,
+// concatenated); valid while those bytes are.
+struct BatchMsg {
+  uint64_t number = 0;
+  uint32_t count = 0;
+  ByteView entries;
+};
+
+struct FeedRefusalMsg {
+  storage::FeedId feed;
+  uint64_t held = 0;
+  std::string reason;
+};
+
+struct AckMsg {
+  uint64_t number = 0;
+  std::vector<FeedRefusalMsg> refused;
+};
+
+struct HeadsMsg {
+  std::vector<FeedHeadMsg> frontier;
+};
+
+struct PingMsg {};
+
+struct ErrorMsg {
+  std::string text;
+};
+
+struct EvidenceMsg {
+  std::vector<ForkEvidenceMsg> forks;
+  std::vector<storage::SignedHeader> headers;
+};
+
+using Message = std::variant<HelloMsg, BatchMsg, AckMsg, HeadsMsg, PingMsg, ErrorMsg, EvidenceMsg>;
+
+// kCorruption naming what is wrong: not a whole number of words, trailing
+// bytes, a list longer than its bound (limits.h), a key or hash of the
+// wrong size, an unknown scope, a header that does not decode, an unknown
+// message kind.
+Result<Message> DecodeMessage(ByteView bytes);
+
+// The message's bytes (one Cap'n Proto message, any number of segments).
+// Texts longer than their bound are cut.
+Bytes EncodeMessage(const Message& message);
+// The same into `out`, whose memory may be reused (batches are megabytes).
+void EncodeMessageInto(const Message& message, Bytes& out);
+
+// The decoder's name for a message kind, for logs: "hello", "batch", ...
+const char* MessageKindName(const Message& message);
+
+}  // namespace ncen::replication

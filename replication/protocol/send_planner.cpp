@@ -1,0 +1,190 @@
+#include "replication/protocol/send_planner.h"
+
+#include <algorithm>
+#include <queue>
+#include <tuple>
+
+#include "base/check.h"
+
+namespace ncen::replication {
+
+using storage::FeedId;
+
+SendPlanner::SendPlanner(const storage::Store& store, size_t batch_bytes)
+    : store_(store), batch_bytes_(std::max<size_t>(batch_bytes, 1)) {}
+
+void SendPlanner::PeerHas(const FeedId& feed, uint64_t seq) {
+  uint64_t& sent = sent_upto_[feed];
+  sent = std::max(sent, seq);
+}
+
+uint64_t SendPlanner::sent_upto(const FeedId& feed) const {
+  auto it = sent_upto_.find(feed);
+  return it == sent_upto_.end() ? 0 : it->second;
+}
+
+void SendPlanner::Forget(const FeedId& feed) { DropLookahead(feed); }
+
+void SendPlanner::DropLookahead(const FeedId& feed) {
+  auto it = lookahead_.find(feed);
+  if (it == lookahead_.end()) return;
+  read_ahead_bytes_ -= it->second.blob.size();
+  lookahead_.erase(it);
+}
+
+Result<const storage::RunEntry*> SendPlanner::NextOf(const FeedId& feed, uint64_t upto,
+                                                     size_t read_bytes, bool force) {
+  uint64_t sent = sent_upto(feed);
+  auto it = lookahead_.find(feed);
+  if (it != lookahead_.end()) {
+    Lookahead& la = it->second;
+    while (la.next < la.index.entries.size() && la.index.entries[la.next].seq <= sent) ++la.next;
+    if (la.next < la.index.entries.size()) return &la.index.entries[la.next];
+    DropLookahead(feed);
+  }
+  // Read-ahead is bounded in all (ReadFeedRun returns at least one entry,
+  // which may be large): past the budget a feed waits for a later batch,
+  // which only loosens the time order.
+  if (sent >= upto || (!force && read_ahead_bytes_ >= 2 * batch_bytes_)) return nullptr;
+  Lookahead& la = lookahead_[feed];  // new, empty
+  auto run = store_.ReadFeedRun(feed, sent + 1, upto, read_bytes, la.blob, &la.index);
+  read_ahead_bytes_ += la.blob.size();
+  if (!run.ok() || run->entries == 0) {
+    DropLookahead(feed);
+    if (!run.ok()) return run.status();
+    return nullptr;
+  }
+  return &la.index.entries[la.next];
+}
+
+Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySend& may_send,
+                                                    Bytes& out) {
+  out.clear();
+  Planned planned;
+  std::vector<std::pair<const FeedId*, uint64_t>> pending;  // feed, our seq
+  for (const auto& [feed, head] : ours) {
+    if (!may_send(feed) || head.seq <= sent_upto(feed)) {
+      DropLookahead(feed);  // nothing more to send from it
+      continue;
+    }
+    pending.emplace_back(&feed, head.seq);
+  }
+  if (pending.empty()) return planned;
+  auto our_seq = [&](const FeedId& feed) -> uint64_t {
+    auto it = ours.find(feed);
+    return it == ours.end() ? 0 : it->second.seq;
+  };
+  // Read-ahead per feed: 64 KiB, less when many feeds are pending.
+  size_t read_bytes = std::clamp<size_t>(batch_bytes_ / pending.size(), 1, 64 << 10);
+
+  // A heap of feeds by their next entry's key: (timestamp, rank, feed). A
+  // feed that must go before another's entry is pushed with that entry's
+  // timestamp and a negative rank, lower for each such push, so it comes
+  // first; `token` marks the live item of each feed.
+  struct Item {
+    int64_t timestamp_ms;
+    int64_t rank;
+    FeedId feed;
+    uint64_t token;
+    bool operator>(const Item& o) const {
+      return std::tie(timestamp_ms, rank, feed) > std::tie(o.timestamp_ms, o.rank, o.feed);
+    }
+  };
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+  std::map<FeedId, uint64_t> tokens;
+  auto push = [&](const FeedId& feed, int64_t timestamp_ms, int64_t rank) {
+    heap.push({timestamp_ms, rank, feed, ++tokens[feed]});
+  };
+  // Feeds sent early for another's entry: up to which seq, and with what key.
+  struct Boost {
+    uint64_t upto;
+    int64_t timestamp_ms;
+    int64_t rank;
+  };
+  std::map<FeedId, Boost> boosts;
+  std::map<FeedId, FeedId> waits_for;  // feed -> the feed its next entry waits for
+  int64_t next_rank = 0;
+
+  // A second pass when the first found nothing: stale read-ahead dropped
+  // during the first may have been all that held the budget.
+  for (int pass = 0; pass < 2 && heap.empty(); ++pass) {
+    for (auto& [feed, seq] : pending) {
+      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextOf(*feed, seq, read_bytes, false));
+      if (next) push(*feed, next->timestamp_ms, 0);
+    }
+  }
+  std::map<FeedId, uint64_t> runs;
+  while (!heap.empty()) {
+    Item item = heap.top();
+    heap.pop();
+    if (item.token != tokens[item.feed]) continue;  // superseded
+    const FeedId feed = item.feed;
+    auto la_it = lookahead_.find(feed);
+    NCEN_CHECK(la_it != lookahead_.end());  // a feed in the heap has its next entry read
+    Lookahead& la = la_it->second;
+    NCEN_CHECK(la.next < la.index.entries.size());
+    const storage::RunEntry e = la.index.entries[la.next];
+
+    // An entry waits for the entries of other feeds its context names that
+    // the peer lacks and this node can send.
+    bool waiting = false;
+    for (uint32_t k = 0; k < e.deps_count && !waiting; ++k) {
+      const storage::Dot& dep = la.index.deps[e.deps_at + k];
+      FeedId other{dep.author, feed.scope};
+      if (other == feed || sent_upto(other) >= dep.seq || !may_send(other)) continue;
+      if (our_seq(other) < dep.seq) {
+        // `ours` may predate the entry: the store holds what it names.
+        storage::FeedId wanted[1] = {other};
+        NCEN_ASSIGN_OR_RETURN(auto fresh, store_.FeedHeads(wanted));
+        if (fresh[0].seq > our_seq(other)) ours[other] = {fresh[0].seq, fresh[0].head};
+        if (our_seq(other) < dep.seq) continue;  // not held: the peer will refuse the entry
+      }
+      // Never wait in a circle (not possible for entries taken in causal
+      // order, but the store may hold older ones).
+      bool circle = false;
+      for (auto at = waits_for.find(other); at != waits_for.end(); at = waits_for.find(at->second)) {
+        if (at->second == feed || at->first == feed) {
+          circle = true;
+          break;
+        }
+        if (waits_for.size() > 4096) break;
+      }
+      if (circle) continue;
+      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* first, NextOf(other, our_seq(other), read_bytes, true));
+      if (!first) continue;
+      Boost boost{dep.seq, item.timestamp_ms, --next_rank};
+      auto [at, fresh] = boosts.try_emplace(other, boost);
+      if (!fresh) at->second = {std::max(at->second.upto, dep.seq), item.timestamp_ms, boost.rank};
+      push(other, item.timestamp_ms, boost.rank);
+      waits_for[feed] = other;
+      push(feed, item.timestamp_ms, item.rank);
+      waiting = true;
+    }
+    if (waiting) continue;
+    waits_for.erase(feed);
+    if (!out.empty() && out.size() + e.size > batch_bytes_) break;
+    out.insert(out.end(), la.blob.begin() + static_cast<ptrdiff_t>(e.offset),
+               la.blob.begin() + static_cast<ptrdiff_t>(e.offset + e.size));
+    planned.entries++;
+    planned.bytes += e.size;
+    sent_upto_[feed] = e.seq;
+    runs[feed] = e.seq;
+    auto boost = boosts.find(feed);
+    if (boost != boosts.end() && e.seq >= boost->second.upto) {
+      boosts.erase(boost);
+      boost = boosts.end();
+    }
+    NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next,
+                          NextOf(feed, our_seq(feed), read_bytes, boost != boosts.end()));
+    if (!next) continue;
+    if (boost != boosts.end()) {
+      push(feed, boost->second.timestamp_ms, boost->second.rank);
+    } else {
+      push(feed, next->timestamp_ms, 0);
+    }
+  }
+  planned.runs.assign(runs.begin(), runs.end());
+  return planned;
+}
+
+}  // namespace ncen::replication
