@@ -50,6 +50,7 @@ std::set<Hash256> World::ChainOf(int n, const FeedId& feed) const {
 
 void World::CheckNode(int n) {
   Node& node = *nodes_[n];
+  if (node.hostile) return;  // Mallory is held to nothing
   storage::Store& store = *node.store;
   auto frontier = store.Frontier();
   if (!frontier.ok()) return Fail(node.name + ": Frontier failed: " + frontier.status().ToString());
@@ -126,6 +127,16 @@ void World::CheckRecord(int n, const storage::RecordView& view) {
       return Fail(fmt::format("S3: record {} at {} has a version {}#{} nobody signed", name, NameOf(n),
                               FeedName({v.dot.author, view.state.scope}), v.dot.seq));
     }
+    // S6: a context names only entries that were written (a context that
+    // claims more would hide later edits for good).
+    for (const storage::Dot& d : v.context.dots) {
+      if (!truth_.HasDot({d.author, view.state.scope}, d.seq)) {
+        return Fail(fmt::format("S6: record {} at {} has a version {}#{} whose context names {}#{}, "
+                                "which nobody wrote",
+                                name, NameOf(n), FeedName({v.dot.author, view.state.scope}), v.dot.seq,
+                                FeedName({d.author, view.state.scope}), d.seq));
+      }
+    }
     if (!authors.insert(v.dot.author).second) {
       return Fail(fmt::format(
           "S3: record {} at {} holds two versions by {} ({} versions, {} writers): siblings exceed "
@@ -134,15 +145,16 @@ void World::CheckRecord(int n, const storage::RecordView& view) {
           info->writers.size()));
     }
   }
-  if (view.state.versions.size() > info->writers.size()) {
+  if (view.state.versions.size() > info->authors.size()) {
     return Fail(fmt::format("S3: record {} at {} has {} versions but only {} writers", name, NameOf(n),
-                            view.state.versions.size(), info->writers.size()));
+                            view.state.versions.size(), info->authors.size()));
   }
 }
 
 void World::CheckClaims(const Connection& c, int s) {
   const Side& side = c.side[s];
   const Node& peer = *nodes_[side.peer];
+  if (peer.hostile) return;  // Mallory sends entries it never stored
   if (peer.restores != side.peer_restores) return;  // the peer went back to a copy since
   for (const FeedHead& h : side.session->PeerFrontier()) {
     auto it = peer.heads.find(h.feed);
@@ -163,6 +175,7 @@ std::vector<std::string> World::Liveness() {
   std::vector<std::string> problems;
   std::set<FeedId> feeds;
   for (auto& node : nodes_) {
+    if (node->hostile) continue;
     if (!node->up) problems.push_back(node->name + " is down");
     for (const auto& [feed, head] : node->heads) feeds.insert(feed);
   }
@@ -185,12 +198,14 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
                             [&](const auto& node) { return node->forked.count(feed) > 0; });
   if (forked) {
     // A forked feed stops syncing by design; every node that may hold it
-    // must know, and its author must have stopped writing.
-    if (!writer.stale) {
+    // must know, and its author must have stopped writing (a puppet of
+    // Mallory's is not a node: nobody can stop it).
+    if (!writer.stale && !writer.hostile) {
       problems.push_back(fmt::format("{} is forked but its author {} is not stale", FeedName(feed),
                                      writer.name));
     }
     for (int n : reach_.at({author, feed.scope})) {
+      if (Hostile(n)) continue;
       if (!nodes_[n]->forked.count(feed)) {
         problems.push_back(fmt::format("{} is forked but {} has no fork report for it",
                                        FeedName(feed), NameOf(n)));
@@ -202,13 +217,17 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
   // The author holds its whole feed; every node that may hold it must too.
   // A stale author (restored from an old copy) gets back what it lost: then
   // the longest copy is the feed.
+  // Mallory's puppets end their chains with entries every honest node
+  // refuses: the longest prefix an honest node took is the feed.
   FeedHead best = HeadOf(author, feed);
-  if (writer.stale) {
+  if (writer.stale || writer.hostile) {
+    if (writer.hostile) best = FeedHead{feed, 0, {}};
     for (int n : reach_.at({author, feed.scope})) {
-      if (HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
+      if (!Hostile(n) && HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
     }
   }
   for (int n : reach_.at({author, feed.scope})) {
+    if (Hostile(n)) continue;
     FeedHead h = HeadOf(n, feed);
     if (h.seq == best.seq && h.head == best.head) continue;
     std::string why = writer.restores > 0 && h.seq > best.seq
@@ -221,7 +240,7 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
     return;
   }
   auto written = truth_.feeds().find(feed);
-  if (written == truth_.feeds().end()) return;
+  if (written == truth_.feeds().end() || writer.hostile) return;  // nothing was promised to Mallory
   for (const Hash256& hash : written->second) {
     const Written* w = truth_.Find(hash);
     if (w->lost_by_restore) continue;
@@ -242,6 +261,7 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
   if (!exceptions) {
     std::map<std::vector<bool>, std::vector<int>> groups;
     for (auto& node : nodes_) {
+      if (node->hostile) continue;
       std::vector<bool> holds;
       for (const auto& [key, reached] : reach_) holds.push_back(reached.count(node->index) > 0);
       groups[holds].push_back(node->index);
@@ -270,21 +290,30 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
   for (const auto& [id, info] : truth_.records()) {
     bool excluded = false, any_kept = false;
     std::set<int> compare;
-    for (size_t n = 0; n < nodes_.size(); ++n) compare.insert(int(n));
-    for (int w : info.writers) {
-      FeedId feed{nodes_[w]->identity.public_key(), info.scope};
-      if (forked.count(feed)) excluded = true;
-      const std::set<int>& reach = reach_.at({w, info.scope});
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      if (!Hostile(int(n))) compare.insert(int(n));
+    }
+    for (const Hash256& h : info.writes) {
+      const Written* w = truth_.Find(h);
+      if (forked.count(w->feed)) excluded = true;
+      const std::set<int>& reach = reach_.at({w->author, w->feed.scope});
       std::erase_if(compare, [&](int n) { return !reach.count(n); });
     }
     for (const Hash256& h : info.writes) any_kept = any_kept || !truth_.Find(h)->lost_by_restore;
     if (excluded || !any_kept || compare.empty()) continue;
     std::optional<storage::RecordView> first;
     int first_node = -1;
+    bool absent = false;  // a record only Mallory's refused entries wrote exists nowhere
     for (int n : compare) {
       auto view = nodes_[n]->store->GetRecord(id);
-      if (!view.ok()) {
-        problems.push_back(fmt::format("record {} is missing at {}", storage::FormatRecordId(id), NameOf(n)));
+      if (!view.ok() && first_node < 0 && !absent && view.status().code() == StatusCode::kNotFound) {
+        absent = true;
+        first_node = n;
+        continue;
+      }
+      if (!view.ok() || absent) {
+        problems.push_back(fmt::format("record {} is missing at {}", storage::FormatRecordId(id),
+                                       NameOf(view.ok() ? first_node : n)));
         return;
       }
       if (!first) {
@@ -292,7 +321,8 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
         first_node = n;
         continue;
       }
-      bool same = view->state.versions.size() == first->state.versions.size();
+      bool same = view->state.versions.size() == first->state.versions.size() &&
+                  view->state.clash_classes == first->state.clash_classes;
       for (size_t i = 0; same && i < first->state.versions.size(); ++i) {
         same = view->state.versions[i].dot == first->state.versions[i].dot &&
                view->state.versions[i].op == first->state.versions[i].op;

@@ -44,7 +44,7 @@ void World::Write(int only_node) {
     --writes_left_;
     Schedule(now_ + int64_t(rng_.Between(1, uint64_t(2 * write_gap_ms_))), EventKind::kWrite);
     for (auto& node : nodes_) {
-      if (node->up) up.push_back(node->index);
+      if (node->up && !node->hostile) up.push_back(node->index);
     }
   }
   if (up.empty()) return;
@@ -103,7 +103,8 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
                                    : rng_.Below(order.size());
     storage::RecordId id = order[pick];
     auto view = node.store->GetRecord(id);
-    if (view.ok()) {
+    // A record Mallory quarantined takes no more writes: a new record instead.
+    if (view.ok() && !view->state.quarantined()) {
       change.id = id;
       change.type = view->state.type;
       change.scope = view->state.scope;
@@ -120,7 +121,7 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
       }
       return change;
     }
-    if (view.status().code() != StatusCode::kNotFound) {
+    if (!view.ok() && view.status().code() != StatusCode::kNotFound) {
       Fail(node.name + ": GetRecord failed: " + view.status().ToString());
       return std::nullopt;
     }
@@ -190,7 +191,7 @@ void World::Fault() {
   if (!restores_enabled_) return r < 92 ? ResetConnection() : Stall();
   if (r < 92) {
     int n = int(rng_.Below(nodes_.size()));
-    if (nodes_[n]->up) TakeBackup(n);
+    if (nodes_[n]->up && !nodes_[n]->hostile) TakeBackup(n);
     return;
   }
   std::vector<int> backed_up;

@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--writes", options.writes, "write calls during the chaos phase (default: the seed picks)");
   app.add_option("--converge-seconds", converge_seconds, "virtual seconds allowed to converge after healing");
   app.add_flag("--trace", options.trace, "print every event as it happens");
+  app.add_option("--hostile", options.hostile,
+                 "1: add a hostile member (Mallory), -1: never, 0 (default): the seed picks");
   app.add_flag("--expect-failure", expect_failure,
                "stop at the first failing seed; succeed only if one fails (mutation tests)");
   app.add_flag("--verbose", verbose, "print a line for every seed of a sweep");

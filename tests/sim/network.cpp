@@ -93,7 +93,17 @@ void World::Connect(int e) {
 void World::Flush(Connection& c, int s) {
   Side& side = c.side[s];
   if (!side.session) return;
-  for (Bytes& m : side.session->TakeOutgoing()) Enqueue(c, s, std::move(m));
+  for (Bytes& m : side.session->TakeOutgoing()) {
+    if (!Hostile(side.node)) {
+      Enqueue(c, s, std::move(m));
+      continue;
+    }
+    Node& self = *nodes_[side.node];
+    for (Bytes& sent : mallory_->Mangle(std::move(m), *self.store, nodes_[side.peer]->identity.public_key(),
+                                        edges_[c.edge].scopes, truth_, now_, phase_ == Phase::kChaos)) {
+      Enqueue(c, s, std::move(sent));
+    }
+  }
   for (const std::string& line : side.session->TakeLog()) Note(NameOf(side.node) + ": " + line);
   if (side.session->failed()) {
     CloseSide(c, s, CloseKind::kFin, side.session->error().ToString());

@@ -28,6 +28,7 @@ struct SimOptions {
   int writes = 0;              // local write calls during that phase; 0: the seed picks
   int64_t converge_ms = 180000;  // virtual time allowed for convergence after healing
   bool trace = false;          // print every event as it happens, on stdout
+  int hostile = 0;             // 1: add a hostile member (Mallory), -1: never; 0: the seed picks
 };
 
 struct SimStats {
@@ -38,6 +39,8 @@ struct SimStats {
   uint64_t sessions = 0, resets = 0, half_opens = 0, stalls = 0, partitions = 0;
   uint64_t crashes = 0, backups = 0, restores = 0, lost_by_restore = 0;
   uint64_t forked_feeds = 0, stale_nodes = 0;
+  // The hostile member (tests/sim/hostile.h), when there is one.
+  uint64_t hostile_entries = 0, hostile_claims = 0, hostile_garbage = 0, hostile_forks = 0;
   int64_t virtual_ms = 0;      // virtual time at the end
   int64_t converged_after_ms = 0;  // virtual time from healing to convergence
 };

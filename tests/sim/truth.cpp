@@ -14,6 +14,7 @@ void Truth::Add(const Written& w) {
     record_order_.push_back(w.record);
   }
   rec->second.writers.insert(w.author);
+  rec->second.authors.insert(w.feed.author);
   rec->second.writes.push_back(w.hash);
 }
 

@@ -33,7 +33,8 @@ struct Written {
 struct RecordInfo {
   storage::RecordType type = storage::RecordType::kSeizure;
   storage::Scope scope = storage::Scope::kNational;
-  std::set<int> writers;         // node indexes
+  std::set<int> writers;         // node indexes (a hostile node's puppets count as it)
+  std::set<crypto::PublicKey> authors;  // the keys that wrote it
   std::vector<Hash256> writes;   // in the order written
 };
 

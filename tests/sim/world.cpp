@@ -72,6 +72,56 @@ void World::BuildTopology() {
   } else {
     BuildMeshTopology(n);
   }
+  // A hostile member, from a stream of its own (so the other choices of a
+  // seed stay what they were): an extra node hanging off one or two honest
+  // ones, never the only path between two of them.
+  Rng hostile(options_.seed ^ 0x686f7374696c65ull);
+  if (options_.hostile > 0 || (options_.hostile == 0 && hostile.Percent(35))) AddMallory();
+}
+
+void World::AddMallory() {
+  int index = static_cast<int>(nodes_.size());
+  nodes_.push_back(std::make_unique<Node>(index, testing::IdentityFromNumber(uint8_t(index + 1))));
+  Node& mallory = *nodes_.back();
+  mallory.name = "mallory";
+  mallory.role = Role::kPost;
+  mallory.hostile = true;
+  mallory_ = std::make_unique<Mallory>(options_.seed, index);
+  // Mallory's links carry only scopes its neighbour already exchanges with
+  // an honest node, and a second link only joins nodes already joined in
+  // those scopes: removing Mallory leaves every honest path as it was.
+  auto scopes_of = [&](int n) {
+    std::set<Scope> out;
+    for (const Edge& e : edges_) {
+      if (e.dialer == n || e.listener == n) out.insert(e.scopes.begin(), e.scopes.end());
+    }
+    return std::vector<Scope>(out.begin(), out.end());
+  };
+  auto joined = [&](int a, int b, Scope scope) {
+    std::set<int> seen = {a};
+    std::vector<int> pending = {a};
+    while (!pending.empty()) {
+      int n = pending.back();
+      pending.pop_back();
+      for (const Edge& e : edges_) {
+        if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
+        int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
+        if (other >= 0 && seen.insert(other).second) pending.push_back(other);
+      }
+    }
+    return seen.count(b) > 0;
+  };
+  int first = int(rng_.Below(uint64_t(index)));
+  std::vector<Scope> scopes = scopes_of(first);
+  mallory.country = std::max(0, nodes_[first]->country);
+  AddEdge(index, first, scopes);
+  if (index > 2 && rng_.Percent(50)) {
+    int second = int(rng_.Below(uint64_t(index)));
+    bool same_part = second != first && scopes_of(second) == scopes &&
+                     std::all_of(scopes.begin(), scopes.end(), [&](Scope s) { return joined(first, second, s); });
+    if (same_part) AddEdge(index, second, scopes);
+  }
+  topology_ += ", with a hostile member";
 }
 
 void World::BuildMeshTopology(int n) {
@@ -197,7 +247,9 @@ void World::ComputeReach() {
 
 int World::NodeOf(const crypto::PublicKey& author) const {
   auto it = index_of_.find(author);
-  return it == index_of_.end() ? -1 : it->second;
+  if (it != index_of_.end()) return it->second;
+  if (mallory_ && mallory_->IsPuppet(author)) return mallory_->index();
+  return -1;
 }
 
 bool World::MayHold(int n, const FeedId& feed) const {
@@ -208,7 +260,10 @@ bool World::MayHold(int n, const FeedId& feed) const {
 
 std::string World::FeedName(const FeedId& feed) const {
   int author = NodeOf(feed.author);
-  return fmt::format("{}/{}", author >= 0 ? NameOf(author) : "stranger", storage::ScopeName(feed.scope));
+  std::string who = author < 0 ? "stranger"
+                    : mallory_ && mallory_->IsPuppet(feed.author) ? mallory_->PuppetName(feed.author)
+                                                                  : NameOf(author);
+  return fmt::format("{}/{}", who, storage::ScopeName(feed.scope));
 }
 
 // ---------------------------------------------------------------------------
@@ -303,7 +358,10 @@ void World::ConvergeCheck() {
     converged_at_ = now_;
     phase_ = Phase::kSettling;
     for (const auto& [id, c] : connections_) {
-      if (c.side[0].session && c.side[1].session) settled_.insert(id);
+      // Mallory's sessions end whenever it sends garbage.
+      if (c.side[0].session && c.side[1].session && !Hostile(c.side[0].node) && !Hostile(c.side[1].node)) {
+        settled_.insert(id);
+      }
     }
     Note(fmt::format("converged {} ms after healing; {} connections must now stay up for {} s",
                      stats_.converged_after_ms, settled_.size(), kSettleMs / 1000));
@@ -334,6 +392,7 @@ void World::SettleCheck() {
     for (int s = 0; s < 2; ++s) {
       const Side& side = c.side[s];
       if (!side.session || nodes_[side.node]->stale || nodes_[side.peer]->stale) continue;
+      if (Hostile(side.node) || Hostile(side.peer)) continue;
       const replication::SessionProgress& p = side.session->progress();
       if (!p.caught_up) {
         return Fail(fmt::format("{}'s session with {} is not caught up {} s after convergence "
@@ -389,6 +448,19 @@ void World::Finish(SimResult& result) {
       stats_.half_opens, stats_.stalls, stats_.partitions, stats_.crashes, stats_.backups,
       stats_.restores, stats_.lost_by_restore, stats_.forked_feeds, stats_.stale_nodes,
       stats_.converged_after_ms);
+  if (mallory_) {
+    const MalloryStats& m = mallory_->stats();
+    stats_.hostile_entries = m.entries_crafted;
+    stats_.hostile_claims = m.claims + m.bad_evidence + m.fake_refusals;
+    stats_.hostile_garbage = m.garbage;
+    stats_.hostile_forks = m.forks;
+    result.stats = stats_;
+    result.summary += fmt::format(
+        "; mallory crafted {} entries ({} sent in {} batches, {} forks), {} claims, {} false evidence, "
+        "{} false refusals, {} garbage",
+        m.entries_crafted, m.entries_sent, m.batches_padded, m.forks, m.claims, m.bad_evidence,
+        m.fake_refusals, m.garbage);
+  }
 }
 
 SimResult RunSeed(const SimOptions& options) {

@@ -23,6 +23,7 @@
 #include "base/rng.h"
 #include "replication/protocol/session.h"
 #include "storage/store.h"
+#include "tests/sim/hostile.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/trace.h"
 #include "tests/sim/truth.h"
@@ -74,6 +75,7 @@ struct Node {
   std::string name;
   Role role = Role::kPost;
   int country = 0;  // -1: the regional hub
+  bool hostile = false;  // Mallory (tests/sim/hostile.h): not held to the invariants
   std::vector<Scope> write_scopes;
   // How wrong the node's clock is: entries it writes carry now + skew. Senders
   // order batches by timestamp, so skewed clocks are what make entries arrive
@@ -187,7 +189,9 @@ class World {
   void Finish(SimResult& result);
   const std::string& NameOf(int n) const { return nodes_[n]->name; }
   std::string FeedName(const FeedId& feed) const;
-  int NodeOf(const crypto::PublicKey& author) const;
+  int NodeOf(const crypto::PublicKey& author) const;  // a puppet's key: Mallory's index
+  bool Hostile(int n) const { return nodes_[n]->hostile; }
+  void AddMallory();
   bool MayHold(int n, const FeedId& feed) const;
 
   // network.cpp
@@ -260,6 +264,8 @@ class World {
   uint64_t next_connection_ = 1;
   std::map<uint64_t, std::vector<int>> partitions_;  // id -> edges cut
   uint64_t next_partition_ = 1;
+
+  std::unique_ptr<Mallory> mallory_;  // the hostile member, or null
 
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> agenda_;
   uint64_t next_order_ = 0;

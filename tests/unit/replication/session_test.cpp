@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/text.h"
 #include "replication/protocol/session.h"
 #include "tests/support/store_fixture.h"
 
@@ -515,4 +516,192 @@ TEST_CASE("keep-alive pings flow while idle, and silence ends the session", "[se
 }
 
 }  // namespace
+}  // namespace ncen::replication
+
+// ---------------------------------------------------------------------------
+// What a peer says without evidence (issue 11, scenarios 1, 2, 10, 13). The
+// peer here is a hand-made one: its messages are built with EncodeMessage.
+
+namespace ncen::replication {
+namespace {
+
+struct HandPeer {
+  Node& node;              // the honest node under test
+  crypto::Identity peer;   // the peer's key, in the node's roster
+  Session session;
+  int64_t now = 1000;
+  HandPeer(Node& n, uint8_t peer_number, std::vector<Scope> scopes = {Scope::kNational, Scope::kRegional,
+                                                                      Scope::kGlobal})
+      : node(n),
+        peer(IdentityFromNumber(peer_number)),
+        session(n.store(), n.identity.public_key(), n.name, "hub",
+                PeerInfo{peer.public_key(), "mallory", std::move(scopes)}) {
+    session.Start(now);
+  }
+  void Send(const Message& m) { session.OnMessage(EncodeMessage(m), now); }
+  void Hello(std::vector<FeedHeadMsg> frontier = {}, std::vector<ForkEvidenceMsg> forks = {}) {
+    HelloMsg hello;
+    hello.node_id = peer.public_key();
+    hello.name = "mallory";
+    hello.role = "post";
+    hello.frontier = std::move(frontier);
+    hello.forks = std::move(forks);
+    Send(hello);
+  }
+  // The evidence messages the node sent.
+  std::vector<EvidenceMsg> Evidence() {
+    std::vector<EvidenceMsg> out;
+    for (const Bytes& m : session.TakeOutgoing()) {
+      auto d = DecodeMessage(m);
+      REQUIRE(d.ok());
+      if (auto* e = std::get_if<EvidenceMsg>(&*d)) out.push_back(*e);
+    }
+    return out;
+  }
+};
+
+// Two entries `author` signs at one seq, each continuing `entries`.
+std::pair<storage::Entry, storage::Entry> ForkAt(Node& author, const std::vector<storage::Entry>& entries) {
+  storage::EntryHeader h = entries.back().header;
+  h.seq += 1;
+  h.prev = entries.back().hash();
+  h.record_id = storage::NewRecordId(storage::UnixMillisNow());
+  h.context = {};
+  return {storage::MakeEntry(h, SeizurePayload("branch one"), author.identity),
+          storage::MakeEntry(h, SeizurePayload("branch two"), author.identity)};
+}
+
+}  // namespace
+
+TEST_CASE("scenario 1: a hello naming this node's own feed far beyond its head marks nothing", "[session][hostile]") {
+  Node hub(1, "hub");
+  hub.Write(3);
+  HandPeer mallory(hub, 66);
+  storage::FeedId own{hub.identity.public_key(), Scope::kNational};
+  mallory.Hello({{own, 1000, crypto::Hash256{0x42}}});
+  CHECK_FALSE(mallory.session.failed());
+  CHECK(hub.store().StaleIdentity().value().empty());
+  // Nor a signed entry of its own feed that its key did not sign.
+  storage::EntryHeader h;
+  h.author = hub.identity.public_key();
+  h.seq = 1000;
+  h.prev[0] = 1;
+  h.record_id = testing::FixedRecordId(9);
+  storage::Entry forged = storage::MakeEntry(h, SeizurePayload("forged"), mallory.peer);
+  EvidenceMsg evidence;
+  evidence.headers.push_back(storage::SignedHeaderOf(forged));
+  mallory.Send(evidence);
+  CHECK(hub.store().StaleIdentity().value().empty());
+  hub.Write(1);  // still writes
+  // A signed one is evidence: the key really signed an entry it lacks.
+  evidence.headers = {testing::SignedEntryAt(hub.identity, 10)};
+  mallory.Send(evidence);
+  CHECK_FALSE(hub.store().StaleIdentity().value().empty());
+}
+
+TEST_CASE("scenario 1: a fork is recorded only from two signed headers, and then propagates with them",
+          "[session][hostile]") {
+  Node hub(1, "hub"), post(2, "post"), author(7, "author");
+  author.Write(2);
+  auto entries = testing::AllEntries(author.store());
+  REQUIRE(hub.store().ApplyBatch(entries).refused.empty());
+  REQUIRE(post.store().ApplyBatch(entries).refused.empty());
+  storage::FeedId feed = entries[0].header.feed();
+
+  HandPeer mallory(hub, 66);
+  // A head with another hash at a seq the hub holds: a claim. The hub shows
+  // its own signed entry and records nothing.
+  mallory.Hello({{feed, 2, crypto::Hash256{0x13}}});
+  auto offered = mallory.Evidence();
+  REQUIRE(offered.size() == 1);
+  REQUIRE(offered[0].headers.size() == 1);
+  CHECK(offered[0].headers[0].hash() == entries[1].hash());
+  CHECK(hub.store().Forks().value().empty());
+  // A pair whose second header was changed after signing does not verify.
+  auto [one, two] = ForkAt(author, entries);
+  storage::SignedHeader tampered = storage::SignedHeaderOf(two);
+  tampered.header.timestamp_ms += 1;
+  tampered.header_bytes = storage::EncodeHeader(tampered.header);
+  mallory.Send(EvidenceMsg{{{storage::SignedHeaderOf(one), tampered}}, {}});
+  CHECK(hub.store().Forks().value().empty());
+  // A real pair is recorded, with its evidence.
+  mallory.Send(EvidenceMsg{{{storage::SignedHeaderOf(one), storage::SignedHeaderOf(two)}}, {}});
+  auto forks = hub.store().Forks().value();
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].has_evidence());
+  CHECK(forks[0].seq == 3);
+
+  // The hub's hello carries it to the post, which checks it and records it.
+  Link link(hub, post);
+  link.Settle();
+  auto at_post = post.store().Forks().value();
+  REQUIRE(at_post.size() == 1);
+  CHECK(storage::VerifyForkEvidence(at_post[0].a, at_post[0].b).ok());
+}
+
+TEST_CASE("scenario 2: heads and fork evidence outside the exchanged scopes are neither taken nor sent",
+          "[session][hostile]") {
+  Node hub(1, "hub"), author(7, "author");
+  author.Write(2, Scope::kNational);
+  auto entries = testing::AllEntries(author.store());
+  REQUIRE(hub.store().ApplyBatch(entries).refused.empty());
+  auto [one, two] = ForkAt(author, entries);
+  // A regional peer: only regional and global are exchanged with it.
+  HandPeer regional(hub, 66, {Scope::kRegional, Scope::kGlobal});
+  storage::FeedId national{author.identity.public_key(), Scope::kNational};
+  regional.Hello({{national, 2, crypto::Hash256{0x13}}},
+                 {{storage::SignedHeaderOf(one), storage::SignedHeaderOf(two)}});
+  CHECK(regional.Evidence().empty());            // no answer about a national feed
+  CHECK(hub.store().Forks().value().empty());    // and nothing recorded from it
+  CHECK(regional.session.PeerFrontier().empty());
+  // Once the hub holds a national fork report, its hello to this peer still
+  // says nothing of it.
+  REQUIRE(hub.store().ApplyBatch(std::vector{one}).refused.empty());
+  REQUIRE(hub.store().ApplyBatch(std::vector{two}).refused.size() == 1);
+  REQUIRE(hub.store().Forks().value().size() == 1);
+  HandPeer again(hub, 66, {Scope::kRegional, Scope::kGlobal});
+  auto out = again.session.TakeOutgoing();
+  REQUIRE(out.size() == 1);
+  auto hello = DecodeMessage(out[0]);
+  REQUIRE(hello.ok());
+  CHECK(std::get<HelloMsg>(*hello).forks.empty());
+  for (const auto& h : std::get<HelloMsg>(*hello).frontier) CHECK(h.feed.scope != Scope::kNational);
+}
+
+TEST_CASE("scenario 13: a peer announcing more feeds than a session tracks ends the session", "[session][hostile]") {
+  Node hub(1, "hub");
+  HandPeer mallory(hub, 66);
+  mallory.Hello();
+  HeadsMsg flood;
+  for (size_t i = 0; i <= limits::kSessionFeedsMax; ++i) {
+    crypto::PublicKey key{};
+    key[0] = static_cast<uint8_t>(i);
+    key[1] = static_cast<uint8_t>(i >> 8);
+    key[2] = static_cast<uint8_t>(i >> 16);
+    flood.frontier.push_back({{key, Scope::kNational}, 1, {}});
+    if (flood.frontier.size() == 50000) {
+      mallory.Send(flood);
+      flood.frontier.clear();
+    }
+  }
+  mallory.Send(flood);
+  REQUIRE(mallory.session.failed());
+  CHECK(mallory.session.error().code() == StatusCode::kResourceExhausted);
+  // What status keeps of a peer's frontier: the feeds this node holds.
+  CHECK(mallory.session.PeerFrontier().empty());
+}
+
+TEST_CASE("scenario 10: a peer's last words are kept as valid UTF-8 without control characters",
+          "[session][hostile]") {
+  Node hub(1, "hub");
+  HandPeer mallory(hub, 66);
+  mallory.Hello();
+  mallory.Send(ErrorMsg{"bye \xff\xfe\n\x01 now"});
+  REQUIRE(mallory.session.failed());
+  std::string said = mallory.session.error().ToString();
+  CHECK(IsValidUtf8(said));
+  CHECK(said.find('\n') == std::string::npos);
+  CHECK(said.find("bye") != std::string::npos);
+}
+
 }  // namespace ncen::replication

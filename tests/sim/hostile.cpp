@@ -1,0 +1,320 @@
+#include "tests/sim/hostile.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "replication/protocol/messages.h"
+#include "tests/support/store_fixture.h"
+
+namespace ncen::sim {
+
+namespace {
+
+using storage::Entry;
+using storage::EntryHeader;
+using storage::FeedId;
+using storage::Scope;
+
+constexpr size_t kChainEntriesMax = 40;
+constexpr size_t kPaddingEntriesMax = 10;
+
+storage::RecordId RecordIdAt(int64_t unix_ms, Rng& rng) {
+  storage::RecordId id;
+  uint64_t ms = static_cast<uint64_t>(unix_ms);
+  for (int i = 5; i >= 0; --i, ms >>= 8) id[static_cast<size_t>(i)] = static_cast<uint8_t>(ms);
+  for (size_t i = 6; i < 16; ++i) id[i] = static_cast<uint8_t>(rng.Next());
+  id[6] = uint8_t(0x70 | (id[6] & 0x0f));
+  id[8] = uint8_t(0x80 | (id[8] & 0x3f));
+  return id;
+}
+
+Hash256 RandomHash(Rng& rng) {
+  Hash256 h;
+  for (auto& b : h) b = static_cast<uint8_t>(rng.Next());
+  return h;
+}
+
+crypto::PublicKey RandomKey(Rng& rng) {
+  crypto::PublicKey k;
+  for (auto& b : k) b = static_cast<uint8_t>(rng.Next());
+  return k;
+}
+
+Bytes SuspectPayload() {
+  auto p = storage::RecordFromJson(storage::RecordType::kSuspect,
+                                   nlohmann::ordered_json{{"surname", "Mallory"}, {"forenames", "Eve"}});
+  NCEN_CHECK(p.ok());
+  return std::move(p).value();
+}
+
+// A seizure payload whose narrative is not valid UTF-8: its hash matches,
+// its text does not.
+Bytes InvalidUtf8Payload() {
+  Bytes p = testing::SeizurePayload("MALLORY-TEXT");
+  static const std::string marker = "MALLORY-TEXT";
+  auto at = std::search(p.begin(), p.end(), marker.begin(), marker.end());
+  NCEN_CHECK(at != p.end());
+  *at = 0xff;
+  return p;
+}
+
+}  // namespace
+
+Mallory::Mallory(uint64_t seed, int index) : rng_(seed ^ 0x6d616c6c6f7279ull), index_(index) {
+  chains_.push_back(Chain{testing::IdentityFromNumber(200), Scope::kNational, {}, false, {}, {}});
+  chains_.push_back(Chain{testing::IdentityFromNumber(201), Scope::kRegional, {}, false, {}, {}});
+}
+
+bool Mallory::IsPuppet(const crypto::PublicKey& key) const {
+  return std::any_of(chains_.begin(), chains_.end(),
+                     [&](const Chain& c) { return c.key.public_key() == key; });
+}
+
+std::string Mallory::PuppetName(const crypto::PublicKey& key) const {
+  for (size_t i = 0; i < chains_.size(); ++i) {
+    if (chains_[i].key.public_key() == key) return "puppet" + std::to_string(i);
+  }
+  return "stranger";
+}
+
+Entry Mallory::Sign(Chain& chain, EntryHeader h, Bytes payload, Truth& truth, int64_t now_ms) {
+  h.author = chain.key.public_key();
+  h.scope = chain.scope;
+  h.seq = chain.entries.size() + 1;
+  h.prev = chain.entries.empty() ? Hash256{} : chain.entries.back().hash();
+  h.timestamp_ms = now_ms;
+  Entry e = storage::MakeEntry(h, std::move(payload), chain.key);
+  chain.entries.push_back(e);
+  Written w;
+  w.feed = h.feed();
+  w.seq = h.seq;
+  w.hash = e.hash();
+  w.prev = h.prev;
+  w.record = h.record_id;
+  w.type = h.record_type;
+  w.author = index_;
+  truth.Add(w);
+  ++stats_.entries_crafted;
+  return e;
+}
+
+// One more entry: mostly ones every honest node takes, sometimes one that
+// every honest node must refuse (the chain ends there), a record under
+// another type (quarantined everywhere), or a fork.
+void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t now_ms) {
+  if (chain.ended || chain.entries.size() >= kChainEntriesMax) return;
+  // A record Mallory holds in the chain's scope, if any.
+  auto pick = [&](bool own_only) -> std::optional<storage::RecordView> {
+    const auto& order = truth.record_order();
+    for (int attempt = 0; attempt < 8 && !order.empty(); ++attempt) {
+      const storage::RecordId& id = order[rng_.Below(order.size())];
+      if (own_only && !chain.own.count(id)) continue;
+      auto view = store.GetRecord(id);
+      if (view.ok() && view->state.scope == chain.scope && !view->state.quarantined() &&
+          view->state.type == storage::RecordType::kSeizure) {
+        return std::move(view).value();
+      }
+    }
+    return std::nullopt;
+  };
+  EntryHeader h;
+  h.record_type = storage::RecordType::kSeizure;
+  h.op = storage::Op::kPut;
+  uint64_t r = rng_.Below(100);
+  std::optional<storage::RecordView> target;
+  if (r >= 45 && r < 96) target = pick(r >= 93);
+  if (!target || r < 45) {
+    h.record_id = RecordIdAt(now_ms, rng_);
+    chain.own[h.record_id] = chain.entries.size() + 1;
+    Sign(chain, h, testing::SeizurePayload("puppet record"), truth, now_ms);
+    return;
+  }
+  h.record_id = target->id;
+  storage::VersionVector context = target->state.CausalContext();
+  auto own = chain.own.find(h.record_id);
+  if (own != chain.own.end()) context.Add({chain.key.public_key(), own->second});
+  if (context.dots.size() > storage::kContextDotsMax) return;
+  uint64_t seq = chain.entries.size() + 1;
+  if (r < 75) {
+    // A valid edit of a record it holds, after seeing it.
+    h.context = context;
+    chain.own[h.record_id] = seq;
+    Sign(chain, h, testing::SeizurePayload("edited by a puppet"), truth, now_ms);
+  } else if (r < 80) {
+    // The same id under another type: the record is quarantined everywhere.
+    h.record_type = storage::RecordType::kSuspect;
+    if (own != chain.own.end()) h.context.Add({chain.key.public_key(), own->second});
+    Sign(chain, h, SuspectPayload(), truth, now_ms);
+  } else if (r < 84) {
+    // A context naming an entry nobody wrote.
+    h.context = context;
+    h.context.Add({target->state.versions.empty() ? RandomKey(rng_) : target->state.versions[0].dot.author,
+                   uint64_t{1} << 62});
+    Sign(chain, h, testing::SeizurePayload("poisoned context"), truth, now_ms);
+    chain.ended = true;
+  } else if (r < 87) {
+    h.context = context;
+    Sign(chain, h, testing::SeizurePayload("withheld"), truth, now_ms);
+    chain.entries.back().has_payload = false;
+    chain.entries.back().payload.clear();
+    chain.ended = true;
+  } else if (r < 90) {
+    h.context = context;
+    Sign(chain, h, InvalidUtf8Payload(), truth, now_ms);
+    chain.ended = true;
+  } else if (r < 93) {
+    // A context naming the puppet's own future.
+    h.context = context;
+    h.context.Add({chain.key.public_key(), seq + 3});
+    Sign(chain, h, testing::SeizurePayload("own future"), truth, now_ms);
+    chain.ended = true;
+  } else if (r < 96) {
+    // A second version of a record it wrote, not covering the first.
+    std::erase_if(context.dots, [&](const storage::Dot& d) { return d.author == chain.key.public_key(); });
+    h.context = context;
+    Sign(chain, h, testing::SeizurePayload("skips its own edit"), truth, now_ms);
+    chain.ended = true;
+  } else if (chain.entries.size() >= 2) {
+    // Two entries signed at one seq.
+    EntryHeader other = chain.entries.back().header;
+    other.timestamp_ms += 1;
+    Entry e = storage::MakeEntry(other, testing::SeizurePayload("the other branch"), chain.key);
+    Written w;
+    w.feed = other.feed();
+    w.seq = other.seq;
+    w.hash = e.hash();
+    w.prev = other.prev;
+    w.record = other.record_id;
+    w.type = other.record_type;
+    w.author = index_;
+    truth.Add(w);
+    chain.other = std::move(e);
+    chain.ended = true;
+    ++stats_.forks;
+  }
+}
+
+Bytes Mallory::PadBatch(const Bytes& message, Chain& chain) {
+  auto decoded = replication::DecodeMessage(message);
+  NCEN_CHECK(decoded.ok());
+  const auto& batch = std::get<replication::BatchMsg>(*decoded);
+  Bytes entries(batch.entries.begin(), batch.entries.end());
+  size_t first = chain.entries.empty() ? 0 : rng_.Below(chain.entries.size());
+  size_t last = std::min(chain.entries.size(), first + kPaddingEntriesMax);
+  bool other_branch = chain.other && last == chain.entries.size() && rng_.Percent(50);
+  for (size_t i = first; i < last; ++i) {
+    const Entry& e = other_branch && i + 1 == chain.entries.size() ? *chain.other : chain.entries[i];
+    storage::AppendEncodedEntry(e, entries);
+  }
+  stats_.entries_sent += last - first;
+  ++stats_.batches_padded;
+  return replication::EncodeMessage(
+      replication::BatchMsg{batch.number, static_cast<uint32_t>(batch.count + (last - first)), entries});
+}
+
+// One message that claims without evidence, or offers evidence that does
+// not hold, or is not a message at all.
+std::optional<Bytes> Mallory::Claim(storage::Store& store, const crypto::PublicKey& peer_id,
+                                    const std::vector<Scope>& scopes, int64_t now_ms) {
+  Scope scope = scopes[rng_.Below(scopes.size())];
+  FeedId peer_feed{peer_id, scope};
+  auto held = store.FeedHeads(std::vector<FeedId>{peer_feed});
+  uint64_t peer_head = held.ok() ? held->front().seq : 0;
+  auto frontier = store.Frontier();
+  uint64_t kind = rng_.Below(100);
+  replication::HeadsMsg heads;
+  replication::EvidenceMsg evidence;
+  if (kind < 25) {
+    // "You are far beyond what you hold": a stale mark on its word.
+    heads.frontier.push_back({peer_feed, peer_head + 1000, RandomHash(rng_)});
+  } else if (kind < 45) {
+    // "Your entry differs from mine": a fork on its word.
+    if (!frontier.ok() || frontier->empty()) return std::nullopt;
+    const auto& h = (*frontier)[rng_.Below(frontier->size())];
+    heads.frontier.push_back({h.feed, h.seq, RandomHash(rng_)});
+  } else if (kind < 60) {
+    // A flood of made-up feeds.
+    size_t n = rng_.Between(200, 800);
+    for (size_t i = 0; i < n; ++i) heads.frontier.push_back({{RandomKey(rng_), scope}, rng_.Between(1, 1u << 20), RandomHash(rng_)});
+  } else if (kind < 75) {
+    // An entry of the peer's own feed beyond its head that the peer never
+    // signed: a puppet signs it in the peer's name.
+    EntryHeader h;
+    h.author = peer_id;
+    h.scope = scope;
+    h.seq = peer_head + 5;
+    h.prev = RandomHash(rng_);
+    h.timestamp_ms = now_ms;
+    h.record_id = RecordIdAt(now_ms, rng_);
+    Entry e = storage::MakeEntry(h, testing::SeizurePayload("forged"), chains_[0].key);
+    evidence.headers.push_back(storage::SignedHeaderOf(e));
+  } else if (kind < 88) {
+    // A fork pair whose second header was tampered with after signing.
+    if (!frontier.ok() || frontier->empty()) return std::nullopt;
+    const auto& h = (*frontier)[rng_.Below(frontier->size())];
+    auto entry = store.GetEntry(h.feed, h.seq);
+    if (!entry.ok()) return std::nullopt;
+    storage::SignedHeader a = storage::SignedHeaderOf(*entry);
+    storage::SignedHeader b = a;
+    b.header.timestamp_ms += 1;
+    b.header_bytes = storage::EncodeHeader(b.header);
+    evidence.forks.push_back({a, b});
+  } else if (kind < 95) {
+    // A true fork of a puppet feed, if one was made: that one holds.
+    for (const Chain& c : chains_) {
+      if (c.other && std::count(scopes.begin(), scopes.end(), c.scope)) {
+        evidence.forks.push_back({storage::SignedHeaderOf(c.entries.back()), storage::SignedHeaderOf(*c.other)});
+      }
+    }
+    if (evidence.forks.empty()) return std::nullopt;
+  } else if (kind < 98) {
+    ++stats_.garbage;
+    Bytes garbage(rng_.Between(1, 25) * 8);
+    for (auto& b : garbage) b = static_cast<uint8_t>(rng_.Next());
+    return garbage;
+  } else {
+    // A batch claiming four billion entries in 16 bytes.
+    ++stats_.garbage;
+    Bytes few(16, 0);
+    return replication::EncodeMessage(replication::BatchMsg{1, 0xffffffffu, few});
+  }
+  if (!heads.frontier.empty()) {
+    ++stats_.claims;
+    return replication::EncodeMessage(heads);
+  }
+  ++stats_.bad_evidence;
+  return replication::EncodeMessage(evidence);
+}
+
+std::vector<Bytes> Mallory::Mangle(Bytes message, storage::Store& store, const crypto::PublicKey& peer_id,
+                                   const std::vector<Scope>& scopes, Truth& truth, int64_t now_ms,
+                                   bool crafting) {
+  std::vector<Bytes> out;
+  auto decoded = replication::DecodeMessage(message);
+  NCEN_CHECK(decoded.ok());  // its own session's message
+  if (std::holds_alternative<replication::BatchMsg>(*decoded) && rng_.Percent(35)) {
+    std::vector<Chain*> usable;
+    for (Chain& c : chains_) {
+      if (std::count(scopes.begin(), scopes.end(), c.scope)) usable.push_back(&c);
+    }
+    if (!usable.empty()) {
+      Chain& chain = *usable[rng_.Below(usable.size())];
+      if (crafting) {
+        for (uint64_t k = rng_.Between(1, 2); k > 0; --k) Extend(chain, store, truth, now_ms);
+      }
+      if (!chain.entries.empty()) message = PadBatch(message, chain);
+    }
+  } else if (const auto* ack = std::get_if<replication::AckMsg>(&*decoded); ack && rng_.Percent(10)) {
+    replication::AckMsg fake = *ack;
+    fake.refused.push_back({{RandomKey(rng_), scopes[rng_.Below(scopes.size())]}, 0, "mallory says so"});
+    ++stats_.fake_refusals;
+    message = replication::EncodeMessage(fake);
+  }
+  out.push_back(std::move(message));
+  if (rng_.Percent(12)) {
+    if (auto claim = Claim(store, peer_id, scopes, now_ms)) out.push_back(std::move(*claim));
+  }
+  return out;
+}
+
+}  // namespace ncen::sim
