@@ -215,43 +215,54 @@ bool CheckSignature(const Entry& entry) {
   return crypto::Verify(entry.header.author, entry.header_bytes, entry.signature);
 }
 
+// Transfer form (docs/log-format.md §5): header_len u32 | header |
+// signature[64] | flags u8 | payload_len u32 | payload.
+namespace {
+constexpr size_t kLengthBytes = 4;
+constexpr size_t kFlagsBytes = 1;
+constexpr uint8_t kPayloadPresent = 0x01;
+constexpr size_t kSignatureAt = kLengthBytes;  // + header_len
+constexpr size_t kFlagsAt = kSignatureAt + limits::kSignatureBytes;  // + header_len
+constexpr size_t kPayloadLengthAt = kFlagsAt + kFlagsBytes;  // + header_len
+static_assert(kPayloadLengthAt + kLengthBytes == limits::kTransferOverheadBytes);
+}  // namespace
+
 void AppendEncodedEntry(const Entry& e, Bytes& out) {
   AppendU32BE(out, static_cast<uint32_t>(e.header_bytes.size()));
   Append(out, e.header_bytes);
   Append(out, e.signature);
-  out.push_back(e.has_payload ? 1 : 0);
+  out.push_back(e.has_payload ? kPayloadPresent : 0);
   AppendU32BE(out, static_cast<uint32_t>(e.has_payload ? e.payload.size() : 0));
   if (e.has_payload) Append(out, e.payload);
 }
 
 Bytes EncodeEntry(const Entry& entry) {
   Bytes out;
-  out.reserve(entry.header_bytes.size() + entry.payload.size() + 80);
+  out.reserve(limits::kTransferOverheadBytes + entry.header_bytes.size() + entry.payload.size());
   AppendEncodedEntry(entry, out);
   return out;
 }
 
 Result<Entry> DecodeEntry(ByteView& in) {
   auto truncated = [] { return Corruption("entry is truncated"); };
-  if (in.size() < 4) return truncated();
-  uint32_t header_len = GetU32BE(in.data());
+  if (in.size() < kLengthBytes) return truncated();
+  size_t header_len = GetU32BE(in.data());
   if (header_len > kHeaderBytesMax) return Corruption("entry header length exceeds 64 KiB");
-  if (in.size() < 4 + size_t{header_len} + 64 + 5) return truncated();
+  if (in.size() < limits::kTransferOverheadBytes + header_len) return truncated();
   Entry e;
-  e.header_bytes.assign(in.data() + 4, in.data() + 4 + header_len);
-  std::memcpy(e.signature.data(), in.data() + 4 + header_len, 64);
-  const uint8_t* p = in.data() + 4 + header_len + 64;
-  uint8_t flags = p[0];
-  if (flags > 1) return Corruption("entry flags byte has unknown bits");
-  e.has_payload = flags & 1;
-  uint32_t payload_len = GetU32BE(p + 1);
+  e.header_bytes.assign(in.data() + kLengthBytes, in.data() + kLengthBytes + header_len);
+  std::memcpy(e.signature.data(), in.data() + kSignatureAt + header_len, limits::kSignatureBytes);
+  uint8_t flags = in[kFlagsAt + header_len];
+  if (flags & ~kPayloadPresent) return Corruption("entry flags byte has unknown bits");
+  e.has_payload = flags & kPayloadPresent;
+  size_t payload_len = GetU32BE(in.data() + kPayloadLengthAt + header_len);
   if (payload_len > kPayloadBytesMax) return Corruption("entry payload length exceeds 1 MiB");
   if (!e.has_payload && payload_len != 0) return Corruption("withheld payload with a length");
-  size_t total = 4 + size_t{header_len} + 64 + 5 + payload_len;
-  if (in.size() < total) return truncated();
-  e.payload.assign(p + 5, p + 5 + payload_len);
+  size_t payload_at = limits::kTransferOverheadBytes + header_len;
+  if (in.size() - payload_at < payload_len) return truncated();
+  e.payload.assign(in.data() + payload_at, in.data() + payload_at + payload_len);
   NCEN_ASSIGN_OR_RETURN(e.header, DecodeHeader(e.header_bytes));
-  in = in.subspan(total);
+  in = in.subspan(payload_at + payload_len);
   return e;
 }
 

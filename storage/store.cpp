@@ -33,38 +33,6 @@ Bytes MetaU64(uint64_t v) {
 
 }  // namespace
 
-Bytes EncodeLogValue(ByteView header_bytes, const Signature& signature, const ByteView* payload) {
-  Bytes v;
-  v.reserve(5 + header_bytes.size() + 64 + (payload ? payload->size() : 0));
-  v.push_back(payload ? 1 : 0);
-  AppendU32BE(v, static_cast<uint32_t>(header_bytes.size()));
-  Append(v, header_bytes);
-  Append(v, signature);
-  if (payload) Append(v, *payload);
-  return v;
-}
-
-std::optional<ByteView> LogValueHeader(ByteView v) {
-  if (v.size() < 5) return std::nullopt;
-  uint32_t len = GetU32BE(v.data() + 1);
-  if (v.size() < 5 + size_t{len} + 64) return std::nullopt;
-  return v.subspan(5, len);
-}
-
-Result<Entry> DecodeLogValue(ByteView v) {
-  auto header = LogValueHeader(v);
-  if (!header || v[0] > 1) return Corruption("log value does not decode");
-  Entry e;
-  e.has_payload = v[0] & 1;
-  e.header_bytes.assign(header->begin(), header->end());
-  size_t sig_at = 5 + header->size();
-  std::memcpy(e.signature.data(), v.data() + sig_at, 64);
-  e.payload.assign(v.begin() + sig_at + 64, v.end());
-  if (!e.has_payload && !e.payload.empty()) return Corruption("log value has a withheld payload");
-  NCEN_ASSIGN_OR_RETURN(e.header, DecodeHeader(e.header_bytes));
-  return e;
-}
-
 // ---------------------------------------------------------------------------
 // Opening
 
@@ -178,8 +146,8 @@ Status Store::UpgradeFromFormat1() {
     return EncodeRecordState(state);
   }));
   NCEN_RETURN_IF_ERROR(rewrite(dbs_->forks, [](ByteView k, ByteView v) -> Result<Bytes> {
-    NCEN_ASSIGN_OR_RETURN(ForkReport fork, DecodeForkValueV1(k, v));
-    return EncodeForkValue(fork);
+    NCEN_ASSIGN_OR_RETURN(ForkReport fork, format::ParseForkValueV1(k, v));
+    return format::EncodeForkValue(fork);
   }));
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("format_version"), MetaU64(kStoreFormatVersion)));
   return txn.Commit();
@@ -198,7 +166,7 @@ class Store::Writer {
   lmdb::Txn& txn() { return txn_; }
 
   struct Feed {
-    FeedRecord record;
+    format::FeedValue record;
     bool dirty = false;
   };
 
@@ -206,9 +174,9 @@ class Store::Writer {
   Result<Feed*> FindFeed(const FeedId& id) {
     auto it = feeds_.find(id);
     if (it != feeds_.end()) return &it->second;
-    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.feeds, keys::Feed(id)));
+    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.feeds, format::FeedKey(id)));
     if (!v) return static_cast<Feed*>(nullptr);
-    auto rec = FeedRecord::Decode(*v);
+    auto rec = format::ParseFeedValue(*v);
     if (!rec) return Corruption("feeds record does not decode");
     return &feeds_.emplace(id, Feed{*rec, false}).first->second;
   }
@@ -221,7 +189,7 @@ class Store::Writer {
     NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_feed_index"));
     feed.record.index = static_cast<uint32_t>(next);
     counters_["next_feed_index"] = next + 1;
-    NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feed_index, keys::U32(feed.record.index), keys::Feed(id)));
+    NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feed_index, format::U32Key(feed.record.index), format::FeedKey(id)));
     feed.dirty = true;
     return &feeds_.emplace(id, feed).first->second;
   }
@@ -235,7 +203,7 @@ class Store::Writer {
   Result<bool> FeedForked(const FeedId& id) {
     auto [it, fresh] = forked_.try_emplace(id, false);
     if (fresh) {
-      Bytes prefix = keys::Feed(id);
+      Bytes prefix = format::FeedKey(id);
       NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, dbs_.forks));
       c.Seek(prefix);
       NCEN_RETURN_IF_ERROR(c.status());
@@ -246,20 +214,26 @@ class Store::Writer {
   }
   void MarkForked(const FeedId& id) { forked_[id] = true; }
 
-  // The log value stored at (feed, seq), or nullopt.
-  Result<std::optional<ByteView>> StoredLogValue(uint32_t feed_index, uint64_t seq) {
-    return txn_.Get(dbs_.log, keys::Log(feed_index, seq));
+  // The log value stored at (feed, seq), or nullopt; kCorruption when it
+  // does not parse. Views are valid until the next write to the log.
+  Result<std::optional<format::LogValue>> StoredLogValue(uint32_t feed_index, uint64_t seq) {
+    NCEN_ASSIGN_OR_RETURN(auto v, txn_.Get(dbs_.log, format::LogKey(feed_index, seq)));
+    if (!v) return std::optional<format::LogValue>();
+    auto value = format::ParseLogValue(*v);
+    if (!value) return Corruption("log value of seq " + std::to_string(seq) + " does not decode");
+    return value;
   }
 
   Status PutLog(uint32_t feed_index, uint64_t seq, ByteView header_bytes, const Signature& signature,
                 const ByteView* payload) {
-    return PutOrdered(dbs_.log, keys::Log(feed_index, seq), EncodeLogValue(header_bytes, signature, payload));
+    return PutOrdered(dbs_.log, format::LogKey(feed_index, seq),
+                      format::EncodeLogValue(header_bytes, signature, payload));
   }
   // Replaces a stored entry's log value with the same entry carrying its payload.
   Status FillPayload(uint32_t feed_index, const Entry& e) {
     ByteView payload(e.payload);
-    return txn_.Put(dbs_.log, keys::Log(feed_index, e.header.seq),
-                    EncodeLogValue(e.header_bytes, e.signature, &payload));
+    return txn_.Put(dbs_.log, format::LogKey(feed_index, e.header.seq),
+                    format::EncodeLogValue(e.header_bytes, e.signature, &payload));
   }
 
   struct Record {
@@ -300,11 +274,7 @@ class Store::Writer {
   Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
     NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
     counters_["next_change"] = next + 1;
-    Bytes value;
-    AppendU32BE(value, feed_index);
-    AppendU64BE(value, seq);
-    Append(value, id);
-    return txn_.Append(dbs_.changes, keys::U64(next + 1), value);
+    return txn_.Append(dbs_.changes, format::U64Key(next + 1), format::EncodeChangeValue({feed_index, seq, id}));
   }
 
   // Brings the index up to date with changes after the "indexed_change"
@@ -318,10 +288,10 @@ class Store::Writer {
     uint64_t upto = done;
     {
       NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn_, dbs_.changes));
-      for (c.Seek(keys::U64(done + 1)); c.Valid(); c.Next()) {
-        if (c.key().size() != 8 || c.value().size() != 28) return Corruption("changes record does not decode");
-        RecordId id;
-        std::memcpy(id.data(), c.value().data() + 12, 16);
+      for (c.Seek(format::U64Key(done + 1)); c.Valid(); c.Next()) {
+        auto change = format::ParseChangeValue(c.value());
+        if (c.key().size() != format::kU64Bytes || !change) return Corruption("changes record does not decode");
+        const RecordId& id = change->record;
         if (ids.size() >= max_records && !ids.count(id)) break;
         ids.insert(id);
         upto = GetU64BE(c.key().data());
@@ -341,7 +311,7 @@ class Store::Writer {
 
   Status Finish() {
     for (auto& [id, feed] : feeds_) {
-      if (feed.dirty) NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feeds, keys::Feed(id), feed.record.Encode()));
+      if (feed.dirty) NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feeds, format::FeedKey(id), format::EncodeFeedValue(feed.record)));
     }
     int64_t live_delta[kRecordTypeCount] = {};
     for (auto& [id, record] : records_) {  // id order: new ids are appended
@@ -412,11 +382,9 @@ class Store::Writer {
   // The payload of a version from the log. The view is valid until the next
   // write to the log in this transaction.
   Result<std::optional<ByteView>> PayloadOf(const Version& v) {
-    NCEN_ASSIGN_OR_RETURN(auto value, txn_.Get(dbs_.log, keys::Log(v.feed_index, v.dot.seq)));
-    if (!value) return std::optional<ByteView>();
-    auto header = LogValueHeader(*value);
-    if (!header || (*value)[0] != 1) return std::optional<ByteView>();
-    return std::optional<ByteView>(value->subspan(5 + header->size() + 64));
+    NCEN_ASSIGN_OR_RETURN(auto value, StoredLogValue(v.feed_index, v.dot.seq));
+    if (!value || !value->has_payload) return std::optional<ByteView>();
+    return std::optional<ByteView>(value->payload);
   }
 
   // Keeps the search index equal to the union of the live versions' terms.
@@ -445,13 +413,13 @@ class Store::Writer {
     if (old_terms == terms) return Status::Ok();
     for (const auto& t : old_terms) {
       if (!std::binary_search(terms.begin(), terms.end(), t)) {
-        NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.index, keys::Index(t, id)));
+        NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.index, format::IndexKey(t, id)));
       }
     }
     Bytes encoded;
     for (const auto& t : terms) {
       if (!std::binary_search(old_terms.begin(), old_terms.end(), t)) {
-        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, keys::Index(t, id), {}));
+        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, format::IndexKey(t, id), {}));
       }
       encoded.push_back(static_cast<uint8_t>(t.size() >> 8));
       encoded.push_back(static_cast<uint8_t>(t.size()));
@@ -783,19 +751,12 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
     if (h.seq <= head) {
       auto stored = w.StoredLogValue(f->record.index, h.seq);
       if (!stored.ok()) return stored.status();
-      std::optional<ByteView> held_header = *stored ? LogValueHeader(**stored) : std::nullopt;
-      if (!held_header) {
-        return Corruption("log value of feed " + FeedText(feed) + " seq " + std::to_string(h.seq) +
-                        " does not decode");
-      }
-      ByteView held_value = **stored;
-      Signature held_signature;
-      std::memcpy(held_signature.data(), held_value.data() + 5 + held_header->size(), 64);
-      Hash256 held_hash = EntryHash(*held_header, held_signature);
+      if (!*stored) return Corruption("log of feed " + FeedText(feed) + " has a hole at seq " + std::to_string(h.seq));
+      const format::LogValue& held = **stored;
+      Hash256 held_hash = held.EntryHash();
       if (held_hash == hash) {
         ++report.duplicates;
-        bool held_payload = held_value[0] & 1;
-        if (!held_payload && verifier.payload_error(i) == EntryError::kNone) {
+        if (!held.has_payload && verifier.payload_error(i) == EntryError::kNone) {
           if (Status s = w.FillPayload(f->record.index, e); !s.ok()) return s;
           // The record's index terms come from payloads: index it again.
           if (Status s = w.AppendChange(f->record.index, h.seq, h.record_id); !s.ok()) return s;
@@ -807,7 +768,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
         refuse(EntryError::kBadSignature, "signature does not verify against the header's author");
         return Take::kDone;
       }
-      auto ours = MakeSignedHeader(*held_header, held_signature);
+      auto ours = MakeSignedHeader(held.header, held.signature);
       if (!ours.ok()) return ours.status();
       ForkReport fork{feed, h.seq, held_hash, hash, UnixMillisNow(), source, std::move(ours).value(),
                       SignedHeaderOf(e)};

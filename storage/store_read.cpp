@@ -21,12 +21,11 @@ Result<RecordState> LoadState(const lmdb::Txn& txn, MDB_dbi records, const Recor
 
 // The payload of a version from the log; empty when a delete or withheld.
 Result<Bytes> LoadPayload(const lmdb::Txn& txn, MDB_dbi log, const Version& v) {
-  NCEN_ASSIGN_OR_RETURN(auto value, txn.Get(log, keys::Log(v.feed_index, v.dot.seq)));
-  if (!value) return Corruption("record version " + std::to_string(v.dot.seq) + " is missing from the log");
-  auto header = LogValueHeader(*value);
-  if (!header) return Corruption("log value does not decode");
-  if ((*value)[0] != 1) return Bytes();
-  return Bytes(value->begin() + 5 + header->size() + 64, value->end());
+  NCEN_ASSIGN_OR_RETURN(auto stored, txn.Get(log, format::LogKey(v.feed_index, v.dot.seq)));
+  if (!stored) return Corruption("record version " + std::to_string(v.dot.seq) + " is missing from the log");
+  auto value = format::ParseLogValue(*stored);
+  if (!value) return Corruption("log value does not decode");
+  return Bytes(value->payload.begin(), value->payload.end());
 }
 
 Result<ListItem> MakeItem(const lmdb::Txn& txn, MDB_dbi log, const RecordId& id,
@@ -72,13 +71,13 @@ Result<RecordView> Store::GetRecord(const RecordId& id) const {
 
 Result<Entry> Store::GetEntry(const FeedId& feed, uint64_t seq) const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feeds, keys::Feed(feed)));
+  NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feeds, format::FeedKey(feed)));
   if (!fv) return NotFound("no such feed");
-  auto rec = FeedRecord::Decode(*fv);
+  auto rec = format::ParseFeedValue(*fv);
   if (!rec) return Corruption("feeds record does not decode");
-  NCEN_ASSIGN_OR_RETURN(auto value, txn.Get(dbs_->log, keys::Log(rec->index, seq)));
+  NCEN_ASSIGN_OR_RETURN(auto value, txn.Get(dbs_->log, format::LogKey(rec->index, seq)));
   if (!value) return NotFound("no entry at seq " + std::to_string(seq));
-  return DecodeLogValue(*value);
+  return format::DecodeStoredEntry(*value);
 }
 
 Result<std::vector<FeedHead>> Store::Frontier() const {
@@ -86,13 +85,11 @@ Result<std::vector<FeedHead>> Store::Frontier() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->feeds));
   std::vector<FeedHead> out;
   for (c.First(); c.Valid(); c.Next()) {
-    auto rec = FeedRecord::Decode(c.value());
-    if (!rec || c.key().size() != 33 || c.key()[32] >= kScopeCount) {
-      return Corruption("feeds record does not decode");
-    }
+    auto rec = format::ParseFeedValue(c.value());
+    auto feed = format::ParseFeedKey(c.key());
+    if (!rec || !feed) return Corruption("feeds record does not decode");
     FeedHead head;
-    std::memcpy(head.feed.author.data(), c.key().data(), 32);
-    head.feed.scope = static_cast<Scope>(c.key()[32]);
+    head.feed = *feed;
     head.seq = rec->seq;
     head.head = rec->head;
     if (head.seq > 0) out.push_back(head);
@@ -108,9 +105,9 @@ Result<std::vector<FeedHead>> Store::FeedHeads(std::span<const FeedId> feeds) co
   for (const FeedId& feed : feeds) {
     FeedHead head;
     head.feed = feed;
-    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->feeds, keys::Feed(feed)));
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->feeds, format::FeedKey(feed)));
     if (v) {
-      auto rec = FeedRecord::Decode(*v);
+      auto rec = format::ParseFeedValue(*v);
       if (!rec) return Corruption("feeds record does not decode");
       head.seq = rec->seq;
       head.head = rec->head;
@@ -166,7 +163,7 @@ Result<StoreStats> Store::Stats() const {
   StoreStats stats;
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->feeds));
   for (c.First(); c.Valid(); c.Next()) {
-    auto rec = FeedRecord::Decode(c.value());
+    auto rec = format::ParseFeedValue(c.value());
     if (!rec) return Corruption("feeds record does not decode");
     stats.entries += rec->seq;
     ++stats.feeds;
@@ -323,24 +320,21 @@ Result<std::vector<ChangeRef>> Store::ChangesSince(uint64_t after, size_t limit)
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->changes));
   std::map<uint32_t, FeedId> feeds;
   std::vector<ChangeRef> out;
-  for (c.Seek(keys::U64(after + 1)); c.Valid() && out.size() < limit;
-       c.Next()) {
-    if (c.key().size() != 8 || c.value().size() != 28) return Corruption("changes record does not decode");
+  for (c.Seek(format::U64Key(after + 1)); c.Valid() && out.size() < limit; c.Next()) {
+    auto change = format::ParseChangeValue(c.value());
+    if (c.key().size() != format::kU64Bytes || !change) return Corruption("changes record does not decode");
     ChangeRef ref;
     ref.change_no = GetU64BE(c.key().data());
-    uint32_t index = GetU32BE(c.value().data());
-    auto it = feeds.find(index);
+    auto it = feeds.find(change->feed_index);
     if (it == feeds.end()) {
-      NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feed_index, keys::U32(index)));
-      if (!fv || fv->size() != 33) return Corruption("feed_index record does not decode");
-      FeedId f;
-      std::memcpy(f.author.data(), fv->data(), 32);
-      f.scope = static_cast<Scope>((*fv)[32]);
-      it = feeds.emplace(index, f).first;
+      NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feed_index, format::U32Key(change->feed_index)));
+      auto feed = fv ? format::ParseFeedKey(*fv) : std::nullopt;
+      if (!feed) return Corruption("feed_index record does not decode");
+      it = feeds.emplace(change->feed_index, *feed).first;
     }
     ref.feed = it->second;
-    ref.seq = GetU64BE(c.value().data() + 4);
-    std::memcpy(ref.record.data(), c.value().data() + 12, 16);
+    ref.seq = change->seq;
+    ref.record = change->record;
     out.push_back(ref);
   }
   NCEN_RETURN_IF_ERROR(c.status());
@@ -355,25 +349,24 @@ Result<VerifyReport> Store::VerifyLog() const {
   // 1. Every feed: contiguous seqs, hash links, signatures, payload hashes.
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor fc, lmdb::Cursor::Open(txn, dbs_->feeds));
   for (fc.First(); fc.Valid(); fc.Next()) {
-    auto rec = FeedRecord::Decode(fc.value());
-    if (!rec || fc.key().size() != 33) return Corruption("feeds record does not decode");
-    FeedId feed;
-    std::memcpy(feed.author.data(), fc.key().data(), 32);
-    feed.scope = static_cast<Scope>(fc.key()[32]);
+    auto rec = format::ParseFeedValue(fc.value());
+    auto feed_key = format::ParseFeedKey(fc.key());
+    if (!rec || !feed_key) return Corruption("feeds record does not decode");
+    const FeedId feed = *feed_key;
     feeds[rec->index] = feed;
     ++report.feeds;
     std::string name = crypto::Fingerprint(feed.author) + "/" + ScopeName(feed.scope);
     Hash256 prev{};
     uint64_t seq = 0;
     NCEN_ASSIGN_OR_RETURN(lmdb::Cursor lc, lmdb::Cursor::Open(txn, dbs_->log));
-    auto prefix = keys::U32(rec->index);
-    for (lc.Seek(prefix); lc.Valid() && StartsWith(lc.key(), prefix);
-         lc.Next()) {
+    auto prefix = format::U32Key(rec->index);
+    for (lc.Seek(prefix); lc.Valid() && StartsWith(lc.key(), prefix); lc.Next()) {
       std::string where = "feed " + name + " seq " + std::to_string(seq + 1);
-      auto entry = DecodeLogValue(lc.value());
+      auto entry = format::DecodeStoredEntry(lc.value());
       if (!entry.ok()) return entry.status().WithContext(where);
       const EntryHeader& h = entry->header;
-      if (lc.key().size() != 12 || GetU64BE(lc.key().data() + 4) != seq + 1 || h.seq != seq + 1) {
+      auto key = format::ParseLogKey(lc.key());
+      if (!key || key->seq != seq + 1 || h.seq != seq + 1) {
         return Corruption(where + ": entry is out of sequence");
       }
       if (h.feed() != feed) return Corruption(where + ": entry belongs to another feed");
@@ -394,16 +387,15 @@ Result<VerifyReport> Store::VerifyLog() const {
   std::map<RecordId, RecordState> derived;
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor cc, lmdb::Cursor::Open(txn, dbs_->changes));
   for (cc.First(); cc.Valid(); cc.Next()) {
-    if (cc.value().size() != 28) return Corruption("changes record does not decode");
-    uint32_t index = GetU32BE(cc.value().data());
-    uint64_t seq = GetU64BE(cc.value().data() + 4);
-    NCEN_ASSIGN_OR_RETURN(auto value, txn.Get(dbs_->log, keys::Log(index, seq)));
-    if (!value) return Corruption("changes feed names an entry missing from the log");
-    auto header = LogValueHeader(*value);
-    if (!header) return Corruption("log value does not decode");
-    NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(*header));
+    auto change = format::ParseChangeValue(cc.value());
+    if (!change) return Corruption("changes record does not decode");
+    NCEN_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs_->log, format::LogKey(change->feed_index, change->seq)));
+    if (!stored) return Corruption("changes feed names an entry missing from the log");
+    auto value = format::ParseLogValue(*stored);
+    if (!value) return Corruption("log value does not decode");
+    NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(value->header));
     ApplyVersion(derived[h.record_id], h.record_type, h.scope,
-                 Version{h.dot(), index, h.timestamp_ms, h.op, h.context});
+                 Version{h.dot(), change->feed_index, h.timestamp_ms, h.op, h.context});
   }
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor rc, lmdb::Cursor::Open(txn, dbs_->records));
   auto expected = derived.begin();
