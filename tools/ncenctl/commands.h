@@ -49,6 +49,18 @@ Status PeersRemove(const Globals& g, const std::string& name);
 Status ConfigShow(const Globals& g);
 Status ConfigSet(const Globals& g, const std::string& key, const std::string& value);
 
+// The marks a node keeps about broken feeds (tools/ncenctl/marks.cpp), each
+// with its signed evidence. Clearing one is an administrator's decision.
+// Fork reports: every one, and forgetting those of one feed (kNotFound when
+// it has none), which then syncs again.
+Status Forks(const Globals& g);
+Status ForksClear(const Globals& g, const std::string& author_hex, const std::string& scope);
+// The stale-identity mark and its evidence, and clearing it: kNotFound when
+// not marked; kFailedPrecondition when this node does not hold the entry the
+// evidence shows (its next write would fork its own feed).
+Status Stale(const Globals& g);
+Status StaleClear(const Globals& g);
+
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);
 
