@@ -35,6 +35,7 @@
 
 #include "base/text.h"
 #include "storage/store.h"
+#include "tests/support/process.h"
 #include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -1346,6 +1347,34 @@ TEST_CASE("config set changes the listen address and network id", "[cli]") {
   CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "colour", "red"}), {"'colour'"});
   REQUIRE(node.Ctl({"config", "set", "listen", ""}).exit_code == 0);
   CHECK(ParseOut(node.Ctl({"config", "show", "--json"}))["listen"].is_null());
+}
+
+// Each `peers add` reads ncen.toml, adds one peer and writes it back; without
+// the lock on DIR/ncen.toml.lock most of 20 concurrent ones lost their peer.
+TEST_CASE("twenty concurrent peers add keep every peer", "[cli]") {
+  Node node;
+  ncen::testing::TempDir io;
+  std::vector<std::string> ids;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(ncen::crypto::NodeIdHex(ncen::testing::IdentityFromNumber(uint8_t(100 + i)).public_key()));
+    pids.push_back(ncen::testing::SpawnProcess(
+        {NCENCTL_PATH, "--data", node.data(), "peers", "add", "--name", "p" + std::to_string(i),
+         "--id", ids.back()},
+        io.Sub("out"), io.Sub("err")));
+  }
+  for (pid_t pid : pids) CHECK(ncen::testing::WaitProcess(pid) == 0);
+  INFO("stderr: " << ReadFile(io.Sub("err")));
+  json list = ParseOut(node.Ctl({"peers", "list", "--json"}));
+  std::vector<std::string> listed;
+  for (const auto& p : list) listed.push_back(p["id"].get<std::string>());
+  std::sort(listed.begin(), listed.end());
+  std::sort(ids.begin(), ids.end());
+  CHECK(listed == ids);
+  for (const auto& entry : fs::directory_iterator(node.data())) {
+    INFO(entry.path());  // no temporary file is left behind
+    CHECK(entry.path().filename().string().rfind(".ncen.toml.", 0) != 0);
+  }
 }
 
 TEST_CASE("a malformed ncen.toml is reported with its file and line", "[cli]") {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -728,10 +729,11 @@ Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
   }
 }
 
-// Replaces DIR/ncen.toml with `config`, after the checks LoadConfig makes.
-Status StoreConfig(const Globals& g, const node::OpenNode& n, const node::NodeConfig& config) {
-  NCEN_RETURN_IF_ERROR(node::ValidateConfig(config, n.identity.public_key()));
-  return node::SaveConfig(g.data_dir, config);
+// Changes DIR/ncen.toml under its lock (node::EditConfig), so two commands
+// run at once never lose one's change.
+Result<node::NodeConfig> EditConfig(const Globals& g, const node::OpenNode& n,
+                                    const std::function<Status(node::NodeConfig&)>& edit) {
+  return node::EditConfig(g.data_dir, n.identity.public_key(), edit);
 }
 
 }  // namespace
@@ -768,16 +770,18 @@ Status PeersAdd(const Globals& g, const std::string& name, const std::string& id
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   if (peer.id == n.identity.public_key()) return InvalidArgument("--id is this node's own id");
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  if (config.FindByName(name)) {
-    return ConflictError("a peer named '" + name + "' already exists (see ncenctl peers list)");
-  }
-  if (const node::PeerConfig* same = config.FindById(peer.id)) {
-    return ConflictError("peer '" + same->name + "' already has id " + crypto::NodeIdHex(peer.id));
-  }
-  config.peers.push_back(peer);
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  auto add = [&](node::NodeConfig& config) {
+    if (config.FindByName(name)) {
+      return ConflictError("a peer named '" + name + "' already exists (see ncenctl peers list)");
+    }
+    if (const node::PeerConfig* same = config.FindById(peer.id)) {
+      return ConflictError("peer '" + same->name + "' already has id " +
+                           crypto::NodeIdHex(peer.id));
+    }
+    config.peers.push_back(peer);
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, add).status());
   if (g.json) {
     PrintJson(PeerConfigJson(peer));
   } else {
@@ -812,13 +816,15 @@ Status PeersList(const Globals& g) {
 
 Status PeersRemove(const Globals& g, const std::string& name) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  const node::PeerConfig* peer = config.FindByName(name);
-  if (!peer) return NotFound("no peer named '" + name + "' (see ncenctl peers list)");
-  crypto::PublicKey id = peer->id;
-  std::erase_if(config.peers, [&](const node::PeerConfig& p) { return p.name == name; });
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  crypto::PublicKey id{};
+  auto remove = [&](node::NodeConfig& config) {
+    const node::PeerConfig* peer = config.FindByName(name);
+    if (!peer) return NotFound("no peer named '" + name + "' (see ncenctl peers list)");
+    id = peer->id;
+    std::erase_if(config.peers, [&](const node::PeerConfig& p) { return p.name == name; });
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, remove).status());
   NCEN_RETURN_IF_ERROR(n.store->DeletePeerStatus(id));
   if (g.json)
     PrintJson({{"removed", name}, {"id", crypto::NodeIdHex(id)}});
@@ -846,18 +852,20 @@ Status ConfigShow(const Globals& g) {
 
 Status ConfigSet(const Globals& g, const std::string& key, const std::string& value) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  if (key == "listen") {
-    if (!value.empty())
-      NCEN_RETURN_IF_ERROR(node::ParseListenAddress(value).status().WithContext("listen"));
-    config.listen = value;
-  } else if (key == "network" || key == "network_id") {
-    config.network_id = value;
-  } else {
-    return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+  if (key == "listen" && !value.empty()) {
+    NCEN_RETURN_IF_ERROR(node::ParseListenAddress(value).status().WithContext("listen"));
   }
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  auto set = [&](node::NodeConfig& config) {
+    if (key == "listen") {
+      config.listen = value;
+    } else if (key == "network" || key == "network_id") {
+      config.network_id = value;
+    } else {
+      return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+    }
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, set).status());
   return ConfigShow(g);
 }
 
