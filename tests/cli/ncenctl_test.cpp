@@ -674,6 +674,42 @@ TEST_CASE("import rejects the whole file when one record is bad naming where and
   }
 }
 
+TEST_CASE("import writes nothing when only the last record is bad", "[cli]") {
+  Node node;
+  node.AddSample("company-halvik-ticaret.json");
+  json before = node.Status();
+  std::vector<json> records = AllSamples();
+  const size_t last = records.size() - 1;
+  SECTION("a JSON array whose every record is valid but which is cut short") {
+    std::string text = json(records).dump();
+    text.pop_back();  // the closing bracket
+    std::string file = node.Write("cut.json", text);
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}), {file, "not valid JSON"});
+  }
+  records.back()["type"] = "vessel";
+  SECTION("a JSON array") {
+    std::string file = node.Write("last-bad.json", json(records).dump(2));
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}),
+                  {file, "index " + std::to_string(last), "'type'"});
+  }
+  SECTION("NDJSON") {
+    std::string file = node.Write("last-bad.ndjson", NdJson(records));
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}),
+                  {file, "line " + std::to_string(last + 1), "'type'"});
+  }
+}
+
+// The array is read element by element after its leading white space has
+// been skipped; a syntax error must still be placed in the whole file.
+TEST_CASE("import names the line and column of a syntax error in a JSON array", "[cli]") {
+  Node node;
+  json before = node.Status();
+  std::string record = Sample("suspect-muller.json").dump();
+  std::string file = node.Write("broken.json", "\n\n  [" + record + ",\n   {\"type\": }\n]\n");
+  RunResult r = node.Ctl({"import", "--json", file});
+  CheckRejected(node, before, r, {file, "line 4, column 13"});
+}
+
 // ---- get ----
 
 TEST_CASE("get accepts global options before or after the command", "[cli]") {

@@ -1,13 +1,10 @@
 #include "tools/ncenctl/commands.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <functional>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "base/log.h"
@@ -108,25 +105,6 @@ Status PrintWritten(const Globals& g, const storage::RecordId& id, RecordType ty
   return Status::Ok();
 }
 
-constexpr size_t kImportBatch = 1000;
-
-class Progress {
- public:
-  explicit Progress(size_t total) : total_(total), tty_(::isatty(STDERR_FILENO)) {}
-  void Update(size_t done) {
-    if (!tty_ || total_ == 0) return;
-    int width = 40, filled = static_cast<int>(width * done / total_);
-    std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(filled, '#').c_str(),
-                 std::string(width - filled, ' ').c_str(), done, total_);
-    if (done == total_) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  size_t total_;
-  bool tty_;
-};
-
 }  // namespace
 
 int ExitCodeFor(const Status& s) {
@@ -192,66 +170,6 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
                               storage::Op::kPut, std::move(payload)};
   NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
   return PrintWritten(g, change.id, type);
-}
-
-Status Import(const Globals& g, const std::string& file) {
-  NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
-  std::string where = InputName(file);
-  // A JSON array, or newline-delimited JSON objects.
-  std::vector<std::pair<json, std::string>> objects;  // object, "record N (line L)"
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && text[first] == '[') {
-    NCEN_ASSIGN_OR_RETURN(json array, ParseJson(text, where));
-    for (size_t i = 0; i < array.size(); ++i) {
-      objects.emplace_back(array[i], "record " + std::to_string(i + 1) + " (index " + std::to_string(i) + ")");
-    }
-  } else {
-    std::istringstream lines(text);
-    std::string line;
-    for (size_t number = 1; std::getline(lines, line); ++number) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      std::string at = where + ": line " + std::to_string(number);
-      NCEN_ASSIGN_OR_RETURN(json object, ParseJson(line, at));
-      objects.emplace_back(std::move(object), "line " + std::to_string(number));
-    }
-  }
-  if (objects.empty()) return InvalidArgument(where + ": no records");
-
-  std::vector<storage::LocalChange> changes;
-  changes.reserve(objects.size());
-  int64_t now = storage::UnixMillisNow();
-  for (auto& [object, label] : objects) {
-    std::string at = where + ": " + label;
-    if (!object.is_object()) return InvalidArgument(at + ": a record must be a JSON object");
-    auto type_it = object.find("type");
-    if (type_it == object.end() || !type_it->is_string()) {
-      return InvalidArgument(at + ": field 'type' is required (seizure, suspect or company)");
-    }
-    auto type = storage::ParseRecordType(type_it->get<std::string>());
-    if (!type) {
-      return InvalidArgument(at + ": field 'type': unknown record type '" +
-                             type_it->get<std::string>() + "'");
-    }
-    NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(*type, object, at, false));
-    changes.push_back({storage::NewRecordId(now), *type, storage::Op::kPut, std::move(payload)});
-  }
-
-  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  Progress progress(changes.size());
-  for (size_t at = 0; at < changes.size(); at += kImportBatch) {
-    size_t count = std::min(kImportBatch, changes.size() - at);
-    NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {changes.data() + at, count}).status());
-    progress.Update(at + count);
-  }
-  if (g.json) {
-    json ids = json::array();
-    for (const auto& c : changes) ids.push_back(storage::FormatRecordId(c.id));
-    PrintJson({{"count", changes.size()}, {"ids", ids}});
-  } else {
-    for (const auto& c : changes) std::cout << storage::FormatRecordId(c.id) << "\n";
-    std::cerr << "imported " << changes.size() << " records\n";
-  }
-  return Status::Ok();
 }
 
 namespace {

@@ -21,6 +21,8 @@ Status Init(const Globals& g, const std::string& name, const std::string& role,
             const std::string& listen, const std::string& network_id);
 Status Id(const Globals& g);
 Status Add(const Globals& g, const std::string& type, const std::string& file);
+// Validates every record first (one bad record: nothing written), then
+// writes them all in one transaction (tools/ncenctl/import.cpp).
 Status Import(const Globals& g, const std::string& file);
 Status Get(const Globals& g, const std::string& id);
 Status List(const Globals& g, const std::string& type, size_t limit);

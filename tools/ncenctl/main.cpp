@@ -83,7 +83,9 @@ void AddWriteCommands(CLI::App& app, Args& a) {
     add->callback(a.Run([&a, t] { return ctl::Add(a.g, t, a.file); }));
   }
   auto* import_cmd = app.add_subcommand(
-      "import", "bulk-load records: a JSON array or one JSON object per line");
+      "import",
+      "bulk-load records: a JSON array or one JSON object per line; every record is validated "
+      "first, then all are written in one transaction (one bad record: nothing is written)");
   import_cmd->add_option("--json", a.file, "JSON file, or - for standard input")->required();
   import_cmd->callback(a.Run([&a] { return ctl::Import(a.g, a.file); }));
 
