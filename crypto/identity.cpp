@@ -104,8 +104,12 @@ Status Identity::Save(const std::string& path) const {
   std::memcpy(buf + sizeof kKeyMagic, seed_.data(), 32);
   bool ok = ::write(fd, buf, sizeof buf) == static_cast<ssize_t>(sizeof buf) && ::fsync(fd) == 0;
   sodium_memzero(buf, sizeof buf);
-  ::close(fd);
-  if (!ok) return IOError(Errno("cannot write identity key", path));
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    Status s = IOError(Errno("cannot write identity key", path));
+    ::unlink(path.c_str());  // a partial key file would make the next attempt a kConflict
+    return s;
+  }
   return Status::Ok();
 }
 

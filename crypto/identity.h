@@ -40,8 +40,10 @@ class Identity {
   // Deterministic key pair from a 32-byte seed (tests and simulation).
   static Identity FromSeed(const std::array<uint8_t, 32>& seed);
 
-  // Writes the key to `path` with mode 0600. Refuses (kConflict) to replace
-  // an existing file. kIOError when the file cannot be written and synced.
+  // Writes the key to `path` with mode 0600 and fsyncs it. Refuses
+  // (kConflict) to replace an existing file. kIOError when the file cannot be
+  // written and synced (it is then removed). The directory is not synced:
+  // the caller does that once it has made every file there (InitNode).
   Status Save(const std::string& path) const;
   // Reads a key written by Save. kFailedPrecondition when the file is readable
   // by group or others (the message says how to fix it); kNotFound when it is

@@ -21,10 +21,13 @@
 // (comments a person added are not kept).
 //
 // Plain values and functions, safe from any thread; LoadConfig and SaveConfig
-// touch only DIR/ncen.toml (and a temporary file next to it).
+// touch only DIR/ncen.toml (and a temporary file next to it), EditConfig
+// also DIR/ncen.toml.lock. Readers need no lock: the file is only ever
+// replaced whole, by rename.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +40,7 @@
 namespace ncen::node {
 
 inline constexpr const char* kConfigFileName = "ncen.toml";
+inline constexpr const char* kConfigLockFileName = "ncen.toml.lock";
 inline constexpr size_t kPeerNameBytesMax = 64;
 inline constexpr size_t kNetworkIdBytesMax = 128;
 inline constexpr size_t kConfigBytesMax = size_t{1} << 20;  // a longer file is refused
@@ -107,9 +111,20 @@ Result<NodeConfig> LoadConfig(const std::string& dir,
                               const std::optional<crypto::PublicKey>& self = std::nullopt);
 
 // Validates `config` (kInvalidArgument, nothing written), then replaces
-// DIR/ncen.toml atomically: writes a temporary file in DIR, fsyncs it,
-// renames it over ncen.toml and fsyncs DIR. kIOError when any step fails
-// (the old file is then unchanged).
+// DIR/ncen.toml atomically (node/durable_file.h: a uniquely named temporary
+// file in DIR, fsynced, renamed over ncen.toml, DIR fsynced). kIOError when
+// any step fails (the old file is then unchanged). Takes no lock: to change
+// the file that is there, use EditConfig.
 Status SaveConfig(const std::string& dir, const NodeConfig& config);
+
+// Read-modify-write of DIR/ncen.toml under an exclusive lock on
+// DIR/ncen.toml.lock, so concurrent editors (two `ncenctl peers add` at
+// once) each see the other's change instead of overwriting it. Loads the file
+// (LoadConfig's errors), calls `edit` on it (its error is returned, nothing
+// written), validates the result with `self` (kInvalidArgument), saves it
+// (SaveConfig's errors) and returns what was saved. kIOError when the lock
+// cannot be taken. Blocks while another editor holds the lock.
+Result<NodeConfig> EditConfig(const std::string& dir, const crypto::PublicKey& self,
+                              const std::function<Status(NodeConfig&)>& edit);
 
 }  // namespace ncen::node

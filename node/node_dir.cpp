@@ -6,9 +6,50 @@
 #include <cstring>
 #include <filesystem>
 
+#include "node/durable_file.h"
+
 namespace ncen::node {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Makes DIR (mode 0700) unless it exists empty. `created` says whether it
+// was made here (its parent then holds a new name to sync).
+Status MakeNodeDir(const std::string& dir, bool* created) {
+  *created = false;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return ConflictError(dir + " exists and is not a directory");
+    if (!fs::is_empty(dir, ec)) {
+      return ConflictError(dir + " already holds a node or other files; refusing to touch it");
+    }
+    return Status::Ok();
+  }
+  fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty() && !fs::create_directories(parent, ec) && ec) {
+    return InvalidArgument("cannot create " + parent.string() + ": " + ec.message());
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return IOError("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  *created = true;
+  return Status::Ok();
+}
+
+// The files are each fsynced as they are written (the key by Identity::Save,
+// the store by LMDB's commit, ncen.toml by SaveConfig); their names are only
+// durable once the directories holding them are. Without this a crash soon
+// after `init` could leave a directory without identity.key or store files.
+Status SyncNodeDirs(const std::string& dir, bool created) {
+  NCEN_RETURN_IF_ERROR(SyncDir(dir + "/store"));
+  NCEN_RETURN_IF_ERROR(SyncDir(dir));
+  if (!created) return Status::Ok();
+  fs::path parent = fs::path(dir).parent_path();
+  return SyncDir(parent.empty() ? std::string(".") : parent.string());
+}
+
+}  // namespace
 
 Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const std::string& role,
                           storage::StoreOptions options, const NodeConfig& config) {
@@ -17,21 +58,8 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
   bool role_ok = false;
   for (const char* r : kValidRoles) role_ok = role_ok || role == r;
   if (!role_ok) return InvalidArgument("--role must be post, hub or regional, got '" + role + "'");
-  std::error_code ec;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) return ConflictError(dir + " exists and is not a directory");
-    if (!fs::is_empty(dir, ec)) {
-      return ConflictError(dir + " already holds a node or other files; refusing to touch it");
-    }
-  } else {
-    fs::path parent = fs::path(dir).parent_path();
-    if (!parent.empty() && !fs::create_directories(parent, ec) && ec) {
-      return InvalidArgument("cannot create " + parent.string() + ": " + ec.message());
-    }
-    if (::mkdir(dir.c_str(), 0700) != 0) {
-      return IOError("cannot create " + dir + ": " + std::strerror(errno));
-    }
-  }
+  bool created = false;
+  NCEN_RETURN_IF_ERROR(MakeNodeDir(dir, &created));
   std::string store_dir = dir + "/store";
   if (::mkdir(store_dir.c_str(), 0700) != 0) {
     return IOError("cannot create " + store_dir + ": " + std::strerror(errno));
@@ -41,6 +69,7 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
   storage::NodeMeta meta{identity.public_key(), name, role, storage::UnixMillisNow()};
   NCEN_ASSIGN_OR_RETURN(auto store, storage::Store::Create(store_dir, meta, options));
   NCEN_RETURN_IF_ERROR(SaveConfig(dir, config));
+  NCEN_RETURN_IF_ERROR(SyncNodeDirs(dir, created));
   return OpenNode{std::move(identity), std::move(store)};
 }
 

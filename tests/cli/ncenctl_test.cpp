@@ -33,7 +33,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/text.h"
 #include "storage/store.h"
+#include "tests/support/process.h"
 #include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -672,6 +674,42 @@ TEST_CASE("import rejects the whole file when one record is bad naming where and
   }
 }
 
+TEST_CASE("import writes nothing when only the last record is bad", "[cli]") {
+  Node node;
+  node.AddSample("company-halvik-ticaret.json");
+  json before = node.Status();
+  std::vector<json> records = AllSamples();
+  const size_t last = records.size() - 1;
+  SECTION("a JSON array whose every record is valid but which is cut short") {
+    std::string text = json(records).dump();
+    text.pop_back();  // the closing bracket
+    std::string file = node.Write("cut.json", text);
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}), {file, "not valid JSON"});
+  }
+  records.back()["type"] = "vessel";
+  SECTION("a JSON array") {
+    std::string file = node.Write("last-bad.json", json(records).dump(2));
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}),
+                  {file, "index " + std::to_string(last), "'type'"});
+  }
+  SECTION("NDJSON") {
+    std::string file = node.Write("last-bad.ndjson", NdJson(records));
+    CheckRejected(node, before, node.Ctl({"import", "--json", file}),
+                  {file, "line " + std::to_string(last + 1), "'type'"});
+  }
+}
+
+// The array is read element by element after its leading white space has
+// been skipped; a syntax error must still be placed in the whole file.
+TEST_CASE("import names the line and column of a syntax error in a JSON array", "[cli]") {
+  Node node;
+  json before = node.Status();
+  std::string record = Sample("suspect-muller.json").dump();
+  std::string file = node.Write("broken.json", "\n\n  [" + record + ",\n   {\"type\": }\n]\n");
+  RunResult r = node.Ctl({"import", "--json", file});
+  CheckRejected(node, before, r, {file, "line 4, column 13"});
+}
+
 // ---- get ----
 
 TEST_CASE("get accepts global options before or after the command", "[cli]") {
@@ -1100,7 +1138,11 @@ TEST_CASE("every command prints help and exits 0", "[cli]") {
                                                           {"peers", "remove"},
                                                           {"config"},
                                                           {"config", "show"},
-                                                          {"config", "set"}};
+                                                          {"config", "set"},
+                                                          {"forks"},
+                                                          {"forks", "clear"},
+                                                          {"stale"},
+                                                          {"stale", "clear"}};
   for (auto args : commands) {
     args.push_back("--help");
     INFO(args.front());
@@ -1341,6 +1383,34 @@ TEST_CASE("config set changes the listen address and network id", "[cli]") {
   CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "colour", "red"}), {"'colour'"});
   REQUIRE(node.Ctl({"config", "set", "listen", ""}).exit_code == 0);
   CHECK(ParseOut(node.Ctl({"config", "show", "--json"}))["listen"].is_null());
+}
+
+// Each `peers add` reads ncen.toml, adds one peer and writes it back; without
+// the lock on DIR/ncen.toml.lock most of 20 concurrent ones lost their peer.
+TEST_CASE("twenty concurrent peers add keep every peer", "[cli]") {
+  Node node;
+  ncen::testing::TempDir io;
+  std::vector<std::string> ids;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(ncen::crypto::NodeIdHex(ncen::testing::IdentityFromNumber(uint8_t(100 + i)).public_key()));
+    pids.push_back(ncen::testing::SpawnProcess(
+        {NCENCTL_PATH, "--data", node.data(), "peers", "add", "--name", "p" + std::to_string(i),
+         "--id", ids.back()},
+        io.Sub("out"), io.Sub("err")));
+  }
+  for (pid_t pid : pids) CHECK(ncen::testing::WaitProcess(pid) == 0);
+  INFO("stderr: " << ReadFile(io.Sub("err")));
+  json list = ParseOut(node.Ctl({"peers", "list", "--json"}));
+  std::vector<std::string> listed;
+  for (const auto& p : list) listed.push_back(p["id"].get<std::string>());
+  std::sort(listed.begin(), listed.end());
+  std::sort(ids.begin(), ids.end());
+  CHECK(listed == ids);
+  for (const auto& entry : fs::directory_iterator(node.data())) {
+    INFO(entry.path());  // no temporary file is left behind
+    CHECK(entry.path().filename().string().rfind(".ncen.toml.", 0) != 0);
+  }
 }
 
 TEST_CASE("a malformed ncen.toml is reported with its file and line", "[cli]") {
@@ -1643,4 +1713,309 @@ TEST_CASE("a stale identity shows in status and local writes are refused", "[cli
   RunResult table = node.Ctl({"status"});
   CHECK(Contains(table.out, "IDENTITY STALE"));
   CHECK(Contains(table.out, "ncenctl init"));  // says what to do
+}
+
+// ---- hostile data (issue 11): text that is not UTF-8, quarantined records,
+// fork reports and the stale-identity mark, each with its evidence ----
+
+namespace {
+
+namespace storage = ncen::storage;
+
+const std::string kReplacement = "\xef\xbf\xbd";  // U+FFFD
+
+ncen::crypto::Identity NodeIdentity(const Node& node) {
+  return ncen::crypto::Identity::Load(node.data() + "/identity.key").value();
+}
+
+// Output a person or a script reads: valid UTF-8 whatever the store holds.
+void CheckCleanText(const RunResult& r) {
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(ncen::IsValidUtf8(r.out));
+  CHECK(r.err.empty());
+}
+
+// `payload` with the first occurrence of `marker` starting with byte 0xff:
+// a record field that is not UTF-8, written the way no validation would let in.
+ncen::Bytes Spoil(ncen::Bytes payload, const std::string& marker) {
+  auto at = std::search(payload.begin(), payload.end(), marker.begin(), marker.end());
+  REQUIRE(at != payload.end());
+  *at = 0xff;
+  return payload;
+}
+
+// An entry of `author`'s national feed at `seq` (prev zero: seq 1).
+storage::Entry EntryOf(const ncen::crypto::Identity& author, uint64_t seq,
+                       const storage::RecordId& record, storage::RecordType type,
+                       ncen::Bytes payload, const ncen::storage::Hash256& prev = {}) {
+  storage::EntryHeader h;
+  h.author = author.public_key();
+  h.seq = seq;
+  h.prev = prev;
+  h.timestamp_ms = kSyncedAtMs;
+  h.record_id = record;
+  h.record_type = type;
+  return storage::MakeEntry(h, std::move(payload), author);
+}
+
+ncen::Bytes SuspectPayload() {
+  auto object = nlohmann::ordered_json::parse(ReadFile(SamplePath("suspect-muller.json")));
+  return storage::RecordFromJson(storage::RecordType::kSuspect, object).value();
+}
+
+}  // namespace
+
+TEST_CASE("status shows peer text that is not UTF-8 without aborting", "[cli]") {
+  PeeredNode p;
+  int64_t now = ncen::storage::UnixMillisNow();
+  auto post = Row("post", p.post, false, now, 4, 2);  // no configured address: the row's is shown
+  post.address = "10.9.9.9:\xff\xfe";
+  post.last_error = "peer said \xff\xc0 and closed";
+  PutRows(p.node, {post});
+  WithStore(p.node, [&](ncen::storage::Store& store) {
+    ncen::storage::RefusedAttempt a{ncen::crypto::ParseNodeId(OtherNodeId()).value(),
+                                    "10.1.1.1:\xff", kSyncedAtMs, "not in the trust roster"};
+    REQUIRE(store.RecordRefused(a).ok());
+  });
+
+  RunResult r = p.node.Ctl({"status", "--json"});
+  CheckCleanText(r);  // before: SIGABRT (nlohmann type_error 316 escaped main)
+  json status = json::parse(r.out);
+  CHECK(status["peers"][1]["address"] == "10.9.9.9:" + kReplacement + kReplacement);
+  CHECK(ncen::IsValidUtf8(status["peers"][1]["last_error"].get<std::string>()));
+  CHECK(status["refused"][0]["address"] == "10.1.1.1:" + kReplacement);
+
+  RunResult table = p.node.Ctl({"status"});
+  CheckCleanText(table);
+  CHECK(Contains(table.out, "10.1.1.1:?"));
+  CHECK(Contains(table.out, "and closed"));
+}
+
+TEST_CASE("get list and search show a record whose text is not UTF-8 without aborting", "[cli]") {
+  Node node;
+  auto identity = NodeIdentity(node);
+  storage::LocalChange change{storage::NewRecordId(storage::UnixMillisNow()),
+                              storage::RecordType::kSeizure, storage::Op::kPut,
+                              Spoil(Spoil(ncen::testing::SeizurePayload("NARRATIVE"), "NARRATIVE"),
+                                    "PKTKM")};
+  WithStore(node, [&](ncen::storage::Store& store) {
+    REQUIRE(store.AppendLocal(identity, {&change, 1}).ok());
+  });
+  std::string id = storage::FormatRecordId(change.id);
+
+  RunResult get_json = node.Ctl({"get", id, "--json"});
+  CheckCleanText(get_json);  // before: SIGABRT
+  json record = json::parse(get_json.out);
+  CHECK(record["narrative"] == kReplacement + "ARRATIVE");
+  CHECK(record["office"] == kReplacement + "KTKM");
+  RunResult get_text = node.Ctl({"get", id});
+  CheckCleanText(get_text);
+  CHECK(Contains(get_text.out, "ARRATIVE"));
+
+  RunResult list_json = node.Ctl({"list", "--json"});
+  CheckCleanText(list_json);
+  CHECK(IdsOf(json::parse(list_json.out)) == std::vector<std::string>{id});
+  RunResult list_text = node.Ctl({"list"});
+  CheckCleanText(list_text);
+  CHECK(Contains(list_text.out, "?KTKM"));
+  CheckCleanText(node.Ctl({"search", "heroin", "--json"}));
+}
+
+TEST_CASE("a record written with two types under one id is shown as quarantined", "[cli]") {
+  Node node;
+  const storage::RecordId record = ncen::testing::FixedRecordId(7);
+  const std::string id = storage::FormatRecordId(record);
+  auto a = ncen::testing::IdentityFromNumber(1), b = ncen::testing::IdentityFromNumber(2);
+  std::vector<storage::Entry> entries = {
+      EntryOf(a, 1, record, storage::RecordType::kSeizure, ncen::testing::SeizurePayload("a")),
+      EntryOf(b, 1, record, storage::RecordType::kSuspect, SuspectPayload())};
+  WithStore(node, [&](ncen::storage::Store& store) {
+    auto report = store.ApplyBatch(entries, "peer hub");
+    REQUIRE(report.status.ok());
+    REQUIRE(report.applied == 2);
+    REQUIRE(store.GetRecord(record).value().state.quarantined());
+  });
+  json before = node.Status();
+
+  RunResult get = node.Ctl({"get", id});
+  INFO("stderr: " << get.err);
+  CHECK(get.exit_code == 1);
+  CHECK(get.out.empty());
+  CHECK(IsOneLine(get.err));
+  CHECK(Contains(get.err, id));
+  CHECK(Contains(get.err, "quarantined"));
+  CHECK(Contains(get.err, "more than one type or scope"));
+  CHECK(Contains(get.err, "kept in the log"));
+
+  CHECK(ParseOut(node.Ctl({"get", id, "--json"})) ==
+        json({{"id", id}, {"quarantined", true}, {"classes", {"seizure/national", "suspect/national"}}}));
+
+  json conflicts = ParseOut(node.Ctl({"conflicts", "--json"}));
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0]["id"] == id);
+  CHECK(conflicts[0]["quarantined"] == true);
+  RunResult table = node.Ctl({"conflicts"});
+  CHECK(Contains(table.out, id));
+  CHECK(Contains(table.out, "[QUARANTINED]"));
+
+  std::string file = node.Write("seizure.json", ReadFile(SamplePath("seizure-cash-airport.json")));
+  for (std::vector<std::string> args : {std::vector<std::string>{"update", id, "--json", file},
+                                        {"delete", id}}) {
+    INFO(args.front());
+    CheckRejected(node, before, node.Ctl(args), {id, "quarantined"});
+  }
+}
+
+namespace {
+
+// Two entries of `author`'s national feed at seq 1: a fork, reported to
+// `node`'s store as a peer would show it.
+std::pair<storage::Entry, storage::Entry> ReportFork(const Node& node,
+                                                     const ncen::crypto::Identity& author) {
+  auto record = ncen::testing::FixedRecordId(9);
+  auto a = EntryOf(author, 1, record, storage::RecordType::kSeizure, ncen::testing::SeizurePayload("a"));
+  auto b = EntryOf(author, 1, record, storage::RecordType::kSeizure, ncen::testing::SeizurePayload("b"));
+  WithStore(node, [&](ncen::storage::Store& store) {
+    storage::ForkReport f;
+    f.feed = a.header.feed();
+    f.seq = 1;
+    f.ours = a.hash();
+    f.theirs = b.hash();
+    f.detected_ms = kSyncedAtMs;
+    f.source = "peer \xffhub";
+    f.a = storage::SignedHeaderOf(a);
+    f.b = storage::SignedHeaderOf(b);
+    bool newly = false;
+    REQUIRE(store.ReportFork(f, &newly).ok());
+    REQUIRE(newly);
+  });
+  return {a, b};
+}
+
+}  // namespace
+
+TEST_CASE("forks lists each fork report with both signed headers and forks clear forgets it",
+          "[cli]") {
+  Node node;
+  CHECK(ParseOut(node.Ctl({"forks", "--json"})) == json::array());
+  CHECK(Trim(node.Ctl({"forks"}).out) == "no fork reports");
+
+  auto author = ncen::testing::IdentityFromNumber(3);
+  const std::string author_hex = ncen::crypto::NodeIdHex(author.public_key());
+  auto [a, b] = ReportFork(node, author);
+
+  json forks = ParseOut(node.Ctl({"forks", "--json"}));
+  REQUIRE(forks.size() == 1);
+  const json& f = forks[0];
+  CHECK(f["author"] == author_hex);
+  CHECK(f["fingerprint"] == ncen::crypto::Fingerprint(author.public_key()));
+  CHECK(f["scope"] == "national");
+  CHECK(f["seq"] == 1);
+  CHECK(f["detected"] == "2026-11-02T12:00:00.000Z");
+  CHECK(ncen::IsValidUtf8(f["source"].get<std::string>()));
+  REQUIRE(f["evidence"].size() == 2);
+  const std::string record_id = storage::FormatRecordId(ncen::testing::FixedRecordId(9));
+  for (size_t i = 0; i < 2; ++i) {
+    const storage::Entry& e = i == 0 ? a : b;
+    const json& h = f["evidence"][i];
+    CHECK(h["hash"] == ncen::ToHex(e.hash()));
+    CHECK(h["seq"] == 1);
+    CHECK(h["timestamp"] == "2026-11-02T12:00:00.000Z");
+    CHECK(h["record_id"] == record_id);
+    CHECK(h["op"] == "put");
+  }
+  CHECK(node.Status()["forks"] == forks);
+
+  RunResult text = node.Ctl({"forks"});
+  CheckCleanText(text);
+  CHECK(Contains(text.out, author_hex));
+  CHECK(Contains(text.out, ncen::ToHex(a.hash())));
+  CHECK(Contains(text.out, ncen::ToHex(b.hash())));
+  CHECK(Contains(text.out, record_id));
+  CHECK(Contains(text.out, "ncenctl forks clear"));
+  CHECK(Contains(node.Ctl({"status"}).out, "see 'ncenctl forks'"));
+
+  RunResult wrong_scope = node.Ctl({"forks", "clear", "--author", author_hex, "--scope", "global"});
+  CHECK(wrong_scope.exit_code == 1);
+  CHECK(IsOneLine(wrong_scope.err));
+  CHECK(Contains(wrong_scope.err, "no fork report"));
+  CHECK(node.Status()["forks"].size() == 1);
+
+  RunResult clear = node.Ctl({"forks", "clear", "--author", author_hex, "--scope", "national"});
+  INFO("stderr: " << clear.err);
+  CHECK(clear.exit_code == 0);
+  CHECK(Contains(clear.out, "cleared"));
+  CHECK(ParseOut(node.Ctl({"forks", "--json"})) == json::array());
+
+  RunResult again = node.Ctl({"forks", "clear", "--author", author_hex, "--scope", "national"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.out.empty());
+  CHECK(IsOneLine(again.err));
+  CHECK(Contains(again.err, "no fork report"));
+  CHECK(Contains(again.err, "ncenctl forks"));
+
+  RunResult bad_author = node.Ctl({"forks", "clear", "--author", "abc", "--scope", "national"});
+  CHECK(bad_author.exit_code == 1);
+  CHECK(IsOneLine(bad_author.err));
+  CHECK(Contains(bad_author.err, "--author"));
+}
+
+TEST_CASE("stale shows the mark's evidence and stale clear needs this node to hold it", "[cli]") {
+  Node node;
+  node.AddSample("suspect-muller.json");  // seq 1 of this node's national feed
+  CHECK(Trim(node.Ctl({"stale"}).out) == "not stale: local writes are accepted");
+  CHECK(ParseOut(node.Ctl({"stale", "--json"})) ==
+        json({{"stale", false}, {"reason", nullptr}, {"evidence", nullptr}}));
+  RunResult not_marked = node.Ctl({"stale", "clear"});
+  CHECK(not_marked.exit_code == 1);
+  CHECK(IsOneLine(not_marked.err));
+  CHECK(Contains(not_marked.err, "not marked stale"));
+
+  auto identity = NodeIdentity(node);
+  SECTION("evidence beyond the feed this node holds: not cleared") {
+    auto evidence = ncen::testing::SignedEntryAt(identity, 9);
+    WithStore(node, [&](ncen::storage::Store& store) {
+      REQUIRE(store.MarkStaleIdentity(evidence, "peer hub").ok());
+    });
+    json stale = ParseOut(node.Ctl({"stale", "--json"}));
+    CHECK(stale["stale"] == true);
+    CHECK(Contains(stale["reason"].get<std::string>(), "seq 9"));
+    CHECK(stale["evidence"]["seq"] == 9);
+    CHECK(stale["evidence"]["scope"] == "national");
+    CHECK(stale["evidence"]["timestamp"] == "2026-01-01T00:00:00.000Z");
+    CHECK(stale["evidence"]["hash"] == ncen::ToHex(evidence.hash()));
+    RunResult text = node.Ctl({"stale"});
+    CheckCleanText(text);
+    CHECK(Contains(text.out, ncen::ToHex(evidence.hash())));
+    CHECK(Contains(text.out, "seq 9"));
+    CHECK(Contains(node.Ctl({"status"}).out, "ncenctl stale clear"));
+
+    json before = node.Status();
+    RunResult clear = node.Ctl({"stale", "clear"});
+    CheckRejected(node, before, clear, {"seq 9", "fork"});
+  }
+  SECTION("this node took its feed back up to the evidence: cleared, writes accepted") {
+    WithStore(node, [&](ncen::storage::Store& store) {
+      auto first = store.GetEntry({identity.public_key(), storage::Scope::kNational}, 1).value();
+      auto lost = EntryOf(identity, 2, ncen::testing::FixedRecordId(5),
+                          storage::RecordType::kSeizure, ncen::testing::SeizurePayload("lost"),
+                          first.hash());
+      auto report = store.ApplyBatch({&lost, 1}, "peer hub");
+      REQUIRE(report.status.ok());
+      REQUIRE(report.marked_stale);
+    });
+    RunResult refused = node.Ctl({"seizure", "add", "--json", SamplePath("seizure-cash-airport.json")});
+    CHECK(refused.exit_code == 1);
+    CHECK(ParseOut(node.Ctl({"stale", "--json"}))["evidence"]["seq"] == 2);
+
+    RunResult clear = node.Ctl({"stale", "clear"});
+    INFO("stderr: " << clear.err);
+    CHECK(clear.exit_code == 0);
+    CHECK(Contains(clear.out, "cleared"));
+    CHECK(node.Status()["stale_identity"] == false);
+    node.AddSample("seizure-cash-airport.json");
+    CHECK(node.Status()["frontier"][0]["seq"] == 3);
+    CHECK(node.Ctl({"log", "verify"}).exit_code == 0);
+  }
 }

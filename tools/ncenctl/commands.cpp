@@ -1,84 +1,28 @@
 #include "tools/ncenctl/commands.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <fstream>
+#include <functional>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "base/log.h"
 #include "node/node_dir.h"
 #include "storage/codes.h"
 #include "storage/record_json.h"
+#include "tools/ncenctl/input.h"
+#include "tools/ncenctl/output.h"
 
 namespace ncen::ctl {
 
-using json = nlohmann::ordered_json;
 using storage::RecordType;
 
 namespace {
 
-constexpr size_t kImportBatch = 1000;
-
 Result<node::OpenNode> Open(const Globals& g) { return node::OpenNodeDir(g.data_dir); }
 
 using log::IsoTime;
-
-// Reads FILE or standard input ("-").
-Result<std::string> ReadInput(const std::string& file) {
-  std::ostringstream out;
-  if (file == "-") {
-    out << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return InvalidArgument(file + ": cannot open");
-    out << in.rdbuf();
-  }
-  return out.str();
-}
-
-std::string InputName(const std::string& file) { return file == "-" ? "<stdin>" : file; }
-
-// "line L, column C" of a byte offset.
-std::string Position(const std::string& text, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
-constexpr int kJsonDepthMax = 32;
-
-struct TooDeep {};
-
-// Parses JSON with a nesting limit (deep nesting would exhaust the stack
-// later) and turns every parser exception into kInvalidArgument.
-Result<json> ParseJson(const std::string& text, const std::string& where) {
-  auto limit = [](int depth, json::parse_event_t, json&) {
-    if (depth > kJsonDepthMax) throw TooDeep{};
-    return true;
-  };
-  try {
-    return json::parse(text, limit);
-  } catch (const TooDeep&) {
-    return InvalidArgument(where + ": JSON nested deeper than " + std::to_string(kJsonDepthMax) + " levels");
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    size_t colon = what.rfind(": ");
-    return InvalidArgument(where + ": not valid JSON at " + Position(text, e.byte ? e.byte - 1 : 0) +
-                           (colon != std::string::npos ? " (" + what.substr(colon + 2) + ")" : ""));
-  } catch (const json::exception& e) {
-    return InvalidArgument(where + ": not usable JSON (" + e.what() + ")");
-  }
-}
 
 Result<RecordType> ParseType(const std::string& name) {
   auto t = storage::ParseRecordType(name);
@@ -86,7 +30,12 @@ Result<RecordType> ParseType(const std::string& name) {
   return *t;
 }
 
-void PrintJson(const json& j) { std::cout << j.dump(2) << "\n"; }
+// What a table adds after a record's summary: whether it needs a person.
+std::string ItemFlag(const storage::ListItem& item) {
+  if (item.quarantined) return "  [QUARANTINED]";
+  if (item.versions > 1) return fmt::format("  [CONFLICT: {} versions]", item.versions);
+  return "";
+}
 
 void PrintTable(const std::vector<storage::ListItem>& items) {
   if (items.empty()) {
@@ -95,9 +44,10 @@ void PrintTable(const std::vector<storage::ListItem>& items) {
   }
   std::cout << fmt::format("{:<36}  {:<8}  {}\n", "ID", "TYPE", "SUMMARY");
   for (const auto& item : items) {
-    std::string flag = item.versions > 1 ? fmt::format("  [CONFLICT: {} versions]", item.versions) : "";
+    // The summary is taken from a record's fields, which a peer may have written.
     std::cout << fmt::format("{:<36}  {:<8}  {}{}\n", storage::FormatRecordId(item.id),
-                             storage::RecordTypeName(item.type), item.summary, flag);
+                             storage::RecordTypeName(item.type), Shown(item.summary),
+                             ItemFlag(item));
   }
 }
 
@@ -107,9 +57,36 @@ json ItemsJson(const std::vector<storage::ListItem>& items) {
     arr.push_back({{"id", storage::FormatRecordId(item.id)},
                    {"type", storage::RecordTypeName(item.type)},
                    {"versions", item.versions},
+                   {"quarantined", item.quarantined},
                    {"summary", item.summary}});
   }
   return arr;
+}
+
+// "seizure/national", ... : the classes a quarantined record's entries have.
+std::vector<std::string> ClassNames(const storage::RecordState& state) {
+  std::vector<std::string> out;
+  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
+    for (int sc = 0; sc < storage::kScopeCount; ++sc) {
+      auto type = static_cast<RecordType>(t);
+      auto scope = static_cast<storage::Scope>(sc);
+      if (state.clash_classes & storage::ClassBit(type, scope)) {
+        out.push_back(std::string(storage::RecordTypeName(type)) + "/" + storage::ScopeName(scope));
+      }
+    }
+  }
+  return out;
+}
+
+// kFailedPrecondition for a quarantined record: nothing can be shown or
+// written for it until a person deals with the node that reused its id.
+Status CheckNotQuarantined(const storage::RecordId& id, const storage::RecordState& state) {
+  if (!state.quarantined()) return Status::Ok();
+  std::string classes;
+  for (const auto& name : ClassNames(state)) classes += (classes.empty() ? "" : ", ") + name;
+  return FailedPrecondition("record " + storage::FormatRecordId(id) +
+                            " is quarantined: entries of more than one type or scope (" + classes +
+                            ") were written under its id; its entries are kept in the log");
 }
 
 // A list of records: the table, or a JSON array.
@@ -127,30 +104,6 @@ Status PrintWritten(const Globals& g, const storage::RecordId& id, RecordType ty
   }
   return Status::Ok();
 }
-
-// Validates one JSON object as a record of `type`, naming `where` on error.
-Result<Bytes> Validate(RecordType type, const json& object, const std::string& where, bool allow_id) {
-  auto payload = storage::RecordFromJson(type, object, allow_id);
-  if (!payload.ok()) return payload.status().WithContext(where);
-  return payload;
-}
-
-class Progress {
- public:
-  explicit Progress(size_t total) : total_(total), tty_(::isatty(STDERR_FILENO)) {}
-  void Update(size_t done) {
-    if (!tty_ || total_ == 0) return;
-    int width = 40, filled = static_cast<int>(width * done / total_);
-    std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(filled, '#').c_str(),
-                 std::string(width - filled, ' ').c_str(), done, total_);
-    if (done == total_) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  size_t total_;
-  bool tty_;
-};
 
 }  // namespace
 
@@ -211,7 +164,7 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
   NCEN_ASSIGN_OR_RETURN(RecordType type, ParseType(type_name));
   NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
   NCEN_ASSIGN_OR_RETURN(json object, ParseJson(text, InputName(file)));
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, Validate(type, object, InputName(file), false));
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(type, object, InputName(file), false));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   storage::LocalChange change{storage::NewRecordId(storage::UnixMillisNow()), type,
                               storage::Op::kPut, std::move(payload)};
@@ -219,116 +172,87 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
   return PrintWritten(g, change.id, type);
 }
 
-Status Import(const Globals& g, const std::string& file) {
-  NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
-  std::string where = InputName(file);
-  // A JSON array, or newline-delimited JSON objects.
-  std::vector<std::pair<json, std::string>> objects;  // object, "record N (line L)"
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && text[first] == '[') {
-    NCEN_ASSIGN_OR_RETURN(json array, ParseJson(text, where));
-    for (size_t i = 0; i < array.size(); ++i) {
-      objects.emplace_back(array[i], "record " + std::to_string(i + 1) + " (index " + std::to_string(i) + ")");
-    }
-  } else {
-    std::istringstream lines(text);
-    std::string line;
-    for (size_t number = 1; std::getline(lines, line); ++number) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      std::string at = where + ": line " + std::to_string(number);
-      NCEN_ASSIGN_OR_RETURN(json object, ParseJson(line, at));
-      objects.emplace_back(std::move(object), "line " + std::to_string(number));
-    }
-  }
-  if (objects.empty()) return InvalidArgument(where + ": no records");
+namespace {
 
-  std::vector<storage::LocalChange> changes;
-  changes.reserve(objects.size());
-  int64_t now = storage::UnixMillisNow();
-  for (auto& [object, label] : objects) {
-    std::string at = where + ": " + label;
-    if (!object.is_object()) return InvalidArgument(at + ": a record must be a JSON object");
-    auto type_it = object.find("type");
-    if (type_it == object.end() || !type_it->is_string()) {
-      return InvalidArgument(at + ": field 'type' is required (seizure, suspect or company)");
-    }
-    auto type = storage::ParseRecordType(type_it->get<std::string>());
-    if (!type) {
-      return InvalidArgument(at + ": field 'type': unknown record type '" +
-                             type_it->get<std::string>() + "'");
-    }
-    NCEN_ASSIGN_OR_RETURN(Bytes payload, Validate(*type, object, at, false));
-    changes.push_back({storage::NewRecordId(now), *type, storage::Op::kPut, std::move(payload)});
+// The body of version `i` (an empty object for a delete or a withheld payload).
+Result<json> VersionBody(const storage::RecordView& view, size_t i) {
+  json body = json::object();
+  if (view.state.versions[i].live() && !view.payloads[i].empty()) {
+    NCEN_ASSIGN_OR_RETURN(body, storage::RecordToJson(view.state.type, view.payloads[i]));
   }
-
-  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  Progress progress(changes.size());
-  for (size_t at = 0; at < changes.size(); at += kImportBatch) {
-    size_t count = std::min(kImportBatch, changes.size() - at);
-    NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {changes.data() + at, count}).status());
-    progress.Update(at + count);
-  }
-  if (g.json) {
-    json ids = json::array();
-    for (const auto& c : changes) ids.push_back(storage::FormatRecordId(c.id));
-    PrintJson({{"count", changes.size()}, {"ids", ids}});
-  } else {
-    for (const auto& c : changes) std::cout << storage::FormatRecordId(c.id) << "\n";
-    std::cerr << "imported " << changes.size() << " records\n";
-  }
-  return Status::Ok();
+  return body;
 }
 
+// `get --json`: the winner's body with id and type, and when in conflict a
+// `versions` array holding every version with who wrote it.
+Result<json> RecordJson(const storage::RecordView& view, const json& winner_body) {
+  const auto& state = view.state;
+  json out = {{"id", storage::FormatRecordId(view.id)},
+              {"type", storage::RecordTypeName(state.type)}};
+  for (auto& [key, value] : winner_body.items()) out[key] = value;
+  if (!state.conflict()) return out;
+  size_t winner = state.WinnerIndex();
+  json versions = json::array();
+  for (size_t i = 0; i < state.versions.size(); ++i) {
+    const auto& v = state.versions[i];
+    NCEN_ASSIGN_OR_RETURN(json vj, VersionBody(view, i));
+    vj["author"] = crypto::NodeIdHex(v.dot.author);
+    vj["seq"] = v.dot.seq;
+    vj["timestamp"] = IsoTime(v.timestamp_ms);
+    vj["op"] = storage::OpName(v.op);
+    vj["winner"] = i == winner;
+    versions.push_back(std::move(vj));
+  }
+  out["versions"] = std::move(versions);
+  return out;
+}
+
+void PrintRecordText(const storage::RecordView& view, const json& winner_body) {
+  const auto& state = view.state;
+  std::cout << storage::RecordTypeName(state.type) << " " << storage::FormatRecordId(view.id)
+            << "\n";
+  if (state.conflict()) {
+    std::cout << "CONFLICT: " << state.versions.size()
+              << " concurrent versions; showing the winner. Compare them with --json, settle with "
+                 "'ncenctl resolve'.\n";
+    size_t winner = state.WinnerIndex();
+    for (size_t i = 0; i < state.versions.size(); ++i) {
+      const auto& v = state.versions[i];
+      std::cout << fmt::format("  {} version by {} seq {} at {} ({})\n", i == winner ? "*" : " ",
+                               crypto::Fingerprint(v.dot.author), v.dot.seq,
+                               IsoTime(v.timestamp_ms), storage::OpName(v.op));
+    }
+  }
+  std::cout << DumpJson(winner_body) << "\n";
+}
+
+}  // namespace
+
+// A quarantined record has no version to show. Text: an error (exit 1) that
+// says why. JSON: a complete answer, exit 0, so a script can tell a
+// quarantined record from a missing one without parsing an error line.
 Status Get(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
   const auto& state = view.state;
+  if (state.quarantined() && g.json) {
+    PrintJson({{"id", storage::FormatRecordId(id)},
+               {"quarantined", true},
+               {"classes", ClassNames(state)}});
+    return Status::Ok();
+  }
+  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, state));
   if (!state.live() && !state.conflict()) {
     return NotFound("record " + id_text + " was deleted");
   }
-  auto version_json = [&](size_t i) -> Result<json> {
-    json body = json::object();
-    if (state.versions[i].live() && !view.payloads[i].empty()) {
-      NCEN_ASSIGN_OR_RETURN(body, storage::RecordToJson(state.type, view.payloads[i]));
-    }
-    return body;
-  };
-  size_t winner = state.WinnerIndex();
-  NCEN_ASSIGN_OR_RETURN(json body, version_json(winner));
-  json out = {{"id", storage::FormatRecordId(id)}, {"type", storage::RecordTypeName(state.type)}};
-  for (auto& [key, value] : body.items()) out[key] = value;
-  if (state.conflict()) {
-    json versions = json::array();
-    for (size_t i = 0; i < state.versions.size(); ++i) {
-      const auto& v = state.versions[i];
-      NCEN_ASSIGN_OR_RETURN(json vj, version_json(i));
-      vj["author"] = crypto::NodeIdHex(v.dot.author);
-      vj["seq"] = v.dot.seq;
-      vj["timestamp"] = IsoTime(v.timestamp_ms);
-      vj["op"] = storage::OpName(v.op);
-      vj["winner"] = i == winner;
-      versions.push_back(std::move(vj));
-    }
-    out["versions"] = std::move(versions);
-  }
-  if (g.json) {
-    PrintJson(out);
+  NCEN_ASSIGN_OR_RETURN(json body, VersionBody(view, state.WinnerIndex()));
+  if (!g.json) {
+    PrintRecordText(view, body);
     return Status::Ok();
   }
-  std::cout << storage::RecordTypeName(state.type) << " " << storage::FormatRecordId(id) << "\n";
-  if (state.conflict()) {
-    std::cout << "CONFLICT: " << state.versions.size()
-              << " concurrent versions; showing the winner. Compare them with --json, settle with "
-                 "'ncenctl resolve'.\n";
-    for (size_t i = 0; i < state.versions.size(); ++i) {
-      const auto& v = state.versions[i];
-      std::cout << fmt::format("  {} version by {} seq {} at {} ({})\n", i == winner ? "*" : " ",
-                               crypto::Fingerprint(v.dot.author), v.dot.seq, IsoTime(v.timestamp_ms),
-                               storage::OpName(v.op));
-    }
-  }
-  std::cout << body.dump(2) << "\n";
+  NCEN_ASSIGN_OR_RETURN(json out, RecordJson(view, body));
+  PrintJson(out);
   return Status::Ok();
 }
 
@@ -352,10 +276,11 @@ Status Update(const Globals& g, const std::string& id_text, const std::string& f
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
+  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, view.state));
   if (resolve && !view.state.conflict()) {
     return InvalidArgument("record " + id_text + " has no conflict to resolve; use 'update'");
   }
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, Validate(view.state.type, object, InputName(file), true));
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(view.state.type, object, InputName(file), true));
   storage::LocalChange change{id, view.state.type, resolve ? storage::Op::kResolve : storage::Op::kPut,
                               std::move(payload), view.state.scope};
   NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
@@ -366,6 +291,7 @@ Status Delete(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
+  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, view.state));
   if (!view.state.live()) return InvalidArgument("record " + id_text + " is already deleted");
   storage::LocalChange change{id, view.state.type, storage::Op::kDelete, {}, view.state.scope};
   NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
@@ -383,6 +309,7 @@ Status Link(const Globals& g, const std::string& seizure_text, const std::string
                         storage::ParseRecordId(is_company ? company : suspect));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   NCEN_ASSIGN_OR_RETURN(storage::RecordView seizure, n.store->GetRecord(seizure_id));
+  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(seizure_id, seizure.state));
   if (seizure.state.type != RecordType::kSeizure || !seizure.state.live()) {
     return InvalidArgument(seizure_text + " is not a seizure");
   }
@@ -451,9 +378,6 @@ namespace {
 constexpr size_t kRefusedShown = 10;
 constexpr auto kSyncPollInterval = std::chrono::milliseconds(200);
 
-json TimeOrNull(int64_t ms) { return ms != 0 ? json(IsoTime(ms)) : json(nullptr); }
-json TextOrNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
-
 std::string ScopesText(const std::vector<storage::Scope>& scopes) {
   std::string out;
   for (auto scope : scopes) {
@@ -511,7 +435,7 @@ std::string SyncGaps(const std::vector<PeerView>& peers, int64_t since_ms) {
     } else if (!p.connected) {
       what = "not connected";
       what += p.known() ? " (last sync " + IsoTime(p.row->last_sync_ms) + ")" : " (never synced)";
-      if (p.row && !p.row->last_error.empty()) what += ", last error: " + p.row->last_error;
+      if (p.row && !p.row->last_error.empty()) what += ", last error: " + Shown(p.row->last_error);
     } else if (!p.known()) {
       what = "connected, frontiers not compared yet";
     } else {
@@ -598,15 +522,7 @@ void PrintStatusJson(const StatusData& d) {
                      {"head", ToHex(f.head)}});
   }
   json forks = json::array();
-  for (const auto& f : d.forks) {
-    forks.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
-                     {"scope", storage::ScopeName(f.feed.scope)},
-                     {"seq", f.seq},
-                     {"ours", ToHex(f.ours)},
-                     {"theirs", ToHex(f.theirs)},
-                     {"detected", IsoTime(f.detected_ms)},
-                     {"source", f.source}});
-  }
+  for (const auto& f : d.forks) forks.push_back(ForkJson(f));
   json peers = json::array();
   for (const auto& p : d.peers) peers.push_back(PeerJson(p));
   json refused = json::array();
@@ -652,7 +568,8 @@ void PrintPeersTable(const StatusData& d) {
     std::cout << fmt::format("{:<20} {:<9} {:<24} {:>8} {:>8}  {}\n", p.config.name,
                              p.connected ? "yes" : "no",
                              p.known() ? IsoTime(row->last_sync_ms) : "never", count_behind,
-                             count_ahead, row && !row->last_error.empty() ? row->last_error : "-");
+                             count_ahead,
+                             row && !row->last_error.empty() ? Shown(row->last_error) : "-");
   }
   if (last_write_ms != 0 && d.now_ms - last_write_ms > storage::PeerStatus::kFreshMs) {
     std::cout << "(peer status last written " << IsoTime(last_write_ms)
@@ -666,10 +583,13 @@ void PrintStatusTable(const StatusData& d) {
                            crypto::Fingerprint(meta.node_id));
   std::cout << fmt::format("node id   {}\n", crypto::NodeIdHex(meta.node_id));
   if (!d.stale.empty()) {
-    std::cout << "IDENTITY STALE: " << d.stale
-              << ". Local writes are refused: this directory is an old copy of a node whose feed "
-                 "went on elsewhere. Create a new node (ncenctl init in a new directory), let it "
-                 "sync from the peers, and give the peers its id in place of this one.\n";
+    std::cout << "IDENTITY STALE: " << Shown(d.stale)
+              << ". Local writes are refused: this directory is probably an old copy of a node "
+                 "whose feed went on elsewhere. See the evidence with 'ncenctl stale'. Either "
+                 "create a new node (ncenctl init in a new directory), let it sync from the peers "
+                 "and give the peers its id in place of this one, or, once no other copy of this "
+                 "directory runs anywhere and this node holds its own feed again, clear the mark "
+                 "with 'ncenctl stale clear'.\n";
   }
   std::cout << fmt::format("entries   {} in {} feeds\n", d.stats.entries, d.stats.feeds);
   std::cout << fmt::format("records   {} seizures, {} suspects, {} companies\n", d.stats.records[0],
@@ -689,16 +609,17 @@ void PrintStatusTable(const StatusData& d) {
     }
   }
   for (const auto& f : d.forks) {
-    std::cout << fmt::format("FORK: feed {}/{} seq {} (from {}, {})\n",
+    std::cout << fmt::format("FORK: feed {}/{} seq {} (from {}, {}); see 'ncenctl forks'\n",
                              crypto::Fingerprint(f.feed.author), storage::ScopeName(f.feed.scope),
-                             f.seq, f.source.empty() ? "?" : f.source, IsoTime(f.detected_ms));
+                             f.seq, f.source.empty() ? "?" : Shown(f.source),
+                             IsoTime(f.detected_ms));
   }
   PrintPeersTable(d);
   if (!d.refused.empty()) {
     std::cout << "\nREFUSED (not in ncen.toml; newest first)\n";
     for (const auto& r : d.refused) {
       std::cout << fmt::format("{}  {}  {}  {}\n", IsoTime(r.at_ms), crypto::NodeIdHex(r.id),
-                               r.address.empty() ? "?" : r.address, r.reason);
+                               r.address.empty() ? "?" : Shown(r.address), Shown(r.reason));
     }
   }
 }
@@ -726,10 +647,11 @@ Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
   }
 }
 
-// Replaces DIR/ncen.toml with `config`, after the checks LoadConfig makes.
-Status StoreConfig(const Globals& g, const node::OpenNode& n, const node::NodeConfig& config) {
-  NCEN_RETURN_IF_ERROR(node::ValidateConfig(config, n.identity.public_key()));
-  return node::SaveConfig(g.data_dir, config);
+// Changes DIR/ncen.toml under its lock (node::EditConfig), so two commands
+// run at once never lose one's change.
+Result<node::NodeConfig> EditConfig(const Globals& g, const node::OpenNode& n,
+                                    const std::function<Status(node::NodeConfig&)>& edit) {
+  return node::EditConfig(g.data_dir, n.identity.public_key(), edit);
 }
 
 }  // namespace
@@ -766,16 +688,18 @@ Status PeersAdd(const Globals& g, const std::string& name, const std::string& id
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
   if (peer.id == n.identity.public_key()) return InvalidArgument("--id is this node's own id");
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  if (config.FindByName(name)) {
-    return ConflictError("a peer named '" + name + "' already exists (see ncenctl peers list)");
-  }
-  if (const node::PeerConfig* same = config.FindById(peer.id)) {
-    return ConflictError("peer '" + same->name + "' already has id " + crypto::NodeIdHex(peer.id));
-  }
-  config.peers.push_back(peer);
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  auto add = [&](node::NodeConfig& config) {
+    if (config.FindByName(name)) {
+      return ConflictError("a peer named '" + name + "' already exists (see ncenctl peers list)");
+    }
+    if (const node::PeerConfig* same = config.FindById(peer.id)) {
+      return ConflictError("peer '" + same->name + "' already has id " +
+                           crypto::NodeIdHex(peer.id));
+    }
+    config.peers.push_back(peer);
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, add).status());
   if (g.json) {
     PrintJson(PeerConfigJson(peer));
   } else {
@@ -810,13 +734,15 @@ Status PeersList(const Globals& g) {
 
 Status PeersRemove(const Globals& g, const std::string& name) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  const node::PeerConfig* peer = config.FindByName(name);
-  if (!peer) return NotFound("no peer named '" + name + "' (see ncenctl peers list)");
-  crypto::PublicKey id = peer->id;
-  std::erase_if(config.peers, [&](const node::PeerConfig& p) { return p.name == name; });
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  crypto::PublicKey id{};
+  auto remove = [&](node::NodeConfig& config) {
+    const node::PeerConfig* peer = config.FindByName(name);
+    if (!peer) return NotFound("no peer named '" + name + "' (see ncenctl peers list)");
+    id = peer->id;
+    std::erase_if(config.peers, [&](const node::PeerConfig& p) { return p.name == name; });
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, remove).status());
   NCEN_RETURN_IF_ERROR(n.store->DeletePeerStatus(id));
   if (g.json)
     PrintJson({{"removed", name}, {"id", crypto::NodeIdHex(id)}});
@@ -844,18 +770,20 @@ Status ConfigShow(const Globals& g) {
 
 Status ConfigSet(const Globals& g, const std::string& key, const std::string& value) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
-                        node::LoadConfig(g.data_dir, n.identity.public_key()));
-  if (key == "listen") {
-    if (!value.empty())
-      NCEN_RETURN_IF_ERROR(node::ParseListenAddress(value).status().WithContext("listen"));
-    config.listen = value;
-  } else if (key == "network" || key == "network_id") {
-    config.network_id = value;
-  } else {
-    return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+  if (key == "listen" && !value.empty()) {
+    NCEN_RETURN_IF_ERROR(node::ParseListenAddress(value).status().WithContext("listen"));
   }
-  NCEN_RETURN_IF_ERROR(StoreConfig(g, n, config));
+  auto set = [&](node::NodeConfig& config) {
+    if (key == "listen") {
+      config.listen = value;
+    } else if (key == "network" || key == "network_id") {
+      config.network_id = value;
+    } else {
+      return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+    }
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(EditConfig(g, n, set).status());
   return ConfigShow(g);
 }
 

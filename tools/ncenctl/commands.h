@@ -21,6 +21,8 @@ Status Init(const Globals& g, const std::string& name, const std::string& role,
             const std::string& listen, const std::string& network_id);
 Status Id(const Globals& g);
 Status Add(const Globals& g, const std::string& type, const std::string& file);
+// Validates every record first (one bad record: nothing written), then
+// writes them all in one transaction (tools/ncenctl/import.cpp).
 Status Import(const Globals& g, const std::string& file);
 Status Get(const Globals& g, const std::string& id);
 Status List(const Globals& g, const std::string& type, size_t limit);
@@ -48,6 +50,18 @@ Status PeersRemove(const Globals& g, const std::string& name);
 // `key` is listen or network (network_id); an empty listen value stops listening.
 Status ConfigShow(const Globals& g);
 Status ConfigSet(const Globals& g, const std::string& key, const std::string& value);
+
+// The marks a node keeps about broken feeds (tools/ncenctl/marks.cpp), each
+// with its signed evidence. Clearing one is an administrator's decision.
+// Fork reports: every one, and forgetting those of one feed (kNotFound when
+// it has none), which then syncs again.
+Status Forks(const Globals& g);
+Status ForksClear(const Globals& g, const std::string& author_hex, const std::string& scope);
+// The stale-identity mark and its evidence, and clearing it: kNotFound when
+// not marked; kFailedPrecondition when this node does not hold the entry the
+// evidence shows (its next write would fork its own feed).
+Status Stale(const Globals& g);
+Status StaleClear(const Globals& g);
 
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);

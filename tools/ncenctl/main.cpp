@@ -1,157 +1,262 @@
 // ncenctl: the officer's and administrator's command line for an ncen node.
 // See README.md ("The CLI") for every command.
+//
+// main() is the one boundary for exceptions: CLI11's parse errors become one
+// line and exit 1, and any other exception (a bug, or memory running out)
+// becomes one line "ncenctl: internal error: ..." and exit 2, never an abort.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
 
 #include "tools/ncenctl/commands.h"
+#include "tools/ncenctl/output.h"
 
 namespace {
+
+namespace ctl = ncen::ctl;
+using ncen::Status;
 
 std::string DefaultDataDir() {
   const char* env = std::getenv("NCEN_DATA");
   return env && *env ? env : "./ncen-data";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace ncen;
+// Every option's value: they must outlive app.parse, which runs the callbacks.
+struct Args {
   ctl::Globals g;
-  g.data_dir = DefaultDataDir();
-
-  CLI::App app{"ncenctl — records and replication status of an ncen node", "ncenctl"};
-  app.fallthrough();  // global options may follow the command too
-  app.require_subcommand(1);
-  app.add_option("--data", g.data_dir, "node data directory (default $NCEN_DATA, else ./ncen-data)");
-  app.add_flag("--json", g.json, "machine-readable JSON on stdout");
-
   Status result;
-  auto run = [&](auto fn) { return [&, fn] { result = fn(); }; };
-
   std::string name, role = "post", listen, network_id = "ncen";
+  std::string file, id, type, suspect, company, query, from, to;
+  size_t limit = 50, search_limit = 100;
+  ctl::StatusOptions status_options;
+  std::string peer_id, address, scopes;
+  std::string setting, value;
+  std::string author, scope;
+
+  // A callback that runs `fn` and keeps its Status for main.
+  template <typename Fn>
+  std::function<void()> Run(Fn fn) {
+    return [this, fn] { result = fn(); };
+  }
+};
+
+void AddNodeCommands(CLI::App& app, Args& a) {
   auto* init =
       app.add_subcommand("init", "create a node: data directory, identity, store and ncen.toml");
-  init->add_option("--name", name, "the office's name, e.g. 'Torkham border post'")->required();
-  init->add_option("--role", role, "post, hub or regional")
+  init->add_option("--name", a.name, "the office's name, e.g. 'Torkham border post'")->required();
+  init->add_option("--role", a.role, "post, hub or regional")
       ->check(CLI::IsMember({"post", "hub", "regional"}));
-  init->add_option("--listen", listen,
+  init->add_option("--listen", a.listen,
                    "HOST:PORT to accept peers on; port 0: any free one (default: do not listen)");
-  init->add_option("--network", network_id, "network id, the same on every node (default ncen)");
-  init->callback(run([&] { return ctl::Init(g, name, role, listen, network_id); }));
+  init->add_option("--network", a.network_id, "network id, the same on every node (default ncen)");
+  init->callback(a.Run([&a] { return ctl::Init(a.g, a.name, a.role, a.listen, a.network_id); }));
 
   app.add_subcommand("id", "print this node's id (64 hex digits; fingerprint and name on stderr)")
-      ->callback(run([&] { return ctl::Id(g); }));
-
-  std::string file;
-  for (const char* type : {"seizure", "suspect", "company"}) {
-    auto* group = app.add_subcommand(type, std::string("work with ") + type + " records");
-    group->require_subcommand(1);
-    auto* add = group->add_subcommand("add", std::string("validate and store a new ") + type);
-    add->add_option("--json", file, "JSON file, or - for standard input")->required();
-    std::string t = type;
-    add->callback(run([&, t] { return ctl::Add(g, t, file); }));
-  }
-
-  auto* import = app.add_subcommand("import", "bulk-load records: a JSON array or one JSON object per line");
-  import->add_option("--json", file, "JSON file, or - for standard input")->required();
-  import->callback(run([&] { return ctl::Import(g, file); }));
-
-  std::string id;
-  auto* get = app.add_subcommand("get", "show a record (every version when in conflict)");
-  get->add_option("ID", id, "record id")->required();
-  get->callback(run([&] { return ctl::Get(g, id); }));
-
-  std::string type;
-  size_t limit = 50;
-  auto* list = app.add_subcommand("list", "list records, newest first");
-  list->add_option("--type", type, "seizure, suspect or company")->check(CLI::IsMember({"seizure", "suspect", "company"}));
-  list->add_option("--limit", limit, "at most this many (default 50)");
-  list->callback(run([&] { return ctl::List(g, type, limit); }));
-
-  for (bool resolve : {false, true}) {
-    auto* cmd = app.add_subcommand(resolve ? "resolve" : "update",
-                                   resolve ? "settle a conflict: write the version that replaces every sibling"
-                                           : "replace a record with a new full version");
-    cmd->add_option("ID", id, "record id")->required();
-    cmd->add_option("--json", file, "JSON file, or - for standard input")->required();
-    cmd->callback(run([&, resolve] { return ctl::Update(g, id, file, resolve); }));
-  }
-
-  auto* del = app.add_subcommand("delete", "delete a record (a tombstone version)");
-  del->add_option("ID", id, "record id")->required();
-  del->callback(run([&] { return ctl::Delete(g, id); }));
-
-  std::string suspect, company;
-  auto* link = app.add_subcommand("link", "link a seizure to a suspect or a company");
-  link->add_option("SEIZURE_ID", id, "seizure record id")->required();
-  auto* s_opt = link->add_option("--suspect", suspect, "suspect record id");
-  auto* c_opt = link->add_option("--company", company, "company record id");
-  s_opt->excludes(c_opt);
-  link->callback(run([&] { return ctl::Link(g, id, suspect, company); }));
-
-  std::string query, from, to;
-  size_t search_limit = 100;
-  auto* search = app.add_subcommand("search", "find records by document number, name, company id, commodity or date");
-  search->add_option("QUERY", query, "what to look for (may be empty with --from/--to)");
-  search->add_option("--type", type, "seizure, suspect or company")->check(CLI::IsMember({"seizure", "suspect", "company"}));
-  search->add_option("--from", from, "seizures on or after YYYY-MM-DD");
-  search->add_option("--to", to, "seizures on or before YYYY-MM-DD");
-  search->add_option("--limit", search_limit, "at most this many (default 100)");
-  search->callback(run([&] { return ctl::Search(g, query, type, from, to, search_limit); }));
+      ->callback(a.Run([&a] { return ctl::Id(a.g); }));
 
   auto* log = app.add_subcommand("log", "the change log");
   log->require_subcommand(1);
   log->add_subcommand("verify", "re-verify every chain, signature and the derived state")
-      ->callback(run([&] { return ctl::LogVerify(g); }));
+      ->callback(a.Run([&a] { return ctl::LogVerify(a.g); }));
 
-  app.add_subcommand("conflicts", "records with more than one version")
-      ->callback(run([&] { return ctl::Conflicts(g); }));
-  ctl::StatusOptions status_options;
   auto* status =
       app.add_subcommand("status", "this node: identity, entries, records, feeds, digests, peers");
-  status->add_flag("--wait-synced", status_options.wait_synced,
+  status->add_flag("--wait-synced", a.status_options.wait_synced,
                    "first wait until ncen-node reports every configured peer connected and in sync "
                    "(exit 1 at the timeout)");
-  status->add_option("--timeout", status_options.timeout_s,
+  status->add_option("--timeout", a.status_options.timeout_s,
                      "seconds --wait-synced waits (default 60)");
-  status->callback(run([&] { return ctl::StatusCommand(g, status_options); }));
+  status->callback(a.Run([&a] { return ctl::StatusCommand(a.g, a.status_options); }));
+}
 
-  std::string peer_id, address, scopes;
+void AddWriteCommands(CLI::App& app, Args& a) {
+  for (const char* type : {"seizure", "suspect", "company"}) {
+    auto* group = app.add_subcommand(type, std::string("work with ") + type + " records");
+    group->require_subcommand(1);
+    auto* add = group->add_subcommand("add", std::string("validate and store a new ") + type);
+    add->add_option("--json", a.file, "JSON file, or - for standard input")->required();
+    std::string t = type;
+    add->callback(a.Run([&a, t] { return ctl::Add(a.g, t, a.file); }));
+  }
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "bulk-load records: a JSON array or one JSON object per line; every record is validated "
+      "first, then all are written in one transaction (one bad record: nothing is written)");
+  import_cmd->add_option("--json", a.file, "JSON file, or - for standard input")->required();
+  import_cmd->callback(a.Run([&a] { return ctl::Import(a.g, a.file); }));
+
+  for (bool resolve : {false, true}) {
+    auto* cmd = app.add_subcommand(
+        resolve ? "resolve" : "update",
+        resolve ? "settle a conflict: write the version that replaces every sibling"
+                : "replace a record with a new full version");
+    cmd->add_option("ID", a.id, "record id")->required();
+    cmd->add_option("--json", a.file, "JSON file, or - for standard input")->required();
+    cmd->callback(a.Run([&a, resolve] { return ctl::Update(a.g, a.id, a.file, resolve); }));
+  }
+  auto* del = app.add_subcommand("delete", "delete a record (a tombstone version)");
+  del->add_option("ID", a.id, "record id")->required();
+  del->callback(a.Run([&a] { return ctl::Delete(a.g, a.id); }));
+
+  auto* link = app.add_subcommand("link", "link a seizure to a suspect or a company");
+  link->add_option("SEIZURE_ID", a.id, "seizure record id")->required();
+  auto* s_opt = link->add_option("--suspect", a.suspect, "suspect record id");
+  auto* c_opt = link->add_option("--company", a.company, "company record id");
+  s_opt->excludes(c_opt);
+  link->callback(a.Run([&a] { return ctl::Link(a.g, a.id, a.suspect, a.company); }));
+}
+
+void AddReadCommands(CLI::App& app, Args& a) {
+  auto types = CLI::IsMember({"seizure", "suspect", "company"});
+  auto* get = app.add_subcommand(
+      "get",
+      "show a record (every version when in conflict); a quarantined record (entries of more "
+      "than one type or scope under its id) is an error, or with --json "
+      "{\"id\", \"quarantined\": true, \"classes\"} and exit 0");
+  get->add_option("ID", a.id, "record id")->required();
+  get->callback(a.Run([&a] { return ctl::Get(a.g, a.id); }));
+
+  auto* list = app.add_subcommand("list", "list records, newest first");
+  list->add_option("--type", a.type, "seizure, suspect or company")->check(types);
+  list->add_option("--limit", a.limit, "at most this many (default 50)");
+  list->callback(a.Run([&a] { return ctl::List(a.g, a.type, a.limit); }));
+
+  auto* search = app.add_subcommand(
+      "search", "find records by document number, name, company id, commodity or date");
+  search->add_option("QUERY", a.query, "what to look for (may be empty with --from/--to)");
+  search->add_option("--type", a.type, "seizure, suspect or company")->check(types);
+  search->add_option("--from", a.from, "seizures on or after YYYY-MM-DD");
+  search->add_option("--to", a.to, "seizures on or before YYYY-MM-DD");
+  search->add_option("--limit", a.search_limit, "at most this many (default 100)");
+  search->callback(
+      a.Run([&a] { return ctl::Search(a.g, a.query, a.type, a.from, a.to, a.search_limit); }));
+
+  app.add_subcommand("conflicts", "records with more than one version, and quarantined records")
+      ->callback(a.Run([&a] { return ctl::Conflicts(a.g); }));
+}
+
+void AddMarkCommands(CLI::App& app, Args& a) {
+  auto* forks = app.add_subcommand(
+      "forks",
+      "fork reports: feeds whose author signed two different entries at one seq, each with both "
+      "signed headers as evidence. A forked feed is not synced until a person clears its report");
+  auto* clear_fork = forks->add_subcommand(
+      "clear",
+      "forget the fork reports of one feed, which then syncs again. A person's decision, after "
+      "looking at the evidence (ncenctl forks) and dealing with the feed's author");
+  clear_fork->add_option("--author", a.author, "the feed's author: its node id, 64 hex digits")
+      ->required();
+  clear_fork->add_option("--scope", a.scope, "the feed's scope: national, regional or global")
+      ->required()
+      ->check(CLI::IsMember({"national", "regional", "global"}));
+  clear_fork->callback(a.Run([&a] { return ctl::ForksClear(a.g, a.author, a.scope); }));
+  // A group's callback runs after its subcommand's: list only when alone.
+  forks->callback([&a, clear_fork] {
+    if (!clear_fork->parsed()) a.result = ctl::Forks(a.g);
+  });
+
+  auto* stale = app.add_subcommand(
+      "stale",
+      "the stale-identity mark: a peer showed an entry of this node's own feed, signed with its "
+      "key, that this node did not hold (restored from an old copy, or the key runs elsewhere). "
+      "While marked, local writes are refused");
+  auto* clear_stale = stale->add_subcommand(
+      "clear",
+      "accept local writes again. A person's decision, after looking at the evidence (ncenctl "
+      "stale): only when no other copy of this data directory runs anywhere. Refused until this "
+      "node holds the entry the evidence shows (its next write would fork its own feed)");
+  clear_stale->callback(a.Run([&a] { return ctl::StaleClear(a.g); }));
+  stale->callback([&a, clear_stale] {
+    if (!clear_stale->parsed()) a.result = ctl::Stale(a.g);
+  });
+}
+
+void AddConfigCommands(CLI::App& app, Args& a) {
   auto* peers = app.add_subcommand("peers", "the peers in ncen.toml");
   peers->require_subcommand(1);
-  auto* peers_add =
-      peers->add_subcommand("add", "add a peer (it may then connect, and we may dial it)");
-  peers_add->add_option("--name", name, "a unique name: letters, digits, . _ -")->required();
-  peers_add->add_option("--id", peer_id, "its node id, 64 hex digits (its `ncenctl id`)")
-      ->required();
-  peers_add->add_option("--address", address, "HOST:PORT to dial it (default: it dials us)");
-  auto* scopes_opt = peers_add->add_option(
-      "--scopes", scopes, "scopes it may receive, e.g. national,regional (default all three)");
-  peers_add->callback(run([&] {
-    return ctl::PeersAdd(g, name, peer_id, address,
-                         scopes_opt->count() ? std::optional<std::string>(scopes) : std::nullopt);
+  auto* add = peers->add_subcommand("add", "add a peer (it may then connect, and we may dial it)");
+  add->add_option("--name", a.name, "a unique name: letters, digits, . _ -")->required();
+  add->add_option("--id", a.peer_id, "its node id, 64 hex digits (its `ncenctl id`)")->required();
+  add->add_option("--address", a.address, "HOST:PORT to dial it (default: it dials us)");
+  auto* scopes_opt = add->add_option(
+      "--scopes", a.scopes, "scopes it may receive, e.g. national,regional (default all three)");
+  add->callback(a.Run([&a, scopes_opt] {
+    return ctl::PeersAdd(a.g, a.name, a.peer_id, a.address,
+                         scopes_opt->count() ? std::optional<std::string>(a.scopes) : std::nullopt);
   }));
-  peers->add_subcommand("list", "list the configured peers")->callback(run([&] {
-    return ctl::PeersList(g);
+  peers->add_subcommand("list", "list the configured peers")->callback(a.Run([&a] {
+    return ctl::PeersList(a.g);
   }));
-  auto* peers_remove = peers->add_subcommand("remove", "remove a peer");
-  peers_remove->add_option("NAME", name, "the peer's name")->required();
-  peers_remove->callback(run([&] { return ctl::PeersRemove(g, name); }));
+  auto* remove = peers->add_subcommand("remove", "remove a peer");
+  remove->add_option("NAME", a.name, "the peer's name")->required();
+  remove->callback(a.Run([&a] { return ctl::PeersRemove(a.g, a.name); }));
 
-  std::string setting, value;
   auto* config = app.add_subcommand("config", "this node's settings in ncen.toml");
   config->require_subcommand(1);
-  config->add_subcommand("show", "listen address and network id")->callback(run([&] {
-    return ctl::ConfigShow(g);
+  config->add_subcommand("show", "listen address and network id")->callback(a.Run([&a] {
+    return ctl::ConfigShow(a.g);
   }));
-  auto* config_set =
+  auto* set =
       config->add_subcommand("set", "set listen HOST:PORT (\"\" stops listening) or network ID");
-  config_set->add_option("KEY", setting, "listen or network")->required();
-  config_set->add_option("VALUE", value, "the new value")->required();
-  config_set->callback(run([&] { return ctl::ConfigSet(g, setting, value); }));
+  set->add_option("KEY", a.setting, "listen or network")->required();
+  set->add_option("VALUE", a.value, "the new value")->required();
+  set->callback(a.Run([&a] { return ctl::ConfigSet(a.g, a.setting, a.value); }));
+}
 
+// One line for a command line CLI11 refused, naming a mistyped command
+// instead of "A subcommand is required".
+std::string DescribeParseError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  std::string what = e.what();
+  CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--data") {
+      ++i;
+      continue;
+    }
+    if (arg.rfind("-", 0) == 0) continue;
+    CLI::App* sub = nullptr;
+    try {
+      sub = at->get_subcommand(arg);
+    } catch (const CLI::OptionNotFound&) {
+    }
+    if (!sub) {
+      if (at->get_subcommands({}).empty()) break;  // a positional argument
+      what = "unknown command '" + arg + "'";
+      break;
+    }
+    at = sub;
+  }
+  if (what.rfind("A subcommand is required", 0) == 0) {
+    std::string names;
+    for (const CLI::App* sub : at->get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    what = (at == &app ? std::string("a command is needed")
+                       : "'" + at->get_name() + "' needs a command") +
+           ": " + names;
+  }
+  return what.empty() ? "invalid command line" : what;
+}
+
+int Main(int argc, char** argv) {
+  Args a;
+  a.g.data_dir = DefaultDataDir();
+  CLI::App app{"ncenctl — records and replication status of an ncen node", "ncenctl"};
+  app.fallthrough();  // global options may follow the command too
+  app.require_subcommand(1);
+  app.add_option("--data", a.g.data_dir,
+                 "node data directory (default $NCEN_DATA, else ./ncen-data)");
+  app.add_flag("--json", a.g.json, "machine-readable JSON on stdout");
+  AddNodeCommands(app, a);
+  AddWriteCommands(app, a);
+  AddReadCommands(app, a);
+  AddMarkCommands(app, a);
+  AddConfigCommands(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -159,41 +264,26 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    // Name a mistyped command instead of "A subcommand is required".
-    CLI::App* at = &app;
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      if (arg == "--data") {
-        ++i;
-        continue;
-      }
-      if (arg.rfind("-", 0) == 0) continue;
-      CLI::App* sub = nullptr;
-      try {
-        sub = at->get_subcommand(arg);
-      } catch (const CLI::OptionNotFound&) {
-      }
-      if (!sub) {
-        if (at->get_subcommands({}).empty()) break;  // a positional argument
-        what = "unknown command '" + arg + "'";
-        break;
-      }
-      at = sub;
-    }
-    if (what.rfind("A subcommand is required", 0) == 0) {
-      std::string names;
-      for (const CLI::App* sub : at->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
-      what = (at == &app ? std::string("a command is needed") : "'" + at->get_name() + "' needs a command") +
-             ": " + names;
-    }
-    if (what.empty()) what = "invalid command line";
-    std::fprintf(stderr, "ncenctl: %s (see ncenctl --help)\n", what.c_str());
+    std::fprintf(stderr, "ncenctl: %s (see ncenctl --help)\n",
+                 ctl::Shown(DescribeParseError(app, e, argc, argv)).c_str());
     return 1;
   }
-  if (!result.ok()) {
-    std::fprintf(stderr, "ncenctl: %s\n", result.message().c_str());
-    return ctl::ExitCodeFor(result);
+  if (!a.result.ok()) {
+    // Messages may quote a file, a record or a peer: always one clean line.
+    std::fprintf(stderr, "ncenctl: %s\n", ctl::Shown(a.result.message()).c_str());
+    return ctl::ExitCodeFor(a.result);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "ncenctl: internal error: %s\n", ncen::ctl::Shown(e.what()).c_str());
+    return 2;
+  }
 }

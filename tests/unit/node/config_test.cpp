@@ -293,3 +293,42 @@ TEST_CASE("ParseScopeList reads a comma-separated list of scope names", "[node]"
     CHECK(ParseScopeList(bad).status().code() == ncen::StatusCode::kInvalidArgument);
   }
 }
+
+TEST_CASE("EditConfig saves what the edit made and nothing when the edit or the result is bad",
+          "[node]") {
+  TempDir dir;
+  const auto self = IdentityFromNumber(9).public_key();
+  NodeConfig start;
+  start.peers = {Peer("hub", 1)};
+  REQUIRE(ncen::node::SaveConfig(dir.path(), start).ok());
+
+  auto edited = ncen::node::EditConfig(dir.path(), self, [](NodeConfig& c) {
+    c.peers.push_back(Peer("post", 2));
+    return Status::Ok();
+  });
+  REQUIRE(edited.ok());
+  CHECK(edited->peers.size() == 2);
+  CHECK(LoadConfig(dir.path()).value() == *edited);
+  const std::string before = ReadText(dir.path() + "/ncen.toml");
+
+  SECTION("the edit's error is returned") {
+    auto refused = ncen::node::EditConfig(dir.path(), self, [](NodeConfig& c) {
+      c.peers.clear();
+      return ncen::ConflictError("no");
+    });
+    CHECK(refused.status().code() == ncen::StatusCode::kConflict);
+  }
+  SECTION("a result with this node's own id is refused") {
+    auto refused = ncen::node::EditConfig(dir.path(), self, [](NodeConfig& c) {
+      c.peers.push_back(Peer("me", 9));
+      return Status::Ok();
+    });
+    CHECK(refused.status().code() == ncen::StatusCode::kInvalidArgument);
+  }
+  CHECK(ReadText(dir.path() + "/ncen.toml") == before);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::string name = entry.path().filename().string();
+    INFO(name);  // ncen.toml and its lock file, no temporary file
+    CHECK((name == "ncen.toml" || name == "ncen.toml.lock"));
+  }
+}
