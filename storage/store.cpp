@@ -351,6 +351,14 @@ class Store::Writer {
     return GetU64BE(v->data());
   }
 
+  // The payload of a version from the log. The view is valid until the next
+  // write to the log in this transaction.
+  Result<std::optional<ByteView>> VersionPayload(const Version& v) {
+    NCEN_ASSIGN_OR_RETURN(auto value, StoredLogValue(v.feed_index, v.dot.seq));
+    if (!value || !value->has_payload) return std::optional<ByteView>();
+    return std::optional<ByteView>(value->payload);
+  }
+
  private:
   // Puts with MDB_APPEND when the key sorts after every key of the database:
   // LMDB then fills pages instead of splitting them in half, which matters
@@ -379,20 +387,13 @@ class Store::Writer {
     return &last->second;
   }
 
-  // The payload of a version from the log. The view is valid until the next
-  // write to the log in this transaction.
-  Result<std::optional<ByteView>> PayloadOf(const Version& v) {
-    NCEN_ASSIGN_OR_RETURN(auto value, StoredLogValue(v.feed_index, v.dot.seq));
-    if (!value || !value->has_payload) return std::optional<ByteView>();
-    return std::optional<ByteView>(value->payload);
-  }
 
   // Keeps the search index equal to the union of the live versions' terms.
   Status UpdateTerms(const RecordId& id, const RecordState& state) {
     std::vector<std::string> terms;
     for (const Version& v : state.versions) {
       if (!v.live()) continue;
-      NCEN_ASSIGN_OR_RETURN(auto payload, PayloadOf(v));
+      NCEN_ASSIGN_OR_RETURN(auto payload, VersionPayload(v));
       if (!payload) continue;
       for (auto& t : RecordTerms(state.type, *payload)) terms.push_back(std::move(t));
     }
@@ -441,6 +442,58 @@ class Store::Writer {
 // ---------------------------------------------------------------------------
 // Local appends
 
+namespace {
+
+// What a local change may not do to the record as it is (the rules of the
+// store; the front ends' rules run in LocalChange::check).
+Status CheckLocalChange(const LocalChange& c, const RecordState& state) {
+  if (c.op == Op::kPurge) return InvalidArgument("op purge is reserved and not written in format version 1");
+  if (state.quarantined()) {
+    return FailedPrecondition("record " + FormatRecordId(c.id) +
+                              " is quarantined: it has entries of more than one type or scope");
+  }
+  if (state.exists() && state.type != c.type) {
+    return InvalidArgument("record " + FormatRecordId(c.id) + " is a " + RecordTypeName(state.type) +
+                           ", not a " + RecordTypeName(c.type));
+  }
+  if (state.exists() && state.scope != c.scope) {
+    return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " + ScopeName(state.scope));
+  }
+  if (!state.exists() && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// The records of one AppendLocal call's transaction, for LocalChange::check:
+// the Writer's record states, and payloads from the log or from the
+// call's earlier changes (not in the log until they are signed).
+class Store::LocalRecords : public TxnRecords {
+ public:
+  explicit LocalRecords(Writer& w) : w_(w) {}
+  void AddPending(const Dot& dot, ByteView payload) { pending_[dot] = payload; }
+
+  Result<RecordView> Get(const RecordId& id) override {
+    NCEN_ASSIGN_OR_RETURN(Writer::Record * record, w_.GetRecord(id));
+    if (!record->state.exists()) return NotFound("no record " + FormatRecordId(id));
+    RecordView view{id, record->state, {}};
+    for (const Version& v : view.state.versions) {
+      auto pending = pending_.find(v.dot);
+      if (pending != pending_.end()) {
+        view.payloads.emplace_back(pending->second.begin(), pending->second.end());
+        continue;
+      }
+      NCEN_ASSIGN_OR_RETURN(auto payload, w_.VersionPayload(v));
+      view.payloads.emplace_back(payload ? Bytes(payload->begin(), payload->end()) : Bytes());
+    }
+    return view;
+  }
+
+ private:
+  Writer& w_;
+  std::map<Dot, ByteView> pending_;
+};
+
 Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
                                             std::span<const LocalChange> changes) {
   NCEN_CHECK(me.public_key() == meta_.node_id);
@@ -451,32 +504,26 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
                               "); local writes are refused until an administrator acts");
   }
-  for (const LocalChange& c : changes) {
-    if (c.op == Op::kPurge) return InvalidArgument("op purge is reserved and not written in format version 1");
-  }
   std::vector<ChainSigner::Slot> slots(changes.size());
   std::vector<uint32_t> feed_indexes(changes.size());
+  std::vector<std::optional<Bytes>> checked_payloads(changes.size());  // set by a check
+  auto payload_of = [&](size_t i) -> const Bytes& {
+    return checked_payloads[i] ? *checked_payloads[i] : changes[i].payload;
+  };
   std::map<Scope, size_t> last_slot;  // per feed of this author
+  LocalRecords records(w);
   ChainSigner signer(me, slots);
   int64_t now = UnixMillisNow();
   for (size_t i = 0; i < changes.size(); ++i) {
     const LocalChange& c = changes[i];
+    if (c.check) {
+      Bytes payload = c.payload;
+      NCEN_RETURN_IF_ERROR(c.check(records, &payload));
+      checked_payloads[i] = std::move(payload);
+    }
     NCEN_ASSIGN_OR_RETURN(Writer::Record * record, w.GetRecord(c.id));
-    const RecordState& state = record->state;
-    if (state.quarantined()) {
-      return FailedPrecondition("record " + FormatRecordId(c.id) +
-                                " is quarantined: it has entries of more than one type or scope");
-    }
-    if (state.exists() && state.type != c.type) {
-      return InvalidArgument("record " + FormatRecordId(c.id) + " is a " +
-                             RecordTypeName(state.type) + ", not a " + RecordTypeName(c.type));
-    }
-    if (state.exists() && state.scope != c.scope) {
-      return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " +
-                             ScopeName(state.scope));
-    }
-    if (!state.exists() && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
-    VersionVector context = state.exists() ? state.CausalContext() : VersionVector{};
+    NCEN_RETURN_IF_ERROR(CheckLocalChange(c, record->state));
+    VersionVector context = record->state.exists() ? record->state.CausalContext() : VersionVector{};
     if (context.dots.size() > kContextDotsMax) {
       return ResourceExhausted("record " + FormatRecordId(c.id) + " has been written by " +
                                std::to_string(context.dots.size()) + " nodes; an entry can name at most " +
@@ -493,8 +540,8 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     h.record_type = c.type;
     h.op = c.op;
     h.context = std::move(context);
-    h.payload_hash = crypto::Blake2b256(c.payload);
-    h.payload_size = static_cast<uint32_t>(c.payload.size());
+    h.payload_hash = crypto::Blake2b256(payload_of(i));
+    h.payload_size = static_cast<uint32_t>(payload_of(i).size());
     auto [last, first_of_feed] = last_slot.try_emplace(c.scope, i);
     if (first_of_feed) {
       h.prev = feed->record.head;
@@ -512,6 +559,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
                                 std::to_string(h.seq) + " of this node's own feed: this node's feed went on "
                                 "elsewhere (restored from an old copy?); nothing was written");
     }
+    records.AddPending(h.dot(), payload_of(i));
     signer.Publish(i);
   }
   signer.Finish();
@@ -520,7 +568,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   dots.reserve(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
     const ChainSigner::Slot& slot = slots[i];
-    ByteView payload(changes[i].payload);
+    ByteView payload(payload_of(i));
     NCEN_RETURN_IF_ERROR(w.PutLog(feed_indexes[i], slot.header.seq, slot.header_bytes, slot.signature, &payload));
     dots.push_back(slot.header.dot());
   }

@@ -48,6 +48,22 @@ struct FeedHead {
   friend bool operator==(const FeedHead&, const FeedHead&) = default;
 };
 
+struct RecordView {
+  RecordId id{};
+  RecordState state;
+  std::vector<Bytes> payloads;  // parallel to state.versions; empty for deletes
+};
+
+// The records a local write concerns, as its write transaction sees them
+// (earlier changes of the same call included). Valid only inside a
+// LocalChange::check.
+class TxnRecords {
+ public:
+  virtual ~TxnRecords() = default;
+  // kNotFound when the node holds no such record.
+  virtual Result<RecordView> Get(const RecordId& id) = 0;
+};
+
 // One local edit. For kPut/kResolve `payload` is the record body; for
 // kDelete it is empty.
 struct LocalChange {
@@ -56,6 +72,13 @@ struct LocalChange {
   Op op = Op::kPut;
   Bytes payload;
   Scope scope = Scope::kNational;
+  // Optional: runs inside the write transaction, before the change is
+  // signed, with the records as they are at that moment: checks what the
+  // change requires of them (a record in conflict, a live one...) and may
+  // replace the payload (`*payload`, initially the change's) with one
+  // derived from them (a link). A non-OK Status aborts the whole call with
+  // it; nothing is written. Rules checked here cannot race another writer.
+  std::function<Status(TxnRecords& records, Bytes* payload)> check;
 };
 
 // An entry ApplyBatch did not take, and with it the rest of its feed in that
@@ -78,12 +101,6 @@ struct ApplyReport {
   size_t payloads_filled = 0;  // duplicates whose payload this node lacked, filled in
   bool marked_stale = false;   // the batch held this node's own feed beyond its head
   std::vector<Refusal> refused;  // at most one per feed, in batch order
-};
-
-struct RecordView {
-  RecordId id{};
-  RecordState state;
-  std::vector<Bytes> payloads;  // parallel to state.versions; empty for deletes
 };
 
 struct ListItem {
@@ -341,6 +358,7 @@ class Store {
 
  private:
   class Writer;
+  class LocalRecords;
   Store() = default;
   Status OpenDatabases(bool create);
   Status UpgradeFromFormat1();

@@ -9,6 +9,8 @@
 
 #include "base/log.h"
 #include "node/node_dir.h"
+#include "node/records.h"
+#include "node/status_report.h"
 #include "storage/codes.h"
 #include "storage/record_json.h"
 #include "tools/ncenctl/input.h"
@@ -61,32 +63,6 @@ json ItemsJson(const std::vector<storage::ListItem>& items) {
                    {"summary", item.summary}});
   }
   return arr;
-}
-
-// "seizure/national", ... : the classes a quarantined record's entries have.
-std::vector<std::string> ClassNames(const storage::RecordState& state) {
-  std::vector<std::string> out;
-  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
-    for (int sc = 0; sc < storage::kScopeCount; ++sc) {
-      auto type = static_cast<RecordType>(t);
-      auto scope = static_cast<storage::Scope>(sc);
-      if (state.clash_classes & storage::ClassBit(type, scope)) {
-        out.push_back(std::string(storage::RecordTypeName(type)) + "/" + storage::ScopeName(scope));
-      }
-    }
-  }
-  return out;
-}
-
-// kFailedPrecondition for a quarantined record: nothing can be shown or
-// written for it until a person deals with the node that reused its id.
-Status CheckNotQuarantined(const storage::RecordId& id, const storage::RecordState& state) {
-  if (!state.quarantined()) return Status::Ok();
-  std::string classes;
-  for (const auto& name : ClassNames(state)) classes += (classes.empty() ? "" : ", ") + name;
-  return FailedPrecondition("record " + storage::FormatRecordId(id) +
-                            " is quarantined: entries of more than one type or scope (" + classes +
-                            ") were written under its id; its entries are kept in the log");
 }
 
 // A list of records: the table, or a JSON array.
@@ -164,12 +140,11 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
   NCEN_ASSIGN_OR_RETURN(RecordType type, ParseType(type_name));
   NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
   NCEN_ASSIGN_OR_RETURN(json object, ParseJson(text, InputName(file)));
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(type, object, InputName(file), false));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  storage::LocalChange change{storage::NewRecordId(storage::UnixMillisNow()), type,
-                              storage::Op::kPut, std::move(payload)};
-  NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
-  return PrintWritten(g, change.id, type);
+  node::Records records(*n.store, n.identity);
+  auto id = records.Add(type, object);
+  if (!id.ok()) return id.status().WithContext(InputName(file));
+  return PrintWritten(g, *id, type);
 }
 
 namespace {
@@ -234,15 +209,16 @@ void PrintRecordText(const storage::RecordView& view, const json& winner_body) {
 Status Get(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
+  node::Records records(*n.store, n.identity);
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
   const auto& state = view.state;
   if (state.quarantined() && g.json) {
     PrintJson({{"id", storage::FormatRecordId(id)},
                {"quarantined", true},
-               {"classes", ClassNames(state)}});
+               {"classes", node::QuarantineClasses(state)}});
     return Status::Ok();
   }
-  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, state));
+  NCEN_RETURN_IF_ERROR(node::QuarantineStatus(id, state));
   if (!state.live() && !state.conflict()) {
     return NotFound("record " + id_text + " was deleted");
   }
@@ -262,7 +238,7 @@ Status List(const Globals& g, const std::string& type_name, size_t limit) {
     NCEN_ASSIGN_OR_RETURN(type, ParseType(type_name));
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, n.store->List(type, limit));
+  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).List(type, limit));
   return PrintItems(g, items);
 }
 
@@ -270,31 +246,25 @@ Status Update(const Globals& g, const std::string& id_text, const std::string& f
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
   NCEN_ASSIGN_OR_RETURN(json object, ParseJson(text, InputName(file)));
-  if (object.is_object() && object.contains("id") &&
-      (!object["id"].is_string() || object["id"].get<std::string>() != storage::FormatRecordId(id))) {
-    return InvalidArgument(InputName(file) + ": field 'id' does not match " + id_text);
-  }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
-  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, view.state));
-  if (resolve && !view.state.conflict()) {
-    return InvalidArgument("record " + id_text + " has no conflict to resolve; use 'update'");
+  node::Records records(*n.store, n.identity);
+  Status written = records.Update(id, object, resolve);
+  // A field error names the file; a refusal because of the record's state
+  // names the record already.
+  if (written.code() == StatusCode::kInvalidArgument && written.message().rfind("field '", 0) == 0) {
+    return written.WithContext(InputName(file));
   }
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(view.state.type, object, InputName(file), true));
-  storage::LocalChange change{id, view.state.type, resolve ? storage::Op::kResolve : storage::Op::kPut,
-                              std::move(payload), view.state.scope};
-  NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
+  NCEN_RETURN_IF_ERROR(written);
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
   return PrintWritten(g, id, view.state.type);
 }
 
 Status Delete(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
-  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(id, view.state));
-  if (!view.state.live()) return InvalidArgument("record " + id_text + " is already deleted");
-  storage::LocalChange change{id, view.state.type, storage::Op::kDelete, {}, view.state.scope};
-  NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
+  node::Records records(*n.store, n.identity);
+  NCEN_RETURN_IF_ERROR(records.Delete(id));
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
   return PrintWritten(g, id, view.state.type);
 }
 
@@ -308,46 +278,27 @@ Status Link(const Globals& g, const std::string& seizure_text, const std::string
   NCEN_ASSIGN_OR_RETURN(storage::RecordId other_id,
                         storage::ParseRecordId(is_company ? company : suspect));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView seizure, n.store->GetRecord(seizure_id));
-  NCEN_RETURN_IF_ERROR(CheckNotQuarantined(seizure_id, seizure.state));
-  if (seizure.state.type != RecordType::kSeizure || !seizure.state.live()) {
-    return InvalidArgument(seizure_text + " is not a seizure");
+  auto linked = node::Records(*n.store, n.identity).Link(seizure_id, other_id, is_company);
+  if (!linked.ok() && linked.status().code() == StatusCode::kInvalidArgument &&
+      linked.status().message().find(storage::FormatRecordId(other_id)) == 0) {
+    return linked.status().WithContext(is_company ? "--company" : "--suspect");
   }
-  auto other = n.store->GetRecord(other_id);
-  RecordType want = is_company ? RecordType::kCompany : RecordType::kSuspect;
-  if (!other.ok() || other->state.type != want || !other->state.live()) {
-    return InvalidArgument(std::string(is_company ? "--company " : "--suspect ") +
-                           (is_company ? company : suspect) + " is not a " +
-                           storage::RecordTypeName(want) + " on this node");
-  }
-  const Bytes& current = seizure.payloads[seizure.state.WinnerIndex()];
-  NCEN_ASSIGN_OR_RETURN(Bytes payload,
-                        storage::AddSeizureLink(current, is_company, storage::FormatRecordId(other_id)));
-  if (payload == current && !seizure.state.conflict()) return PrintWritten(g, seizure_id, RecordType::kSeizure);
-  storage::LocalChange change{seizure_id, RecordType::kSeizure, storage::Op::kPut, std::move(payload),
-                              seizure.state.scope};
-  NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, {&change, 1}).status());
+  NCEN_RETURN_IF_ERROR(linked.status());
   return PrintWritten(g, seizure_id, RecordType::kSeizure);
 }
 
 Status Search(const Globals& g, const std::string& query, const std::string& type_name,
               const std::string& from, const std::string& to, size_t limit) {
-  storage::SearchQuery q;
-  q.text = query;
-  q.limit = limit;
+  node::SearchRequest request;
+  request.text = query;
+  request.from_date = from;
+  request.to_date = to;
+  request.limit = limit;
   if (!type_name.empty()) {
-    NCEN_ASSIGN_OR_RETURN(q.type, ParseType(type_name));
-  }
-  if (!from.empty() && !storage::IsDate(from)) return InvalidArgument("--from '" + from + "' is not a date (YYYY-MM-DD)");
-  if (!to.empty() && !storage::IsDate(to)) return InvalidArgument("--to '" + to + "' is not a date (YYYY-MM-DD)");
-  if (!from.empty() && !to.empty() && from > to) return InvalidArgument("--from is after --to");
-  q.from_date = from;
-  q.to_date = to;
-  if (query.empty() && from.empty() && to.empty()) {
-    return InvalidArgument("search needs a QUERY, --from or --to");
+    NCEN_ASSIGN_OR_RETURN(request.type, ParseType(type_name));
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, n.store->Search(q));
+  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).Search(request));
   return PrintItems(g, items);
 }
 
@@ -369,7 +320,7 @@ Status LogVerify(const Globals& g) {
 
 Status Conflicts(const Globals& g) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, n.store->Conflicts(SIZE_MAX));
+  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).Conflicts(SIZE_MAX));
   return PrintItems(g, items);
 }
 
@@ -392,40 +343,10 @@ json ScopesJson(const std::vector<storage::Scope>& scopes) {
   return out;
 }
 
-// A configured peer and what the daemon last wrote about it.
-struct PeerView {
-  node::PeerConfig config;
-  std::optional<storage::PeerStatus> row;  // none: the daemon never wrote one
-  bool connected = false;                  // the row says so and is fresh
-  bool in_sync = false;                    // connected, behind = ahead = 0 and known
-
-  // The configured address, else the one the daemon saw.
-  std::string address() const {
-    return !config.address.empty() ? config.address : row ? row->address : "";
-  }
-  bool known() const { return row && row->last_sync_ms != 0; }
-};
-
-std::vector<PeerView> JoinPeers(const node::NodeConfig& config,
-                                const std::vector<storage::PeerStatus>& rows, int64_t now_ms) {
-  std::vector<PeerView> out;
-  for (const auto& peer : config.peers) {
-    PeerView view;
-    view.config = peer;
-    for (const auto& row : rows) {
-      if (row.id == peer.id) view.row = row;
-    }
-    view.connected = view.row && view.row->IsConnectedAt(now_ms);
-    view.in_sync = view.connected && view.row->InSync();
-    out.push_back(std::move(view));
-  }
-  return out;
-}
-
 // What keeps the peers from being in sync, one clause per peer; empty when
 // every peer is. A row counts only if the daemon wrote it at or after
 // `since_ms`: one computed before a write we are waiting for says nothing.
-std::string SyncGaps(const std::vector<PeerView>& peers, int64_t since_ms) {
+std::string SyncGaps(const std::vector<node::PeerReport>& peers, int64_t since_ms) {
   std::string out;
   for (const auto& p : peers) {
     if (p.in_sync && p.row->updated_ms >= since_ms) continue;
@@ -456,7 +377,7 @@ json PeerConfigJson(const node::PeerConfig& p) {
 
 // A peer in `status --json`: its configuration and what the daemon reported.
 // Unknown values are null.
-json PeerJson(const PeerView& p) {
+json PeerJson(const node::PeerReport& p) {
   const auto* row = p.row ? &*p.row : nullptr;
   json out = PeerConfigJson(p.config);
   out["address"] = TextOrNull(p.address());
@@ -473,43 +394,7 @@ json PeerJson(const PeerView& p) {
   return out;
 }
 
-// Everything `status` shows, read once.
-struct StatusData {
-  storage::NodeMeta meta;
-  storage::StoreStats stats;
-  std::vector<storage::FeedHead> frontier;
-  storage::Hash256 digest{};
-  std::optional<storage::Hash256> record_state_digest;  // --json only: a scan of every record
-  std::vector<storage::ForkReport> forks;
-  std::string stale;
-  node::NodeConfig config;
-  std::vector<PeerView> peers;
-  std::vector<storage::RefusedAttempt> refused;
-  int64_t now_ms = 0;
-};
-
-Result<StatusData> GatherStatus(const Globals& g, const node::OpenNode& n) {
-  StatusData d;
-  d.meta = n.store->meta();
-  if (g.json) {
-    // Compares nodes record by record (docs/log-format.md §10); ~250 ms per
-    // million records, so only for scripts.
-    NCEN_ASSIGN_OR_RETURN(d.record_state_digest, n.store->RecordStateDigest());
-  }
-  NCEN_ASSIGN_OR_RETURN(d.stats, n.store->Stats());
-  NCEN_ASSIGN_OR_RETURN(d.frontier, n.store->Frontier());
-  NCEN_ASSIGN_OR_RETURN(d.digest, n.store->FrontierDigest());
-  NCEN_ASSIGN_OR_RETURN(d.forks, n.store->Forks());
-  NCEN_ASSIGN_OR_RETURN(d.stale, n.store->StaleIdentity());
-  NCEN_ASSIGN_OR_RETURN(d.config, node::LoadConfig(g.data_dir, d.meta.node_id));
-  NCEN_ASSIGN_OR_RETURN(auto rows, n.store->PeerStatuses());
-  d.now_ms = storage::UnixMillisNow();
-  d.peers = JoinPeers(d.config, rows, d.now_ms);
-  NCEN_ASSIGN_OR_RETURN(d.refused, n.store->RefusedAttempts(kRefusedShown));
-  return d;
-}
-
-void PrintStatusJson(const StatusData& d) {
+void PrintStatusJson(const node::StatusReport& d) {
   json records = json::object();
   for (int t = 0; t < storage::kRecordTypeCount; ++t) {
     records[storage::RecordTypeName(RecordType(t))] = d.stats.records[t];
@@ -541,18 +426,18 @@ void PrintStatusJson(const StatusData& d) {
              {"records", records},
              {"conflicts", d.stats.conflicts},
              {"frontier", feeds},
-             {"frontier_digest", ToHex(d.digest)},
+             {"frontier_digest", ToHex(d.frontier_digest)},
              {"record_state_digest", ToHex(*d.record_state_digest)},
              {"forks", forks},
-             {"stale_identity", !d.stale.empty()},
-             {"stale_identity_reason", TextOrNull(d.stale)},
+             {"stale_identity", !d.stale.reason.empty()},
+             {"stale_identity_reason", TextOrNull(d.stale.reason)},
              {"listen", TextOrNull(d.config.listen)},
              {"network_id", d.config.network_id},
              {"peers", peers},
              {"refused", refused}});
 }
 
-void PrintPeersTable(const StatusData& d) {
+void PrintPeersTable(const node::StatusReport& d) {
   if (d.peers.empty()) {
     std::cout << "\npeers: none configured (add one with: ncenctl peers add)\n";
     return;
@@ -577,13 +462,13 @@ void PrintPeersTable(const StatusData& d) {
   }
 }
 
-void PrintStatusTable(const StatusData& d) {
+void PrintStatusTable(const node::StatusReport& d) {
   const auto& meta = d.meta;
   std::cout << fmt::format("node      {} ({}, {})\n", meta.name, meta.role,
                            crypto::Fingerprint(meta.node_id));
   std::cout << fmt::format("node id   {}\n", crypto::NodeIdHex(meta.node_id));
-  if (!d.stale.empty()) {
-    std::cout << "IDENTITY STALE: " << Shown(d.stale)
+  if (!d.stale.reason.empty()) {
+    std::cout << "IDENTITY STALE: " << Shown(d.stale.reason)
               << ". Local writes are refused: this directory is probably an old copy of a node "
                  "whose feed went on elsewhere. See the evidence with 'ncenctl stale'. Either "
                  "create a new node (ncenctl init in a new directory), let it sync from the peers "
@@ -595,7 +480,7 @@ void PrintStatusTable(const StatusData& d) {
   std::cout << fmt::format("records   {} seizures, {} suspects, {} companies\n", d.stats.records[0],
                            d.stats.records[1], d.stats.records[2]);
   std::cout << fmt::format("conflicts {}\n", d.stats.conflicts);
-  std::cout << fmt::format("frontier  {}\n", ToHex(d.digest));
+  std::cout << fmt::format("frontier  {}\n", ToHex(d.frontier_digest));
   std::cout << fmt::format("listen    {} (network '{}')\n",
                            d.config.listen.empty() ? "(not listening)" : d.config.listen,
                            d.config.network_id);
@@ -637,7 +522,7 @@ Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
     NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
                           node::LoadConfig(g.data_dir, n.identity.public_key()));
     NCEN_ASSIGN_OR_RETURN(auto rows, n.store->PeerStatuses());
-    std::string gaps = SyncGaps(JoinPeers(config, rows, storage::UnixMillisNow()), since_ms);
+    std::string gaps = SyncGaps(node::JoinPeers(config, rows, storage::UnixMillisNow()), since_ms);
     if (gaps.empty()) return Status::Ok();
     auto now = Clock::now();
     if (now >= deadline) {
@@ -662,7 +547,9 @@ Status StatusCommand(const Globals& g, const StatusOptions& options) {
     if (!(options.timeout_s >= 0)) return InvalidArgument("--timeout must be 0 or more seconds");
     NCEN_RETURN_IF_ERROR(WaitSynced(g, n, options.timeout_s));
   }
-  NCEN_ASSIGN_OR_RETURN(StatusData d, GatherStatus(g, n));
+  // --json also compares nodes record by record (docs/log-format.md §10):
+  // ~250 ms per million records, so only for scripts.
+  NCEN_ASSIGN_OR_RETURN(node::StatusReport d, node::GatherStatusReport(n, g.data_dir, g.json, kRefusedShown));
   if (g.json)
     PrintStatusJson(d);
   else

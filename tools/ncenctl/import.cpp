@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "node/node_dir.h"
+#include "node/records.h"
 #include "tools/ncenctl/commands.h"
 #include "tools/ncenctl/input.h"
 
@@ -117,7 +118,7 @@ Status ReadLines(std::istream& in, const std::string& where, size_t first_line,
 }
 
 // A record of the import: an object with a known "type", and a valid body.
-Result<storage::LocalChange> ToChange(const json& object, const std::string& at, int64_t now_ms) {
+Result<node::NewRecord> ToRecord(const json& object, const std::string& at) {
   if (!object.is_object()) return InvalidArgument(at + ": a record must be a JSON object");
   auto type_it = object.find("type");
   if (type_it == object.end() || !type_it->is_string()) {
@@ -129,18 +130,15 @@ Result<storage::LocalChange> ToChange(const json& object, const std::string& at,
                            type_it->get<std::string>() + "'");
   }
   NCEN_ASSIGN_OR_RETURN(Bytes payload, ValidateRecord(*type, object, at, false));
-  return storage::LocalChange{storage::NewRecordId(now_ms), *type, storage::Op::kPut,
-                              std::move(payload)};
+  return node::NewRecord{*type, std::move(payload)};
 }
 
-// Every record of `in`, validated, as local changes.
-Result<std::vector<storage::LocalChange>> ReadRecords(std::istream& in, const std::string& where) {
-  std::vector<storage::LocalChange> changes;
-  int64_t now_ms = storage::UnixMillisNow();
+// Every record of `in`, validated.
+Result<std::vector<node::NewRecord>> ReadRecords(std::istream& in, const std::string& where) {
+  std::vector<node::NewRecord> changes;
   Counter counter;
   RecordFn record = [&](const json& object, const std::string& label) -> Status {
-    NCEN_ASSIGN_OR_RETURN(storage::LocalChange change,
-                          ToChange(object, where + ": " + label, now_ms));
+    NCEN_ASSIGN_OR_RETURN(node::NewRecord change, ToRecord(object, where + ": " + label));
     changes.push_back(std::move(change));
     counter.Add();
     return Status::Ok();
@@ -167,16 +165,16 @@ Status Import(const Globals& g, const std::string& file) {
     if (!opened) return InvalidArgument(file + ": cannot open");
   }
   std::istream& in = file == "-" ? std::cin : opened;
-  NCEN_ASSIGN_OR_RETURN(auto changes, ReadRecords(in, where));
+  NCEN_ASSIGN_OR_RETURN(auto records, ReadRecords(in, where));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
-  NCEN_RETURN_IF_ERROR(n.store->AppendLocal(n.identity, changes).status());
+  NCEN_ASSIGN_OR_RETURN(auto ids, node::Records(*n.store, n.identity).Import(std::move(records)));
   if (g.json) {
-    json ids = json::array();
-    for (const auto& c : changes) ids.push_back(storage::FormatRecordId(c.id));
-    PrintJson({{"count", changes.size()}, {"ids", ids}});
+    json out = json::array();
+    for (const auto& id : ids) out.push_back(storage::FormatRecordId(id));
+    PrintJson({{"count", ids.size()}, {"ids", out}});
   } else {
-    for (const auto& c : changes) std::cout << storage::FormatRecordId(c.id) << "\n";
-    std::cerr << "imported " << changes.size() << " records in one transaction\n";
+    for (const auto& id : ids) std::cout << storage::FormatRecordId(id) << "\n";
+    std::cerr << "imported " << ids.size() << " records in one transaction\n";
   }
   return Status::Ok();
 }

@@ -1,0 +1,187 @@
+#include "node/records.h"
+
+#include "storage/codes.h"
+#include "storage/record_json.h"
+
+namespace ncen::node {
+
+using storage::Op;
+using storage::RecordId;
+using storage::RecordType;
+using storage::RecordView;
+
+std::vector<std::string> QuarantineClasses(const storage::RecordState& state) {
+  std::vector<std::string> out;
+  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
+    for (int s = 0; s < storage::kScopeCount; ++s) {
+      auto type = static_cast<RecordType>(t);
+      auto scope = static_cast<storage::Scope>(s);
+      if (state.clash_classes & storage::ClassBit(type, scope)) {
+        out.push_back(std::string(storage::RecordTypeName(type)) + "/" + storage::ScopeName(scope));
+      }
+    }
+  }
+  return out;
+}
+
+Status QuarantineStatus(const RecordId& id, const storage::RecordState& state) {
+  if (!state.quarantined()) return Status::Ok();
+  std::string classes;
+  for (const auto& name : QuarantineClasses(state)) classes += (classes.empty() ? "" : ", ") + name;
+  return FailedPrecondition("record " + storage::FormatRecordId(id) +
+                            " is quarantined: entries of more than one type or scope (" + classes +
+                            ") were written under its id; its entries are kept in the log");
+}
+
+Status Records::WriteOne(storage::LocalChange change) {
+  return store_.AppendLocal(me_, {&change, 1}).status();
+}
+
+Result<RecordId> Records::Add(RecordType type, const nlohmann::ordered_json& body) {
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(type, body, false));
+  storage::LocalChange change{storage::NewRecordId(storage::UnixMillisNow()), type, Op::kPut, std::move(payload)};
+  RecordId id = change.id;
+  // Only a new record: an id that (impossibly) exists is not overwritten.
+  change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
+    auto held = records.Get(id);
+    if (held.ok()) return ConflictError("record " + storage::FormatRecordId(id) + " exists already");
+    return held.status().code() == StatusCode::kNotFound ? Status::Ok() : held.status();
+  };
+  NCEN_RETURN_IF_ERROR(WriteOne(std::move(change)));
+  return id;
+}
+
+Result<std::vector<RecordId>> Records::Import(std::vector<NewRecord> records) {
+  if (records.empty()) return InvalidArgument("no records");
+  int64_t now_ms = storage::UnixMillisNow();
+  std::vector<storage::LocalChange> changes;
+  changes.reserve(records.size());
+  std::vector<RecordId> ids;
+  ids.reserve(records.size());
+  for (NewRecord& r : records) {
+    changes.push_back({storage::NewRecordId(now_ms), r.type, Op::kPut, std::move(r.payload)});
+    ids.push_back(changes.back().id);
+  }
+  NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, changes).status());
+  return ids;
+}
+
+Result<RecordView> Records::GetAny(const RecordId& id) { return store_.GetRecord(id); }
+
+Result<RecordView> Records::Get(const RecordId& id) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(id));
+  NCEN_RETURN_IF_ERROR(QuarantineStatus(id, view.state));
+  return view;
+}
+
+Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, bool resolve) {
+  if (body.is_object() && body.contains("id") &&
+      (!body["id"].is_string() || body["id"].get<std::string>() != storage::FormatRecordId(id))) {
+    return InvalidArgument("field 'id' does not match " + storage::FormatRecordId(id));
+  }
+  // The type is fixed by the record: read it to validate the body.
+  NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, body, true));
+  storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
+                              view.state.scope};
+  change.check = [id, resolve](storage::TxnRecords& records, Bytes*) -> Status {
+    NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
+    NCEN_RETURN_IF_ERROR(QuarantineStatus(id, now.state));
+    if (resolve && !now.state.conflict()) {
+      return InvalidArgument("record " + storage::FormatRecordId(id) + " has no conflict to resolve; use 'update'");
+    }
+    return Status::Ok();
+  };
+  return WriteOne(std::move(change));
+}
+
+Status Records::Delete(const RecordId& id) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  storage::LocalChange change{id, view.state.type, Op::kDelete, {}, view.state.scope};
+  change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
+    NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
+    NCEN_RETURN_IF_ERROR(QuarantineStatus(id, now.state));
+    if (!now.state.live()) return InvalidArgument("record " + storage::FormatRecordId(id) + " is already deleted");
+    return Status::Ok();
+  };
+  return WriteOne(std::move(change));
+}
+
+namespace {
+
+// The seizure's payload with the link added, from the records as they are:
+// both must be live, of the right types.
+Result<Bytes> LinkedPayload(storage::TxnRecords& records, const RecordId& seizure_id, const RecordId& other_id,
+                            bool company) {
+  NCEN_ASSIGN_OR_RETURN(RecordView seizure, records.Get(seizure_id));
+  NCEN_RETURN_IF_ERROR(QuarantineStatus(seizure_id, seizure.state));
+  if (seizure.state.type != RecordType::kSeizure || !seizure.state.live()) {
+    return InvalidArgument(storage::FormatRecordId(seizure_id) + " is not a seizure");
+  }
+  RecordType want = company ? RecordType::kCompany : RecordType::kSuspect;
+  auto other = records.Get(other_id);
+  if (!other.ok() || other->state.quarantined() || other->state.type != want || !other->state.live()) {
+    return InvalidArgument(storage::FormatRecordId(other_id) + " is not a " + storage::RecordTypeName(want) +
+                           " on this node");
+  }
+  const Bytes& current = seizure.payloads[seizure.state.WinnerIndex()];
+  return storage::AddSeizureLink(current, company, storage::FormatRecordId(other_id));
+}
+
+// Reads outside a write transaction, for the decision whether to write.
+class ReadOnlyRecords : public storage::TxnRecords {
+ public:
+  explicit ReadOnlyRecords(storage::Store& store) : store_(store) {}
+  Result<RecordView> Get(const RecordId& id) override { return store_.GetRecord(id); }
+
+ private:
+  storage::Store& store_;
+};
+
+}  // namespace
+
+Result<bool> Records::Link(const RecordId& seizure_id, const RecordId& other_id, bool company) {
+  ReadOnlyRecords now(store_);
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, LinkedPayload(now, seizure_id, other_id, company));
+  NCEN_ASSIGN_OR_RETURN(RecordView seizure, store_.GetRecord(seizure_id));
+  if (payload == seizure.payloads[seizure.state.WinnerIndex()] && !seizure.state.conflict()) return false;
+  storage::LocalChange change{seizure_id, RecordType::kSeizure, Op::kPut, {}, seizure.state.scope};
+  // The link goes into the seizure as it is when the write happens, so an
+  // edit that landed meanwhile is kept.
+  change.check = [seizure_id, other_id, company](storage::TxnRecords& records, Bytes* out) -> Status {
+    NCEN_ASSIGN_OR_RETURN(*out, LinkedPayload(records, seizure_id, other_id, company));
+    return Status::Ok();
+  };
+  NCEN_RETURN_IF_ERROR(WriteOne(std::move(change)));
+  return true;
+}
+
+Result<std::vector<storage::ListItem>> Records::List(std::optional<RecordType> type, size_t limit) {
+  return store_.List(type, limit);
+}
+
+Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
+  if (!r.from_date.empty() && !storage::IsDate(r.from_date)) {
+    return InvalidArgument("from '" + r.from_date + "' is not a date (YYYY-MM-DD)");
+  }
+  if (!r.to_date.empty() && !storage::IsDate(r.to_date)) {
+    return InvalidArgument("to '" + r.to_date + "' is not a date (YYYY-MM-DD)");
+  }
+  if (!r.from_date.empty() && !r.to_date.empty() && r.from_date > r.to_date) {
+    return InvalidArgument("the from date is after the to date");
+  }
+  if (r.text.empty() && r.from_date.empty() && r.to_date.empty()) {
+    return InvalidArgument("a search needs text, a from date or a to date");
+  }
+  storage::SearchQuery q;
+  q.text = r.text;
+  q.type = r.type;
+  q.from_date = r.from_date;
+  q.to_date = r.to_date;
+  q.limit = r.limit;
+  return store_.Search(q);
+}
+
+Result<std::vector<storage::ListItem>> Records::Conflicts(size_t limit) { return store_.Conflicts(limit); }
+
+}  // namespace ncen::node

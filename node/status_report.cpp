@@ -1,0 +1,42 @@
+#include "node/status_report.h"
+
+namespace ncen::node {
+
+std::vector<PeerReport> JoinPeers(const NodeConfig& config, const std::vector<storage::PeerStatus>& rows,
+                                  int64_t now_ms) {
+  std::vector<PeerReport> out;
+  for (const auto& peer : config.peers) {
+    PeerReport report;
+    report.config = peer;
+    for (const auto& row : rows) {
+      if (row.id == peer.id) report.row = row;
+    }
+    report.connected = report.row && report.row->IsConnectedAt(now_ms);
+    report.in_sync = report.connected && report.row->InSync();
+    out.push_back(std::move(report));
+  }
+  return out;
+}
+
+Result<StatusReport> GatherStatusReport(const OpenNode& node, const std::string& data_dir,
+                                        bool record_state_digest, size_t refused_shown) {
+  const storage::Store& store = *node.store;
+  StatusReport r;
+  r.meta = store.meta();
+  if (record_state_digest) {
+    NCEN_ASSIGN_OR_RETURN(r.record_state_digest, store.RecordStateDigest());
+  }
+  NCEN_ASSIGN_OR_RETURN(r.stats, store.Stats());
+  NCEN_ASSIGN_OR_RETURN(r.frontier, store.Frontier());
+  NCEN_ASSIGN_OR_RETURN(r.frontier_digest, store.FrontierDigest());
+  NCEN_ASSIGN_OR_RETURN(r.forks, store.Forks());
+  NCEN_ASSIGN_OR_RETURN(r.stale, store.StaleIdentityMark());
+  NCEN_ASSIGN_OR_RETURN(r.config, LoadConfig(data_dir, r.meta.node_id));
+  NCEN_ASSIGN_OR_RETURN(auto rows, store.PeerStatuses());
+  r.now_ms = storage::UnixMillisNow();
+  r.peers = JoinPeers(r.config, rows, r.now_ms);
+  NCEN_ASSIGN_OR_RETURN(r.refused, store.RefusedAttempts(refused_shown));
+  return r;
+}
+
+}  // namespace ncen::node

@@ -1,0 +1,162 @@
+// The record-operations library (node/records.h): the rules every front end
+// shares, checked inside the write transaction that appends.
+#include <catch2/catch.hpp>
+
+#include "node/records.h"
+#include "storage/record_json.h"
+#include "tests/support/store_fixture.h"
+
+namespace ncen::node {
+namespace {
+
+using json = nlohmann::ordered_json;
+using storage::RecordType;
+
+json Seizure(const std::string& narrative) {
+  return {{"date", "2026-11-02"},
+          {"country", "PK"},
+          {"office", "PKTKM"},
+          {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", 2.5}, {"unit", "kg"}}}},
+          {"narrative", narrative}};
+}
+
+struct Office {
+  explicit Office(uint8_t n) : identity(testing::IdentityFromNumber(n)), t(identity), records(*t.store, identity) {}
+  crypto::Identity identity;
+  testing::TestStore t;
+  Records records;
+  uint64_t Entries() { return t.store->Stats()->entries; }
+};
+
+std::string Narrative(Office& o, const storage::RecordId& id) {
+  auto view = o.records.Get(id).value();
+  auto body = storage::RecordToJson(RecordType::kSeizure, view.payloads[view.state.WinnerIndex()]).value();
+  return body.value("narrative", "");
+}
+
+}  // namespace
+
+TEST_CASE("add validates and stores; update replaces; the body's id must be the record's", "[records]") {
+  Office o(1);
+  CHECK(o.records.Add(RecordType::kSeizure, json{{"date", "2026-13-01"}}).status().code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(o.Entries() == 0);
+  auto id = o.records.Add(RecordType::kSeizure, Seizure("first"));
+  REQUIRE(id.ok());
+  REQUIRE(o.records.Update(*id, Seizure("second"), false).ok());
+  CHECK(Narrative(o, *id) == "second");
+  json other = Seizure("third");
+  other["id"] = storage::FormatRecordId(testing::FixedRecordId(9));
+  CHECK(o.records.Update(*id, other, false).code() == StatusCode::kInvalidArgument);
+  CHECK(o.Entries() == 2);
+}
+
+TEST_CASE("resolve only a record in conflict, delete only a live one", "[records]") {
+  Office a(1), b(2);
+  auto id = a.records.Add(RecordType::kSeizure, Seizure("a")).value();
+  CHECK(a.records.Update(id, Seizure("not in conflict"), true).code() == StatusCode::kInvalidArgument);
+  REQUIRE(a.records.Delete(id).ok());
+  Status again = a.records.Delete(id);
+  CHECK(again.code() == StatusCode::kInvalidArgument);
+  CHECK(again.message().find("already deleted") != std::string::npos);
+  CHECK(a.records.Delete(testing::FixedRecordId(7)).code() == StatusCode::kNotFound);
+  // A conflict: a and b edit the same record concurrently.
+  auto shared = a.records.Add(RecordType::kSeizure, Seizure("shared")).value();
+  REQUIRE(b.t.store->ApplyBatch(testing::AllEntries(*a.t.store)).refused.empty());
+  REQUIRE(a.records.Update(shared, Seizure("a's edit"), false).ok());
+  REQUIRE(b.records.Update(shared, Seizure("b's edit"), false).ok());
+  REQUIRE(a.t.store->ApplyBatch(testing::AllEntries(*b.t.store)).refused.empty());
+  REQUIRE(a.records.Get(shared)->state.conflict());
+  REQUIRE(a.records.Update(shared, Seizure("settled"), true).ok());
+  CHECK_FALSE(a.records.Get(shared)->state.conflict());
+  CHECK(Narrative(a, shared) == "settled");
+}
+
+TEST_CASE("link only live records of the right types; a second link writes nothing", "[records]") {
+  Office o(1);
+  auto seizure = o.records.Add(RecordType::kSeizure, Seizure("s")).value();
+  auto suspect = o.records.Add(RecordType::kSuspect, json{{"surname", "Müller"}}).value();
+  auto company = o.records.Add(RecordType::kCompany, json{{"name", "Halvik Ticaret"}, {"country", "TR"}}).value();
+  CHECK(o.records.Link(seizure, company, false).status().code() == StatusCode::kInvalidArgument);
+  CHECK(o.records.Link(suspect, suspect, false).status().code() == StatusCode::kInvalidArgument);
+  REQUIRE(o.records.Link(seizure, suspect, false).value());
+  uint64_t entries = o.Entries();
+  CHECK_FALSE(o.records.Link(seizure, suspect, false).value());
+  CHECK(o.Entries() == entries);
+  REQUIRE(o.records.Link(seizure, company, true).value());
+  auto body = storage::RecordToJson(RecordType::kSeizure, o.records.Get(seizure)->payloads[0]).value();
+  CHECK(body["suspects"].size() == 1);
+  CHECK(body["companies"].size() == 1);
+  CHECK(body["narrative"] == "s");  // the other fields are the seizure's as it was when linked
+  REQUIRE(o.records.Delete(suspect).ok());
+  auto another = o.records.Add(RecordType::kSeizure, Seizure("t")).value();
+  CHECK(o.records.Link(another, suspect, false).status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("a rule is checked in the write's own transaction, against what earlier changes did", "[records]") {
+  // Two changes in one AppendLocal: the first deletes a record, the
+  // second requires it live. The second's check sees the first: nothing of
+  // the call is written.
+  Office o(1);
+  auto id = o.records.Add(RecordType::kSeizure, Seizure("x")).value();
+  uint64_t entries = o.Entries();
+  storage::LocalChange del{id, RecordType::kSeizure, storage::Op::kDelete, {}};
+  storage::LocalChange edit{id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("y")};
+  edit.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
+    auto now = records.Get(id);
+    if (!now.ok()) return now.status();
+    return now->state.live() ? Status::Ok() : InvalidArgument("deleted meanwhile");
+  };
+  std::vector<storage::LocalChange> both = {del, edit};
+  auto r = o.t.store->AppendLocal(o.identity, both);
+  CHECK(r.status().message() == "deleted meanwhile");
+  CHECK(o.Entries() == entries);
+  // And a check may derive the payload from the record as it is in the
+  // transaction (how a link keeps an edit that landed meanwhile).
+  storage::LocalChange derived{id, RecordType::kSeizure, storage::Op::kPut, {}};
+  derived.check = [id](storage::TxnRecords& records, Bytes* payload) -> Status {
+    NCEN_ASSIGN_OR_RETURN(auto now, records.Get(id));
+    *payload = now.payloads[now.state.WinnerIndex()];
+    return Status::Ok();
+  };
+  std::vector<storage::LocalChange> edit_then_derive = {
+      {id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("the edit")}, derived};
+  REQUIRE(o.t.store->AppendLocal(o.identity, edit_then_derive).ok());
+  CHECK(Narrative(o, id) == "the edit");
+}
+
+TEST_CASE("search validates its request", "[records]") {
+  Office o(1);
+  o.records.Add(RecordType::kSeizure, Seizure("x")).value();
+  SearchRequest r;
+  CHECK(o.records.Search(r).status().code() == StatusCode::kInvalidArgument);
+  r.from_date = "2026-13-01";
+  CHECK(o.records.Search(r).status().code() == StatusCode::kInvalidArgument);
+  r.from_date = "2026-12-01";
+  r.to_date = "2026-01-01";
+  CHECK(o.records.Search(r).status().code() == StatusCode::kInvalidArgument);
+  r.from_date = "2026-11-01";
+  r.to_date = "2026-11-30";
+  CHECK(o.records.Search(r)->size() == 1);
+}
+
+TEST_CASE("a quarantined record is named as such by every operation", "[records]") {
+  Office o(1);
+  auto id = o.records.Add(RecordType::kSeizure, Seizure("x")).value();
+  auto mallory = testing::IdentityFromNumber(66);
+  storage::EntryHeader h;
+  h.author = mallory.public_key();
+  h.seq = 1;
+  h.record_id = id;
+  h.record_type = RecordType::kSuspect;
+  auto suspect = storage::RecordFromJson(RecordType::kSuspect, json{{"surname", "M"}}).value();
+  REQUIRE(o.t.store->ApplyBatch(std::vector{storage::MakeEntry(h, suspect, mallory)}).refused.empty());
+  for (Status s : {o.records.Get(id).status(), o.records.Update(id, Seizure("y"), false), o.records.Delete(id)}) {
+    CHECK(s.code() == StatusCode::kFailedPrecondition);
+    CHECK(s.message().find("quarantined") != std::string::npos);
+  }
+  CHECK(QuarantineClasses(o.records.GetAny(id)->state) ==
+        std::vector<std::string>{"seizure/national", "suspect/national"});
+}
+
+}  // namespace ncen::node
