@@ -39,7 +39,7 @@ Status Records::WriteOne(storage::LocalChange change) {
 
 Result<RecordId> Records::Add(RecordType type, const nlohmann::ordered_json& body) {
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(type, body, false));
-  storage::LocalChange change{storage::NewRecordId(storage::UnixMillisNow()), type, Op::kPut, std::move(payload)};
+  storage::LocalChange change{storage::NewRecordId(store_.NowMs()), type, Op::kPut, std::move(payload)};
   RecordId id = change.id;
   // Only a new record: an id that (impossibly) exists is not overwritten.
   change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
@@ -53,7 +53,7 @@ Result<RecordId> Records::Add(RecordType type, const nlohmann::ordered_json& bod
 
 Result<std::vector<RecordId>> Records::Import(std::vector<NewRecord> records) {
   if (records.empty()) return InvalidArgument("no records");
-  int64_t now_ms = storage::UnixMillisNow();
+  int64_t now_ms = store_.NowMs();
   std::vector<storage::LocalChange> changes;
   changes.reserve(records.size());
   std::vector<RecordId> ids;

@@ -70,6 +70,7 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const NodeM
                                              StoreOptions options) {
   if (std::filesystem::exists(StoreFile(dir))) return ConflictError("a store already exists in " + dir);
   std::unique_ptr<Store> store(new Store);
+  if (options.clock) store->clock_ = options.clock;
   NCEN_ASSIGN_OR_RETURN(store->env_, lmdb::Env::Open(dir, options.map_size_bytes, options.durable));
   NCEN_RETURN_IF_ERROR(store->OpenDatabases(true));
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, true));
@@ -89,6 +90,7 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const NodeM
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
   if (!std::filesystem::exists(StoreFile(dir))) return NotFound("no store in " + dir);
   std::unique_ptr<Store> store(new Store);
+  if (options.clock) store->clock_ = options.clock;
   NCEN_ASSIGN_OR_RETURN(store->env_, lmdb::Env::Open(dir, options.map_size_bytes, options.durable));
   Status s = store->OpenDatabases(false);
   if (s.code() == StatusCode::kNotFound) return Corruption("store in " + dir + " is incomplete: " + s.message());
@@ -513,7 +515,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   std::map<Scope, size_t> last_slot;  // per feed of this author
   LocalRecords records(w);
   ChainSigner signer(me, slots);
-  int64_t now = UnixMillisNow();
+  int64_t now = NowMs();
   for (size_t i = 0; i < changes.size(); ++i) {
     const LocalChange& c = changes[i];
     if (c.check) {
@@ -818,7 +820,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
       }
       auto ours = MakeSignedHeader(held.header, held.signature);
       if (!ours.ok()) return ours.status();
-      ForkReport fork{feed, h.seq, held_hash, hash, UnixMillisNow(), source, std::move(ours).value(),
+      ForkReport fork{feed, h.seq, held_hash, hash, NowMs(), source, std::move(ours).value(),
                       SignedHeaderOf(e)};
       bool newly = false;
       Status recorded = PutFork(w.txn(), *dbs_, fork, &newly);

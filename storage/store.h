@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "crypto/identity.h"
 #include "storage/entry.h"
@@ -32,6 +33,9 @@ class Env;
 struct StoreOptions {
   uint64_t map_size_bytes = uint64_t{64} << 30;  // address space, not disk
   bool durable = true;  // false: no fsync at commit (tests, simulation)
+  // Where the store reads the time (entry timestamps, fork reports); it
+  // must outlive the store. Null: the system clock.
+  const Clock* clock = nullptr;
 };
 
 struct NodeMeta {
@@ -243,6 +247,8 @@ class Store {
   ~Store();
 
   const NodeMeta& meta() const { return meta_; }
+  // The store's clock (StoreOptions::clock): Unix milliseconds.
+  int64_t NowMs() const { return clock_->NowMs(); }
 
   // Appends local changes as new entries of `me`'s feeds, in one transaction,
   // and applies them. Each change's context is the versions this node holds
@@ -368,6 +374,8 @@ class Store {
   std::unique_ptr<lmdb::Env> env_;
   NodeMeta meta_;
   std::unique_ptr<Dbs> dbs_;
+  SystemClock system_clock_;
+  const Clock* clock_ = &system_clock_;
 };
 
 }  // namespace ncen::storage

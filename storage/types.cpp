@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/clock.h"
 #include "crypto/random.h"
 
 namespace ncen::storage {
@@ -129,10 +130,6 @@ Result<RecordId> ParseRecordId(std::string_view text) {
   return id;
 }
 
-int64_t UnixMillisNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t UnixMillisNow() { return SystemClock().NowMs(); }
 
 }  // namespace ncen::storage

@@ -69,6 +69,8 @@ struct FeedId {
   friend auto operator<=>(const FeedId&, const FeedId&) = default;
 };
 
+// The system clock in Unix milliseconds, for front ends. The store reads
+// the time from StoreOptions::clock instead.
 int64_t UnixMillisNow();
 
 }  // namespace ncen::storage

@@ -8,10 +8,6 @@
 
 namespace ncen::replication {
 
-#ifdef NCEN_MUTANT_ACK_BEFORE_COMMIT
-bool MutantCrashBeforeCommit();  // tests/sim/mutant_hooks.cpp
-#endif
-
 using storage::FeedHead;
 using storage::FeedId;
 using storage::Scope;
@@ -414,7 +410,10 @@ Status Session::OnBatch(const BatchMsg& batch, int64_t now_ms) {
   // Mutant for tests/sim only, never built into the product: acknowledge the
   // batch before committing it; the simulator may crash the node in between.
   Queue(AckMsg{batch.number, {}}, now_ms);
-  if (MutantCrashBeforeCommit()) return Status::Ok();
+  if (options_.test_hooks && options_.test_hooks->die_before_commit &&
+      options_.test_hooks->die_before_commit()) {
+    return Status::Ok();
+  }
 #endif
   storage::ApplyReport report = store_.ApplyBatch(received_, peer_.name);
   if (!report.status.ok()) {

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -47,12 +48,21 @@
 
 namespace ncen::replication {
 
+// Fault injection for the simulator's mutants (tests/sim/CMakeLists.txt)
+// only; the product never sets it.
+struct SessionTestHooks {
+  // Asked by the NCEN_MUTANT_ACK_BEFORE_COMMIT build between queuing an ack
+  // and committing its batch; true: the node dies there.
+  std::function<bool()> die_before_commit;
+};
+
 struct SessionOptions {
   size_t batch_bytes = limits::kBatchBytesDefault;  // entry bytes per batch (at least one entry)
   size_t window = 4;                      // unacknowledged batches in flight
   int64_t keepalive_ms = 5000;            // ping when nothing was sent this long
   int64_t idle_timeout_ms = 20000;        // fail when nothing arrived this long
   int64_t poll_ms = 200;                  // how often OnTick looks for new entries
+  const SessionTestHooks* test_hooks = nullptr;
 };
 
 struct PeerInfo {

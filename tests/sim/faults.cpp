@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "tests/sim/virtual_clock.h"
 #include "tests/sim/world.h"
 
 namespace ncen::sim {
@@ -69,9 +68,7 @@ void World::Write(int only_node) {
       }
     }
   }
-  SetVirtualNowMs(now_ + node.clock_skew_ms);
   auto dots = node.store->AppendLocal(node.identity, changes);
-  SetVirtualNowMs(now_);
   ++stats_.writes;
   if (!dots.ok()) {
     if (dots.status().code() == StatusCode::kFailedPrecondition && !stale->empty()) {
@@ -229,7 +226,7 @@ void World::Crash(int n, bool host, const std::string& why) {
 void World::Restart(int n, uint64_t life) {
   Node& node = *nodes_[n];
   if (node.up || life != node.life) return;
-  auto store = storage::Store::Open(node.dir->path(), SimStoreOptions());
+  auto store = storage::Store::Open(node.dir->path(), SimStoreOptions(&node.clock));
   if (!store.ok()) return Fail(node.name + ": the store does not reopen: " + store.status().ToString());
   node.store = std::move(store).value();
   node.up = true;

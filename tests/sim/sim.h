@@ -12,7 +12,7 @@
 // same run, event for event, and the same digests.
 //
 // Thread-safety: one RunSeed at a time per process — the store's clock is the
-// process-wide virtual clock (virtual_clock.h).
+// World: each node's store reads the World's virtual clock (StoreOptions::clock).
 #pragma once
 
 #include <cstdint>

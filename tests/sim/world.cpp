@@ -7,12 +7,9 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
-#include "tests/sim/virtual_clock.h"
 #include "tests/support/store_fixture.h"
 
 namespace ncen::sim {
-
-World* World::current_ = nullptr;
 
 namespace {
 
@@ -23,9 +20,7 @@ constexpr uint64_t kEventsMax = 20'000'000;  // a run that needs more is a livel
 
 World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
-  NCEN_CHECK(current_ == nullptr);
-  current_ = this;
-  SetVirtualNowMs(now_);
+  session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
   BuildTopology();
   BuildNodes();
   ComputeReach();
@@ -56,7 +51,6 @@ World::World(const SimOptions& options)
 
 World::~World() {
   connections_.clear();  // sessions first: they hold references to the stores
-  current_ = nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -65,7 +59,7 @@ World::~World() {
 void World::BuildTopology() {
   int n = options_.nodes > 0 ? std::clamp(options_.nodes, 3, 12) : int(rng_.Between(3, 12));
   for (int i = 0; i < n; ++i) {
-    nodes_.push_back(std::make_unique<Node>(i, testing::IdentityFromNumber(uint8_t(i + 1))));
+    nodes_.push_back(std::make_unique<Node>(i, testing::IdentityFromNumber(uint8_t(i + 1)), now_));
   }
   if (n >= 5 && rng_.Percent(60)) {
     BuildHierarchy(n);
@@ -81,7 +75,7 @@ void World::BuildTopology() {
 
 void World::AddMallory() {
   int index = static_cast<int>(nodes_.size());
-  nodes_.push_back(std::make_unique<Node>(index, testing::IdentityFromNumber(uint8_t(index + 1))));
+  nodes_.push_back(std::make_unique<Node>(index, testing::IdentityFromNumber(uint8_t(index + 1)), now_));
   Node& mallory = *nodes_.back();
   mallory.name = "mallory";
   mallory.role = Role::kPost;
@@ -217,9 +211,10 @@ void World::BuildNodes() {
     }
     node.session_options.batch_bytes = kBatchBytes[rng_.Below(4)];
     node.session_options.window = rng_.Between(1, 4);
+    node.session_options.test_hooks = &session_hooks_;
     node.dir = std::make_unique<testing::TempDir>();
     storage::NodeMeta meta{node.identity.public_key(), node.name, RoleName(node.role), 0};
-    auto store = storage::Store::Create(node.dir->path(), meta, SimStoreOptions());
+    auto store = storage::Store::Create(node.dir->path(), meta, SimStoreOptions(&node.clock));
     NCEN_CHECK(store.ok());
     node.store = std::move(store).value();
   }
@@ -278,7 +273,6 @@ SimResult World::Run() {
     Event e = agenda_.top();
     agenda_.pop();
     now_ = e.at_ms;
-    SetVirtualNowMs(now_);
     if (++stats_.events > kEventsMax) {
       Fail("more than " + std::to_string(kEventsMax) + " events: a livelock");
       break;

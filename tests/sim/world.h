@@ -61,15 +61,28 @@ inline const char* RoleName(Role role) {
 
 // A crash in the simulation is a process crash: committed transactions are
 // in the page cache and survive, so no fsync is needed (and none is modelled).
-inline storage::StoreOptions SimStoreOptions() {
+inline storage::StoreOptions SimStoreOptions(const Clock* clock) {
   storage::StoreOptions options;
   options.durable = false;
   options.map_size_bytes = uint64_t{1} << 28;
+  options.clock = clock;
   return options;
 }
 
+// A node's clock: the virtual time, off by the node's skew.
+class NodeClock final : public Clock {
+ public:
+  NodeClock(const int64_t& now_ms, const int64_t& skew_ms) : now_ms_(now_ms), skew_ms_(skew_ms) {}
+  int64_t NowMs() const override { return now_ms_ + skew_ms_; }
+
+ private:
+  const int64_t& now_ms_;
+  const int64_t& skew_ms_;
+};
+
 struct Node {
-  Node(int i, crypto::Identity id) : index(i), identity(std::move(id)) {}
+  Node(int i, crypto::Identity id, const int64_t& world_now_ms)
+      : index(i), identity(std::move(id)), clock(world_now_ms, clock_skew_ms) {}
   int index;
   crypto::Identity identity;
   std::string name;
@@ -81,6 +94,7 @@ struct Node {
   // order batches by timestamp, so skewed clocks are what make entries arrive
   // out of causal order.
   int64_t clock_skew_ms = 0;
+  NodeClock clock;  // what its store reads: the virtual time plus the skew
   replication::SessionOptions session_options;
   std::unique_ptr<testing::TempDir> dir;
   std::unique_ptr<storage::Store> store;  // null while down
@@ -164,10 +178,9 @@ class World {
   ~World();
   SimResult Run();
 
-  // The ack-before-commit mutant's hook (mutant_hooks.cpp): true when the
+  // The ack-before-commit mutant's hook (SessionTestHooks): true when the
   // node now applying a batch should crash before it commits.
   bool MutantCrashBeforeCommit();
-  static World* current() { return current_; }
 
  private:
   enum class Phase { kChaos, kHealing, kSettling, kDone };
@@ -285,7 +298,7 @@ class World {
   int applying_node_ = -1;
   bool crash_requested_ = false;
 
-  static World* current_;
+  replication::SessionTestHooks session_hooks_;
 };
 
 }  // namespace ncen::sim

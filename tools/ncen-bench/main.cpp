@@ -30,12 +30,12 @@
 #include "tools/ncen-bench/sync_bench.h"
 
 using namespace ncen;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
+double Seconds(Steady::time_point since) {
+  return std::chrono::duration<double>(Steady::now() - since).count();
 }
 
 struct TempStore {
@@ -77,7 +77,7 @@ double FillBatched(TempStore& t, uint64_t n, Rng& rng, std::vector<storage::Reco
   double busy = 0;
   for (uint64_t at = 0; at < n; at += 1000) {
     auto changes = MakeChanges(rng, at, std::min<uint64_t>(1000, n - at), bytes);
-    auto start = Clock::now();
+    auto start = Steady::now();
     NCEN_CHECK(t.store->AppendLocal(t.identity, changes).ok());
     busy += Seconds(start);
     if (ids) for (auto& c : changes) ids->push_back(c.id);
@@ -98,7 +98,7 @@ int Write(uint64_t n, bool json) {
   {
     TempStore t(true);
     auto changes = MakeChanges(rng, 0, single_n, nullptr);
-    auto start = Clock::now();
+    auto start = Steady::now();
     for (auto& c : changes) NCEN_CHECK(t.store->AppendLocal(t.identity, {&c, 1}).ok());
     single = static_cast<double>(single_n) / Seconds(start);
   }
@@ -126,11 +126,11 @@ int Read(uint64_t n, uint64_t samples, bool json) {
   FillBatched(t, n, rng, &ids, nullptr);
   // Writes are indexed after their commit (a running node does it when
   // idle); time that here, then measure reads on an up-to-date index.
-  auto start = Clock::now();
+  auto start = Steady::now();
   NCEN_CHECK(t.store->CatchUpIndexAll().ok());
   double index_s = Seconds(start);
 
-  start = Clock::now();
+  start = Steady::now();
   for (uint64_t i = 0; i < samples; ++i) {
     auto view = t.store->GetRecord(ids[rng.Below(ids.size())]);
     NCEN_CHECK(view.ok() && view->payloads.size() == 1);
@@ -146,7 +146,7 @@ int Read(uint64_t n, uint64_t samples, bool json) {
   for (uint64_t i = 0; i < std::min<uint64_t>(n, 1000); ++i) {
     references.push_back(tools::GenerateSeizure(replay, i)["reference"].get<std::string>());
   }
-  start = Clock::now();
+  start = Steady::now();
   size_t found = 0;
   for (uint64_t i = 0; i < samples; ++i) {
     storage::SearchQuery q;
@@ -159,7 +159,7 @@ int Read(uint64_t n, uint64_t samples, bool json) {
   double search_us = Seconds(start) * 1e6 / static_cast<double>(samples);
   NCEN_CHECK(found >= samples);
 
-  start = Clock::now();
+  start = Steady::now();
   for (uint64_t i = 0; i < samples / 10; ++i) {
     storage::SearchQuery q;
     q.from_date = "2026-03-01";
