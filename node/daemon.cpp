@@ -93,9 +93,10 @@ class Daemon::Impl {
     }
     std::string listen = options_.listen_override.empty() ? config_.listen : options_.listen_override;
     if (!listen.empty()) {
-      auto listener = transport::Listener::Open(io_, listen, [this](tcp::socket socket) {
-        Accept(std::move(socket));
-      });
+      auto listener = transport::Listener::Open(
+          io_, listen, [this](tcp::socket socket, transport::HandshakeSlot slot) {
+            Accept(std::move(socket), std::move(slot));
+          });
       if (!listener.ok()) return listener.status();
       listener_ = std::move(listener).value();
       log::Line("listening on " + listener_->address());
@@ -140,10 +141,11 @@ class Daemon::Impl {
     return handler;
   }
 
-  void Accept(tcp::socket socket) {
+  void Accept(tcp::socket socket, transport::HandshakeSlot slot) {
     if (stopping_) return;
     auto c = Connection::Start(std::move(socket), crypto::NoiseRole::kResponder, node_.identity,
-                               ChannelOptions(), RosterCheck(), limits_, Handler(std::nullopt));
+                               ChannelOptions(), RosterCheck(), limits_, Handler(std::nullopt),
+                               std::move(slot));
     pending_.insert(c);
   }
 
