@@ -3,9 +3,7 @@
 #include "node/config.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <toml++/toml.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +12,8 @@
 #include <functional>
 #include <map>
 #include <sstream>
+
+#include "node/atomic_file.h"
 
 namespace ncen::node {
 
@@ -306,25 +306,6 @@ std::string Render(const NodeConfig& config) {
 
 Status Errno(const std::string& what) { return IOError(what + ": " + std::strerror(errno)); }
 
-Status WriteAll(int fd, std::string_view text, const std::string& path) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("cannot write " + path);
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return Errno("cannot open " + dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("cannot sync " + dir);
-  return Status::Ok();
-}
-
 }  // namespace
 
 const PeerConfig* NodeConfig::FindById(const crypto::PublicKey& id) const {
@@ -426,20 +407,7 @@ Result<NodeConfig> LoadConfig(const std::string& dir,
 
 Status SaveConfig(const std::string& dir, const NodeConfig& config) {
   NCEN_RETURN_IF_ERROR(ValidateConfig(config));
-  std::string path = ConfigPath(dir);
-  std::string tmp = dir + "/." + kConfigFileName + ".XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return Errno("cannot create a temporary file in " + dir);
-  Status s = WriteAll(fd, Render(config), tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot sync " + tmp);
-  if (::close(fd) != 0 && s.ok()) s = Errno("cannot close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    s = Errno("cannot rename " + tmp + " to " + path);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return SyncDir(dir);
+  return ReplaceFile(dir, kConfigFileName, Render(config));
 }
 
 }  // namespace ncen::node

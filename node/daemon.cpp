@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/rng.h"
 #include "crypto/random.h"
+#include "node/atomic_file.h"
 #include "node/config.h"
 #include "node/node_dir.h"
 #include "replication/protocol/session.h"
@@ -499,11 +500,8 @@ class Daemon::Impl {
   // with port 0) while the daemon runs.
   std::string AddressFile() const { return options_.data_dir + "/" + kAddressFileName; }
   void WriteAddressFile(const std::string& address) {
-    std::string tmp = AddressFile() + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%s\n", address.c_str());
-      std::fclose(f);
-      std::rename(tmp.c_str(), AddressFile().c_str());
+    if (Status s = ReplaceFile(options_.data_dir, kAddressFileName, address + "\n"); !s.ok()) {
+      log::Line("cannot write " + AddressFile() + ": " + s.ToString());
     }
   }
 
