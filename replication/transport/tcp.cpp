@@ -458,9 +458,11 @@ void Listener::Admit(tcp::socket socket) {
 }
 
 // Lines held back are written once their interval has passed, even when
-// nothing else happens.
+// nothing else happens: the timer wakes when the next one is due.
 void Listener::FlushLogLater() {
-  log_timer_.expires_after(std::max(gate_->limits.log_repeat_interval, Millis(10)));
+  Millis wait = gate_->limits.log_repeat_interval;
+  if (auto due_ms = gate_->log.NextDueMs()) wait = Millis(*due_ms - NowMs());
+  log_timer_.expires_after(std::max(wait, Millis(10)));
   log_timer_.async_wait([this, gate = gate_](const boost::system::error_code& e) {
     if (e || !gate->listening) return;
     gate->log.Flush(NowMs());
