@@ -83,4 +83,48 @@ inline constexpr size_t kSessionFeedsMax = 100000;
 // Fork reports and signed headers in one hello or evidence message.
 inline constexpr size_t kEvidenceItemsMax = 64;
 
+// ---------------------------------------------------------------------------
+// Transport and daemon: what strangers on the network may cost a node
+// (docs/handshake.md §7, docs/protocol.md §8). A stranger can open TCP
+// connections for free, so everything a connection holds before its
+// handshake proves a roster key is bounded here.
+
+// Inbound connections whose handshake has not finished, in total and from
+// one remote IP address. A connection over either bound is closed at once,
+// without a handshake (counted, and logged in aggregate).
+inline constexpr size_t kInboundHandshakesMax = 64;
+inline constexpr size_t kInboundHandshakesPerAddressMax = 4;
+static_assert(kInboundHandshakesPerAddressMax <= kInboundHandshakesMax);
+
+// A connection's read buffer: small until its handshake is done (the largest
+// handshake message, 2 + 128 bytes, fits one read), the full size once open.
+inline constexpr size_t kHandshakeReadBufferBytes = 2 * kKiB;
+inline constexpr size_t kReadBufferBytes = 256 * kKiB;
+static_assert(kHandshakeReadBufferBytes < kReadBufferBytes);
+// What the unauthenticated connections may hold in read buffers together.
+static_assert(kInboundHandshakesMax * kHandshakeReadBufferBytes <= 1 * kMiB);
+
+// accept() failing (out of descriptors: EMFILE, ENFILE; or of kernel
+// memory): the listener waits before it tries again, doubling the wait from
+// the first to the most, and starts over after an accept succeeds. Without
+// the wait the listening socket stays readable and the loop spins.
+inline constexpr int64_t kAcceptBackoffFirstMs = 100;
+inline constexpr int64_t kAcceptBackoffMaxMs = 1000;
+static_assert(kAcceptBackoffFirstMs > 0 && kAcceptBackoffFirstMs <= kAcceptBackoffMaxMs);
+
+// Log lines that strangers can cause (accept failures, connections over the
+// bounds above, refused peers, failed handshakes): at most one line per key
+// per interval; the rest are counted into the next line of that key. At
+// most this many keys are tracked (callers use a fixed set of keys).
+inline constexpr int64_t kLogRepeatIntervalMs = 5000;
+inline constexpr size_t kLogRepeatKeysMax = 64;
+
+// Refused peers (authenticated, not in the roster): kept in memory and
+// written to the store in one transaction at most once per interval, one
+// row per node id (its latest attempt, with how many it stands for), for at
+// most this many distinct ids per write; attempts of further ids are only
+// counted and logged.
+inline constexpr int64_t kRefusedWriteIntervalMs = 2000;
+inline constexpr size_t kRefusedIdsPerWriteMax = 100;
+
 }  // namespace ncen::limits

@@ -10,8 +10,11 @@
 #include "base/log.h"
 #include "base/rng.h"
 #include "crypto/random.h"
+#include "node/durable_file.h"
 #include "node/config.h"
+#include "node/exception_boundary.h"
 #include "node/node_dir.h"
+#include "node/refused_aggregator.h"
 #include "replication/protocol/session.h"
 #include "replication/transport/tcp.h"
 
@@ -93,9 +96,10 @@ class Daemon::Impl {
     }
     std::string listen = options_.listen_override.empty() ? config_.listen : options_.listen_override;
     if (!listen.empty()) {
-      auto listener = transport::Listener::Open(io_, listen, [this](tcp::socket socket) {
-        Accept(std::move(socket));
-      });
+      auto listener = transport::Listener::Open(
+          io_, listen, [this](tcp::socket socket, transport::HandshakeSlot slot) {
+            Accept(std::move(socket), std::move(slot));
+          });
       if (!listener.ok()) return listener.status();
       listener_ = std::move(listener).value();
       log::Line("listening on " + listener_->address());
@@ -140,10 +144,11 @@ class Daemon::Impl {
     return handler;
   }
 
-  void Accept(tcp::socket socket) {
+  void Accept(tcp::socket socket, transport::HandshakeSlot slot) {
     if (stopping_) return;
     auto c = Connection::Start(std::move(socket), crypto::NoiseRole::kResponder, node_.identity,
-                               ChannelOptions(), RosterCheck(), limits_, Handler(std::nullopt));
+                               ChannelOptions(), RosterCheck(), limits_, Handler(std::nullopt),
+                               std::move(slot));
     pending_.insert(c);
   }
 
@@ -231,21 +236,50 @@ class Daemon::Impl {
     peer.status.connected_since_ms = now;
     peer.status.address = c.remote_address();
     peer.status.last_error.clear();
-    replication::PeerInfo info{peer.config.id, peer.config.name, peer.config.scopes};
-    const auto& meta = store().meta();
-    peer.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
-                                                          meta.name, meta.role, info);
     log::Line("connected to " + peer.config.name + " (" + c.remote_address() + ", " +
               (dialed_by_us ? "outbound" : "inbound") + ")");
-    peer.session->Start(now);
-    Flush(peer);
+    replication::PeerInfo info{peer.config.id, peer.config.name, peer.config.scopes};
+    const auto& meta = store().meta();
+    bool started = Drive(peer, "start", [&] {
+      peer.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
+                                                            meta.name, meta.role, info);
+      peer.session->Start(now);
+    });
+    if (started) Flush(peer);
+  }
+
+  // The one boundary between the daemon and exceptions from a session: every
+  // call into a Session that does work goes through here (its const
+  // accessors that return a reference, such as progress(), cannot throw and
+  // are read directly). Also calls the test hook, inside the boundary.
+  Status CallGuarded(Peer& peer, std::string_view call, const std::function<void()>& fn) {
+    return CatchSessionExceptions([&] {
+      if (options_.session_call_hook_for_testing) {
+        options_.session_call_hook_for_testing(peer.config.name, call);
+      }
+      fn();
+    });
+  }
+
+  // Calls into the peer's session. When the call throws, the session is
+  // ended and its connection closed, with a log line, and false returned:
+  // the daemon goes on serving the others.
+  bool Drive(Peer& peer, std::string_view call, const std::function<void()>& fn) {
+    Status error = CallGuarded(peer, call, fn);
+    if (error.ok()) return true;
+    log::Line("session with " + peer.config.name + " failed in " + std::string(call) + ": " +
+              error.ToString() + "; closing its connection");
+    auto c = peer.connection;
+    EndSession(peer, error, /*save_progress=*/false);
+    if (c) c->Close("internal error");
+    return false;
   }
 
   void OnMessage(Connection& c, const Bytes& message) {
     Peer* peer = PeerOf(c);
     if (!peer || !peer->session) return;
     bool was_caught_up = peer->session->progress().caught_up;
-    peer->session->OnMessage(message, Now());
+    if (!Drive(*peer, "message", [&] { peer->session->OnMessage(message, Now()); })) return;
     bool changed = peer->session->progress().caught_up != was_caught_up;
     Flush(*peer);
     if (changed) WriteStatus();
@@ -255,14 +289,21 @@ class Daemon::Impl {
   // Sends what the session queued, logs what it said, and closes when it failed.
   void Flush(Peer& peer) {
     if (!peer.session) return;
-    for (Bytes& m : peer.session->TakeOutgoing()) {
-      if (!peer.connection->Send(m).ok()) break;
-      peer.session->RecycleOutgoing(std::move(m));
+    std::vector<Bytes> outgoing;
+    std::vector<std::string> lines;
+    if (!Drive(peer, "flush", [&] {
+          outgoing = peer.session->TakeOutgoing();
+          lines = peer.session->TakeLog();
+        })) {
+      return;
     }
-    // A failed Send aborts the connection, and its close handler has ended
-    // the session already.
-    if (!peer.session) return;
-    for (const std::string& line : peer.session->TakeLog()) log::Line(line);
+    for (const std::string& line : lines) log::Line(line);
+    for (Bytes& m : outgoing) {
+      // A failed Send aborts the connection, and its close handler ends the
+      // session.
+      if (!peer.connection->Send(m).ok()) break;
+      if (!Drive(peer, "recycle", [&] { peer.session->RecycleOutgoing(std::move(m)); })) break;
+    }
     if (peer.session && peer.session->failed()) {
       Status error = peer.session->error();
       auto c = peer.connection;
@@ -271,9 +312,13 @@ class Daemon::Impl {
     }
   }
 
-  // Detaches the session from its connection and keeps what it learned.
-  void EndSession(Peer& peer, const Status& error) {
-    if (peer.session) SaveProgress(peer);
+  // Detaches the session from its connection and keeps what it learned
+  // (unless the session has just thrown: then nothing it says is trusted).
+  void EndSession(Peer& peer, const Status& error, bool save_progress = true) {
+    if (peer.session && save_progress) {
+      Status saved = CallGuarded(peer, "progress", [&] { SaveProgress(peer); });
+      if (!saved.ok()) log::Line("progress with " + peer.config.name + " not kept: " + saved.ToString());
+    }
     if (!error.ok()) peer.status.last_error = error.ToString();
     if (peer.connection) {
       peer.bytes_in_before += peer.connection->stats().bytes_in;
@@ -307,12 +352,14 @@ class Daemon::Impl {
       });
     }
     if (c.refused_peer()) {
+      // Written with others at the next tick that is due: a flood of refused
+      // handshakes must not cost a durable commit each.
       storage::RefusedAttempt attempt;
       attempt.id = *c.refused_peer();
       attempt.address = c.remote_address();
       attempt.at_ms = Now();
       attempt.reason = error.message();
-      (void)store().RecordRefused(attempt);
+      refused_.Add(attempt);
     }
     if (Peer* peer = PeerOf(c)) {
       log::Line("disconnected from " + peer->config.name +
@@ -347,7 +394,7 @@ class Daemon::Impl {
     for (auto& [id, peer] : peers_) {
       if (!peer.session) continue;
       bool was_caught_up = peer.session->progress().caught_up;
-      peer.session->OnTick(now);
+      if (!Drive(peer, "tick", [&] { peer.session->OnTick(now); })) continue;
       Flush(peer);
       // Status readers (ncenctl status --wait-synced) learn at once.
       if (peer.session && peer.session->progress().caught_up != was_caught_up) changed = true;
@@ -365,6 +412,7 @@ class Daemon::Impl {
       if (peer.session && peer.session->progress().caught_up) peer.last_progress_log_ms = 0;
     }
     if (changed || now - last_status_ms_ >= kStatusEveryMs) WriteStatus();
+    if (refused_.Due(now)) WriteRefused(now);
     IndexWhenIdle();
     if (options_.once && !stopping_) CheckOnce(now);
     if (stopping_ && (!AnyConnection() || now - stop_started_ms_ > kShutdownGraceMs)) return Finish();
@@ -410,7 +458,7 @@ class Daemon::Impl {
     last_status_ms_ = now;
     std::vector<storage::PeerStatus> rows;
     for (auto& [id, peer] : peers_) {
-      if (peer.session) SaveProgress(peer);
+      if (peer.session) (void)Drive(peer, "progress", [&] { SaveProgress(peer); });
       if (peer.connection) {
         peer.status.bytes_in = peer.bytes_in_before + peer.connection->stats().bytes_in;
         peer.status.bytes_out = peer.bytes_out_before + peer.connection->stats().bytes_out;
@@ -421,6 +469,22 @@ class Daemon::Impl {
     if (rows.empty()) return;
     if (Status s = store().PutPeerStatuses(rows); !s.ok()) {
       log::Line("cannot write peer status: " + s.ToString());
+    }
+  }
+
+  // One transaction for the refused attempts gathered since the last.
+  void WriteRefused(int64_t now) {
+    RefusedAggregator::Batch batch = refused_.Take(now);
+    if (!batch.rows.empty()) {
+      if (Status s = store().RecordRefusedAttempts(batch.rows); !s.ok()) {
+        log::Line("cannot record " + std::to_string(batch.attempts) + " refused attempt(s): " +
+                  s.ToString());
+      }
+    }
+    if (batch.unrecorded > 0) {
+      log::Line("refused " + std::to_string(batch.unrecorded) +
+                " more attempt(s) by node ids beyond the first " +
+                std::to_string(limits::kRefusedIdsPerWriteMax) + " since the last write (not recorded)");
     }
   }
 
@@ -497,11 +561,8 @@ class Daemon::Impl {
   // with port 0) while the daemon runs.
   std::string AddressFile() const { return options_.data_dir + "/" + kAddressFileName; }
   void WriteAddressFile(const std::string& address) {
-    std::string tmp = AddressFile() + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%s\n", address.c_str());
-      std::fclose(f);
-      std::rename(tmp.c_str(), AddressFile().c_str());
+    if (Status s = ReplaceFileAtomically(options_.data_dir, kAddressFileName, address + "\n"); !s.ok()) {
+      log::Line("cannot write " + AddressFile() + ": " + s.ToString());
     }
   }
 
@@ -525,6 +586,7 @@ class Daemon::Impl {
       }
     }
     WriteStatus();
+    WriteRefused(Now());
     signals_.cancel();
     tick_.cancel();
     io_.stop();
@@ -542,6 +604,7 @@ class Daemon::Impl {
   std::unique_ptr<transport::Listener> listener_;
   std::map<crypto::PublicKey, Peer> peers_;
   std::set<std::shared_ptr<Connection>> pending_;
+  RefusedAggregator refused_;
   bool stopping_ = false;
   bool finished_ = false;
   int64_t stop_started_ms_ = 0;

@@ -4,8 +4,10 @@
 // library so that tests and ncen-bench can run a daemon in-process too.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 
@@ -24,6 +26,12 @@ struct DaemonOptions {
   // ncen-bench). Run() then returns kUnavailable if `once_timeout_ms` passed first.
   bool once = false;
   int64_t once_timeout_ms = 0;  // 0: no limit
+  // TEST ONLY: called inside the daemon's exception boundary before each
+  // call into a peer's session, with the peer's configured name and the
+  // call ("start", "message", "tick", "flush", "recycle", "progress"). A
+  // test throws from it to check that the daemon survives a session that
+  // throws. Empty in ncen-node.
+  std::function<void(const std::string& peer, std::string_view call)> session_call_hook_for_testing;
 };
 
 class Daemon {

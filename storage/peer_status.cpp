@@ -221,7 +221,14 @@ Result<std::vector<PeerStatus>> Store::PeerStatuses() const {
 }
 
 Status Store::RecordRefused(const RefusedAttempt& attempt) {
-  NCEN_RETURN_IF_ERROR(CheckShortText("refused attempt address", attempt.address));
+  return RecordRefusedAttempts({&attempt, 1});
+}
+
+Status Store::RecordRefusedAttempts(std::span<const RefusedAttempt> attempts) {
+  for (const RefusedAttempt& a : attempts) {
+    NCEN_RETURN_IF_ERROR(CheckShortText("refused attempt address", a.address));
+  }
+  if (attempts.empty()) return Status::Ok();
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   std::vector<uint64_t> numbers;  // oldest first
   {
@@ -233,9 +240,11 @@ Status Store::RecordRefused(const RefusedAttempt& attempt) {
     }
     NCEN_RETURN_IF_ERROR(c.status());
   }
-  uint64_t next = numbers.empty() ? 1 : numbers.back() + 1;
-  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->peers, keys::Refused(next), EncodeRefused(attempt)));
-  numbers.push_back(next);
+  for (const RefusedAttempt& a : attempts) {
+    uint64_t next = numbers.empty() ? 1 : numbers.back() + 1;
+    NCEN_RETURN_IF_ERROR(txn.Put(dbs_->peers, keys::Refused(next), EncodeRefused(a)));
+    numbers.push_back(next);
+  }
   for (size_t i = 0; i + kRefusedAttemptsKept < numbers.size(); ++i) {
     NCEN_RETURN_IF_ERROR(txn.Del(dbs_->peers, keys::Refused(numbers[i])));
   }

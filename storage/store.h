@@ -349,6 +349,9 @@ class Store {
   // Appends a refused attempt and drops the oldest beyond the latest
   // kRefusedAttemptsKept. kInvalidArgument when address is over 255 bytes.
   Status RecordRefused(const RefusedAttempt& attempt);
+  // The same for several, in order, in one write transaction (all or none):
+  // the daemon gathers refused attempts and writes them every few seconds.
+  Status RecordRefusedAttempts(std::span<const RefusedAttempt> attempts);
   // At most `limit` refused attempts, newest (last recorded) first.
   Result<std::vector<RefusedAttempt>> RefusedAttempts(size_t limit) const;
   static constexpr size_t kPeerFrontierFeedsMax = size_t{1} << 20;

@@ -100,6 +100,8 @@ class SecureChannel {
   const std::string& peer_close_reason() const { return reassembler_.close_reason(); }
   // True while a frame has started arriving but is not complete.
   bool receiving_partial_frame() const { return frames_.HasPartialFrame(); }
+  // Memory held for bytes from the peer (grows only with ReceiveBuffer(n)).
+  size_t receive_buffer_bytes() const { return frames_.capacity_bytes(); }
 
   // Known once the handshake has authenticated the peer.
   const std::optional<crypto::PublicKey>& peer_id() const { return peer_id_; }

@@ -64,6 +64,8 @@ class FrameReader {
   // True while a frame has begun (header or body bytes) but not finished.
   bool HasPartialFrame() const { return size_ > offset_; }
   size_t buffered_bytes() const { return size_ - offset_; }
+  // Memory held for bytes from the peer.
+  size_t capacity_bytes() const { return buffer_.capacity(); }
 
  private:
   Bytes buffer_;

@@ -2,15 +2,41 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
+#include "base/check.h"
 #include "base/log.h"
+#include "base/log_limiter.h"
 
 namespace ncen::transport {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+static_assert(limits::kHandshakeReadBufferBytes >= kFrameHeaderBytes + kHandshake2Bytes,
+              "the largest handshake message fits one read of an unauthenticated connection");
+
+namespace internal {
+
+// A Listener's state that its connections share through their slots: it
+// outlives the Listener while a slot holds it.
+struct InboundGate {
+  explicit InboundGate(const ListenerLimits& l)
+      : limits(l), log(l.log_repeat_interval.count()) {}
+  ListenerLimits limits;
+  ListenerStats stats;
+  std::map<std::string, size_t> handshakes_by_address;  // at most handshakes_max keys
+  log::RepeatLimiter log;
+  bool listening = true;  // false once the Listener stopped: nothing flushes `log`
+};
+
+}  // namespace internal
+
 namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
+}
 
 std::string EndpointText(const tcp::socket& socket) {
   boost::system::error_code ec;
@@ -26,24 +52,62 @@ std::string Ms(Millis m) { return std::to_string(m.count()) + " ms"; }
 
 }  // namespace
 
+HandshakeSlot::HandshakeSlot(std::shared_ptr<internal::InboundGate> gate, std::string address)
+    : gate_(std::move(gate)), address_(std::move(address)) {
+  ++gate_->stats.handshakes;
+  ++gate_->handshakes_by_address[address_];
+}
+
+HandshakeSlot& HandshakeSlot::operator=(HandshakeSlot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    gate_ = std::move(other.gate_);
+    address_ = std::move(other.address_);
+  }
+  return *this;
+}
+
+HandshakeSlot::~HandshakeSlot() { Release(); }
+
+void HandshakeSlot::Release() {
+  if (!gate_) return;
+  NCEN_CHECK(gate_->stats.handshakes > 0);
+  --gate_->stats.handshakes;
+  auto it = gate_->handshakes_by_address.find(address_);
+  NCEN_CHECK(it != gate_->handshakes_by_address.end() && it->second > 0);
+  if (--it->second == 0) gate_->handshakes_by_address.erase(it);
+  gate_.reset();
+}
+
+void HandshakeSlot::Log(std::string_view key, std::string_view line) const {
+  if (gate_ && gate_->listening) {
+    gate_->log.Line(key, line, NowMs());
+  } else {
+    log::Line(line);
+  }
+}
+
 std::shared_ptr<Connection> Connection::Start(tcp::socket socket, crypto::NoiseRole role,
                                               const crypto::Identity& me, ChannelOptions options,
-                                              PeerCheck check, TcpLimits limits, Handler handler) {
-  std::shared_ptr<Connection> connection(new Connection(std::move(socket), role, me,
-                                                        std::move(options), std::move(check),
-                                                        limits, std::move(handler)));
+                                              PeerCheck check, TcpLimits limits, Handler handler,
+                                              HandshakeSlot slot) {
+  std::shared_ptr<Connection> connection(
+      new Connection(std::move(socket), role, me, std::move(options), std::move(check), limits,
+                     std::move(handler), std::move(slot)));
   connection->Begin();
   return connection;
 }
 
 Connection::Connection(tcp::socket socket, crypto::NoiseRole role, const crypto::Identity& me,
-                       ChannelOptions options, PeerCheck check, TcpLimits limits, Handler handler)
+                       ChannelOptions options, PeerCheck check, TcpLimits limits, Handler handler,
+                       HandshakeSlot slot)
     : role_(role),
       socket_(std::move(socket)),
       watchdog_(socket_.get_executor()),
       channel_(role, me, std::move(options), std::move(check)),
       limits_(limits),
-      handler_(std::move(handler)) {
+      handler_(std::move(handler)),
+      slot_(std::move(slot)) {
   remote_address_ = EndpointText(socket_);
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
@@ -70,7 +134,10 @@ void Connection::Begin() {
 
 void Connection::ReadMore() {
   if (finished_) return;
-  auto area = channel_.ReceiveBuffer(limits_.read_buffer_bytes);
+  // Until the peer has proven a roster key it gets a small buffer: idle
+  // strangers must not each cost a full-size one.
+  auto area = channel_.ReceiveBuffer(opened_ ? limits_.read_buffer_bytes
+                                             : limits_.handshake_read_buffer_bytes);
   socket_.async_read_some(asio::buffer(area.data(), area.size()),
                           [self = shared_from_this()](const boost::system::error_code& error,
                                                       size_t n) { self->OnRead(error, n); });
@@ -98,9 +165,9 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
     // A refused peer gets the channel's encrypted CLOSE before we hang up.
     Flush();
     if (channel_.refused_peer()) {
-      log::Line("refused peer " + crypto::Fingerprint(*channel_.refused_peer()) + " at " +
-                remote_address_ + ": not in the trust roster (node id " +
-                crypto::NodeIdHex(*channel_.refused_peer()) + ")");
+      slot_.Log("refused peer", "refused peer " + crypto::Fingerprint(*channel_.refused_peer()) +
+                                    " at " + remote_address_ + ": not in the trust roster (node id " +
+                                    crypto::NodeIdHex(*channel_.refused_peer()) + ")");
     }
     return Finish(status);
   }
@@ -111,6 +178,7 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
   }
   if (!opened_ && channel_.is_open()) {
     opened_ = true;
+    slot_.Release();
     if (handler_.on_open) handler_.on_open(*this);
     if (finished_) return;
   }
@@ -237,9 +305,11 @@ void Connection::Finish(const Status& error) {
   boost::system::error_code ignored;
   watchdog_.cancel();
   socket_.close(ignored);
-  if (!error.ok()) {
-    log::Line("connection " + Label() + " dropped: " + error.ToString());
+  // A refused peer has had its line already.
+  if (!error.ok() && !channel_.refused_peer()) {
+    slot_.Log("connection dropped", "connection " + Label() + " dropped: " + error.ToString());
   }
+  slot_.Release();
   auto self = shared_from_this();  // on_close may drop the last outside reference
   if (handler_.on_close) handler_.on_close(*this, error);
   handler_ = {};
@@ -280,13 +350,19 @@ Result<tcp::endpoint> ParseEndpoint(const std::string& address) {
   return tcp::endpoint(ip, static_cast<uint16_t>(port));
 }
 
-Listener::Listener(asio::io_context& io) : acceptor_(io) {}
+Listener::Listener(asio::io_context& io, ListenerLimits limits)
+    : acceptor_(io),
+      retry_timer_(io),
+      log_timer_(io),
+      backoff_(limits.accept_backoff_first, limits.accept_backoff_max),
+      gate_(std::make_shared<internal::InboundGate>(limits)) {}
+
 Listener::~Listener() { Stop(); }
 
 Result<std::unique_ptr<Listener>> Listener::Open(asio::io_context& io, const std::string& address,
-                                                 AcceptFn on_accept) {
+                                                 AcceptFn on_accept, ListenerLimits limits) {
   NCEN_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseEndpoint(address));
-  std::unique_ptr<Listener> listener(new Listener(io));
+  std::unique_ptr<Listener> listener(new Listener(io, limits));
   listener->on_accept_ = std::move(on_accept);
   boost::system::error_code error;
   auto& acceptor = listener->acceptor_;
@@ -296,6 +372,7 @@ Result<std::unique_ptr<Listener>> Listener::Open(asio::io_context& io, const std
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
   if (error) return Unavailable("cannot listen on " + address + ": " + error.message());
   listener->AcceptNext();
+  listener->FlushLogLater();
   return listener;
 }
 
@@ -313,22 +390,83 @@ std::string Listener::address() const {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
+const ListenerStats& Listener::stats() const { return gate_->stats; }
+
 void Listener::Stop() {
-  if (stopped_) return;
-  stopped_ = true;
+  if (!gate_->listening) return;
+  gate_->listening = false;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  retry_timer_.cancel();
+  log_timer_.cancel();
+  for (const std::string& line : gate_->log.TakeAll(NowMs())) log::Line(line);
 }
 
+// Handlers hold the gate, not just `this`: after Stop() (and the Listener's
+// end) a completion that was already queued must not touch the Listener.
 void Listener::AcceptNext() {
-  acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
-    if (stopped_ || error == asio::error::operation_aborted) return;
-    if (!error) {
-      on_accept_(std::move(socket));
-    } else {
-      log::Line("accept failed: " + error.message());
-    }
-    AcceptNext();
+  acceptor_.async_accept([this, gate = gate_](const boost::system::error_code& error,
+                                              tcp::socket socket) {
+    if (!gate->listening || error == asio::error::operation_aborted) return;
+    OnAccepted(error, std::move(socket));
+  });
+}
+
+void Listener::OnAccepted(const boost::system::error_code& error, tcp::socket socket) {
+  if (!error) {
+    backoff_.Succeeded();
+    Admit(std::move(socket));
+    return AcceptNext();
+  }
+  ++gate_->stats.accept_errors;
+  Millis wait = backoff_.Failed();
+  gate_->log.Line("accept failed", "accept failed: " + error.message() + "; next try in " + Ms(wait),
+                  NowMs());
+  retry_timer_.expires_after(wait);
+  retry_timer_.async_wait([this, gate = gate_](const boost::system::error_code& e) {
+    if (!e && gate->listening) AcceptNext();
+  });
+}
+
+// Over a bound, the connection is closed at once with a reset: no handshake,
+// no buffer, no TIME_WAIT on our side.
+void Listener::Admit(tcp::socket socket) {
+  boost::system::error_code error;
+  auto endpoint = socket.remote_endpoint(error);
+  if (error) return;  // already gone; the socket closes here
+  std::string address = endpoint.address().to_string();
+  const ListenerLimits& l = gate_->limits;
+  std::string over;
+  if (gate_->stats.handshakes >= l.handshakes_max) {
+    ++gate_->stats.closed_over_total;
+    over = std::to_string(l.handshakes_max) + " handshakes in progress (the most allowed)";
+  } else if (auto it = gate_->handshakes_by_address.find(address);
+             it != gate_->handshakes_by_address.end() && it->second >= l.handshakes_per_address_max) {
+    ++gate_->stats.closed_over_address;
+    over = std::to_string(l.handshakes_per_address_max) +
+           " handshakes in progress from that address (the most allowed)";
+  }
+  if (!over.empty()) {
+    socket.set_option(asio::socket_base::linger(true, 0), error);
+    socket.close(error);
+    gate_->log.Line("over the handshake limit", "connection from " + address + " closed at once: " + over,
+                    NowMs());
+    return;
+  }
+  ++gate_->stats.accepted;
+  on_accept_(std::move(socket), HandshakeSlot(gate_, std::move(address)));
+}
+
+// Lines held back are written once their interval has passed, even when
+// nothing else happens: the timer wakes when the next one is due.
+void Listener::FlushLogLater() {
+  Millis wait = gate_->limits.log_repeat_interval;
+  if (auto due_ms = gate_->log.NextDueMs()) wait = Millis(*due_ms - NowMs());
+  log_timer_.expires_after(std::max(wait, Millis(10)));
+  log_timer_.async_wait([this, gate = gate_](const boost::system::error_code& e) {
+    if (e || !gate->listening) return;
+    gate->log.Flush(NowMs());
+    FlushLogLater();
   });
 }
 

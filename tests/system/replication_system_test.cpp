@@ -3,9 +3,18 @@
 // test has bounded waits and kills what it started.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 
+#include "crypto/identity.h"
+#include "replication/transport/channel.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -215,6 +224,208 @@ TEST_CASE("an unknown node is refused and shows up in status", "[system]") {
   CHECK(refused);
   CHECK(ReadWholeFile(net.national.log).find("refused peer") != std::string::npos);
   CHECK(Status(stranger.dir)["entries"] == 0);
+}
+
+// ---- what strangers on the network may cost a node ----
+
+// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM").
+int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
+  std::istringstream in(ReadWholeFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+size_t OpenFds(pid_t pid) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
+sockaddr_in Ipv4(const std::string& host_port) {
+  size_t colon = host_port.rfind(':');
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
+  REQUIRE(::inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr) == 1);
+  return a;
+}
+
+// A TCP connection from the loopback address `source` (host order) that
+// never says anything.
+int IdleConnection(uint32_t source, const sockaddr_in& to) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(source);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0);
+  return fd;
+}
+
+// How many of `fds` the other end has closed (EOF or reset).
+size_t ClosedByPeer(const std::vector<int>& fds) {
+  std::vector<pollfd> polls;
+  for (int fd : fds) polls.push_back({fd, POLLIN | POLLRDHUP, 0});
+  ::poll(polls.data(), polls.size(), 0);
+  size_t n = 0;
+  for (auto& p : polls) n += (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  return n;
+}
+
+size_t CountIn(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+uint64_t Entries(const std::string& dir) { return Status(dir)["entries"].get<uint64_t>(); }
+
+void WaitForEntries(const NodeProc& node, uint64_t want) {
+  uint64_t have = 0;
+  for (int i = 0; i < 600 && have != want; ++i) {
+    have = Entries(node.dir);
+    if (have != want) std::this_thread::sleep_for(50ms);
+  }
+  INFO(node.name << " log:\n" << ReadWholeFile(node.log));
+  REQUIRE(have == want);
+}
+
+TEST_CASE("2000 idle connections neither grow a node's memory nor stop it syncing", "[system]") {
+  constexpr int kIdle = 2000;
+  constexpr size_t kHandshakesMax = 64;  // limits::kInboundHandshakesMax
+  rlimit files{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+  if (files.rlim_max < kIdle + 200) {
+    WARN("skipped: RLIMIT_NOFILE hard limit " << files.rlim_max << " is below " << kIdle + 200);
+    return;
+  }
+  files.rlim_cur = std::max<rlim_t>(files.rlim_cur, kIdle + 200);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+
+  TempDir root;
+  NodeProc hub(root, "hub", "hub", true);
+  NodeProc post(root, "post", "post", false);
+  CtlOk(hub.dir, {"peers", "add", "--name", "post", "--id", post.id});
+  std::string address = hub.Start();
+  CtlOk(post.dir, {"peers", "add", "--name", "hub", "--id", hub.id, "--address", address});
+  post.Import(100);
+  post.Start();
+  WaitForEntries(hub, 100);
+  pid_t pid = hub.daemon.pid();
+  int64_t rss_before = ProcStatusKiB(pid, "VmRSS"), hwm_before = ProcStatusKiB(pid, "VmHWM");
+  size_t fds_before = OpenFds(pid);
+
+  // From 500 loopback addresses, 4 each: the per-address bound lets all in,
+  // the total bound keeps 64.
+  sockaddr_in to = Ipv4(address);
+  std::vector<int> idle;
+  for (int i = 0; i < kIdle; ++i) idle.push_back(IdleConnection(0x7f010001u + i / 4, to));
+  size_t closed = 0;
+  for (int i = 0; i < 3000 && closed < kIdle - kHandshakesMax; ++i) {
+    closed = ClosedByPeer(idle);
+    if (closed < kIdle - kHandshakesMax) std::this_thread::sleep_for(10ms);
+  }
+  int64_t rss_after = ProcStatusKiB(pid, "VmRSS"), hwm_after = ProcStatusKiB(pid, "VmHWM");
+  size_t fds_after = OpenFds(pid);
+  std::string log = ReadWholeFile(hub.log);
+  INFO("hub RSS " << rss_before << " -> " << rss_after << " KiB (peak " << hwm_before << " -> "
+                  << hwm_after << " KiB), descriptors " << fds_before << " -> " << fds_after << ", "
+                  << closed << " connections closed at once, "
+                  << CountIn(log, "closed at once") << " log line(s) about them");
+  CHECK(closed == kIdle - kHandshakesMax);
+  CHECK(fds_after <= fds_before + kHandshakesMax);
+  CHECK(rss_after - rss_before < 20 * 1024);
+  CHECK(hwm_after - hwm_before < 20 * 1024);
+  CHECK(CountIn(log, "closed at once") >= 1);
+  CHECK(CountIn(log, "closed at once") <= 3);
+
+  // It still syncs: with the post, whose connection was open before ...
+  post.Import(50);
+  WaitForEntries(hub, 150);
+  // ... and once the strangers hang up, with a new inbound connection.
+  for (int fd : idle) ::close(fd);
+  post.daemon.Stop(SIGTERM);
+  post.Import(20);
+  post.Start();
+  WaitForEntries(hub, 170);
+  CHECK(hub.daemon.running());
+}
+
+// One handshake as a node outside the roster: true when the node completed
+// it and then refused us with its encrypted CLOSE.
+bool RefusedHandshake(const sockaddr_in& to, const crypto::Identity& me) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  transport::ChannelOptions options;
+  options.network_id = Bytes{'t', 'e', 's', 't', '-', 'n', 'e', 't'};
+  transport::SecureChannel channel(crypto::NoiseRole::kInitiator, me, options,
+                                   [](const crypto::PublicKey&) -> Result<std::string> { return std::string("hub"); });
+  bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0 && channel.Start().ok();
+  uint8_t buffer[4096];
+  while (ok && !channel.peer_closed()) {
+    Bytes out = channel.TakeOutput();
+    ok = out.empty() || ::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+    ssize_t n = ok ? ::recv(fd, buffer, sizeof buffer, 0) : -1;
+    ok = n > 0 && channel.Receive(ByteView(buffer, static_cast<size_t>(n))).ok();
+  }
+  ::close(fd);
+  return ok && channel.peer_close_reason() == "refused: not in the trust roster";
+}
+
+// The attempts a refused row stands for: "(N attempts since ...)", or one.
+uint64_t AttemptsOf(const json& row) {
+  std::smatch m;
+  std::string reason = row["reason"];
+  if (std::regex_search(reason, m, std::regex(R"(\((\d+) attempts since )"))) return std::stoull(m[1]);
+  return 1;
+}
+
+TEST_CASE("a flood of refused handshakes is written every few seconds, not once per attempt",
+          "[system]") {
+  TempDir root;
+  NodeProc hub(root, "hub", "hub", true);
+  sockaddr_in to = Ipv4(hub.Start());
+  crypto::Identity stranger = crypto::Identity::Generate();
+  std::string stranger_id = crypto::NodeIdHex(stranger.public_key());
+  // As many handshakes as fit in 5 s (at most 3,000), one after another.
+  uint64_t attempts = 0, refused = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (attempts < 3000 && std::chrono::steady_clock::now() - start < 5s) {
+    ++attempts;
+    refused += RefusedHandshake(to, stranger);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(refused == attempts);
+  // Every attempt is accounted for in the rows, once they are written.
+  uint64_t recorded = 0;
+  size_t rows = 0;
+  for (int i = 0; i < 300 && recorded != attempts; ++i) {
+    recorded = 0;
+    rows = 0;
+    json status = Status(hub.dir);  // (a range-for over a temporary's member would dangle)
+    for (const json& row : status["refused"]) {
+      REQUIRE(row["id"] == stranger_id);
+      recorded += AttemptsOf(row);
+      ++rows;
+    }
+    if (recorded != attempts) std::this_thread::sleep_for(50ms);
+  }
+  std::string log = ReadWholeFile(hub.log);
+  INFO(attempts << " refused handshakes in " << seconds << " s became " << rows
+                << " refused row(s) and " << CountIn(log, "refused peer") << " log line(s); log:\n"
+                << log);
+  CHECK(recorded == attempts);
+  // One write per 2 s at most, the first at once, plus the last.
+  CHECK(rows <= static_cast<size_t>(seconds / 2) + 2);
+  // One log line per 5 s at most, with counts.
+  CHECK(CountIn(log, "refused peer") <= static_cast<size_t>(seconds / 5) + 2);
+  CHECK(hub.daemon.Stop(SIGTERM) == 0);
 }
 
 }  // namespace

@@ -83,14 +83,16 @@ double Bulk(uint64_t total_mib) {
   asio::io_context receiver_io;
   std::atomic<uint64_t> received{0};
   std::shared_ptr<Connection> receiver;
-  auto listener = transport::Listener::Open(receiver_io, "127.0.0.1:0", [&](tcp::socket socket) {
+  auto listener = transport::Listener::Open(receiver_io, "127.0.0.1:0", [&](tcp::socket socket,
+                                                                          transport::HandshakeSlot slot) {
     Connection::Handler handler;
     handler.on_message = [&](Connection& c, Bytes& m) {
       received += m.size();
       if (received >= total) c.Close("done");
     };
     receiver = Connection::Start(std::move(socket), NoiseRole::kResponder, b, Options(),
-                                 AcceptOnly(a.public_key()), limits, std::move(handler));
+                                 AcceptOnly(a.public_key()), limits, std::move(handler),
+                                 std::move(slot));
   });
   NCEN_CHECK(listener.ok());
   std::string address = listener.value()->address();
@@ -126,7 +128,8 @@ double Bulk(uint64_t total_mib) {
     };
     handler.on_close = [&](Connection&, const Status&) {
       end = Clock::now();
-      listener.value()->Stop();
+      // The listener belongs to the receiver's thread.
+      asio::post(receiver_io, [&] { listener.value()->Stop(); });
     };
     sender = Connection::Start(std::move(socket).value(), NoiseRole::kInitiator, a, Options(),
                                AcceptOnly(b.public_key()), limits, std::move(handler));

@@ -159,6 +159,28 @@ TEST_CASE("refused attempts are listed newest first and only the latest 100 are 
   CHECK(t.store->RecordRefused(long_address).code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("refused attempts written as a batch are one transaction, in order, with the same cap",
+          "[storage]") {
+  TestStore t(IdentityFromNumber(200));
+  REQUIRE(t.store->RecordRefused(Refused(0, 10)).ok());
+  std::vector<RefusedAttempt> batch;
+  for (int i = 1; i <= 120; ++i) batch.push_back(Refused(static_cast<uint8_t>(i), 10 + i));
+  REQUIRE(t.store->RecordRefusedAttempts(batch).ok());
+  auto all = t.store->RefusedAttempts(1000);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == ncen::storage::Store::kRefusedAttemptsKept);
+  CHECK(all->front() == Refused(120, 130));
+  CHECK(all->back() == Refused(21, 31));
+  CHECK(t.store->RecordRefusedAttempts({}).ok());
+
+  SECTION("one bad attempt writes none of the batch") {
+    batch = {Refused(201, 1), Refused(202, 2)};
+    batch[1].address = std::string(256, '1');
+    CHECK(t.store->RecordRefusedAttempts(batch).code() == StatusCode::kInvalidArgument);
+    CHECK(t.store->RefusedAttempts(1).value().front() == Refused(120, 130));
+  }
+}
+
 TEST_CASE("MarkStaleIdentity needs signed evidence, then refuses local writes until cleared", "[storage]") {
   auto me = IdentityFromNumber(200);
   TestStore t(me);

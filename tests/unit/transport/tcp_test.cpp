@@ -4,7 +4,14 @@
 // the roster — are each dropped within bounded time with a log line.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -54,12 +61,20 @@ struct LogCapture {
     });
   }
   ~LogCapture() { log::SetSink({}); }
-  bool Contains(std::string_view text) {
+  bool Contains(std::string_view text) { return Count(text) > 0; }
+  size_t Count(std::string_view text) {
     std::lock_guard lock(mutex);
+    size_t n = 0;
+    for (auto& l : lines) n += l.find(text) != std::string::npos;
+    return n;
+  }
+  std::vector<std::string> Matching(std::string_view text) {
+    std::lock_guard lock(mutex);
+    std::vector<std::string> out;
     for (auto& l : lines) {
-      if (l.find(text) != std::string::npos) return true;
+      if (l.find(text) != std::string::npos) out.push_back(l);
     }
-    return false;
+    return out;
   }
 };
 
@@ -74,8 +89,11 @@ struct Server {
   std::vector<std::shared_ptr<Connection>> live;
   size_t flood_messages = 0;   // "flood" makes the server send this many 64 KiB messages
 
-  Server() {
-    auto l = Listener::Open(io, "127.0.0.1:0", [this](tcp::socket socket) { Accept(std::move(socket)); });
+  explicit Server(ListenerLimits listener_limits = {}) {
+    auto l = Listener::Open(
+        io, "127.0.0.1:0",
+        [this](tcp::socket socket, HandshakeSlot slot) { Accept(std::move(socket), std::move(slot)); },
+        listener_limits);
     REQUIRE(l.ok());
     listener = std::move(l).value();
   }
@@ -90,7 +108,7 @@ struct Server {
     };
   }
 
-  void Accept(tcp::socket socket) {
+  void Accept(tcp::socket socket, HandshakeSlot slot) {
     Connection::Handler handler;
     handler.on_message = [this](Connection& c, Bytes& message) {
       if (std::string_view(reinterpret_cast<const char*>(message.data()), message.size()) == "flood") {
@@ -104,7 +122,7 @@ struct Server {
       std::erase_if(live, [&](auto& p) { return p.get() == &c; });
     };
     live.push_back(Connection::Start(std::move(socket), NoiseRole::kResponder, bob, Options(),
-                                     Check(), limits, std::move(handler)));
+                                     Check(), limits, std::move(handler), std::move(slot)));
   }
 
   // Sends 64 KiB messages every millisecond, as a replication sender would,
@@ -405,6 +423,276 @@ TEST_CASE("tcp: a good peer gets service while a slow one holds a connection", "
   CHECK(served);
 }
 
+// ---------------------------------------------------------------------------
+// What strangers may cost: handshake places, small buffers, accept backoff.
+
+// A TCP connection from `source` (any 127/8 address is loopback on Linux)
+// that never says anything. Connects through the kernel's backlog: the
+// server need not run meanwhile.
+tcp::socket ConnectFrom(asio::io_context& io, const std::string& source, const std::string& server) {
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  socket.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+  socket.connect(ParseEndpoint(server).value());
+  socket.non_blocking(true);
+  return socket;
+}
+
+// True once the server has closed `socket` (EOF or reset), polled up to `limit`.
+bool ClosedByServer(tcp::socket& socket, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  do {
+    uint8_t byte;
+    boost::system::error_code error;
+    socket.read_some(asio::buffer(&byte, 1), error);
+    if (error != asio::error::would_block) return true;
+    std::this_thread::sleep_for(1ms);
+  } while (std::chrono::steady_clock::now() < end);
+  return false;
+}
+
+TEST_CASE("tcp: connections over the total handshake bound are closed at once", "[tcp][limits]") {
+  LogCapture log;
+  ListenerLimits bounds;
+  bounds.handshakes_max = 3;
+  bounds.handshakes_per_address_max = 2;
+  Server server(bounds);
+  server.limits.handshake_timeout = 10000ms;  // the kept ones stay for the test
+  asio::io_context client_io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 6; ++i) {
+    idle.push_back(ConnectFrom(client_io, "127.0.0." + std::to_string(10 + i), server.address()));
+  }
+  const ListenerStats& stats = server.listener->stats();
+  REQUIRE(server.RunUntil([&] { return stats.accepted + stats.closed_over_total == 6; }));
+  CHECK(stats.accepted == 3);
+  CHECK(stats.closed_over_total == 3);
+  CHECK(stats.closed_over_address == 0);
+  CHECK(stats.handshakes == 3);
+  REQUIRE(server.live.size() == 3);
+  // Accepted in connect order: the first three wait for a handshake with a
+  // small buffer, the last three were closed without one.
+  for (auto& c : server.live) {
+    CHECK(c->holds_handshake_slot());
+    CHECK(c->receive_buffer_bytes() > 0);
+    CHECK(c->receive_buffer_bytes() <= limits::kHandshakeReadBufferBytes);
+  }
+  for (int i = 3; i < 6; ++i) CHECK(ClosedByServer(idle[i], 2000ms));
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(ClosedByServer(idle[i], 0ms));
+  CHECK(log.Count("closed at once: 3 handshakes in progress") == 1);
+}
+
+TEST_CASE("tcp: one address gets its share of handshakes; places come back on open and on close",
+          "[tcp][limits]") {
+  LogCapture log;
+  ListenerLimits bounds;
+  bounds.handshakes_max = 10;
+  bounds.handshakes_per_address_max = 2;
+  Server server(bounds);
+  server.limits.handshake_timeout = 10000ms;
+  asio::io_context client_io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(ConnectFrom(client_io, "127.0.0.1", server.address()));
+  idle.push_back(ConnectFrom(client_io, "127.0.0.2", server.address()));
+  const ListenerStats& stats = server.listener->stats();
+  REQUIRE(server.RunUntil([&] { return stats.accepted + stats.closed_over_address == 5; }));
+  CHECK(stats.accepted == 3);
+  CHECK(stats.closed_over_address == 2);
+  CHECK(stats.handshakes == 3);
+  CHECK(ClosedByServer(idle[2], 2000ms));
+  CHECK(ClosedByServer(idle[3], 2000ms));
+  CHECK(log.Count("handshakes in progress from that address") == 1);
+
+  // A stranger that hangs up gives its place back.
+  idle[0].close();
+  REQUIRE(server.RunUntil([&] { return stats.handshakes == 2; }));
+  // So a good peer from 127.0.0.1 gets in; once its handshake is done its
+  // place is free again and its connection has the full buffer.
+  GoodClient good;
+  good.Connect(server, 1, 100000);
+  REQUIRE(server.RunUntil([&] { return good.echoes.size() == 1; }));
+  CHECK(stats.handshakes == 2);
+  size_t open = 0;
+  for (auto& c : server.live) {
+    if (c->is_open()) {
+      ++open;
+      CHECK_FALSE(c->holds_handshake_slot());
+      CHECK(c->receive_buffer_bytes() >= limits::kReadBufferBytes);
+    } else {
+      CHECK(c->holds_handshake_slot());
+      CHECK(c->receive_buffer_bytes() <= limits::kHandshakeReadBufferBytes);
+    }
+  }
+  CHECK(open == 1);
+}
+
+TEST_CASE("tcp: connections closed over a bound are logged once per interval with a count",
+          "[tcp][limits]") {
+  LogCapture log;
+  ListenerLimits bounds;
+  bounds.handshakes_max = 1;
+  bounds.log_repeat_interval = 600ms;
+  Server server(bounds);
+  server.limits.handshake_timeout = 10000ms;
+  // The first line comes in the middle of the listener's first interval.
+  server.RunUntil([] { return false; }, 300ms);
+  asio::io_context client_io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 11; ++i) {
+    idle.push_back(ConnectFrom(client_io, "127.0.1." + std::to_string(1 + i), server.address()));
+  }
+  const ListenerStats& stats = server.listener->stats();
+  REQUIRE(server.RunUntil([&] { return stats.accepted + stats.closed_over_total == 11; }));
+  CHECK(stats.closed_over_total == 10);
+  CHECK(log.Count("closed at once") == 1);
+  // The ten closures become two lines: the first, and once the interval has
+  // passed (not up to two intervals later) the latest with the count of the
+  // eight in between.
+  auto first_written_by = std::chrono::steady_clock::now();
+  REQUIRE(server.RunUntil([&] { return log.Count("closed at once") == 2; }, 2000ms));
+  CHECK(std::chrono::steady_clock::now() - first_written_by < 800ms);
+  auto lines = log.Matching("closed at once");
+  CHECK(lines[0].find("connection from 127.0.1.2 closed at once") != std::string::npos);
+  CHECK(lines[1].find("connection from 127.0.1.11 closed at once") != std::string::npos);
+  CHECK(lines[1].find("(and 8 more like it in the last") != std::string::npos);
+}
+
+TEST_CASE("tcp: strangers failing their handshakes are logged in aggregate", "[tcp][limits]") {
+  LogCapture log;
+  Server server;
+  // Twenty strangers in a row send garbage: each is dropped at once, and one
+  // line is written for the lot within the interval (5 s by default).
+  int dropped = 0;
+  RunWithServer(server, [&] {
+    for (int i = 0; i < 20; ++i) {
+      RawClient client(server.address());
+      client.Write(AsBytes("GET / HTTP/1.1\r\n\r\n"));
+      dropped += client.WaitForDrop(2000ms);
+    }
+  });
+  CHECK(dropped == 20);
+  REQUIRE(server.RunUntil([&] { return server.closes.size() == 20; }));
+  CHECK(log.Count("dropped") == 1);
+  server.listener->Stop();  // writes what it held back
+  CHECK(log.Count("dropped") == 2);
+  CHECK(log.Contains("(and 18 more like it"));
+}
+
+TEST_CASE("accept backoff doubles from the first wait to the most and starts over after a success",
+          "[tcp][limits]") {
+  AcceptBackoff backoff(100ms, 1000ms);
+  std::vector<long> waits;
+  for (int i = 0; i < 6; ++i) waits.push_back(static_cast<long>(backoff.Failed().count()));
+  CHECK(waits == std::vector<long>{100, 200, 400, 800, 1000, 1000});
+  backoff.Succeeded();
+  CHECK(backoff.Failed() == 100ms);
+}
+
+// What the child process measured while accept() failed for lack of
+// descriptors (fixed-size, written through a pipe).
+struct EmfileReport {
+  int ok = 0;                    // 1 when the child got through its script
+  uint64_t accepted_before = 0;  // accepted before the first failure
+  uint64_t errors = 0;           // accept failures when measuring stopped
+  int64_t first_to_fourth_ms = 0;
+  int64_t cpu_ms = 0;            // CPU the child used meanwhile
+  uint64_t log_lines = 0;        // "accept failed" lines meanwhile
+  uint64_t accepted_after = 0;   // once descriptors were available again
+  int64_t recovered_ms = 0;
+};
+
+int64_t CpuMs() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000;
+}
+
+// In the child: a listener with 8 connections waiting in its backlog and
+// room for 2 more descriptors; then room for all.
+EmfileReport EmfileScript() {
+  EmfileReport report;
+  LogCapture log;
+  asio::io_context io;
+  std::vector<tcp::socket> accepted;
+  auto listener = Listener::Open(io, "127.0.0.1:0", [&](tcp::socket s, HandshakeSlot) {
+    accepted.push_back(std::move(s));
+  });
+  if (!listener.ok()) return report;
+  const ListenerStats& stats = listener.value()->stats();
+  asio::io_context client_io;
+  std::vector<tcp::socket> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(ConnectFrom(client_io, "127.0.0.1", listener.value()->address()));
+  rlimit original{};
+  getrlimit(RLIMIT_NOFILE, &original);
+  int probe = ::dup(0);
+  ::close(probe);
+  rlimit low = original;
+  low.rlim_cur = static_cast<rlim_t>(probe + 2);
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) return report;
+  auto run_until = [&](const std::function<bool()>& done, Millis limit) {
+    auto end = Clock::now() + limit;
+    while (!done() && Clock::now() < end) {
+      io.run_for(1ms);
+      io.restart();
+    }
+  };
+  run_until([&] { return stats.accept_errors >= 1; }, 5000ms);
+  report.accepted_before = stats.accepted;
+  auto first = Clock::now();
+  int64_t cpu_before = CpuMs();
+  run_until([&] { return stats.accept_errors >= 4; }, 5000ms);
+  report.first_to_fourth_ms = std::chrono::duration_cast<Millis>(Clock::now() - first).count();
+  report.cpu_ms = CpuMs() - cpu_before;
+  report.errors = stats.accept_errors;
+  report.log_lines = log.Count("accept failed");
+  setrlimit(RLIMIT_NOFILE, &original);
+  auto freed = Clock::now();
+  run_until([&] { return stats.accepted == 8; }, 5000ms);
+  report.accepted_after = stats.accepted;
+  report.recovered_ms = std::chrono::duration_cast<Millis>(Clock::now() - freed).count();
+  report.ok = 1;
+  return report;
+}
+
+TEST_CASE("tcp: out of descriptors, the accept loop backs off instead of spinning", "[tcp][limits]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    EmfileReport report = EmfileScript();
+    ssize_t n = ::write(fds[1], &report, sizeof report);
+    ::_exit(n == sizeof report ? 0 : 1);
+  }
+  ::close(fds[1]);
+  EmfileReport report;
+  pollfd p{fds[0], POLLIN, 0};
+  bool ready = ::poll(&p, 1, 30000) == 1;
+  ssize_t n = ready ? ::read(fds[0], &report, sizeof report) : -1;
+  ::close(fds[0]);
+  if (!ready) ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(n == static_cast<ssize_t>(sizeof report));
+  REQUIRE(report.ok == 1);
+  INFO("accepted before " << report.accepted_before << ", 4 failures in " << report.first_to_fourth_ms
+                          << " ms using " << report.cpu_ms << " ms CPU, " << report.log_lines
+                          << " log line(s); recovered in " << report.recovered_ms << " ms");
+  CHECK(report.accepted_before >= 1);
+  CHECK(report.accepted_before <= 2);
+  // Waits of 100, 200 and 400 ms between the four failures; a spinning loop
+  // fails thousands of times in that time and burns the CPU doing it.
+  CHECK(report.errors == 4);
+  CHECK(report.first_to_fourth_ms >= 650);
+  CHECK(report.cpu_ms < 300);
+  CHECK(report.log_lines == 1);
+  // With descriptors again, the next try (800 ms later at most) takes the rest.
+  CHECK(report.accepted_after == 8);
+  CHECK(report.recovered_ms <= 1500);
+}
+
 TEST_CASE("ParseEndpoint accepts IPv4, [IPv6] and localhost, and names what is wrong", "[tcp]") {
   CHECK(ParseEndpoint("127.0.0.1:7000").ok());
   CHECK(ParseEndpoint("[::1]:7000").ok());
@@ -417,7 +705,7 @@ TEST_CASE("ParseEndpoint accepts IPv4, [IPv6] and localhost, and names what is w
 
 TEST_CASE("tcp: IPv6 loopback works", "[tcp]") {
   asio::io_context io;
-  auto listener = Listener::Open(io, "[::1]:0", [](tcp::socket) {});
+  auto listener = Listener::Open(io, "[::1]:0", [](tcp::socket, HandshakeSlot) {});
   if (!listener.ok()) {
     WARN("skipped: no IPv6 loopback here (" << listener.status().ToString() << ")");
     return;
