@@ -1,6 +1,6 @@
 // NCEN_CHECK: assertions for programming errors. They stay on in release
 // builds. Never use them on input from a peer, a file or a user — that is a
-// Status (STYLE.md "Errors").
+// Status (docs/design.md §10).
 #pragma once
 
 namespace ncen::internal {

@@ -1,7 +1,7 @@
 // Status and Result<T>: how every fallible ncen function reports failure.
 //
 // A Status is a code plus a one-line message. The codes are few and each is
-// named for what the caller should do (see STYLE.md "Errors"). Result<T> holds
+// named for what the caller should do (docs/design.md §10). Result<T> holds
 // either a value or a non-OK Status. Both are plain values: copy and move them
 // freely, from any thread.
 #pragma once

@@ -1,5 +1,5 @@
 // Node identity: an Ed25519 key pair. The public key is the node id and the
-// author id in the change log (DESIGN.md §2).
+// author id in the change log (docs/design.md §2).
 //
 // Identity holds the secret key in memory; Sign is const and thread-safe, so
 // several threads may sign with one Identity at once. Verify is a free,

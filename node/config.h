@@ -1,6 +1,6 @@
 // Node configuration: DIR/ncen.toml — where the node listens, which network
 // it belongs to, and its peers (the trust roster, docs/handshake.md §8, and
-// the scopes each peer may receive, DESIGN.md §6). Read by ncen-node at
+// the scopes each peer may receive, docs/design.md §6). Read by ncen-node at
 // start, written by `ncenctl init`, `ncenctl peers` and `ncenctl config`.
 //
 // The file (every key optional; a missing file means all defaults):

@@ -19,7 +19,7 @@ namespace ncen::node {
 
 // fsync(2) of directory `dir`: the names created, renamed or removed in it
 // are durable afterwards. kIOError naming `dir` when it cannot be opened or
-// synced (never retried: the caller stops, STYLE.md "Errors").
+// synced (never retried: the caller stops, docs/design.md §10).
 Status SyncDir(const std::string& dir);
 
 // Replaces DIR/NAME with `contents` atomically: writes a temporary file made

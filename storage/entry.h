@@ -56,7 +56,7 @@ Bytes EncodeHeader(const EntryHeader& header);
 Result<EntryHeader> DecodeHeader(ByteView bytes);
 
 // The entry hash: BLAKE2b-256 of the header bytes followed by the 64-byte
-// signature (DESIGN.md §3). It is the next entry's `prev`, so the chain
+// signature (docs/design.md §3). It is the next entry's `prev`, so the chain
 // covers every signature: a receiver of a contiguous run verifies the hash
 // links and the signature of the last entry only.
 Hash256 EntryHash(ByteView header_bytes, const Signature& signature);

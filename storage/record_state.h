@@ -1,5 +1,5 @@
 // The materialized state of one record: its set of causally maximal versions
-// (DESIGN.md §4, docs/design.md), what each author has written to it, and the
+// (docs/design.md §4), what each author has written to it, and the
 // pure rule that applies one more entry to it. Applying the same set of
 // entries in any order gives the same state: that is the property the
 // convergence tests and the simulation hammer. Plain values, any thread.

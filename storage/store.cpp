@@ -655,7 +655,7 @@ std::string PayloadMessage(const Entry& e, EntryError error) {
 // The CPU-heavy part of each entry, computed ahead in chunks by both threads
 // for a large batch: its entry hash and payload checks, then the signature
 // of each feed's run end (the hash links vouch for the entries before it,
-// DESIGN.md §3). The apply loop waits for an entry's chunk (or computes a
+// docs/design.md §3). The apply loop waits for an entry's chunk (or computes a
 // chunk itself) before using it; nothing commits before both threads agree.
 class BatchVerifier {
  public:

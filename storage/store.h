@@ -1,5 +1,5 @@
 // Store: one node's LMDB environment — the signed change log of every feed it
-// holds and the record state derived from it (DESIGN.md §3–5). The byte
+// holds and the record state derived from it (docs/design.md §3–5). The byte
 // layouts of every database are in docs/log-format.md.
 //
 // Threading: one Store object per process, used by one thread at a time (the

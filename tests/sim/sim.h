@@ -1,4 +1,4 @@
-// The deterministic simulation of a network of customs offices (DESIGN.md §7;
+// The deterministic simulation of a network of customs offices (docs/design.md §7;
 // docs/testing.md "Deterministic simulation" has the model, the invariants
 // and the budget).
 //
