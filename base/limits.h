@@ -70,6 +70,27 @@ inline constexpr size_t kMessageBytesMax = 16 * kMiB;
 inline constexpr size_t kBatchBytesDefault = 4 * kMiB;
 static_assert(kBatchBytesDefault + kEntryTransferBytesMax + 64 * kKiB <= kMessageBytesMax,
               "a full batch plus one largest entry and the message framing fit one message");
+// Entries read ahead from the store for one feed while planning a batch
+// (less when many feeds are pending: the batch size shared among them). The
+// whole read-ahead of a session stays under a few batches plus one message.
+inline constexpr size_t kReadAheadFeedBytesMax = 64 * kKiB;
+inline constexpr size_t kReadAheadBatches = 4;
+// What a session's read-ahead may hold at most, for any batch size up to
+// the default (NCEN_CHECKed by the session after every batch).
+inline constexpr size_t ReadAheadBytesMax(size_t batch_bytes) {
+  return kReadAheadBatches * batch_bytes + kMessageBytesMax;
+}
+// A session's defaults (SessionOptions): batches in flight before an
+// acknowledgement, a ping when nothing was sent for the keepalive, the end
+// of a session when nothing arrived for the idle timeout, and how often a
+// session looks for new local entries.
+inline constexpr size_t kWindowBatches = 4;
+inline constexpr int64_t kKeepaliveMs = 5000;
+inline constexpr int64_t kIdleTimeoutMs = 20000;
+inline constexpr int64_t kPollMs = 200;
+static_assert(kIdleTimeoutMs >= 3 * kKeepaliveMs,
+              "a peer that pings on time is never idle, even with a ping lost or late");
+static_assert(kPollMs < kKeepaliveMs);
 // What a peer says about itself, shown in logs and status.
 inline constexpr size_t kPeerNameBytesMax = 100;
 inline constexpr size_t kPeerRoleBytesMax = 20;
@@ -82,6 +103,46 @@ inline constexpr size_t kRefusalReasonBytesMax = 300;
 inline constexpr size_t kSessionFeedsMax = 100000;
 // Fork reports and signed headers in one hello or evidence message.
 inline constexpr size_t kEvidenceItemsMax = 64;
+
+// ---------------------------------------------------------------------------
+// The secure channel (docs/handshake.md §5, §6)
+
+// One transport frame (a Noise message): a u16 length.
+inline constexpr size_t kFrameBytesMax = 65535;
+// Reassembly buffers handed back for reuse are kept up to this size: a rare
+// huge message must not pin its memory for the life of a connection.
+inline constexpr size_t kRecycledBufferBytesMax = 8 * kMiB;
+static_assert(kRecycledBufferBytesMax < kMessageBytesMax);
+static_assert(kFrameBytesMax < kRecycledBufferBytesMax);
+
+// ---------------------------------------------------------------------------
+// The daemon's peers (node/peer_manager.h, docs/protocol.md §8)
+
+// The daemon's loop wakes this often: sessions' ticks, dials that are due,
+// status rows.
+inline constexpr int64_t kDaemonTickMs = 100;
+// A TCP connect that has not completed by then failed.
+inline constexpr int64_t kDialTimeoutMs = 5000;
+// Redial after a failure or a lost link: the first delay, doubling to the
+// most (each jittered to 75–125 %).
+inline constexpr int64_t kRedialFirstMs = 500;
+inline constexpr int64_t kRedialMaxMs = 30000;
+static_assert(kRedialFirstMs >= kDaemonTickMs && kRedialFirstMs <= kRedialMaxMs);
+// Status rows: written at least this often (a heartbeat) and at once when a
+// session's caught-up state changes. A reader takes a row older than the
+// freshness bound as written by a daemon that is gone.
+inline constexpr int64_t kStatusWriteIntervalMs = 1000;
+inline constexpr int64_t kStatusFreshMs = 5000;
+static_assert(kStatusFreshMs >= 3 * kStatusWriteIntervalMs,
+              "a live daemon's rows never look stale, even with a slow write");
+static_assert(kStatusWriteIntervalMs >= kDaemonTickMs);
+// A session that is catching up says how far it got this often.
+inline constexpr int64_t kProgressLogIntervalMs = 5000;
+// At shutdown, sessions get this long to close cleanly.
+inline constexpr int64_t kShutdownGraceMs = 3000;
+// Received records indexed for search per tick while idle (bounds one
+// slice's dirty pages).
+inline constexpr size_t kIndexRecordsPerTick = 500;
 
 // ---------------------------------------------------------------------------
 // Transport and daemon: what strangers on the network may cost a node

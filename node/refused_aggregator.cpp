@@ -7,7 +7,7 @@
 
 namespace ncen::node {
 
-static_assert(limits::kRefusedIdsPerWriteMax <= storage::Store::kRefusedAttemptsKept,
+static_assert(limits::kRefusedIdsPerWriteMax <= storage::PeerLedger::kRefusedKept,
               "one write never pushes out rows of its own");
 
 RefusedAggregator::RefusedAggregator(int64_t interval_ms, size_t ids_max)

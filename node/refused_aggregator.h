@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "base/limits.h"
-#include "storage/store.h"
+#include "storage/peer_status.h"
 
 namespace ncen::node {
 

@@ -32,10 +32,10 @@ Result<StatusReport> GatherStatusReport(const OpenNode& node, const std::string&
   NCEN_ASSIGN_OR_RETURN(r.forks, store.Forks());
   NCEN_ASSIGN_OR_RETURN(r.stale, store.StaleIdentityMark());
   NCEN_ASSIGN_OR_RETURN(r.config, LoadConfig(data_dir, r.meta.node_id));
-  NCEN_ASSIGN_OR_RETURN(auto rows, store.PeerStatuses());
+  NCEN_ASSIGN_OR_RETURN(auto rows, storage::PeerLedger(*node.store).All());
   r.now_ms = storage::UnixMillisNow();
   r.peers = JoinPeers(r.config, rows, r.now_ms);
-  NCEN_ASSIGN_OR_RETURN(r.refused, store.RefusedAttempts(refused_shown));
+  NCEN_ASSIGN_OR_RETURN(r.refused, storage::PeerLedger(*node.store).Refused(refused_shown));
   return r;
 }
 

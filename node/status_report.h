@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "node/config.h"
 #include "node/node_dir.h"
+#include "storage/peer_status.h"
 #include "storage/store.h"
 
 namespace ncen::node {

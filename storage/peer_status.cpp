@@ -1,11 +1,8 @@
-// Store: the `peers` database — per-peer replication status written by the
-// daemon, and the latest refused connection attempts. Bytes in
-// docs/log-format.md §7.
+#include "storage/peer_status.h"
+
 #include <algorithm>
 
 #include "base/text.h"
-
-#include "storage/store.h"
 #include "storage/store_internal.h"
 
 namespace ncen::storage {
@@ -87,9 +84,9 @@ Status CheckShortText(const char* what, const std::string& text) {
 Status CheckPeerStatus(const PeerStatus& s) {
   NCEN_RETURN_IF_ERROR(CheckShortText("peer status name", s.name));
   NCEN_RETURN_IF_ERROR(CheckShortText("peer status address", s.address));
-  if (s.peer_frontier.size() > Store::kPeerFrontierFeedsMax) {
+  if (s.peer_frontier.size() > PeerLedger::kFrontierFeedsMax) {
     return InvalidArgument("peer frontier has over " +
-                           std::to_string(Store::kPeerFrontierFeedsMax) + " feeds");
+                           std::to_string(PeerLedger::kFrontierFeedsMax) + " feeds");
   }
   return Status::Ok();
 }
@@ -187,26 +184,26 @@ Result<RefusedAttempt> DecodeRefused(ByteView value) {
   return a;
 }
 
-Status Store::PutPeerStatus(const PeerStatus& status) { return PutPeerStatuses({&status, 1}); }
+Status PeerLedger::Put(const PeerStatus& status) { return Put({&status, 1}); }
 
-Status Store::PutPeerStatuses(std::span<const PeerStatus> statuses) {
+Status PeerLedger::Put(std::span<const PeerStatus> statuses) {
   for (const PeerStatus& s : statuses) NCEN_RETURN_IF_ERROR(CheckPeerStatus(s));
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store_.env_, true));
   for (const PeerStatus& s : statuses) {
-    NCEN_RETURN_IF_ERROR(txn.Put(dbs_->peers, keys::Peer(s.id), EncodePeerStatus(s)));
+    NCEN_RETURN_IF_ERROR(txn.Put(store_.dbs_->peers, keys::Peer(s.id), EncodePeerStatus(s)));
   }
   return txn.Commit();
 }
 
-Status Store::DeletePeerStatus(const PublicKey& id) {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
-  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->peers, keys::Peer(id)));
+Status PeerLedger::Delete(const PublicKey& id) {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store_.env_, true));
+  NCEN_RETURN_IF_ERROR(txn.Del(store_.dbs_->peers, keys::Peer(id)));
   return txn.Commit();
 }
 
-Result<std::vector<PeerStatus>> Store::PeerStatuses() const {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->peers));
+Result<std::vector<PeerStatus>> PeerLedger::All() const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store_.env_, false));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, store_.dbs_->peers));
   std::vector<PeerStatus> out;
   const uint8_t kind = keys::kPeerStatusKind;
   for (c.Seek({&kind, 1}); c.Valid() && c.key()[0] == kind; c.Next()) {
@@ -220,19 +217,15 @@ Result<std::vector<PeerStatus>> Store::PeerStatuses() const {
   return out;
 }
 
-Status Store::RecordRefused(const RefusedAttempt& attempt) {
-  return RecordRefusedAttempts({&attempt, 1});
-}
-
-Status Store::RecordRefusedAttempts(std::span<const RefusedAttempt> attempts) {
+Status PeerLedger::RecordRefused(std::span<const RefusedAttempt> attempts) {
   for (const RefusedAttempt& a : attempts) {
     NCEN_RETURN_IF_ERROR(CheckShortText("refused attempt address", a.address));
   }
   if (attempts.empty()) return Status::Ok();
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store_.env_, true));
   std::vector<uint64_t> numbers;  // oldest first
   {
-    NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->peers));
+    NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, store_.dbs_->peers));
     const uint8_t kind = keys::kRefusedKind;
     for (c.Seek({&kind, 1}); c.Valid() && c.key()[0] == kind; c.Next()) {
       if (c.key().size() != 9) return Corruption("peers key of kind 'r' is not 9 bytes");
@@ -242,18 +235,18 @@ Status Store::RecordRefusedAttempts(std::span<const RefusedAttempt> attempts) {
   }
   for (const RefusedAttempt& a : attempts) {
     uint64_t next = numbers.empty() ? 1 : numbers.back() + 1;
-    NCEN_RETURN_IF_ERROR(txn.Put(dbs_->peers, keys::Refused(next), EncodeRefused(a)));
+    NCEN_RETURN_IF_ERROR(txn.Put(store_.dbs_->peers, keys::Refused(next), EncodeRefused(a)));
     numbers.push_back(next);
   }
-  for (size_t i = 0; i + kRefusedAttemptsKept < numbers.size(); ++i) {
-    NCEN_RETURN_IF_ERROR(txn.Del(dbs_->peers, keys::Refused(numbers[i])));
+  for (size_t i = 0; i + kRefusedKept < numbers.size(); ++i) {
+    NCEN_RETURN_IF_ERROR(txn.Del(store_.dbs_->peers, keys::Refused(numbers[i])));
   }
   return txn.Commit();
 }
 
-Result<std::vector<RefusedAttempt>> Store::RefusedAttempts(size_t limit) const {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->peers));
+Result<std::vector<RefusedAttempt>> PeerLedger::Refused(size_t limit) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store_.env_, false));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, store_.dbs_->peers));
   std::vector<RefusedAttempt> out;
   // Newest first: from the last 'r' key backwards.
   const uint8_t past = keys::kRefusedKind + 1;

@@ -82,7 +82,7 @@ struct LocalChange {
   // replace the payload (`*payload`, initially the change's) with one
   // derived from them (a link). A non-OK Status aborts the whole call with
   // it; nothing is written. Rules checked here cannot race another writer.
-  std::function<Status(TxnRecords& records, Bytes* payload)> check;
+  std::function<Status(TxnRecords& records, Bytes* payload)> check{};
 };
 
 // An entry ApplyBatch did not take, and with it the rest of its feed in that
@@ -185,48 +185,6 @@ struct SearchQuery {
   std::optional<RecordType> type;
   std::string from_date, to_date;    // YYYY-MM-DD, inclusive; empty = open
   size_t limit = 100;
-};
-
-// What the replication daemon knows about one peer, kept in the `peers`
-// database so that `ncenctl status` can show it while ncen-node runs. The
-// daemon rewrites the row of every peer it has a session with (or tries to)
-// at least once a second; a reader trusts `connected` only while the row is
-// fresh (IsConnectedAt). Bytes: docs/log-format.md §7.
-struct PeerStatus {
-  std::string name;                 // the configured name (≤ 255 bytes)
-  crypto::PublicKey id{};           // the key: one row per peer id
-  std::string address;              // the session's remote address, or the last dialed (≤ 255 bytes)
-  bool connected = false;
-  int64_t connected_since_ms = 0;   // 0 when not connected
-  // When `behind` and `ahead` were last computed from the peer's frontier
-  // (at the frontier exchange, then as batches are acknowledged); 0 = never,
-  // and then behind/ahead mean nothing.
-  int64_t last_sync_ms = 0;
-  int64_t updated_ms = 0;           // when the daemon last wrote this row (heartbeat)
-  uint64_t behind = 0;              // entries we hold that the peer lacks (and may receive)
-  uint64_t ahead = 0;               // entries the peer holds that we lack
-  uint64_t bytes_in = 0, bytes_out = 0;
-  std::string last_error;           // empty = none; stored cut to 1024 bytes
-  std::vector<FeedHead> peer_frontier;  // the peer's last known frontier (may be empty)
-
-  // A row older than this says nothing about the present: its writer died.
-  static constexpr int64_t kFreshMs = 5000;
-  // True when the row says connected and was written within kFreshMs of now.
-  bool IsConnectedAt(int64_t now_ms) const {
-    return connected && now_ms - updated_ms <= kFreshMs;
-  }
-  // behind and ahead are known (a frontier was compared) and both 0.
-  bool InSync() const { return last_sync_ms != 0 && behind == 0 && ahead == 0; }
-  friend bool operator==(const PeerStatus&, const PeerStatus&) = default;
-};
-
-// A peer that completed the handshake but is not in the trust roster.
-struct RefusedAttempt {
-  crypto::PublicKey id{};
-  std::string address;   // ≤ 255 bytes
-  int64_t at_ms = 0;
-  std::string reason;    // stored cut to 1024 bytes
-  friend bool operator==(const RefusedAttempt&, const RefusedAttempt&) = default;
 };
 
 struct VerifyReport {
@@ -333,29 +291,6 @@ class Store {
   // when the identity is not marked.
   Status ClearStaleIdentity();
 
-  // Peer status (docs/log-format.md §7, `peers`). Each write is one write
-  // transaction; the daemon should write all its peers at once with
-  // PutPeerStatuses rather than one transaction per peer.
-  // Replaces the row of status.id. kInvalidArgument when name or address is
-  // over 255 bytes or the frontier over kPeerFrontierFeedsMax feeds (nothing
-  // written); last_error is cut to 1024 bytes.
-  Status PutPeerStatus(const PeerStatus& status);
-  Status PutPeerStatuses(std::span<const PeerStatus> statuses);  // all or none
-  // Forgets the row of `id` (a peer removed from the configuration). Ok when
-  // there is none.
-  Status DeletePeerStatus(const PublicKey& id);
-  // Every stored row, by id. kCorruption when a row does not decode.
-  Result<std::vector<PeerStatus>> PeerStatuses() const;
-  // Appends a refused attempt and drops the oldest beyond the latest
-  // kRefusedAttemptsKept. kInvalidArgument when address is over 255 bytes.
-  Status RecordRefused(const RefusedAttempt& attempt);
-  // The same for several, in order, in one write transaction (all or none):
-  // the daemon gathers refused attempts and writes them every few seconds.
-  Status RecordRefusedAttempts(std::span<const RefusedAttempt> attempts);
-  // At most `limit` refused attempts, newest (last recorded) first.
-  Result<std::vector<RefusedAttempt>> RefusedAttempts(size_t limit) const;
-  static constexpr size_t kPeerFrontierFeedsMax = size_t{1} << 20;
-  static constexpr size_t kRefusedAttemptsKept = 100;
 
   // Re-verifies every feed's chain, signatures and payload hashes, then
   // replays the log and compares the derived record state with the stored
@@ -368,6 +303,7 @@ class Store {
  private:
   class Writer;
   class LocalRecords;
+  friend class PeerLedger;  // the `peers` database (peer_status.h)
   Store() = default;
   Status OpenDatabases(bool create);
   Status UpgradeFromFormat1();

@@ -39,14 +39,6 @@ inline Bytes Refused(uint64_t number) {
 
 }  // namespace keys
 
-// peers values (docs/log-format.md §7). Encode assumes the limits that
-// Store::PutPeerStatus and RecordRefused check; Decode returns kCorruption
-// for anything that is not exactly one version-1 value.
-Bytes EncodePeerStatus(const PeerStatus& status);  // the id is in the key
-Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value);
-Bytes EncodeRefused(const RefusedAttempt& attempt);
-Result<RefusedAttempt> DecodeRefused(ByteView value);
-
 // Writes inside a caller's write transaction (ApplyBatch records what it
 // finds in the batch's own transaction). Evidence is verified first
 // (kUnauthenticated otherwise). `newly` says whether anything was written.

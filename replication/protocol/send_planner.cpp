@@ -75,7 +75,7 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
     return it == ours.end() ? 0 : it->second.seq;
   };
   // Read-ahead per feed: 64 KiB, less when many feeds are pending.
-  size_t read_bytes = std::clamp<size_t>(batch_bytes_ / pending.size(), 1, 64 << 10);
+  size_t read_bytes = std::clamp<size_t>(batch_bytes_ / pending.size(), 1, limits::kReadAheadFeedBytesMax);
 
   // A heap of feeds by their next entry's key: (timestamp, rank, feed). A
   // feed that must go before another's entry is pushed with that entry's

@@ -519,7 +519,7 @@ Status Session::Pump(int64_t now_ms) {
                           planner_.NextBatch(ours_, [this](const FeedId& f) { return MaySend(f); },
                                              batch_entries_));
     if (planned.entries == 0) break;
-    NCEN_CHECK(planner_.read_ahead_bytes() <= 4 * options_.batch_bytes + limits::kMessageBytesMax);
+    NCEN_CHECK(planner_.read_ahead_bytes() <= limits::ReadAheadBytesMax(options_.batch_bytes));
     Inflight batch;
     batch.number = next_batch_++;
     batch.entries = planned.entries;

@@ -58,10 +58,10 @@ struct SessionTestHooks {
 
 struct SessionOptions {
   size_t batch_bytes = limits::kBatchBytesDefault;  // entry bytes per batch (at least one entry)
-  size_t window = 4;                      // unacknowledged batches in flight
-  int64_t keepalive_ms = 5000;            // ping when nothing was sent this long
-  int64_t idle_timeout_ms = 20000;        // fail when nothing arrived this long
-  int64_t poll_ms = 200;                  // how often OnTick looks for new entries
+  size_t window = limits::kWindowBatches;          // unacknowledged batches in flight
+  int64_t keepalive_ms = limits::kKeepaliveMs;     // ping when nothing was sent this long
+  int64_t idle_timeout_ms = limits::kIdleTimeoutMs;  // fail when nothing arrived this long
+  int64_t poll_ms = limits::kPollMs;               // how often OnTick looks for new entries
   const SessionTestHooks* test_hooks = nullptr;
 };
 

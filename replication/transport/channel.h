@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "base/bytes.h"
+#include "base/limits.h"
 #include "base/status.h"
 #include "crypto/identity.h"
 #include "crypto/noise.h"
@@ -32,7 +33,7 @@ namespace ncen::transport {
 
 struct ChannelOptions {
   Bytes network_id;                                // hashed into the prologue
-  size_t max_message_bytes = size_t{16} << 20;    // reassembly bound
+  size_t max_message_bytes = limits::kMessageBytesMax;  // reassembly bound
   // Messages per direction between rekeys. Part of the protocol (both ends
   // must agree); only tests change it. Must be > 0.
   uint64_t rekey_interval = uint64_t{1} << 16;

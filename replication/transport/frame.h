@@ -24,12 +24,13 @@
 #include <string>
 
 #include "base/bytes.h"
+#include "base/limits.h"
 #include "base/status.h"
 
 namespace ncen::transport {
 
 inline constexpr size_t kFrameHeaderBytes = 2;
-inline constexpr size_t kFrameBytesMax = 65535;
+inline constexpr size_t kFrameBytesMax = limits::kFrameBytesMax;
 
 enum class FragmentType : uint8_t { kMore = 0x01, kEnd = 0x02, kClose = 0x03 };
 
@@ -79,7 +80,7 @@ class FrameReader {
 // Buffers given back for reuse (Reassembler::Recycle,
 // SecureChannel::RecycleOutput) are kept only up to this size: a rare huge
 // message or burst must not pin its memory for the life of the connection.
-inline constexpr size_t kRecycledBufferMax = size_t{8} << 20;
+inline constexpr size_t kRecycledBufferMax = limits::kRecycledBufferBytesMax;
 
 class Reassembler {
  public:

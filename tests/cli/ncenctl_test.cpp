@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "base/text.h"
+#include "storage/peer_status.h"
 #include "storage/store.h"
 #include "tests/support/process.h"
 #include "tests/support/store_fixture.h"
@@ -1457,7 +1458,7 @@ ncen::storage::PeerStatus Row(const std::string& name, const std::string& id_hex
 }
 
 void PutRows(const Node& node, const std::vector<ncen::storage::PeerStatus>& rows) {
-  WithStore(node, [&](ncen::storage::Store& store) { REQUIRE(store.PutPeerStatuses(rows).ok()); });
+  WithStore(node, [&](ncen::storage::Store& store) { REQUIRE(ncen::storage::PeerLedger(store).Put(rows).ok()); });
 }
 
 // A node with peers hub, post and far configured (hub dials 10.0.0.2:7400).
@@ -1505,7 +1506,7 @@ class FakeDaemon {
     while (!stop_) {
       int64_t now = ncen::storage::UnixMillisNow();
       for (auto& row : rows_) row.updated_ms = now;
-      NCEN_CHECK(store_->PutPeerStatuses(rows_).ok());
+      NCEN_CHECK(ncen::storage::PeerLedger(*store_).Put(rows_).ok());
       wake_.wait_for(lock, std::chrono::milliseconds(100));
     }
   }
@@ -1573,7 +1574,7 @@ TEST_CASE("status --json joins the configured peers with the daemon's status row
   SECTION("a removed peer's row goes with it") {
     REQUIRE(p.node.Ctl({"peers", "remove", "hub"}).exit_code == 0);
     WithStore(p.node, [&](ncen::storage::Store& store) {
-      for (const auto& row : store.PeerStatuses().value()) CHECK(row.name != "hub");
+      for (const auto& row : ncen::storage::PeerLedger(store).All().value()) CHECK(row.name != "hub");
     });
   }
 }
@@ -1677,8 +1678,8 @@ TEST_CASE("status lists refused connection attempts newest first", "[cli]") {
                                     kSyncedAtMs, "not in the trust roster"};
     ncen::storage::RefusedAttempt b{ncen::crypto::ParseNodeId(second).value(), "[::1]:6000",
                                     kSyncedAtMs + 1000, "not in the trust roster"};
-    REQUIRE(store.RecordRefused(a).ok());
-    REQUIRE(store.RecordRefused(b).ok());
+    REQUIRE(ncen::storage::PeerLedger(store).RecordRefused(a).ok());
+    REQUIRE(ncen::storage::PeerLedger(store).RecordRefused(b).ok());
   });
   json refused = node.Status()["refused"];
   REQUIRE(refused.size() == 2);
@@ -1776,7 +1777,7 @@ TEST_CASE("status shows peer text that is not UTF-8 without aborting", "[cli]") 
   WithStore(p.node, [&](ncen::storage::Store& store) {
     ncen::storage::RefusedAttempt a{ncen::crypto::ParseNodeId(OtherNodeId()).value(),
                                     "10.1.1.1:\xff", kSyncedAtMs, "not in the trust roster"};
-    REQUIRE(store.RecordRefused(a).ok());
+    REQUIRE(ncen::storage::PeerLedger(store).RecordRefused(a).ok());
   });
 
   RunResult r = p.node.Ctl({"status", "--json"});

@@ -217,10 +217,8 @@ void World::Crash(int n, bool host, const std::string& why) {
       CloseSide(c, s, kind, why);
     }
   }
+  node.peers.reset();
   node.store.reset();
-  for (Edge& edge : edges_) {
-    if (edge.dialer == n) edge.dialing = false;
-  }
 }
 
 void World::Restart(int n, uint64_t life) {
@@ -246,12 +244,8 @@ void World::Restart(int n, uint64_t life) {
   } else {
     dirty_.insert(n);
   }
+  StartPeers(n);
   Schedule(now_ + int64_t(rng_.Between(1, kTickMs)), EventKind::kTick, n, 0, node.life);
-  for (size_t e = 0; e < edges_.size(); ++e) {
-    if (edges_[e].dialer != n) continue;
-    edges_[e].backoff_ms = kBackoffFirstMs;
-    ScheduleDial(int(e));
-  }
 }
 
 // An operator's copy of the store, taken while no transaction runs (the one

@@ -1,10 +1,13 @@
 // The simulated network: links with latency and bandwidth, TCP-like
 // connections (in order or not at all; orderly close, reset, half-open,
-// stall), dialing with backoff and jitter, and the daemon's 100 ms tick.
+// stall), and the daemon's 100 ms tick, in which each node's PeerManager
+// (the daemon's own peer logic) decides whom to dial, and its status rows
+// are written.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "storage/peer_status.h"
 #include "tests/sim/world.h"
 
 namespace ncen::sim {
@@ -20,72 +23,125 @@ std::string World::SideName(const Connection& c, int s) const {
   return NameOf(c.side[s].node);
 }
 
-// The dialer tries again after its backoff (doubling, jittered to 75–125 %),
-// as ncen-node does.
-void World::ScheduleDial(int e) {
-  Edge& edge = edges_[e];
-  if (edge.dialing || edge.conn != 0 || !nodes_[edge.dialer]->up) return;
-  edge.dialing = true;
-  int64_t delay = edge.backoff_ms * int64_t(rng_.Between(75, 125)) / 100;
-  edge.backoff_ms = std::min(edge.backoff_ms * 2, kBackoffMaxMs);
-  Schedule(now_ + delay, EventKind::kDial, e);
-}
-
-void World::Dial(int e) {
-  Edge& edge = edges_[e];
-  edge.dialing = false;
-  if (!nodes_[edge.dialer]->up || edge.conn != 0) return;
-  if (!nodes_[edge.listener]->up || edge.cuts > 0) {
-    Note(fmt::format("{} cannot reach {}", NameOf(edge.dialer), NameOf(edge.listener)));
-    ScheduleDial(e);
-    return;
-  }
-  edge.dialing = true;
-  // TCP and the Noise XX handshake: about three one-way trips.
-  Schedule(now_ + 3 * edge.latency_ms, EventKind::kConnect, e);
-}
-
-void World::Connect(int e) {
-  Edge& edge = edges_[e];
-  edge.dialing = false;
-  if (!nodes_[edge.dialer]->up || edge.conn != 0) return;
-  if (!nodes_[edge.listener]->up || edge.cuts > 0) {
-    ScheduleDial(e);
-    return;
-  }
-  // The listener keeps one session per peer: the newer connection replaces
-  // a half-open old one.
-  for (uint64_t id : ConnectionIds()) {
-    Connection& old = connections_.at(id);
-    if (old.edge == e && old.side[1].session) {
-      CloseSide(old, 1, CloseKind::kFin, "replaced by a newer connection");
+int World::EdgeBetween(int a, int b) const {
+  for (size_t e = 0; e < edges_.size(); ++e) {
+    const Edge& edge = edges_[e];
+    if ((edge.dialer == a && edge.listener == b) || (edge.dialer == b && edge.listener == a)) {
+      return static_cast<int>(e);
     }
+  }
+  NCEN_CHECK(false && "no link between the two nodes");
+  return -1;
+}
+
+// The node (re)starts: a new process, so a new PeerManager, which reads the
+// status rows its last life wrote and dials every peer with an address at
+// its first tick, as ncen-node does.
+void World::StartPeers(int n) {
+  Node& node = *nodes_[n];
+  node::PeerManagerOptions options;
+  options.redial_max_ms = kRedialMaxMs;
+  node.peers = std::make_unique<node::PeerManager>(node.identity.public_key(), options,
+                                                   options_.seed ^ (uint64_t(n) << 40) ^ (node.life << 20));
+  auto rows = storage::PeerLedger(*node.store).All();
+  if (!rows.ok()) return Fail(node.name + ": its peer status rows do not read: " + rows.status().ToString());
+  node.peers->Start(node.peer_configs, rows.value(), now_);
+}
+
+// The node's PeerManager said to dial `peer`: TCP and the Noise XX
+// handshake take about three one-way trips, unless the peer is down or the
+// link cut (then the dial fails at once, and the manager backs off).
+void World::Dial(int n, const crypto::PublicKey& peer) {
+  int p = index_of_.at(peer);
+  int e = EdgeBetween(n, p);
+  if (!nodes_[p]->up || edges_[e].cuts > 0) {
+    Note(fmt::format("{} cannot reach {}", NameOf(n), NameOf(p)));
+    nodes_[n]->peers->OnDialFailed(peer, "cannot reach the peer", now_);
+    return;
+  }
+  Schedule(now_ + 3 * edges_[e].latency_ms, EventKind::kConnect, n, uint64_t(e), nodes_[n]->life);
+}
+
+// Node n's dial over edge e completes: both sides ask their PeerManager
+// whether to keep the connection (a second one with the same peer is kept
+// or refused by the daemon's tie-break) and start their sessions.
+void World::Connect(int n, int e, uint64_t life) {
+  Node& self = *nodes_[n];
+  if (!self.up || life != self.life) return;  // that process is gone
+  Edge& edge = edges_[e];
+  int p = edge.dialer == n ? edge.listener : edge.dialer;
+  const crypto::PublicKey& peer_id = nodes_[p]->identity.public_key();
+  if (!nodes_[p]->up || edge.cuts > 0) {
+    self.peers->OnDialFailed(peer_id, "the handshake did not complete", now_);
+    return;
   }
   uint64_t id = next_connection_++;
   Connection& c = connections_[id];
   c.id = id;
   c.edge = e;
-  int ends[2] = {edge.dialer, edge.listener};
+  int ends[2] = {n, p};
   for (int s = 0; s < 2; ++s) {
     Side& side = c.side[s];
     side.node = ends[s];
     side.peer = ends[1 - s];
-    Node& self = *nodes_[side.node];
-    Node& peer = *nodes_[side.peer];
-    replication::PeerInfo info{peer.identity.public_key(), peer.name, edge.scopes};
+    Node& me = *nodes_[side.node];
+    Node& other = *nodes_[side.peer];
+    replication::PeerInfo info{other.identity.public_key(), other.name, edge.scopes};
     side.session = std::make_unique<replication::Session>(
-        *self.store, self.identity.public_key(), self.name, RoleName(self.role), std::move(info),
-        self.session_options);
-    side.peer_restores = peer.restores;
+        *me.store, me.identity.public_key(), me.name, RoleName(me.role), std::move(info),
+        me.session_options);
+    side.peer_restores = other.restores;
   }
-  edge.conn = id;
-  edge.backoff_ms = kBackoffFirstMs;
   stats_.sessions += 2;
-  Note(fmt::format("connection #{} {} -> {} open", id, NameOf(edge.dialer), NameOf(edge.listener)));
+  Note(fmt::format("connection #{} {} -> {} open", id, NameOf(n), NameOf(p)));
+  for (int s = 0; s < 2; ++s) {
+    Side& side = c.side[s];
+    Node& me = *nodes_[side.node];
+    const crypto::PublicKey& other = nodes_[side.peer]->identity.public_key();
+    if (!me.peers->Admit(other, s == 0)) {
+      CloseSide(c, s, CloseKind::kFin, "duplicate connection");
+      continue;
+    }
+    if (node::LinkId old = me.peers->LinkOf(other)) {
+      Connection& was = connections_.at(old);
+      CloseSide(was, was.side[0].node == side.node ? 0 : 1, CloseKind::kFin, "replaced by a newer connection");
+    }
+    me.peers->OnLinkOpen(other, id, s == 0, "sim", now_);
+  }
   for (int s = 0; s < 2; ++s) {
     if (c.side[s].session) c.side[s].session->Start(now_);
     Flush(c, s);
+    NoteProgress(c, s);
   }
+}
+
+// Tells the side's PeerManager whether its session is caught up; a change
+// is written to the status rows at once, as the daemon does.
+void World::NoteProgress(Connection& c, int s) {
+  Side& side = c.side[s];
+  if (!side.session) return;
+  Node& me = *nodes_[side.node];
+  if (me.peers->NoteCaughtUp(nodes_[side.peer]->identity.public_key(), side.session->progress().caught_up)) {
+    WriteStatus(side.node);
+  }
+}
+
+// The daemon's WriteStatus: what each session learned and each connection's
+// bytes, then every peer's row in one transaction.
+void World::WriteStatus(int n) {
+  Node& me = *nodes_[n];
+  for (auto& [id, c] : connections_) {
+    for (int s = 0; s < 2; ++s) {
+      Side& side = c.side[s];
+      if (side.node != n || !side.session) continue;
+      const crypto::PublicKey& peer = nodes_[side.peer]->identity.public_key();
+      if (me.peers->LinkOf(peer) != id) continue;
+      me.peers->SaveProgress(peer, side.session->progress(), side.session->PeerFrontier());
+      me.peers->SetTraffic(peer, {c.sent_bytes[1 - s], c.sent_bytes[s]});
+    }
+  }
+  Status written = storage::PeerLedger(*me.store).Put(me.peers->TakeStatusRows(now_));
+  if (!written.ok()) Fail(me.name + ": cannot write its peer status: " + written.ToString());
 }
 
 // Sends what the session queued, notes what it logged, and closes this side
@@ -114,6 +170,7 @@ void World::Enqueue(Connection& c, int d, Bytes bytes) {
   MessageInfo info = DescribeMessage(bytes);
   ++stats_.messages;
   stats_.message_bytes += bytes.size();
+  c.sent_bytes[d] += bytes.size();
   if (c.side[d].void_out) return;  // half-open: into the void
   const Edge& edge = edges_[c.edge];
   int64_t size = static_cast<int64_t>(bytes.size());
@@ -155,6 +212,7 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
     applying_node_ = -1;
     dirty_.insert(dst.node);
     Flush(c, r);
+    NoteProgress(c, r);
     if (crash_requested_) {
       // The mutant asked to die between its ack and its commit: the ack is
       // already in the socket.
@@ -189,9 +247,10 @@ void World::CloseSide(Connection& c, int s, CloseKind kind, const std::string& w
                      SideName(c, s), c.id, why.substr(0, 200)));
   }
   Edge& edge = edges_[c.edge];
-  if (s == 0 && edge.conn == c.id) {
-    edge.conn = 0;
-    ScheduleDial(c.edge);
+  Node& me = *nodes_[side.node];
+  if (me.peers) {
+    me.peers->OnLinkClosed(nodes_[side.peer]->identity.public_key(), c.id, /*dialed_by_us=*/s == 0,
+                           Unavailable(why), {c.sent_bytes[1 - s], c.sent_bytes[s]}, now_);
   }
   switch (kind) {
     case CloseKind::kFin:
@@ -241,8 +300,17 @@ void World::TickNode(int n, uint64_t life) {
       if (c.side[s].node != n || !c.side[s].session) continue;
       c.side[s].session->OnTick(now_);
       Flush(c, s);
+      NoteProgress(c, s);
+      if (!c.side[s].session) continue;
+      const crypto::PublicKey& peer = nodes_[c.side[s].peer]->identity.public_key();
+      if (auto line = node.peers->ProgressLine(peer, c.side[s].session->progress(), now_)) {
+        Note(node.name + ": " + *line, false);
+      }
     }
   }
+  if (failed_) return;
+  if (node.peers->StatusDue(now_)) WriteStatus(n);
+  for (const node::PeerConfig& peer : node.peers->TakeDialsDue(now_)) Dial(n, peer.id);
   Schedule(now_ + kTickMs, EventKind::kTick, n, 0, life);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
+#include "storage/peer_status.h"
 #include "tests/support/store_fixture.h"
 
 namespace ncen::sim {
@@ -43,7 +44,7 @@ World::World(const SimOptions& options)
   for (auto& node : nodes_) {
     Schedule(now_ + int64_t(rng_.Below(kTickMs)), EventKind::kTick, node->index, 0, node->life);
   }
-  for (size_t e = 0; e < edges_.size(); ++e) ScheduleDial(static_cast<int>(e));
+  for (auto& node : nodes_) StartPeers(node->index);
   Schedule(now_ + int64_t(rng_.Below(uint64_t(write_gap_ms_))), EventKind::kWrite);
   if (fault_gap_ms_ > 0) Schedule(now_ + fault_gap_ms_, EventKind::kFault);
   Schedule(chaos_end_, EventKind::kHeal);
@@ -200,6 +201,21 @@ void World::BuildNodes() {
       ptr->clock_skew_ms = int64_t(clocks.Between(1, 600000)) * (clocks.Percent(50) ? 1 : -1);
     }
   }
+  // Each node's ncen.toml: a peer per link, with an address where it dials
+  // (both ends on some links, from a stream of their own).
+  Rng dials(options_.seed ^ 0xd1a15d1a15ull);
+  for (Edge& edge : edges_) {
+    edge.both_dial = dials.Percent(30);
+    for (int end = 0; end < 2; ++end) {
+      Node& me = *nodes_[end == 0 ? edge.dialer : edge.listener];
+      const Node& other = *nodes_[end == 0 ? edge.listener : edge.dialer];
+      bool dials_it = end == 0 || edge.both_dial;
+      NCEN_CHECK(std::none_of(me.peer_configs.begin(), me.peer_configs.end(),
+                              [&](const node::PeerConfig& pc) { return pc.name == other.name; }));
+      me.peer_configs.push_back(
+          node::PeerConfig{other.name, other.identity.public_key(), dials_it ? "sim" : "", edge.scopes});
+    }
+  }
   for (auto& ptr : nodes_) {
     Node& node = *ptr;
     if (node.role == Role::kRegional) {
@@ -302,8 +318,7 @@ void World::Dispatch(const Event& e) {
     case EventKind::kTick: return TickNode(e.a, e.gen);
     case EventKind::kWrite: return Write(e.a - 1);
     case EventKind::kFault: return Fault();
-    case EventKind::kDial: return Dial(e.a);
-    case EventKind::kConnect: return Connect(e.a);
+    case EventKind::kConnect: return Connect(e.a, int(e.b), e.gen);
     case EventKind::kRestart: return Restart(e.a, e.gen);
     case EventKind::kPartitionEnd: return EndPartition(e.b);
     case EventKind::kHeal: return Heal();
@@ -325,10 +340,7 @@ void World::Heal() {
   healed_at_ = now_;
   Note("heal: partitions and stalls end, every node restarts, links redial");
   partitions_.clear();
-  for (Edge& edge : edges_) {
-    edge.cuts = 0;
-    edge.backoff_ms = kBackoffFirstMs;
-  }
+  for (Edge& edge : edges_) edge.cuts = 0;
   for (uint64_t id : ConnectionIds()) {
     Connection& c = connections_.at(id);
     for (int d = 0; d < 2; ++d) {
@@ -338,8 +350,8 @@ void World::Heal() {
   }
   for (auto& node : nodes_) {
     if (!node->up) Restart(node->index, node->life);
+    node->peers->RedialAllNow(now_);
   }
-  for (size_t e = 0; e < edges_.size(); ++e) ScheduleDial(static_cast<int>(e));
   Schedule(now_ + kConvergeCheckMs, EventKind::kConvergeCheck);
 }
 
@@ -393,6 +405,24 @@ void World::SettleCheck() {
                                 "(behind {}, ahead {})",
                                 NameOf(side.node), NameOf(side.peer), kSettleMs / 1000, p.behind,
                                 p.ahead));
+      }
+    }
+  }
+  // What `ncenctl status` would show: every honest node's row for the peer
+  // of each settled session says connected and in sync (the daemon's status
+  // rows, written by the PeerManager's schedule).
+  for (uint64_t id : settled_) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;
+    for (const Side& side : it->second.side) {
+      if (!side.session || nodes_[side.node]->stale || nodes_[side.peer]->stale) continue;
+      auto rows = storage::PeerLedger(*nodes_[side.node]->store).All();
+      if (!rows.ok()) return Fail(NameOf(side.node) + ": peer status rows unreadable: " + rows.status().ToString());
+      const crypto::PublicKey& peer = nodes_[side.peer]->identity.public_key();
+      auto row = std::find_if(rows->begin(), rows->end(), [&](const auto& r) { return r.id == peer; });
+      if (row == rows->end() || !row->IsConnectedAt(now_) || !row->InSync()) {
+        return Fail(fmt::format("{}'s status row for {} does not say connected and in sync {} s after "
+                                "convergence", NameOf(side.node), NameOf(side.peer), kSettleMs / 1000));
       }
     }
   }

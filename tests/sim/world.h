@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "base/limits.h"
 #include "base/rng.h"
+#include "node/peer_manager.h"
 #include "replication/protocol/session.h"
 #include "storage/store.h"
 #include "tests/sim/hostile.h"
@@ -34,7 +36,7 @@ namespace ncen::sim {
 using storage::FeedHead;
 using storage::Scope;
 
-inline constexpr int64_t kTickMs = 100;            // the daemon's tick
+inline constexpr int64_t kTickMs = limits::kDaemonTickMs;  // the daemon's tick
 inline constexpr int64_t kConvergeCheckMs = 1000;  // how often convergence is tested after healing
 // Healed, not converged, and no message but pings for this long: it never will.
 inline constexpr int64_t kQuietMs = 45000;
@@ -44,8 +46,9 @@ inline constexpr int64_t kSettleMs = 30000;
 // ... except in its first moments: a session that has not polled since its
 // node learned of a fork ends once, by design, to tell its peer.
 inline constexpr int64_t kSettleGraceMs = 2000;
-inline constexpr int64_t kBackoffFirstMs = 500;    // the daemon's first redial delay
-inline constexpr int64_t kBackoffMaxMs = 10000;    // (the daemon caps at 30 s; shorter here)
+// The daemon's peer logic runs as it is (node/peer_manager.h), except that
+// redials back off to 10 s at most here rather than 30 s.
+inline constexpr int64_t kRedialMaxMs = 10000;
 inline constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01: virtual time zero
 
 enum class Role { kPost, kHub, kRegional };
@@ -96,6 +99,8 @@ struct Node {
   int64_t clock_skew_ms = 0;
   NodeClock clock;  // what its store reads: the virtual time plus the skew
   replication::SessionOptions session_options;
+  std::vector<node::PeerConfig> peer_configs;  // its ncen.toml's peers (the address: "sim")
+  std::unique_ptr<node::PeerManager> peers;    // the daemon's peer logic; null while down
   std::unique_ptr<testing::TempDir> dir;
   std::unique_ptr<storage::Store> store;  // null while down
   bool up = true;
@@ -117,9 +122,9 @@ struct Edge {
   int64_t latency_ms = 10;
   int64_t bytes_per_ms = 1000;
   int cuts = 0;               // partitions cutting the link now
-  int64_t backoff_ms = kBackoffFirstMs;
-  bool dialing = false;       // a dial or handshake is under way
-  uint64_t conn = 0;          // the connection whose dialer side is open; 0: none
+  // The listener has the dialer's address too: both dial, and the daemon's
+  // tie-break decides which connection stays.
+  bool both_dial = false;
 };
 
 struct InFlight {
@@ -140,8 +145,9 @@ struct Side {
 struct Connection {
   uint64_t id = 0;
   int edge = 0;
-  Side side[2];  // 0: the dialer, 1: the listener
+  Side side[2];  // 0: the node that dialed, 1: the other
   std::deque<InFlight> queue[2];
+  uint64_t sent_bytes[2] = {0, 0};       // by each side
   int64_t busy_until_ms[2] = {0, 0};     // the sender's bandwidth is in use until then
   int64_t stalled_until_ms[2] = {0, 0};  // delivery paused until then
   uint64_t gen[2] = {0, 0};              // the live delivery event of each direction
@@ -150,7 +156,7 @@ struct Connection {
 };
 
 enum class EventKind {
-  kDeliver, kEof, kReset, kTick, kWrite, kFault, kDial, kConnect, kRestart, kPartitionEnd,
+  kDeliver, kEof, kReset, kTick, kWrite, kFault, kConnect, kRestart, kPartitionEnd,
   kHeal, kConvergeCheck
 };
 
@@ -208,9 +214,12 @@ class World {
   bool MayHold(int n, const FeedId& feed) const;
 
   // network.cpp
-  void ScheduleDial(int edge);
-  void Dial(int edge);
-  void Connect(int edge);
+  int EdgeBetween(int a, int b) const;
+  void StartPeers(int n);
+  void Dial(int n, const crypto::PublicKey& peer);
+  void Connect(int n, int edge, uint64_t life);
+  void NoteProgress(Connection& c, int s);
+  void WriteStatus(int n);
   void Flush(Connection& c, int s);
   void Enqueue(Connection& c, int d, Bytes bytes);
   void ScheduleDelivery(Connection& c, int d);

@@ -37,6 +37,7 @@
 #include "node/config.h"
 #include "node/daemon.h"
 #include "node/node_dir.h"
+#include "storage/peer_status.h"
 #include "storage/record_json.h"
 #include "tools/common/seizure_gen.h"
 
@@ -249,7 +250,7 @@ struct Bench {
   uint64_t SinkWireBytes() {
     auto node = node::OpenNodeDir(sink_dir);
     NCEN_CHECK(node.ok());
-    auto rows = node->store->PeerStatuses().value();
+    auto rows = storage::PeerLedger(*node->store).All().value();
     uint64_t total = 0;
     for (auto& r : rows) total += r.bytes_in + r.bytes_out;
     return total;

@@ -12,6 +12,7 @@
 #include "node/records.h"
 #include "node/status_report.h"
 #include "storage/codes.h"
+#include "storage/peer_status.h"
 #include "storage/record_json.h"
 #include "tools/ncenctl/input.h"
 #include "tools/ncenctl/output.h"
@@ -521,7 +522,7 @@ Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
   while (true) {
     NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
                           node::LoadConfig(g.data_dir, n.identity.public_key()));
-    NCEN_ASSIGN_OR_RETURN(auto rows, n.store->PeerStatuses());
+    NCEN_ASSIGN_OR_RETURN(auto rows, storage::PeerLedger(*n.store).All());
     std::string gaps = SyncGaps(node::JoinPeers(config, rows, storage::UnixMillisNow()), since_ms);
     if (gaps.empty()) return Status::Ok();
     auto now = Clock::now();
@@ -630,7 +631,7 @@ Status PeersRemove(const Globals& g, const std::string& name) {
     return Status::Ok();
   };
   NCEN_RETURN_IF_ERROR(EditConfig(g, n, remove).status());
-  NCEN_RETURN_IF_ERROR(n.store->DeletePeerStatus(id));
+  NCEN_RETURN_IF_ERROR(storage::PeerLedger(*n.store).Delete(id));
   if (g.json)
     PrintJson({{"removed", name}, {"id", crypto::NodeIdHex(id)}});
   else

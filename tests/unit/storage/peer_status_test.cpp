@@ -4,6 +4,7 @@
 // reported as corruption rather than misread.
 #include <catch2/catch.hpp>
 
+#include "storage/peer_status.h"
 #include "storage/store_internal.h"
 #include "tests/support/store_fixture.h"
 
@@ -12,6 +13,7 @@ namespace {
 using ncen::Bytes;
 using ncen::StatusCode;
 using ncen::storage::FeedHead;
+using ncen::storage::PeerLedger;
 using ncen::storage::PeerStatus;
 using ncen::storage::RefusedAttempt;
 using ncen::storage::Scope;
@@ -58,12 +60,13 @@ RefusedAttempt Refused(uint8_t n, int64_t at_ms) {
 
 TEST_CASE("peer status rows round-trip keyed by peer id", "[storage]") {
   TestStore t(IdentityFromNumber(200));
-  CHECK(t.store->PeerStatuses().value().empty());
+  PeerLedger ledger(*t.store);
+  CHECK(ledger.All().value().empty());
 
   PeerStatus a = SampleStatus(1), b = SampleStatus(150);  // b has a frontier of 150 feeds
-  REQUIRE(t.store->PutPeerStatus(a).ok());
-  REQUIRE(t.store->PutPeerStatus(b).ok());
-  auto rows = t.store->PeerStatuses();
+  REQUIRE(ledger.Put(a).ok());
+  REQUIRE(ledger.Put(b).ok());
+  auto rows = ledger.All();
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 2);
   // By id: the order of the keys, not of the writes.
@@ -77,24 +80,24 @@ TEST_CASE("peer status rows round-trip keyed by peer id", "[storage]") {
     a.behind = 0;
     a.last_error = "handshake timed out";
     a.peer_frontier.clear();
-    REQUIRE(t.store->PutPeerStatus(a).ok());
-    rows = t.store->PeerStatuses();
+    REQUIRE(ledger.Put(a).ok());
+    rows = ledger.All();
     REQUIRE(rows->size() == 2);
     CHECK((*rows)[a_first ? 0 : 1] == a);
   }
   SECTION("PutPeerStatuses writes several rows, or none when one is invalid") {
     std::vector<PeerStatus> batch = {SampleStatus(2), SampleStatus(3), SampleStatus(4)};
-    REQUIRE(t.store->PutPeerStatuses(batch).ok());
-    CHECK(t.store->PeerStatuses()->size() == 5);
+    REQUIRE(ledger.Put(batch).ok());
+    CHECK(ledger.All()->size() == 5);
     std::vector<PeerStatus> bad = {SampleStatus(5), SampleStatus(6)};
     bad[1].address = std::string(256, 'a');
-    CHECK(t.store->PutPeerStatuses(bad).code() == StatusCode::kInvalidArgument);
-    CHECK(t.store->PeerStatuses()->size() == 5);
+    CHECK(ledger.Put(bad).code() == StatusCode::kInvalidArgument);
+    CHECK(ledger.All()->size() == 5);
   }
   SECTION("DeletePeerStatus forgets one row") {
-    REQUIRE(t.store->DeletePeerStatus(a.id).ok());
-    REQUIRE(t.store->DeletePeerStatus(a.id).ok());  // absent: still fine
-    rows = t.store->PeerStatuses();
+    REQUIRE(ledger.Delete(a.id).ok());
+    REQUIRE(ledger.Delete(a.id).ok());  // absent: still fine
+    rows = ledger.All();
     REQUIRE(rows->size() == 1);
     CHECK(rows->front() == b);
   }
@@ -102,14 +105,15 @@ TEST_CASE("peer status rows round-trip keyed by peer id", "[storage]") {
 
 TEST_CASE("peer status limits: long names are refused and long errors are cut", "[storage]") {
   TestStore t(IdentityFromNumber(200));
+  PeerLedger ledger(*t.store);
   PeerStatus s = SampleStatus(1);
   s.name = std::string(256, 'n');
-  CHECK(t.store->PutPeerStatus(s).code() == StatusCode::kInvalidArgument);
+  CHECK(ledger.Put(s).code() == StatusCode::kInvalidArgument);
   s.name = std::string(255, 'n');
   // 1023 ASCII bytes, then a 2-byte character across the 1024-byte limit.
   s.last_error = std::string(1023, 'e') + "\xc3\xa9" + "tail";
-  REQUIRE(t.store->PutPeerStatus(s).ok());
-  auto rows = t.store->PeerStatuses();
+  REQUIRE(ledger.Put(s).ok());
+  auto rows = ledger.All();
   REQUIRE(rows->size() == 1);
   CHECK(rows->front().name == s.name);
   CHECK(rows->front().last_error == std::string(1023, 'e'));  // not half a character
@@ -136,48 +140,50 @@ TEST_CASE("a peer is connected only while its row is fresh", "[storage]") {
 TEST_CASE("refused attempts are listed newest first and only the latest 100 are kept",
           "[storage]") {
   TestStore t(IdentityFromNumber(200));
-  CHECK(t.store->RefusedAttempts(10).value().empty());
-  REQUIRE(t.store->PutPeerStatus(SampleStatus(1)).ok());  // rows of the other kind stay apart
+  PeerLedger ledger(*t.store);
+  CHECK(ledger.Refused(10).value().empty());
+  REQUIRE(ledger.Put(SampleStatus(1)).ok());  // rows of the other kind stay apart
   for (int i = 0; i < 130; ++i) {
     // Timestamps that go backwards: the order is the order of recording.
-    REQUIRE(t.store->RecordRefused(Refused(static_cast<uint8_t>(i), 5000 - i)).ok());
+    REQUIRE(ledger.RecordRefused(Refused(static_cast<uint8_t>(i), 5000 - i)).ok());
   }
-  auto all = t.store->RefusedAttempts(1000);
+  auto all = ledger.Refused(1000);
   REQUIRE(all.ok());
-  REQUIRE(all->size() == ncen::storage::Store::kRefusedAttemptsKept);
+  REQUIRE(all->size() == PeerLedger::kRefusedKept);
   for (size_t k = 0; k < all->size(); ++k) {
     INFO(k);
     CHECK((*all)[k] == Refused(static_cast<uint8_t>(129 - k), 5000 - (129 - static_cast<int>(k))));
   }
-  auto three = t.store->RefusedAttempts(3);
+  auto three = ledger.Refused(3);
   REQUIRE(three->size() == 3);
   CHECK((*three)[0] == Refused(129, 5000 - 129));
-  CHECK(t.store->PeerStatuses()->size() == 1);
+  CHECK(ledger.All()->size() == 1);
 
   RefusedAttempt long_address = Refused(1, 1);
   long_address.address = std::string(256, '1');
-  CHECK(t.store->RecordRefused(long_address).code() == StatusCode::kInvalidArgument);
+  CHECK(ledger.RecordRefused(long_address).code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("refused attempts written as a batch are one transaction, in order, with the same cap",
           "[storage]") {
   TestStore t(IdentityFromNumber(200));
-  REQUIRE(t.store->RecordRefused(Refused(0, 10)).ok());
+  PeerLedger ledger(*t.store);
+  REQUIRE(ledger.RecordRefused(Refused(0, 10)).ok());
   std::vector<RefusedAttempt> batch;
   for (int i = 1; i <= 120; ++i) batch.push_back(Refused(static_cast<uint8_t>(i), 10 + i));
-  REQUIRE(t.store->RecordRefusedAttempts(batch).ok());
-  auto all = t.store->RefusedAttempts(1000);
+  REQUIRE(ledger.RecordRefused(batch).ok());
+  auto all = ledger.Refused(1000);
   REQUIRE(all.ok());
-  REQUIRE(all->size() == ncen::storage::Store::kRefusedAttemptsKept);
+  REQUIRE(all->size() == PeerLedger::kRefusedKept);
   CHECK(all->front() == Refused(120, 130));
   CHECK(all->back() == Refused(21, 31));
-  CHECK(t.store->RecordRefusedAttempts({}).ok());
+  CHECK(ledger.RecordRefused(std::span<const RefusedAttempt>{}).ok());
 
   SECTION("one bad attempt writes none of the batch") {
     batch = {Refused(201, 1), Refused(202, 2)};
     batch[1].address = std::string(256, '1');
-    CHECK(t.store->RecordRefusedAttempts(batch).code() == StatusCode::kInvalidArgument);
-    CHECK(t.store->RefusedAttempts(1).value().front() == Refused(120, 130));
+    CHECK(ledger.RecordRefused(batch).code() == StatusCode::kInvalidArgument);
+    CHECK(ledger.Refused(1).value().front() == Refused(120, 130));
   }
 }
 
