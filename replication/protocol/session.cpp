@@ -14,10 +14,6 @@ using storage::Scope;
 
 namespace {
 
-std::string FeedText(const FeedId& feed) {
-  return crypto::Fingerprint(feed.author) + "/" + storage::ScopeName(feed.scope);
-}
-
 ForkEvidenceMsg EvidenceOf(const storage::ForkReport& fork) { return {fork.a, fork.b}; }
 
 }  // namespace
@@ -31,7 +27,8 @@ Session::Session(storage::Store& store, const crypto::PublicKey& self, std::stri
       peer_(std::move(peer)),
       options_(options),
       peer_scopes_(peer_.scopes.begin(), peer_.scopes.end()),
-      planner_(store, options.batch_bytes) {
+      planner_(store, options.batch_bytes),
+      marks_(store, self, peer_.name) {
   if (options_.window == 0) options_.window = 1;
 }
 
@@ -228,94 +225,29 @@ void Session::OfferForks(const std::vector<storage::ForkReport>& forks, int64_t 
 }
 
 // A fork report is held here (recorded now, or found): the feed stops
-// syncing with this peer, and if it is this node's own feed, the node stops
-// writing (it was restored and wrote again, or its key is in use elsewhere).
+// syncing with this peer; what else it means is Marks' (marks.h).
 Status Session::NoteFork(const storage::ForkReport& fork, bool newly) {
   forked_.insert(fork.feed);
   planner_.Forget(fork.feed);
-  if (newly) {
-    log_.push_back("FORK in feed " + FeedText(fork.feed) + " at seq " + std::to_string(fork.seq) + " (" +
-                   fork.source + "); the feed stops syncing until an administrator clears it "
-                   "(ncenctl forks)");
-  }
-  if (fork.feed.author != self_) return Status::Ok();
-  // Of the two entries, the one this node does not hold is the evidence.
-  auto held = store_.GetEntry(fork.feed, fork.seq);
-  const storage::SignedHeader* other = &fork.a;
-  if (held.ok() && held->hash() == fork.a.hash()) other = &fork.b;
-  bool stale_newly = false;
-  Status marked = store_.MarkStaleIdentity(*other, peer_.name, &stale_newly);
-  if (!marked.ok() && marked.code() != StatusCode::kUnauthenticated) return marked;
-  if (stale_newly) {
-    log_.push_back("STALE IDENTITY: this node's own feed " + FeedText(fork.feed) + " is forked at seq " +
-                   std::to_string(fork.seq) + "; local writes are refused until an administrator acts");
-  }
-  return Status::Ok();
+  return marks_.OnForkHeld(fork, newly, log_);
 }
 
 Status Session::AdoptForkEvidence(const ForkEvidenceMsg& m, int64_t now_ms) {
   const FeedId feed = m.a.header.feed();
   if (!InScope(feed)) return Status::Ok();  // not the peer's to tell
-  if (Status s = storage::VerifyForkEvidence(m.a, m.b); !s.ok()) {
-    log_.push_back("ignored fork evidence from " + peer_.name + " for feed " + FeedText(feed) + ": " +
-                   s.message());
-    return Status::Ok();
-  }
-  forks_known_.insert({feed, m.a.header.seq});
-  storage::ForkReport fork;
-  fork.feed = feed;
-  fork.seq = m.a.header.seq;
-  fork.a = m.a;
-  fork.b = m.b;
-  fork.ours = m.a.hash();
-  fork.theirs = m.b.hash();
-  fork.detected_ms = now_ms;
-  fork.source = peer_.name + " (evidence from the peer)";
-  bool newly = false;
-  NCEN_RETURN_IF_ERROR(store_.ReportFork(fork, &newly));
-  return NoteFork(fork, newly);
+  NCEN_ASSIGN_OR_RETURN(std::optional<HeldFork> fork, marks_.FromForkEvidence(m, now_ms, log_));
+  if (!fork) return Status::Ok();
+  forks_known_.insert({feed, fork->report.seq});
+  return NoteFork(fork->report, fork->newly);
 }
 
 Status Session::CheckSignedHeader(const storage::SignedHeader& h, int64_t now_ms) {
-  const FeedId feed = h.header.feed();
-  if (!InScope(feed)) return Status::Ok();
-  auto held = store_.GetEntry(feed, h.header.seq);
-  if (!held.ok() && held.status().code() != StatusCode::kNotFound) return held.status();
-  if (feed.author == self_ && !held.ok()) {
-    // An entry of our own feed beyond what we hold: the store checks the
-    // signature and the seq before it marks anything.
-    bool newly = false;
-    Status marked = store_.MarkStaleIdentity(h, peer_.name, &newly);
-    if (!marked.ok() && marked.code() != StatusCode::kUnauthenticated) return marked;
-    if (!marked.ok()) {
-      log_.push_back("ignored stale evidence from " + peer_.name + ": " + marked.message());
-    } else if (newly) {
-      log_.push_back("STALE IDENTITY: " + peer_.name + " showed an entry of this node's own feed " +
-                     FeedText(feed) + " at seq " + std::to_string(h.header.seq) +
-                     " beyond what it holds; local writes are refused until an administrator acts");
-    }
-    return Status::Ok();
-  }
-  if (!held.ok() || held->hash() == h.hash()) return Status::Ok();  // nothing to compare, or the same
-  storage::SignedHeader ours = storage::SignedHeaderOf(*held);
-  if (Status s = storage::VerifyForkEvidence(ours, h); !s.ok()) {
-    log_.push_back("ignored evidence from " + peer_.name + " for feed " + FeedText(feed) + ": " + s.message());
-    return Status::Ok();
-  }
-  storage::ForkReport fork;
-  fork.feed = feed;
-  fork.seq = h.header.seq;
-  fork.a = ours;
-  fork.b = h;
-  fork.ours = ours.hash();
-  fork.theirs = h.hash();
-  fork.detected_ms = now_ms;
-  fork.source = peer_.name;
-  bool newly = false;
-  NCEN_RETURN_IF_ERROR(store_.ReportFork(fork, &newly));
-  NCEN_RETURN_IF_ERROR(NoteFork(fork, newly));
+  if (!InScope(h.header.feed())) return Status::Ok();
+  NCEN_ASSIGN_OR_RETURN(std::optional<HeldFork> fork, marks_.FromSignedHeader(h, now_ms, log_));
+  if (!fork) return Status::Ok();
+  NCEN_RETURN_IF_ERROR(NoteFork(fork->report, fork->newly));
   // The peer holds the other entry: show it both, so it records the fork too.
-  OfferForks({fork}, now_ms);
+  OfferForks({fork->report}, now_ms);
   return Status::Ok();
 }
 

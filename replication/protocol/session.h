@@ -16,8 +16,9 @@
 // What the peer says is not believed without evidence (docs/protocol.md
 // §6): a fork is recorded only from two validly signed headers, this node's
 // identity is marked stale only from a validly signed entry of its own feed
-// that it does not hold. Heads, refusals and evidence outside the scopes
-// exchanged with the peer are ignored, and none are sent.
+// that it does not hold (the rules are Marks', marks.h). Heads, refusals and
+// evidence outside the scopes exchanged with the peer are ignored, and none
+// are sent.
 //
 // A protocol violation, a store failure, too many feeds announced, or the
 // idle timeout fails the session: failed() turns true, an Error message for
@@ -42,6 +43,7 @@
 #include "base/bytes.h"
 #include "base/limits.h"
 #include "base/status.h"
+#include "replication/protocol/marks.h"
 #include "replication/protocol/messages.h"
 #include "replication/protocol/send_planner.h"
 #include "storage/store.h"
@@ -168,6 +170,7 @@ class Session {
   SendPlanner::Frontier ours_;        // our frontier (refreshed by polling)
   SendPlanner::Frontier peer_known_;  // what the peer holds, as far as we know
   SendPlanner planner_;
+  Marks marks_;
   std::map<storage::FeedId, uint64_t> advertised_;  // seq last told to the peer
   std::set<storage::FeedId> forked_;                // feeds with a fork report here
   std::set<std::pair<storage::FeedId, uint64_t>> forks_known_;  // reports told to / heard from the peer
