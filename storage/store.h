@@ -303,6 +303,7 @@ class Store {
  private:
   class Writer;
   class LocalRecords;
+  class BatchApplier;
   friend class PeerLedger;  // the `peers` database (peer_status.h)
   Store() = default;
   Status OpenDatabases(bool create);
