@@ -103,6 +103,10 @@ inline constexpr size_t kRefusalReasonBytesMax = 300;
 inline constexpr size_t kSessionFeedsMax = 100000;
 // Fork reports and signed headers in one hello or evidence message.
 inline constexpr size_t kEvidenceItemsMax = 64;
+// Signed headers one session shows a peer whose heads disagree with ours
+// (each (feed, seq) once): a peer announcing ever new disagreeing heads
+// costs a bounded number of store reads and messages.
+inline constexpr size_t kOfferedHeadersMax = 4096;
 
 // ---------------------------------------------------------------------------
 // The secure channel (docs/handshake.md §5, §6)

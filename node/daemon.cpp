@@ -322,6 +322,7 @@ class Daemon::Impl {
 
   void OnTick() {
     int64_t now = Now();
+    NCEN_CHECK(live_.size() <= peers_.Ids().size());  // one session per configured peer
     std::vector<crypto::PublicKey> ids;
     for (const auto& [id, live] : live_) ids.push_back(id);
     for (const crypto::PublicKey& id : ids) {

@@ -13,6 +13,7 @@ Result<FeedRun> Store::ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64
                                    size_t max_bytes, Bytes& out,
                                    FeedRunIndex* index) const {
   FeedRun run;
+  const size_t out_before = out.size();
   if (from_seq == 0 || from_seq > to_seq) return run;
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feeds, format::FeedKey(feed)));
@@ -44,6 +45,9 @@ Result<FeedRun> Store::ReadFeedRun(const FeedId& feed, uint64_t from_seq, uint64
     ++expect;
   }
   NCEN_RETURN_IF_ERROR(c.status());
+  // The bound the header promises: max_bytes, or one entry.
+  NCEN_CHECK(run.entries <= 1 || written <= max_bytes);
+  NCEN_CHECK(out.size() == out_before + written);
   run.bytes = written;
   return run;
 }

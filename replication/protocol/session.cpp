@@ -16,6 +16,9 @@ namespace {
 
 ForkEvidenceMsg EvidenceOf(const storage::ForkReport& fork) { return {fork.a, fork.b}; }
 
+// Sent batch buffers kept for reuse (RecycleOutgoing).
+constexpr size_t kSpareMessagesMax = 2;
+
 }  // namespace
 
 Session::Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
@@ -67,9 +70,11 @@ void Session::Queue(const Message& message, int64_t now_ms) {
 void Session::RecycleOutgoing(Bytes sent) {
   // Batch-sized buffers only, and not one that a rare huge batch grew.
   size_t capacity = sent.capacity();
-  if (spare_messages_.size() < 2 && capacity >= (64 << 10) && capacity <= 2 * options_.batch_bytes + (1 << 20)) {
+  if (spare_messages_.size() < kSpareMessagesMax && capacity >= (64 << 10) &&
+      capacity <= 2 * options_.batch_bytes + (1 << 20)) {
     spare_messages_.push_back(std::move(sent));
   }
+  NCEN_CHECK(spare_messages_.size() <= kSpareMessagesMax);
 }
 
 std::vector<Bytes> Session::TakeOutgoing() {
@@ -199,10 +204,14 @@ Status Session::LearnPeerHead(const FeedHeadMsg& h, int64_t now_ms) {
   Head& known = peer_known_[h.feed];
   if (h.seq > known.seq) known = {h.seq, h.head};
   planner_.PeerHas(h.feed, known.seq);
+  NCEN_CHECK(peer_known_.size() <= limits::kSessionFeedsMax + ours_.size());
   return Status::Ok();
 }
 
 Status Session::OfferHeader(const FeedId& feed, uint64_t seq, int64_t now_ms) {
+  // A peer that keeps announcing heads we disagree with gets each header
+  // once, and at most so many in a session (it has a fork to look at by then).
+  if (offered_.size() >= limits::kOfferedHeadersMax) return Status::Ok();
   if (!offered_.insert({feed, seq}).second) return Status::Ok();
   NCEN_ASSIGN_OR_RETURN(storage::Entry entry, store_.GetEntry(feed, seq));
   EvidenceMsg evidence;
