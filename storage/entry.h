@@ -42,6 +42,7 @@ struct EntryHeader {
 
   Dot dot() const { return {author, seq}; }
   FeedId feed() const { return {author, scope}; }
+  friend bool operator==(const EntryHeader&, const EntryHeader&) = default;
 };
 
 // The exact bytes that get signed: a single-segment Cap'n Proto message,

@@ -161,34 +161,43 @@ constexpr FormatRule kFormatRules[] = {
     {s::Format::FLIGHT_NUMBER, IsFlightNumber, "a flight number (e.g. QR1342)"},
 };
 
-// Checks a text value by its format. Record ids are also rewritten to their
-// canonical form.
-Status CheckFormat(s::Format format, std::string& value, const std::string& path) {
-  auto bad = [&](const char* expected) {
-    return FieldError(path, "'" + value + "' is not " + expected);
-  };
-  if (format == s::Format::NONE) return Status::Ok();
-  if (format == s::Format::RECORD_ID) {
+// The one rule for a text value as stored (docs/data-model.md §1, §3), for
+// both paths: RecordFromJson checks the value it is about to store and
+// ValidateRecordPayload the value a peer stored, so a node never writes what
+// its peers refuse, and takes nothing from a peer that it could not write
+// itself. Returns what is wrong ("" when nothing), for "field 'path': ...".
+std::string TextProblem(std::string_view value, const FieldRules& rules) {
+  if (value.size() > rules.max_length) return "longer than " + std::to_string(rules.max_length) + " bytes";
+  if (!IsValidUtf8(value)) return "not valid UTF-8";
+  for (unsigned char c : value) {
+    if (c < 0x20 && c != '\n' && c != '\t') return "contains a control character";
+  }
+  if (rules.required && FoldText(value).empty() && NormalizeIdentifier(value).empty()) {
+    return "must not be empty";
+  }
+  if (value.empty() || rules.format == s::Format::NONE) return "";
+  auto is_not = [&](const char* expected) { return "'" + std::string(value) + "' is not " + expected; };
+  if (rules.format == s::Format::RECORD_ID) {
+    // Stored in one form only, so a record reads the same wherever it was written.
     auto id = ParseRecordId(value);
-    if (!id.ok()) return bad("a record id");
-    value = FormatRecordId(*id);
-    return Status::Ok();
+    if (!id.ok()) return is_not("a record id");
+    if (FormatRecordId(*id) != value) return is_not("a record id in its stored form (lower-case 8-4-4-4-12)");
+    return "";
   }
   for (const FormatRule& rule : kFormatRules) {
-    if (rule.format == format) return rule.valid(value) ? Status::Ok() : bad(rule.expected);
+    if (rule.format == rules.format) return rule.valid(value) ? "" : is_not(rule.expected);
   }
   NCEN_CHECK(false);  // every format of record.capnp has a rule
-  return Status::Ok();
+  return "";
 }
 
-Status CheckText(const std::string& value, const FieldRules& rules, const std::string& path) {
-  if (value.size() > rules.max_length) {
-    return FieldError(path, "longer than " + std::to_string(rules.max_length) + " bytes");
+// The form in which a text value given as JSON is stored: record ids in
+// their canonical form, anything else as given.
+std::string StoredForm(const FieldRules& rules, std::string text) {
+  if (rules.format == s::Format::RECORD_ID) {
+    if (auto id = ParseRecordId(text); id.ok()) return FormatRecordId(*id);
   }
-  for (unsigned char c : value) {
-    if (c < 0x20 && c != '\n' && c != '\t') return FieldError(path, "contains a control character");
-  }
-  return Status::Ok();
+  return text;
 }
 
 std::string JsonTypeName(const json& v) {
@@ -215,12 +224,8 @@ Status ConvertValue(capnp::Type type, const FieldRules& rules, const json& v,
   switch (type.which()) {
     case capnp::schema::Type::TEXT: {
       if (!v.is_string()) return WrongType(path, "a string", v);
-      std::string text = v.get<std::string>();
-      NCEN_RETURN_IF_ERROR(CheckText(text, rules, path));
-      if (rules.required && FoldText(text).empty() && NormalizeIdentifier(text).empty()) {
-        return FieldError(path, "must not be empty");
-      }
-      if (!text.empty()) NCEN_RETURN_IF_ERROR(CheckFormat(rules.format, text, path));
+      std::string text = StoredForm(rules, v.get<std::string>());
+      if (std::string problem = TextProblem(text, rules); !problem.empty()) return FieldError(path, problem);
       set_text(text);
       return Status::Ok();
     }
@@ -416,43 +421,42 @@ Status PayloadFieldError(const std::string& path, const std::string& what) {
   return Corruption("record payload: field '" + path + "': " + what);
 }
 
-Status CheckReceivedText(kj::StringPtr text, const FieldRules& rules, const std::string& path) {
-  std::string_view view(text.cStr(), text.size());
-  if (view.size() > rules.max_length) {
-    return PayloadFieldError(path, "longer than " + std::to_string(rules.max_length) + " bytes");
+// The size of a record as RecordFromJson writes it, in words, added up while
+// a received payload is checked: a peer's encoding may be smaller than ours
+// (struct sections shorter than the schema's, a list of pointers read as a
+// list of structs, one object behind several pointers), and a record a node
+// takes must still fit kPayloadBytesMax when it is shown and written again.
+// An upper bound: RecordToJson leaves out empty texts, lists and structs.
+size_t SectionWords(capnp::StructSchema schema) {
+  auto proto = schema.getProto().getStruct();
+  return size_t{proto.getDataWordCount()} + proto.getPointerCount();
+}
+size_t TextWords(size_t bytes) { return (bytes + 1 + 7) / 8; }  // with its NUL
+size_t ListWords(capnp::Type element, size_t count) {
+  switch (element.which()) {
+    case capnp::schema::Type::STRUCT: return 1 + count * SectionWords(element.asStruct());  // + the tag
+    case capnp::schema::Type::ENUM: return (2 * count + 7) / 8;
+    default: return count;  // pointers
   }
-  if (!IsValidUtf8(view)) return PayloadFieldError(path, "not valid UTF-8");
-  for (unsigned char c : view) {
-    if (c < 0x20 && c != '\n' && c != '\t') return PayloadFieldError(path, "contains a control character");
-  }
-  if (view.empty()) {
-    if (rules.required) return PayloadFieldError(path, "must not be empty");
-    return Status::Ok();
-  }
-  if (rules.required && FoldText(std::string(view)).empty() && NormalizeIdentifier(std::string(view)).empty()) {
-    return PayloadFieldError(path, "must not be empty");
-  }
-  if (rules.format == s::Format::NONE) return Status::Ok();
-  if (rules.format == s::Format::RECORD_ID) {
-    if (!ParseRecordId(view).ok()) return PayloadFieldError(path, "not a record id");
-    return Status::Ok();
-  }
-  for (const FormatRule& rule : kFormatRules) {
-    if (rule.format == rules.format && !rule.valid(view)) {
-      return PayloadFieldError(path, std::string("not ") + rule.expected);
-    }
-  }
-  return Status::Ok();
 }
 
-Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix);
+Status CheckReceivedText(kj::StringPtr text, const FieldRules& rules, const std::string& path) {
+  std::string problem = TextProblem(std::string_view(text.cStr(), text.size()), rules);
+  return problem.empty() ? Status::Ok() : PayloadFieldError(path, problem);
+}
 
-// One value of `type` (a field or a list element).
+Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix, size_t& words);
+
+// One value of `type` (a field or a list element). Adds to `words` what the
+// objects it points to take when written (its own place is its container's).
 Status CheckReceivedValue(capnp::DynamicValue::Reader v, capnp::Type type, const FieldRules& rules,
-                          const std::string& path) {
+                          const std::string& path, size_t& words) {
   switch (type.which()) {
-    case capnp::schema::Type::TEXT:
-      return CheckReceivedText(v.as<capnp::Text>(), rules, path);
+    case capnp::schema::Type::TEXT: {
+      auto text = v.as<capnp::Text>();
+      words += TextWords(text.size());
+      return CheckReceivedText(text, rules, path);
+    }
     case capnp::schema::Type::ENUM: {
       uint16_t raw = v.as<capnp::DynamicEnum>().getRaw();
       if (raw >= EnumNamesOf(type.asEnum()).size()) return PayloadFieldError(path, "unknown value");
@@ -460,7 +464,7 @@ Status CheckReceivedValue(capnp::DynamicValue::Reader v, capnp::Type type, const
       return Status::Ok();
     }
     case capnp::schema::Type::STRUCT:
-      return CheckReceivedStruct(v.as<capnp::DynamicStruct>(), path);
+      return CheckReceivedStruct(v.as<capnp::DynamicStruct>(), path, words);
     case capnp::schema::Type::FLOAT64: {
       double d = v.as<double>();
       if (!std::isfinite(d)) return PayloadFieldError(path, "not a finite number");
@@ -474,7 +478,7 @@ Status CheckReceivedValue(capnp::DynamicValue::Reader v, capnp::Type type, const
   }
 }
 
-Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix) {
+Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& prefix, size_t& words) {
   for (const FieldInfo& info : FieldsOf(r.getSchema())) {
     capnp::StructSchema::Field field = info.field;
     capnp::Type type = field.getType();
@@ -486,7 +490,8 @@ Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& pr
           if (info.rules.required) return PayloadFieldError(path(), "is required");
           break;
         }
-        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path()));
+        if (type.which() == capnp::schema::Type::STRUCT) words += SectionWords(type.asStruct());
+        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path(), words));
         break;
       case capnp::schema::Type::LIST: {
         if (!r.has(field)) {
@@ -501,17 +506,18 @@ Status CheckReceivedStruct(capnp::DynamicStruct::Reader r, const std::string& pr
         FieldRules element_rules = info.rules;
         element_rules.required = true;  // no empty strings inside lists
         capnp::Type element = type.asList().getElementType();
+        words += ListWords(element, list.size());
         for (unsigned i = 0; i < list.size(); ++i) {
           auto item_path = [&] { return path() + "[" + std::to_string(i) + "]"; };
           // Paths only on failure: a second call spells it out.
-          if (!CheckReceivedValue(list[i], element, element_rules, "").ok()) {
-            return CheckReceivedValue(list[i], element, element_rules, item_path());
+          if (!CheckReceivedValue(list[i], element, element_rules, "", words).ok()) {
+            return CheckReceivedValue(list[i], element, element_rules, item_path(), words);
           }
         }
         break;
       }
       default:
-        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path()));
+        NCEN_RETURN_IF_ERROR(CheckReceivedValue(r.get(field), type, info.rules, path(), words));
     }
   }
   return Status::Ok();
@@ -538,7 +544,7 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
     auto root = message.initRoot<capnp::DynamicStruct>(SchemaOf(type));
     NCEN_RETURN_IF_ERROR(FillStruct(root, body, ""));
     Bytes bytes = MessageBytes(message);
-    if (bytes.size() > 1024 * 1024) return InvalidArgument("record is larger than 1 MiB");
+    if (bytes.size() > limits::kPayloadBytesMax) return InvalidArgument("record is larger than 1 MiB");
     return bytes;
   } catch (const kj::Exception& e) {
     return InvalidArgument(std::string("record does not convert: ") + e.getDescription().cStr());
@@ -549,7 +555,13 @@ Status ValidateRecordPayload(RecordType type, ByteView payload) {
   if (payload.size() > limits::kPayloadBytesMax) return Corruption("record payload over 1 MiB");
   capnp::StructSchema schema = SchemaOf(type);
   auto checked = ReadMessage<bool>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<bool> {
-    NCEN_RETURN_IF_ERROR(CheckReceivedStruct(reader.getRoot<capnp::DynamicStruct>(schema), ""));
+    size_t words = 2 + SectionWords(schema);  // segment table, root pointer, root struct
+    NCEN_RETURN_IF_ERROR(CheckReceivedStruct(reader.getRoot<capnp::DynamicStruct>(schema), "", words));
+    if (words > limits::kPayloadBytesMax / 8) {
+      return Corruption("record payload: written again from its JSON form it would take " +
+                        std::to_string(words * 8) + " bytes (at most " +
+                        std::to_string(limits::kPayloadBytesMax) + ")");
+    }
     return true;
   });
   return checked.status();
@@ -670,22 +682,23 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
 }
 
 Result<Bytes> AddSeizureLink(ByteView payload, bool company, const std::string& id) {
-  return ReadMessage<Bytes>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<Bytes> {
-    capnp::MallocMessageBuilder message;
-    message.setRoot(reader.getRoot<s::Seizure>());
-    auto root = message.getRoot<s::Seizure>();
-    auto old = company ? root.asReader().getCompanies() : root.asReader().getSuspects();
-    std::vector<std::string> ids;
-    for (auto t : old) {
-      if (id == t.cStr()) return Bytes(payload.begin(), payload.end());
-      ids.emplace_back(t.cStr());
+  // A link is a re-write through the JSON form, as `ncenctl update` does:
+  // only the fields this build knows are copied (never a peer's bytes in
+  // fields it does not know, whatever they point to), and the result meets
+  // every rule a peer will check.
+  NCEN_ASSIGN_OR_RETURN(json shown, RecordToJson(RecordType::kSeizure, payload));
+  json& links = shown[company ? "companies" : "suspects"];
+  if (links.is_array()) {
+    for (const json& t : links) {
+      if (t.is_string() && t.get<std::string>() == id) return Bytes(payload.begin(), payload.end());
     }
-    ids.push_back(id);
-    auto list = company ? root.initCompanies(static_cast<unsigned>(ids.size()))
-                        : root.initSuspects(static_cast<unsigned>(ids.size()));
-    for (size_t i = 0; i < ids.size(); ++i) list.set(static_cast<unsigned>(i), ids[i].c_str());
-    return MessageBytes(message);
-  });
+  } else {
+    links = json::array();
+  }
+  links.push_back(id);
+  Result<Bytes> linked = RecordFromJson(RecordType::kSeizure, shown);
+  if (!linked.ok()) return InvalidArgument("the seizure cannot take the link: " + linked.status().message());
+  return linked;
 }
 
 }  // namespace ncen::storage

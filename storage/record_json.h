@@ -20,14 +20,22 @@ namespace ncen::storage {
 // single-segment Cap'n Proto message). The keys "type" (must equal `type`)
 // and, when `allow_id` is set, "id" and "versions" are accepted and ignored.
 // kInvalidArgument names the field: "field 'goods[0].quantity': must be
-// greater than 0". Nothing else is ever returned on bad input.
+// greater than 0". Nothing else is ever returned on bad input. Texts are
+// checked as they will be stored (record ids in canonical form, valid
+// UTF-8) by the same rule ValidateRecordPayload applies, so what this
+// returns, every peer accepts.
 Result<Bytes> RecordFromJson(RecordType type, const nlohmann::ordered_json& object, bool allow_id = false);
 
 // Checks a payload received from elsewhere against the same rules as
 // RecordFromJson: one Cap'n Proto segment of the type's struct, every text
-// field valid UTF-8 within its length and format, enums known, numbers
-// finite, required fields present, lists within their bounds. kCorruption
-// naming the field otherwise. Fast enough to run on every entry of a sync.
+// field valid UTF-8 within its length and format (record ids in their
+// stored, canonical form), enums known, numbers finite, required fields
+// present, lists within their bounds, and the record no larger than 1 MiB
+// when RecordFromJson writes it again from RecordToJson's output (a peer's
+// encoding may be more compact than ours). kCorruption naming the field or
+// the size otherwise. Fields this build does not know are not read. So what
+// this accepts, the node can show and write again. Fast enough to run on
+// every entry of a sync.
 Status ValidateRecordPayload(RecordType type, ByteView payload);
 
 // The JSON object of a payload (without "id"/"type"). kCorruption when the
@@ -52,9 +60,14 @@ inline constexpr char kTermCategory = 'c';    // goods category
 inline constexpr char kTermSubtype = 's';     // goods subtype
 inline constexpr char kTermDate = 'd';        // seizure date YYYYMMDD
 
-// Links (seizure → suspects/companies): returns a payload with `id` added to
-// the seizure's `suspects` (or `companies`) list, or the same bytes when
-// already there. kCorruption when the payload does not decode.
+// Links (seizure → suspects/companies): returns a payload with `id` (a
+// canonical record id) added to the seizure's `suspects` (or `companies`)
+// list, or the same bytes when already there. The payload is written again
+// through its JSON form (RecordToJson, RecordFromJson), so the result holds
+// only the fields this build knows and meets every rule of both paths.
+// kCorruption when the payload does not decode; kInvalidArgument when the
+// result would break a rule (the list already holds 1000 ids, or the record
+// would be over 1 MiB).
 Result<Bytes> AddSeizureLink(ByteView seizure_payload, bool company, const std::string& id);
 
 }  // namespace ncen::storage

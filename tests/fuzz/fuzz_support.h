@@ -1,5 +1,6 @@
 // Shared fixtures for the transport fuzz targets and the corpus generator
-// (tests/fuzz/README.md).
+// (tests/fuzz/README.md). The storage and protocol targets use
+// fuzz_entry_support.h instead.
 //
 // Everything here is deterministic: fixed identities, fixed network id and,
 // above all, fixed Noise ephemeral keys (SetEphemeralPrivateKeyForTesting).
@@ -33,16 +34,7 @@
 #include "crypto/identity.h"
 #include "crypto/noise.h"
 #include "replication/transport/channel.h"
-
-// Checks an invariant of the code under test. Unlike NCEN_CHECK it names
-// the fuzz target's expectation; abort() is what libFuzzer reports as a crash.
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (false)
+#include "tests/fuzz/fuzz_check.h"
 
 namespace ncen::fuzz {
 

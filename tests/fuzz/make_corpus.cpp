@@ -1,11 +1,13 @@
-// Writes the seed corpus of the transport fuzz targets (tests/fuzz/README.md):
+// Writes the seed corpus of the fuzz targets (tests/fuzz/README.md):
 //
 //   fuzz_make_corpus tests/fuzz/corpus
 //
 // creates corpus/<target>/seed-* (overwriting earlier seeds, leaving other
 // files such as libFuzzer's additions alone). Output is deterministic: the
 // keys and ephemerals are fixed in fuzz_support.h, so a real handshake
-// recorded here authenticates again when the target replays it.
+// recorded here authenticates again when the target replays it; the stores
+// that write the entry seeds have fixed identities and record ids, and run
+// on a clock of this program's (StoreOptions::clock).
 //
 // Handshake seeds are real traffic: the peer is a crypto::HandshakeState
 // driven exactly as SecureChannel drives it (checked against a real
@@ -15,6 +17,15 @@
 // over the bound. Every seed is replayed into a fresh channel configured
 // like the target and its expected outcome is checked, so a seed that
 // stops reaching its path fails here instead of silently losing coverage.
+//
+// Entry, protocol and record seeds come from real stores written with
+// Store::AppendLocal by three offices that sync with each other (puts,
+// updates with non-empty contexts, a conflict and its resolve, a delete), and
+// from what a member with a valid key can sign on top (a fork, a gap, a bad
+// prev, a malformed payload). The same checks apply: each entry seed is
+// applied to a fresh store and must be taken or refused as expected, each
+// protocol seed must decode to its kind, each record seed must be accepted
+// or refused by ValidateRecordPayload as expected.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,9 +34,21 @@
 #include <string>
 #include <vector>
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <nlohmann/json.hpp>
+
+#include "replication/protocol/messages.h"
+#include "replication/schema/wire.capnp.h"
 #include "replication/transport/channel.h"
 #include "replication/transport/frame.h"
+#include "storage/record_json.h"
+#include "storage/store.h"
+#include "tests/fuzz/fuzz_entry_support.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "base/clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -502,6 +525,447 @@ void FrameDecoderSeeds(CorpusWriter& out) {
   seed("real-session-zero-copy", 0x87, session);
 }
 
+// ---- entries from real stores: entry_transfer, protocol_message ----
+
+using json = nlohmann::ordered_json;
+using storage::Entry;
+using storage::EntryError;
+using storage::EntryHeader;
+using storage::FeedId;
+using storage::LocalChange;
+using storage::Op;
+using storage::RecordId;
+using storage::RecordType;
+using storage::Scope;
+
+// 2026-01-01T00:00:00Z; every local write moves the seeds' clock on a minute.
+constexpr int64_t kSeedEpochMs = 1767225600000;
+int64_t g_seed_now_ms = kSeedEpochMs;
+
+class SeedClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return g_seed_now_ms; }
+};
+const SeedClock g_seed_clock;
+
+json ReadSample(const std::string& name) {
+  std::ifstream in(std::string(NCEN_SAMPLES_DIR) + "/" + name);
+  GEN_CHECK(in.good());
+  return json::parse(in);
+}
+
+Bytes RecordPayload(RecordType type, const json& object) {
+  Result<Bytes> payload = storage::RecordFromJson(type, object, /*allow_id=*/true);
+  if (!payload.ok()) {
+    std::fprintf(stderr, "make_corpus: %s\n", payload.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(payload).value();
+}
+
+// A version-7 record id at the epoch, told apart by its last byte.
+RecordId FixedRecordId(uint8_t n) {
+  RecordId id{};
+  uint64_t ms = static_cast<uint64_t>(kSeedEpochMs);
+  for (int i = 5; i >= 0; --i, ms >>= 8) id[static_cast<size_t>(i)] = static_cast<uint8_t>(ms);
+  id[6] = 0x70;
+  id[8] = 0x80;
+  id[15] = n;
+  return id;
+}
+
+// An office: a fixed identity and its store in a temporary directory.
+class Office {
+ public:
+  Office(const crypto::Identity& identity, const std::string& name, const std::string& role)
+      : identity_(identity) {
+    storage::NodeMeta meta{identity.public_key(), name, role, kSeedEpochMs};
+    storage::StoreOptions options;
+    options.durable = false;
+    options.map_size_bytes = uint64_t{256} << 20;
+    options.clock = &g_seed_clock;
+    auto store = storage::Store::Create(dir_.path(), meta, options);
+    GEN_CHECK(store.ok());
+    store_ = std::move(store).value();
+  }
+
+  const crypto::Identity& identity() const { return identity_; }
+  storage::Store& store() { return *store_; }
+  const storage::Store& store() const { return *store_; }
+
+  void Write(RecordId id, RecordType type, Op op, Bytes payload, Scope scope = Scope::kNational) {
+    g_seed_now_ms += 60000;
+    LocalChange change{id, type, op, std::move(payload), scope};
+    auto dots = store_->AppendLocal(identity_, {&change, 1});
+    if (!dots.ok()) {
+      std::fprintf(stderr, "make_corpus: AppendLocal: %s\n", dots.status().ToString().c_str());
+      std::exit(1);
+    }
+  }
+
+  // Takes every entry `other` holds, in one batch; all must be taken.
+  void SyncFrom(Office& other) {
+    std::vector<Entry> entries;
+    for (const auto& head : other.store().Frontier().value()) {
+      for (uint64_t seq = 1; seq <= head.seq; ++seq) entries.push_back(other.Get(head.feed, seq));
+    }
+    storage::ApplyReport report = store_->ApplyBatch(entries, "seed");
+    GEN_CHECK(report.status.ok() && report.refused.empty());
+  }
+
+  // Entry `seq` of a feed this office holds (its own in `scope` by default).
+  storage::Entry Get(const FeedId& feed, uint64_t seq) const {
+    auto entry = store_->GetEntry(feed, seq);
+    GEN_CHECK(entry.ok());
+    return std::move(entry).value();
+  }
+  storage::Entry Get(Scope scope, uint64_t seq) const { return Get({identity_.public_key(), scope}, seq); }
+
+  // The transfer form of seqs from..to of this office's feed, as a sender
+  // reads it for a batch.
+  Bytes Run(Scope scope, uint64_t from, uint64_t to) const {
+    Bytes out;
+    auto run = store_->ReadFeedRun({identity_.public_key(), scope}, from, to, size_t{1} << 20, out);
+    GEN_CHECK(run.ok() && run->entries == to - from + 1);
+    return out;
+  }
+
+ private:
+  crypto::Identity identity_;
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+Bytes Transfer(std::initializer_list<const Entry*> entries) {
+  Bytes out;
+  for (const Entry* e : entries) storage::AppendEncodedEntry(*e, out);
+  return out;
+}
+
+// What a member with a valid key can sign: `base`'s header with changes,
+// and a payload of its choosing.
+Entry Resigned(const Entry& base, const crypto::Identity& author, Bytes payload,
+               const std::function<void(EntryHeader&)>& change = nullptr) {
+  EntryHeader h = base.header;
+  if (change) change(h);
+  return storage::MakeEntry(h, std::move(payload), author);
+}
+
+// The offices and what they wrote, shared by the entry and protocol seeds.
+struct History {
+  Office post{crypto::Identity::FromSeed(fuzz::Fill32(0x41)), "Torkham border post", "post"};  // 'A'
+  Office hub{crypto::Identity::FromSeed(fuzz::Fill32(0x42)), "Kabul hub", "hub"};              // 'B'
+  Office node{fuzz::StoreNodeIdentity(), "Jalalabad office", "post"};  // the node entry_transfer applies to
+  RecordId seizure = FixedRecordId(1), suspect = FixedRecordId(2), company = FixedRecordId(3),
+           regional = FixedRecordId(4), own = FixedRecordId(5);
+
+  History() {
+    // post: national seq 1-3, three records from the samples.
+    json captagon = ReadSample("seizure-captagon-truck.json");
+    post.Write(seizure, RecordType::kSeizure, Op::kPut, RecordPayload(RecordType::kSeizure, captagon));
+    post.Write(suspect, RecordType::kSuspect, Op::kPut,
+               RecordPayload(RecordType::kSuspect, ReadSample("suspect-muller.json")));
+    post.Write(company, RecordType::kCompany, Op::kPut,
+               RecordPayload(RecordType::kCompany, ReadSample("company-halvik-ticaret.json")));
+    // post: regional seq 1.
+    post.Write(regional, RecordType::kSeizure, Op::kPut,
+               RecordPayload(RecordType::kSeizure, ReadSample("seizure-cash-airport.json")), Scope::kRegional);
+    hub.SyncFrom(post);
+    // hub: national seq 1, the seizure linked to the suspect (context: post's seq 1).
+    Bytes linked = storage::AddSeizureLink(post.Get(Scope::kNational, 1).payload, false,
+                                           storage::FormatRecordId(suspect)).value();
+    hub.Write(seizure, RecordType::kSeizure, Op::kPut, linked);
+    // post: national seq 4, a concurrent update of the same seizure.
+    captagon["status"] = "referred_to_prosecution";
+    post.Write(seizure, RecordType::kSeizure, Op::kPut, RecordPayload(RecordType::kSeizure, captagon));
+    post.SyncFrom(hub);  // the seizure now has two versions
+    // post: national seq 5 resolves them (context: post 4, hub 1); seq 6 deletes the company.
+    captagon["suspects"] = json::array({storage::FormatRecordId(suspect)});
+    post.Write(seizure, RecordType::kSeizure, Op::kResolve, RecordPayload(RecordType::kSeizure, captagon));
+    post.Write(company, RecordType::kCompany, Op::kDelete, {});
+    hub.SyncFrom(post);
+    // node: its own feed, seq 1-2 (a node restored from an old copy gets these back).
+    node.Write(own, RecordType::kSuspect, Op::kPut,
+               RecordPayload(RecordType::kSuspect, ReadSample("suspect-lukasz.json")));
+    json agaoglu = ReadSample("suspect-agaoglu.json");
+    node.Write(own, RecordType::kSuspect, Op::kPut, RecordPayload(RecordType::kSuspect, agaoglu));
+  }
+
+  // The same seq 2 of post's feed with another payload, validly signed: a fork.
+  Entry ForkedSecond() const {
+    json other = ReadSample("suspect-lukasz.json");
+    return Resigned(post.Get(Scope::kNational, 2), post.identity(), RecordPayload(RecordType::kSuspect, other));
+  }
+};
+
+// The outcome a fresh store gives a seed in the entry_transfer target: the
+// first pass (the entries as one batch), and the fork reports after the
+// second (re-sent as fuzz::InOrderBatches).
+struct ApplyOutcome {
+  size_t applied;
+  EntryError first_refusal;  // kNone: nothing refused
+  size_t forks = 0;
+};
+
+ApplyOutcome ApplyToFreshStore(ByteView transfer) {
+  std::vector<Entry> entries;
+  ByteView rest = transfer;
+  while (!rest.empty()) {
+    auto e = storage::DecodeEntry(rest);
+    GEN_CHECK(e.ok());
+    entries.push_back(std::move(e).value());
+  }
+  Office fresh(fuzz::StoreNodeIdentity(), "fuzz", "post");
+  storage::ApplyReport report = fresh.store().ApplyBatch(entries, "seed");
+  GEN_CHECK(report.status.ok());
+  for (const auto& batch : fuzz::InOrderBatches(entries)) {
+    GEN_CHECK(fresh.store().ApplyBatch(batch, "seed").status.ok());
+  }
+  return {report.applied, report.refused.empty() ? EntryError::kNone : report.refused.front().error,
+          fresh.store().Forks().value().size()};
+}
+
+void EntrySeeds(CorpusWriter& out, const History& h) {
+  const std::string t = "entry_transfer";
+  auto seed = [&](const std::string& name, const Bytes& transfer, ApplyOutcome expected) {
+    ApplyOutcome got = ApplyToFreshStore(transfer);
+    if (got.applied != expected.applied || got.first_refusal != expected.first_refusal ||
+        got.forks != expected.forks) {
+      std::fprintf(stderr, "make_corpus: seed %s/%s: applied %zu, refused %s, forks %zu; expected %zu, %s, %zu\n",
+                   t.c_str(), name.c_str(), got.applied, storage::EntryErrorName(got.first_refusal), got.forks,
+                   expected.applied, storage::EntryErrorName(expected.first_refusal), expected.forks);
+      std::exit(1);
+    }
+    out.Write(t, name, transfer);
+  };
+  const Office& post = h.post;
+  const Office& hub = h.hub;
+  const crypto::PublicKey post_key = post.identity().public_key();
+  Entry p1 = post.Get(Scope::kNational, 1), p2 = post.Get(Scope::kNational, 2),
+        p3 = post.Get(Scope::kNational, 3);
+  constexpr auto kNone = EntryError::kNone;
+
+  // Real batches, as a sender reads them.
+  seed("post-national", post.Run(Scope::kNational, 1, 6), {4, EntryError::kMissingDependency});
+  seed("post-regional", post.Run(Scope::kRegional, 1, 1), {1, kNone});
+  seed("hub-national", hub.Run(Scope::kNational, 1, 1), {0, EntryError::kMissingDependency});
+  // Two feeds merged in time order (hub 1 before the resolve that names it).
+  seed("two-feeds", Concat({post.Run(Scope::kNational, 1, 4), hub.Run(Scope::kNational, 1, 1),
+                            post.Run(Scope::kNational, 5, 6)}),
+       {7, kNone});
+  seed("own-feed", h.node.Run(Scope::kNational, 1, 2), {2, kNone});
+  seed("one-entry", Transfer({&p1}), {1, kNone});
+  seed("duplicate", Transfer({&p1, &p1}), {1, EntryError::kOutOfOrder});
+  seed("out-of-order", Transfer({&p2, &p1}), {0, EntryError::kGap});
+  seed("out-of-order-after", Transfer({&p1, &p2, &p1}), {2, EntryError::kOutOfOrder});
+  seed("gap", Transfer({&p1, &p3}), {1, EntryError::kGap});
+  {
+    Entry fork = h.ForkedSecond();
+    // Out of order in one batch; a fork when re-sent in order.
+    seed("fork", Transfer({&p1, &p2, &fork}), {2, EntryError::kOutOfOrder, 1});
+  }
+  {
+    Entry bad_prev = Resigned(p2, post.identity(), p2.payload, [](EntryHeader& x) { x.prev[0] ^= 1; });
+    seed("prev-mismatch", Transfer({&p1, &bad_prev}), {1, EntryError::kPrevMismatch});
+  }
+  {
+    Entry bad_signature = p1;
+    bad_signature.signature[10] ^= 0x01;
+    seed("bad-signature", Transfer({&bad_signature}), {0, EntryError::kBadSignature});
+  }
+  {
+    Entry mismatch = p1;
+    mismatch.payload[mismatch.payload.size() / 2] ^= 0x01;
+    seed("payload-mismatch", Transfer({&mismatch}), {0, EntryError::kPayloadMismatch});
+  }
+  {
+    Entry withheld = p1;
+    withheld.has_payload = false;
+    withheld.payload.clear();
+    seed("withheld-payload", Transfer({&withheld}), {0, EntryError::kWithheldPayload});
+  }
+  {
+    // Signed, hashed, and not a record: a company payload under a seizure header.
+    Entry malformed = Resigned(p1, post.identity(), p3.payload);
+    seed("malformed-payload", Transfer({&malformed}), {0, EntryError::kMalformedPayload});
+    Entry delete_with_payload = Resigned(p1, post.identity(), p1.payload, [](EntryHeader& x) { x.op = Op::kDelete; });
+    seed("delete-with-payload", Transfer({&delete_with_payload}), {0, EntryError::kMalformedPayload});
+  }
+  {
+    // A context naming twenty other authors' entries this node does not hold.
+    Entry wide = Resigned(p1, post.identity(), p1.payload, [](EntryHeader& x) {
+      for (uint8_t n = 0; n < 20; ++n) {
+        crypto::PublicKey other = crypto::Identity::FromSeed(fuzz::Fill32(static_cast<uint8_t>(0x60 + n))).public_key();
+        x.context.Add({other, n + 1u});
+      }
+    });
+    seed("context-20-dots", Transfer({&wide}), {0, EntryError::kMissingDependency});
+    // Its own author's future in the context.
+    Entry future = Resigned(p1, post.identity(), p1.payload,
+                            [&](EntryHeader& x) { x.context.Add({post_key, 5}); });
+    seed("context-own-future", Transfer({&future}), {0, EntryError::kBadContext});
+  }
+  // What does not decode is never applied: no store check.
+  Bytes one = Transfer({&p1});
+  out.Write(t, "truncated-in-header", Truncate(one, 30));
+  out.Write(t, "truncated-in-payload", Truncate(one, one.size() - 5));
+  out.Write(t, "trailing-bytes", Concat({one, Bytes{0x00, 0x00, 0x01}}));
+  out.Write(t, "empty", {});
+}
+
+// ---- protocol messages ----
+
+Bytes Flat(capnp::MessageBuilder& builder) {
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+void ProtocolSeeds(CorpusWriter& out, const History& h) {
+  using namespace replication;
+  const std::string t = "protocol_message";
+  auto seed = [&](const std::string& name, const Bytes& bytes, size_t kind) {
+    Result<Message> decoded = DecodeMessage(bytes);
+    if (!decoded.ok() || decoded->index() != kind) {
+      std::fprintf(stderr, "make_corpus: seed %s/%s does not decode as expected\n", t.c_str(), name.c_str());
+      std::exit(1);
+    }
+    out.Write(t, name, bytes);
+  };
+  const Office& post = h.post;
+  Entry p2 = post.Get(Scope::kNational, 2);
+  Entry fork = h.ForkedSecond();
+  ForkEvidenceMsg evidence{storage::SignedHeaderOf(p2), storage::SignedHeaderOf(fork)};
+  GEN_CHECK(storage::VerifyForkEvidence(evidence.a, evidence.b).ok());
+
+  std::vector<FeedHeadMsg> frontier;
+  for (const auto& head : post.store().Frontier().value()) {
+    frontier.push_back({head.feed, head.seq, head.head});
+  }
+  GEN_CHECK(frontier.size() == 3);
+
+  HelloMsg hello;
+  hello.node_id = post.identity().public_key();
+  hello.name = "Torkham border post";
+  hello.role = "post";
+  hello.frontier = frontier;
+  hello.forks = {evidence};
+  seed("hello", EncodeMessage(hello), 0);
+  HelloMsg first;
+  first.node_id = h.hub.identity().public_key();
+  first.name = "Cəlilabad gömrük postu";
+  first.role = "regional";
+  seed("hello-empty-frontier", EncodeMessage(first), 0);
+
+  Bytes two_feeds = Concat({post.Run(Scope::kNational, 1, 4), h.hub.Run(Scope::kNational, 1, 1),
+                            post.Run(Scope::kNational, 5, 6)});
+  seed("batch", EncodeMessage(BatchMsg{1, 7, two_feeds}), 1);
+  Bytes one = post.Run(Scope::kRegional, 1, 1);
+  seed("batch-one-entry", EncodeMessage(BatchMsg{2, 1, one}), 1);
+  seed("batch-empty", EncodeMessage(BatchMsg{3, 0, {}}), 1);
+  seed("batch-count-above-entries", EncodeMessage(BatchMsg{4, 3, one}), 1);
+  seed("batch-own-feed", EncodeMessage(BatchMsg{5, 2, h.node.Run(Scope::kNational, 1, 2)}), 1);
+
+  AckMsg ack{1, {}};
+  ack.refused.push_back({{post.identity().public_key(), Scope::kNational}, 4,
+                         "gap in feed: gap: seq 7 after head 4"});
+  ack.refused.push_back({{h.hub.identity().public_key(), Scope::kRegional}, 0,
+                         "scope regional is not exchanged with this peer"});
+  seed("ack", EncodeMessage(ack), 2);
+  seed("ack-empty", EncodeMessage(AckMsg{2, {}}), 2);
+  seed("heads", EncodeMessage(HeadsMsg{frontier}), 3);
+  seed("ping", EncodeMessage(PingMsg{}), 4);
+  seed("error", EncodeMessage(ErrorMsg{"protocol version 3 is not supported; closing"}), 5);
+  EvidenceMsg shown;
+  shown.forks = {evidence};
+  shown.headers = {storage::SignedHeaderOf(h.node.Get(Scope::kNational, 2))};
+  seed("evidence", EncodeMessage(shown), 6);
+
+  // The same kinds in several small segments, as another Cap'n Proto
+  // implementation may send them: the decoder must find the batch's entries
+  // in a later segment.
+  {
+    capnp::MallocMessageBuilder builder(16, capnp::AllocationStrategy::FIXED_SIZE);
+    auto b = builder.initRoot<wire::Message>().initBatch();
+    b.setNumber(1);
+    b.setCount(1);
+    b.setEntries(capnp::Data::Reader(one.data(), one.size()));
+    GEN_CHECK(builder.getSegmentsForOutput().size() > 1);
+    seed("batch-segments", Flat(builder), 1);
+  }
+  {
+    capnp::MallocMessageBuilder builder(8, capnp::AllocationStrategy::FIXED_SIZE);
+    auto m = builder.initRoot<wire::Message>().initHello();
+    m.setProtocolVersion(kProtocolVersion);
+    m.setNodeId(capnp::Data::Reader(hello.node_id.data(), 32));
+    m.setName("Torkham border post");
+    m.setRole("post");
+    auto heads = m.initFrontier(2);
+    for (unsigned i = 0; i < 2; ++i) {
+      heads[i].setAuthor(capnp::Data::Reader(frontier[i].feed.author.data(), 32));
+      heads[i].setScope(static_cast<uint8_t>(frontier[i].feed.scope));
+      heads[i].setSeq(frontier[i].seq);
+      heads[i].setHead(capnp::Data::Reader(frontier[i].head.data(), 32));
+    }
+    GEN_CHECK(builder.getSegmentsForOutput().size() > 1);
+    seed("hello-segments", Flat(builder), 0);
+  }
+}
+
+// ---- record payloads ----
+
+void RecordSeeds(CorpusWriter& out) {
+  const std::string t = "record_payload";
+  auto seed = [&](const std::string& name, RecordType type, const Bytes& payload, bool valid) {
+    Status s = storage::ValidateRecordPayload(type, payload);
+    if (s.ok() != valid) {
+      std::fprintf(stderr, "make_corpus: seed %s/%s: %s\n", t.c_str(), name.c_str(), s.ToString().c_str());
+      std::exit(1);
+    }
+    out.Write(t, name, Concat({Bytes{static_cast<uint8_t>(type)}, payload}));
+  };
+  std::vector<fs::path> samples;
+  for (const auto& file : fs::directory_iterator(NCEN_SAMPLES_DIR)) {
+    if (file.path().extension() == ".json") samples.push_back(file.path());
+  }
+  std::sort(samples.begin(), samples.end());
+  GEN_CHECK(samples.size() >= 3);
+  for (const fs::path& path : samples) {
+    json sample = ReadSample(path.filename().string());
+    auto type = storage::ParseRecordType(sample["type"].get<std::string>());
+    GEN_CHECK(type.has_value());
+    seed(path.stem().string(), *type, RecordPayload(*type, sample), true);
+  }
+
+  json seizure = ReadSample("seizure-pangolin-scales-air.json");
+  seizure["narrative"] = std::string(limits::kRecordTextBytesMax, 'n');
+  for (size_t i = 0; i < limits::kRecordTextBytesMax; i += 100) seizure["narrative"].get_ref<std::string&>()[i] = ' ';
+  seizure["suspects"] = json::array({storage::FormatRecordId(FixedRecordId(2))});
+  seizure["companies"] = json::array({storage::FormatRecordId(FixedRecordId(3))});
+  seizure["photos"] = json::array({storage::FormatRecordId(FixedRecordId(6)), storage::FormatRecordId(FixedRecordId(7))});
+  seed("seizure-narrative-20000", RecordType::kSeizure, RecordPayload(RecordType::kSeizure, seizure), true);
+
+  json minimal_seizure = json::parse(R"({"date":"2026-11-02","country":"PK","office":"PKTKM",
+      "goods":[{"category":"drugs","quantity":2,"unit":"kg"}]})");
+  Bytes minimal = RecordPayload(RecordType::kSeizure, minimal_seizure);
+  seed("seizure-minimal", RecordType::kSeizure, minimal, true);
+  json linked = minimal_seizure;
+  linked["suspects"] = json::array({storage::FormatRecordId(FixedRecordId(2))});
+  linked["conveyance"] = {{"type", "vessel"}, {"vessel_name", "MV Fictitious"}, {"imo", "9074729"},
+                          {"container_number", "CSQU3054383"}};
+  linked["goods"][0]["value"] = {{"amount", 0.5}, {"currency", "USD"}, {"basis", "street"}};
+  linked["goods"][0]["packages"] = 4294967295u;
+  seed("seizure-linked", RecordType::kSeizure, RecordPayload(RecordType::kSeizure, linked), true);
+  seed("suspect-minimal", RecordType::kSuspect, RecordPayload(RecordType::kSuspect, {{"surname", "Doe"}}), true);
+  seed("company-minimal", RecordType::kCompany,
+       RecordPayload(RecordType::kCompany, {{"name", "X Ltd"}, {"country", "TR"}}), true);
+
+  // Refused: a payload of another type, a truncated one, an empty one.
+  seed("suspect-as-seizure", RecordType::kSeizure, RecordPayload(RecordType::kSuspect, {{"surname", "Doe"}}), false);
+  seed("seizure-truncated", RecordType::kSeizure, Truncate(minimal, minimal.size() - 8), false);
+  seed("empty", RecordType::kCompany, {}, false);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -513,6 +977,12 @@ int main(int argc, char** argv) {
   ResponderSeeds(out);
   InitiatorSeeds(out);
   FrameDecoderSeeds(out);
+  {
+    History history;
+    EntrySeeds(out, history);
+    ProtocolSeeds(out, history);
+  }
+  RecordSeeds(out);
   out.Report();
   return 0;
 }
