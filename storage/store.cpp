@@ -235,6 +235,13 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
     }
     NCEN_ASSIGN_OR_RETURN(Writer::Record * record, w.GetRecord(c.id));
     NCEN_RETURN_IF_ERROR(CheckLocalChange(c, record->state));
+    // What every peer would refuse is never signed: the author's feed would
+    // stop at that entry on all of them (the same rules as ApplyBatch's).
+    if (c.op == Op::kDelete) {
+      if (!payload_of(i).empty()) return InvalidArgument("a delete carries no payload");
+    } else if (Status valid = ValidateRecordPayload(c.type, payload_of(i)); !valid.ok()) {
+      return InvalidArgument("record " + FormatRecordId(c.id) + ": " + valid.message());
+    }
     VersionVector context = record->state.exists() ? record->state.CausalContext() : VersionVector{};
     if (context.dots.size() > kContextDotsMax) {
       return ResourceExhausted("record " + FormatRecordId(c.id) + " has been written by " +

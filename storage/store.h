@@ -212,7 +212,9 @@ class Store {
   // and applies them. Each change's context is the versions this node holds
   // at that moment. Returns the dots written. kFailedPrecondition when the
   // node's identity is stale; kInvalidArgument when a change contradicts the
-  // record's type or scope; kNotFound when it deletes a record that does not exist.
+  // record's type or scope, or its payload is not a valid record body of its
+  // type (ValidateRecordPayload; a delete's is empty) — peers would refuse
+  // it; kNotFound when it deletes a record that does not exist.
   Result<std::vector<Dot>> AppendLocal(const crypto::Identity& me,
                                        std::span<const LocalChange> changes);
 

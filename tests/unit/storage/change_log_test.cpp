@@ -380,3 +380,33 @@ TEST_CASE("a large local batch that fails half-way writes nothing", "[storage]")
   CHECK(local.store->Stats()->entries == 0);
   CHECK(local.store->Frontier()->empty());
 }
+
+TEST_CASE("AppendLocal signs nothing a peer would refuse: an invalid record body, a delete with a payload",
+          "[storage]") {
+  auto me = testing::IdentityFromNumber(1);
+  TestStore t(me);
+  Bytes bad_text = testing::SeizurePayload("NARRATIVE");
+  auto at = std::search(bad_text.begin(), bad_text.end(), std::begin("NARRATIVE"), std::end("NARRATIVE") - 1);
+  REQUIRE(at != bad_text.end());
+  *at = 0xff;  // not UTF-8
+  LocalChange good{testing::FixedRecordId(1), RecordType::kSeizure, Op::kPut, testing::SeizurePayload("ok")};
+  LocalChange invalid{testing::FixedRecordId(2), RecordType::kSeizure, Op::kPut, bad_text};
+  LocalChange garbage{testing::FixedRecordId(3), RecordType::kSuspect, Op::kPut, Bytes{1, 2, 3}};
+  LocalChange wrong_type{testing::FixedRecordId(4), RecordType::kCompany, Op::kPut,
+                         testing::SeizurePayload("a seizure body")};
+  for (const LocalChange* c : {&invalid, &garbage, &wrong_type}) {
+    // In one call with a valid change: the whole call is refused.
+    std::vector<LocalChange> both = {good, *c};
+    auto dots = t.store->AppendLocal(me, both);
+    INFO(dots.status().ToString());
+    CHECK(dots.status().code() == StatusCode::kInvalidArgument);
+    CHECK(t.store->Stats()->entries == 0);
+  }
+  REQUIRE(t.store->AppendLocal(me, {&good, 1}).ok());
+  LocalChange del{good.id, RecordType::kSeizure, Op::kDelete, Bytes{0}};
+  CHECK(t.store->AppendLocal(me, {&del, 1}).status().code() == StatusCode::kInvalidArgument);
+  del.payload.clear();
+  CHECK(t.store->AppendLocal(me, {&del, 1}).ok());
+  CHECK(t.store->Stats()->entries == 2);
+  CHECK(t.store->VerifyLog().ok());
+}
