@@ -1,8 +1,11 @@
 #include "storage/codes.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cctype>
 #include <string>
+
+#include "base/check.h"
 
 namespace ncen::storage {
 
@@ -31,25 +34,64 @@ constexpr std::string_view kCurrencies =
     "SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD "
     "TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG XAU XAG";
 
-bool InList(std::string_view list, std::string_view code, size_t len) {
-  if (code.size() != len) return false;
-  for (char c : code)
-    if (c < 'A' || c > 'Z') return false;
-  for (size_t i = 0; i + len <= list.size(); i += len + 1)
-    if (list.substr(i, len) == code) return true;
-  return false;
-}
+// A set of upper-case codes of one length, as a bitmap indexed by the code
+// read in base 26 (676 bits for countries, 17,576 for currencies): a lookup
+// per text field of every record received must not scan the list.
+template <size_t kLen>
+class CodeSet {
+ public:
+  explicit CodeSet(std::string_view list) {
+    for (size_t i = 0; i + kLen <= list.size(); i += kLen + 1) {
+      size_t index = IndexOf(list.substr(i, kLen));
+      NCEN_CHECK(index < bits_.size());
+      bits_[index] = true;
+    }
+  }
+  bool Contains(std::string_view code) const {
+    if (code.size() != kLen) return false;
+    size_t index = IndexOf(code);
+    return index < bits_.size() && bits_[index];
+  }
+
+ private:
+  static constexpr size_t Size() {
+    size_t n = 1;
+    for (size_t i = 0; i < kLen; ++i) n *= 26;
+    return n;
+  }
+  // SIZE_MAX for anything but kLen letters A-Z.
+  static size_t IndexOf(std::string_view code) {
+    size_t index = 0;
+    for (char c : code) {
+      if (c < 'A' || c > 'Z') return SIZE_MAX;
+      index = index * 26 + static_cast<size_t>(c - 'A');
+    }
+    return index;
+  }
+  std::bitset<Size()> bits_;
+};
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-int Num(std::string_view s) { return std::stoi(std::string(s)); }
+// Digits only (AllDigits checked first): no allocation, no locale.
+int Num(std::string_view s) {
+  int n = 0;
+  for (char c : s) n = n * 10 + (c - '0');
+  return n;
+}
 
 }  // namespace
 
-bool IsCountryCode(std::string_view s) { return InList(kCountries, s, 2); }
-bool IsCurrencyCode(std::string_view s) { return InList(kCurrencies, s, 3); }
+bool IsCountryCode(std::string_view s) {
+  static const CodeSet<2> countries(kCountries);
+  return countries.Contains(s);
+}
+bool IsCurrencyCode(std::string_view s) {
+  static const CodeSet<3> currencies(kCurrencies);
+  return currencies.Contains(s);
+}
 
 bool IsDate(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;

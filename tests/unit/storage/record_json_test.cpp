@@ -107,6 +107,15 @@ TEST_CASE("check digits of container, IMO and air waybill numbers are verified",
   CHECK_FALSE(IsOfficeCode("QQKHI"));
 }
 
+TEST_CASE("country and currency codes: the listed ones, in upper case, and nothing else", "[storage]") {
+  for (const char* code : {"AD", "PK", "AF", "XK", "ZW"}) CHECK(IsCountryCode(code));
+  for (const char* code : {"pk", "Pk", "QQ", "AA", "P", "PAK", "", "P1", "[A", "@Z"}) CHECK_FALSE(IsCountryCode(code));
+  for (const char* code : {"AED", "USD", "PKR", "EUR", "ZWG", "XAU"}) CHECK(IsCurrencyCode(code));
+  for (const char* code : {"usd", "US", "USDD", "AAA", "ZZZ", "US1", ""}) CHECK_FALSE(IsCurrencyCode(code));
+  // A code with a NUL inside is not a listed one.
+  CHECK_FALSE(IsCountryCode(std::string_view("P\0", 2)));
+}
+
 TEST_CASE("names fold to lower case without diacritics for search", "[storage]") {
   CHECK(FoldText("Müller-Łukasz  ØSTERGÅRD") == "muller lukasz ostergard");
   CHECK(FoldText("Ağaoğlu") == "agaoglu");
