@@ -171,33 +171,39 @@ constexpr FormatRule kFormatRules[] = {
 // itself. Returns what is wrong ("" when nothing), for "field 'path': ...".
 std::string TextProblem(std::string_view value, const FieldRules& rules) {
   if (value.size() > rules.max_length) return "longer than " + std::to_string(rules.max_length) + " bytes";
-  if (!IsValidUtf8(value)) return "not valid UTF-8";
+  // One pass over the bytes (this runs for every text of every record a
+  // peer sends): whether all are ASCII, any is a control character, any an
+  // ASCII letter or digit (always kept by FoldText, so the value is not
+  // empty to a search).
+  bool ascii = true, control = false, alnum = false;
   for (unsigned char c : value) {
-    if (c < 0x20 && c != '\n' && c != '\t') return "contains a control character";
+    if (c >= 0x80) {
+      ascii = false;
+    } else if (c < 0x20) {
+      control = control || (c != '\n' && c != '\t');
+    } else {
+      alnum = alnum || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
   }
-  // Empty: nothing a search could find. An ASCII letter or digit is always
-  // kept by FoldText; only values without one need the whole fold.
-  auto ascii_alnum = [](unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  };
-  if (rules.required && std::none_of(value.begin(), value.end(), ascii_alnum) && FoldText(value).empty() &&
-      NormalizeIdentifier(value).empty()) {
+  if (!ascii && !IsValidUtf8(value)) return "not valid UTF-8";
+  if (control) return "contains a control character";
+  if (rules.required && !alnum && FoldText(value).empty() && NormalizeIdentifier(value).empty()) {
     return "must not be empty";
   }
-  if (value.empty() || rules.format == s::Format::NONE) return "";
+  if (value.empty() || rules.format == s::Format::NONE) return {};
   auto is_not = [&](const char* expected) { return "'" + std::string(value) + "' is not " + expected; };
   if (rules.format == s::Format::RECORD_ID) {
     // Stored in one form only, so a record reads the same wherever it was written.
     auto id = ParseRecordId(value);
     if (!id.ok()) return is_not("a record id");
     if (FormatRecordId(*id) != value) return is_not("a record id in its stored form (lower-case 8-4-4-4-12)");
-    return "";
+    return {};
   }
   for (const FormatRule& rule : kFormatRules) {
-    if (rule.format == rules.format) return rule.valid(value) ? "" : is_not(rule.expected);
+    if (rule.format == rules.format) return rule.valid(value) ? std::string() : is_not(rule.expected);
   }
   NCEN_CHECK(false);  // every format of record.capnp has a rule
-  return "";
+  return {};
 }
 
 // The form in which a text value given as JSON is stored: record ids in
