@@ -143,14 +143,7 @@ void World::RecordWrite(Node& node, const std::vector<storage::LocalChange>& cha
       NCEN_CHECK(entry->header.timestamp_ms == now_ + node.clock_skew_ms);
       clock_verified_ = true;
     }
-    Written w;
-    w.feed = feed;
-    w.seq = dots[i].seq;
-    w.hash = entry->hash();
-    w.prev = entry->header.prev;
-    w.record = changes[i].id;
-    w.type = changes[i].type;
-    w.author = node.index;
+    Written w = Written::Of(*entry, node.index);
     truth_.Add(w);
     ++stats_.entries_written;
     text += fmt::format(" {}#{} {} {}", storage::ScopeName(feed.scope), w.seq,

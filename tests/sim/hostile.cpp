@@ -85,15 +85,7 @@ Entry Mallory::Sign(Chain& chain, EntryHeader h, Bytes payload, Truth& truth, in
   h.timestamp_ms = now_ms;
   Entry e = storage::MakeEntry(h, std::move(payload), chain.key);
   chain.entries.push_back(e);
-  Written w;
-  w.feed = h.feed();
-  w.seq = h.seq;
-  w.hash = e.hash();
-  w.prev = h.prev;
-  w.record = h.record_id;
-  w.type = h.record_type;
-  w.author = index_;
-  truth.Add(w);
+  truth.Add(Written::Of(e, index_));
   ++stats_.entries_crafted;
   return e;
 }
@@ -179,15 +171,7 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
     EntryHeader other = chain.entries.back().header;
     other.timestamp_ms += 1;
     Entry e = storage::MakeEntry(other, testing::SeizurePayload("the other branch"), chain.key);
-    Written w;
-    w.feed = other.feed();
-    w.seq = other.seq;
-    w.hash = e.hash();
-    w.prev = other.prev;
-    w.record = other.record_id;
-    w.type = other.record_type;
-    w.author = index_;
-    truth.Add(w);
+    truth.Add(Written::Of(e, index_));
     chain.other = std::move(e);
     chain.ended = true;
     ++stats_.forks;

@@ -28,6 +28,19 @@ struct Written {
   storage::RecordType type = storage::RecordType::kSeizure;
   int author = 0;               // node index
   bool lost_by_restore = false; // its author was restored before anyone else held it
+
+  // What the truth records of an entry written by node `author`.
+  static Written Of(const storage::Entry& e, int author) {
+    Written w;
+    w.feed = e.header.feed();
+    w.seq = e.header.seq;
+    w.hash = e.hash();
+    w.prev = e.header.prev;
+    w.record = e.header.record_id;
+    w.type = e.header.record_type;
+    w.author = author;
+    return w;
+  }
 };
 
 struct RecordInfo {

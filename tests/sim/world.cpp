@@ -92,20 +92,7 @@ void World::AddMallory() {
     }
     return std::vector<Scope>(out.begin(), out.end());
   };
-  auto joined = [&](int a, int b, Scope scope) {
-    std::set<int> seen = {a};
-    std::vector<int> pending = {a};
-    while (!pending.empty()) {
-      int n = pending.back();
-      pending.pop_back();
-      for (const Edge& e : edges_) {
-        if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
-        int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
-        if (other >= 0 && seen.insert(other).second) pending.push_back(other);
-      }
-    }
-    return seen.count(b) > 0;
-  };
+  auto joined = [&](int a, int b, Scope scope) { return Reachable(a, scope).count(b) > 0; };
   int first = int(rng_.Below(uint64_t(index)));
   std::vector<Scope> scopes = scopes_of(first);
   mallory.country = std::max(0, nodes_[first]->country);
@@ -236,21 +223,27 @@ void World::BuildNodes() {
   }
 }
 
+// The nodes `from` reaches over links that carry `scope` (itself included).
+std::set<int> World::Reachable(int from, Scope scope) const {
+  std::set<int> seen = {from};
+  std::vector<int> pending = {from};
+  while (!pending.empty()) {
+    int n = pending.back();
+    pending.pop_back();
+    for (const Edge& e : edges_) {
+      if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
+      int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
+      if (other >= 0 && seen.insert(other).second) pending.push_back(other);
+    }
+  }
+  return seen;
+}
+
 void World::ComputeReach() {
   for (const auto& node : nodes_) index_of_[node->identity.public_key()] = node->index;
   for (size_t a = 0; a < nodes_.size(); ++a) {
     for (Scope scope : kAllScopes) {
-      std::set<int> seen = {int(a)};
-      std::vector<int> pending = {int(a)};
-      while (!pending.empty()) {
-        int n = pending.back();
-        pending.pop_back();
-        for (const Edge& e : edges_) {
-          if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
-          int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
-          if (other >= 0 && seen.insert(other).second) pending.push_back(other);
-        }
-      }
+      std::set<int> seen = Reachable(int(a), scope);
       reach_[{int(a), scope}] = std::move(seen);
     }
   }
