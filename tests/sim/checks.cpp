@@ -301,19 +301,46 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
     }
     for (const Hash256& h : info.writes) any_kept = any_kept || !truth_.Find(h)->lost_by_restore;
     if (excluded || !any_kept || compare.empty()) continue;
+    // A record only Mallory wrote may exist nowhere (its entries refused, or
+    // never sent); otherwise every node that may hold its writers' feeds
+    // holds it.
+    bool only_hostile = std::all_of(info.writes.begin(), info.writes.end(),
+                                    [&](const Hash256& h) { return Hostile(truth_.Find(h)->author); });
     std::optional<storage::RecordView> first;
     int first_node = -1;
-    bool absent = false;  // a record only Mallory's refused entries wrote exists nowhere
+    int absent_at = -1;  // the first node in `compare` that lacks it
     for (int n : compare) {
       auto view = nodes_[n]->store->GetRecord(id);
-      if (!view.ok() && first_node < 0 && !absent && view.status().code() == StatusCode::kNotFound) {
-        absent = true;
-        first_node = n;
+      bool lacks = !view.ok() && view.status().code() == StatusCode::kNotFound;
+      if (lacks && !first) {
+        if (absent_at < 0) absent_at = n;
         continue;
       }
-      if (!view.ok() || absent) {
-        problems.push_back(fmt::format("record {} is missing at {}", storage::FormatRecordId(id),
-                                       NameOf(view.ok() ? first_node : n)));
+      if (!view.ok() || absent_at >= 0) {
+        int missing = view.ok() ? absent_at : n;
+        // Where it was written, and how much of each such feed the node
+        // that lacks it holds.
+        std::string written;
+        for (const Hash256& h : info.writes) {
+          const Written* w = truth_.Find(h);
+          std::string heads;
+          for (int k : compare) heads += fmt::format(" {} {}", NameOf(k), HeadOf(k, w->feed).seq);
+          written += fmt::format("{}{}#{} (held up to:{})", written.empty() ? "" : ", ", FeedName(w->feed), w->seq,
+                                 heads);
+        }
+        // And the versions a node that has it holds.
+        std::string held;
+        for (int k : compare) {
+          auto other = nodes_[k]->store->GetRecord(id);
+          if (!other.ok()) continue;
+          held += fmt::format(" {}:", NameOf(k));
+          for (const auto& v : other->state.versions) {
+            held += fmt::format(" {}#{}", FeedName({v.dot.author, other->state.scope}), v.dot.seq);
+          }
+          break;
+        }
+        problems.push_back(fmt::format("record {} is missing at {}; written as {}; versions at{}",
+                                       storage::FormatRecordId(id), NameOf(missing), written, held));
         return;
       }
       if (!first) {
@@ -333,6 +360,11 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
                                        NameOf(n), first->state.versions.size(), NameOf(first_node)));
         return;
       }
+    }
+    if (!first && !only_hostile) {
+      problems.push_back(fmt::format("record {} is held by no node, though an honest node wrote it",
+                                     storage::FormatRecordId(id)));
+      return;
     }
   }
 }
