@@ -70,6 +70,11 @@ inline constexpr size_t kMessageBytesMax = 16 * kMiB;
 inline constexpr size_t kBatchBytesDefault = 4 * kMiB;
 static_assert(kBatchBytesDefault + kEntryTransferBytesMax + 64 * kKiB <= kMessageBytesMax,
               "a full batch plus one largest entry and the message framing fit one message");
+// A batch may run past its size to carry a cycle of entries whole (entries
+// whose contexts name one another, around a node restored from an old copy:
+// the receiver takes such a cycle only from one batch), never past this.
+inline constexpr size_t kBatchBytesMax = kMessageBytesMax - 64 * kKiB;
+static_assert(kBatchBytesDefault + kEntryTransferBytesMax <= kBatchBytesMax);
 // Entries read ahead from the store for one feed while planning a batch
 // (less when many feeds are pending: the batch size shared among them). The
 // whole read-ahead of a session stays under a few batches plus one message.

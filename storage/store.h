@@ -310,8 +310,13 @@ class Store {
   Store() = default;
   Status OpenDatabases(bool create);
   Status UpgradeFromFormat1();
+  // Feeds a new attempt at a batch refuses at once: their signature failed,
+  // or a cycle they took part in did not close (store_apply.cpp).
+  struct BatchExclusions {
+    std::set<FeedId> bad_signature, unmet_deps;
+  };
   ApplyReport ApplyInTxn(std::span<const Entry> entries, const std::string& source,
-                         const std::set<FeedId>& excluded, std::set<FeedId>* bad_signatures);
+                         const BatchExclusions& excluded, BatchExclusions* exclude_next);
 
   std::unique_ptr<lmdb::Env> env_;
   NodeMeta meta_;

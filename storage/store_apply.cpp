@@ -184,7 +184,7 @@ class BatchVerifier {
 class Store::BatchApplier {
  public:
   BatchApplier(Store& store, Writer& w, std::span<const Entry> entries, const BatchPlan& plan,
-               BatchVerifier& verifier, const std::string& source, const std::set<FeedId>& excluded)
+               BatchVerifier& verifier, const std::string& source, const BatchExclusions& excluded)
       : store_(store), w_(w), entries_(entries), plan_(plan), verifier_(verifier), source_(source),
         excluded_(excluded) {}
 
@@ -215,6 +215,45 @@ class Store::BatchApplier {
   // Then the feeds that waited for an entry of another feed, as long as one
   // of them gets further; what still waits is refused.
   Status TakeDeferred() {
+    NCEN_RETURN_IF_ERROR(TakeDeferredPass());
+    // Still waiting: perhaps for each other. Entries whose contexts name one
+    // another cannot exist if each was written after what it names — but a
+    // node restored from an old copy writes its lost seqs again, and an
+    // entry that named the lost one now names the new one, which may name
+    // it back. Such a cycle can only be taken whole, from one batch: once
+    // more, a dot that a waiting feed's own entries in this batch bring
+    // counts as held. CheckBatchDeps confirms before the commit that every
+    // dot so counted was taken after all.
+    if (std::any_of(progress_.begin(), progress_.end(), [](const auto& kv) { return kv.second.deferred; })) {
+      batch_deps_ = true;
+      NCEN_RETURN_IF_ERROR(TakeDeferredPass());
+      batch_deps_ = false;
+    }
+    for (auto& [feed, fp] : progress_) {
+      if (!fp.deferred) continue;
+      size_t i = plan_.feeds.at(feed).entries[fp.next];
+      report_.refused.push_back(Refusal{feed, entries_[i].header.seq, EntryError::kMissingDependency,
+                                        SanitizeText(fp.deferred_message, 300), i});
+    }
+    std::sort(report_.refused.begin(), report_.refused.end(),
+              [](const Refusal& a, const Refusal& b) { return a.index < b.index; });
+    return Status::Ok();
+  }
+
+  // Feeds that took an entry on the strength of a dot this batch was to
+  // bring but did not (an entry of the cycle refused for another reason):
+  // the batch must not commit them (call after TakeDeferred).
+  Result<std::set<FeedId>> CheckBatchDeps() {
+    std::set<FeedId> unmet;
+    for (const auto& [feed, dep] : batch_dep_uses_) {
+      NCEN_ASSIGN_OR_RETURN(uint64_t held, w_.HeadSeq(dep.first));
+      if (held < dep.second) unmet.insert(feed);
+    }
+    return unmet;
+  }
+
+ private:
+  Status TakeDeferredPass() {
     for (bool moved = true; moved;) {
       moved = false;
       for (auto& [feed, fp] : progress_) {
@@ -230,16 +269,10 @@ class Store::BatchApplier {
         if (!fp.refused && !fp.deferred && plan_feed.out_of_order != SIZE_MAX) RefuseOutOfOrder(feed, fp);
       }
     }
-    for (auto& [feed, fp] : progress_) {
-      if (!fp.deferred) continue;
-      size_t i = plan_.feeds.at(feed).entries[fp.next];
-      report_.refused.push_back(Refusal{feed, entries_[i].header.seq, EntryError::kMissingDependency,
-                                        SanitizeText(fp.deferred_message, 300), i});
-    }
-    std::sort(report_.refused.begin(), report_.refused.end(),
-              [](const Refusal& a, const Refusal& b) { return a.index < b.index; });
     return Status::Ok();
   }
+
+ public:
 
   // The signature of each feed's last taken entry vouches for the feed's
   // entries in this batch. It is usually the run end, which the verifier
@@ -313,8 +346,13 @@ class Store::BatchApplier {
       fp.own_feed_checked = true;
       report_.marked_stale = report_.marked_stale || newly;
     }
-    if (excluded_.count(feed)) {
+    if (excluded_.bad_signature.count(feed)) {
       Refuse(i, fp, EntryError::kBadSignature, "signature does not verify against the header's author");
+      return Status::Ok();
+    }
+    if (excluded_.unmet_deps.count(feed)) {
+      Refuse(i, fp, EntryError::kMissingDependency,
+             "its context names entries this node does not hold, which the batch did not bring");
       return Status::Ok();
     }
     if (h.seq > head + 1) {
@@ -422,6 +460,10 @@ class Store::BatchApplier {
       // them would stall this feed for good.
       NCEN_ASSIGN_OR_RETURN(bool frozen, w_.FeedForked({d.author, h.scope}));
       if (frozen) continue;
+      if (batch_deps_ && BatchBrings({d.author, h.scope}, d.seq)) {
+        batch_dep_uses_.emplace_back(h.feed(), std::pair<FeedId, uint64_t>{{d.author, h.scope}, d.seq});
+        continue;
+      }
       // Perhaps a later entry of this batch brings it: tried again then.
       fp.deferred = true;
       fp.deferred_message = "the context names seq " + std::to_string(d.seq) + " of feed " +
@@ -431,36 +473,58 @@ class Store::BatchApplier {
     return true;
   }
 
+  // Whether entry `seq` of `feed` is among the feed's in-order entries of
+  // this batch that it has not refused (taken already, or still waiting).
+  bool BatchBrings(const FeedId& feed, uint64_t seq) const {
+    auto plan_it = plan_.feeds.find(feed);
+    if (plan_it == plan_.feeds.end() || excluded_.bad_signature.count(feed) || excluded_.unmet_deps.count(feed)) {
+      return false;
+    }
+    auto progress_it = progress_.find(feed);
+    if (progress_it != progress_.end() && progress_it->second.refused) return false;
+    const std::vector<size_t>& in_order = plan_it->second.entries;
+    auto at = std::lower_bound(in_order.begin(), in_order.end(), seq,
+                               [&](size_t i, uint64_t s) { return entries_[i].header.seq < s; });
+    return at != in_order.end() && entries_[*at].header.seq == seq;
+  }
+
   Store& store_;
   Writer& w_;
   std::span<const Entry> entries_;
   const BatchPlan& plan_;
   BatchVerifier& verifier_;
   const std::string& source_;
-  const std::set<FeedId>& excluded_;
+  const BatchExclusions& excluded_;
   std::map<FeedId, FeedProgress> progress_;
   ApplyReport report_;
+  bool batch_deps_ = false;  // the second pass of TakeDeferred
+  // Entries taken on a dot the batch was to bring: (their feed, (the dot's feed, seq)).
+  std::vector<std::pair<FeedId, std::pair<FeedId, uint64_t>>> batch_dep_uses_;
 };
 
 ApplyReport Store::ApplyBatch(std::span<const Entry> entries, const std::string& source) {
   // Signatures are checked once per feed and batch, while the entries are
   // applied. When one fails, the feeds whose signatures failed are taken out
   // and the batch is applied again from the start, so nothing an unverified
-  // entry touched is committed. Each round takes out at least one feed.
-  std::set<FeedId> excluded;
+  // entry touched is committed; the same for feeds that took an entry on a
+  // dot the batch was to bring and did not (a cycle, TakeDeferred). Each
+  // round takes out at least one feed.
+  BatchExclusions excluded;
   for (;;) {
-    std::set<FeedId> bad_signatures;
-    ApplyReport report = ApplyInTxn(entries, source, excluded, &bad_signatures);
-    if (!report.status.ok() || bad_signatures.empty()) return report;
-    excluded.insert(bad_signatures.begin(), bad_signatures.end());
+    BatchExclusions next;
+    ApplyReport report = ApplyInTxn(entries, source, excluded, &next);
+    if (!report.status.ok() || (next.bad_signature.empty() && next.unmet_deps.empty())) return report;
+    excluded.bad_signature.insert(next.bad_signature.begin(), next.bad_signature.end());
+    excluded.unmet_deps.insert(next.unmet_deps.begin(), next.unmet_deps.end());
   }
 }
 
 // Three steps: the batch-order check (PlanBatch), the verification of
 // hashes, payloads and signatures on two threads (BatchVerifier), and the
-// apply loop (BatchApplier). Commits only when every feed's signatures held.
+// apply loop (BatchApplier). Commits only when every feed's signatures held
+// and every dot a cycle counted on was taken.
 ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
-                              const std::set<FeedId>& excluded, std::set<FeedId>* bad_signatures) {
+                              const BatchExclusions& excluded, BatchExclusions* exclude_next) {
   auto failed = [](Status s) {
     ApplyReport r;
     r.status = std::move(s);
@@ -475,8 +539,12 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   if (Status s = applier.TakeInBatchOrder(); !s.ok()) return failed(s);
   if (Status s = applier.TakeDeferred(); !s.ok()) return failed(s);
   verifier.Finish();
-  applier.CheckRunSignatures(bad_signatures);
-  if (!bad_signatures->empty()) return applier.report();  // abandoned; ApplyBatch retries
+  applier.CheckRunSignatures(&exclude_next->bad_signature);
+  auto unmet = applier.CheckBatchDeps();
+  if (!unmet.ok()) return failed(unmet.status());
+  exclude_next->unmet_deps = std::move(unmet).value();
+  // Abandoned (ApplyBatch applies the batch again without those feeds).
+  if (!exclude_next->bad_signature.empty() || !exclude_next->unmet_deps.empty()) return applier.report();
   if (Status s = w.Finish(); !s.ok()) return failed(s);
   return applier.report();
 }

@@ -103,6 +103,11 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   };
   std::map<FeedId, Boost> boosts;
   std::map<FeedId, FeedId> waits_for;  // feed -> the feed its next entry waits for
+  // Entries that go in this batch though it is full: when entries name one
+  // another in a cycle (possible only around a node restored from an old
+  // copy, which writes its lost seqs again), the receiver takes the cycle
+  // only whole, from one batch. Feed -> up to which seq.
+  std::map<FeedId, uint64_t> forced;
   int64_t next_rank = 0;
 
   // A second pass when the first found nothing: stale read-ahead dropped
@@ -149,7 +154,11 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
         }
         if (waits_for.size() > 4096) break;
       }
-      if (circle) continue;
+      if (circle) {
+        uint64_t& upto = forced[other];
+        upto = std::max(upto, dep.seq);
+        continue;
+      }
       NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* first, NextOf(other, our_seq(other), read_bytes, true));
       if (!first) continue;
       Boost boost{dep.seq, item.timestamp_ms, --next_rank};
@@ -157,18 +166,30 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
       if (!fresh) at->second = {std::max(at->second.upto, dep.seq), item.timestamp_ms, boost.rank};
       push(other, item.timestamp_ms, boost.rank);
       waits_for[feed] = other;
+      if (auto f = forced.find(feed); f != forced.end() && e.seq <= f->second) {
+        uint64_t& upto = forced[other];  // what a forced entry waits for is forced too
+        upto = std::max(upto, dep.seq);
+      }
       push(feed, item.timestamp_ms, item.rank);
       waiting = true;
     }
     if (waiting) continue;
     waits_for.erase(feed);
-    if (!out.empty() && out.size() + e.size > batch_bytes_) break;
+    if (!out.empty() && out.size() + e.size > batch_bytes_) {
+      auto f = forced.find(feed);
+      bool needed = f != forced.end() && e.seq <= f->second && out.size() + e.size <= limits::kBatchBytesMax;
+      if (!needed) {
+        if (forced.empty()) break;
+        continue;  // room only for the rest of a cycle now; this feed waits for the next batch
+      }
+    }
     out.insert(out.end(), la.blob.begin() + static_cast<ptrdiff_t>(e.offset),
                la.blob.begin() + static_cast<ptrdiff_t>(e.offset + e.size));
     planned.entries++;
     planned.bytes += e.size;
     sent_upto_[feed] = e.seq;
     runs[feed] = e.seq;
+    if (auto f = forced.find(feed); f != forced.end() && e.seq >= f->second) forced.erase(f);
     auto boost = boosts.find(feed);
     if (boost != boosts.end() && e.seq >= boost->second.upto) {
       boosts.erase(boost);

@@ -461,6 +461,7 @@ Status Session::Pump(int64_t now_ms) {
                                              batch_entries_));
     if (planned.entries == 0) break;
     NCEN_CHECK(planner_.read_ahead_bytes() <= limits::ReadAheadBytesMax(options_.batch_bytes));
+    NCEN_CHECK(planned.bytes <= limits::kBatchBytesMax);
     Inflight batch;
     batch.number = next_batch_++;
     batch.entries = planned.entries;

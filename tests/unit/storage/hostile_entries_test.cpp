@@ -400,3 +400,79 @@ TEST_CASE("scenario 10: received text that is not valid UTF-8 is refused at inge
   CHECK(ValidateRecordPayload(RecordType::kSeizure, Bytes(64, 0x41)).code() == StatusCode::kCorruption);
   CHECK_FALSE(RefusalOf(r, a.identity));
 }
+
+namespace {
+
+// Entry 1 of `author`'s national feed: a new seizure whose context names
+// seq 1 of `named`'s feed (a cycle when `named`'s entry 1 names it back, as
+// around a node restored from an old copy that writes a lost seq again).
+Entry FirstNaming(const crypto::Identity& author, const crypto::Identity& named, const std::string& marker,
+                  uint8_t record) {
+  EntryHeader h;
+  h.author = author.public_key();
+  h.scope = Scope::kNational;
+  h.seq = 1;
+  h.timestamp_ms = 1767225600000 + record;
+  h.record_id = testing::FixedRecordId(record);
+  h.record_type = RecordType::kSeizure;
+  h.op = Op::kPut;
+  h.context.dots.push_back(Dot{named.public_key(), 1});
+  return MakeEntry(h, testing::SeizurePayload(marker), author);
+}
+
+}  // namespace
+
+TEST_CASE("entries naming each other are taken whole from one batch, and never in part", "[storage]") {
+  auto a = testing::IdentityFromNumber(1), b = testing::IdentityFromNumber(2);
+  Entry a1 = FirstNaming(a, b, "a names b", 1);
+  Entry b1 = FirstNaming(b, a, "b names a", 2);
+
+  SECTION("both in one batch: both taken") {
+    Office target(3);
+    ApplyReport r = target.store().ApplyBatch(std::vector<Entry>{a1, b1});
+    REQUIRE(r.status.ok());
+    CHECK(r.refused.empty());
+    CHECK(r.applied == 2);
+    CHECK(target.store().GetRecord(testing::FixedRecordId(1)).ok());
+    CHECK(target.store().GetRecord(testing::FixedRecordId(2)).ok());
+    CHECK(target.store().VerifyLog().ok());
+  }
+  SECTION("one at a time: each waits for the other, and neither is taken") {
+    Office target(3);
+    for (const Entry& e : {a1, b1}) {
+      ApplyReport r = target.store().ApplyBatch(std::vector<Entry>{e});
+      REQUIRE(r.refused.size() == 1);
+      CHECK(r.refused[0].error == EntryError::kMissingDependency);
+    }
+    CHECK(target.store().Stats()->entries == 0);
+  }
+  SECTION("one side of the cycle invalid: neither is taken") {
+    Office target(3);
+    Entry bad = b1;
+    bad.payload = Bytes{1, 2, 3};  // not a record body, and not the hashed payload
+    ApplyReport r = target.store().ApplyBatch(std::vector<Entry>{a1, bad});
+    REQUIRE(r.refused.size() == 2);
+    CHECK(RefusalOf(r, a)->error == EntryError::kMissingDependency);
+    CHECK(target.store().Stats()->entries == 0);
+  }
+  SECTION("one side's signature fails: the batch is applied again without it, and neither is taken") {
+    Office target(3);
+    Entry forged = b1;
+    forged.signature[0] ^= 1;
+    ApplyReport r = target.store().ApplyBatch(std::vector<Entry>{a1, forged});
+    REQUIRE(r.status.ok());
+    REQUIRE(r.refused.size() == 2);
+    CHECK(RefusalOf(r, b)->error == EntryError::kBadSignature);
+    CHECK(RefusalOf(r, a)->error == EntryError::kMissingDependency);
+    CHECK(target.store().Stats()->entries == 0);
+    CHECK(target.store().VerifyLog().ok());
+  }
+  SECTION("a third feed waiting on the cycle is taken with it") {
+    Office target(3);
+    auto c = testing::IdentityFromNumber(4);
+    Entry c1 = FirstNaming(c, a, "c names a", 3);
+    ApplyReport r = target.store().ApplyBatch(std::vector<Entry>{c1, a1, b1});
+    CHECK(r.refused.empty());
+    CHECK(r.applied == 3);
+  }
+}

@@ -146,6 +146,37 @@ TEST_CASE("cold sync: an empty node receives every feed, and both report caught 
   CHECK(hub.store().VerifyLog().ok());
 }
 
+// Entry 1 of `author`'s national feed whose context names seq 1 of
+// `named`'s feed: two such entries naming each other are a cycle, as
+// around a node restored from an old copy that writes a lost seq again.
+storage::Entry FirstNaming(const Node& author, const Node& named, uint8_t record) {
+  storage::EntryHeader h;
+  h.author = author.identity.public_key();
+  h.scope = Scope::kNational;
+  h.seq = 1;
+  h.timestamp_ms = 1767225600000 + record;
+  h.record_id = testing::FixedRecordId(record);
+  h.record_type = storage::RecordType::kSeizure;
+  h.op = storage::Op::kPut;
+  h.context.dots.push_back(storage::Dot{named.identity.public_key(), 1});
+  return storage::MakeEntry(h, SeizurePayload("names the other"), author.identity);
+}
+
+TEST_CASE("a cycle of entries goes in one batch, however small the batches", "[session]") {
+  Node a(1, "a"), b(2, "b"), relay(3, "relay"), sink(4, "sink");
+  std::vector<storage::Entry> cycle = {FirstNaming(a, b, 1), FirstNaming(b, a, 2)};
+  REQUIRE(relay.store().ApplyBatch(cycle).applied == 2);
+  SessionOptions one_entry;
+  one_entry.batch_bytes = 1;  // every batch would hold one entry
+  Link link(relay, sink, one_entry);
+  link.Settle();
+  RequireConverged(relay, sink);
+  CHECK(sink.Entries() == 2);
+  CHECK(link.a.refused_by_peer().empty());
+  CHECK(link.b.progress().batches_received == 1);  // both entries in it
+  CHECK(link.a.progress().caught_up);
+}
+
 TEST_CASE("records received from a peer are found by search", "[session]") {
   Node a(1, "a"), b(2, "b");
   auto ids = a.Write(5, Scope::kNational, "searchable");
