@@ -44,6 +44,8 @@ const char* EntryErrorName(EntryError e) {
     case EntryError::kMissingDependency: return "context names an entry not held";
     case EntryError::kBadContext: return "context breaks its author's own order";
     case EntryError::kTooManyVersions: return "too many versions of one record";
+    case EntryError::kNotAuthorized: return "not authorized by the network's certificates";
+    case EntryError::kRevoked: return "past its author's revocation cut-off";
   }
   return "?";
 }
@@ -75,13 +77,19 @@ Bytes EncodeHeader(const EntryHeader& h) {
 static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
   EntryHeader h;
   h.format_version = r.getFormatVersion();
-  if (h.format_version != kEntryFormatVersion) {
+  if (h.format_version != kEntryFormatVersion && h.format_version != kNetworkEntryFormatVersion) {
     return Corruption("entry header format version " + std::to_string(h.format_version) +
                       " is not supported");
   }
   if (!ReadFixed(r.getAuthor(), h.author)) return Corruption("entry header: author is not 32 bytes");
   auto scope = static_cast<uint16_t>(r.getScope());
-  if (scope >= kScopeCount) return Corruption("entry header: unknown scope");
+  if (scope >= kFeedScopeCount) return Corruption("entry header: unknown scope");
+  // Format 1 is records (national, regional, global); format 2 adds scope
+  // network, and only that (docs/log-format.md §2).
+  if ((scope == static_cast<uint16_t>(Scope::kNetwork)) != (h.format_version == kNetworkEntryFormatVersion)) {
+    return Corruption("entry header: scope " + std::string(ScopeName(static_cast<Scope>(scope))) +
+                      " in format version " + std::to_string(h.format_version));
+  }
   h.scope = static_cast<Scope>(scope);
   h.seq = r.getSeq();
   if (h.seq == 0) return Corruption("entry header: seq 0");
@@ -91,7 +99,10 @@ static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
     return Corruption("entry header: record id is not 16 bytes");
   }
   auto type = static_cast<uint16_t>(r.getRecordType());
-  if (type >= kRecordTypeCount) return Corruption("entry header: unknown record type");
+  bool network = h.scope == Scope::kNetwork;
+  if (type >= kEntryTypeCount || (type >= kRecordTypeCount) != network) {
+    return Corruption("entry header: unknown record type for scope " + std::string(ScopeName(h.scope)));
+  }
   h.record_type = static_cast<RecordType>(type);
   auto op = static_cast<uint16_t>(r.getOp());
   if (op > static_cast<uint16_t>(Op::kResolve)) return Corruption("entry header: unknown op");
@@ -99,6 +110,7 @@ static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
     return Corruption("entry header: op purge is reserved and not accepted in format version 1");
   }
   h.op = static_cast<Op>(op);
+  if (network && h.op != Op::kPut) return Corruption("entry header: a network entry's op must be put");
   auto ctx = r.getContext();
   if (ctx.size() > kContextDotsMax) {
     return Corruption("entry header: context of " + std::to_string(ctx.size()) + " dots (at most " +

@@ -21,7 +21,8 @@ namespace ncen::storage {
 using crypto::Hash256;
 using crypto::Signature;
 
-inline constexpr uint16_t kEntryFormatVersion = 1;
+inline constexpr uint16_t kEntryFormatVersion = 1;         // records
+inline constexpr uint16_t kNetworkEntryFormatVersion = 2;  // scope network (docs/membership.md)
 using limits::kContextDotsMax;
 using limits::kHeaderBytesMax;
 using limits::kPayloadBytesMax;
@@ -120,6 +121,10 @@ enum class EntryError {
   kBadContext,         // the context names its author's own future, or misses its
                        // author's previous entry of the record
   kTooManyVersions,    // the record would have more than kRecordVersionsMax versions
+  kNotAuthorized,      // the author's certificate does not allow the scope (or it has none), this
+                       // node may not hold the feed, or a network entry its author may not write
+                       // (docs/membership.md §3, §4)
+  kRevoked,            // past the cut-off of a revocation of its author (docs/membership.md §5)
 };
 const char* EntryErrorName(EntryError e);
 

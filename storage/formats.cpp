@@ -26,7 +26,7 @@ Bytes FeedKey(const FeedId& feed) {
 }
 
 std::optional<FeedId> ParseFeedKey(ByteView key) {
-  if (key.size() != kFeedKeyBytes || key[kKeyBytes] >= kScopeCount) return std::nullopt;
+  if (key.size() != kFeedKeyBytes || key[kKeyBytes] >= kFeedScopeCount) return std::nullopt;
   FeedId feed;
   Take(feed.author, key.data());
   feed.scope = static_cast<Scope>(key[kKeyBytes]);

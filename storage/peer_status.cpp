@@ -150,7 +150,7 @@ Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value) {
   for (FeedHead& f : s.peer_frontier) {
     r.Fixed(f.feed.author);
     uint8_t scope = r.U8();
-    if (scope >= kScopeCount) return bad("scope " + std::to_string(scope));
+    if (scope >= kFeedScopeCount) return bad("scope " + std::to_string(scope));
     f.feed.scope = static_cast<Scope>(scope);
     f.seq = r.U64();
     r.Fixed(f.head);

@@ -45,6 +45,8 @@ capnp::StructSchema SchemaOf(RecordType type) {
     case RecordType::kSeizure: return capnp::Schema::from<s::Seizure>();
     case RecordType::kSuspect: return capnp::Schema::from<s::Suspect>();
     case RecordType::kCompany: return capnp::Schema::from<s::Company>();
+    case RecordType::kCertificate:
+    case RecordType::kRevocation: break;  // not records
   }
   NCEN_CHECK(false);
   return {};
@@ -708,6 +710,7 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
 }
 
 Status ValidateRecordPayload(RecordType type, ByteView payload) {
+  if (static_cast<int>(type) >= kRecordTypeCount) return Corruption("not a record type");
   if (payload.size() > limits::kPayloadBytesMax) return Corruption("record payload over 1 MiB");
   const CheckStruct& plan = CheckPlans::Of(type);
   auto check = [&](PathPrefix prefix) {
@@ -732,6 +735,7 @@ Status ValidateRecordPayload(RecordType type, ByteView payload) {
 }
 
 Result<json> RecordToJson(RecordType type, ByteView payload) {
+  if (static_cast<int>(type) >= kRecordTypeCount) return Corruption("not a record type");
   capnp::StructSchema schema = SchemaOf(type);
   return ReadMessage<json>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<json> {
     return StructToJson(reader.getRoot<capnp::DynamicStruct>(schema));
@@ -784,6 +788,8 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
         return std::string(c.getName()) + " (" + c.getCountry().cStr() + ")";
       });
       break;
+    case RecordType::kCertificate:
+    case RecordType::kRevocation: break;  // not records
   }
   return r.ok() ? *r : "(undecodable payload)";
 }
@@ -838,6 +844,8 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
         return true;
       });
       break;
+    case RecordType::kCertificate:
+    case RecordType::kRevocation: break;  // not records
   }
   if (!r.ok()) return {};
   std::sort(terms.begin(), terms.end());

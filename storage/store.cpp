@@ -15,6 +15,7 @@
 
 #include "base/text.h"
 #include "storage/chain_signer.h"
+#include "storage/membership.h"
 #include "storage/record_json.h"
 #include "storage/store_internal.h"
 #include "storage/store_writer.h"
@@ -215,6 +216,22 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
   if (stale) {
     return FailedPrecondition("this node's identity is stale (" + std::string(AsChars(*stale)) +
                               "); local writes are refused until an administrator acts");
+  }
+  // In a network, a node writes only the scopes its certificate allows
+  // (peers would refuse the rest), and nothing once revoked.
+  NCEN_ASSIGN_OR_RETURN(auto membership, MembershipIn(w.txn()));
+  if (membership) {
+    const Member* self = membership->Find(me.public_key());
+    if (!self) return FailedPrecondition("this node has no certificate in its network yet (ncenctl join)");
+    if (self->revoked) return FailedPrecondition("this node's certificate is revoked; local writes are refused");
+    for (const LocalChange& c : changes) {
+      std::string why;
+      if (c.scope == Scope::kNetwork || !membership->MayAuthor({me.public_key(), c.scope}, &why)) {
+        return FailedPrecondition(why.empty() ? "records are not written in scope network" : why);
+      }
+    }
+  } else if (std::any_of(changes.begin(), changes.end(), [](const LocalChange& c) { return c.scope == Scope::kNetwork; })) {
+    return InvalidArgument("records are not written in scope network");
   }
   std::vector<ChainSigner::Slot> slots(changes.size());
   std::vector<uint32_t> feed_indexes(changes.size());

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -28,7 +29,9 @@ namespace ncen::storage {
 
 namespace lmdb {
 class Env;
+class Txn;
 }
+class Membership;
 
 struct StoreOptions {
   uint64_t map_size_bytes = uint64_t{64} << 30;  // address space, not disk
@@ -137,6 +140,18 @@ struct ForkReport {
 struct StaleMark {
   std::string reason;  // empty: not stale
   std::optional<SignedHeader> evidence;
+};
+
+// An entry refused because its author may not write its scope, or has no
+// certificate, or this node may not hold its feed (docs/membership.md §3):
+// the latest per feed, with the signed header as evidence. Node-local.
+struct Violation {
+  FeedId feed;
+  uint64_t seq = 0;
+  int64_t detected_ms = 0;
+  std::string source;  // the peer that sent it
+  std::string reason;  // one line
+  SignedHeader evidence;
 };
 
 struct ChangeRef {
@@ -294,6 +309,27 @@ class Store {
   Status ClearStaleIdentity();
 
 
+  // Network membership (docs/membership.md). The root of the network this
+  // store belongs to; nullopt for a store of no network (then entries are
+  // checked as in milestone 1 and network entries are refused).
+  Result<std::optional<PublicKey>> NetworkRoot() const;
+  // Makes the store a member of the network of `root`. kConflict when it
+  // belongs to another network already.
+  Status SetNetworkRoot(const PublicKey& root);
+  // The membership the held network entries describe; null for a store of
+  // no network. Cached, and loaded again when another process (or call)
+  // changed the network entries. The pointer stays valid after later calls.
+  Result<std::shared_ptr<const Membership>> GetMembership() const;
+  // Appends a certificate or revocation written by this node, which must be
+  // the root or an unrevoked country authority (kFailedPrecondition), after
+  // the apply-time rule (Membership::CheckEntry; kInvalidArgument saying
+  // why not). A revocation below entries held rebuilds their records.
+  Result<Dot> AppendNetworkEntry(const crypto::Identity& me, RecordType type, const Bytes& payload);
+  // Violation reports, latest per feed; and an administrator's clearing of
+  // them (all, or one author's). kNotFound when there is none to clear.
+  Result<std::vector<Violation>> Violations() const;
+  Status ClearViolations(const std::optional<PublicKey>& author);
+
   // Re-verifies every feed's chain, signatures and payload hashes, then
   // replays the log and compares the derived record state with the stored
   // one. kCorruption naming the first bad entry or record.
@@ -317,11 +353,21 @@ class Store {
   };
   ApplyReport ApplyInTxn(std::span<const Entry> entries, const std::string& source,
                          const BatchExclusions& excluded, BatchExclusions* exclude_next);
+  // Membership (store_network.cpp).
+  Result<std::shared_ptr<const Membership>> MembershipIn(lmdb::Txn& txn) const;
+  void CacheMembership(std::shared_ptr<const Membership> m, uint64_t generation) const;
+  Status NetworkChanged(Writer& w, const Membership& before, std::shared_ptr<const Membership> after,
+                        uint64_t* generation);
+  Status RebuildRevokedRecords(Writer& w, const Membership& before, const Membership& after);
 
   std::unique_ptr<lmdb::Env> env_;
   NodeMeta meta_;
   std::unique_ptr<Dbs> dbs_;
   SystemClock system_clock_;
+  mutable std::mutex membership_mu_;
+  mutable std::shared_ptr<const Membership> membership_;
+  mutable uint64_t membership_generation_ = 0;
+  mutable bool membership_loaded_ = false;
   const Clock* clock_ = &system_clock_;
 };
 

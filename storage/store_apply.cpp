@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/text.h"
+#include "storage/membership.h"
 #include "storage/record_json.h"
 #include "storage/store.h"
 #include "storage/store_internal.h"
@@ -67,6 +68,10 @@ BatchPlan PlanBatch(std::span<const Entry> entries) {
 EntryError PayloadError(const Entry& e) {
   if (!e.has_payload) return EntryError::kWithheldPayload;
   if (!CheckPayload(e).ok()) return EntryError::kPayloadMismatch;
+  if (e.header.scope == Scope::kNetwork) {
+    return ValidateNetworkPayload(e.header.record_type, e.payload).ok() ? EntryError::kNone
+                                                                         : EntryError::kMalformedPayload;
+  }
   if (e.header.op == Op::kDelete) return e.payload.empty() ? EntryError::kNone : EntryError::kMalformedPayload;
   if (!ValidateRecordPayload(e.header.record_type, e.payload).ok()) return EntryError::kMalformedPayload;
   return EntryError::kNone;
@@ -77,6 +82,7 @@ std::string PayloadMessage(const Entry& e, EntryError error) {
     case EntryError::kWithheldPayload: return "the payload is withheld";
     case EntryError::kPayloadMismatch: return CheckPayload(e).message();
     case EntryError::kMalformedPayload:
+      if (e.header.scope == Scope::kNetwork) return ValidateNetworkPayload(e.header.record_type, e.payload).message();
       if (e.header.op == Op::kDelete) return "a delete carries a payload";
       return ValidateRecordPayload(e.header.record_type, e.payload).message();
     default: return EntryErrorName(error);
@@ -184,16 +190,32 @@ class BatchVerifier {
 class Store::BatchApplier {
  public:
   BatchApplier(Store& store, Writer& w, std::span<const Entry> entries, const BatchPlan& plan,
-               BatchVerifier& verifier, const std::string& source, const BatchExclusions& excluded)
+               BatchVerifier& verifier, const std::string& source, const BatchExclusions& excluded,
+               std::shared_ptr<const Membership> membership)
       : store_(store), w_(w), entries_(entries), plan_(plan), verifier_(verifier), source_(source),
-        excluded_(excluded) {}
+        excluded_(excluded), membership_(std::move(membership)) {}
+
+  // The membership as this transaction changed it, when it took network
+  // entries; else null.
+  std::shared_ptr<const Membership> changed_membership() const { return changed_; }
+  const Membership* membership_before() const { return membership_.get(); }
 
   // In batch order first: a sender orders entries by time, and time-ordered
-  // record ids make the record writes appends.
+  // record ids make the record writes appends. Network entries (few) before
+  // all others: a certificate may be what lets a record entry in.
   Status TakeInBatchOrder() {
+    bool any_network = std::any_of(entries_.begin(), entries_.end(),
+                                   [](const Entry& e) { return e.header.scope == Scope::kNetwork; });
+    if (any_network) NCEN_RETURN_IF_ERROR(TakeInBatchOrderPass(true));
+    return TakeInBatchOrderPass(false);
+  }
+
+ private:
+  Status TakeInBatchOrderPass(bool network_pass) {
     const FeedId* prev_feed = nullptr;
     FeedProgress* prev_progress = nullptr;
     for (size_t i = 0; i < entries_.size(); ++i) {
+      if (network_pass != (entries_[i].header.scope == Scope::kNetwork)) continue;
       const FeedId feed = entries_[i].header.feed();
       FeedProgress* fp = prev_feed && *prev_feed == feed ? prev_progress : nullptr;
       if (!fp) {
@@ -212,6 +234,7 @@ class Store::BatchApplier {
     return Status::Ok();
   }
 
+ public:
   // Then the feeds that waited for an entry of another feed, as long as one
   // of them gets further; what still waits is refused.
   Status TakeDeferred() {
@@ -368,8 +391,11 @@ class Store::BatchApplier {
       Refuse(i, fp, error, PayloadMessage(e, error));
       return Status::Ok();
     }
+    NCEN_ASSIGN_OR_RETURN(bool member_ok, CheckMembership(i, fp));
+    if (!member_ok) return Status::Ok();
     NCEN_ASSIGN_OR_RETURN(bool context_held, CheckContext(i, fp));
     if (!context_held) return Status::Ok();
+    if (h.scope == Scope::kNetwork) return TakeNetwork(i, f, fp);
     NCEN_ASSIGN_OR_RETURN(Writer::Record * record, w_.GetRecord(h.record_id));
     const RecordState& state = record->state;
     if (uint64_t previous = state.seen.SeqOf(h.author); h.context.SeqOf(h.author) < previous) {
@@ -395,6 +421,69 @@ class Store::BatchApplier {
     f->record.head = verifier_.hash(i);
     f->dirty = true;
     NCEN_RETURN_IF_ERROR(w_.Apply(*record, h, f->record.index).status());
+    fp.last_taken = i;
+    ++report_.applied;
+    return Status::Ok();
+  }
+
+  const Membership* current() const { return changed_ ? changed_.get() : membership_.get(); }
+
+  // The network's rules for entry i (docs/membership.md §3–5): not past a
+  // revocation's cut-off; a record entry's author certified for its scope
+  // and this node allowed to hold its feed (else refused and reported). A
+  // store of no network takes no network entry. False when refused.
+  Result<bool> CheckMembership(size_t i, FeedProgress& fp) {
+    const Entry& e = entries_[i];
+    const EntryHeader& h = e.header;
+    const Membership* m = current();
+    if (!m) {
+      if (h.scope != Scope::kNetwork) return true;
+      Refuse(i, fp, EntryError::kNotAuthorized, "a network entry, and this node belongs to no network");
+      return false;
+    }
+    const FeedId feed = h.feed();
+    if (uint64_t cut = m->CutoffOf(feed); h.seq > cut) {
+      Refuse(i, fp, EntryError::kRevoked,
+             "seq " + std::to_string(h.seq) + " of feed " + FeedText(feed) + " is past its author's revocation "
+             "(the last valid seq is " + std::to_string(cut) + ")");
+      return false;
+    }
+    if (h.scope == Scope::kNetwork) return true;  // CheckEntry, once its context is held
+    std::string why;
+    if (m->MayAuthor(feed, &why) && m->MayHold(store_.meta_.node_id, feed, &why)) return true;
+    NCEN_RETURN_IF_ERROR(Report(i, why));
+    Refuse(i, fp, EntryError::kNotAuthorized, why);
+    return false;
+  }
+
+  Status Report(size_t i, const std::string& why) {
+    const Entry& e = entries_[i];
+    Violation v{e.header.feed(), e.header.seq, store_.NowMs(), SanitizeText(source_, 255), SanitizeText(why, 1024),
+                SignedHeaderOf(e)};
+    return PutViolation(w_.txn(), *store_.dbs_, v);
+  }
+
+  // A certificate or revocation whose context is held: the author must be
+  // allowed to write it (Membership::CheckEntry); then it goes into the log
+  // and the membership this transaction sees, not into any record.
+  Status TakeNetwork(size_t i, Writer::Feed* f, FeedProgress& fp) {
+    const Entry& e = entries_[i];
+    const EntryHeader& h = e.header;
+    if (Status allowed = current()->CheckEntry(h, e.payload); !allowed.ok()) {
+      NCEN_RETURN_IF_ERROR(Report(i, allowed.message()));
+      Refuse(i, fp, EntryError::kNotAuthorized, allowed.message());
+      return Status::Ok();
+    }
+    if (!f) {
+      NCEN_ASSIGN_OR_RETURN(f, w_.GetFeed(h.feed()));
+    }
+    ByteView payload(e.payload);
+    NCEN_RETURN_IF_ERROR(w_.PutLog(f->record.index, h.seq, e.header_bytes, e.signature, &payload));
+    f->record.seq = h.seq;
+    f->record.head = verifier_.hash(i);
+    f->dirty = true;
+    if (!changed_) changed_ = std::make_shared<Membership>(*membership_);
+    changed_->Add(h, e.payload);
     fp.last_taken = i;
     ++report_.applied;
     return Status::Ok();
@@ -460,6 +549,9 @@ class Store::BatchApplier {
       // them would stall this feed for good.
       NCEN_ASSIGN_OR_RETURN(bool frozen, w_.FeedForked({d.author, h.scope}));
       if (frozen) continue;
+      // Likewise past a revocation's cut-off: those entries are refused
+      // everywhere, and naming them covers nothing any node holds.
+      if (const Membership* m = current(); m && d.seq > m->CutoffOf({d.author, h.scope})) continue;
       if (batch_deps_ && BatchBrings({d.author, h.scope}, d.seq)) {
         batch_dep_uses_.emplace_back(h.feed(), std::pair<FeedId, uint64_t>{{d.author, h.scope}, d.seq});
         continue;
@@ -495,6 +587,8 @@ class Store::BatchApplier {
   BatchVerifier& verifier_;
   const std::string& source_;
   const BatchExclusions& excluded_;
+  std::shared_ptr<const Membership> membership_;  // null: a store of no network
+  std::shared_ptr<Membership> changed_;           // once a network entry is taken
   std::map<FeedId, FeedProgress> progress_;
   ApplyReport report_;
   bool batch_deps_ = false;  // the second pass of TakeDeferred
@@ -533,9 +627,11 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return failed(txn.status());
   Writer w(*dbs_, std::move(txn).value());
+  auto membership = MembershipIn(w.txn());
+  if (!membership.ok()) return failed(membership.status());
   const BatchPlan plan = PlanBatch(entries);
   BatchVerifier verifier(entries, plan.run_ends);
-  BatchApplier applier(*this, w, entries, plan, verifier, source, excluded);
+  BatchApplier applier(*this, w, entries, plan, verifier, source, excluded, membership.value());
   if (Status s = applier.TakeInBatchOrder(); !s.ok()) return failed(s);
   if (Status s = applier.TakeDeferred(); !s.ok()) return failed(s);
   verifier.Finish();
@@ -545,7 +641,13 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   exclude_next->unmet_deps = std::move(unmet).value();
   // Abandoned (ApplyBatch applies the batch again without those feeds).
   if (!exclude_next->bad_signature.empty() || !exclude_next->unmet_deps.empty()) return applier.report();
+  uint64_t generation = 0;
+  auto changed = applier.changed_membership();
+  if (changed) {
+    if (Status s = NetworkChanged(w, *applier.membership_before(), changed, &generation); !s.ok()) return failed(s);
+  }
   if (Status s = w.Finish(); !s.ok()) return failed(s);
+  if (changed) CacheMembership(changed, generation);
   return applier.report();
 }
 

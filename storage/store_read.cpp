@@ -6,6 +6,7 @@
 
 #include "storage/record_json.h"
 #include "storage/store.h"
+#include "storage/membership.h"
 #include "storage/store_internal.h"
 #include "storage/text_fold.h"
 
@@ -383,12 +384,19 @@ Result<VerifyReport> Store::VerifyLog() const {
     }
   }
 
-  // 2. Replay the log in the order it was applied; compare the derived state.
+  // 2. Replay the log in the order it was applied, without the entries past
+  // a revocation's cut-off (docs/membership.md §5); compare the derived state.
+  NCEN_ASSIGN_OR_RETURN(auto membership, MembershipIn(txn));
   std::map<RecordId, RecordState> derived;
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor cc, lmdb::Cursor::Open(txn, dbs_->changes));
   for (cc.First(); cc.Valid(); cc.Next()) {
     auto change = format::ParseChangeValue(cc.value());
     if (!change) return Corruption("changes record does not decode");
+    if (membership) {
+      auto feed = feeds.find(change->feed_index);
+      if (feed == feeds.end()) return Corruption("changes feed names an unknown feed");
+      if (change->seq > membership->CutoffOf(feed->second)) continue;
+    }
     NCEN_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs_->log, format::LogKey(change->feed_index, change->seq)));
     if (!stored) return Corruption("changes feed names an entry missing from the log");
     auto value = format::ParseLogValue(*stored);
@@ -397,6 +405,7 @@ Result<VerifyReport> Store::VerifyLog() const {
     ApplyVersion(derived[h.record_id], h.record_type, h.scope,
                  Version{h.dot(), change->feed_index, h.timestamp_ms, h.op, h.context});
   }
+  std::erase_if(derived, [](const auto& kv) { return !kv.second.exists(); });  // every entry revoked
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor rc, lmdb::Cursor::Open(txn, dbs_->records));
   auto expected = derived.begin();
   for (rc.First(); rc.Valid(); rc.Next(), ++expected) {

@@ -105,7 +105,7 @@ class Store::Writer {
   }
 
   struct Record {
-    RecordState state;
+    RecordState state;  // exists() false: to be removed (or never stored)
     bool was_live = false;     // before this transaction
     bool was_flagged = false;  // in `conflicts` before this transaction
     bool dirty = false;
@@ -168,9 +168,7 @@ class Store::Writer {
     }
     for (const RecordId& id : ids) {
       NCEN_ASSIGN_OR_RETURN(Record * record, GetRecord(id));
-      if (!record->state.exists()) {
-        return Corruption("changes feed names record " + FormatRecordId(id) + " which is missing");
-      }
+      // A record that is missing had only revoked entries: it has no terms.
       NCEN_RETURN_IF_ERROR(UpdateTerms(id, record->state));
     }
     counters_["indexed_change"] = upto;
@@ -186,6 +184,15 @@ class Store::Writer {
       if (!record.dirty) continue;
       const RecordState& state = record.state;
       ByteView key(id);
+      if (!state.exists()) {
+        // Every entry it had was revoked (RebuildRevokedRecords): as if
+        // this node had never received them.
+        NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.records, key));
+        if (record.was_flagged) NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
+        NCEN_RETURN_IF_ERROR(UpdateTerms(id, state));
+        if (record.was_live) --live_delta[static_cast<int>(state.type)];
+        continue;
+      }
       NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
       if (state.needs_decision()) {
         // The version count, capped; 0 for a quarantined record.
@@ -209,6 +216,8 @@ class Store::Writer {
     }
     return txn_.Commit();
   }
+
+  void SetCounter(const std::string& key, uint64_t value) { counters_[key] = value; }
 
   Result<uint64_t> MetaCounter(const std::string& key) {
     auto it = counters_.find(key);

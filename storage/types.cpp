@@ -14,6 +14,7 @@ const char* ScopeName(Scope s) {
     case Scope::kNational: return "national";
     case Scope::kRegional: return "regional";
     case Scope::kGlobal: return "global";
+    case Scope::kNetwork: return "network";
   }
   return "?";
 }
@@ -23,6 +24,8 @@ const char* RecordTypeName(RecordType t) {
     case RecordType::kSeizure: return "seizure";
     case RecordType::kSuspect: return "suspect";
     case RecordType::kCompany: return "company";
+    case RecordType::kCertificate: return "certificate";
+    case RecordType::kRevocation: return "revocation";
   }
   return "?";
 }
@@ -39,6 +42,12 @@ const char* OpName(Op op) {
 
 std::optional<Scope> ParseScope(std::string_view name) {
   for (int i = 0; i < kScopeCount; ++i)
+    if (name == ScopeName(Scope(i))) return Scope(i);
+  return std::nullopt;
+}
+
+std::optional<Scope> ParseFeedScope(std::string_view name) {
+  for (int i = 0; i < kFeedScopeCount; ++i)
     if (name == ScopeName(Scope(i))) return Scope(i);
   return std::nullopt;
 }

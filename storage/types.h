@@ -16,17 +16,27 @@ namespace ncen::storage {
 
 using crypto::PublicKey;
 
-enum class Scope : uint8_t { kNational = 0, kRegional = 1, kGlobal = 2 };
-enum class RecordType : uint8_t { kSeizure = 0, kSuspect = 1, kCompany = 2 };
+// kNetwork holds certificates and revocations (docs/membership.md), never
+// records: record code uses the first kScopeCount scopes only.
+enum class Scope : uint8_t { kNational = 0, kRegional = 1, kGlobal = 2, kNetwork = 3 };
+// kCertificate and kRevocation are the entry types of scope network; they
+// are not records (kRecordTypeCount counts the record types).
+enum class RecordType : uint8_t { kSeizure = 0, kSuspect = 1, kCompany = 2, kCertificate = 3, kRevocation = 4 };
 enum class Op : uint8_t { kPut = 0, kDelete = 1, kPurge = 2, kResolve = 3 };
 
-inline constexpr int kScopeCount = 3;
-inline constexpr int kRecordTypeCount = 3;
+inline constexpr int kScopeCount = 3;       // scopes of records
+inline constexpr int kFeedScopeCount = 4;   // scopes of feeds: those and network
+inline constexpr int kRecordTypeCount = 3;  // record types
+inline constexpr int kEntryTypeCount = 5;   // entry types: those and the two of network
 
-const char* ScopeName(Scope s);          // "national", "regional", "global"
-const char* RecordTypeName(RecordType t);  // "seizure", "suspect", "company"
+const char* ScopeName(Scope s);          // "national", "regional", "global", "network"
+const char* RecordTypeName(RecordType t);  // "seizure", "suspect", "company", "certificate", "revocation"
 const char* OpName(Op op);                // "put", "delete", "purge", "resolve"
+// A record scope (national, regional, global): "network" is not one.
 std::optional<Scope> ParseScope(std::string_view name);
+// Any feed scope, network included.
+std::optional<Scope> ParseFeedScope(std::string_view name);
+// A record type: certificate and revocation are not.
 std::optional<RecordType> ParseRecordType(std::string_view name);
 
 // One applied entry as seen by a record: (author, seq). A record lives in one

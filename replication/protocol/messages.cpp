@@ -26,7 +26,7 @@ constexpr size_t kWord = sizeof(word);
 
 Result<FeedId> ReadFeed(capnp::Data::Reader author, uint8_t scope) {
   if (author.size() != 32) return Corruption("feed author is not 32 bytes");
-  if (scope >= storage::kScopeCount) return Corruption("unknown scope " + std::to_string(scope));
+  if (scope >= storage::kFeedScopeCount) return Corruption("unknown scope " + std::to_string(scope));
   FeedId feed;
   std::memcpy(feed.author.data(), author.begin(), 32);
   feed.scope = static_cast<Scope>(scope);

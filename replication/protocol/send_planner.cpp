@@ -1,5 +1,7 @@
 #include "replication/protocol/send_planner.h"
 
+#include "storage/membership.h"
+
 #include <algorithm>
 #include <queue>
 #include <tuple>
@@ -90,6 +92,7 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
       return std::tie(timestamp_ms, rank, feed) > std::tie(o.timestamp_ms, o.rank, o.feed);
     }
   };
+  NCEN_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Membership> membership, store_.GetMembership());
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
   std::map<FeedId, uint64_t> tokens;
   auto push = [&](const FeedId& feed, int64_t timestamp_ms, int64_t rank) {
@@ -137,6 +140,9 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
       const storage::Dot& dep = la.index.deps[e.deps_at + k];
       FeedId other{dep.author, feed.scope};
       if (other == feed || sent_upto(other) >= dep.seq || !may_send(other)) continue;
+      // Past a revocation's cut-off: never sent, and the receiver counts it
+      // as held (docs/membership.md §5).
+      if (membership && dep.seq > membership->CutoffOf(other)) continue;
       if (our_seq(other) < dep.seq) {
         // `ours` may predate the entry: the store holds what it names.
         storage::FeedId wanted[1] = {other};

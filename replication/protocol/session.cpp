@@ -1,5 +1,7 @@
 #include "replication/protocol/session.h"
 
+#include "storage/membership.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -38,7 +40,17 @@ Session::Session(storage::Store& store, const crypto::PublicKey& self, std::stri
 bool Session::InScope(const FeedId& feed) const { return peer_scopes_.count(feed.scope) > 0; }
 
 bool Session::MayReceive(const FeedId& feed) const {
-  return InScope(feed) && forked_.count(feed) == 0;
+  return InScope(feed) && forked_.count(feed) == 0 && Allowed(feed);
+}
+
+// The network's scope rules (docs/membership.md §3): a feed goes to a peer
+// only when its author may write it and the peer may hold it, whatever the
+// peer's configured scopes say.
+bool Session::Allowed(const FeedId& feed) const {
+  if (!membership_) return true;
+  auto [it, fresh] = allowed_.try_emplace(feed, false);
+  if (fresh) it->second = membership_->MayAuthor(feed) && membership_->MayHold(peer_.id, feed);
+  return it->second;
 }
 
 bool Session::MaySend(const FeedId& feed) const {
@@ -103,7 +115,25 @@ Status Session::RefreshFrontier(int64_t now_ms) {
     return ResourceExhausted("this node holds " + std::to_string(frontier.size()) + " feeds, more than a session tracks (" +
                              std::to_string(limits::kSessionFeedsMax) + ")");
   }
-  for (const FeedHead& h : frontier) ours_[h.feed] = {h.seq, h.head};
+  NCEN_ASSIGN_OR_RETURN(auto membership, store_.GetMembership());
+  if (membership != membership_) {
+    membership_ = std::move(membership);
+    allowed_.clear();
+    if (membership_) peer_scopes_.insert(storage::Scope::kNetwork);
+  }
+  for (const FeedHead& h : frontier) {
+    uint64_t cut = membership_ ? membership_->CutoffOf(h.feed) : UINT64_MAX;
+    if (h.seq <= cut) {
+      ours_[h.feed] = {h.seq, h.head};
+    } else if (cut == 0) {
+      ours_.erase(h.feed);
+    } else {
+      // Entries past a revocation's cut-off are never offered: the feed
+      // ends at the cut-off for every peer.
+      NCEN_ASSIGN_OR_RETURN(storage::Entry last, store_.GetEntry(h.feed, cut));
+      ours_[h.feed] = {cut, last.hash()};
+    }
+  }
   last_refresh_ms_ = now_ms;
   return Status::Ok();
 }

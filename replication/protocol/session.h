@@ -138,6 +138,7 @@ class Session {
   bool InScope(const storage::FeedId& feed) const;     // a scope exchanged with this peer
   bool MayReceive(const storage::FeedId& feed) const;  // the peer may hold this feed
   bool MaySend(const storage::FeedId& feed) const;     // ... and we send it entries
+  bool Allowed(const storage::FeedId& feed) const;     // the network's rules let the peer hold it
   Status RefreshFrontier(int64_t now_ms);
   Status Dispatch(ByteView message, int64_t now_ms);
   Status OnHello(const HelloMsg& hello, int64_t now_ms);
@@ -165,7 +166,9 @@ class Session {
   std::string self_name_, self_role_;
   PeerInfo peer_;
   SessionOptions options_;
-  std::set<storage::Scope> peer_scopes_;
+  std::set<storage::Scope> peer_scopes_;  // configured; network added in a network
+  std::shared_ptr<const storage::Membership> membership_;  // null: a store of no network
+  mutable std::map<storage::FeedId, bool> allowed_;        // Allowed(), per membership
 
   SendPlanner::Frontier ours_;        // our frontier (refreshed by polling)
   SendPlanner::Frontier peer_known_;  // what the peer holds, as far as we know

@@ -11,12 +11,15 @@ enum Scope {
   national @0;   # personal data: stays on the country's nodes
   regional @1;   # may go to a regional hub under a legal basis
   global @2;     # non-nominal, sanitised reports
+  network @3;    # entry format 2: certificates and revocations (docs/membership.md)
 }
 
 enum RecordType {
   seizure @0;
   suspect @1;
   company @2;
+  certificate @3;  # entry format 2, scope network only
+  revocation @4;   # entry format 2, scope network only
 }
 
 enum Op {
@@ -32,7 +35,7 @@ struct Dot {
 }
 
 struct EntryHeader {
-  formatVersion @0 :UInt16;     # 1
+  formatVersion @0 :UInt16;     # 1; 2 for scope network
   author @1 :Data;              # 32 bytes
   scope @2 :Scope;
   seq @3 :UInt64;               # 1, 2, 3 ... contiguous per (author, scope)

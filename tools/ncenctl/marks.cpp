@@ -89,7 +89,7 @@ Status ForksClear(const Globals& g, const std::string& author_hex, const std::st
   auto author = crypto::ParseNodeId(author_hex);
   if (!author.ok())
     return InvalidArgument("--author must be 64 hex digits, got '" + author_hex + "'");
-  auto scope = storage::ParseScope(scope_name);
+  auto scope = storage::ParseFeedScope(scope_name);
   if (!scope) return InvalidArgument("--scope must be national, regional or global");
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
   storage::FeedId feed{*author, *scope};

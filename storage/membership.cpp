@@ -1,0 +1,557 @@
+#include "storage/membership.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "base/text.h"
+#include "storage/codes.h"
+
+namespace ncen::storage {
+
+namespace {
+
+constexpr uint8_t kCertMagic[4] = {'N', 'C', 'C', 1};
+constexpr uint8_t kRevocationMagic[4] = {'N', 'C', 'R', 1};
+
+// A reader that fails once and stays failed; the first failure names the field.
+class Reader {
+ public:
+  explicit Reader(ByteView in) : in_(in) {}
+  bool Take(size_t n, ByteView* out) {
+    if (n > in_.size() - pos_) return false;
+    *out = in_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool U8(uint8_t* v) {
+    ByteView b;
+    if (!Take(1, &b)) return false;
+    *v = b[0];
+    return true;
+  }
+  bool U16(uint16_t* v) {
+    ByteView b;
+    if (!Take(2, &b)) return false;
+    *v = static_cast<uint16_t>(b[0] << 8 | b[1]);
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    ByteView b;
+    if (!Take(8, &b)) return false;
+    *v = GetU64BE(b.data());
+    return true;
+  }
+  bool Key(PublicKey* key) {
+    ByteView b;
+    if (!Take(key->size(), &b)) return false;
+    std::copy(b.begin(), b.end(), key->begin());
+    return true;
+  }
+  bool Text(size_t n, std::string* s) {
+    ByteView b;
+    if (!Take(n, &b)) return false;
+    s->assign(reinterpret_cast<const char*>(b.data()), b.size());
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  ByteView in_;
+  size_t pos_ = 0;
+};
+
+bool Printable(std::string_view s) {
+  if (!IsValidUtf8(s)) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+bool Country(std::string_view s) {
+  return s.size() == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && IsCountryCode(s);
+}
+
+bool NeedsCountry(MemberKind k) {
+  return k == MemberKind::kCountryAuthority || k == MemberKind::kPost || k == MemberKind::kNationalHub;
+}
+
+Status CheckCertificate(const Certificate& c) {
+  if (static_cast<uint8_t>(c.kind) < 1 || static_cast<uint8_t>(c.kind) > 5) {
+    return Corruption("certificate: unknown kind " + std::to_string(static_cast<int>(c.kind)));
+  }
+  if (NeedsCountry(c.kind) ? !Country(c.country) : !c.country.empty()) {
+    return Corruption(std::string("certificate: a ") + MemberKindName(c.kind) +
+                      (NeedsCountry(c.kind) ? " needs a country (ISO 3166 alpha-2, upper case)"
+                                            : " has no country"));
+  }
+  if (c.name.empty() || c.name.size() > kMemberNameBytesMax || !Printable(c.name)) {
+    return Corruption("certificate: the name must be 1 to 64 bytes of printable UTF-8");
+  }
+  if (c.kind == MemberKind::kRegionalHub) {
+    if (c.countries.empty() || c.countries.size() > kServedCountriesMax) {
+      return Corruption("certificate: a regional hub serves 1 to 64 countries");
+    }
+    for (size_t i = 0; i < c.countries.size(); ++i) {
+      if (!Country(c.countries[i])) return Corruption("certificate: served country is not ISO 3166 alpha-2");
+      if (i > 0 && !(c.countries[i - 1] < c.countries[i])) {
+        return Corruption("certificate: served countries are not sorted and distinct");
+      }
+    }
+  } else if (!c.countries.empty()) {
+    return Corruption(std::string("certificate: a ") + MemberKindName(c.kind) + " serves no countries");
+  }
+  if (c.predecessor && *c.predecessor == c.subject) {
+    return Corruption("certificate: a key cannot succeed itself");
+  }
+  return Status::Ok();
+}
+
+Status CheckRevocation(const Revocation& r) {
+  for (size_t i = 0; i < r.cutoffs.size(); ++i) {
+    if (static_cast<int>(r.cutoffs[i].scope) >= kFeedScopeCount) return Corruption("revocation: unknown scope");
+    if (i > 0 && !(r.cutoffs[i - 1].scope < r.cutoffs[i].scope)) {
+      return Corruption("revocation: cut-offs are not sorted by scope, one per scope");
+    }
+  }
+  if (r.reason.size() > kRevocationReasonBytesMax || !Printable(r.reason)) {
+    return Corruption("revocation: the reason must be at most 1,024 bytes of printable UTF-8");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* MemberKindName(MemberKind kind) {
+  switch (kind) {
+    case MemberKind::kCountryAuthority: return "country-authority";
+    case MemberKind::kPost: return "post";
+    case MemberKind::kNationalHub: return "national-hub";
+    case MemberKind::kRegionalHub: return "regional-hub";
+    case MemberKind::kGlobalHub: return "global-hub";
+  }
+  return "?";
+}
+
+std::optional<MemberKind> ParseMemberKind(std::string_view name) {
+  for (uint8_t k = 1; k <= 5; ++k) {
+    if (name == MemberKindName(MemberKind(k))) return MemberKind(k);
+  }
+  return std::nullopt;
+}
+
+Bytes EncodeCertificate(const Certificate& c) {
+  NCEN_CHECK(CheckCertificate(c).ok());
+  Bytes out(std::begin(kCertMagic), std::end(kCertMagic));
+  out.push_back(static_cast<uint8_t>(c.kind));
+  Append(out, c.subject);
+  out.push_back(static_cast<uint8_t>(c.country.size()));
+  Append(out, AsBytes(c.country));
+  out.push_back(static_cast<uint8_t>(c.name.size()));
+  Append(out, AsBytes(c.name));
+  out.push_back(static_cast<uint8_t>(c.countries.size()));
+  for (const auto& s : c.countries) Append(out, AsBytes(s));
+  out.push_back(c.predecessor ? 1 : 0);
+  if (c.predecessor) Append(out, *c.predecessor);
+  return out;
+}
+
+Result<Certificate> DecodeCertificate(ByteView bytes) {
+  Reader r(bytes);
+  ByteView magic;
+  if (!r.Take(4, &magic) || !std::equal(magic.begin(), magic.end(), kCertMagic)) {
+    return Corruption("certificate: not a version-1 certificate (magic NCC\\x01)");
+  }
+  Certificate c;
+  uint8_t kind = 0, country_len = 0, name_len = 0, count = 0, flags = 0;
+  if (!r.U8(&kind)) return Corruption("certificate: truncated kind");
+  if (kind < 1 || kind > 5) return Corruption("certificate: unknown kind " + std::to_string(kind));
+  c.kind = MemberKind(kind);
+  if (!r.Key(&c.subject)) return Corruption("certificate: truncated subject");
+  if (!r.U8(&country_len) || (country_len != 0 && country_len != 2) || !r.Text(country_len, &c.country)) {
+    return Corruption("certificate: bad country");
+  }
+  if (!r.U8(&name_len) || !r.Text(name_len, &c.name)) return Corruption("certificate: truncated name");
+  if (!r.U8(&count) || count > kServedCountriesMax) return Corruption("certificate: bad served-country count");
+  for (uint8_t i = 0; i < count; ++i) {
+    std::string s;
+    if (!r.Text(2, &s)) return Corruption("certificate: truncated served countries");
+    c.countries.push_back(std::move(s));
+  }
+  if (!r.U8(&flags) || flags > 1) return Corruption("certificate: bad flags");
+  if (flags & 1) {
+    PublicKey p{};
+    if (!r.Key(&p)) return Corruption("certificate: truncated predecessor");
+    c.predecessor = p;
+  }
+  if (!r.done()) return Corruption("certificate: bytes after the end");
+  NCEN_RETURN_IF_ERROR(CheckCertificate(c));
+  return c;
+}
+
+Bytes EncodeRevocation(const Revocation& rv) {
+  NCEN_CHECK(CheckRevocation(rv).ok());
+  Bytes out(std::begin(kRevocationMagic), std::end(kRevocationMagic));
+  Append(out, rv.subject);
+  out.push_back(static_cast<uint8_t>(rv.cutoffs.size()));
+  for (const Cutoff& c : rv.cutoffs) {
+    out.push_back(static_cast<uint8_t>(c.scope));
+    AppendU64BE(out, c.last_valid_seq);
+  }
+  out.push_back(static_cast<uint8_t>(rv.reason.size() >> 8));
+  out.push_back(static_cast<uint8_t>(rv.reason.size()));
+  Append(out, AsBytes(rv.reason));
+  return out;
+}
+
+Result<Revocation> DecodeRevocation(ByteView bytes) {
+  Reader r(bytes);
+  ByteView magic;
+  if (!r.Take(4, &magic) || !std::equal(magic.begin(), magic.end(), kRevocationMagic)) {
+    return Corruption("revocation: not a version-1 revocation (magic NCR\\x01)");
+  }
+  Revocation rv;
+  uint8_t count = 0;
+  if (!r.Key(&rv.subject)) return Corruption("revocation: truncated subject");
+  if (!r.U8(&count) || count > kFeedScopeCount) return Corruption("revocation: bad cut-off count");
+  for (uint8_t i = 0; i < count; ++i) {
+    uint8_t scope = 0;
+    Cutoff c;
+    if (!r.U8(&scope) || !r.U64(&c.last_valid_seq)) return Corruption("revocation: truncated cut-off");
+    if (scope >= kFeedScopeCount) return Corruption("revocation: unknown scope " + std::to_string(scope));
+    c.scope = Scope(scope);
+    rv.cutoffs.push_back(c);
+  }
+  uint16_t reason_len = 0;
+  if (!r.U16(&reason_len) || reason_len > kRevocationReasonBytesMax || !r.Text(reason_len, &rv.reason)) {
+    return Corruption("revocation: bad reason");
+  }
+  if (!r.done()) return Corruption("revocation: bytes after the end");
+  NCEN_RETURN_IF_ERROR(CheckRevocation(rv));
+  return rv;
+}
+
+Status ValidateNetworkPayload(RecordType type, ByteView payload) {
+  if (type == RecordType::kCertificate) return DecodeCertificate(payload).status();
+  if (type == RecordType::kRevocation) return DecodeRevocation(payload).status();
+  return Corruption("not a network entry type");
+}
+
+crypto::Hash256 NetworkIdOf(const PublicKey& root) {
+  crypto::Blake2bHasher h;
+  h.Update(AsBytes("ncen network v1"));
+  h.Update(root);
+  return h.Final();
+}
+
+uint64_t Member::CutoffOf(Scope scope) const {
+  if (!revoked) return UINT64_MAX;
+  auto it = cutoffs.find(scope);
+  return it == cutoffs.end() ? 0 : it->second;
+}
+
+Membership::Membership(const PublicKey& root) : root_(root) { Rebuild(); }
+
+void Membership::AddHeld(const EntryHeader& header, ByteView payload) {
+  held_[header.dot()] = Held{header, Bytes(payload.begin(), payload.end())};
+}
+
+void Membership::Add(const EntryHeader& header, ByteView payload) {
+  AddHeld(header, payload);
+  Rebuild();
+}
+
+const Membership::Held* Membership::HeldAt(const PublicKey& author, uint64_t seq) const {
+  auto it = held_.find(Dot{author, seq});
+  return it == held_.end() ? nullptr : &it->second;
+}
+
+// The apply-time rule. Every fact it uses is in the entry itself, in the
+// entries of its author's own feed before it, or in the entry its context
+// names; a node holds all of them before it takes the entry (the chain and
+// the context rule, docs/log-format.md §6), so every node decides the same.
+Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
+  const bool by_root = h.author == root_;
+  std::string country;  // the authoring country authority's
+  if (!by_root) {
+    uint64_t root_seq = h.context.SeqOf(root_);
+    const Held* granted = root_seq ? HeldAt(root_, root_seq) : nullptr;
+    std::optional<Certificate> grant;
+    if (granted && granted->header.record_type == RecordType::kCertificate) {
+      auto c = DecodeCertificate(granted->payload);
+      if (c.ok() && c.value().subject == h.author && c.value().kind == MemberKind::kCountryAuthority) {
+        grant = std::move(c).value();
+      }
+    }
+    if (!grant) {
+      return Unauthenticated("author " + crypto::Fingerprint(h.author) +
+                              " is not the root, and its entry's context names no root certificate of it "
+                              "as a country authority");
+    }
+    country = grant->country;
+  }
+  if (h.record_type == RecordType::kCertificate) {
+    NCEN_ASSIGN_OR_RETURN(Certificate c, DecodeCertificate(payload));
+    if (c.subject == root_ || c.subject == h.author) {
+      return Unauthenticated("a certificate for the root or for its own author");
+    }
+    if (!by_root) {
+      if (c.kind != MemberKind::kPost && c.kind != MemberKind::kNationalHub) {
+        return Unauthenticated(std::string("a country authority certifies posts and national hubs, not a ") +
+                                MemberKindName(c.kind));
+      }
+      if (c.country != country) {
+        return Unauthenticated("the country authority of " + country + " certifies a node of " + c.country);
+      }
+    }
+    return Status::Ok();
+  }
+  if (h.record_type == RecordType::kRevocation) {
+    NCEN_ASSIGN_OR_RETURN(Revocation rv, DecodeRevocation(payload));
+    if (rv.subject == root_) return Unauthenticated("the root cannot be revoked");
+    if (by_root) return Status::Ok();
+    // A country authority revokes only keys it certified itself, earlier in its own feed.
+    for (auto it = held_.lower_bound(Dot{h.author, 0}); it != held_.end() && it->first.author == h.author &&
+                                                        it->first.seq < h.seq;
+         ++it) {
+      if (it->second.header.record_type != RecordType::kCertificate) continue;
+      auto c = DecodeCertificate(it->second.payload);
+      if (c.ok() && c.value().subject == rv.subject) return Status::Ok();
+    }
+    return Unauthenticated("author " + crypto::Fingerprint(h.author) + " revokes key " +
+                            crypto::Fingerprint(rv.subject) + ", which it did not certify");
+  }
+  return Unauthenticated("not a network entry type");
+}
+
+void Membership::Rebuild() {
+  struct Candidate {
+    Certificate cert;
+    PublicKey issuer{};
+    uint64_t seq = 0;
+    int64_t timestamp_ms = 0;
+    bool by_root = false;
+    auto rank() const { return std::tuple(by_root, timestamp_ms, issuer, seq); }
+  };
+  std::map<PublicKey, Candidate> best;
+  std::map<PublicKey, std::map<Scope, uint64_t>> cutoffs;  // subject -> scope -> min cut
+  std::set<PublicKey> revoked;
+  auto offer = [&](Candidate c) {
+    auto [it, fresh] = best.try_emplace(c.cert.subject, c);
+    if (!fresh && it->second.rank() < c.rank()) it->second = std::move(c);
+  };
+  auto revoke = [&](const Revocation& rv) {
+    revoked.insert(rv.subject);
+    auto& cut = cutoffs[rv.subject];
+    for (int s = 0; s < kFeedScopeCount; ++s) {
+      uint64_t v = 0;
+      for (const Cutoff& c : rv.cutoffs) {
+        if (c.scope == Scope(s)) v = c.last_valid_seq;
+      }
+      auto [it, fresh] = cut.try_emplace(Scope(s), v);
+      if (!fresh) it->second = std::min(it->second, v);
+    }
+  };
+  // 1. The root's entries: all valid.
+  for (auto it = held_.lower_bound(Dot{root_, 0}); it != held_.end() && it->first.author == root_; ++it) {
+    const Held& e = it->second;
+    if (e.header.record_type == RecordType::kCertificate) {
+      auto c = DecodeCertificate(e.payload);
+      if (c.ok() && c.value().subject != root_) {
+        offer(Candidate{std::move(c).value(), root_, e.header.seq, e.header.timestamp_ms, true});
+      }
+    } else if (auto rv = DecodeRevocation(e.payload); rv.ok() && rv.value().subject != root_) {
+      revoke(rv.value());
+    }
+  }
+  // 2. The country authorities (by their root certificates), each up to its cut-off.
+  std::vector<std::pair<PublicKey, std::string>> authorities;
+  for (const auto& [key, c] : best) {
+    if (c.cert.kind == MemberKind::kCountryAuthority) authorities.emplace_back(key, c.cert.country);
+  }
+  for (const auto& [authority, country] : authorities) {
+    uint64_t cut = UINT64_MAX;
+    if (revoked.count(authority)) cut = cutoffs[authority][Scope::kNetwork];
+    std::set<PublicKey> certified;
+    for (auto it = held_.lower_bound(Dot{authority, 0});
+         it != held_.end() && it->first.author == authority && it->first.seq <= cut; ++it) {
+      const Held& e = it->second;
+      if (e.header.record_type == RecordType::kCertificate) {
+        auto c = DecodeCertificate(e.payload);
+        if (!c.ok()) continue;
+        const Certificate& cert = c.value();
+        if (cert.subject == root_ || cert.subject == authority || cert.country != country ||
+            (cert.kind != MemberKind::kPost && cert.kind != MemberKind::kNationalHub)) {
+          continue;
+        }
+        certified.insert(cert.subject);
+        offer(Candidate{cert, authority, e.header.seq, e.header.timestamp_ms, false});
+      } else if (auto rv = DecodeRevocation(e.payload); rv.ok() && certified.count(rv.value().subject)) {
+        revoke(rv.value());
+      }
+    }
+  }
+  // 3. The members.
+  std::map<PublicKey, Member> members;
+  Member root;
+  root.key = root_;
+  root.root = true;
+  members.emplace(root_, root);
+  for (auto& [key, c] : best) {
+    Member m;
+    m.key = key;
+    m.cert = c.cert;
+    m.issuer = c.issuer;
+    m.cert_seq = c.seq;
+    if (revoked.count(key)) {
+      m.revoked = true;
+      m.cutoffs = cutoffs[key];
+    }
+    members.emplace(key, std::move(m));
+  }
+  for (auto& [key, m] : members) {
+    if (m.root || !m.cert.predecessor) continue;
+    auto it = members.find(*m.cert.predecessor);
+    if (it != members.end() && (!it->second.successor || *it->second.successor < key)) it->second.successor = key;
+  }
+  // Keys revoked without a certificate this node knows of keep their cut-offs.
+  revoked_unknown_.clear();
+  for (const PublicKey& key : revoked) {
+    if (!members.count(key)) revoked_unknown_[key] = cutoffs[key];
+  }
+  // The digest of what was derived.
+  crypto::Blake2bHasher hasher;
+  hasher.Update(root_);
+  for (const auto& [key, m] : members) {
+    hasher.Update(key);
+    if (!m.root) {
+      Bytes cert = EncodeCertificate(m.cert);
+      Bytes n;
+      AppendU64BE(n, m.cert_seq);
+      hasher.Update(cert);
+      hasher.Update(m.issuer);
+      hasher.Update(n);
+    }
+    for (int s = 0; s < kFeedScopeCount; ++s) {
+      Bytes n;
+      AppendU64BE(n, m.CutoffOf(Scope(s)));
+      hasher.Update(n);
+    }
+  }
+  for (const auto& [key, cut] : revoked_unknown_) {
+    hasher.Update(key);
+    for (const auto& [scope, v] : cut) {
+      Bytes n;
+      n.push_back(static_cast<uint8_t>(scope));
+      AppendU64BE(n, v);
+      hasher.Update(n);
+    }
+  }
+  crypto::Hash256 digest = hasher.Final();
+  members_ = std::move(members);
+  if (digest != digest_ || generation_ == 0) {
+    digest_ = digest;
+    ++generation_;
+  }
+}
+
+const Member* Membership::Find(const PublicKey& key) const {
+  auto it = members_.find(key);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+bool Membership::Active(const PublicKey& key) const {
+  const Member* m = Find(key);
+  return m && !m->revoked;
+}
+
+uint64_t Membership::CutoffOf(const FeedId& feed) const {
+  if (const Member* m = Find(feed.author)) return m->CutoffOf(feed.scope);
+  auto it = revoked_unknown_.find(feed.author);
+  if (it == revoked_unknown_.end()) return UINT64_MAX;
+  auto s = it->second.find(feed.scope);
+  return s == it->second.end() ? 0 : s->second;
+}
+
+bool Membership::MayAuthor(const FeedId& feed, std::string* why) const {
+  const Member* m = Find(feed.author);
+  auto no = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  if (!m) return no("author " + crypto::Fingerprint(feed.author) + " has no certificate in this network");
+  bool ok = false;
+  if (m->authority()) {
+    ok = feed.scope == Scope::kNetwork;
+  } else {
+    switch (m->cert.kind) {
+      case MemberKind::kPost: ok = feed.scope == Scope::kNational; break;
+      case MemberKind::kNationalHub: ok = feed.scope != Scope::kNetwork; break;
+      case MemberKind::kRegionalHub: ok = feed.scope == Scope::kRegional || feed.scope == Scope::kGlobal; break;
+      case MemberKind::kGlobalHub: ok = feed.scope == Scope::kGlobal; break;
+      default: break;
+    }
+  }
+  if (!ok) {
+    return no(std::string("author ") + crypto::Fingerprint(feed.author) + " is " +
+              (m->root ? "the root" : MemberKindName(m->cert.kind)) + ", which may not write scope " +
+              ScopeName(feed.scope));
+  }
+  return true;
+}
+
+bool Membership::InRegionOf(const Member& hub, const Member& node) const {
+  if (node.key == hub.key) return true;
+  if (node.root || node.cert.kind != MemberKind::kNationalHub) return false;
+  return std::binary_search(hub.cert.countries.begin(), hub.cert.countries.end(), node.cert.country);
+}
+
+bool Membership::MayHold(const PublicKey& holder, const FeedId& feed, std::string* why) const {
+  auto no = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  const Member* h = Find(holder);
+  if (!h) return no("node " + crypto::Fingerprint(holder) + " has no certificate in this network");
+  if (h->revoked) return no("node " + crypto::Fingerprint(holder) + " is revoked");
+  if (feed.scope == Scope::kNetwork || feed.scope == Scope::kGlobal) return true;
+  const Member* a = Find(feed.author);
+  if (!a) return no("author " + crypto::Fingerprint(feed.author) + " has no certificate in this network");
+  std::string text = std::string("node ") + crypto::Fingerprint(holder) + " may not hold the " +
+                     ScopeName(feed.scope) + " feed of " + crypto::Fingerprint(feed.author);
+  if (a->root) return no(text);
+  if (feed.scope == Scope::kNational) {
+    // Within one country: its posts, national hubs and authority.
+    bool author_national = a->cert.kind == MemberKind::kPost || a->cert.kind == MemberKind::kNationalHub;
+    if (!h->root && author_national && h->cert.country == a->cert.country) return true;
+    return no(text);
+  }
+  // Regional: the national hubs of a region's countries and the region's
+  // hub; and the authority of the author's country (its cut-offs).
+  if (!h->root && h->cert.kind == MemberKind::kCountryAuthority) {
+    if (a->cert.kind == MemberKind::kNationalHub && a->cert.country == h->cert.country) return true;
+    return no(text);
+  }
+  if (h->root) {
+    if (a->cert.kind == MemberKind::kRegionalHub) return true;
+    return no(text);
+  }
+  for (const auto& [key, hub] : members_) {
+    if (hub.root || hub.cert.kind != MemberKind::kRegionalHub || hub.revoked) continue;
+    if (InRegionOf(hub, *a) && InRegionOf(hub, *h)) return true;
+  }
+  return no(text);
+}
+
+bool Membership::MayExchange(const PublicKey& a, const PublicKey& b, Scope scope) const {
+  if (!Active(a) || !Active(b)) return false;
+  if (scope == Scope::kNetwork || scope == Scope::kGlobal) return true;
+  FeedId fa{a, scope}, fb{b, scope};
+  return (MayAuthor(fa) && MayHold(b, fa)) || (MayAuthor(fb) && MayHold(a, fb));
+}
+
+bool Membership::AnyExchange(const PublicKey& a, const PublicKey& b) const { return Active(a) && Active(b); }
+
+crypto::Hash256 Membership::Digest() const { return digest_; }
+
+}  // namespace ncen::storage
