@@ -13,6 +13,7 @@
 #include "node/exception_boundary.h"
 #include "node/node_dir.h"
 #include "node/peer_manager.h"
+#include "storage/membership.h"
 #include "storage/peer_status.h"
 #include "replication/protocol/session.h"
 #include "replication/transport/tcp.h"
@@ -54,9 +55,22 @@ class Daemon::Impl {
       return InvalidArgument("--once needs a peer with an address to dial (ncenctl peers add --address)");
     }
     const auto& meta = store().meta();
+    NCEN_ASSIGN_OR_RETURN(network_root_, store().NetworkRoot());
+    std::string network = "network '" + config_.network_id + "'";
+    if (network_root_) {
+      network = "network " + ToHex(storage::NetworkIdOf(*network_root_)).substr(0, 16) + "…";
+      auto m = Membership();
+      const storage::Member* me = m ? m->Find(node_.identity.public_key()) : nullptr;
+      if (!me) {
+        log::Line("WARNING: this node has no certificate in its network: peers will refuse it (ncenctl join)");
+      } else if (me->revoked) {
+        log::Line("WARNING: this node's certificate is revoked: peers will refuse it");
+      }
+      if (m) checked_generation_ = m->generation();
+    }
     log::Line("node " + meta.name + " (" + meta.role + ", id " +
-              crypto::Fingerprint(node_.identity.public_key()) + ") starting, network '" +
-              config_.network_id + "', " + std::to_string(config_.peers.size()) + " peer(s)");
+              crypto::Fingerprint(node_.identity.public_key()) + ") starting, " + network + ", " +
+              std::to_string(config_.peers.size()) + " peer(s)");
     auto stale = store().StaleIdentity();
     if (stale.ok() && !stale.value().empty()) {
       log::Line("WARNING: stale identity: " + stale.value() +
@@ -87,17 +101,107 @@ class Daemon::Impl {
 
   transport::ChannelOptions ChannelOptions() const {
     transport::ChannelOptions options;
-    options.network_id = Bytes(config_.network_id.begin(), config_.network_id.end());
+    // In a network, its id (from the root key) is the prologue: nodes of
+    // two networks cannot complete a handshake (docs/membership.md §1).
+    if (network_root_) {
+      crypto::Hash256 id = storage::NetworkIdOf(*network_root_);
+      options.network_id = Bytes(id.begin(), id.end());
+    } else {
+      options.network_id = Bytes(config_.network_id.begin(), config_.network_id.end());
+    }
     options.max_message_bytes = limits::kMessageBytesMax;
     return options;
   }
 
-  // Inbound: anyone in the roster.
+  // The network as the store describes it now (null: a store of no network).
+  std::shared_ptr<const storage::Membership> Membership() {
+    auto m = store().GetMembership();
+    if (!m.ok()) {
+      log::Line("cannot read the network's membership: " + m.status().ToString());
+      return membership_;
+    }
+    membership_ = m.value();
+    return membership_;
+  }
+
+  // Why the network does not let `key` have a session with this node, or
+  // nullopt when it does (docs/membership.md §3: members whose
+  // certificates let the two exchange some scope).
+  std::optional<std::string> NotAMember(const crypto::PublicKey& key) {
+    auto m = Membership();
+    if (!m) return std::nullopt;
+    const storage::Member* member = m->Find(key);
+    if (!member) return "node " + crypto::Fingerprint(key) + " has no certificate in this network";
+    if (member->revoked) return "node " + crypto::Fingerprint(key) + " is revoked";
+    if (!m->AnyExchange(node_.identity.public_key(), key)) {
+      return "node " + crypto::Fingerprint(key) + " may exchange no scope with this node";
+    }
+    return std::nullopt;
+  }
+
+  // Inbound: anyone in the roster — configured peers, narrowed by the
+  // network's rules, and in a network any member the rules allow.
   transport::PeerCheck RosterCheck() {
     return [this](const crypto::PublicKey& key) -> Result<std::string> {
+      if (auto why = NotAMember(key)) return Unauthenticated(*why);
       if (const PeerConfig* pc = peers_.Find(key)) return pc->name;
+      if (membership_) return MemberPeerName(key);
       return Unauthenticated("node " + crypto::Fingerprint(key) + " is not in the trust roster");
     };
+  }
+
+  static std::string MemberPeerName(const crypto::PublicKey& key) { return "member-" + crypto::Fingerprint(key); }
+
+  // A member that is not in ncen.toml connected: it becomes a peer of this
+  // run (no address: it dials us), with every scope the rules allow.
+  const PeerConfig* AdmitMember(const crypto::PublicKey& key) {
+    if (const PeerConfig* pc = peers_.Find(key)) return pc;
+    if (!membership_ || NotAMember(key)) return nullptr;
+    PeerConfig pc;
+    pc.name = MemberPeerName(key);
+    pc.id = key;
+    members_[key] = pc;
+    ReloadPeers();
+    log::Line("member " + crypto::Fingerprint(key) + " (" + MemberName(key) + ") admitted by its certificate");
+    return peers_.Find(key);
+  }
+
+  std::string MemberName(const crypto::PublicKey& key) const {
+    const storage::Member* m = membership_ ? membership_->Find(key) : nullptr;
+    if (!m) return "?";
+    return m->root ? "root" : SanitizeName(m->cert.name);
+  }
+  static std::string SanitizeName(const std::string& name) {
+    std::string out;
+    for (char c : name) out += (static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+    return out;
+  }
+
+  void ReloadPeers() {
+    std::vector<PeerConfig> all = config_.peers;
+    for (const auto& [key, pc] : members_) {
+      if (!config_.FindById(key)) all.push_back(pc);
+    }
+    (void)peers_.Reload(all, Now());
+  }
+
+  // After the network changed (a revocation arrived): sessions with peers
+  // the rules no longer allow end.
+  void CheckMembers() {
+    auto m = Membership();
+    if (!m || m->generation() == checked_generation_) return;
+    checked_generation_ = m->generation();
+    std::vector<crypto::PublicKey> ids;
+    for (const auto& [id, live] : live_) ids.push_back(id);
+    for (const crypto::PublicKey& id : ids) {
+      auto why = NotAMember(id);
+      if (!why) continue;
+      log::Line("ending the session with " + LiveOf(id)->name + ": " + *why);
+      auto c = LiveOf(id)->connection;
+      EndSession(id, Unauthenticated(*why));
+      if (c) c->Close(*why);
+      members_.erase(id);
+    }
   }
 
   // `dialed`: the peer we dialed, or nullopt for an inbound connection.
@@ -139,6 +243,7 @@ class Daemon::Impl {
                       if (!peers_.Find(id)) return;  // removed from the configuration meanwhile
                       // Only the peer we dialed may answer.
                       transport::PeerCheck check = [this, id](const crypto::PublicKey& key) -> Result<std::string> {
+                        if (auto why = NotAMember(key)) return Unauthenticated(*why);
                         const PeerConfig* pc = peers_.Find(key);
                         if (key == id && pc) return pc->name;
                         return Unauthenticated("the node at this address is " + crypto::Fingerprint(key) +
@@ -156,6 +261,7 @@ class Daemon::Impl {
     pending_.erase(self);
     crypto::PublicKey id = *c.peer_id();
     const PeerConfig* pc = peers_.Find(id);
+    if (!pc && !stopping_) pc = AdmitMember(id);
     if (!pc || stopping_) return c.Close("not available");
     // Two connections with one peer (both dialed at once, or a redial over
     // a half-open one): PeerManager::Admit says which stays, on both sides.
@@ -290,6 +396,17 @@ class Daemon::Impl {
         if (!finished_ && !AnyConnection()) Finish();
       });
     }
+    if (!dialed && !c.peer_id() && !c.refused_peer() &&
+        (error.code() == StatusCode::kUnauthenticated || error.code() == StatusCode::kCorruption)) {
+      // A handshake that did not authenticate: a node of another network
+      // (its prologue differs), or not ncen at all. No key to name.
+      storage::RefusedAttempt attempt;
+      attempt.address = c.remote_address();
+      attempt.at_ms = Now();
+      attempt.reason = "handshake failed (a node of another network?): " + error.message();
+      log::Line("refused " + c.remote_address() + ": " + attempt.reason);
+      peers_.OnRefused(attempt);
+    }
     if (c.refused_peer()) {
       // Written with others when due: a flood of refused handshakes must
       // not cost a durable commit each.
@@ -322,6 +439,7 @@ class Daemon::Impl {
 
   void OnTick() {
     int64_t now = Now();
+    CheckMembers();
     NCEN_CHECK(live_.size() <= peers_.Ids().size());  // one session per configured peer
     std::vector<crypto::PublicKey> ids;
     for (const auto& [id, live] : live_) ids.push_back(id);
@@ -413,7 +531,11 @@ class Daemon::Impl {
     std::map<crypto::PublicKey, std::string> old_names;
     for (const PeerConfig& pc : config_.peers) old_names[pc.id] = pc.name;
     config_ = std::move(config).value();
-    PeerManager::Changes changes = peers_.Reload(config_.peers, Now());
+    std::vector<PeerConfig> all = config_.peers;
+    for (const auto& [key, pc] : members_) {
+      if (!config_.FindById(key)) all.push_back(pc);
+    }
+    PeerManager::Changes changes = peers_.Reload(all, Now());
     for (const crypto::PublicKey& id : changes.added) log::Line("peer " + peers_.Find(id)->name + " added");
     for (const crypto::PublicKey& id : changes.scopes_changed) {
       if (Live* live = LiveOf(id)) {
@@ -494,6 +616,10 @@ class Daemon::Impl {
   DaemonOptions options_;
   OpenNode node_;
   NodeConfig config_;
+  std::optional<crypto::PublicKey> network_root_;  // the store's network, if any
+  std::shared_ptr<const storage::Membership> membership_;
+  uint64_t checked_generation_ = 0;
+  std::map<crypto::PublicKey, PeerConfig> members_;  // members admitted by certificate, not in ncen.toml
   asio::io_context io_;
   asio::steady_timer tick_;
   asio::signal_set signals_;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -57,7 +58,7 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
   NCEN_RETURN_IF_ERROR(ValidateConfig(config));
   bool role_ok = false;
   for (const char* r : kValidRoles) role_ok = role_ok || role == r;
-  if (!role_ok) return InvalidArgument("--role must be post, hub or regional, got '" + role + "'");
+  if (!role_ok) return InvalidArgument("--role must be post, hub, regional, authority or root, got '" + role + "'");
   bool created = false;
   NCEN_RETURN_IF_ERROR(MakeNodeDir(dir, &created));
   std::string store_dir = dir + "/store";
@@ -82,9 +83,39 @@ Result<OpenNode> OpenNodeDir(const std::string& dir, storage::StoreOptions optio
   NCEN_ASSIGN_OR_RETURN(crypto::Identity identity, crypto::Identity::Load(dir + "/identity.key"));
   NCEN_ASSIGN_OR_RETURN(auto store, storage::Store::Open(dir + "/store", options));
   if (store->meta().node_id != identity.public_key()) {
+    // A rekey that stopped after the store took the new key: finish it.
+    if (fs::exists(dir + "/identity.key.new", ec)) {
+      NCEN_ASSIGN_OR_RETURN(crypto::Identity fresh, crypto::Identity::Load(dir + "/identity.key.new"));
+      if (store->meta().node_id == fresh.public_key()) {
+        NCEN_RETURN_IF_ERROR(FinishRekey(dir, identity.public_key()));
+        return OpenNode{std::move(fresh), std::move(store)};
+      }
+    }
     return Corruption("identity key in " + dir + " does not belong to its store");
   }
   return OpenNode{std::move(identity), std::move(store)};
+}
+
+Status FinishRekey(const std::string& dir, const crypto::PublicKey& old_key) {
+  std::string archived = dir + "/identity.key.replaced-" + crypto::Fingerprint(old_key);
+  if (::rename((dir + "/identity.key").c_str(), archived.c_str()) != 0 ||
+      ::rename((dir + "/identity.key.new").c_str(), (dir + "/identity.key").c_str()) != 0) {
+    return IOError("cannot move the identity keys in " + dir + ": " + std::strerror(errno));
+  }
+  return SyncDir(dir);
+}
+
+Result<OpenNode> RekeyNode(const std::string& dir) {
+  NCEN_ASSIGN_OR_RETURN(OpenNode node, OpenNodeDir(dir));
+  crypto::Identity fresh = crypto::Identity::Generate();
+  std::error_code ec;
+  fs::remove(dir + "/identity.key.new", ec);
+  NCEN_RETURN_IF_ERROR(fresh.Save(dir + "/identity.key.new"));
+  NCEN_RETURN_IF_ERROR(SyncDir(dir));
+  crypto::PublicKey old_key = node.identity.public_key();
+  NCEN_RETURN_IF_ERROR(node.store->ReplaceNodeId(fresh.public_key()));
+  NCEN_RETURN_IF_ERROR(FinishRekey(dir, old_key));
+  return OpenNode{std::move(fresh), std::move(node.store)};
 }
 
 }  // namespace ncen::node

@@ -19,7 +19,9 @@ struct OpenNode {
   std::unique_ptr<storage::Store> store;
 };
 
-inline const char* kValidRoles[] = {"post", "hub", "regional"};
+// authority: a country authority's data directory; root: the network's
+// root (`ncenctl network create`). Both are nodes that hold network entries.
+inline const char* kValidRoles[] = {"post", "hub", "regional", "authority", "root"};
 
 // Creates DIR (mode 0700) with a fresh identity, an empty store and
 // DIR/ncen.toml holding `config`. kConflict when DIR already holds a node (or
@@ -32,5 +34,14 @@ Result<OpenNode> InitNode(const std::string& dir, const std::string& name, const
 // DIR holds no node; the identity's errors as Identity::Load; kCorruption
 // when the identity does not match the store's node id.
 Result<OpenNode> OpenNodeDir(const std::string& dir, storage::StoreOptions options = {});
+
+// Succession on the node's side (docs/membership.md §7): a fresh identity
+// replaces the node's; the old key is kept as identity.key.replaced-<its
+// fingerprint>; the store's node id becomes the new key and its stale mark
+// is cleared. An authority then certifies the new key as the old one's
+// successor (`ncenctl succeed`). Crash-safe: OpenNodeDir finishes a rekey
+// that stopped half-way.
+Result<OpenNode> RekeyNode(const std::string& dir);
+Status FinishRekey(const std::string& dir, const crypto::PublicKey& old_key);
 
 }  // namespace ncen::node

@@ -76,7 +76,9 @@ bool NeedsCountry(MemberKind k) {
   return k == MemberKind::kCountryAuthority || k == MemberKind::kPost || k == MemberKind::kNationalHub;
 }
 
-Status CheckCertificate(const Certificate& c) {
+}  // namespace
+
+Status ValidateCertificate(const Certificate& c) {
   if (static_cast<uint8_t>(c.kind) < 1 || static_cast<uint8_t>(c.kind) > 5) {
     return Corruption("certificate: unknown kind " + std::to_string(static_cast<int>(c.kind)));
   }
@@ -107,7 +109,7 @@ Status CheckCertificate(const Certificate& c) {
   return Status::Ok();
 }
 
-Status CheckRevocation(const Revocation& r) {
+Status ValidateRevocation(const Revocation& r) {
   for (size_t i = 0; i < r.cutoffs.size(); ++i) {
     if (static_cast<int>(r.cutoffs[i].scope) >= kFeedScopeCount) return Corruption("revocation: unknown scope");
     if (i > 0 && !(r.cutoffs[i - 1].scope < r.cutoffs[i].scope)) {
@@ -119,8 +121,6 @@ Status CheckRevocation(const Revocation& r) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 const char* MemberKindName(MemberKind kind) {
   switch (kind) {
@@ -141,7 +141,7 @@ std::optional<MemberKind> ParseMemberKind(std::string_view name) {
 }
 
 Bytes EncodeCertificate(const Certificate& c) {
-  NCEN_CHECK(CheckCertificate(c).ok());
+  NCEN_CHECK(ValidateCertificate(c).ok());
   Bytes out(std::begin(kCertMagic), std::end(kCertMagic));
   out.push_back(static_cast<uint8_t>(c.kind));
   Append(out, c.subject);
@@ -185,12 +185,12 @@ Result<Certificate> DecodeCertificate(ByteView bytes) {
     c.predecessor = p;
   }
   if (!r.done()) return Corruption("certificate: bytes after the end");
-  NCEN_RETURN_IF_ERROR(CheckCertificate(c));
+  NCEN_RETURN_IF_ERROR(ValidateCertificate(c));
   return c;
 }
 
 Bytes EncodeRevocation(const Revocation& rv) {
-  NCEN_CHECK(CheckRevocation(rv).ok());
+  NCEN_CHECK(ValidateRevocation(rv).ok());
   Bytes out(std::begin(kRevocationMagic), std::end(kRevocationMagic));
   Append(out, rv.subject);
   out.push_back(static_cast<uint8_t>(rv.cutoffs.size()));
@@ -227,7 +227,7 @@ Result<Revocation> DecodeRevocation(ByteView bytes) {
     return Corruption("revocation: bad reason");
   }
   if (!r.done()) return Corruption("revocation: bytes after the end");
-  NCEN_RETURN_IF_ERROR(CheckRevocation(rv));
+  NCEN_RETURN_IF_ERROR(ValidateRevocation(rv));
   return rv;
 }
 

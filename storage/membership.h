@@ -72,6 +72,10 @@ struct Revocation {
   friend bool operator==(const Revocation&, const Revocation&) = default;
 };
 
+// The rules of a body (what the decoders check after the bytes): kCorruption
+// naming the first broken one. The encoders require them (a bug otherwise).
+Status ValidateCertificate(const Certificate& cert);
+Status ValidateRevocation(const Revocation& revocation);
 // The byte layouts (docs/membership.md §2). Decoders refuse anything but
 // exactly one well-formed body: kCorruption naming the first bad field.
 Bytes EncodeCertificate(const Certificate& cert);

@@ -325,6 +325,9 @@ class Store {
   // the apply-time rule (Membership::CheckEntry; kInvalidArgument saying
   // why not). A revocation below entries held rebuilds their records.
   Result<Dot> AppendNetworkEntry(const crypto::Identity& me, RecordType type, const Bytes& payload);
+  // Succession (docs/membership.md §7): the node's id becomes `key`, and
+  // its stale mark is cleared. The data directory's identity changes with it.
+  Status ReplaceNodeId(const PublicKey& key);
   // Violation reports, latest per feed; and an administrator's clearing of
   // them (all, or one author's). kNotFound when there is none to clear.
   Result<std::vector<Violation>> Violations() const;

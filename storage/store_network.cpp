@@ -295,6 +295,16 @@ Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const M
   return Status::Ok();
 }
 
+Status Store::ReplaceNodeId(const PublicKey& key) {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("node_id"), key));
+  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes("stale_identity")));
+  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes("stale_evidence")));
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  meta_.node_id = key;
+  return Status::Ok();
+}
+
 Status PutViolation(lmdb::Txn& txn, const Store::Dbs& dbs, const Violation& v) {
   return txn.Put(dbs.peers, ViolationKey(v.feed), EncodeViolation(v));
 }

@@ -63,6 +63,34 @@ Status ForksClear(const Globals& g, const std::string& author_hex, const std::st
 Status Stale(const Globals& g);
 Status StaleClear(const Globals& g);
 
+// Network membership (tools/ncenctl/network.cpp, docs/membership.md).
+// `network create`: a root authority's data directory; prints the network id.
+Status NetworkCreate(const Globals& g, const std::string& name, const std::string& listen);
+// Writes every network entry this node holds to a network file.
+Status NetworkExport(const Globals& g, const std::string& out);
+struct CertifyOptions {
+  std::string role;         // country-authority, post, national-hub, regional-hub, global-hub
+  std::string node;         // the subject's id, 64 hex
+  std::string name;
+  std::string country;      // ISO alpha-2, for a country authority, post, national hub
+  std::string countries;    // comma-separated, for a regional hub
+  std::string predecessor;  // succession: the old key, 64 hex
+  std::string out;          // a network file for the subject to join with; empty: none
+};
+Status Certify(const Globals& g, const CertifyOptions& options);
+// `cutoffs` "national=12,global=3": the last valid seq per scope; scopes
+// not given default to the head this authority holds of that feed.
+Status Revoke(const Globals& g, const std::string& node, const std::string& cutoffs,
+              const std::string& reason, const std::string& out);
+// Revokes `old_key` (as Revoke) and certifies `new_key` in its place, naming it.
+Status Succeed(const Globals& g, const std::string& old_key, const std::string& new_key,
+               const std::string& cutoffs, const std::string& out);
+Status JoinCommand(const Globals& g, const std::string& file);
+Status Rekey(const Globals& g);
+Status Members(const Globals& g);
+Status Violations(const Globals& g);
+Status ViolationsClear(const Globals& g, const std::string& author);
+
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);
 

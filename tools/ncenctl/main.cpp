@@ -36,6 +36,8 @@ struct Args {
   std::string peer_id, address, scopes;
   std::string setting, value;
   std::string author, scope;
+  ctl::CertifyOptions certify;
+  std::string cutoffs, reason, old_key, new_key, out;
 
   // A callback that runs `fn` and keeps its Status for main.
   template <typename Fn>
@@ -48,8 +50,8 @@ void AddNodeCommands(CLI::App& app, Args& a) {
   auto* init =
       app.add_subcommand("init", "create a node: data directory, identity, store and ncen.toml");
   init->add_option("--name", a.name, "the office's name, e.g. 'Torkham border post'")->required();
-  init->add_option("--role", a.role, "post, hub or regional")
-      ->check(CLI::IsMember({"post", "hub", "regional"}));
+  init->add_option("--role", a.role, "post, hub, regional, or authority (a country authority's directory)")
+      ->check(CLI::IsMember({"post", "hub", "regional", "authority"}));
   init->add_option("--listen", a.listen,
                    "HOST:PORT to accept peers on; port 0: any free one (default: do not listen)");
   init->add_option("--network", a.network_id, "network id, the same on every node (default ncen)");
@@ -150,9 +152,9 @@ void AddMarkCommands(CLI::App& app, Args& a) {
       "looking at the evidence (ncenctl forks) and dealing with the feed's author");
   clear_fork->add_option("--author", a.author, "the feed's author: its node id, 64 hex digits")
       ->required();
-  clear_fork->add_option("--scope", a.scope, "the feed's scope: national, regional or global")
+  clear_fork->add_option("--scope", a.scope, "the feed's scope: national, regional, global or network")
       ->required()
-      ->check(CLI::IsMember({"national", "regional", "global"}));
+      ->check(CLI::IsMember({"national", "regional", "global", "network"}));
   clear_fork->callback(a.Run([&a] { return ctl::ForksClear(a.g, a.author, a.scope); }));
   // A group's callback runs after its subcommand's: list only when alone.
   forks->callback([&a, clear_fork] {
@@ -172,6 +174,73 @@ void AddMarkCommands(CLI::App& app, Args& a) {
   clear_stale->callback(a.Run([&a] { return ctl::StaleClear(a.g); }));
   stale->callback([&a, clear_stale] {
     if (!clear_stale->parsed()) a.result = ctl::Stale(a.g);
+  });
+}
+
+void AddNetworkCommands(CLI::App& app, Args& a) {
+  auto* network = app.add_subcommand("network", "the network this node belongs to (docs/membership.md)");
+  network->require_subcommand(1);
+  auto* create = network->add_subcommand(
+      "create", "create a network's root authority in --data; prints the network id");
+  create->add_option("--name", a.name, "the network's name, e.g. 'WCO nCEN Asia/Pacific'")->required();
+  create->add_option("--listen", a.listen, "HOST:PORT to accept peers on (default: do not listen)");
+  create->callback(a.Run([&a] { return ctl::NetworkCreate(a.g, a.name, a.listen); }));
+  auto* export_cmd = network->add_subcommand("export", "write every network entry this node holds to a network file");
+  export_cmd->add_option("--out", a.out, "the file to write")->required();
+  export_cmd->callback(a.Run([&a] { return ctl::NetworkExport(a.g, a.out); }));
+
+  auto* certify = app.add_subcommand(
+      "certify", "in an authority's data directory: certify a country authority (root only), a post or a "
+                 "national hub (its country's authority), a regional or global hub (root only)");
+  certify->add_option("--role", a.certify.role,
+                      "country-authority, post, national-hub, regional-hub or global-hub")->required();
+  certify->add_option("--node", a.certify.node, "the node's id (64 hex digits, `ncenctl id`)")->required();
+  certify->add_option("--name", a.certify.name, "the member's name (1-64 bytes)")->required();
+  certify->add_option("--country", a.certify.country, "ISO 3166 alpha-2, for a country authority, post or national hub");
+  certify->add_option("--countries", a.certify.countries, "comma-separated ISO codes a regional hub serves");
+  certify->add_option("--succeeds", a.certify.predecessor, "the key this one replaces (see succeed)");
+  certify->add_option("--out", a.certify.out, "write a network file the node joins with");
+  certify->callback(a.Run([&a] { return ctl::Certify(a.g, a.certify); }));
+
+  auto* revoke = app.add_subcommand(
+      "revoke", "in an authority's data directory: revoke a key it certified; its entries after the cut-offs "
+                "are refused everywhere, and taken out where already applied");
+  revoke->add_option("--node", a.id, "the revoked key (64 hex digits)")->required();
+  revoke->add_option("--cutoff", a.cutoffs,
+                     "SCOPE=SEQ,...: the last valid seq of each feed (default: the highest this authority holds)");
+  revoke->add_option("--reason", a.reason, "one line, kept with the revocation");
+  revoke->add_option("--out", a.out, "write a network file with the revocation");
+  revoke->callback(a.Run([&a] { return ctl::Revoke(a.g, a.id, a.cutoffs, a.reason, a.out); }));
+
+  auto* succeed = app.add_subcommand(
+      "succeed", "in an authority's data directory: revoke --old and certify --new in its place (an office "
+                 "restored from a backup, a replaced machine); the office keeps its records");
+  succeed->add_option("--old", a.old_key, "the old key (64 hex digits)")->required();
+  succeed->add_option("--new", a.new_key, "the new key (`ncenctl rekey` on the node prints it)")->required();
+  succeed->add_option("--cutoff", a.cutoffs, "as for revoke");
+  succeed->add_option("--out", a.out, "write a network file the node joins with");
+  succeed->callback(a.Run([&a] { return ctl::Succeed(a.g, a.old_key, a.new_key, a.cutoffs, a.out); }));
+
+  auto* join = app.add_subcommand("join", "take a network file from this node's authority: the network's "
+                                          "root and certificates, this node's among them");
+  join->add_option("FILE", a.file, "the network file (certify --out)")->required();
+  join->callback(a.Run([&a] { return ctl::JoinCommand(a.g, a.file); }));
+
+  app.add_subcommand("rekey", "give this node a new identity key (succession); prints the new id")
+      ->callback(a.Run([&a] { return ctl::Rekey(a.g); }));
+
+  app.add_subcommand("members", "the network as this node knows it: members, roles, certifiers, revocations, "
+                                "and the scopes this node may exchange with each")
+      ->callback(a.Run([&a] { return ctl::Members(a.g); }));
+
+  auto* violations = app.add_subcommand(
+      "violations", "entries refused because the network's rules forbid them, with their signed headers");
+  auto* vclear = violations->add_subcommand("clear", "forget the reports (all, or one author's)");
+  vclear->add_option("--author", a.author, "only this author's (64 hex digits)");
+  vclear->callback(a.Run([&a] { return ctl::ViolationsClear(a.g, a.author); }));
+  violations->callback([&a, violations, vclear] {
+    if (!vclear->parsed()) a.result = ctl::Violations(a.g);
+    (void)violations;
   });
 }
 
@@ -257,6 +326,7 @@ int Main(int argc, char** argv) {
   AddReadCommands(app, a);
   AddMarkCommands(app, a);
   AddConfigCommands(app, a);
+  AddNetworkCommands(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
