@@ -396,10 +396,11 @@ class Daemon::Impl {
         if (!finished_ && !AnyConnection()) Finish();
       });
     }
-    if (!dialed && !c.peer_id() && !c.refused_peer() &&
-        (error.code() == StatusCode::kUnauthenticated || error.code() == StatusCode::kCorruption)) {
-      // A handshake that did not authenticate: a node of another network
-      // (its prologue differs), or not ncen at all. No key to name.
+    if (!dialed && !c.peer_id() && !c.refused_peer() && network_root_ && !error.ok() &&
+        error.code() != StatusCode::kResourceExhausted) {
+      // A handshake that did not complete: in a network, most likely a node
+      // of another network (its prologue differs, so it cannot read our
+      // second message and hangs up), or not ncen at all. No key to name.
       storage::RefusedAttempt attempt;
       attempt.address = c.remote_address();
       attempt.at_ms = Now();

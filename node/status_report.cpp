@@ -1,5 +1,8 @@
 #include "node/status_report.h"
 
+#include "node/network.h"
+#include "storage/membership.h"
+
 namespace ncen::node {
 
 std::vector<PeerReport> JoinPeers(const NodeConfig& config, const std::vector<storage::PeerStatus>& rows,
@@ -35,6 +38,32 @@ Result<StatusReport> GatherStatusReport(const OpenNode& node, const std::string&
   NCEN_ASSIGN_OR_RETURN(auto rows, storage::PeerLedger(*node.store).All());
   r.now_ms = storage::UnixMillisNow();
   r.peers = JoinPeers(r.config, rows, r.now_ms);
+  NCEN_ASSIGN_OR_RETURN(auto membership, store.GetMembership());
+  if (membership) {
+    NetworkReport net;
+    net.id_hex = NetworkIdHex(membership->root());
+    net.members = membership->members().size();
+    if (const storage::Member* me = membership->Find(r.meta.node_id)) {
+      net.certified = true;
+      net.role = me->root ? "root" : storage::MemberKindName(me->cert.kind);
+      net.country = me->cert.country;
+      net.revoked = me->revoked;
+    }
+    NCEN_ASSIGN_OR_RETURN(net.violations, store.Violations());
+    r.network = std::move(net);
+    // Members admitted by their certificates (not in ncen.toml) have rows too.
+    for (const auto& row : rows) {
+      if (r.config.FindById(row.id)) continue;
+      PeerReport report;
+      report.config.name = row.name.empty() ? crypto::Fingerprint(row.id) : row.name;
+      report.config.id = row.id;
+      report.row = row;
+      report.connected = row.IsConnectedAt(r.now_ms);
+      report.in_sync = report.connected && row.InSync();
+      report.member = true;
+      r.peers.push_back(std::move(report));
+    }
+  }
   NCEN_ASSIGN_OR_RETURN(r.refused, storage::PeerLedger(*node.store).Refused(refused_shown));
   return r;
 }

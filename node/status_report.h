@@ -24,6 +24,7 @@ struct PeerReport {
   std::optional<storage::PeerStatus> row;  // none: the daemon never wrote one
   bool connected = false;                  // the row says so and is fresh
   bool in_sync = false;                    // connected, behind = ahead = 0 and known
+  bool member = false;                     // admitted by its certificate, not in ncen.toml
 
   // The configured address, else the one the daemon saw.
   std::string address() const { return !config.address.empty() ? config.address : row ? row->address : ""; }
@@ -34,6 +35,16 @@ struct PeerReport {
 // Joins the configuration with the daemon's rows, as of `now_ms`.
 std::vector<PeerReport> JoinPeers(const NodeConfig& config, const std::vector<storage::PeerStatus>& rows,
                                   int64_t now_ms);
+
+// The network this node belongs to (docs/membership.md).
+struct NetworkReport {
+  std::string id_hex;
+  size_t members = 0;
+  bool certified = false;  // this node has a certificate
+  std::string role, country;
+  bool revoked = false;
+  std::vector<storage::Violation> violations;
+};
 
 struct StatusReport {
   storage::NodeMeta meta;
@@ -46,6 +57,7 @@ struct StatusReport {
   NodeConfig config;
   std::vector<PeerReport> peers;
   std::vector<storage::RefusedAttempt> refused;  // newest first
+  std::optional<NetworkReport> network;          // none: a node of no network
   int64_t now_ms = 0;
 };
 

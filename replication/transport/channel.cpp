@@ -91,7 +91,9 @@ Status SecureChannel::OnHandshakeFrame(ByteView frame) {
     if (!refused_peer_) return Fail(checked);
     // An authenticated but unlisted peer: tell it why (encrypted), then stop.
     NCEN_RETURN_IF_ERROR(Finish());
-    (void)SendFragment(FragmentType::kClose, AsBytes("refused: not in the trust roster"));
+    std::string why = "refused: " + checked.message();
+    if (why.size() > 512) why.resize(512);
+    (void)SendFragment(FragmentType::kClose, AsBytes(why));
     close_sent_ = true;
     state_ = ChannelState::kFailed;
     return checked;

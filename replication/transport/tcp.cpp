@@ -165,9 +165,11 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
     // A refused peer gets the channel's encrypted CLOSE before we hang up.
     Flush();
     if (channel_.refused_peer()) {
-      slot_.Log("refused peer", "refused peer " + crypto::Fingerprint(*channel_.refused_peer()) +
-                                    " at " + remote_address_ + ": not in the trust roster (node id " +
-                                    crypto::NodeIdHex(*channel_.refused_peer()) + ")");
+      // One key per refused id (the limiter bounds the keys): each refused
+      // node gets its line, however many others are refused meanwhile.
+      std::string who = crypto::Fingerprint(*channel_.refused_peer());
+      slot_.Log("refused peer " + who, "refused peer " + who + " at " + remote_address_ + ": " + status.message() +
+                                           " (node id " + crypto::NodeIdHex(*channel_.refused_peer()) + ")");
     }
     return Finish(status);
   }

@@ -15,6 +15,7 @@
 
 #include "crypto/identity.h"
 #include "replication/transport/channel.h"
+#include "tests/support/node_proc.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -24,62 +25,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-CommandResult Ctl(const std::string& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {NCENCTL_PATH, "--data", dir});
-  return RunCommand(args);
-}
-
-std::string CtlOk(const std::string& dir, std::vector<std::string> args) {
-  auto r = Ctl(dir, args);
-  INFO("ncenctl " << args[0] << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.out;
-}
-
-json Status(const std::string& dir) { return json::parse(CtlOk(dir, {"--json", "status"})); }
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// A node directory and, while running, its daemon.
-struct NodeProc {
-  std::string dir, name, id, log;
-  BackgroundProcess daemon;
-  bool listens = false;
-
-  NodeProc(const TempDir& root, const std::string& node_name, const std::string& role, bool listen)
-      : dir(root.Sub(node_name)), name(node_name), log(root.Sub(node_name + ".log")), listens(listen) {
-    std::vector<std::string> args = {"init", "--name", node_name, "--role", role, "--network", "test-net"};
-    if (listen) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
-    CtlOk(dir, args);
-    id = Trim(CtlOk(dir, {"id"}));
-  }
-  std::string AddressFile() const { return dir + "/ncen-node.address"; }
-  // Starts the daemon; returns the address it listens on (or "").
-  std::string Start() {
-    fs::remove(AddressFile());
-    daemon = BackgroundProcess({NCEN_NODE_PATH, "--data", dir}, log);
-    if (!listens) return "";
-    for (int i = 0; i < 400; ++i) {
-      std::string address = Trim(ReadWholeFile(AddressFile()));
-      if (!address.empty()) return address;
-      std::this_thread::sleep_for(25ms);
-    }
-    FAIL("ncen-node " << name << " did not start listening; log:\n" << ReadWholeFile(log));
-    return "";
-  }
-  void Import(size_t n) {
-    TempDir tmp;
-    auto gen = RunCommand({NCEN_BENCH_PATH, "generate", std::to_string(n)});
-    REQUIRE(gen.exit_code == 0);
-    std::string path = tmp.Sub("records.ndjson");
-    std::ofstream(path) << gen.out;
-    CtlOk(dir, {"import", "--json", path});
-  }
-};
 
 // post <-> national <-> regional, as in the demo.
 struct ThreeOffices {
@@ -103,12 +48,6 @@ struct ThreeOffices {
   }
   std::vector<NodeProc*> all() { return {&post, &national, &regional}; }
 };
-
-void WaitSynced(NodeProc& node, int seconds = 60) {
-  auto r = Ctl(node.dir, {"status", "--wait-synced", "--timeout", std::to_string(seconds)});
-  INFO(node.name << ": " << r.out << r.err << "\nlog:\n" << ReadWholeFile(node.log));
-  REQUIRE(r.exit_code == 0);
-}
 
 void RequireConverged(std::vector<NodeProc*> nodes) {
   json first = Status(nodes[0]->dir);

@@ -395,6 +395,27 @@ json PeerJson(const node::PeerReport& p) {
   return out;
 }
 
+json NetworkJson(const node::StatusReport& d) {
+  if (!d.network) return nullptr;
+  const auto& n = *d.network;
+  json violations = json::array();
+  for (const auto& v : n.violations) {
+    violations.push_back({{"author", crypto::NodeIdHex(v.feed.author)},
+                          {"scope", storage::ScopeName(v.feed.scope)},
+                          {"seq", v.seq},
+                          {"detected", TimeOrNull(v.detected_ms)},
+                          {"source", v.source},
+                          {"reason", v.reason}});
+  }
+  return {{"id", n.id_hex},
+          {"members", n.members},
+          {"certified", n.certified},
+          {"role", TextOrNull(n.role)},
+          {"country", TextOrNull(n.country)},
+          {"revoked", n.revoked},
+          {"violations", violations}};
+}
+
 void PrintStatusJson(const node::StatusReport& d) {
   json records = json::object();
   for (int t = 0; t < storage::kRecordTypeCount; ++t) {
@@ -433,7 +454,8 @@ void PrintStatusJson(const node::StatusReport& d) {
              {"stale_identity", !d.stale.reason.empty()},
              {"stale_identity_reason", TextOrNull(d.stale.reason)},
              {"listen", TextOrNull(d.config.listen)},
-             {"network_id", d.config.network_id},
+             {"network_id", d.network ? d.network->id_hex : d.config.network_id},
+             {"network", NetworkJson(d)},
              {"peers", peers},
              {"refused", refused}});
 }
@@ -482,9 +504,18 @@ void PrintStatusTable(const node::StatusReport& d) {
                            d.stats.records[1], d.stats.records[2]);
   std::cout << fmt::format("conflicts {}\n", d.stats.conflicts);
   std::cout << fmt::format("frontier  {}\n", ToHex(d.frontier_digest));
-  std::cout << fmt::format("listen    {} (network '{}')\n",
-                           d.config.listen.empty() ? "(not listening)" : d.config.listen,
-                           d.config.network_id);
+  if (d.network) {
+    const auto& n = *d.network;
+    std::cout << fmt::format("listen    {}\n", d.config.listen.empty() ? "(not listening)" : d.config.listen);
+    std::cout << fmt::format("network   {}… ({} members); this node: {}\n", n.id_hex.substr(0, 16), n.members,
+                             !n.certified ? "NO CERTIFICATE (ncenctl join)"
+                                          : n.role + (n.country.empty() ? "" : " of " + n.country) +
+                                                (n.revoked ? ", REVOKED" : ""));
+  } else {
+    std::cout << fmt::format("listen    {} (network '{}')\n",
+                             d.config.listen.empty() ? "(not listening)" : d.config.listen,
+                             d.config.network_id);
+  }
   if (!d.frontier.empty()) {
     std::cout << fmt::format("\n{:<21} {:<9} {:>10}  {}\n", "FEED", "SCOPE", "SEQ", "HEAD");
     for (const auto& f : d.frontier) {
@@ -500,11 +531,20 @@ void PrintStatusTable(const node::StatusReport& d) {
                              f.seq, f.source.empty() ? "?" : Shown(f.source),
                              IsoTime(f.detected_ms));
   }
+  if (d.network) {
+    for (const auto& v : d.network->violations) {
+      std::cout << fmt::format("VIOLATION: feed {}/{} seq {} (from {}, {}): {}; see 'ncenctl violations'\n",
+                               crypto::Fingerprint(v.feed.author), storage::ScopeName(v.feed.scope), v.seq,
+                               v.source.empty() ? "?" : Shown(v.source), IsoTime(v.detected_ms), Shown(v.reason));
+    }
+  }
   PrintPeersTable(d);
   if (!d.refused.empty()) {
-    std::cout << "\nREFUSED (not in ncen.toml; newest first)\n";
+    std::cout << (d.network ? "\nREFUSED (newest first)\n" : "\nREFUSED (not in ncen.toml; newest first)\n");
     for (const auto& r : d.refused) {
-      std::cout << fmt::format("{}  {}  {}  {}\n", IsoTime(r.at_ms), crypto::NodeIdHex(r.id),
+      bool no_key = std::all_of(r.id.begin(), r.id.end(), [](uint8_t b) { return b == 0; });
+      std::cout << fmt::format("{}  {}  {}  {}\n", IsoTime(r.at_ms),
+                               no_key ? std::string("(no key: the handshake failed)") : crypto::NodeIdHex(r.id),
                                r.address.empty() ? "?" : Shown(r.address), Shown(r.reason));
     }
   }

@@ -68,6 +68,9 @@ Status StaleClear(const Globals& g);
 Status NetworkCreate(const Globals& g, const std::string& name, const std::string& listen);
 // Writes every network entry this node holds to a network file.
 Status NetworkExport(const Globals& g, const std::string& out);
+// Takes the entries of a network file from another authority (or member):
+// certificates a hub must know before their nodes can connect.
+Status NetworkImport(const Globals& g, const std::string& file);
 struct CertifyOptions {
   std::string role;         // country-authority, post, national-hub, regional-hub, global-hub
   std::string node;         // the subject's id, 64 hex

@@ -188,6 +188,10 @@ void AddNetworkCommands(CLI::App& app, Args& a) {
   auto* export_cmd = network->add_subcommand("export", "write every network entry this node holds to a network file");
   export_cmd->add_option("--out", a.out, "the file to write")->required();
   export_cmd->callback(a.Run([&a] { return ctl::NetworkExport(a.g, a.out); }));
+  auto* import_net = network->add_subcommand(
+      "import", "take the certificates and revocations of a network file (another authority's export)");
+  import_net->add_option("FILE", a.file, "the network file")->required();
+  import_net->callback(a.Run([&a] { return ctl::NetworkImport(a.g, a.file); }));
 
   auto* certify = app.add_subcommand(
       "certify", "in an authority's data directory: certify a country authority (root only), a post or a "

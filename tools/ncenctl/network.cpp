@@ -110,6 +110,27 @@ Status NetworkExport(const Globals& g, const std::string& out) {
   return WriteFileFor(*n.store, out);
 }
 
+Status NetworkImport(const Globals& g, const std::string& path) {
+  NCEN_ASSIGN_OR_RETURN(node::NetworkFile file, node::ReadNetworkFile(path));
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
+  NCEN_ASSIGN_OR_RETURN(auto root, n.store->NetworkRoot());
+  if (!root) return FailedPrecondition("this node belongs to no network: join one first (ncenctl join FILE)");
+  if (*root != file.root) return InvalidArgument(path + " is a file of another network");
+  storage::ApplyReport report = n.store->ApplyBatch(file.entries, "network file " + path);
+  NCEN_RETURN_IF_ERROR(report.status);
+  if (g.json) {
+    PrintJson({{"taken", report.applied}, {"held_already", report.duplicates}, {"refused", report.refused.size()}});
+  } else {
+    std::cout << "took " << report.applied << " network entries (" << report.duplicates << " held already)\n";
+  }
+  if (!report.refused.empty()) {
+    const auto& r = report.refused.front();
+    return Unauthenticated(std::to_string(report.refused.size()) + " feed(s) refused; the first: seq " +
+                           std::to_string(r.seq) + " of " + crypto::Fingerprint(r.feed.author) + ": " + r.message);
+  }
+  return Status::Ok();
+}
+
 Status Certify(const Globals& g, const CertifyOptions& o) {
   auto kind = storage::ParseMemberKind(o.role);
   if (!kind) {
@@ -291,12 +312,14 @@ Status Members(const Globals& g) {
   }
   std::cout << "network " << node::NetworkIdHex(m->root()).substr(0, 16) << "…, " << m->members().size()
             << " member(s)\n";
-  std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<12} {}\n", "FINGERPRINT", "NAME", "ROLE",
+  std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<16} {}\n", "FINGERPRINT", "NAME", "ROLE",
                            "COUNTRY", "CERTIFIED BY", "EXCHANGE", "REVOKED");
   for (const auto& [key, member] : m->members()) {
     std::string exchange;
     for (Scope s : scopes) {
-      if (key != self && m->MayExchange(self, key, s)) exchange += std::string(1, storage::ScopeName(s)[0]);
+      if (key != self && m->MayExchange(self, key, s)) {
+        exchange += (exchange.empty() ? "" : ",") + std::string(storage::ScopeName(s)).substr(0, 3);
+      }
     }
     if (key == self) exchange = "(this node)";
     std::string revoked = member.revoked ? "after " + CutoffsText([&] {
@@ -306,11 +329,12 @@ Status Members(const Globals& g) {
     }()) : "";
     std::string name = member.root ? "root" : Shown(member.cert.name);
     if (member.successor) revoked += (revoked.empty() ? "" : "; ") + std::string("succeeded by ") + crypto::Fingerprint(*member.successor);
-    std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<12} {}\n", crypto::Fingerprint(key), name,
+    std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<16} {}\n", crypto::Fingerprint(key), name,
                              KindOf(member), member.root || member.cert.country.empty() ? "-" : member.cert.country,
                              member.root ? "-" : NameOf(*m, member.issuer).substr(0, 20), exchange, revoked);
   }
-  std::cout << "EXCHANGE: n national, r regional, g global, n… network (every member)\n";
+  std::cout << "EXCHANGE: the scopes this node and the member may exchange (nat national, reg regional, glo global, "
+               "net network)\n";
   return Status::Ok();
 }
 

@@ -161,7 +161,8 @@ TEST_CASE("a peer outside the trust roster gets no session", "[transport]") {
     // The refusal reaches the initiator as an encrypted CLOSE.
     REQUIRE(initiator.Receive(responder.TakeOutput()).ok());
     CHECK(initiator.peer_closed());
-    CHECK(initiator.peer_close_reason() == "refused: not in the trust roster");
+    CHECK(initiator.peer_close_reason().rfind("refused: peer ", 0) == 0);
+    CHECK(initiator.peer_close_reason().find("is not in the trust roster") != std::string::npos);
     CHECK_FALSE(initiator.NextMessage());
   }
   SECTION("unknown responder: the initiator stops before revealing itself") {

@@ -1,0 +1,274 @@
+// Network membership over TCP (issue 13): real ncen-node daemons of two
+// countries and a regional hub, every peer configured for every scope on
+// purpose; the certificates alone keep national data in its country. And
+// the nodes a network must refuse: uncertified, of another network, revoked.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "tests/support/node_proc.h"
+
+namespace ncen::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// An authority's data directory (the root, or a country authority).
+struct Authority {
+  std::string dir, id;
+};
+
+struct Network {
+  TempDir root_dir;
+  Authority root;
+  std::map<std::string, Authority> countries;
+
+  Network() {
+    root.dir = root_dir.Sub("root");
+    CtlOk(root.dir, {"network", "create", "--name", "test network"});
+    root.id = Trim(CtlOk(root.dir, {"id"}));
+  }
+  std::string File(const std::string& name) const { return root_dir.Sub(name + ".net"); }
+
+  // The root certifies a country authority, which joins.
+  Authority& AddCountry(const std::string& cc) {
+    Authority a{root_dir.Sub("authority-" + cc), ""};
+    CtlOk(a.dir, {"init", "--name", "Customs " + cc, "--role", "authority"});
+    a.id = Trim(CtlOk(a.dir, {"id"}));
+    CtlOk(root.dir, {"certify", "--role", "country-authority", "--node", a.id, "--name", "Customs " + cc,
+                     "--country", cc, "--out", File("auth-" + cc)});
+    CtlOk(a.dir, {"join", File("auth-" + cc)});
+    return countries[cc] = a;
+  }
+  // `issuer` certifies the node, which joins with the file.
+  void Certify(const std::string& issuer_dir, NodeProc& node, const std::string& role, const std::string& country,
+               const std::string& countries_served = "") {
+    std::vector<std::string> args = {"certify", "--role", role, "--node", node.id, "--name", node.name, "--out",
+                                     File(node.name)};
+    if (!country.empty()) args.insert(args.end(), {"--country", country});
+    if (!countries_served.empty()) args.insert(args.end(), {"--countries", countries_served});
+    CtlOk(issuer_dir, args);
+    CtlOk(node.dir, {"join", File(node.name)});
+  }
+  // A hub learns another authority's certificates (it would from that
+  // authority's next sync; here from its export).
+  void Teach(NodeProc& hub, const std::string& authority_dir) {
+    std::string file = File("export-" + fs::path(authority_dir).filename().string());
+    CtlOk(authority_dir, {"network", "export", "--out", file});
+    CtlOk(hub.dir, {"network", "import", file});
+  }
+};
+
+void AddPeer(NodeProc& node, const NodeProc& peer, const std::string& address = "") {
+  std::vector<std::string> args = {"peers", "add", "--name", peer.name, "--id", peer.id,
+                                   "--scopes", "national,regional,global"};
+  if (!address.empty()) args.insert(args.end(), {"--address", address});
+  CtlOk(node.dir, args);
+}
+
+// A national seizure whose narrative carries `marker`.
+void AddSeizure(NodeProc& node, const std::string& country, const std::string& marker) {
+  TempDir tmp;
+  std::string path = tmp.Sub("s.json");
+  std::ofstream(path) << json{{"date", "2026-11-02"},
+                              {"country", country},
+                              {"office", country + "TKM"},
+                              {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", 2.5}, {"unit", "kg"}}}},
+                              {"narrative", marker}}
+                             .dump();
+  CtlOk(node.dir, {"seizure", "add", "--json", path});
+}
+
+bool FileHolds(const std::string& path, const std::string& needle) {
+  return ReadWholeFile(path).find(needle) != std::string::npos;
+}
+
+std::set<std::pair<std::string, std::string>> Feeds(const NodeProc& node) {
+  std::set<std::pair<std::string, std::string>> out;
+  json status = Status(node.dir);  // kept: a range-for over a temporary's member dangles
+  for (const auto& f : status["frontier"]) {
+    out.emplace(f["author"].get<std::string>(), f["scope"].get<std::string>());
+  }
+  return out;
+}
+
+void WaitUntil(const std::function<bool()>& done, const std::string& what, int seconds = 60) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (done()) return;
+    std::this_thread::sleep_for(50ms);
+  }
+  FAIL("timed out waiting for " << what);
+}
+
+}  // namespace
+
+TEST_CASE("national data stays in its country and off the regional hub, whatever the peers' scopes say",
+          "[system][membership]") {
+  Network net;
+  TempDir nodes;
+  NodeProc regional(nodes, "regional", "regional", true);
+  NodeProc pk_hub(nodes, "pk-hub", "hub", true), af_hub(nodes, "af-hub", "hub", true);
+  NodeProc pk_post(nodes, "pk-post", "post", false), af_post(nodes, "af-post", "post", false);
+  net.Certify(net.root.dir, regional, "regional-hub", "", "AF,PK");
+  Authority& pk = net.AddCountry("PK");
+  Authority& af = net.AddCountry("AF");
+  net.Certify(pk.dir, pk_hub, "national-hub", "PK");
+  net.Certify(pk.dir, pk_post, "post", "PK");
+  net.Certify(af.dir, af_hub, "national-hub", "AF");
+  net.Certify(af.dir, af_post, "post", "AF");
+  net.Teach(regional, pk.dir);
+  net.Teach(regional, af.dir);
+  net.Teach(pk_hub, af.dir);  // the Afghan post below dials the Pakistani hub
+
+  AddSeizure(pk_post, "PK", "PKNATIONAL-4f1c9e");
+  AddSeizure(pk_hub, "PK", "PKNATIONAL-hub-77ad02");
+  AddSeizure(af_post, "AF", "AFNATIONAL-b20e5d");
+  AddSeizure(af_hub, "AF", "AFNATIONAL-hub-c3a9f1");
+
+  // Every link configured for every scope; and a misconfigured one: the
+  // Afghan post also dials the Pakistani hub.
+  std::string regional_address = regional.Start();
+  AddPeer(pk_hub, regional, regional_address);
+  AddPeer(af_hub, regional, regional_address);
+  AddPeer(regional, pk_hub);
+  AddPeer(regional, af_hub);
+  AddPeer(pk_hub, pk_post);
+  AddPeer(af_hub, af_post);
+  regional.daemon.Signal(SIGHUP);
+  std::string pk_address = pk_hub.Start(), af_address = af_hub.Start();
+  AddPeer(pk_post, pk_hub, pk_address);
+  AddPeer(af_post, af_hub, af_address);
+  AddPeer(af_post, pk_hub, pk_address);
+  pk_post.Start();
+  af_post.Start();
+  std::vector<NodeProc*> all = {&regional, &pk_hub, &af_hub, &pk_post, &af_post};
+  for (NodeProc* n : all) WaitSynced(*n, 90);
+
+  // Each country's national entries reached its own nodes...
+  auto pk_post_feeds = Feeds(pk_post), pk_hub_feeds = Feeds(pk_hub);
+  CHECK(pk_hub_feeds.count({pk_post.id, "national"}));
+  CHECK(pk_post_feeds.count({pk_hub.id, "national"}));
+  CHECK(Feeds(af_hub).count({af_post.id, "national"}));
+  // ... and no other node: by the frontiers,
+  for (NodeProc* n : all) {
+    INFO(n->name);
+    auto feeds = Feeds(*n);
+    bool pk_node = n == &pk_hub || n == &pk_post, af_node = n == &af_hub || n == &af_post;
+    for (const auto& [author, scope] : feeds) {
+      if (scope != "national") continue;
+      bool pk_author = author == pk_hub.id || author == pk_post.id;
+      bool af_author = author == af_hub.id || author == af_post.id;
+      CHECK(!(pk_author && !pk_node));
+      CHECK(!(af_author && !af_node));
+    }
+    if (n == &regional) CHECK(std::none_of(feeds.begin(), feeds.end(), [](auto& f) { return f.second == "national"; }));
+  }
+  // and by the bytes on disk.
+  for (NodeProc* n : all) {
+    INFO(n->name);
+    std::string mdb = n->dir + "/store/data.mdb";
+    bool pk_node = n == &pk_hub || n == &pk_post, af_node = n == &af_hub || n == &af_post;
+    CHECK(FileHolds(mdb, "PKNATIONAL-4f1c9e") == pk_node);
+    CHECK(FileHolds(mdb, "PKNATIONAL-hub-77ad02") == pk_node);
+    CHECK(FileHolds(mdb, "AFNATIONAL-b20e5d") == af_node);
+    CHECK(FileHolds(mdb, "AFNATIONAL-hub-c3a9f1") == af_node);
+  }
+  // The network entries reached everyone: each node knows all seven members
+  // and the two authorities, the root.
+  for (NodeProc* n : all) {
+    json m = json::parse(CtlOk(n->dir, {"--json", "members"}));
+    CHECK(m["members"].size() == 8);
+  }
+  // The Afghan post's link to the Pakistani hub carries no national entry
+  // either way (both sides hold only what the rules allow).
+  json pk_hub_status = Status(pk_hub.dir);
+  CHECK(pk_hub_status["network"]["violations"].empty());
+  for (NodeProc* n : all) CHECK(n->daemon.Stop(SIGTERM) == 0);
+}
+
+TEST_CASE("uncertified, foreign and revoked nodes get no session, and status lists each refusal",
+          "[system][membership]") {
+  Network net;
+  TempDir nodes;
+  NodeProc hub(nodes, "hub", "hub", true), post(nodes, "post", "post", false);
+  NodeProc uncertified(nodes, "uncertified", "post", false), revoked(nodes, "revoked", "post", false);
+  Authority& pk = net.AddCountry("PK");
+  net.Certify(pk.dir, hub, "national-hub", "PK");
+  net.Certify(pk.dir, post, "post", "PK");
+  net.Certify(pk.dir, revoked, "post", "PK");
+  // Joining needs a certificate in the file.
+  auto no_cert = Ctl(uncertified.dir, {"join", net.File("post")});
+  CHECK(no_cert.exit_code == 1);
+  CHECK(no_cert.err.find("no certificate for this node") != std::string::npos);
+  // A node of another network, with a certificate there.
+  Network other;
+  NodeProc foreign(nodes, "foreign", "post", false);
+  Authority& other_pk = other.AddCountry("PK");
+  other.Certify(other_pk.dir, foreign, "post", "PK");
+
+  net.Teach(hub, pk.dir);
+  std::string address = hub.Start();
+  for (NodeProc* n : {&post, &uncertified, &revoked, &foreign}) {
+    CtlOk(n->dir, {"peers", "add", "--name", "hub", "--id", hub.id, "--address", address});
+  }
+  AddSeizure(post, "PK", "from the post");
+  AddSeizure(revoked, "PK", "from the revoked post, before");
+  post.Start();
+  revoked.Start();
+  WaitSynced(post);
+  WaitSynced(revoked);
+  revoked.daemon.Stop(SIGTERM);
+  uint64_t held = Status(hub.dir)["entries"];
+
+  // The authority syncs with the hub (it sees the post's feed), revokes the
+  // second post (cut-off: what it has seen), and brings the revocation.
+  CtlOk(pk.dir, {"peers", "add", "--name", "hub", "--id", hub.id, "--address", address});
+  auto once = RunCommand({NCEN_NODE_PATH, "--data", pk.dir, "--once"});
+  REQUIRE(once.exit_code == 0);
+  CtlOk(pk.dir, {"revoke", "--node", revoked.id, "--reason", "laptop stolen"});
+  once = RunCommand({NCEN_NODE_PATH, "--data", pk.dir, "--once"});
+  REQUIRE(once.exit_code == 0);
+  // A node certified since, whose certificate has not reached the hub.
+  net.Certify(pk.dir, uncertified, "post", "PK");
+  AddSeizure(revoked, "PK", "from the revoked post, after");
+  revoked.Start();
+  uncertified.Start();
+  foreign.Start();
+
+  // Each is refused and listed.
+  auto refusals = [&] {
+    std::string reasons;
+    json status = Status(hub.dir);
+    for (const auto& r : status["refused"]) reasons += r["reason"].get<std::string>() + "\n";
+    return reasons;
+  };
+  WaitUntil([&] {
+    std::string r = refusals();
+    return r.find("is revoked") != std::string::npos && r.find("has no certificate") != std::string::npos &&
+           r.find("another network") != std::string::npos;
+  }, "three refusals in the hub's status, not only:\n" + refusals() + "\nhub log:\n" + ReadWholeFile(hub.log) + "\nrevoked:\n" + ReadWholeFile(revoked.log) +
+                "\nuncertified:\n" + ReadWholeFile(uncertified.log) + "\nforeign:\n" + ReadWholeFile(foreign.log));
+  std::string log = ReadWholeFile(hub.log);
+  CHECK(log.find("is revoked") != std::string::npos);
+  CHECK(log.find("has no certificate") != std::string::npos);
+  CHECK(log.find("another network") != std::string::npos);
+  // Nothing of theirs arrived: the hub holds the entries it held, plus the
+  // authority's revocation.
+  CHECK(Status(hub.dir)["entries"] == held + 1);
+  CHECK_FALSE(FileHolds(hub.dir + "/store/data.mdb", "from the revoked post, after"));
+  CHECK(FileHolds(hub.dir + "/store/data.mdb", "from the revoked post, before"));
+  json members = json::parse(CtlOk(hub.dir, {"--json", "members"}));
+  bool listed_revoked = false;
+  for (const auto& m : members["members"]) {
+    if (m["id"] == revoked.id) listed_revoked = !m["revoked"].is_null() && m["revoked"]["national"] == 1;
+  }
+  CHECK(listed_revoked);
+  for (NodeProc* n : {&hub, &post, &uncertified, &revoked, &foreign}) n->daemon.Stop(SIGTERM);
+}
+
+}  // namespace ncen::testing
