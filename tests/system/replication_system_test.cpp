@@ -314,7 +314,8 @@ bool RefusedHandshake(const sockaddr_in& to, const crypto::Identity& me) {
     ok = n > 0 && channel.Receive(ByteView(buffer, static_cast<size_t>(n))).ok();
   }
   ::close(fd);
-  return ok && channel.peer_close_reason() == "refused: not in the trust roster";
+  return ok && channel.peer_close_reason().rfind("refused: ", 0) == 0 &&
+         channel.peer_close_reason().find("is not in the trust roster") != std::string::npos;
 }
 
 // The attempts a refused row stands for: "(N attempts since ...)", or one.

@@ -394,3 +394,17 @@ TEST_CASE("the membership is the same whatever order its entries are held in", "
   CHECK(forward.Find(w.af_post.key()) != nullptr);
   CHECK(forward.Find(w.af_hub.key()) == nullptr);
 }
+
+TEST_CASE("the bodies in docs/membership.md are these bytes", "[membership]") {
+  PublicKey subject;
+  subject.fill(0x11);
+  Certificate c{MemberKind::kPost, subject, "PK", "Torkham post", {}, std::nullopt};
+  CHECK(ToHex(EncodeCertificate(c)) ==
+        "4e434301021111111111111111111111111111111111111111111111111111111111111111"
+        "02504b0c546f726b68616d20706f73740000");
+  Revocation r{subject, {{Scope::kNational, 57}, {Scope::kNetwork, 0}}, "laptop stolen"};
+  CHECK(ToHex(EncodeRevocation(r)) ==
+        "4e4352011111111111111111111111111111111111111111111111111111111111111111"
+        "02000000000000000039030000000000000000000d6c6170746f702073746f6c656e");
+  CHECK(NetworkIdOf(subject) != NetworkIdOf(testing::IdentityFromNumber(1).public_key()));
+}
