@@ -465,7 +465,7 @@ void PrintPeersTable(const node::StatusReport& d) {
     std::cout << "\npeers: none configured (add one with: ncenctl peers add)\n";
     return;
   }
-  std::cout << fmt::format("\n{:<20} {:<9} {:<24} {:>8} {:>8}  {}\n", "PEER", "CONNECTED",
+  std::cout << fmt::format("\n{:<26} {:<9} {:<24} {:>8} {:>8}  {}\n", "PEER", "CONNECTED",
                            "LAST SYNC", "BEHIND", "AHEAD", "LAST ERROR");
   int64_t last_write_ms = 0;
   for (const auto& p : d.peers) {
@@ -473,7 +473,7 @@ void PrintPeersTable(const node::StatusReport& d) {
     if (row) last_write_ms = std::max(last_write_ms, row->updated_ms);
     std::string count_behind = p.known() ? std::to_string(row->behind) : "?";
     std::string count_ahead = p.known() ? std::to_string(row->ahead) : "?";
-    std::cout << fmt::format("{:<20} {:<9} {:<24} {:>8} {:>8}  {}\n", p.config.name,
+    std::cout << fmt::format("{:<26} {:<9} {:<24} {:>8} {:>8}  {}\n", p.config.name,
                              p.connected ? "yes" : "no",
                              p.known() ? IsoTime(row->last_sync_ms) : "never", count_behind,
                              count_ahead,

@@ -312,7 +312,7 @@ Status Members(const Globals& g) {
   }
   std::cout << "network " << node::NetworkIdHex(m->root()).substr(0, 16) << "…, " << m->members().size()
             << " member(s)\n";
-  std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<16} {}\n", "FINGERPRINT", "NAME", "ROLE",
+  std::cout << fmt::format("{:<24} {:<26} {:<17} {:<7} {:<20} {:<16} {}\n", "FINGERPRINT", "NAME", "ROLE",
                            "COUNTRY", "CERTIFIED BY", "EXCHANGE", "REVOKED");
   for (const auto& [key, member] : m->members()) {
     std::string exchange;
@@ -329,7 +329,7 @@ Status Members(const Globals& g) {
     }()) : "";
     std::string name = member.root ? "root" : Shown(member.cert.name);
     if (member.successor) revoked += (revoked.empty() ? "" : "; ") + std::string("succeeded by ") + crypto::Fingerprint(*member.successor);
-    std::cout << fmt::format("{:<24} {:<24} {:<17} {:<7} {:<20} {:<16} {}\n", crypto::Fingerprint(key), name,
+    std::cout << fmt::format("{:<24} {:<26} {:<17} {:<7} {:<20} {:<16} {}\n", crypto::Fingerprint(key), name,
                              KindOf(member), member.root || member.cert.country.empty() ? "-" : member.cert.country,
                              member.root ? "-" : NameOf(*m, member.issuer).substr(0, 20), exchange, revoked);
   }
