@@ -1,7 +1,9 @@
 #include "storage/membership.h"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
+#include <unordered_set>
 
 #include "base/text.h"
 #include "storage/codes.h"
@@ -252,13 +254,11 @@ uint64_t Member::CutoffOf(Scope scope) const {
 
 Membership::Membership(const PublicKey& root) : root_(root) { Rebuild(); }
 
-void Membership::AddHeld(const EntryHeader& header, ByteView payload) {
-  held_[header.dot()] = Held{header, Bytes(payload.begin(), payload.end())};
-}
-
-void Membership::Add(const EntryHeader& header, ByteView payload) {
-  AddHeld(header, payload);
-  Rebuild();
+void Membership::Add(const Dot& dot, RecordType type, ByteView payload) {
+  auto [it, fresh] = held_.try_emplace(dot, Held{type, Bytes(payload.begin(), payload.end())});
+  if (!fresh) return;
+  stale_ = true;
+  ++generation_;
 }
 
 const Membership::Held* Membership::HeldAt(const PublicKey& author, uint64_t seq) const {
@@ -277,7 +277,7 @@ Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
     uint64_t root_seq = h.context.SeqOf(root_);
     const Held* granted = root_seq ? HeldAt(root_, root_seq) : nullptr;
     std::optional<Certificate> grant;
-    if (granted && granted->header.record_type == RecordType::kCertificate) {
+    if (granted && granted->type == RecordType::kCertificate) {
       auto c = DecodeCertificate(granted->payload);
       if (c.ok() && c.value().subject == h.author && c.value().kind == MemberKind::kCountryAuthority) {
         grant = std::move(c).value();
@@ -314,7 +314,7 @@ Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
     for (auto it = held_.lower_bound(Dot{h.author, 0}); it != held_.end() && it->first.author == h.author &&
                                                         it->first.seq < h.seq;
          ++it) {
-      if (it->second.header.record_type != RecordType::kCertificate) continue;
+      if (it->second.type != RecordType::kCertificate) continue;
       auto c = DecodeCertificate(it->second.payload);
       if (c.ok() && c.value().subject == rv.subject) return Status::Ok();
     }
@@ -324,59 +324,66 @@ Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
   return Unauthenticated("not a network entry type");
 }
 
-void Membership::Rebuild() {
+void Membership::Rebuild() const {
+  // Sorted vectors and hinted inserts rather than maps keyed by 32-byte
+  // keys: a node derives this for every network entry it loads, and with
+  // thousands of members the comparisons were most of a node's start.
+  stale_ = false;
   struct Candidate {
     Certificate cert;
     PublicKey issuer{};
     uint64_t seq = 0;
-    int64_t timestamp_ms = 0;
     bool by_root = false;
-    auto rank() const { return std::tuple(by_root, timestamp_ms, issuer, seq); }
+    // Timestamps are the author's word: the root's certificate wins, then
+    // the greater issuer key, then the later one in the issuer's feed.
+    auto rank() const { return std::tie(by_root, issuer, seq); }
   };
-  std::map<PublicKey, Candidate> best;
-  std::map<PublicKey, std::map<Scope, uint64_t>> cutoffs;  // subject -> scope -> min cut
-  std::set<PublicKey> revoked;
-  auto offer = [&](Candidate c) {
-    auto [it, fresh] = best.try_emplace(c.cert.subject, c);
-    if (!fresh && it->second.rank() < c.rank()) it->second = std::move(c);
+  struct KeyHash {
+    size_t operator()(const PublicKey& k) const {
+      size_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return h;
+    }
   };
+  std::vector<Candidate> candidates;
+  candidates.reserve(held_.size());
+  std::map<PublicKey, std::array<uint64_t, kFeedScopeCount>> cutoffs;  // subject -> min cut per scope (few)
   auto revoke = [&](const Revocation& rv) {
-    revoked.insert(rv.subject);
-    auto& cut = cutoffs[rv.subject];
-    for (int s = 0; s < kFeedScopeCount; ++s) {
-      uint64_t v = 0;
-      for (const Cutoff& c : rv.cutoffs) {
-        if (c.scope == Scope(s)) v = c.last_valid_seq;
-      }
-      auto [it, fresh] = cut.try_emplace(Scope(s), v);
-      if (!fresh) it->second = std::min(it->second, v);
+    std::array<uint64_t, kFeedScopeCount> cut{};
+    for (const Cutoff& c : rv.cutoffs) cut[static_cast<size_t>(c.scope)] = c.last_valid_seq;
+    auto [it, fresh] = cutoffs.try_emplace(rv.subject, cut);
+    if (!fresh) {
+      for (size_t s = 0; s < cut.size(); ++s) it->second[s] = std::min(it->second[s], cut[s]);
     }
   };
   // 1. The root's entries: all valid.
+  std::map<PublicKey, size_t> by_root;  // subject -> its best root certificate (a few)
   for (auto it = held_.lower_bound(Dot{root_, 0}); it != held_.end() && it->first.author == root_; ++it) {
     const Held& e = it->second;
-    if (e.header.record_type == RecordType::kCertificate) {
+    if (e.type == RecordType::kCertificate) {
       auto c = DecodeCertificate(e.payload);
-      if (c.ok() && c.value().subject != root_) {
-        offer(Candidate{std::move(c).value(), root_, e.header.seq, e.header.timestamp_ms, true});
-      }
+      if (!c.ok() || c.value().subject == root_) continue;
+      candidates.push_back(Candidate{std::move(c).value(), root_, it->first.seq, true});
+      auto [at, fresh] = by_root.try_emplace(candidates.back().cert.subject, candidates.size() - 1);
+      if (!fresh && candidates[at->second].rank() < candidates.back().rank()) at->second = candidates.size() - 1;
     } else if (auto rv = DecodeRevocation(e.payload); rv.ok() && rv.value().subject != root_) {
       revoke(rv.value());
     }
   }
   // 2. The country authorities (by their root certificates), each up to its cut-off.
   std::vector<std::pair<PublicKey, std::string>> authorities;
-  for (const auto& [key, c] : best) {
-    if (c.cert.kind == MemberKind::kCountryAuthority) authorities.emplace_back(key, c.cert.country);
+  for (const auto& [key, index] : by_root) {
+    const Certificate& c = candidates[index].cert;
+    if (c.kind == MemberKind::kCountryAuthority) authorities.emplace_back(key, c.country);
   }
   for (const auto& [authority, country] : authorities) {
     uint64_t cut = UINT64_MAX;
-    if (revoked.count(authority)) cut = cutoffs[authority][Scope::kNetwork];
-    std::set<PublicKey> certified;
+    if (auto r = cutoffs.find(authority); r != cutoffs.end()) cut = r->second[static_cast<size_t>(Scope::kNetwork)];
+    std::unordered_set<PublicKey, KeyHash> certified;
     for (auto it = held_.lower_bound(Dot{authority, 0});
          it != held_.end() && it->first.author == authority && it->first.seq <= cut; ++it) {
       const Held& e = it->second;
-      if (e.header.record_type == RecordType::kCertificate) {
+      if (e.type == RecordType::kCertificate) {
         auto c = DecodeCertificate(e.payload);
         if (!c.ok()) continue;
         const Certificate& cert = c.value();
@@ -385,29 +392,41 @@ void Membership::Rebuild() {
           continue;
         }
         certified.insert(cert.subject);
-        offer(Candidate{cert, authority, e.header.seq, e.header.timestamp_ms, false});
+        candidates.push_back(Candidate{std::move(c).value(), authority, it->first.seq, false});
       } else if (auto rv = DecodeRevocation(e.payload); rv.ok() && certified.count(rv.value().subject)) {
         revoke(rv.value());
       }
     }
   }
-  // 3. The members.
+  // 3. The members: each subject's best certificate.
+  std::vector<uint32_t> order(candidates.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Candidate& a = candidates[x];
+    const Candidate& b = candidates[y];
+    int c = std::memcmp(a.cert.subject.data(), b.cert.subject.data(), a.cert.subject.size());
+    if (c != 0) return c < 0;
+    return a.rank() < b.rank();
+  });
   std::map<PublicKey, Member> members;
   Member root;
   root.key = root_;
   root.root = true;
   members.emplace(root_, root);
-  for (auto& [key, c] : best) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && candidates[order[i + 1]].cert.subject == candidates[order[i]].cert.subject) continue;
+    Candidate& c = candidates[order[i]];
     Member m;
-    m.key = key;
-    m.cert = c.cert;
+    m.key = c.cert.subject;
     m.issuer = c.issuer;
     m.cert_seq = c.seq;
-    if (revoked.count(key)) {
+    if (auto r = cutoffs.find(m.key); r != cutoffs.end()) {
       m.revoked = true;
-      m.cutoffs = cutoffs[key];
+      for (size_t s = 0; s < r->second.size(); ++s) m.cutoffs[Scope(s)] = r->second[s];
     }
-    members.emplace(key, std::move(m));
+    m.cert = std::move(c.cert);
+    PublicKey key = m.key;
+    members.emplace_hint(members.end(), key, std::move(m));
   }
   for (auto& [key, m] : members) {
     if (m.root || !m.cert.predecessor) continue;
@@ -416,46 +435,44 @@ void Membership::Rebuild() {
   }
   // Keys revoked without a certificate this node knows of keep their cut-offs.
   revoked_unknown_.clear();
-  for (const PublicKey& key : revoked) {
-    if (!members.count(key)) revoked_unknown_[key] = cutoffs[key];
+  for (const auto& [key, cut] : cutoffs) {
+    if (members.count(key)) continue;
+    auto& out = revoked_unknown_[key];
+    for (size_t s = 0; s < cut.size(); ++s) out[Scope(s)] = cut[s];
   }
-  // The digest of what was derived.
+  members_ = std::move(members);
+}
+
+crypto::Hash256 Membership::Digest() const {
+  Derive();
   crypto::Blake2bHasher hasher;
   hasher.Update(root_);
-  for (const auto& [key, m] : members) {
-    hasher.Update(key);
+  Bytes b;
+  for (const auto& [key, m] : members_) {
+    b.clear();
+    Append(b, key);
     if (!m.root) {
-      Bytes cert = EncodeCertificate(m.cert);
-      Bytes n;
-      AppendU64BE(n, m.cert_seq);
-      hasher.Update(cert);
-      hasher.Update(m.issuer);
-      hasher.Update(n);
+      Append(b, EncodeCertificate(m.cert));
+      Append(b, m.issuer);
+      AppendU64BE(b, m.cert_seq);
     }
-    for (int s = 0; s < kFeedScopeCount; ++s) {
-      Bytes n;
-      AppendU64BE(n, m.CutoffOf(Scope(s)));
-      hasher.Update(n);
-    }
+    for (int s = 0; s < kFeedScopeCount; ++s) AppendU64BE(b, m.CutoffOf(Scope(s)));
+    hasher.Update(b);
   }
   for (const auto& [key, cut] : revoked_unknown_) {
-    hasher.Update(key);
+    b.clear();
+    Append(b, key);
     for (const auto& [scope, v] : cut) {
-      Bytes n;
-      n.push_back(static_cast<uint8_t>(scope));
-      AppendU64BE(n, v);
-      hasher.Update(n);
+      b.push_back(static_cast<uint8_t>(scope));
+      AppendU64BE(b, v);
     }
+    hasher.Update(b);
   }
-  crypto::Hash256 digest = hasher.Final();
-  members_ = std::move(members);
-  if (digest != digest_ || generation_ == 0) {
-    digest_ = digest;
-    ++generation_;
-  }
+  return hasher.Final();
 }
 
 const Member* Membership::Find(const PublicKey& key) const {
+  Derive();
   auto it = members_.find(key);
   return it == members_.end() ? nullptr : &it->second;
 }
@@ -466,6 +483,7 @@ bool Membership::Active(const PublicKey& key) const {
 }
 
 uint64_t Membership::CutoffOf(const FeedId& feed) const {
+  Derive();
   if (const Member* m = Find(feed.author)) return m->CutoffOf(feed.scope);
   auto it = revoked_unknown_.find(feed.author);
   if (it == revoked_unknown_.end()) return UINT64_MAX;
@@ -507,6 +525,7 @@ bool Membership::InRegionOf(const Member& hub, const Member& node) const {
 }
 
 bool Membership::MayHold(const PublicKey& holder, const FeedId& feed, std::string* why) const {
+  Derive();
   auto no = [&](std::string reason) {
     if (why) *why = std::move(reason);
     return false;
@@ -552,6 +571,5 @@ bool Membership::MayExchange(const PublicKey& a, const PublicKey& b, Scope scope
 
 bool Membership::AnyExchange(const PublicKey& a, const PublicKey& b) const { return Active(a) && Active(b); }
 
-crypto::Hash256 Membership::Digest() const { return digest_; }
 
 }  // namespace ncen::storage

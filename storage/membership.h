@@ -113,11 +113,17 @@ class Membership {
   const PublicKey& root() const { return root_; }
 
   // Takes one held network entry (its header and payload, which must have
-  // passed ValidateNetworkPayload) and derives the membership again.
-  // AddHeld skips the derivation, for loading many: call Rebuild after.
-  void Add(const EntryHeader& header, ByteView payload);
-  void AddHeld(const EntryHeader& header, ByteView payload);
-  void Rebuild();
+  // passed ValidateNetworkPayload). The membership is derived again when
+  // next asked (so taking 2,000 certificates costs one derivation, not
+  // 2,000); Rebuild does it now. A membership shared between threads must
+  // be derived before it is shared (Store does).
+  void Add(const EntryHeader& header, ByteView payload) {
+    Add(header.dot(), header.record_type, payload);
+  }
+  void AddHeld(const EntryHeader& header, ByteView payload) { Add(header, payload); }
+  // The same from what the store keeps (no header to decode).
+  void Add(const Dot& dot, RecordType type, ByteView payload);
+  void Rebuild() const;
 
   // The apply-time rule for a new network entry, given the entries held
   // before it (this membership): OK, or kUnauthenticated saying why the
@@ -129,7 +135,10 @@ class Membership {
   const Member* Find(const PublicKey& key) const;
   // A member whose certificate is not revoked, or the root.
   bool Active(const PublicKey& key) const;
-  const std::map<PublicKey, Member>& members() const { return members_; }
+  const std::map<PublicKey, Member>& members() const {
+    Derive();
+    return members_;
+  }
 
   // The last valid seq of `feed` (UINT64_MAX when its author is not revoked).
   uint64_t CutoffOf(const FeedId& feed) const;
@@ -149,16 +158,20 @@ class Membership {
   // nodes, for the session: those some feed of the scope may flow in.
   bool AnyExchange(const PublicKey& a, const PublicKey& b) const;
 
-  // Changes each time Rebuild derives a different result.
+  // Changes each time an entry is added (what is derived may change).
   uint64_t generation() const { return generation_; }
   // A digest of the derived state (members, certificates, cut-offs).
   crypto::Hash256 Digest() const;
 
+  // What the rules need of a held network entry (its dot is its key).
   struct Held {
-    EntryHeader header;
+    RecordType type = RecordType::kCertificate;
     Bytes payload;
   };
-  const std::map<PublicKey, std::map<Scope, uint64_t>>& revoked_unknown() const { return revoked_unknown_; }
+  const std::map<PublicKey, std::map<Scope, uint64_t>>& revoked_unknown() const {
+    Derive();
+    return revoked_unknown_;
+  }
   // The network entries taken, by (author, seq).
   const std::map<Dot, Held>& held() const { return held_; }
 
@@ -166,13 +179,18 @@ class Membership {
   bool InRegionOf(const Member& hub, const Member& node) const;
   const Held* HeldAt(const PublicKey& author, uint64_t seq) const;
 
+  void Derive() const {
+    if (stale_) Rebuild();
+  }
+
   PublicKey root_;
   std::map<Dot, Held> held_;
-  std::map<PublicKey, Member> members_;
+  // Derived from held_ (Rebuild), when asked.
+  mutable bool stale_ = true;
+  mutable std::map<PublicKey, Member> members_;
   // Keys revoked by the root that no held certificate names: their cut-offs.
-  std::map<PublicKey, std::map<Scope, uint64_t>> revoked_unknown_;
-  uint64_t generation_ = 0;
-  crypto::Hash256 digest_{};
+  mutable std::map<PublicKey, std::map<Scope, uint64_t>> revoked_unknown_;
+  uint64_t generation_ = 1;
 };
 
 }  // namespace ncen::storage

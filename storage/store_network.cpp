@@ -110,9 +110,14 @@ Result<std::shared_ptr<Membership>> LoadMembership(lmdb::Txn& txn, const Store::
     for (lc.Seek(prefix); lc.Valid() && lc.key().size() > 4 && std::equal(prefix.begin(), prefix.end(), lc.key().begin());
          lc.Next()) {
       auto value = format::ParseLogValue(lc.value());
-      if (!value) return Corruption("log value does not decode");
-      NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(value->header));
-      if (value->has_payload) m->AddHeld(h, value->payload);
+      auto key = format::ParseLogKey(lc.key());
+      if (!value || !key) return Corruption("log value does not decode");
+      // Taken entries were checked when they came: the payload's magic says
+      // its type, and the header need not be decoded.
+      if (!value->has_payload) continue;
+      RecordType type = value->payload.size() >= 3 && value->payload[2] == 'R' ? RecordType::kRevocation
+                                                                                : RecordType::kCertificate;
+      m->Add(Dot{feed->author, key->seq}, type, value->payload);
     }
     NCEN_RETURN_IF_ERROR(lc.status());
   }
@@ -167,6 +172,7 @@ Result<std::shared_ptr<const Membership>> Store::GetMembership() const {
 }
 
 void Store::CacheMembership(std::shared_ptr<const Membership> m, uint64_t generation) const {
+  if (m) (void)m->members();  // derived before it is shared
   std::lock_guard<std::mutex> lock(membership_mu_);
   membership_ = std::move(m);
   membership_generation_ = generation;

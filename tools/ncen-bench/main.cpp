@@ -11,7 +11,9 @@
 //   ncen-bench sync-incr N M       ... M new entries on top of N shared
 //   ncen-bench conflicts N K       ... K records edited on both sides, synced both ways
 //                                  (sync-*: --runs R repeats the measured step and
-//                                  reports the median)
+//                                  reports the median; sync-cold and sync-noop:
+//                                  --members M also runs it in a network of M
+//                                  certified nodes, alternating, and compares)
 //
 // Each prints a table, or one JSON object with --json. Stores live in a
 // temporary directory that is removed afterwards.
@@ -228,6 +230,12 @@ int main(int argc, char** argv) {
           ->check(kCount);
     }
     sub->add_option("--runs", sync.runs, "measured runs, the median reported (default 1)")->check(CLI::Range(1, 99));
+    if (std::string(mode) == "sync-cold" || std::string(mode) == "sync-noop") {
+      sub->add_option("--members", sync.members,
+                      "also run each step on members of a network of this many certified nodes, alternating "
+                      "with stores of no network (e.g. 2000)")
+          ->check(CLI::Range(102, 100000));
+    }
     sub->callback([&, mode] {
       sync.mode = mode;
       sync.json = json;

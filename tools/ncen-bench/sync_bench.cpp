@@ -37,6 +37,7 @@
 #include "node/config.h"
 #include "node/daemon.h"
 #include "node/node_dir.h"
+#include "storage/membership.h"
 #include "storage/peer_status.h"
 #include "storage/record_json.h"
 #include "tools/common/seizure_gen.h"
@@ -133,6 +134,66 @@ uint64_t AddAuthoredEntries(storage::Store& store, uint64_t count, uint64_t firs
   return bytes;
 }
 
+// A network of `members` certified nodes that makes the source, the sink
+// and the 100 authors members: the root certifies one country authority,
+// which certifies the source (national hub), the sink and the authors
+// (posts) and as many more posts as make `members` nodes.
+struct BenchNetwork {
+  crypto::Identity root = Author(250), authority = Author(251);
+  std::vector<storage::Entry> entries;
+
+  BenchNetwork(uint64_t members, const crypto::PublicKey& source, const crypto::PublicKey& sink) {
+    using storage::Certificate;
+    using storage::MemberKind;
+    Certificate a{MemberKind::kCountryAuthority, authority.public_key(), "PK", "Customs PK", {}, std::nullopt};
+    Append(root, storage::RecordType::kCertificate, storage::EncodeCertificate(a), {});
+    storage::Dot grant = entries.back().header.dot();
+    std::vector<std::pair<crypto::PublicKey, MemberKind>> nodes = {{source, MemberKind::kNationalHub},
+                                                                   {sink, MemberKind::kPost}};
+    for (int i = 0; i < kAuthors; ++i) nodes.push_back({Author(i).public_key(), MemberKind::kPost});
+    for (uint64_t i = 0; nodes.size() < members; ++i) {
+      std::array<uint8_t, 32> seed{};
+      PutU64BE(seed.data(), i);
+      seed[31] = 0x77;
+      nodes.push_back({crypto::Identity::FromSeed(seed).public_key(), MemberKind::kPost});
+    }
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      Certificate c{nodes[i].second, nodes[i].first, "PK", "office " + std::to_string(i), {}, std::nullopt};
+      Append(authority, storage::RecordType::kCertificate, storage::EncodeCertificate(c), {grant});
+    }
+  }
+
+  void Append(const crypto::Identity& author, storage::RecordType type, Bytes payload,
+              std::vector<storage::Dot> context) {
+    storage::EntryHeader h;
+    h.format_version = storage::kNetworkEntryFormatVersion;
+    h.author = author.public_key();
+    h.scope = storage::Scope::kNetwork;
+    h.seq = 1;
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (it->header.author == h.author) {
+        h.seq = it->header.seq + 1;
+        h.prev = it->hash();
+        break;
+      }
+    }
+    h.timestamp_ms = storage::UnixMillisNow();
+    h.record_id = storage::NewRecordId(h.timestamp_ms);
+    h.record_type = type;
+    h.context.dots = std::move(context);
+    entries.push_back(storage::MakeEntry(h, std::move(payload), author));
+  }
+
+  // Makes the store in `dir` a member.
+  void Join(const std::string& dir) const {
+    auto node = node::OpenNodeDir(dir);
+    NCEN_CHECK(node.ok());
+    NCEN_CHECK(node->store->SetNetworkRoot(root.public_key()).ok());
+    auto report = node->store->ApplyBatch(entries, "bench");
+    NCEN_CHECK(report.status.ok() && report.refused.empty());
+  }
+};
+
 struct ProcStats {
   double peak_rss_mib = 0;
   double anon_rss_mib = 0;  // the largest RssAnon seen
@@ -186,12 +247,15 @@ struct Bench {
   uint64_t entry_bytes = 0;  // header + payload bytes filled at the source
   uint64_t entries = 0;
 
-  Bench() {
+  struct CopyTag {};
+  explicit Bench(CopyTag) {
     std::string tmpl = (fs::temp_directory_path() / "ncen-bench-sync-XXXXXX").string();
     NCEN_CHECK(::mkdtemp(tmpl.data()));
     root = tmpl;
     source_dir = root + "/source";
     sink_dir = root + "/sink";
+  }
+  Bench() : Bench(CopyTag{}) {
     storage::StoreOptions fast;
     fast.durable = false;
     node::NodeConfig source_config;
@@ -208,6 +272,10 @@ struct Bench {
   }
   ~Bench() {
     StopSource();
+    if (std::getenv("NCEN_BENCH_KEEP")) {
+      std::fprintf(stderr, "ncen-bench: kept %s (NCEN_BENCH_KEEP)\n", root.c_str());
+      return;
+    }
     fs::remove_all(root);
   }
 
@@ -295,11 +363,25 @@ struct Bench {
   // Keeps the sink as it is now (empty, configured) so that each cold run
   // can start from the same state.
   void SaveEmptySink() {
-    fs::copy(sink_dir, root + "/sink-empty", fs::copy_options::recursive);
+    fs::copy(sink_dir, sink_dir + "-empty", fs::copy_options::recursive);
   }
   void RestoreEmptySink() {
     fs::remove_all(sink_dir);
-    fs::copy(root + "/sink-empty", sink_dir, fs::copy_options::recursive);
+    fs::copy(sink_dir + "-empty", sink_dir, fs::copy_options::recursive);
+  }
+
+  // --members: a copy of `other` (its source stopped) whose source and sink
+  // are members of a network of `members` certified nodes.
+  Bench(const Bench& other, uint64_t members) : Bench(CopyTag{}) {
+    fs::copy(other.source_dir, source_dir, fs::copy_options::recursive);
+    fs::copy(other.sink_dir, sink_dir, fs::copy_options::recursive);
+    entries = other.entries;
+    entry_bytes = other.entry_bytes;
+    auto source_id = node::OpenNodeDir(source_dir).value().identity.public_key();
+    auto sink_id = node::OpenNodeDir(sink_dir).value().identity.public_key();
+    BenchNetwork network(members, source_id, sink_id);
+    network.Join(source_dir);
+    network.Join(sink_dir);
   }
 
   uint64_t SinkEntries() {
@@ -329,9 +411,78 @@ void EditOnBothSides(Bench& bench, uint64_t k) {
   }
 }
 
+Bench::Run Median(std::vector<Bench::Run> runs) {
+  std::sort(runs.begin(), runs.end(), [](const Bench::Run& a, const Bench::Run& b) { return a.wall_ms < b.wall_ms; });
+  return runs[runs.size() / 2];
+}
+
+// --members: the step on stores of no network and on members of a network,
+// alternating run by run (the disk's speed drifts), and the difference.
+int CompareMembership(const SyncBenchArgs& args) {
+  Bench bench;
+  bench.Fill(args.n);
+  Bench networked(bench, args.members);
+  // Both sources run throughout (neither one's start lands in the other's run).
+  for (Bench* b : {&bench, &networked}) {
+    b->StartSource();
+    if (args.mode == "sync-cold") {
+      b->SaveEmptySink();
+    } else {
+      b->SyncOnce();  // make them equal (not measured)
+    }
+  }
+  std::vector<Bench::Run> plain, member;
+  for (int r = 0; r < args.runs; ++r) {
+    for (bool network : {r % 2 == 1, r % 2 == 0}) {
+      Bench& b = network ? networked : bench;
+      if (args.mode == "sync-cold") b.RestoreEmptySink();
+      (network ? member : plain).push_back(b.SyncOnce());
+    }
+  }
+  networked.StopSource();
+  uint64_t sink_entries = bench.SinkEntries();
+  bench.StopSource();
+  Bench::Run p = Median(plain), m = Median(member);
+  double overhead = (m.wall_ms - p.wall_ms) / p.wall_ms * 100.0;
+  auto walls = [](const std::vector<Bench::Run>& runs) {
+    std::vector<double> out;
+    for (const auto& r : runs) out.push_back(r.wall_ms);
+    return out;
+  };
+  if (args.json) {
+    nlohmann::ordered_json out;
+    out["benchmark"] = args.mode;
+    out["n"] = args.n;
+    out["members"] = args.members;
+    out["runs"] = args.runs;
+    out["no_network_wall_ms"] = p.wall_ms;
+    out["network_wall_ms"] = m.wall_ms;
+    out["no_network_wall_ms_runs"] = walls(plain);
+    out["network_wall_ms_runs"] = walls(member);
+    out["overhead_percent"] = overhead;
+    out["sink_entries"] = sink_entries;
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::printf("%s: N=%llu, 100 feeds; stores of no network vs members of a network of %llu certified nodes\n",
+              args.mode.c_str(), static_cast<unsigned long long>(args.n), static_cast<unsigned long long>(args.members));
+  auto line = [&](const char* what, const Bench::Run& median, const std::vector<Bench::Run>& runs) {
+    std::printf("  %-22s %10.1f ms (median of %d; runs", what, median.wall_ms, args.runs);
+    for (const auto& r : runs) std::printf(" %.1f", r.wall_ms);
+    std::printf(")");
+    if (args.mode == "sync-cold") std::printf(", %.0f entries/s", static_cast<double>(args.n) / (median.wall_ms / 1000.0));
+    std::printf("\n");
+  };
+  line("no network", p, plain);
+  line("network, certificates", m, member);
+  std::printf("  membership checks cost %+.1f %%\n", overhead);
+  return 0;
+}
+
 }  // namespace
 
 int SyncBench(const SyncBenchArgs& args) {
+  if (args.members > 0) return CompareMembership(args);
   Bench bench;
   bench.Fill(args.n);
   double mean_entry = static_cast<double>(bench.entry_bytes) / static_cast<double>(std::max<uint64_t>(1, bench.entries));

@@ -11,6 +11,10 @@ struct SyncBenchArgs {
   uint64_t n = 100000;  // entries both nodes share (the source holds, for cold)
   uint64_t m = 1000;    // new entries (incr) or records edited on both sides (conflicts)
   int runs = 1;         // measured runs; the median is reported
+  // sync-cold, sync-noop: > 0 runs each step twice per run, alternating: on
+  // stores of no network, and on members of a network of this many certified
+  // nodes (docs/membership.md), to measure what the certificate checks cost.
+  uint64_t members = 0;
   bool json = false;
 };
 
