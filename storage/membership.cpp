@@ -255,6 +255,7 @@ uint64_t Member::CutoffOf(Scope scope) const {
 Membership::Membership(const PublicKey& root) : root_(root) { Rebuild(); }
 
 void Membership::Add(const Dot& dot, RecordType type, ByteView payload) {
+  NCEN_CHECK(complete_);
   auto [it, fresh] = held_.try_emplace(dot, Held{type, Bytes(payload.begin(), payload.end())});
   if (!fresh) return;
   stale_ = true;
@@ -271,6 +272,7 @@ const Membership::Held* Membership::HeldAt(const PublicKey& author, uint64_t seq
 // names; a node holds all of them before it takes the entry (the chain and
 // the context rule, docs/log-format.md §6), so every node decides the same.
 Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
+  NCEN_CHECK(complete_);
   const bool by_root = h.author == root_;
   std::string country;  // the authoring country authority's
   if (!by_root) {
@@ -325,6 +327,7 @@ Status Membership::CheckEntry(const EntryHeader& h, ByteView payload) const {
 }
 
 void Membership::Rebuild() const {
+  NCEN_CHECK(complete_);
   // Sorted vectors and hinted inserts rather than maps keyed by 32-byte
   // keys: a node derives this for every network entry it loads, and with
   // thousands of members the comparisons were most of a node's start.
@@ -469,6 +472,102 @@ crypto::Hash256 Membership::Digest() const {
     hasher.Update(b);
   }
   return hasher.Final();
+}
+
+// snapshot := 0x01 | count u32 | member × count | unknown_count u32 | (key[32] | cut u64 × 4) × unknown_count
+// member   := key[32] | flags u8 (bit 0 root, 1 revoked, 2 successor) |
+//             [not root: issuer[32] | cert_seq u64 | cert_len u16 | certificate] |
+//             [revoked: cut u64 × 4] | [successor: key[32]]
+Bytes Membership::EncodeSnapshot() const {
+  Derive();
+  Bytes out{1};
+  AppendU32BE(out, static_cast<uint32_t>(members_.size()));
+  for (const auto& [key, m] : members_) {
+    Append(out, key);
+    out.push_back(static_cast<uint8_t>((m.root ? 1 : 0) | (m.revoked ? 2 : 0) | (m.successor ? 4 : 0)));
+    if (!m.root) {
+      Append(out, m.issuer);
+      AppendU64BE(out, m.cert_seq);
+      Bytes cert = EncodeCertificate(m.cert);
+      out.push_back(static_cast<uint8_t>(cert.size() >> 8));
+      out.push_back(static_cast<uint8_t>(cert.size()));
+      Append(out, cert);
+    }
+    if (m.revoked) {
+      for (int s = 0; s < kFeedScopeCount; ++s) AppendU64BE(out, m.CutoffOf(Scope(s)));
+    }
+    if (m.successor) Append(out, *m.successor);
+  }
+  AppendU32BE(out, static_cast<uint32_t>(revoked_unknown_.size()));
+  for (const auto& [key, cut] : revoked_unknown_) {
+    Append(out, key);
+    for (int s = 0; s < kFeedScopeCount; ++s) {
+      auto it = cut.find(Scope(s));
+      AppendU64BE(out, it == cut.end() ? 0 : it->second);
+    }
+  }
+  return out;
+}
+
+Result<std::shared_ptr<Membership>> Membership::FromSnapshot(const PublicKey& root, ByteView bytes) {
+  auto bad = [] { return Corruption("network snapshot does not decode"); };
+  Reader r(bytes);
+  uint8_t version = 0;
+  if (!r.U8(&version) || version != 1) return bad();
+  auto u32 = [&](uint32_t* v) {
+    ByteView b;
+    if (!r.Take(4, &b)) return false;
+    *v = GetU32BE(b.data());
+    return true;
+  };
+  auto m = std::make_shared<Membership>(root);
+  m->complete_ = false;
+  m->stale_ = false;
+  m->members_.clear();
+  uint32_t count = 0;
+  if (!u32(&count) || count > bytes.size() / 33) return bad();
+  for (uint32_t i = 0; i < count; ++i) {
+    Member member;
+    uint8_t flags = 0;
+    if (!r.Key(&member.key) || !r.U8(&flags) || flags > 7) return bad();
+    member.root = flags & 1;
+    if (!member.root) {
+      uint16_t len = 0;
+      ByteView cert;
+      if (!r.Key(&member.issuer) || !r.U64(&member.cert_seq) || !r.U16(&len) || !r.Take(len, &cert)) return bad();
+      NCEN_ASSIGN_OR_RETURN(member.cert, DecodeCertificate(cert));
+    }
+    if (flags & 2) {
+      member.revoked = true;
+      for (int s = 0; s < kFeedScopeCount; ++s) {
+        uint64_t v = 0;
+        if (!r.U64(&v)) return bad();
+        member.cutoffs[Scope(s)] = v;
+      }
+    }
+    if (flags & 4) {
+      PublicKey successor{};
+      if (!r.Key(&successor)) return bad();
+      member.successor = successor;
+    }
+    PublicKey key = member.key;
+    if (!m->members_.empty() && !(m->members_.rbegin()->first < key)) return bad();
+    m->members_.emplace_hint(m->members_.end(), key, std::move(member));
+  }
+  uint32_t unknown = 0;
+  if (!u32(&unknown) || unknown > bytes.size() / 64) return bad();
+  for (uint32_t i = 0; i < unknown; ++i) {
+    PublicKey key{};
+    if (!r.Key(&key)) return bad();
+    auto& cut = m->revoked_unknown_[key];
+    for (int s = 0; s < kFeedScopeCount; ++s) {
+      uint64_t v = 0;
+      if (!r.U64(&v)) return bad();
+      cut[Scope(s)] = v;
+    }
+  }
+  if (!r.done() || !m->members_.count(root) || !m->members_.at(root).root) return bad();
+  return m;
 }
 
 const Member* Membership::Find(const PublicKey& key) const {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -172,6 +173,15 @@ class Membership {
     Derive();
     return revoked_unknown_;
   }
+  // A snapshot of what is derived (docs/membership.md §9), so that a node
+  // starting up need not derive it again from every network entry.
+  Bytes EncodeSnapshot() const;
+  // A membership from a snapshot: it answers every question but holds no
+  // entries, so it cannot take more (complete() is false; Add, CheckEntry
+  // and Rebuild are then bugs). kCorruption when the bytes do not decode.
+  static Result<std::shared_ptr<Membership>> FromSnapshot(const PublicKey& root, ByteView bytes);
+  bool complete() const { return complete_; }
+
   // The network entries taken, by (author, seq).
   const std::map<Dot, Held>& held() const { return held_; }
 
@@ -184,6 +194,7 @@ class Membership {
   }
 
   PublicKey root_;
+  bool complete_ = true;  // false: from a snapshot, without held_
   std::map<Dot, Held> held_;
   // Derived from held_ (Rebuild), when asked.
   mutable bool stale_ = true;

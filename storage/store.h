@@ -357,7 +357,9 @@ class Store {
   ApplyReport ApplyInTxn(std::span<const Entry> entries, const std::string& source,
                          const BatchExclusions& excluded, BatchExclusions* exclude_next);
   // Membership (store_network.cpp).
-  Result<std::shared_ptr<const Membership>> MembershipIn(lmdb::Txn& txn) const;
+  // `complete`: with the network entries (to take more), not only a snapshot.
+  Result<std::shared_ptr<const Membership>> MembershipIn(lmdb::Txn& txn, bool complete = false) const;
+  Status PutNetworkGeneration(lmdb::Txn& txn, const Membership& m, uint64_t generation);
   void CacheMembership(std::shared_ptr<const Membership> m, uint64_t generation) const;
   Status NetworkChanged(Writer& w, const Membership& before, std::shared_ptr<const Membership> after,
                         uint64_t* generation);

@@ -636,7 +636,10 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return failed(txn.status());
   Writer w(*dbs_, std::move(txn).value());
-  auto membership = MembershipIn(w.txn());
+  // Taking network entries needs them all (a snapshot answers the rest).
+  bool network = std::any_of(entries.begin(), entries.end(),
+                             [](const Entry& e) { return e.header.scope == Scope::kNetwork; });
+  auto membership = MembershipIn(w.txn(), network);
   if (!membership.ok()) return failed(membership.status());
   const BatchPlan plan = PlanBatch(entries);
   BatchVerifier verifier(entries, plan.run_ends);

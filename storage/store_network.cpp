@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kRootKey = "network_root";
 constexpr const char* kGenerationKey = "network_generation";
+constexpr const char* kSnapshotKey = "network_snapshot";  // generation u64 | Membership::EncodeSnapshot
 constexpr uint8_t kViolationKind = 'v';
 
 Bytes ViolationKey(const FeedId& feed) {
@@ -144,26 +145,48 @@ Status Store::SetNetworkRoot(const PublicKey& root) {
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes(kRootKey), root));
   NCEN_ASSIGN_OR_RETURN(uint64_t gen, ReadGeneration(txn, *dbs_));
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes(kGenerationKey), MetaU64(gen + 1)));
+  NCEN_ASSIGN_OR_RETURN(auto m, LoadMembership(txn, *dbs_, root));
+  NCEN_RETURN_IF_ERROR(PutNetworkGeneration(txn, *m, gen + 1));
   return txn.Commit();
 }
 
-Result<std::shared_ptr<const Membership>> Store::MembershipIn(lmdb::Txn& txn) const {
+Result<std::shared_ptr<const Membership>> Store::MembershipIn(lmdb::Txn& txn, bool complete) const {
   NCEN_ASSIGN_OR_RETURN(uint64_t gen, ReadGeneration(txn, *dbs_));
   {
     std::lock_guard<std::mutex> lock(membership_mu_);
-    if (membership_loaded_ && membership_generation_ == gen) return membership_;
+    if (membership_loaded_ && membership_generation_ == gen &&
+        (!complete || !membership_ || membership_->complete())) {
+      return membership_;
+    }
   }
   NCEN_ASSIGN_OR_RETURN(auto root, ReadRoot(txn, *dbs_));
   std::shared_ptr<const Membership> m;
   if (root) {
-    NCEN_ASSIGN_OR_RETURN(auto loaded, LoadMembership(txn, *dbs_, *root));
-    m = std::move(loaded);
+    // A snapshot of this generation saves deriving it all again (a node's
+    // start); taking more network entries needs them all.
+    NCEN_ASSIGN_OR_RETURN(auto snapshot, txn.Get(dbs_->meta, AsBytes(kSnapshotKey)));
+    if (!complete && snapshot && snapshot->size() >= 8 && GetU64BE(snapshot->data()) == gen) {
+      NCEN_ASSIGN_OR_RETURN(auto from_snapshot, Membership::FromSnapshot(*root, snapshot->subspan(8)));
+      m = std::move(from_snapshot);
+    } else {
+      NCEN_ASSIGN_OR_RETURN(auto loaded, LoadMembership(txn, *dbs_, *root));
+      m = std::move(loaded);
+    }
   }
   std::lock_guard<std::mutex> lock(membership_mu_);
   membership_ = m;
   membership_generation_ = gen;
   membership_loaded_ = true;
   return m;
+}
+
+// The generation changes in the transaction that changes the network
+// entries, and the snapshot with it.
+Status Store::PutNetworkGeneration(lmdb::Txn& txn, const Membership& m, uint64_t gen) {
+  Bytes value;
+  AppendU64BE(value, gen);
+  Append(value, m.EncodeSnapshot());
+  return txn.Put(dbs_->meta, AsBytes(kSnapshotKey), value);
 }
 
 Result<std::shared_ptr<const Membership>> Store::GetMembership() const {
@@ -189,7 +212,7 @@ Result<Dot> Store::AppendNetworkEntry(const crypto::Identity& me, RecordType typ
   Writer w(*dbs_, std::move(txn));
   NCEN_ASSIGN_OR_RETURN(auto stale, w.txn().Get(dbs_->meta, AsBytes("stale_identity")));
   if (stale) return FailedPrecondition("this node's identity is stale; local writes are refused");
-  NCEN_ASSIGN_OR_RETURN(auto current, MembershipIn(w.txn()));
+  NCEN_ASSIGN_OR_RETURN(auto current, MembershipIn(w.txn(), /*complete=*/true));
   if (!current) return FailedPrecondition("this data directory belongs to no network (ncenctl network create, or join)");
   const Member* self = current->Find(me.public_key());
   if (!self || !self->authority()) {
@@ -223,6 +246,7 @@ Result<Dot> Store::AppendNetworkEntry(const crypto::Identity& me, RecordType typ
   NCEN_RETURN_IF_ERROR(RebuildRevokedRecords(w, *current, *next));
   NCEN_ASSIGN_OR_RETURN(uint64_t gen, w.MetaCounter(kGenerationKey));
   w.SetCounter(kGenerationKey, gen + 1);
+  NCEN_RETURN_IF_ERROR(PutNetworkGeneration(w.txn(), *next, gen + 1));
   NCEN_RETURN_IF_ERROR(w.Finish());
   CacheMembership(next, gen + 1);
   return e.header.dot();
@@ -233,6 +257,7 @@ Status Store::NetworkChanged(Writer& w, const Membership& before, std::shared_pt
   NCEN_RETURN_IF_ERROR(RebuildRevokedRecords(w, before, *after));
   NCEN_ASSIGN_OR_RETURN(uint64_t gen, w.MetaCounter(kGenerationKey));
   w.SetCounter(kGenerationKey, gen + 1);
+  NCEN_RETURN_IF_ERROR(PutNetworkGeneration(w.txn(), *after, gen + 1));
   *generation = gen + 1;
   return Status::Ok();
 }

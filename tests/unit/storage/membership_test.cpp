@@ -408,3 +408,42 @@ TEST_CASE("the bodies in docs/membership.md are these bytes", "[membership]") {
         "02000000000000000039030000000000000000000d6c6170746f702073746f6c656e");
   CHECK(NetworkIdOf(subject) != NetworkIdOf(testing::IdentityFromNumber(1).public_key()));
 }
+
+TEST_CASE("a node starts from the stored snapshot of its membership, and takes more entries after", "[membership]") {
+  TwoCountries w;
+  TestNode& pk_auth = *w.net.authorities[0];
+  REQUIRE(w.net.Revoke(pk_auth, Revocation{w.pk_post.key(), {{Scope::kNational, 0}}, "gone"}).ok());
+  Certificate c = w.net.Cert(MemberKind::kPost, testing::IdentityFromNumber(70).public_key(), "PK", "new post");
+  c.predecessor = w.pk_post.key();
+  REQUIRE(w.net.Certify(pk_auth, c).ok());
+  REQUIRE(w.pk_hub.store().ApplyBatch(w.net.AllNetworkEntries()).refused.empty());
+  auto derived = MembershipOf(w.pk_hub.store());
+  REQUIRE(derived->complete());
+  // Opened again: from the snapshot, the same answers.
+  std::string dir = w.pk_hub.t.dir.path();
+  w.pk_hub.t.store.reset();
+  StoreOptions options;
+  options.durable = false;
+  options.map_size_bytes = uint64_t{1} << 30;
+  auto reopened = Store::Open(dir, options);
+  REQUIRE(reopened.ok());
+  w.pk_hub.t.store = std::move(reopened).value();
+  auto snapshot = MembershipOf(w.pk_hub.store());
+  CHECK_FALSE(snapshot->complete());
+  CHECK(snapshot->Digest() == derived->Digest());
+  CHECK(snapshot->Find(w.pk_post.key())->revoked);
+  CHECK(snapshot->Find(w.pk_post.key())->successor.has_value());
+  CHECK(snapshot->MayHold(w.pk_hub.key(), {w.af_hub.key(), Scope::kGlobal}));
+  // More network entries: the store loads them all to take them.
+  TestNode later(71, "later");
+  REQUIRE(w.net.Certify(pk_auth, w.net.Cert(MemberKind::kPost, later.key(), "PK", "later")).ok());
+  auto report = w.pk_hub.store().ApplyBatch(w.net.AllNetworkEntries());
+  REQUIRE(report.refused.empty());
+  CHECK(report.applied == 1);
+  CHECK(MembershipOf(w.pk_hub.store())->Find(later.key()) != nullptr);
+  // A damaged snapshot does not decode.
+  Bytes bytes = snapshot->EncodeSnapshot();
+  CHECK(Membership::FromSnapshot(w.net.root.key(), bytes).ok());
+  bytes.resize(bytes.size() - 1);
+  CHECK(Membership::FromSnapshot(w.net.root.key(), bytes).status().code() == StatusCode::kCorruption);
+}
