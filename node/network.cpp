@@ -57,7 +57,8 @@ Result<NetworkFile> ReadNetworkFile(const std::string& path) {
   }
   if (in.bad()) return IOError("cannot read " + path);
   auto file = DecodeNetworkFile(AsBytes(bytes));
-  if (!file.ok()) return file.status().WithContext(path);
+  // A file the user gave: a user error (exit 1), not a corrupt store.
+  if (!file.ok()) return InvalidArgument(path + ": " + file.status().message());
   return file;
 }
 

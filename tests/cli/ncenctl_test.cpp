@@ -2029,3 +2029,163 @@ TEST_CASE("stale shows the mark's evidence and stale clear needs this node to ho
     CHECK(node.Ctl({"log", "verify"}).exit_code == 0);
   }
 }
+
+// ---- Network membership (issue 13) ----
+
+// A root made with `network create`: an authority's data directory.
+struct RootDir {
+  ncen::testing::TempDir dir;
+  std::string data = dir.Sub("root");
+  std::string network_id;
+  RootDir() {
+    RunResult r = Run({"--data", data, "network", "create", "--name", "test network"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    network_id = Trim(r.out);
+    REQUIRE(IsHex(network_id, 64));
+  }
+  RunResult Ctl(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--data", data});
+    return Run(args);
+  }
+};
+
+TEST_CASE("a node joins in two commands: init, then join with its authority's file", "[cli][membership]") {
+  RootDir root;
+  Node authority("PK authority", "authority");
+  std::string auth_file = root.dir.Sub("auth.net");
+  RunResult certified = root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name",
+                                  "Pakistan Customs", "--country", "PK", "--out", auth_file});
+  INFO(certified.err);
+  REQUIRE(certified.exit_code == 0);
+  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  Node post("Torkham post");
+  std::string post_file = root.dir.Sub("post.net");
+  REQUIRE(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "Torkham post", "--country",
+                         "PK", "--out", post_file})
+              .exit_code == 0);
+  RunResult joined = post.Ctl({"join", post_file, "--json"});
+  INFO(joined.err);
+  REQUIRE(joined.exit_code == 0);
+  json j = ParseOut(joined);
+  CHECK(j["network_id"] == root.network_id);
+  CHECK(j["role"] == "post");
+  CHECK(j["country"] == "PK");
+  json members = ParseOut(post.Ctl({"members", "--json"}));
+  REQUIRE(members["members"].size() == 3);
+  for (const auto& m : members["members"]) {
+    if (m["id"] == post.node_id()) {
+      CHECK(m["self"] == true);
+      CHECK(m["certified_by_name"] == "Pakistan Customs");
+    }
+    if (m["role"] == "root") CHECK(m["exchange"]["national"] == false);
+  }
+  CHECK(post.Status()["network"]["role"] == "post");
+  CHECK(post.Status()["network_id"] == root.network_id);
+  // Joined: the post writes national records, and not regional ones.
+  post.AddSample("seizure-cash-airport.json");
+}
+
+TEST_CASE("membership commands refuse bad input with one line and write nothing", "[cli][membership]") {
+  RootDir root;
+  Node authority("PK authority", "authority");
+  std::string auth_file = root.dir.Sub("auth.net");
+  REQUIRE(root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name", "PK",
+                    "--country", "PK", "--out", auth_file})
+              .exit_code == 0);
+  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  Node post("post");
+  json before = authority.Status();
+  auto refused = [&](const RunResult& r, const std::string& says) {
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, says));
+  };
+  std::vector<std::string> base = {"certify", "--node", post.node_id(), "--name", "post"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return authority.Ctl(args);
+  };
+  refused(with({"--role", "customs-officer", "--country", "PK"}), "--role must be");
+  refused(with({"--role", "post", "--country", "pk"}), "country");
+  refused(with({"--role", "post", "--country", "XX"}), "country");
+  refused(with({"--role", "post"}), "country");
+  refused(with({"--role", "post", "--country", "AF"}), "certifies a node of AF");
+  refused(with({"--role", "global-hub"}), "not a global-hub");
+  refused(authority.Ctl({"certify", "--role", "post", "--node", "abc", "--name", "x", "--country", "PK"}), "--node");
+  refused(authority.Ctl({"revoke", "--node", post.node_id()}), "did not certify");
+  refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "national=x"}), "--cutoff");
+  refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "personal=3"}), "--cutoff");
+  // A post is no authority.
+  refused(post.Ctl({"certify", "--role", "post", "--node", authority.node_id(), "--name", "x", "--country", "PK"}),
+          "no network");
+  CHECK(authority.Status()["entries"] == before["entries"]);
+
+  // Files: garbage, truncated, no certificate for the node, another network.
+  std::string garbage = post.Write("garbage.net", "not a network file");
+  refused(post.Ctl({"join", garbage}), "not an ncen network file");
+  std::string whole = ReadFile(auth_file);
+  std::string cut = post.Write("cut.net", whole.substr(0, whole.size() - 10));
+  RunResult truncated = post.Ctl({"join", cut});
+  CHECK(truncated.exit_code != 0);
+  CHECK(IsOneLine(truncated.err));
+  std::string overclaim = whole;
+  overclaim[8 + 32] = '\x7f';  // count: far more entries than bytes
+  refused(post.Ctl({"join", post.Write("over.net", overclaim)}), "more than its");
+  refused(post.Ctl({"join", auth_file}), "no certificate for this node");
+  CHECK(post.Status()["network"].is_null());
+  RootDir other;
+  std::string other_file = other.dir.Sub("other.net");
+  REQUIRE(other.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "p", "--country", "PK", "--out",
+                     other_file})
+              .exit_code == 0);
+  REQUIRE(post.Ctl({"join", other_file}).exit_code == 0);
+  refused(post.Ctl({"network", "import", auth_file}), "another network");
+}
+
+TEST_CASE("revoke defaults its cut-offs to the heads the authority holds; succeed names the old key",
+          "[cli][membership]") {
+  RootDir root;
+  Node authority("PK authority", "authority");
+  std::string auth_file = root.dir.Sub("auth.net");
+  REQUIRE(root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name", "PK",
+                    "--country", "PK", "--out", auth_file})
+              .exit_code == 0);
+  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  Node post("post");
+  std::string post_file = root.dir.Sub("post.net");
+  REQUIRE(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "Torkham", "--country", "PK",
+                         "--out", post_file})
+              .exit_code == 0);
+  REQUIRE(post.Ctl({"join", post_file}).exit_code == 0);
+  RunResult revoked = authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "national=4", "--json"});
+  INFO(revoked.err);
+  REQUIRE(revoked.exit_code == 0);
+  json r = ParseOut(revoked);
+  CHECK(r["last_valid_seq"]["national"] == 4);
+  CHECK(r["last_valid_seq"]["global"] == 0);  // this authority holds none of it
+  // Succession: rekey on the node, succeed on the authority, join again.
+  RunResult rekey = post.Ctl({"rekey"});
+  REQUIRE(rekey.exit_code == 0);
+  std::string new_id = Trim(rekey.out);
+  REQUIRE(IsHex(new_id, 64));
+  CHECK(new_id != post.node_id());
+  CHECK(fs::exists(post.data() + "/identity.key"));
+  std::string succ_file = root.dir.Sub("succ.net");
+  RunResult succeeded =
+      authority.Ctl({"succeed", "--old", post.node_id(), "--new", new_id, "--out", succ_file});
+  INFO(succeeded.err);
+  REQUIRE(succeeded.exit_code == 0);
+  REQUIRE(post.Ctl({"join", succ_file}).exit_code == 0);
+  json members = ParseOut(post.Ctl({"members", "--json"}));
+  bool linked = false;
+  for (const auto& m : members["members"]) {
+    if (m["id"] == new_id) linked = m["predecessor"] == post.node_id() && m["name"] == "Torkham";
+    if (m["id"] == post.node_id()) CHECK(m["successor"] == new_id);
+  }
+  CHECK(linked);
+  CHECK(Trim(post.Ctl({"id"}).out) == new_id);
+  post.AddSample("seizure-cash-airport.json");  // the new key writes
+}
