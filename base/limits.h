@@ -197,4 +197,9 @@ inline constexpr size_t kLogRepeatKeysMax = 64;
 inline constexpr int64_t kRefusedWriteIntervalMs = 2000;
 inline constexpr size_t kRefusedIdsPerWriteMax = 100;
 
+// Violation reports kept (docs/membership.md §3): one row per refused feed,
+// the latest; past this many, new ones are not written (the refusals still
+// happen and are logged).
+inline constexpr size_t kViolationsKept = 1000;
+
 }  // namespace ncen::limits

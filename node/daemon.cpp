@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "base/log_limiter.h"
 #include "crypto/random.h"
 #include "node/durable_file.h"
 #include "node/config.h"
@@ -66,7 +67,7 @@ class Daemon::Impl {
       } else if (me->revoked) {
         log::Line("WARNING: this node's certificate is revoked: peers will refuse it");
       }
-      if (m) checked_generation_ = m->generation();
+      checked_ = m;
     }
     log::Line("node " + meta.name + " (" + meta.role + ", id " +
               crypto::Fingerprint(node_.identity.public_key()) + ") starting, " + network + ", " +
@@ -189,8 +190,10 @@ class Daemon::Impl {
   // the rules no longer allow end.
   void CheckMembers() {
     auto m = Membership();
-    if (!m || m->generation() == checked_generation_) return;
-    checked_generation_ = m->generation();
+    // The store loads a new Membership whenever the network entries change
+    // (in this process or another): a new object is a new network.
+    if (!m || m.get() == checked_.get()) return;
+    checked_ = m;
     std::vector<crypto::PublicKey> ids;
     for (const auto& [id, live] : live_) ids.push_back(id);
     for (const crypto::PublicKey& id : ids) {
@@ -260,6 +263,8 @@ class Daemon::Impl {
     auto self = c.shared_from_this();
     pending_.erase(self);
     crypto::PublicKey id = *c.peer_id();
+    // The network may have changed since the handshake's check.
+    if (auto why = NotAMember(id)) return c.Close(*why);
     const PeerConfig* pc = peers_.Find(id);
     if (!pc && !stopping_) pc = AdmitMember(id);
     if (!pc || stopping_) return c.Close("not available");
@@ -405,7 +410,8 @@ class Daemon::Impl {
       attempt.address = c.remote_address();
       attempt.at_ms = Now();
       attempt.reason = "handshake failed (a node of another network?): " + error.message();
-      log::Line("refused " + c.remote_address() + ": " + attempt.reason);
+      // Anyone who can reach the port can cause it: rate-limited.
+      handshake_failures_.Line("handshake failed", "refused " + c.remote_address() + ": " + attempt.reason, Now());
       peers_.OnRefused(attempt);
     }
     if (c.refused_peer()) {
@@ -441,6 +447,7 @@ class Daemon::Impl {
   void OnTick() {
     int64_t now = Now();
     CheckMembers();
+    handshake_failures_.Flush(now);
     NCEN_CHECK(live_.size() <= peers_.Ids().size());  // one session per configured peer
     std::vector<crypto::PublicKey> ids;
     for (const auto& [id, live] : live_) ids.push_back(id);
@@ -619,8 +626,9 @@ class Daemon::Impl {
   NodeConfig config_;
   std::optional<crypto::PublicKey> network_root_;  // the store's network, if any
   std::shared_ptr<const storage::Membership> membership_;
-  uint64_t checked_generation_ = 0;
+  std::shared_ptr<const storage::Membership> checked_;  // what CheckMembers last checked
   std::map<crypto::PublicKey, PeerConfig> members_;  // members admitted by certificate, not in ncen.toml
+  log::RepeatLimiter handshake_failures_;
   asio::io_context io_;
   asio::steady_timer tick_;
   asio::signal_set signals_;

@@ -79,9 +79,12 @@ Result<NetworkFile> ExportNetwork(const storage::Store& store) {
   NetworkFile file;
   file.root = *root;
   NCEN_ASSIGN_OR_RETURN(auto frontier, store.Frontier());
+  NCEN_ASSIGN_OR_RETURN(auto membership, store.GetMembership());
   for (const auto& head : frontier) {
     if (head.feed.scope != storage::Scope::kNetwork) continue;
-    for (uint64_t seq = 1; seq <= head.seq; ++seq) {
+    // Entries past a revocation's cut-off are not passed on.
+    uint64_t last = membership ? std::min(head.seq, membership->CutoffOf(head.feed)) : head.seq;
+    for (uint64_t seq = 1; seq <= last; ++seq) {
       NCEN_ASSIGN_OR_RETURN(storage::Entry e, store.GetEntry(head.feed, seq));
       file.entries.push_back(std::move(e));
     }
@@ -110,14 +113,22 @@ Result<storage::Member> Join(storage::Store& store, const crypto::PublicKey& sel
   NCEN_RETURN_IF_ERROR(store.SetNetworkRoot(file.root));
   storage::ApplyReport report = store.ApplyBatch(file.entries, "network file");
   NCEN_RETURN_IF_ERROR(report.status);
-  if (!report.refused.empty()) {
-    const auto& r = report.refused.front();
-    return Unauthenticated("the network file's entry " + std::to_string(r.seq) + " of " +
-                           crypto::Fingerprint(r.feed.author) + " was refused: " + r.message);
-  }
   NCEN_ASSIGN_OR_RETURN(auto membership, store.GetMembership());
   const storage::Member* me = membership ? membership->Find(self) : nullptr;
-  if (!me) return NotFound("no certificate for this node after taking the network file");
+  if (!me) {
+    // Nothing of it held: as if the file had never been read (a first join
+    // with a forged or damaged file must not bind the store to its root).
+    if (!held) (void)store.ForgetNetworkRoot();
+    std::string why = "the network file does not certify this node";
+    if (!report.refused.empty()) {
+      const auto& r = report.refused.front();
+      why += ": its entry " + std::to_string(r.seq) + " of " + crypto::Fingerprint(r.feed.author) +
+             " was refused (" + r.message + ")";
+    }
+    return Unauthenticated(why);
+  }
+  // Other refusals (entries past a revocation's cut-off, say) leave this
+  // node's membership as the file's authority sees it.
   return *me;
 }
 

@@ -1,6 +1,7 @@
 #include "node/node_dir.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -97,8 +98,11 @@ Result<OpenNode> OpenNodeDir(const std::string& dir, storage::StoreOptions optio
 }
 
 Status FinishRekey(const std::string& dir, const crypto::PublicKey& old_key) {
+  // The old key gets a second name, then the new one replaces it: at every
+  // moment identity.key exists (a crash leaves the old key with both names,
+  // and OpenNodeDir finishes the job).
   std::string archived = dir + "/identity.key.replaced-" + crypto::Fingerprint(old_key);
-  if (::rename((dir + "/identity.key").c_str(), archived.c_str()) != 0 ||
+  if ((::link((dir + "/identity.key").c_str(), archived.c_str()) != 0 && errno != EEXIST) ||
       ::rename((dir + "/identity.key.new").c_str(), (dir + "/identity.key").c_str()) != 0) {
     return IOError("cannot move the identity keys in " + dir + ": " + std::strerror(errno));
   }

@@ -374,6 +374,7 @@ void Membership::Rebuild() const {
     }
   }
   // 2. The country authorities (by their root certificates), each up to its cut-off.
+  std::vector<std::pair<PublicKey, Revocation>> pending;  // (authority, its revocation)
   std::vector<std::pair<PublicKey, std::string>> authorities;
   for (const auto& [key, index] : by_root) {
     const Certificate& c = candidates[index].cert;
@@ -397,11 +398,13 @@ void Membership::Rebuild() const {
         certified.insert(cert.subject);
         candidates.push_back(Candidate{std::move(c).value(), authority, it->first.seq, false});
       } else if (auto rv = DecodeRevocation(e.payload); rv.ok() && certified.count(rv.value().subject)) {
-        revoke(rv.value());
+        // Counts only if this authority issued the key's effective
+        // certificate (step 3): one authority cannot revoke another's nodes.
+        pending.push_back({authority, std::move(rv).value()});
       }
     }
   }
-  // 3. The members: each subject's best certificate.
+  // 3. Each subject's effective certificate.
   std::vector<uint32_t> order(candidates.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
@@ -411,14 +414,40 @@ void Membership::Rebuild() const {
     if (c != 0) return c < 0;
     return a.rank() < b.rank();
   });
+  // A key the root certified is the root's: an authority's certificate of
+  // it does not count. Otherwise it must have one issuer: a key two
+  // authorities both certify is contested and no member (one authority
+  // cannot take over another's node, nor revoke it by certifying it).
+  std::vector<uint32_t> effective;
+  for (size_t i = 0; i < order.size();) {
+    size_t end = i;
+    while (end < order.size() && candidates[order[end]].cert.subject == candidates[order[i]].cert.subject) ++end;
+    const Candidate& best = candidates[order[end - 1]];  // the root's, if any (rank), else the latest
+    bool contested = false;
+    if (!best.by_root) {
+      for (size_t k = i; k < end; ++k) contested = contested || candidates[order[k]].issuer != best.issuer;
+    }
+    if (!contested) effective.push_back(order[end - 1]);
+    i = end;
+  }
+  // 4. Authorities' revocations of the keys whose effective certificate they issued.
+  auto issuer_of = [&](const PublicKey& subject) -> const PublicKey* {
+    auto at = std::lower_bound(effective.begin(), effective.end(), subject, [&](uint32_t x, const PublicKey& k) {
+      return candidates[x].cert.subject < k;
+    });
+    return at != effective.end() && candidates[*at].cert.subject == subject ? &candidates[*at].issuer : nullptr;
+  };
+  for (const auto& [authority, rv] : pending) {
+    const PublicKey* issuer = issuer_of(rv.subject);
+    if (issuer && *issuer == authority) revoke(rv);
+  }
   std::map<PublicKey, Member> members;
   Member root;
   root.key = root_;
   root.root = true;
   members.emplace(root_, root);
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (i + 1 < order.size() && candidates[order[i + 1]].cert.subject == candidates[order[i]].cert.subject) continue;
-    Candidate& c = candidates[order[i]];
+  for (uint32_t index : effective) {
+    Candidate& c = candidates[index];
     Member m;
     m.key = c.cert.subject;
     m.issuer = c.issuer;
@@ -584,6 +613,10 @@ bool Membership::Active(const PublicKey& key) const {
 uint64_t Membership::CutoffOf(const FeedId& feed) const {
   Derive();
   if (const Member* m = Find(feed.author)) return m->CutoffOf(feed.scope);
+  // No certificate: no record entry of the key is valid (if it had one that
+  // fell — its issuer revoked before it — what it wrote drops out as if it
+  // were revoked at 0). Network entries are judged by CheckEntry instead.
+  if (feed.scope != Scope::kNetwork) return 0;
   auto it = revoked_unknown_.find(feed.author);
   if (it == revoked_unknown_.end()) return UINT64_MAX;
   auto s = it->second.find(feed.scope);

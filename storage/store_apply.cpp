@@ -206,7 +206,12 @@ class Store::BatchApplier {
   Status TakeInBatchOrder() {
     bool any_network = std::any_of(entries_.begin(), entries_.end(),
                                    [](const Entry& e) { return e.header.scope == Scope::kNetwork; });
-    if (any_network) NCEN_RETURN_IF_ERROR(TakeInBatchOrderPass(true));
+    if (any_network) {
+      NCEN_RETURN_IF_ERROR(TakeInBatchOrderPass(true));
+      // A certificate whose root certificate came later in the batch: taken
+      // now, before the record entries it lets in.
+      NCEN_RETURN_IF_ERROR(TakeDeferredPass());
+    }
     return TakeInBatchOrderPass(false);
   }
 
@@ -444,29 +449,52 @@ class Store::BatchApplier {
       return false;
     }
     const FeedId feed = h.feed();
+    if (h.scope == Scope::kNetwork) {
+      // Who may write it is CheckEntry's, once its context is held.
+      if (uint64_t cut = m->CutoffOf(feed); h.seq > cut) {
+        RefuseRevoked(i, fp, cut);
+        return false;
+      }
+      return true;
+    }
     // A record feed passes once per batch (the hot path: map lookups per
     // entry would cost a sync of millions of entries a few percent).
     if (fp.member_ok && h.seq <= fp.cutoff) return true;
-    if (uint64_t cut = m->CutoffOf(feed); h.seq > cut) {
-      Refuse(i, fp, EntryError::kRevoked,
-             "seq " + std::to_string(h.seq) + " of feed " + FeedText(feed) + " is past its author's revocation "
-             "(the last valid seq is " + std::to_string(cut) + ")");
+    std::string why;
+    if (!m->MayAuthor(feed, &why) || !m->MayHold(store_.meta_.node_id, feed, &why)) {
+      NCEN_RETURN_IF_ERROR(Report(i, why));
+      Refuse(i, fp, EntryError::kNotAuthorized, why);
       return false;
     }
-    if (h.scope == Scope::kNetwork) return true;  // CheckEntry, once its context is held
-    std::string why;
-    if (m->MayAuthor(feed, &why) && m->MayHold(store_.meta_.node_id, feed, &why)) {
-      fp.member_ok = true;
-      fp.cutoff = m->CutoffOf(feed);
-      return true;
+    uint64_t cut = m->CutoffOf(feed);
+    if (h.seq > cut) {
+      RefuseRevoked(i, fp, cut);
+      return false;
     }
-    NCEN_RETURN_IF_ERROR(Report(i, why));
-    Refuse(i, fp, EntryError::kNotAuthorized, why);
-    return false;
+    fp.member_ok = true;
+    fp.cutoff = cut;
+    return true;
   }
 
+  void RefuseRevoked(size_t i, FeedProgress& fp, uint64_t cut) {
+    const EntryHeader& h = entries_[i].header;
+    Refuse(i, fp, EntryError::kRevoked,
+           "seq " + std::to_string(h.seq) + " of feed " + FeedText(h.feed()) + " is past its author's revocation "
+           "(the last valid seq is " + std::to_string(cut) + ")");
+  }
+
+  // A violation report, with the signed header as evidence: only for an
+  // entry whose signature verifies (a report must prove its author signed
+  // it), and at most kViolationsKept rows (fresh keys cost nothing to make).
   Status Report(size_t i, const std::string& why) {
     const Entry& e = entries_[i];
+    if (!CheckSignature(e)) return Status::Ok();
+    if (violations_room_ < 0) {
+      NCEN_ASSIGN_OR_RETURN(size_t held, CountViolations(w_.txn(), *store_.dbs_));
+      violations_room_ = static_cast<int64_t>(limits::kViolationsKept) - static_cast<int64_t>(held);
+    }
+    if (violations_room_ <= 0) return Status::Ok();
+    --violations_room_;
     Violation v{e.header.feed(), e.header.seq, store_.NowMs(), SanitizeText(source_, 255), SanitizeText(why, 1024),
                 SignedHeaderOf(e)};
     return PutViolation(w_.txn(), *store_.dbs_, v);
@@ -561,6 +589,13 @@ class Store::BatchApplier {
       // Likewise past a revocation's cut-off: those entries are refused
       // everywhere, and naming them covers nothing any node holds.
       if (const Membership* m = current(); m && d.seq > m->CutoffOf({d.author, h.scope})) continue;
+      // And a feed this node may not hold (another country's, another
+      // region's): it will never arrive here, so naming it covers nothing
+      // this node could hold, and waiting would stall the feed for good.
+      if (const Membership* m = current();
+          m && h.scope != Scope::kNetwork && !m->MayHold(store_.meta_.node_id, {d.author, h.scope})) {
+        continue;
+      }
       if (batch_deps_ && BatchBrings({d.author, h.scope}, d.seq)) {
         batch_dep_uses_.emplace_back(h.feed(), std::pair<FeedId, uint64_t>{{d.author, h.scope}, d.seq});
         continue;
@@ -598,6 +633,7 @@ class Store::BatchApplier {
   const BatchExclusions& excluded_;
   std::shared_ptr<const Membership> membership_;  // null: a store of no network
   std::shared_ptr<Membership> changed_;           // once a network entry is taken
+  int64_t violations_room_ = -1;                  // reports this transaction may still write; -1: not counted
   std::map<FeedId, FeedProgress> progress_;
   ApplyReport report_;
   bool batch_deps_ = false;  // the second pass of TakeDeferred

@@ -44,6 +44,7 @@ inline Bytes Refused(uint64_t number) {
 // (kUnauthenticated otherwise). `newly` says whether anything was written.
 Status PutFork(lmdb::Txn& txn, const Store::Dbs& dbs, const ForkReport& fork, bool* newly);
 Status PutViolation(lmdb::Txn& txn, const Store::Dbs& dbs, const Violation& v);
+Result<size_t> CountViolations(lmdb::Txn& txn, const Store::Dbs& dbs);
 Status PutStaleMark(lmdb::Txn& txn, const Store::Dbs& dbs, const PublicKey& node_id,
                     const SignedHeader& evidence, const std::string& source, bool* newly);
 

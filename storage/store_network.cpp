@@ -165,8 +165,13 @@ Result<std::shared_ptr<const Membership>> Store::MembershipIn(lmdb::Txn& txn, bo
     // A snapshot of this generation saves deriving it all again (a node's
     // start); taking more network entries needs them all.
     NCEN_ASSIGN_OR_RETURN(auto snapshot, txn.Get(dbs_->meta, AsBytes(kSnapshotKey)));
+    std::shared_ptr<Membership> from_snapshot;
     if (!complete && snapshot && snapshot->size() >= 8 && GetU64BE(snapshot->data()) == gen) {
-      NCEN_ASSIGN_OR_RETURN(auto from_snapshot, Membership::FromSnapshot(*root, snapshot->subspan(8)));
+      // Only a cache: one that does not decode is derived again.
+      auto decoded = Membership::FromSnapshot(*root, snapshot->subspan(8));
+      if (decoded.ok()) from_snapshot = std::move(decoded).value();
+    }
+    if (from_snapshot) {
       m = std::move(from_snapshot);
     } else {
       NCEN_ASSIGN_OR_RETURN(auto loaded, LoadMembership(txn, *dbs_, *root));
@@ -267,21 +272,24 @@ Status Store::NetworkChanged(Writer& w, const Membership& before, std::shared_pt
 // every entry past a cut-off — the same state as on a node that never
 // received them (docs/membership.md §5).
 Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const Membership& after) {
-  std::set<RecordId> affected;
-  std::vector<PublicKey> keys;
-  for (const auto& [key, m] : after.members()) {
-    if (m.revoked) keys.push_back(key);
+  // Every key whose cut-off moved, either way: a new revocation, a lower
+  // one, a certificate that fell (its issuer revoked before it: cut 0), or
+  // one that stopped counting (cut back up) — the entries between the two
+  // cut-offs change sides.
+  std::set<PublicKey> keys;
+  for (const Membership* m : {&before, &after}) {
+    for (const auto& [key, member] : m->members()) keys.insert(key);
+    for (const auto& [key, cut] : m->revoked_unknown()) keys.insert(key);
   }
-  for (const auto& [key, cut] : after.revoked_unknown()) keys.push_back(key);
+  std::set<RecordId> affected;
   for (const PublicKey& key : keys) {
     for (int s = 0; s < kScopeCount; ++s) {
       FeedId feed{key, Scope(s)};
       uint64_t cut_now = after.CutoffOf(feed), cut_before = before.CutoffOf(feed);
-      if (cut_now >= cut_before) continue;
+      if (cut_now == cut_before) continue;
       NCEN_ASSIGN_OR_RETURN(Writer::Feed * f, w.FindFeed(feed));
-      if (!f || f->record.seq <= cut_now) continue;
-      uint64_t last = std::min(f->record.seq, cut_before);
-      for (uint64_t seq = cut_now + 1; seq <= last; ++seq) {
+      uint64_t low = std::min(cut_now, cut_before), high = std::min(std::max(cut_now, cut_before), f ? f->record.seq : 0);
+      for (uint64_t seq = low + 1; seq <= high; ++seq) {
         NCEN_ASSIGN_OR_RETURN(auto value, w.StoredLogValue(f->record.index, seq));
         if (!value) return Corruption("log of a revoked feed has a hole");
         NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(value->header));
@@ -322,8 +330,31 @@ Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const M
     if (!state.exists()) state.type = record->state.type;  // for the live counters
     record->state = std::move(state);
     record->dirty = true;
+    // The search index follows the changes feed: name the record there
+    // again (one of its versions; replaying a held entry changes nothing),
+    // so its terms are those of the versions left. A record left with none
+    // loses its terms when it is removed (Writer::Finish).
+    if (!record->state.versions.empty()) {
+      const Version& v = record->state.versions.front();
+      NCEN_RETURN_IF_ERROR(w.AppendChange(v.feed_index, v.dot.seq, id));
+    }
   }
   return Status::Ok();
+}
+
+Status Store::ForgetNetworkRoot() {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor fc, lmdb::Cursor::Open(txn, dbs_->feeds));
+  for (fc.First(); fc.Valid(); fc.Next()) {
+    auto feed = format::ParseFeedKey(fc.key());
+    if (feed && feed->scope == Scope::kNetwork) return FailedPrecondition("the store holds network entries");
+  }
+  NCEN_RETURN_IF_ERROR(fc.status());
+  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kRootKey)));
+  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kSnapshotKey)));
+  NCEN_ASSIGN_OR_RETURN(uint64_t gen, ReadGeneration(txn, *dbs_));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes(kGenerationKey), MetaU64(gen + 1)));
+  return txn.Commit();
 }
 
 Status Store::ReplaceNodeId(const PublicKey& key) {
@@ -338,6 +369,15 @@ Status Store::ReplaceNodeId(const PublicKey& key) {
 
 Status PutViolation(lmdb::Txn& txn, const Store::Dbs& dbs, const Violation& v) {
   return txn.Put(dbs.peers, ViolationKey(v.feed), EncodeViolation(v));
+}
+
+Result<size_t> CountViolations(lmdb::Txn& txn, const Store::Dbs& dbs) {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs.peers));
+  size_t n = 0;
+  Bytes prefix{kViolationKind};
+  for (c.Seek(prefix); c.Valid() && !c.key().empty() && c.key()[0] == kViolationKind; c.Next()) ++n;
+  NCEN_RETURN_IF_ERROR(c.status());
+  return n;
 }
 
 Result<std::vector<Violation>> Store::Violations() const {

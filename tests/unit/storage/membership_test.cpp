@@ -447,3 +447,151 @@ TEST_CASE("a node starts from the stored snapshot of its membership, and takes m
   bytes.resize(bytes.size() - 1);
   CHECK(Membership::FromSnapshot(w.net.root.key(), bytes).status().code() == StatusCode::kCorruption);
 }
+
+TEST_CASE("succession after a stale restore: the office continues under a new key, its records stay, "
+          "the old key is refused",
+          "[membership]") {
+  TwoCountries w;
+  TestNode& pk_auth = *w.net.authorities[0];
+  // The post writes three records; the hub and the authority hold them.
+  std::vector<RecordId> ids;
+  for (int i = 1; i <= 3; ++i) ids.push_back(w.pk_post.Write("before the backup " + std::to_string(i)).value());
+  REQUIRE(w.pk_hub.store().ApplyBatch(testing::RecordEntries(w.pk_post.store())).refused.empty());
+  REQUIRE(pk_auth.store().ApplyBatch(testing::RecordEntries(w.pk_post.store())).refused.empty());
+  // The office is restored from a backup holding only its first entry: a
+  // store with the same key and the network, and seq 1.
+  TestNode restored(11, "pk-post-restored");  // the same seed: the same key
+  REQUIRE(restored.key() == w.pk_post.key());
+  w.net.Join(restored);
+  auto first = w.pk_post.store().GetEntry({w.pk_post.key(), Scope::kNational}, 1);
+  REQUIRE(restored.store().ApplyBatch(std::vector<Entry>{first.value()}).refused.empty());
+  REQUIRE(restored.store().ClearStaleIdentity().ok());  // it wrote seq 1 itself, before the backup
+  // Its peer shows it its own later entries: stale, writes refused, the entries taken back.
+  auto report = restored.store().ApplyBatch(testing::RecordEntries(w.pk_hub.store()));
+  REQUIRE(report.status.ok());
+  CHECK(report.marked_stale);
+  CHECK(restored.Write("refused").status().code() == StatusCode::kFailedPrecondition);
+  // Succession: a new key for the office; the authority revokes the old one
+  // at the head it holds (3) and certifies the new one naming it.
+  crypto::Identity fresh = testing::IdentityFromNumber(80);
+  REQUIRE(restored.store().ReplaceNodeId(fresh.public_key()).ok());
+  CHECK(restored.store().StaleIdentity().value().empty());
+  REQUIRE(w.net.Revoke(pk_auth, Revocation{w.pk_post.key(), {{Scope::kNational, 3}}, "restored from a backup"}).ok());
+  Certificate c = w.net.Cert(MemberKind::kPost, fresh.public_key(), "PK", "Torkham post");
+  c.predecessor = w.pk_post.key();
+  REQUIRE(w.net.Certify(pk_auth, c).ok());
+  for (TestNode* n : {&restored, &w.pk_hub}) REQUIRE(n->store().ApplyBatch(w.net.AllNetworkEntries()).refused.empty());
+  // The office writes under its new key, on top of its old records.
+  LocalChange edit{ids[0], RecordType::kSeizure, Op::kPut, testing::SeizurePayload("after the restore"),
+                   Scope::kNational};
+  REQUIRE(restored.store().AppendLocal(fresh, {&edit, 1}).ok());
+  for (const RecordId& id : ids) CHECK(restored.store().GetRecord(id).ok());
+  REQUIRE(w.pk_hub.store().ApplyBatch(testing::RecordEntries(restored.store())).refused.empty());
+  auto edited = w.pk_hub.store().GetRecord(ids[0]);
+  REQUIRE(edited.ok());
+  REQUIRE(edited->state.versions.size() == 1);
+  CHECK(edited->state.versions[0].dot.author == fresh.public_key());
+  // The old key: refused as a peer, and its entries past the cut-off everywhere.
+  auto m = MembershipOf(w.pk_hub.store());
+  CHECK_FALSE(m->Active(w.pk_post.key()));
+  CHECK(m->Active(fresh.public_key()));
+  // The old copy, not told yet, writes seq 4: refused everywhere.
+  REQUIRE(w.pk_post.Write("the old laptop writes again").ok());
+  auto late = w.pk_hub.store().ApplyBatch(testing::RecordEntries(w.pk_post.store()));
+  REQUIRE(late.refused.size() == 1);
+  CHECK(late.refused[0].error == EntryError::kRevoked);
+  CHECK(late.refused[0].seq == 4);
+}
+
+TEST_CASE("one country authority can neither take over nor revoke another's nodes or the root's hubs",
+          "[membership]") {
+  TwoCountries w;
+  TestNode& pk_auth = *w.net.authorities[0];
+  // PK's authority certifies AF's post and the regional hub as PK posts...
+  REQUIRE(w.net.Certify(pk_auth, w.net.Cert(MemberKind::kPost, w.af_post.key(), "PK", "mine now")).ok());
+  REQUIRE(w.net.Certify(pk_auth, w.net.Cert(MemberKind::kPost, w.regional.key(), "PK", "mine too")).ok());
+  // ... and revokes them at 0.
+  REQUIRE(w.net.Revoke(pk_auth, Revocation{w.af_post.key(), {}, "taken"}).ok());
+  REQUIRE(w.net.Revoke(pk_auth, Revocation{w.regional.key(), {}, "taken"}).ok());
+  REQUIRE(w.af_hub.store().ApplyBatch(w.net.AllNetworkEntries()).refused.empty());
+  auto m = MembershipOf(w.af_hub.store());
+  // The root's certificate wins, and a revocation counts only from the issuer.
+  REQUIRE(m->Find(w.regional.key()));
+  CHECK(m->Find(w.regional.key())->cert.kind == MemberKind::kRegionalHub);
+  CHECK_FALSE(m->Find(w.regional.key())->revoked);
+  // A key two authorities certify is contested: no member, taken over by neither.
+  CHECK(m->Find(w.af_post.key()) == nullptr);
+  CHECK_FALSE(m->MayHold(w.af_post.key(), {w.pk_hub.key(), Scope::kNational}));
+}
+
+TEST_CASE("a revocation that stops counting puts the entries back, the same on every node", "[membership]") {
+  TwoCountries w;
+  TestNode& pk_auth = *w.net.authorities[0];
+  std::vector<RecordId> ids;
+  for (int i = 1; i <= 4; ++i) ids.push_back(w.pk_post.Write("record " + std::to_string(i)).value());
+  auto records = testing::RecordEntries(w.pk_post.store());
+  // X: all four applied, then PK's authority revokes the post at 2.
+  TestNode& x = w.pk_hub;
+  REQUIRE(x.store().ApplyBatch(records).refused.empty());
+  REQUIRE(w.net.Revoke(pk_auth, Revocation{w.pk_post.key(), {{Scope::kNational, 2}}, "stolen"}).ok());
+  REQUIRE(x.store().ApplyBatch(w.net.AllNetworkEntries()).refused.empty());
+  CHECK(x.store().GetRecord(ids[3]).status().code() == StatusCode::kNotFound);
+  uint64_t authority_head = 0;
+  for (const auto& e : testing::NetworkEntries(pk_auth.store())) {
+    if (e.header.author == pk_auth.key()) authority_head = std::max(authority_head, e.header.seq);
+  }
+  SECTION("the root cuts the authority before its revocation: the revocation no longer counts") {
+    REQUIRE(w.net.Revoke(w.net.root, Revocation{pk_auth.key(), {{Scope::kNetwork, authority_head - 1}}, ""}).ok());
+  }
+  SECTION("the root cuts the authority before it certified the post: the post's certificate falls") {
+    REQUIRE(w.net.Revoke(w.net.root, Revocation{pk_auth.key(), {{Scope::kNetwork, 0}}, ""}).ok());
+  }
+  REQUIRE(x.store().ApplyBatch(w.net.AllNetworkEntries()).status.ok());
+  // Y: the network first, then the records.
+  TestNode y(52, "y");
+  REQUIRE(w.net.Certify(w.net.root, w.net.Cert(MemberKind::kNationalHub, y.key(), "PK", "y")).ok());
+  w.net.Join(y);
+  REQUIRE(x.store().ApplyBatch(w.net.AllNetworkEntries()).status.ok());
+  REQUIRE(y.store().ApplyBatch(records).status.ok());
+  CHECK(x.store().RecordStateDigest().value() == y.store().RecordStateDigest().value());
+  CHECK(x.store().VerifyLog().ok());
+  CHECK(y.store().VerifyLog().ok());
+  auto m = MembershipOf(x.store());
+  bool certified = m->Find(w.pk_post.key()) != nullptr;
+  CHECK(x.store().GetRecord(ids[3]).ok() == certified);
+  CHECK(x.store().GetRecord(ids[0]).ok() == certified);
+}
+
+TEST_CASE("a violation report needs a valid signature, and a revoked version leaves the search index",
+          "[membership]") {
+  TwoCountries w;
+  SECTION("forged evidence is refused and not reported") {
+    Entry forged = HandMade(w.af_post, Scope::kNational, 1, {}, "forged");
+    forged.signature[0] ^= 1;
+    auto report = w.pk_hub.store().ApplyBatch(std::vector<Entry>{forged});
+    CHECK(report.refused.size() == 1);
+    CHECK(w.pk_hub.store().Violations()->empty());
+  }
+  SECTION("search") {
+    TestNode& pk_auth = *w.net.authorities[0];
+    nlohmann::ordered_json j = {{"date", "2026-11-02"}, {"country", "PK"}, {"office", "PKTKM"},
+                                {"reference", "HUB-REF-1"},
+                                {"goods", {{{"category", "drugs"}, {"quantity", 1}, {"unit", "kg"}}}}};
+    LocalChange create{NewRecordId(UnixMillisNow()), RecordType::kSeizure, Op::kPut,
+                       RecordFromJson(RecordType::kSeizure, j).value(), Scope::kNational};
+    REQUIRE(w.pk_hub.store().AppendLocal(w.pk_hub.identity, {&create, 1}).ok());
+    REQUIRE(w.pk_post.store().ApplyBatch(testing::RecordEntries(w.pk_hub.store())).refused.empty());
+    j["reference"] = "STOLEN-REF-9";
+    LocalChange edit{create.id, RecordType::kSeizure, Op::kPut, RecordFromJson(RecordType::kSeizure, j).value(),
+                     Scope::kNational};
+    REQUIRE(w.pk_post.store().AppendLocal(w.pk_post.identity, {&edit, 1}).ok());
+    REQUIRE(w.pk_hub.store().ApplyBatch(testing::RecordEntries(w.pk_post.store())).refused.empty());
+    SearchQuery q{"STOLEN-REF-9", std::nullopt, "", "", 10};
+    REQUIRE(w.pk_hub.store().Search(q).value().size() == 1);
+    REQUIRE(w.net.Revoke(pk_auth, Revocation{w.pk_post.key(), {{Scope::kNational, 0}}, "stolen"}).ok());
+    REQUIRE(w.pk_hub.store().ApplyBatch(w.net.AllNetworkEntries()).status.ok());
+    CHECK(w.pk_hub.store().Search(q).value().empty());
+    SearchQuery back{"HUB-REF-1", std::nullopt, "", "", 10};
+    CHECK(w.pk_hub.store().Search(back).value().size() == 1);
+  }
+}
