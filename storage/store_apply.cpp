@@ -447,15 +447,21 @@ class Store::BatchApplier {
     // A record feed passes once per batch (the hot path: map lookups per
     // entry would cost a sync of millions of entries a few percent).
     if (fp.member_ok && h.seq <= fp.cutoff) return true;
+#ifndef NCEN_MUTANT_SKIP_REVOCATION  // tests/sim: a mutant that ignores revocations
     if (uint64_t cut = m->CutoffOf(feed); h.seq > cut) {
       Refuse(i, fp, EntryError::kRevoked,
              "seq " + std::to_string(h.seq) + " of feed " + FeedText(feed) + " is past its author's revocation "
              "(the last valid seq is " + std::to_string(cut) + ")");
       return false;
     }
+#endif
     if (h.scope == Scope::kNetwork) return true;  // CheckEntry, once its context is held
     std::string why;
+#ifdef NCEN_MUTANT_SKIP_SCOPE_CHECK  // tests/sim: a mutant that takes any record feed
+    if (true) {
+#else
     if (m->MayAuthor(feed, &why) && m->MayHold(store_.meta_.node_id, feed, &why)) {
+#endif
       fp.member_ok = true;
       fp.cutoff = m->CutoffOf(feed);
       return true;

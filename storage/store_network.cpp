@@ -242,6 +242,9 @@ Status Store::NetworkChanged(Writer& w, const Membership& before, std::shared_pt
 // every entry past a cut-off — the same state as on a node that never
 // received them (docs/membership.md §5).
 Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const Membership& after) {
+#ifdef NCEN_MUTANT_SKIP_REVOCATION  // tests/sim: a mutant that ignores revocations
+  return Status::Ok();
+#endif
   std::set<RecordId> affected;
   std::vector<PublicKey> keys;
   for (const auto& [key, m] : after.members()) {
