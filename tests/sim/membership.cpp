@@ -97,9 +97,25 @@ std::vector<storage::Entry> World::AuthorityEntries(const std::vector<int>& whic
   return out;
 }
 
+// Sometimes two posts of different countries have each other in their
+// ncen.toml with every scope (a misconfiguration): the scope rules must keep
+// each country's national data from the other (on send, Session::Allowed;
+// on receipt, CheckMembership), and what they may share still flows.
+void World::MisconfiguredLink() {
+  std::map<int, std::vector<int>> posts;
+  for (auto& node : nodes_) {
+    if (node->role == Role::kPost && !node->hostile) posts[node->country].push_back(node->index);
+  }
+  if (posts.size() < 2 || !net_rng_.Percent(50)) return;
+  const std::vector<int>& a = posts.begin()->second;
+  const std::vector<int>& b = std::next(posts.begin())->second;
+  int from = b[net_rng_.Below(b.size())], to = a[net_rng_.Below(a.size())];
+  AddEdge(from, to, {Scope::kNational, Scope::kRegional, Scope::kGlobal});
+  topology_ += fmt::format(", {} and {} linked across countries", NameOf(from), NameOf(to));
+}
+
 void World::BuildNetwork() {
   network_ = true;
-  net_rng_ = Rng(options_.seed ^ 0x6e6574776f726bull);
   int countries = 1;
   for (auto& node : nodes_) countries = std::max(countries, node->country + 1);
   static const char* kCodes[] = {"AF", "IR", "PK"};
@@ -199,9 +215,13 @@ void World::BuildNetwork() {
       acts_.push_back(NetworkAct{NetworkAct::kRevoke, victim_, -1});
     }
   }
+  std::string successor;
+  for (const NetworkAct& a : acts_) {
+    if (a.kind == NetworkAct::kSucceed) successor = " and succeeded by " + NameOf(a.successor);
+  }
   topology_ += fmt::format(", a network of {} countr{}{}{}", countries, countries == 1 ? "y" : "ies",
                            late_.empty() ? "" : fmt::format(", {} certified late", late_.size()),
-                           victim_ < 0 ? "" : ", " + NameOf(victim_) + " revoked");
+                           victim_ < 0 ? "" : ", " + NameOf(victim_) + " revoked" + successor);
 }
 
 // An authority acts: certifies a late post, revokes the victim (its cut-off

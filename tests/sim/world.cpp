@@ -23,11 +23,15 @@ World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
   session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
   BuildTopology();
-  BuildNodes();
   // Membership, from streams of its own: a run without it is the run it was
   // before issue 13, choice for choice.
   Rng network(options_.seed ^ 0x6d656d62657273ull);
   bool with_network = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
+  if (with_network) {
+    net_rng_ = Rng(options_.seed ^ 0x6e6574776f726bull);
+    MisconfiguredLink();
+  }
+  BuildNodes();
   if (with_network) BuildNetwork();
   ComputeReach();
 

@@ -281,6 +281,7 @@ class World {
   void MarkLostWrites();
 
   // membership.cpp
+  void MisconfiguredLink();
   void BuildNetwork();
   Authority MakeAuthority(int country, uint8_t number, const std::string& name);
   storage::Certificate CertOf(int n) const;
