@@ -461,12 +461,19 @@ class Store::BatchApplier {
     // entry would cost a sync of millions of entries a few percent).
     if (fp.member_ok && h.seq <= fp.cutoff) return true;
     std::string why;
+#ifdef NCEN_MUTANT_SKIP_SCOPE_CHECK  // tests/sim: a mutant that takes any record feed
+    if (false) {
+#else
     if (!m->MayAuthor(feed, &why) || !m->MayHold(store_.meta_.node_id, feed, &why)) {
+#endif
       NCEN_RETURN_IF_ERROR(Report(i, why));
       Refuse(i, fp, EntryError::kNotAuthorized, why);
       return false;
     }
     uint64_t cut = m->CutoffOf(feed);
+#ifdef NCEN_MUTANT_SKIP_REVOCATION  // tests/sim: a mutant that ignores revocations
+    cut = UINT64_MAX;
+#endif
     if (h.seq > cut) {
       RefuseRevoked(i, fp, cut);
       return false;

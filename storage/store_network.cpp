@@ -272,6 +272,9 @@ Status Store::NetworkChanged(Writer& w, const Membership& before, std::shared_pt
 // every entry past a cut-off — the same state as on a node that never
 // received them (docs/membership.md §5).
 Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const Membership& after) {
+#ifdef NCEN_MUTANT_SKIP_REVOCATION  // tests/sim: a mutant that ignores revocations
+  return Status::Ok();
+#endif
   // Every key whose cut-off moved, either way: a new revocation, a lower
   // one, a certificate that fell (its issuer revoked before it: cut 0), or
   // one that stopped counting (cut back up) — the entries between the two

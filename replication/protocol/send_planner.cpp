@@ -3,6 +3,7 @@
 #include "storage/membership.h"
 
 #include <algorithm>
+#include <limits>
 #include <queue>
 #include <tuple>
 
@@ -95,7 +96,12 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   NCEN_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Membership> membership, store_.GetMembership());
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
   std::map<FeedId, uint64_t> tokens;
+  // Network entries (certificates, revocations) go before every record
+  // entry, whatever the timestamps: a receiver refuses an entry whose
+  // author's certificate it lacks, and takes no more of that feed in the
+  // session (docs/membership.md §3 "Order").
   auto push = [&](const FeedId& feed, int64_t timestamp_ms, int64_t rank) {
+    if (feed.scope == storage::Scope::kNetwork) timestamp_ms = std::numeric_limits<int64_t>::min();
     heap.push({timestamp_ms, rank, feed, ++tokens[feed]});
   };
   // Feeds sent early for another's entry: up to which seq, and with what key.
@@ -117,7 +123,10 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   // during the first may have been all that held the budget.
   for (int pass = 0; pass < 2 && heap.empty(); ++pass) {
     for (auto& [feed, seq] : pending) {
-      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next, NextOf(*feed, seq, read_bytes, false));
+      // Network entries are read past the read-ahead budget too: they go
+      // first (see push), and must not wait until other feeds drain.
+      NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next,
+                            NextOf(*feed, seq, read_bytes, feed->scope == storage::Scope::kNetwork));
       if (next) push(*feed, next->timestamp_ms, 0);
     }
   }
@@ -202,7 +211,8 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
       boost = boosts.end();
     }
     NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* next,
-                          NextOf(feed, our_seq(feed), read_bytes, boost != boosts.end()));
+                          NextOf(feed, our_seq(feed), read_bytes,
+                                 boost != boosts.end() || feed.scope == storage::Scope::kNetwork));
     if (!next) continue;
     if (boost != boosts.end()) {
       push(feed, boost->second.timestamp_ms, boost->second.rank);

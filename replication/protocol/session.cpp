@@ -552,7 +552,10 @@ void Session::UpdateProgress(int64_t now_ms) {
     if (!MayReceive(feed) || refused_here_.count(feed)) continue;
     auto it = ours_.find(feed);
     uint64_t mine = it == ours_.end() ? 0 : it->second.seq;
-    if (theirs.seq > mine) ahead += theirs.seq - mine;
+    // Nor entries past a revocation's cut-off, which this node never takes
+    // (the peer may have announced them before it learned of it).
+    uint64_t valid = std::min(theirs.seq, membership_ ? membership_->CutoffOf(feed) : UINT64_MAX);
+    if (valid > mine) ahead += valid - mine;
   }
   progress_.behind = behind;
   progress_.ahead = ahead;

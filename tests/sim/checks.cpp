@@ -54,8 +54,41 @@ void World::CheckNode(int n) {
   storage::Store& store = *node.store;
   auto frontier = store.Frontier();
   if (!frontier.ok()) return Fail(node.name + ": Frontier failed: " + frontier.status().ToString());
+  std::shared_ptr<const storage::Membership> membership;
+  if (network_) {
+    auto m = store.GetMembership();
+    if (!m.ok()) return Fail(node.name + ": GetMembership failed: " + m.status().ToString());
+    membership = *m;
+  }
+  bool active = membership && membership->Active(node.identity.public_key());
   std::map<FeedId, FeedHead> heads;
   for (const FeedHead& h : *frontier) {
+    if (h.feed.scope == Scope::kNetwork) {
+      // Network entries: signed by the root or an authority, and only more.
+      if (!network_hashes_.count(h.head)) {
+        return Fail(fmt::format("S1: {} holds {} up to seq {}, which no authority signed", node.name,
+                                FeedName(h.feed), h.seq));
+      }
+      auto old = node.heads.find(h.feed);
+      if (old != node.heads.end() && h.seq < old->second.seq) {
+        return Fail(fmt::format("S2: {}'s frontier of {} went back from seq {} to {}", node.name,
+                                FeedName(h.feed), old->second.seq, h.seq));
+      }
+      heads[h.feed] = h;
+      continue;
+    }
+    // M1: what the node's own certificates let it hold (checked before the
+    // simulator's own reckoning of the scopes, S1, to name the rule).
+    if (active && h.feed.author != node.identity.public_key()) {
+      // (A node's own feed is exempt: a national hub that no regional hub
+      // serves may write regional entries that by MayHold nobody, itself
+      // included, may hold.)
+      std::string why;
+      if (!membership->MayAuthor(h.feed, &why) || !membership->MayHold(node.identity.public_key(), h.feed, &why)) {
+        return Fail(fmt::format("M1: {} holds {} up to seq {}, which its certificates forbid: {}", node.name,
+                                FeedName(h.feed), h.seq, why));
+      }
+    }
     const Written* w = truth_.Find(h.head);
     if (!w || w->feed != h.feed || w->seq != h.seq) {
       return Fail(fmt::format("S1: {} holds {} up to seq {} ending in {}, which its author never signed",
@@ -92,10 +125,17 @@ void World::CheckNode(int n) {
     touched.insert(ref.record);
     node.change_cursor = ref.change_no;
   }
+  // M2: when the network changed (a revocation may have arrived), every
+  // record is checked against it; otherwise the records just touched.
+  if (membership && membership != node.records_checked) {
+    node.records_checked = membership;
+    for (const auto& id : truth_.record_order()) touched.insert(id);
+  }
   for (const auto& id : touched) {
     auto view = store.GetRecord(id);
+    if (!view.ok() && view.status().code() == StatusCode::kNotFound && membership) continue;
     if (!view.ok()) return Fail(node.name + ": GetRecord failed: " + view.status().ToString());
-    CheckRecord(n, *view);
+    CheckRecord(n, *view, membership.get());
     if (failed_) return;
   }
 
@@ -117,12 +157,18 @@ void World::CheckNode(int n) {
   }
 }
 
-void World::CheckRecord(int n, const storage::RecordView& view) {
+void World::CheckRecord(int n, const storage::RecordView& view, const storage::Membership* m) {
   const RecordInfo* info = truth_.Record(view.id);
   std::string name = storage::FormatRecordId(view.id).substr(24);
   if (!info) return Fail(fmt::format("S3: {} holds record {} that nobody wrote", NameOf(n), name));
   std::set<crypto::PublicKey> authors;
   for (const storage::Version& v : view.state.versions) {
+    // M2: no version past its author's revocation, as this node knows it.
+    if (uint64_t cut = m ? m->CutoffOf({v.dot.author, view.state.scope}) : UINT64_MAX; v.dot.seq > cut) {
+      return Fail(fmt::format("M2: record {} at {} has a version {}#{}, past its author's revocation (the last "
+                              "valid seq is {})",
+                              name, NameOf(n), FeedName({v.dot.author, view.state.scope}), v.dot.seq, cut));
+    }
     if (!truth_.HasDot({v.dot.author, view.state.scope}, v.dot.seq)) {
       return Fail(fmt::format("S3: record {} at {} has a version {}#{} nobody signed", name, NameOf(n),
                               FeedName({v.dot.author, view.state.scope}), v.dot.seq));
@@ -181,7 +227,12 @@ std::vector<std::string> World::Liveness() {
   }
   for (const auto& [feed, hashes] : truth_.feeds()) feeds.insert(feed);
   if (!problems.empty()) return problems;
-  for (const FeedId& feed : feeds) LivenessOfFeed(feed, problems);
+  LivenessOfNetwork(problems);
+  if (!problems.empty()) return problems;
+  for (const FeedId& feed : feeds) {
+    if (feed.scope == Scope::kNetwork || RevokedFeedLive(feed, problems)) continue;
+    LivenessOfFeed(feed, problems);
+  }
   if (problems.empty()) LivenessOfRecords(problems);
   return problems;
 }
@@ -205,7 +256,7 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
                                      writer.name));
     }
     for (int n : reach_.at({author, feed.scope})) {
-      if (Hostile(n)) continue;
+      if (Hostile(n) || Revoked(n)) continue;
       if (!nodes_[n]->forked.count(feed)) {
         problems.push_back(fmt::format("{} is forked but {} has no fork report for it",
                                        FeedName(feed), NameOf(n)));
@@ -223,11 +274,11 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
   if (writer.stale || writer.hostile) {
     if (writer.hostile) best = FeedHead{feed, 0, {}};
     for (int n : reach_.at({author, feed.scope})) {
-      if (!Hostile(n) && HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
+      if (!Hostile(n) && !Revoked(n) && HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
     }
   }
   for (int n : reach_.at({author, feed.scope})) {
-    if (Hostile(n)) continue;
+    if (Hostile(n) || Revoked(n)) continue;
     FeedHead h = HeadOf(n, feed);
     if (h.seq == best.seq && h.head == best.head) continue;
     std::string why = writer.restores > 0 && h.seq > best.seq
@@ -243,8 +294,15 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
   if (written == truth_.feeds().end() || writer.hostile) return;  // nothing was promised to Mallory
   for (const Hash256& hash : written->second) {
     const Written* w = truth_.Find(hash);
-    if (w->lost_by_restore) continue;
+    if (w->lost_by_restore || w->revoked) continue;
     if (!truth_.OnChain(best.head, best.seq, w->seq, hash)) {
+      // Lost with the revoked node: its author was restored from an old
+      // copy, and the only other copy was on the node nobody talks to now.
+      bool elsewhere = false;
+      for (auto& node : nodes_) {
+        if (!node->hostile && !Revoked(node->index) && ChainOf(node->index, feed).count(hash)) elsewhere = true;
+      }
+      if (victim_revoked_ && writer.restores > 0 && !elsewhere) continue;
       problems.push_back(fmt::format("acknowledged write {}#{} ({}) is not on its author's chain",
                                      FeedName(feed), w->seq, Short(hash)));
       return;
@@ -261,7 +319,7 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
   if (!exceptions) {
     std::map<std::vector<bool>, std::vector<int>> groups;
     for (auto& node : nodes_) {
-      if (node->hostile) continue;
+      if (node->hostile || Revoked(node->index)) continue;
       std::vector<bool> holds;
       for (const auto& [key, reached] : reach_) holds.push_back(reached.count(node->index) > 0);
       groups[holds].push_back(node->index);
@@ -274,7 +332,9 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
         auto r = nodes_[n]->store->RecordStateDigest();
         if (!f.ok() || !r.ok() || !f0.ok() || !r0.ok()) {
           problems.push_back(NameOf(n) + ": digest unreadable");
-        } else if (*f != *f0) {
+        } else if (*f != *f0 && !victim_revoked_) {
+          // (A revoked feed's entries past the cut-off stay in the logs of
+          // the nodes that took them before they learned of it.)
           problems.push_back(fmt::format("frontier digest of {} differs from {}'s", NameOf(n),
                                          NameOf(members[0])));
         } else if (*r != *r0) {
@@ -291,7 +351,7 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
     bool excluded = false, any_kept = false;
     std::set<int> compare;
     for (size_t n = 0; n < nodes_.size(); ++n) {
-      if (!Hostile(int(n))) compare.insert(int(n));
+      if (!Hostile(int(n)) && !Revoked(int(n))) compare.insert(int(n));
     }
     for (const Hash256& h : info.writes) {
       const Written* w = truth_.Find(h);
@@ -299,7 +359,9 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
       const std::set<int>& reach = reach_.at({w->author, w->feed.scope});
       std::erase_if(compare, [&](int n) { return !reach.count(n); });
     }
-    for (const Hash256& h : info.writes) any_kept = any_kept || !truth_.Find(h)->lost_by_restore;
+    for (const Hash256& h : info.writes) {
+      any_kept = any_kept || (!truth_.Find(h)->lost_by_restore && !truth_.Find(h)->revoked);
+    }
     if (excluded || !any_kept || compare.empty()) continue;
     // A record only Mallory wrote may exist nowhere (its entries refused, or
     // never sent); otherwise every node that may hold its writers' feeds

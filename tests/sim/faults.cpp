@@ -70,6 +70,16 @@ void World::Write(int only_node) {
   }
   auto dots = node.store->AppendLocal(node.identity, changes);
   ++stats_.writes;
+  if (!dots.ok() && network_ && dots.status().code() == StatusCode::kFailedPrecondition) {
+    // A node its own membership does not know as an active member (not yet
+    // certified, or revoked) may not write.
+    auto m = node.store->GetMembership();
+    if (m.ok() && *m && !(*m)->Active(node.identity.public_key())) {
+      ++stats_.writes_unauthorized;
+      Note(fmt::format("{} may not write: {}", node.name, dots.status().message().substr(0, 120)));
+      return;
+    }
+  }
   if (!dots.ok()) {
     if (dots.status().code() == StatusCode::kFailedPrecondition && !stale->empty()) {
       ++stats_.writes_refused;
@@ -101,7 +111,15 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
     storage::RecordId id = order[pick];
     auto view = node.store->GetRecord(id);
     // A record Mallory quarantined takes no more writes: a new record instead.
-    if (view.ok() && !view->state.quarantined()) {
+    // So is one in a scope the node may not write (a post and a hub's
+    // global record).
+    bool may_write = true;
+    if (network_ && view.ok()) {
+      auto m = node.store->GetMembership();
+      may_write = !m.ok() || !*m || !(*m)->Active(node.identity.public_key()) ||
+                  (*m)->MayAuthor({node.identity.public_key(), view->state.scope});
+    }
+    if (view.ok() && !view->state.quarantined() && may_write) {
       change.id = id;
       change.type = view->state.type;
       change.scope = view->state.scope;
@@ -144,6 +162,10 @@ void World::RecordWrite(Node& node, const std::vector<storage::LocalChange>& cha
       clock_verified_ = true;
     }
     Written w = Written::Of(*entry, node.index);
+    if (victim_revoked_ && node.index == victim_ && w.seq > victim_cutoff_) {
+      w.revoked = true;
+      ++stats_.revoked_entries_written;
+    }
     truth_.Add(w);
     ++stats_.entries_written;
     text += fmt::format(" {}#{} {} {}", storage::ScopeName(feed.scope), w.seq,

@@ -70,6 +70,12 @@ bool Mallory::IsPuppet(const crypto::PublicKey& key) const {
                      [&](const Chain& c) { return c.key.public_key() == key; });
 }
 
+std::vector<crypto::PublicKey> Mallory::PuppetKeys() const {
+  std::vector<crypto::PublicKey> out;
+  for (const Chain& c : chains_) out.push_back(c.key.public_key());
+  return out;
+}
+
 std::string Mallory::PuppetName(const crypto::PublicKey& key) const {
   for (size_t i = 0; i < chains_.size(); ++i) {
     if (chains_[i].key.public_key() == key) return "puppet" + std::to_string(i);

@@ -42,6 +42,7 @@ class Mallory {
 
   int index() const { return index_; }
   bool IsPuppet(const crypto::PublicKey& key) const;
+  std::vector<crypto::PublicKey> PuppetKeys() const;
   // "puppet0", "puppet1".
   std::string PuppetName(const crypto::PublicKey& key) const;
   const MalloryStats& stats() const { return stats_; }

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   app.add_flag("--trace", options.trace, "print every event as it happens");
   app.add_option("--hostile", options.hostile,
                  "1: add a hostile member (Mallory), -1: never, 0 (default): the seed picks");
+  app.add_option("--membership", options.membership,
+                 "1: the nodes are members of a network (certificates, revocation), -1: no network, "
+                 "0 (default): the seed picks (two runs in three)");
   app.add_flag("--expect-failure", expect_failure,
                "stop at the first failing seed; succeed only if one fails (mutation tests)");
   app.add_flag("--verbose", verbose, "print a line for every seed of a sweep");

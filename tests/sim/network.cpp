@@ -75,6 +75,19 @@ void World::Connect(int n, int e, uint64_t life) {
     self.peers->OnDialFailed(peer_id, "the handshake did not complete", now_);
     return;
   }
+  // In a network, each side admits the other only as a member its
+  // membership knows and has not revoked (the daemon's NotAMember): the
+  // refusing side hangs up after the handshake.
+  if (network_) {
+    for (auto [me, other] : {std::pair{n, p}, std::pair{p, n}}) {
+      if (auto why = Refuses(me, other)) {
+        ++stats_.sessions_refused;
+        Note(fmt::format("{} refuses a session with {}: {}", NameOf(me), NameOf(other), *why), false);
+        self.peers->OnDialFailed(peer_id, "refused: " + *why, now_);
+        return;
+      }
+    }
+  }
   uint64_t id = next_connection_++;
   Connection& c = connections_[id];
   c.id = id;
@@ -294,6 +307,7 @@ void World::OnReset(uint64_t id, int s) {
 void World::TickNode(int n, uint64_t life) {
   Node& node = *nodes_[n];
   if (!node.up || life != node.life) return;
+  if (network_) CheckSessionsAllowed(n);
   for (uint64_t id : ConnectionIds()) {
     Connection& c = connections_.at(id);
     for (int s = 0; s < 2; ++s) {

@@ -29,6 +29,11 @@ struct SimOptions {
   int64_t converge_ms = 180000;  // virtual time allowed for convergence after healing
   bool trace = false;          // print every event as it happens, on stdout
   int hostile = 0;             // 1: add a hostile member (Mallory), -1: never; 0: the seed picks
+  // 1: the nodes are members of a network (a root, country authorities,
+  // certificates, a revocation, a succession: tests/sim/membership.cpp),
+  // -1: a store of no network (the model before issue 13); 0: the seed
+  // picks (from a stream of its own: two runs in three are networks).
+  int membership = 0;
 };
 
 struct SimStats {
@@ -41,6 +46,9 @@ struct SimStats {
   uint64_t forked_feeds = 0, stale_nodes = 0;
   // The hostile member (tests/sim/hostile.h), when there is one.
   uint64_t hostile_entries = 0, hostile_claims = 0, hostile_garbage = 0, hostile_forks = 0;
+  // Network membership (tests/sim/membership.cpp), when the run has one.
+  uint64_t network_entries = 0, authority_visits = 0, sessions_refused = 0, sessions_ended_by_rules = 0;
+  uint64_t writes_unauthorized = 0, revoked_entries_written = 0;
   int64_t virtual_ms = 0;      // virtual time at the end
   int64_t converged_after_ms = 0;  // virtual time from healing to convergence
 };

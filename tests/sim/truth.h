@@ -28,6 +28,7 @@ struct Written {
   storage::RecordType type = storage::RecordType::kSeizure;
   int author = 0;               // node index
   bool lost_by_restore = false; // its author was restored before anyone else held it
+  bool revoked = false;         // past its author's revocation cut-off (membership.cpp)
 
   // What the truth records of an entry written by node `author`.
   static Written Of(const storage::Entry& e, int author) {

@@ -23,7 +23,16 @@ World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
   session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
   BuildTopology();
+  // Membership, from streams of its own: a run without it is the run it was
+  // before issue 13, choice for choice.
+  Rng network(options_.seed ^ 0x6d656d62657273ull);
+  bool with_network = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
+  if (with_network) {
+    net_rng_ = Rng(options_.seed ^ 0x6e6574776f726bull);
+    MisconfiguredLink();
+  }
   BuildNodes();
+  if (with_network) BuildNetwork();
   ComputeReach();
 
   int64_t chaos_ms = options_.chaos_ms > 0 ? options_.chaos_ms : int64_t(rng_.Between(15000, 60000));
@@ -48,6 +57,13 @@ World::World(const SimOptions& options)
   Schedule(now_ + int64_t(rng_.Below(uint64_t(write_gap_ms_))), EventKind::kWrite);
   if (fault_gap_ms_ > 0) Schedule(now_ + fault_gap_ms_, EventKind::kFault);
   Schedule(chaos_end_, EventKind::kHeal);
+  if (network_) {
+    for (size_t i = 0; i < acts_.size(); ++i) {
+      Schedule(now_ + int64_t(net_rng_.Between(uint64_t(chaos_ms) / 20, uint64_t(chaos_ms) * 4 / 5)),
+               EventKind::kNetworkAct, int(i));
+    }
+    Schedule(now_ + int64_t(net_rng_.Between(500, 5000)), EventKind::kAuthorityVisit);
+  }
 }
 
 World::~World() {
@@ -239,11 +255,32 @@ std::set<int> World::Reachable(int from, Scope scope) const {
   return seen;
 }
 
+// In a network, a feed goes only to nodes the scope rules let hold it, and
+// only they relay it: the nodes reached over links that carry the scope
+// through nodes that may hold it, by every certificate issued so far
+// (revocations aside: a revoked node is left out of the checks instead).
 void World::ComputeReach() {
   for (const auto& node : nodes_) index_of_[node->identity.public_key()] = node->index;
   for (size_t a = 0; a < nodes_.size(); ++a) {
     for (Scope scope : kAllScopes) {
-      std::set<int> seen = Reachable(int(a), scope);
+      if (!network_) {
+        reach_[{int(a), scope}] = Reachable(int(a), scope);
+        continue;
+      }
+      FeedId feed{nodes_[a]->identity.public_key(), scope};
+      std::set<int> seen = {int(a)};
+      std::vector<int> pending = {int(a)};
+      if (!certified_->MayAuthor(feed)) pending.clear();
+      while (!pending.empty()) {
+        int n = pending.back();
+        pending.pop_back();
+        for (const Edge& e : edges_) {
+          if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
+          int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
+          if (other < 0 || !certified_->MayHold(nodes_[other]->identity.public_key(), feed)) continue;
+          if (seen.insert(other).second) pending.push_back(other);
+        }
+      }
       reach_[{int(a), scope}] = std::move(seen);
     }
   }
@@ -263,6 +300,9 @@ bool World::MayHold(int n, const FeedId& feed) const {
 }
 
 std::string World::FeedName(const FeedId& feed) const {
+  for (const Authority& a : authorities_) {
+    if (a.identity.public_key() == feed.author) return fmt::format("{}/{}", a.name, storage::ScopeName(feed.scope));
+  }
   int author = NodeOf(feed.author);
   std::string who = author < 0 ? "stranger"
                     : mallory_ && mallory_->IsPuppet(feed.author) ? mallory_->PuppetName(feed.author)
@@ -316,6 +356,8 @@ void World::Dispatch(const Event& e) {
     case EventKind::kPartitionEnd: return EndPartition(e.b);
     case EventKind::kHeal: return Heal();
     case EventKind::kConvergeCheck: return ConvergeCheck();
+    case EventKind::kNetworkAct: return DoNetworkAct(e.a);
+    case EventKind::kAuthorityVisit: return RandomAuthorityVisit(e.a - 1);
   }
 }
 
@@ -344,6 +386,29 @@ void World::Heal() {
   for (auto& node : nodes_) {
     if (!node->up) Restart(node->index, node->life);
     node->peers->RedialAllNow(now_);
+  }
+  if (network_) {
+    // What the authorities did not get to do, they do now; then one of
+    // them visits a node with everything they hold.
+    for (size_t i = 0; i < acts_.size(); ++i) DoNetworkAct(int(i));
+    std::vector<int> members, all;
+    for (auto& node : nodes_) {
+      if (!node->hostile && !Revoked(node->index)) members.push_back(node->index);
+    }
+    for (size_t i = 0; i < authorities_.size(); ++i) all.push_back(int(i));
+    AuthorityVisit(members[net_rng_.Below(members.size())], all, "at healing");
+    // A node certified late joins; and its peers learn its certificate from
+    // the authority too (a node refuses a peer whose certificate it lacks,
+    // so a post whose only link is to a new node would never learn it by
+    // replication: docs/membership.md §6, "a hub learns a new node's
+    // certificate from its authority").
+    for (int n : late_) {
+      AuthorityVisit(n, all, "join, at healing");
+      for (const Edge& e : edges_) {
+        int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
+        if (other >= 0 && !Hostile(other) && !Revoked(other)) AuthorityVisit(other, all, "a new member's peer");
+      }
+    }
   }
   Schedule(now_ + kConvergeCheckMs, EventKind::kConvergeCheck);
 }
@@ -442,10 +507,30 @@ void World::Finish(SimResult& result) {
     }
     run.Update(*frontier);
     run.Update(*records);
+    std::string membership;
+    if (network_) {
+      auto m = node->store->GetMembership();
+      if (m.ok() && *m) {
+        crypto::Hash256 d = (*m)->Digest();
+        run.Update(d);
+        membership = " membership digest " + ToHex(ByteView(d.data(), 8));
+        if (Revoked(node->index)) membership += ", revoked";
+        auto violations = node->store->Violations();
+        if (violations.ok() && !violations->empty()) {
+          membership += fmt::format(", {} violation reports", violations->size());
+          if (failed_) {
+            for (const auto& v : *violations) {
+              membership += fmt::format("\n      violation: {}#{} from {}: {}", FeedName(v.feed), v.seq, v.source,
+                                        v.reason.substr(0, 160));
+            }
+          }
+        }
+      }
+    }
     if (node->stale) ++stats_.stale_nodes;
     result.digests.push_back(fmt::format(
-        "node {:2} {:9} frontier digest {} record-state digest {} ({} entries, {} records{}{})",
-        node->index, node->name, ToHex(*frontier), ToHex(*records), stats->entries,
+        "node {:2} {:9} frontier digest {} record-state digest {}{} ({} entries, {} records{}{})",
+        node->index, node->name, ToHex(*frontier), ToHex(*records), membership, stats->entries,
         stats->records[0] + stats->records[1] + stats->records[2],
         node->stale ? ", stale identity" : "",
         forks->empty() ? "" : fmt::format(", {} fork reports", forks->size())));
@@ -465,6 +550,13 @@ void World::Finish(SimResult& result) {
       stats_.half_opens, stats_.stalls, stats_.partitions, stats_.crashes, stats_.backups,
       stats_.restores, stats_.lost_by_restore, stats_.forked_feeds, stats_.stale_nodes,
       stats_.converged_after_ms);
+  if (network_) {
+    result.summary += fmt::format(
+        "; network: {} entries, {} authority visits, {} sessions refused, {} ended by the rules, {} writes "
+        "refused as unauthorized, {} revoked entries written",
+        stats_.network_entries, stats_.authority_visits, stats_.sessions_refused, stats_.sessions_ended_by_rules,
+        stats_.writes_unauthorized, stats_.revoked_entries_written);
+  }
   if (mallory_) {
     const MalloryStats& m = mallory_->stats();
     stats_.hostile_entries = m.entries_crafted;

@@ -24,6 +24,7 @@
 #include "base/rng.h"
 #include "node/peer_manager.h"
 #include "replication/protocol/session.h"
+#include "storage/membership.h"
 #include "storage/store.h"
 #include "tests/sim/hostile.h"
 #include "tests/sim/sim.h"
@@ -114,6 +115,32 @@ struct Node {
   uint64_t change_cursor = 0;
   bool stale = false;
   std::set<FeedId> forked;  // feeds with a fork report here
+  // The membership the node's store had when last looked at (membership.cpp):
+  // a new one means the network changed, so its sessions and records are
+  // checked against it.
+  std::shared_ptr<const storage::Membership> membership;
+  // The membership every record was last checked against (M2).
+  std::shared_ptr<const storage::Membership> records_checked;
+};
+
+// The root or a country authority (membership.cpp): an identity and a store
+// of its own, which writes the network entries with AppendNetworkEntry. It
+// is not a node: its entries reach the nodes when it "visits" one (its
+// entries applied there with ApplyBatch, as `ncen-node --once` would).
+struct Authority {
+  crypto::Identity identity;
+  int country = -1;  // -1: the root
+  std::string name;
+  std::unique_ptr<testing::TempDir> dir;
+  std::unique_ptr<storage::Store> store;
+};
+
+// An authority's planned act during the chaos phase.
+struct NetworkAct {
+  enum Kind { kCertify, kRevoke, kSucceed } kind = kCertify;
+  int node = 0;  // the node certified, or revoked
+  int successor = -1;  // kSucceed: the node certified as the revoked one's successor
+  bool done = false;
 };
 
 struct Edge {
@@ -157,7 +184,7 @@ struct Connection {
 
 enum class EventKind {
   kDeliver, kEof, kReset, kTick, kWrite, kFault, kConnect, kRestart, kPartitionEnd,
-  kHeal, kConvergeCheck
+  kHeal, kConvergeCheck, kNetworkAct, kAuthorityVisit
 };
 
 struct Event {
@@ -253,9 +280,28 @@ class World {
   Connection* PickConnection();
   void MarkLostWrites();
 
+  // membership.cpp
+  void MisconfiguredLink();
+  void BuildNetwork();
+  Authority MakeAuthority(int country, uint8_t number, const std::string& name);
+  storage::Certificate CertOf(int n) const;
+  void Certify(Authority& issuer, const storage::Certificate& cert);
+  void AppendNetwork(Authority& a, storage::RecordType type, const Bytes& payload);
+  std::vector<storage::Entry> AuthorityEntries(const std::vector<int>& which) const;
+  void DoNetworkAct(int act);
+  void AuthorityVisit(int n, const std::vector<int>& which, const std::string& why);
+  void RandomAuthorityVisit(int joiner);  // joiner >= 0: that node joins
+  std::optional<std::string> Refuses(int n, int peer) const;
+  void CheckSessionsAllowed(int n);
+  void CheckMembershipOf(int n, const storage::Membership& m);
+  void MarkRevokedWrites();
+  bool Revoked(int n) const { return n == victim_ && victim_revoked_; }
+  void LivenessOfNetwork(std::vector<std::string>& problems);
+  bool RevokedFeedLive(const FeedId& feed, std::vector<std::string>& problems);
+
   // checks.cpp
   void CheckNode(int n);
-  void CheckRecord(int n, const storage::RecordView& view);
+  void CheckRecord(int n, const storage::RecordView& view, const storage::Membership* m = nullptr);
   void CheckClaims(const Connection& c, int s);
   std::vector<std::string> Liveness();
   void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
@@ -309,6 +355,23 @@ class World {
   bool crash_requested_ = false;
 
   replication::SessionTestHooks session_hooks_;
+
+  // Network membership (membership.cpp); network_ false: the model before it.
+  bool network_ = false;
+  int64_t authority_skew_ms_ = 0;
+  NodeClock authority_clock_{now_, authority_skew_ms_};
+  std::vector<Authority> authorities_;  // [0] the root, then one per country
+  std::vector<std::string> countries_;  // ISO codes of countries 0, 1, 2
+  // Every certificate issued so far (no revocation): what the scope rules
+  // let each node hold in the end, for reach_ and S1.
+  std::unique_ptr<storage::Membership> certified_;
+  std::set<Hash256> network_hashes_;  // every network entry the authorities signed
+  std::vector<NetworkAct> acts_;
+  std::set<int> late_;            // certified only during the chaos phase
+  int victim_ = -1;               // the node whose key is revoked (a stolen laptop), or -1
+  bool victim_revoked_ = false;
+  uint64_t victim_cutoff_ = 0;    // its national feed's last valid seq
+  Rng net_rng_{0};
 };
 
 }  // namespace ncen::sim
