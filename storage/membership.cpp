@@ -560,6 +560,7 @@ Result<std::shared_ptr<Membership>> Membership::FromSnapshot(const PublicKey& ro
     uint8_t flags = 0;
     if (!r.Key(&member.key) || !r.U8(&flags) || flags > 7) return bad();
     member.root = flags & 1;
+    if (member.root != (member.key == root)) return bad();  // only the root is the root
     if (!member.root) {
       uint16_t len = 0;
       ByteView cert;
