@@ -162,7 +162,7 @@ class Daemon::Impl {
     pc.name = MemberPeerName(key);
     pc.id = key;
     members_[key] = pc;
-    ReloadPeers();
+    peers_.AddPeer(pc, Now());
     log::Line("member " + crypto::Fingerprint(key) + " (" + MemberName(key) + ") admitted by its certificate");
     return peers_.Find(key);
   }
@@ -176,14 +176,6 @@ class Daemon::Impl {
     std::string out;
     for (char c : name) out += (static_cast<unsigned char>(c) < 0x20 ? '?' : c);
     return out;
-  }
-
-  void ReloadPeers() {
-    std::vector<PeerConfig> all = config_.peers;
-    for (const auto& [key, pc] : members_) {
-      if (!config_.FindById(key)) all.push_back(pc);
-    }
-    (void)peers_.Reload(all, Now());
   }
 
   // After the network changed (a revocation arrived): sessions with peers

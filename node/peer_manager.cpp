@@ -43,6 +43,13 @@ void PeerManager::Start(const std::vector<PeerConfig>& peers, const std::vector<
   status_changed_ = true;
 }
 
+bool PeerManager::AddPeer(const PeerConfig& config, int64_t now_ms) {
+  if (peers_.count(config.id)) return false;
+  Add(config, now_ms);
+  status_changed_ = true;
+  return true;
+}
+
 PeerManager::Changes PeerManager::Reload(const std::vector<PeerConfig>& peers, int64_t now_ms) {
   Changes changes;
   std::set<crypto::PublicKey> keep;

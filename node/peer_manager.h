@@ -72,6 +72,10 @@ class PeerManager {
     std::vector<crypto::PublicKey> added, removed, scopes_changed;
   };
   Changes Reload(const std::vector<PeerConfig>& peers, int64_t now_ms);
+  // One more peer, leaving the others as they are (their redial times, rows):
+  // a member admitted by its certificate (docs/membership.md §6). False when
+  // the id is known already.
+  bool AddPeer(const PeerConfig& config, int64_t now_ms);
 
   const PeerConfig* Find(const crypto::PublicKey& id) const;
   std::vector<crypto::PublicKey> Ids() const;

@@ -291,5 +291,19 @@ TEST_CASE("a catching-up session says how far it got once per interval", "[node]
   CHECK_FALSE(m.ProgressLine(Key(2), Progress(false, 1, 0), kT + 20001));  // starts over
 }
 
+
+TEST_CASE("a member admitted by its certificate is added alone: the others keep their backoff", "[node]") {
+  PeerManager m(Key(1), {}, 7);
+  m.Start({Peer(2, "10.0.0.2:7400")}, {}, kT);
+  REQUIRE(m.TakeDialsDue(kT).size() == 1);
+  m.OnDialFailed(Key(2), "refused", kT);
+  int64_t next = *m.NextDialMs();
+  REQUIRE(next > kT);
+  CHECK(m.AddPeer(Peer(5), kT + 1));
+  CHECK_FALSE(m.AddPeer(Peer(5), kT + 2));
+  REQUIRE(m.Find(Key(5)));
+  CHECK(*m.NextDialMs() == next);         // peer 2 still backs off
+  CHECK(m.TakeDialsDue(kT + 1).empty());  // and the member, with no address, is not dialed
+}
 }  // namespace
 }  // namespace ncen::node
