@@ -589,6 +589,10 @@ Result<std::shared_ptr<Membership>> Membership::FromSnapshot(const PublicKey& ro
   for (uint32_t i = 0; i < unknown; ++i) {
     PublicKey key{};
     if (!r.Key(&key)) return bad();
+    // Sorted and distinct, and none a member: one encoding per value.
+    if ((!m->revoked_unknown_.empty() && !(m->revoked_unknown_.rbegin()->first < key)) || m->members_.count(key)) {
+      return bad();
+    }
     auto& cut = m->revoked_unknown_[key];
     for (int s = 0; s < kFeedScopeCount; ++s) {
       uint64_t v = 0;
