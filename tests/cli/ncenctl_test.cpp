@@ -2048,17 +2048,22 @@ struct RootDir {
     args.insert(args.begin(), {"--data", data});
     return Run(args);
   }
+  // Certifies `authority` as PK's country authority, which joins; the file it joined with.
+  std::string CertifyAuthority(const Node& authority, const std::string& name = "PK") const {
+    std::string file = dir.Sub("auth.net");
+    RunResult certified = Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name",
+                               name, "--country", "PK", "--out", file});
+    INFO(certified.err);
+    REQUIRE(certified.exit_code == 0);
+    REQUIRE(authority.Ctl({"join", file}).exit_code == 0);
+    return file;
+  }
 };
 
 TEST_CASE("a node joins in two commands: init, then join with its authority's file", "[cli][membership]") {
   RootDir root;
   Node authority("PK authority", "authority");
-  std::string auth_file = root.dir.Sub("auth.net");
-  RunResult certified = root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name",
-                                  "Pakistan Customs", "--country", "PK", "--out", auth_file});
-  INFO(certified.err);
-  REQUIRE(certified.exit_code == 0);
-  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  root.CertifyAuthority(authority, "Pakistan Customs");
   Node post("Torkham post");
   std::string post_file = root.dir.Sub("post.net");
   REQUIRE(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "Torkham post", "--country",
@@ -2089,11 +2094,7 @@ TEST_CASE("a node joins in two commands: init, then join with its authority's fi
 TEST_CASE("membership commands refuse bad input with one line and write nothing", "[cli][membership]") {
   RootDir root;
   Node authority("PK authority", "authority");
-  std::string auth_file = root.dir.Sub("auth.net");
-  REQUIRE(root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name", "PK",
-                    "--country", "PK", "--out", auth_file})
-              .exit_code == 0);
-  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  std::string auth_file = root.CertifyAuthority(authority);
   Node post("post");
   json before = authority.Status();
   auto refused = [&](const RunResult& r, const std::string& says) {
@@ -2149,11 +2150,7 @@ TEST_CASE("revoke defaults its cut-offs to the heads the authority holds; succee
           "[cli][membership]") {
   RootDir root;
   Node authority("PK authority", "authority");
-  std::string auth_file = root.dir.Sub("auth.net");
-  REQUIRE(root.Ctl({"certify", "--role", "country-authority", "--node", authority.node_id(), "--name", "PK",
-                    "--country", "PK", "--out", auth_file})
-              .exit_code == 0);
-  REQUIRE(authority.Ctl({"join", auth_file}).exit_code == 0);
+  root.CertifyAuthority(authority);
   Node post("post");
   std::string post_file = root.dir.Sub("post.net");
   REQUIRE(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "Torkham", "--country", "PK",

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "crypto/hash.h"
 #include "storage/peer_status.h"
@@ -239,8 +240,9 @@ void World::BuildNodes() {
   }
 }
 
-// The nodes `from` reaches over links that carry `scope` (itself included).
-std::set<int> World::Reachable(int from, Scope scope) const {
+// The nodes `from` reaches over links that carry `scope` (itself included),
+// through nodes `may_pass` lets in (all when empty).
+std::set<int> World::Reachable(int from, Scope scope, const std::function<bool(int)>& may_pass) const {
   std::set<int> seen = {from};
   std::vector<int> pending = {from};
   while (!pending.empty()) {
@@ -249,7 +251,8 @@ std::set<int> World::Reachable(int from, Scope scope) const {
     for (const Edge& e : edges_) {
       if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
       int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
-      if (other >= 0 && seen.insert(other).second) pending.push_back(other);
+      if (other < 0 || (may_pass && !may_pass(other))) continue;
+      if (seen.insert(other).second) pending.push_back(other);
     }
   }
   return seen;
@@ -268,20 +271,13 @@ void World::ComputeReach() {
         continue;
       }
       FeedId feed{nodes_[a]->identity.public_key(), scope};
-      std::set<int> seen = {int(a)};
-      std::vector<int> pending = {int(a)};
-      if (!certified_->MayAuthor(feed)) pending.clear();
-      while (!pending.empty()) {
-        int n = pending.back();
-        pending.pop_back();
-        for (const Edge& e : edges_) {
-          if (std::find(e.scopes.begin(), e.scopes.end(), scope) == e.scopes.end()) continue;
-          int other = e.dialer == n ? e.listener : e.listener == n ? e.dialer : -1;
-          if (other < 0 || !certified_->MayHold(nodes_[other]->identity.public_key(), feed)) continue;
-          if (seen.insert(other).second) pending.push_back(other);
-        }
+      if (!certified_->MayAuthor(feed)) {
+        reach_[{int(a), scope}] = {int(a)};
+        continue;
       }
-      reach_[{int(a), scope}] = std::move(seen);
+      reach_[{int(a), scope}] = Reachable(int(a), scope, [&](int other) {
+        return certified_->MayHold(nodes_[other]->identity.public_key(), feed);
+      });
     }
   }
 }

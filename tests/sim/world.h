@@ -225,7 +225,7 @@ class World {
   void AddEdge(int dialer, int listener, std::vector<Scope> scopes);
   void BuildNodes();
   void ComputeReach();
-  std::set<int> Reachable(int from, Scope scope) const;
+  std::set<int> Reachable(int from, Scope scope, const std::function<bool(int)>& may_pass = {}) const;
   void Schedule(int64_t at_ms, EventKind kind, int a = 0, uint64_t b = 0, uint64_t gen = 0);
   void Dispatch(const Event& e);
   void Heal();
