@@ -1,6 +1,9 @@
 #include "node/network.h"
 
+#include <stdlib.h>
+
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -47,15 +50,18 @@ Result<NetworkFile> DecodeNetworkFile(ByteView bytes) {
 }
 
 Result<NetworkFile> ReadNetworkFile(const std::string& path) {
+  // A file the user names: what is wrong with it is the user's to fix (exit 1).
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return InvalidArgument(path + ": is a directory, not a network file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return IOError("cannot open " + path);
+  if (!in) return InvalidArgument(path + ": cannot open");
   std::string bytes;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     bytes.append(buf, static_cast<size_t>(in.gcount()));
     if (bytes.size() > kNetworkFileBytesMax) return InvalidArgument(path + " is over 64 MiB: not a network file");
   }
-  if (in.bad()) return IOError("cannot read " + path);
+  if (in.bad()) return InvalidArgument(path + ": cannot read");
   auto file = DecodeNetworkFile(AsBytes(bytes));
   // A file the user gave: a user error (exit 1), not a corrupt store.
   if (!file.ok()) return InvalidArgument(path + ": " + file.status().message());
@@ -92,43 +98,56 @@ Result<NetworkFile> ExportNetwork(const storage::Store& store) {
   return file;
 }
 
-Result<storage::Member> Join(storage::Store& store, const crypto::PublicKey& self, const NetworkFile& file) {
-  {
-    // What the file says, before anything is written.
-    storage::Membership preview(file.root);
-    for (const auto& e : file.entries) {
-      if (storage::ValidateNetworkPayload(e.header.record_type, e.payload).ok()) preview.AddHeld(e.header, e.payload);
+namespace {
+
+// The file applied to a scratch store first, under the same rules, so that
+// a file with one bad entry (a damaged signature, an entry its author may
+// not write) is refused whole and the node's store is not touched.
+Status CheckOnScratchStore(const crypto::PublicKey& self, const NetworkFile& file) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ncen-join-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) return IOError("cannot make a temporary directory to check the network file");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
     }
-    preview.Rebuild();
-    if (!preview.Find(self)) {
-      return NotFound("the network file holds no certificate for this node (" + crypto::Fingerprint(self) +
-                      "); ask its authority to certify it first");
-    }
+  } cleanup{tmpl};
+  storage::StoreOptions options;
+  options.durable = false;
+  options.map_size_bytes = uint64_t{1} << 30;
+  NCEN_ASSIGN_OR_RETURN(auto scratch, storage::Store::Create(tmpl, {self, "join check", "post", 0}, options));
+  NCEN_RETURN_IF_ERROR(scratch->SetNetworkRoot(file.root));
+  storage::ApplyReport report = scratch->ApplyBatch(file.entries, "network file");
+  NCEN_RETURN_IF_ERROR(report.status);
+  if (!report.refused.empty()) {
+    const auto& r = report.refused.front();
+    return InvalidArgument("the network file's entry " + std::to_string(r.seq) + " of " +
+                           crypto::Fingerprint(r.feed.author) + " is refused (" + r.message + "); nothing was taken");
   }
+  NCEN_ASSIGN_OR_RETURN(auto membership, scratch->GetMembership());
+  if (!membership || !membership->Find(self)) {
+    return NotFound("the network file holds no certificate for this node (" + crypto::Fingerprint(self) +
+                    "); ask its authority to certify it first");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<storage::Member> Join(storage::Store& store, const crypto::PublicKey& self, const NetworkFile& file) {
   NCEN_ASSIGN_OR_RETURN(auto held, store.NetworkRoot());
   if (held && *held != file.root) {
     return ConflictError("this node belongs to the network " + NetworkIdHex(*held).substr(0, 16) +
                          "…, not " + NetworkIdHex(file.root).substr(0, 16) + "…");
   }
+  NCEN_RETURN_IF_ERROR(CheckOnScratchStore(self, file));
   NCEN_RETURN_IF_ERROR(store.SetNetworkRoot(file.root));
   storage::ApplyReport report = store.ApplyBatch(file.entries, "network file");
   NCEN_RETURN_IF_ERROR(report.status);
   NCEN_ASSIGN_OR_RETURN(auto membership, store.GetMembership());
   const storage::Member* me = membership ? membership->Find(self) : nullptr;
-  if (!me) {
-    // Nothing of it held: as if the file had never been read (a first join
-    // with a forged or damaged file must not bind the store to its root).
-    if (!held) (void)store.ForgetNetworkRoot();
-    std::string why = "the network file does not certify this node";
-    if (!report.refused.empty()) {
-      const auto& r = report.refused.front();
-      why += ": its entry " + std::to_string(r.seq) + " of " + crypto::Fingerprint(r.feed.author) +
-             " was refused (" + r.message + ")";
-    }
-    return Unauthenticated(why);
-  }
-  // Other refusals (entries past a revocation's cut-off, say) leave this
-  // node's membership as the file's authority sees it.
+  if (!me) return NotFound("no certificate for this node after taking the network file");
   return *me;
 }
 

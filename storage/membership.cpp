@@ -62,12 +62,21 @@ class Reader {
   size_t pos_ = 0;
 };
 
+// Valid UTF-8 with no control characters, and no bidirectional controls
+// (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which would let a name
+// shown in `members` read as another.
 bool Printable(std::string_view s) {
   if (!IsValidUtf8(s)) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7f) return false;
+    if (u == 0xe2 && i + 2 < s.size()) {
+      auto b = static_cast<unsigned char>(s[i + 1]), c = static_cast<unsigned char>(s[i + 2]);
+      if (b == 0x80 && (c == 0x8e || c == 0x8f || (c >= 0xaa && c <= 0xae))) return false;
+      if (b == 0x81 && c >= 0xa6 && c <= 0xa9) return false;
+    }
+  }
+  return true;
 }
 
 bool Country(std::string_view s) {

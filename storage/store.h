@@ -316,9 +316,6 @@ class Store {
   // Makes the store a member of the network of `root`. kConflict when it
   // belongs to another network already.
   Status SetNetworkRoot(const PublicKey& root);
-  // Undoes SetNetworkRoot while the store holds no network entry (a join
-  // whose file brought none it could take). kFailedPrecondition otherwise.
-  Status ForgetNetworkRoot();
   // The membership the held network entries describe; null for a store of
   // no network. Cached, and loaded again when another process (or call)
   // changed the network entries. The pointer stays valid after later calls.

@@ -345,21 +345,6 @@ Status Store::RebuildRevokedRecords(Writer& w, const Membership& before, const M
   return Status::Ok();
 }
 
-Status Store::ForgetNetworkRoot() {
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
-  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor fc, lmdb::Cursor::Open(txn, dbs_->feeds));
-  for (fc.First(); fc.Valid(); fc.Next()) {
-    auto feed = format::ParseFeedKey(fc.key());
-    if (feed && feed->scope == Scope::kNetwork) return FailedPrecondition("the store holds network entries");
-  }
-  NCEN_RETURN_IF_ERROR(fc.status());
-  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kRootKey)));
-  NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kSnapshotKey)));
-  NCEN_ASSIGN_OR_RETURN(uint64_t gen, ReadGeneration(txn, *dbs_));
-  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes(kGenerationKey), MetaU64(gen + 1)));
-  return txn.Commit();
-}
-
 Status Store::ReplaceNodeId(const PublicKey& key) {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("node_id"), key));

@@ -2119,6 +2119,15 @@ TEST_CASE("membership commands refuse bad input with one line and write nothing"
   refused(authority.Ctl({"revoke", "--node", post.node_id()}), "did not certify");
   refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "national=x"}), "--cutoff");
   refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "personal=3"}), "--cutoff");
+  refused(authority.Ctl({"certify", "--role", "post", "--node", std::string(64, 'f'), "--name", "x", "--country", "PK"}),
+          "--node");  // 64 hex digits, not an Ed25519 key
+  refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", ""}), "--cutoff: empty");
+  refused(authority.Ctl({"revoke", "--node", post.node_id(), "--cutoff", "national=18446744073709551616"}),
+          "from 0 to 18446744073709551615");
+  refused(with({"--role", "post", "--country", "PK", "--out", post.dir() + "/no-such-dir/p.net"}), "--out");
+  refused(with({"--role", "post", "--country", "PK", "--out", post.dir()}), "--out");
+  refused(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "P\u202eX", "--country", "PK"}),
+          "name");
   // A post is no authority.
   refused(post.Ctl({"certify", "--role", "post", "--node", authority.node_id(), "--name", "x", "--country", "PK"}),
           "no network");
@@ -2127,6 +2136,9 @@ TEST_CASE("membership commands refuse bad input with one line and write nothing"
   // Files: garbage, truncated, no certificate for the node, another network.
   std::string garbage = post.Write("garbage.net", "not a network file");
   refused(post.Ctl({"join", garbage}), "not an ncen network file");
+  refused(post.Ctl({"join", post.dir() + "/no-such.net"}), "cannot open");
+  refused(post.Ctl({"join", post.dir()}), "is a directory");
+  refused(post.Ctl({"join", post.Write("empty.net", "")}), "not an ncen network file");
   std::string whole = ReadFile(auth_file);
   std::string cut = post.Write("cut.net", whole.substr(0, whole.size() - 10));
   RunResult truncated = post.Ctl({"join", cut});
@@ -2136,6 +2148,21 @@ TEST_CASE("membership commands refuse bad input with one line and write nothing"
   overclaim[8 + 32] = '\x7f';  // count: far more entries than bytes
   refused(post.Ctl({"join", post.Write("over.net", overclaim)}), "more than its");
   refused(post.Ctl({"join", auth_file}), "no certificate for this node");
+  {
+    // A file whose first entry's signature is damaged: refused whole.
+    std::string post_file = root.dir.Sub("post-bad.net");
+    REQUIRE(authority.Ctl({"certify", "--role", "post", "--node", post.node_id(), "--name", "post", "--country", "PK",
+                           "--out", post_file})
+                .exit_code == 0);
+    std::string bytes = ReadFile(post_file);
+    size_t first_header_len = (uint8_t(bytes[44]) << 24) | (uint8_t(bytes[45]) << 16) | (uint8_t(bytes[46]) << 8) |
+                              uint8_t(bytes[47]);
+    bytes[48 + first_header_len] ^= 1;  // the first signature byte
+    refused(post.Ctl({"join", post.Write("bad-sig.net", bytes)}), "nothing was taken");
+    CHECK(post.Status()["entries"] == 0);
+    CHECK(post.Status()["network"].is_null());
+    before = authority.Status();
+  }
   CHECK(post.Status()["network"].is_null());
   RootDir other;
   std::string other_file = other.dir.Sub("other.net");
@@ -2163,6 +2190,10 @@ TEST_CASE("revoke defaults its cut-offs to the heads the authority holds; succee
   json r = ParseOut(revoked);
   CHECK(r["last_valid_seq"]["national"] == 4);
   CHECK(r["last_valid_seq"]["global"] == 0);  // this authority holds none of it
+  // A succession that cannot finish does not start: the old key stays unrevoked further.
+  RunResult bad_new = authority.Ctl({"succeed", "--old", post.node_id(), "--new", authority.node_id()});
+  CHECK(bad_new.exit_code == 1);
+  CHECK(IsOneLine(bad_new.err));
   // Succession: rekey on the node, succeed on the authority, join again.
   RunResult rekey = post.Ctl({"rekey"});
   REQUIRE(rekey.exit_code == 0);

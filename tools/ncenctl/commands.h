@@ -82,12 +82,12 @@ struct CertifyOptions {
 };
 Status Certify(const Globals& g, const CertifyOptions& options);
 // `cutoffs` "national=12,global=3": the last valid seq per scope; scopes
-// not given default to the head this authority holds of that feed.
-Status Revoke(const Globals& g, const std::string& node, const std::string& cutoffs,
+// not given (all, when nullopt) default to the head this authority holds.
+Status Revoke(const Globals& g, const std::string& node, const std::optional<std::string>& cutoffs,
               const std::string& reason, const std::string& out);
 // Revokes `old_key` (as Revoke) and certifies `new_key` in its place, naming it.
 Status Succeed(const Globals& g, const std::string& old_key, const std::string& new_key,
-               const std::string& cutoffs, const std::string& out);
+               const std::optional<std::string>& cutoffs, const std::string& out);
 Status JoinCommand(const Globals& g, const std::string& file);
 Status Rekey(const Globals& g);
 Status Members(const Globals& g);

@@ -210,20 +210,25 @@ void AddNetworkCommands(CLI::App& app, Args& a) {
       "revoke", "in an authority's data directory: revoke a key it certified; its entries after the cut-offs "
                 "are refused everywhere, and taken out where already applied");
   revoke->add_option("--node", a.id, "the revoked key (64 hex digits)")->required();
-  revoke->add_option("--cutoff", a.cutoffs,
+  auto* revoke_cutoff = revoke->add_option("--cutoff", a.cutoffs,
                      "SCOPE=SEQ,...: the last valid seq of each feed (default: the highest this authority holds)");
   revoke->add_option("--reason", a.reason, "one line, kept with the revocation");
   revoke->add_option("--out", a.out, "write a network file with the revocation");
-  revoke->callback(a.Run([&a] { return ctl::Revoke(a.g, a.id, a.cutoffs, a.reason, a.out); }));
+  revoke->callback(a.Run([&a, revoke_cutoff] {
+    return ctl::Revoke(a.g, a.id, revoke_cutoff->count() ? std::optional(a.cutoffs) : std::nullopt, a.reason, a.out);
+  }));
 
   auto* succeed = app.add_subcommand(
       "succeed", "in an authority's data directory: revoke --old and certify --new in its place (an office "
                  "restored from a backup, a replaced machine); the office keeps its records");
   succeed->add_option("--old", a.old_key, "the old key (64 hex digits)")->required();
   succeed->add_option("--new", a.new_key, "the new key (`ncenctl rekey` on the node prints it)")->required();
-  succeed->add_option("--cutoff", a.cutoffs, "as for revoke");
+  auto* succeed_cutoff = succeed->add_option("--cutoff", a.cutoffs, "as for revoke");
   succeed->add_option("--out", a.out, "write a network file the node joins with");
-  succeed->callback(a.Run([&a] { return ctl::Succeed(a.g, a.old_key, a.new_key, a.cutoffs, a.out); }));
+  succeed->callback(a.Run([&a, succeed_cutoff] {
+    return ctl::Succeed(a.g, a.old_key, a.new_key, succeed_cutoff->count() ? std::optional(a.cutoffs) : std::nullopt,
+                        a.out);
+  }));
 
   auto* join = app.add_subcommand("join", "take a network file from this node's authority: the network's "
                                           "root and certificates, this node's among them");

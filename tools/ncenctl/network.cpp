@@ -2,8 +2,15 @@
 // network, certify, revoke, succeed, join, rekey, members, violations.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdlib>
+
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
+#include "node/config.h"
 #include "node/network.h"
 #include "node/node_dir.h"
 #include "storage/codes.h"
@@ -24,30 +31,52 @@ Result<std::shared_ptr<const storage::Membership>> MembershipOf(const storage::S
   return m;
 }
 
+// A node id: 64 hex digits of a valid Ed25519 public key (as `peers add`
+// takes it), so nothing is ever certified for a key nobody can hold.
 Result<crypto::PublicKey> ParseKey(const std::string& hex, const char* option) {
-  auto key = crypto::ParseNodeId(hex);
+  auto key = node::ParsePeerId(hex);
   if (!key.ok()) return InvalidArgument(std::string(option) + ": " + key.status().message());
   return key;
+}
+
+// --out: checked before anything is written, so that a path that cannot
+// take the file does not leave a certificate stored and the command failed.
+Status CheckOutPath(const std::string& out) {
+  if (out.empty()) return Status::Ok();
+  std::error_code ec;
+  if (std::filesystem::is_directory(out, ec)) return InvalidArgument("--out: " + out + " is a directory");
+  std::filesystem::path parent = std::filesystem::path(out).parent_path();
+  if (parent.empty()) parent = ".";
+  if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
+    return InvalidArgument("--out: cannot write in " + parent.string());
+  }
+  return Status::Ok();
 }
 
 // "national=12,global=3" (scopes national, regional, global, network).
 Result<std::vector<storage::Cutoff>> ParseCutoffs(const std::string& text) {
   std::vector<storage::Cutoff> out;
+  if (text.empty()) return InvalidArgument("--cutoff: empty (give SCOPE=SEQ,..., or leave --cutoff out for the defaults)");
   size_t pos = 0;
-  while (pos <= text.size() && !text.empty()) {
+  while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
     std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t eq = item.find('=');
     auto scope = eq == std::string::npos ? std::nullopt : storage::ParseFeedScope(item.substr(0, eq));
     if (!scope) return InvalidArgument("--cutoff: '" + item + "' is not SCOPE=SEQ (scope national, regional, global or network)");
     std::string digits = item.substr(eq + 1);
-    if (digits.empty() || digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string::npos) {
-      return InvalidArgument("--cutoff: '" + item + "' needs a seq of 0 to 19 digits");
+    errno = 0;
+    char* end = nullptr;
+    unsigned long long seq = digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos
+                                 ? 0
+                                 : std::strtoull(digits.c_str(), &end, 10);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE) {
+      return InvalidArgument("--cutoff: '" + item + "' needs a seq from 0 to 18446744073709551615");
     }
     if (std::any_of(out.begin(), out.end(), [&](const storage::Cutoff& c) { return c.scope == *scope; })) {
       return InvalidArgument("--cutoff: scope " + std::string(storage::ScopeName(*scope)) + " given twice");
     }
-    out.push_back({*scope, std::stoull(digits)});
+    out.push_back({*scope, static_cast<uint64_t>(seq)});
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
@@ -157,6 +186,7 @@ Status Certify(const Globals& g, const CertifyOptions& o) {
     NCEN_ASSIGN_OR_RETURN(crypto::PublicKey p, ParseKey(o.predecessor, "--succeeds"));
     c.predecessor = p;
   }
+  NCEN_RETURN_IF_ERROR(CheckOutPath(o.out));
   if (Status valid = storage::ValidateCertificate(c); !valid.ok()) {
     std::string m = valid.message();
     if (m.rfind("certificate: ", 0) == 0) m = m.substr(13);
@@ -179,13 +209,14 @@ Status Certify(const Globals& g, const CertifyOptions& o) {
   return WriteFileFor(*n.store, o.out);
 }
 
-Status Revoke(const Globals& g, const std::string& node_hex, const std::string& cutoffs_text,
+Status Revoke(const Globals& g, const std::string& node_hex, const std::optional<std::string>& cutoffs_text,
               const std::string& reason, const std::string& out) {
   NCEN_ASSIGN_OR_RETURN(crypto::PublicKey subject, ParseKey(node_hex, "--node"));
+  NCEN_RETURN_IF_ERROR(CheckOutPath(out));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
   NCEN_ASSIGN_OR_RETURN(auto defaults, node::DefaultCutoffs(*n.store, subject));
-  if (!cutoffs_text.empty()) {
-    NCEN_ASSIGN_OR_RETURN(auto given, ParseCutoffs(cutoffs_text));
+  if (cutoffs_text) {
+    NCEN_ASSIGN_OR_RETURN(auto given, ParseCutoffs(*cutoffs_text));
     for (auto& d : defaults) {
       for (const auto& c : given) {
         if (c.scope == d.scope) d.last_valid_seq = c.last_valid_seq;
@@ -212,7 +243,7 @@ Status Revoke(const Globals& g, const std::string& node_hex, const std::string& 
 }
 
 Status Succeed(const Globals& g, const std::string& old_hex, const std::string& new_hex,
-               const std::string& cutoffs_text, const std::string& out) {
+               const std::optional<std::string>& cutoffs_text, const std::string& out) {
   NCEN_ASSIGN_OR_RETURN(crypto::PublicKey old_key, ParseKey(old_hex, "--old"));
   NCEN_ASSIGN_OR_RETURN(crypto::PublicKey new_key, ParseKey(new_hex, "--new"));
   if (old_key == new_key) return InvalidArgument("--old and --new are the same key");
@@ -223,6 +254,17 @@ Status Succeed(const Globals& g, const std::string& old_hex, const std::string& 
     NCEN_ASSIGN_OR_RETURN(m, MembershipOf(*n.store));
     old_member = m->Find(old_key);
     if (!old_member || old_member->root) return NotFound("--old: no certificate for " + crypto::Fingerprint(old_key));
+    // Everything the certificate needs is checked before the revocation is
+    // written: a succession must not stop half-way, the old key revoked and
+    // no successor.
+    if (new_key == m->root() || new_key == n.identity.public_key()) {
+      return InvalidArgument("--new: the root or this authority cannot succeed a node");
+    }
+    if (const storage::Member* taken = m->Find(new_key); taken && !taken->revoked) {
+      return InvalidArgument("--new: " + crypto::Fingerprint(new_key) + " is certified already");
+    }
+    NCEN_RETURN_IF_ERROR(CheckOutPath(out));
+    if (cutoffs_text) NCEN_RETURN_IF_ERROR(ParseCutoffs(*cutoffs_text).status());
   }
   if (!old_member->revoked) {
     NCEN_RETURN_IF_ERROR(Revoke(g, old_hex, cutoffs_text, "succeeded by " + crypto::Fingerprint(new_key), ""));

@@ -77,6 +77,14 @@ TEST_CASE("certificates and revocations encode to exact bytes and refuse anythin
   REQUIRE(back.ok());
   CHECK(back.value() == c);
 
+  SECTION("names with control or bidirectional characters") {
+    for (std::string name : {std::string("P\xe2\x80\xaeX"), std::string("P\xe2\x81\xa6X"), std::string("a\tb"),
+                             std::string("\xff")}) {
+      Certificate bad = c;
+      bad.name = name;
+      CHECK(ValidateCertificate(bad).code() == StatusCode::kCorruption);
+    }
+  }
   SECTION("trailing or missing bytes") {
     Bytes longer = b;
     longer.push_back(0);
