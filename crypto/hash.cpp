@@ -14,6 +14,13 @@ Hash256 Blake2b256(ByteView data) {
   return out;
 }
 
+Hash256 Blake2b256Keyed(ByteView key, ByteView data) {
+  NCEN_CHECK(key.size() >= crypto_generichash_KEYBYTES_MIN && key.size() <= crypto_generichash_KEYBYTES_MAX);
+  Hash256 out;
+  crypto_generichash(out.data(), out.size(), data.data(), data.size(), key.data(), key.size());
+  return out;
+}
+
 Blake2bHasher::Blake2bHasher() {
   NCEN_CHECK(crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr,
                                      0, 32) == 0);

@@ -13,6 +13,8 @@ namespace ncen::crypto {
 using Hash256 = std::array<uint8_t, 32>;
 
 Hash256 Blake2b256(ByteView data);
+// Keyed BLAKE2b-256 (a MAC / PRF): `key` is 16..64 bytes (a bug otherwise).
+Hash256 Blake2b256Keyed(ByteView key, ByteView data);
 
 class Blake2bHasher {
  public:

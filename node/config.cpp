@@ -243,6 +243,10 @@ Result<NodeConfig> ReadConfig(const std::string& path, const toml::table& root,
       NCEN_ASSIGN_OR_RETURN(config.network_id, StringAt(path, "network_id", value));
       if (Status s = CheckNetworkId(config.network_id); !s.ok())
         return InvalidArgument(here + s.message());
+    } else if (key == "release_company_names") {
+      auto flag = value.value<bool>();
+      if (!value.is_boolean() || !flag) return InvalidArgument(here + "release_company_names must be true or false");
+      config.release_company_names = *flag;
     } else if (key == "peers") {
       const toml::array* peers = value.as_array();
       if (!peers)
@@ -254,7 +258,7 @@ Result<NodeConfig> ReadConfig(const std::string& path, const toml::table& root,
       }
     } else {
       return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
-                             "' (listen, network_id, [[peers]])");
+                             "' (listen, network_id, release_company_names, [[peers]])");
     }
   }
   NCEN_RETURN_IF_ERROR(CheckPeerSet(config.peers, self, [&](size_t i) {
@@ -290,6 +294,7 @@ std::string Render(const NodeConfig& config) {
          "# ncenctl peers and ncenctl config rewrite this file; comments are not kept.\n"
       << "listen = " << Quote(config.listen) << "\n"
       << "network_id = " << Quote(config.network_id) << "\n";
+  if (config.release_company_names) out << "release_company_names = true\n";
   for (const PeerConfig& p : config.peers) {
     out << "\n[[peers]]\n"
         << "name = " << Quote(p.name) << "\n"

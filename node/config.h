@@ -63,6 +63,9 @@ struct NodeConfig {
   std::string listen;               // "HOST:PORT" or empty = do not listen
   std::string network_id = "ncen";  // hashed into the handshake prologue
   std::vector<PeerConfig> peers;
+  // National policy for releases (docs/sharing.md §2): whether the names of
+  // a seizure's linked companies go into its seizure_report. Off by default.
+  bool release_company_names = false;
 
   // The configured peer, or null. The pointer is valid until `peers` changes.
   const PeerConfig* FindById(const crypto::PublicKey& id) const;

@@ -12,9 +12,8 @@ using storage::RecordView;
 
 std::vector<std::string> QuarantineClasses(const storage::RecordState& state) {
   std::vector<std::string> out;
-  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
+  for (RecordType type : storage::kRecordTypes) {
     for (int s = 0; s < storage::kScopeCount; ++s) {
-      auto type = static_cast<RecordType>(t);
       auto scope = static_cast<storage::Scope>(s);
       if (state.clash_classes & storage::ClassBit(type, scope)) {
         out.push_back(std::string(storage::RecordTypeName(type)) + "/" + storage::ScopeName(scope));
@@ -170,8 +169,12 @@ Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
   if (!r.from_date.empty() && !r.to_date.empty() && r.from_date > r.to_date) {
     return InvalidArgument("the from date is after the to date");
   }
-  if (r.text.empty() && r.from_date.empty() && r.to_date.empty()) {
-    return InvalidArgument("a search needs text, a from date or a to date");
+  if (r.text.empty() && r.from_date.empty() && r.to_date.empty() && r.filter.empty()) {
+    return InvalidArgument("a search needs text, a date or a filter");
+  }
+  if (!r.filter.empty() && r.type && *r.type != RecordType::kSeizure && *r.type != RecordType::kSeizureReport) {
+    return InvalidArgument("the filters select seizures and seizure reports, not " +
+                           std::string(storage::RecordTypeName(*r.type)) + " records");
   }
   storage::SearchQuery q;
   q.text = r.text;
@@ -179,6 +182,9 @@ Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
   q.from_date = r.from_date;
   q.to_date = r.to_date;
   q.limit = r.limit;
+  if (!r.filter.empty()) {
+    NCEN_ASSIGN_OR_RETURN(q.fact_filter, MakeFactFilter(r.filter));
+  }
   return store_.Search(q);
 }
 

@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "crypto/identity.h"
+#include "node/stats.h"
 #include "storage/store.h"
 
 namespace ncen::node {
@@ -39,6 +40,7 @@ struct SearchRequest {
   std::optional<storage::RecordType> type;
   std::string from_date, to_date;  // YYYY-MM-DD, inclusive; empty = open
   size_t limit = 100;
+  FactFilter filter;  // structured filters over seizures and reports (node/stats.h)
 };
 
 class Records {

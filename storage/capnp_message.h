@@ -64,4 +64,13 @@ Result<T> ReadMessage(ByteView bytes, const char* what, unsigned nesting_limit, 
   }
 }
 
+// Runs `fn` on the payload's root struct (a record body: nesting at most 16).
+template <typename Root, typename Fn>
+auto WithRoot(ByteView payload, Fn fn) -> Result<decltype(fn(std::declval<typename Root::Reader>()))> {
+  using T = decltype(fn(std::declval<typename Root::Reader>()));
+  return ReadMessage<T>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<T> {
+    return fn(reader.getRoot<Root>());
+  });
+}
+
 }  // namespace ncen::storage

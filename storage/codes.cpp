@@ -113,6 +113,19 @@ bool IsTime(std::string_view s) {
   return Num(s.substr(0, 2)) < 24 && Num(s.substr(3, 2)) < 60;
 }
 
+bool IsTimestamp(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS.mmmZ
+  if (s.size() != 24 || s[10] != 'T' || s[16] != ':' || s[19] != '.' || s[23] != 'Z') return false;
+  if (!IsDate(s.substr(0, 10)) || !IsTime(s.substr(11, 5))) return false;
+  return AllDigits(s.substr(17, 2)) && Num(s.substr(17, 2)) < 60 && AllDigits(s.substr(20, 3));
+}
+
+bool IsOpaqueRef(std::string_view s) {
+  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 bool IsHsCode(std::string_view s) {
   return AllDigits(s) && (s.size() == 6 || s.size() == 8 || s.size() == 10);
 }

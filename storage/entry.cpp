@@ -100,8 +100,9 @@ static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
   }
   auto type = static_cast<uint16_t>(r.getRecordType());
   bool network = h.scope == Scope::kNetwork;
-  if (type >= kEntryTypeCount || (type >= kRecordTypeCount) != network) {
-    return Corruption("entry header: unknown record type for scope " + std::string(ScopeName(h.scope)));
+  if (!IsEntryTypeCode(type) || !TypeAllowedInScope(static_cast<RecordType>(type), h.scope)) {
+    return Corruption("entry header: record type " + std::to_string(type) + " is not allowed in scope " +
+                      ScopeName(h.scope));
   }
   h.record_type = static_cast<RecordType>(type);
   auto op = static_cast<uint16_t>(r.getOp());

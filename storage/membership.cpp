@@ -1,5 +1,7 @@
 #include "storage/membership.h"
 
+#include "storage/record_json.h"
+
 #include <algorithm>
 #include <cstring>
 #include <tuple>
@@ -7,6 +9,7 @@
 
 #include "base/text.h"
 #include "storage/codes.h"
+#include "storage/record_json.h"
 
 namespace ncen::storage {
 
@@ -635,6 +638,24 @@ uint64_t Membership::CutoffOf(const FeedId& feed) const {
   if (it == revoked_unknown_.end()) return UINT64_MAX;
   auto s = it->second.find(feed.scope);
   return s == it->second.end() ? 0 : s->second;
+}
+
+std::string RecordRuleProblem(MemberKind kind, const std::string& country, const EntryHeader& h,
+                              ByteView payload) {
+  if (h.scope == Scope::kNetwork) return "";
+  const std::string who = std::string("author ") + crypto::Fingerprint(h.author) + " (" + MemberKindName(kind) + ")";
+  if (h.record_type != RecordType::kSeizureReport) {
+    if (h.scope == Scope::kNational) return "";
+    return who + " wrote a " + RecordTypeName(h.record_type) + " in scope " + ScopeName(h.scope) +
+           ": nominal records stay national; what leaves a country is a seizure_report";
+  }
+  if (kind != MemberKind::kNationalHub) return who + " may not release a seizure_report: only a national hub may";
+  if (h.op != Op::kPut && h.op != Op::kResolve) return "";
+  std::string about = ReportCountry(payload);
+  if (about != country) {
+    return who + " of " + country + " released a seizure_report about " + (about.empty() ? "no country" : about);
+  }
+  return "";
 }
 
 bool Membership::MayAuthor(const FeedId& feed, std::string* why) const {

@@ -107,6 +107,15 @@ struct Member {
   uint64_t CutoffOf(Scope scope) const;  // UINT64_MAX when not revoked
 };
 
+// Whether a member of `kind` (certified for `country`) may write this
+// record entry (docs/sharing.md §2): seizures, suspects and companies stay
+// in scope national; a seizure report is written by a national hub, in
+// scope regional or global, about its own country (its payload's
+// `country`). "" when allowed, else why (one line). Network entries are
+// CheckEntry's.
+std::string RecordRuleProblem(MemberKind kind, const std::string& country, const EntryHeader& header,
+                              ByteView payload);
+
 class Membership {
  public:
   explicit Membership(const PublicKey& root);

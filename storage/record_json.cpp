@@ -20,6 +20,7 @@
 #include "storage/capnp_message.h"
 #include "storage/codes.h"
 #include "storage/schema/record.capnp.h"
+#include "storage/sharing.h"
 #include "storage/text_fold.h"
 
 namespace ncen::storage {
@@ -45,6 +46,7 @@ capnp::StructSchema SchemaOf(RecordType type) {
     case RecordType::kSeizure: return capnp::Schema::from<s::Seizure>();
     case RecordType::kSuspect: return capnp::Schema::from<s::Suspect>();
     case RecordType::kCompany: return capnp::Schema::from<s::Company>();
+    case RecordType::kSeizureReport: return capnp::Schema::from<s::SeizureReport>();
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }
@@ -164,6 +166,8 @@ constexpr FormatRule kFormatRules[] = {
     {s::Format::PHONE, IsPhoneNumber, "a phone number (e.g. +93 700 000 001)"},
     {s::Format::CITES_APPENDIX, IsCitesAppendix, "a CITES appendix (I, II or III)"},
     {s::Format::FLIGHT_NUMBER, IsFlightNumber, "a flight number (e.g. QR1342)"},
+    {s::Format::OPAQUE_REF, IsOpaqueRef, "an opaque reference (32 lower-case hex digits)"},
+    {s::Format::TIMESTAMP, IsTimestamp, "a UTC timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ)"},
 };
 
 // The one rule for a text value as stored (docs/data-model.md §1, §3), for
@@ -435,15 +439,6 @@ json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type) {
   }
 }
 
-// Runs `fn` on the payload's root struct.
-template <typename Root, typename Fn>
-auto WithRoot(ByteView payload, Fn fn) -> Result<decltype(fn(std::declval<typename Root::Reader>()))> {
-  using T = decltype(fn(std::declval<typename Root::Reader>()));
-  return ReadMessage<T>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<T> {
-    return fn(reader.getRoot<Root>());
-  });
-}
-
 // The validation of a payload that came from elsewhere (ValidateRecordPayload):
 // the same rules as the JSON path, read off the same annotations. Paths are
 // only spelled out on failure.
@@ -504,13 +499,13 @@ class CheckPlans {
  public:
   static const CheckStruct& Of(RecordType type) {
     static const CheckPlans plans;  // made once, read without a lock
-    return *plans.roots_[static_cast<int>(type)];
+    return *plans.roots_[RecordTypeIndex(type)];
   }
 
  private:
   CheckPlans() {
-    for (RecordType type : {RecordType::kSeizure, RecordType::kSuspect, RecordType::kCompany}) {
-      roots_[static_cast<int>(type)] = Make(SchemaOf(type));
+    for (RecordType type : kRecordTypes) {
+      roots_[RecordTypeIndex(type)] = Make(SchemaOf(type));
     }
   }
   const CheckStruct* Make(capnp::StructSchema schema) {
@@ -684,6 +679,7 @@ Status CheckReceivedStruct(const CheckStruct& plan, capnp::AnyStruct::Reader r, 
 }  // namespace
 
 Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id) {
+  if (!IsRecordType(type)) return InvalidArgument(std::string(RecordTypeName(type)) + " is not a record type");
   if (!object.is_object()) return InvalidArgument("a record must be a JSON object");
   json body = json::object();
   for (auto it = object.begin(); it != object.end(); ++it) {
@@ -710,7 +706,7 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
 }
 
 Status ValidateRecordPayload(RecordType type, ByteView payload) {
-  if (static_cast<int>(type) >= kRecordTypeCount) return Corruption("not a record type");
+  if (!IsRecordType(type)) return Corruption("not a record type");
   if (payload.size() > limits::kPayloadBytesMax) return Corruption("record payload over 1 MiB");
   const CheckStruct& plan = CheckPlans::Of(type);
   auto check = [&](PathPrefix prefix) {
@@ -735,15 +731,63 @@ Status ValidateRecordPayload(RecordType type, ByteView payload) {
 }
 
 Result<json> RecordToJson(RecordType type, ByteView payload) {
-  if (static_cast<int>(type) >= kRecordTypeCount) return Corruption("not a record type");
+  if (!IsRecordType(type)) return Corruption("not a record type");
   capnp::StructSchema schema = SchemaOf(type);
   return ReadMessage<json>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<json> {
     return StructToJson(reader.getRoot<capnp::DynamicStruct>(schema));
   });
 }
 
+namespace {
+void CollectPaths(capnp::StructSchema schema, const std::string& prefix, std::vector<std::string>& out) {
+  for (auto field : schema.getFields()) {
+    std::string name = prefix + JsonName(field.getProto());
+    capnp::Type t = field.getType();
+    if (t.isStruct()) {
+      CollectPaths(t.asStruct(), name + ".", out);
+    } else if (t.isList() && t.asList().getElementType().isStruct()) {
+      CollectPaths(t.asList().getElementType().asStruct(), name + "[].", out);
+    } else {
+      out.push_back(name);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> FieldPaths(RecordType type) {
+  std::vector<std::string> out;
+  if (IsRecordType(type)) CollectPaths(SchemaOf(type), "", out);
+  return out;
+}
+
 std::string SeizureDate(ByteView payload) {
   auto r = WithRoot<s::Seizure>(payload, [](s::Seizure::Reader s) { return std::string(s.getDate()); });
+  return r.ok() ? *r : "";
+}
+
+const std::vector<std::string>& CodeNames(CodeEnum e) {
+  auto names = [](capnp::EnumSchema schema) {
+    std::vector<std::string> out = EnumNamesOf(schema);
+    if (!out.empty()) out[0] = "";
+    return out;
+  };
+  static const std::vector<std::string> kNames[] = {
+      names(capnp::Schema::from<s::GoodsCategory>()),     names(capnp::Schema::from<s::Unit>()),
+      names(capnp::Schema::from<s::TransportMode>()),     names(capnp::Schema::from<s::DetectionMethod>()),
+      names(capnp::Schema::from<s::ConcealmentMethod>()), names(capnp::Schema::from<s::Direction>()),
+  };
+  return kNames[static_cast<int>(e)];
+}
+
+int CodeOrdinal(CodeEnum e, std::string_view name) {
+  const auto& names = CodeNames(e);
+  for (size_t i = 1; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string ReportCountry(ByteView payload) {
+  auto r = WithRoot<s::SeizureReport>(payload, [](s::SeizureReport::Reader s) { return std::string(s.getCountry()); });
   return r.ok() ? *r : "";
 }
 
@@ -786,6 +830,21 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
     case RecordType::kCompany:
       r = WithRoot<s::Company>(payload, [](s::Company::Reader c) {
         return std::string(c.getName()) + " (" + c.getCountry().cStr() + ")";
+      });
+      break;
+    case RecordType::kSeizureReport:
+      r = WithRoot<s::SeizureReport>(payload, [](s::SeizureReport::Reader s) {
+        std::string out = std::string(s.getDate()) + " " + s.getCountry().cStr();
+        if (s.hasOffice()) out += " " + std::string(s.getOffice());
+        for (auto g : s.getGoods()) {
+          out += " " + EnumName(g.getCategory());
+          if (g.hasSubtype()) out += "/" + std::string(g.getSubtype());
+          json q = NumberJson(g.getQuantity());
+          out += " " + q.dump() + " " + EnumName(g.getUnit());
+          break;
+        }
+        if (s.getGoods().size() > 1) out += " (+" + std::to_string(s.getGoods().size() - 1) + ")";
+        return out;
       });
       break;
     case RecordType::kCertificate:
@@ -841,6 +900,18 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
         add_id(c.getRegistrationNumber());
         add_id(c.getTaxId());
         add_id(c.getTraderId());
+        return true;
+      });
+      break;
+    case RecordType::kSeizureReport:
+      r = WithRoot<s::SeizureReport>(payload, [&](s::SeizureReport::Reader s) {
+        std::string date = s.getDate();
+        if (date.size() == 10) add(kTermDate, date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2));
+        add_id(s.getReference());
+        for (auto g : s.getGoods()) {
+          add(kTermCategory, EnumName(g.getCategory()));
+          add(kTermSubtype, g.getSubtype().cStr());
+        }
         return true;
       });
       break;

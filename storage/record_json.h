@@ -52,6 +52,15 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload);
 
 // Seizure date as YYYY-MM-DD, or "" when not a seizure or undecodable.
 std::string SeizureDate(ByteView payload);
+// The coded enumerations statistics and filters read from facts.
+enum class CodeEnum { kGoodsCategory, kUnit, kTransportMode, kDetectionMethod, kConcealmentMethod, kDirection };
+// The JSON names of an enumeration, by ordinal ("" at ordinal 0, unspecified).
+const std::vector<std::string>& CodeNames(CodeEnum e);
+// The ordinal of a JSON name; -1 when unknown (or "unspecified").
+int CodeOrdinal(CodeEnum e, std::string_view name);
+
+// The `country` of a seizure report payload, or "" when it does not decode.
+std::string ReportCountry(ByteView payload);
 
 // Index term kinds.
 inline constexpr char kTermName = 'n';        // folded name token

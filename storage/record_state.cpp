@@ -60,7 +60,7 @@ ApplyResult ApplyVersion(RecordState& state, RecordType type, Scope scope, Versi
     state.versions.clear();
     // The same class on every node, whichever entry came first.
     unsigned lowest = static_cast<unsigned>(std::countr_zero(state.clash_classes));
-    state.type = static_cast<RecordType>(lowest / kScopeCount);
+    state.type = kRecordTypes[lowest / kScopeCount];
     state.scope = static_cast<Scope>(lowest % kScopeCount);
     return ApplyResult::kQuarantined;
   }
@@ -212,7 +212,7 @@ Result<RecordState> DecodeRecordState(ByteView b) {
   if (v2) r.U8();
   if (!r.Need(v2 ? 6 : 4)) return corrupt();
   uint8_t type = r.U8(), scope = r.U8();
-  if (type >= kRecordTypeCount || scope >= kScopeCount) return corrupt();
+  if (!IsEntryTypeCode(type) || !IsRecordType(RecordType(type)) || scope >= kScopeCount) return corrupt();
   s.type = static_cast<RecordType>(type);
   s.scope = static_cast<Scope>(scope);
   if (v2) s.clash_classes = r.U16();

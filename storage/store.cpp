@@ -27,6 +27,8 @@ namespace {
 // 2: record states keep `seen` and quarantine, fork reports carry evidence
 // (docs/log-format.md §7). A format-1 store is upgraded when opened.
 constexpr uint32_t kStoreFormatVersion = 2;
+// The index's layout: 2 added facts (docs/log-format.md §7).
+constexpr uint64_t kIndexFormatVersion = 2;
 
 }  // namespace
 
@@ -79,6 +81,7 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const NodeM
   NCEN_RETURN_IF_ERROR(put("name", AsBytes(meta.name)));
   NCEN_RETURN_IF_ERROR(put("role", AsBytes(meta.role)));
   NCEN_RETURN_IF_ERROR(put("created_ms", MetaU64(static_cast<uint64_t>(meta.created_ms))));
+  NCEN_RETURN_IF_ERROR(put("index_format", MetaU64(kIndexFormatVersion)));
   NCEN_RETURN_IF_ERROR(txn.Commit());
   store->meta_ = meta;
   return store;
@@ -103,6 +106,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
       return Corruption("store format version " + std::to_string(version) + " is not supported");
     }
   }
+  NCEN_RETURN_IF_ERROR(store->UpgradeIndex());
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*store->env_, false));
   auto get = [&](const char* key) -> Result<Bytes> {
     NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(store->dbs_->meta, AsBytes(key)));
@@ -125,6 +129,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
 // fork reports. Both databases are rewritten in one transaction: record
 // states take `seen` from what their versions say they have seen; fork
 // reports keep their hashes and stay local (no evidence to show a peer).
+// The index is derived: a store whose index is of an older layout (before
+// facts, docs/log-format.md §7) has it rebuilt by the next CatchUpIndex,
+// record by record, as if every change were new.
+Status Store::UpgradeIndex() {
+  {
+    NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes("index_format")));
+    if (v && v->size() == 8 && GetU64BE(v->data()) == kIndexFormatVersion) return Status::Ok();
+  }
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("indexed_change"), MetaU64(0)));
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("index_format"), MetaU64(kIndexFormatVersion)));
+  return txn.Commit();
+}
+
 Status Store::UpgradeFromFormat1() {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   auto rewrite = [&](MDB_dbi db, auto convert) -> Status {
@@ -229,9 +248,20 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
       if (c.scope == Scope::kNetwork || !membership->MayAuthor({me.public_key(), c.scope}, &why)) {
         return FailedPrecondition(why.empty() ? "records are not written in scope network" : why);
       }
+      EntryHeader h;
+      h.author = me.public_key();
+      h.scope = c.scope;
+      h.record_type = c.type;
+      h.op = c.op;
+      why = RecordRuleProblem(self->cert.kind, self->cert.country, h, c.payload);
+      if (!why.empty()) return FailedPrecondition(why);
     }
-  } else if (std::any_of(changes.begin(), changes.end(), [](const LocalChange& c) { return c.scope == Scope::kNetwork; })) {
-    return InvalidArgument("records are not written in scope network");
+  }
+  for (const LocalChange& c : changes) {
+    if (c.scope == Scope::kNetwork || !IsRecordType(c.type) || !TypeAllowedInScope(c.type, c.scope)) {
+      return InvalidArgument(std::string("a ") + RecordTypeName(c.type) + " is not written in scope " +
+                             ScopeName(c.scope));
+    }
   }
   std::vector<ChainSigner::Slot> slots(changes.size());
   std::vector<uint32_t> feed_indexes(changes.size());

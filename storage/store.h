@@ -195,12 +195,22 @@ struct StoreStats {
   uint64_t conflicts = 0;
 };
 
+struct FactView;
+
 struct SearchQuery {
-  std::string text;                  // may be empty when a date range is given
+  std::string text;                  // may be empty when a date range or a filter is given
   std::optional<RecordType> type;
   std::string from_date, to_date;    // YYYY-MM-DD, inclusive; empty = open
   size_t limit = 100;
+  // Structured filters (country, commodity, route...): when set, only
+  // seizures and seizure reports whose fact (storage/facts.h) it accepts,
+  // latest date first.
+  std::function<bool(const FactView&)> fact_filter;
 };
+
+// What ScanFacts calls for each fact: the record, its date (YYYYMMDD) and
+// the decoded fact (valid during the call). Returns false to stop.
+using FactVisitor = std::function<bool(const RecordId& id, std::string_view date, const FactView& fact)>;
 
 struct VerifyReport {
   uint64_t feeds = 0;
@@ -273,6 +283,23 @@ class Store {
   Status CatchUpIndexAll();
   // Changes applied but not yet indexed.
   Result<uint64_t> IndexBacklog() const;
+  // The facts of the live records of `type` (seizure or seizure_report)
+  // dated within [from, to] (YYYY-MM-DD, inclusive, empty = open), in date
+  // order (latest first with `newest_first`). Brings the index up to date
+  // first. One read transaction; returns how many were visited.
+  Result<uint64_t> ScanFacts(RecordType type, const std::string& from, const std::string& to, bool newest_first,
+                             const FactVisitor& visit);
+  // A 32-byte secret of this node, made at random the first time it is asked
+  // for and kept in its store (meta `secret/<name>`); it never leaves the
+  // node. The release key (docs/sharing.md §4).
+  Result<Bytes> LocalSecret(const std::string& name);
+  // The ids of every record of `type` (deleted ones included, quarantined
+  // ones not), in id order.
+  Result<std::vector<RecordId>> RecordIdsOfType(RecordType type) const;
+  // The ids of the records `feed`'s entries wrote, in id order.
+  Result<std::vector<RecordId>> RecordIdsOfFeed(const FeedId& feed) const;
+  // The list items of these records, in this order; absent ones are left out.
+  Result<std::vector<ListItem>> Items(std::span<const RecordId> ids) const;
   Result<std::vector<ChangeRef>> ChangesSince(uint64_t after, size_t limit) const;
 
   // Replication: appends the transfer form (docs/log-format.md) of entries
@@ -349,6 +376,7 @@ class Store {
   Store() = default;
   Status OpenDatabases(bool create);
   Status UpgradeFromFormat1();
+  Status UpgradeIndex();
   // Feeds a new attempt at a batch refuses at once: their signature failed,
   // or a cycle they took part in did not close (store_apply.cpp).
   struct BatchExclusions {

@@ -326,6 +326,8 @@ class Store::BatchApplier {
     size_t last_taken = SIZE_MAX;
     bool member_ok = false;  // a record feed the network's rules let in (CheckMembership) ...
     uint64_t cutoff = 0;     // ... up to this seq
+    MemberKind author_kind{};  // ... written by a member of this kind
+    std::string author_country;  // ... of this country
   };
 
   // Refuses entry i, and with it the rest of its feed in this batch.
@@ -458,8 +460,9 @@ class Store::BatchApplier {
       return true;
     }
     // A record feed passes once per batch (the hot path: map lookups per
-    // entry would cost a sync of millions of entries a few percent).
-    if (fp.member_ok && h.seq <= fp.cutoff) return true;
+    // entry would cost a sync of millions of entries a few percent); the
+    // type rule is checked per entry, from what the feed check kept.
+    if (fp.member_ok && h.seq <= fp.cutoff) return CheckRecordRule(i, fp);
     std::string why;
 #ifdef NCEN_MUTANT_SKIP_SCOPE_CHECK  // tests/sim: a mutant that takes any record feed
     if (false) {
@@ -480,7 +483,24 @@ class Store::BatchApplier {
     }
     fp.member_ok = true;
     fp.cutoff = cut;
-    return true;
+    const Member* author = m->Find(feed.author);
+    fp.author_kind = author->cert.kind;
+    fp.author_country = author->cert.country;
+    return CheckRecordRule(i, fp);
+  }
+
+  // Which record types the author's role may write, in which scope, and a
+  // seizure report only about its own country (docs/sharing.md §2).
+  Result<bool> CheckRecordRule(size_t i, FeedProgress& fp) {
+    const Entry& e = entries_[i];
+    std::string why = RecordRuleProblem(fp.author_kind, fp.author_country, e.header, e.payload);
+#ifdef NCEN_MUTANT_SKIP_SCOPE_CHECK
+    why.clear();
+#endif
+    if (why.empty()) return true;
+    NCEN_RETURN_IF_ERROR(Report(i, why));
+    Refuse(i, fp, EntryError::kNotAuthorized, why);
+    return false;
   }
 
   void RefuseRevoked(size_t i, FeedProgress& fp, uint64_t cut) {

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/text.h"
+#include "crypto/random.h"
 #include "storage/store.h"
 #include "storage/store_internal.h"
 
@@ -156,6 +157,29 @@ Status Store::ClearStaleIdentity() {
   NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kStaleReasonKey)));
   NCEN_RETURN_IF_ERROR(txn.Del(dbs_->meta, AsBytes(kStaleEvidenceKey)));
   return txn.Commit();
+}
+
+}  // namespace ncen::storage
+
+namespace ncen::storage {
+
+Result<Bytes> Store::LocalSecret(const std::string& name) {
+  const std::string key = "secret/" + name;
+  {
+    NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
+    if (v && v->size() == 32) return Bytes(v->begin(), v->end());
+    if (v) return Corruption("meta " + key + " is not 32 bytes");
+  }
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  // Another process may have made it meanwhile: writers are serialized.
+  NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
+  if (v && v->size() == 32) return Bytes(v->begin(), v->end());
+  Bytes secret(32);
+  crypto::RandomFill(secret.data(), secret.size());
+  NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes(key), secret));
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  return secret;
 }
 
 }  // namespace ncen::storage

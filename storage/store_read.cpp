@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "storage/facts.h"
 #include "storage/record_json.h"
 #include "storage/store.h"
 #include "storage/membership.h"
@@ -171,7 +172,7 @@ Result<StoreStats> Store::Stats() const {
   }
   NCEN_RETURN_IF_ERROR(c.status());
   for (int t = 0; t < kRecordTypeCount; ++t) {
-    std::string key = std::string("live/") + RecordTypeName(RecordType(t));
+    std::string key = std::string("live/") + RecordTypeName(kRecordTypes[t]);
     NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
     if (v && v->size() == 8) stats.records[t] = GetU64BE(v->data());
   }
@@ -262,6 +263,30 @@ Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
     NCEN_RETURN_IF_ERROR(scan(std::string(1, kTermSubtype) + code, true, found));
   }
 
+  if (q.fact_filter) {
+    // Structured filters: the facts of seizures and reports, latest first,
+    // each type walked until it has `limit` matches; then merged by date.
+    txn.Abort();
+    std::vector<std::pair<std::string, RecordId>> hits;
+    for (RecordType t : {RecordType::kSeizure, RecordType::kSeizureReport}) {
+      if (q.type && *q.type != t) continue;
+      size_t taken = 0;
+      NCEN_RETURN_IF_ERROR(ScanFacts(t, q.from_date, q.to_date, true,
+                                     [&](const RecordId& id, std::string_view date, const FactView& f) {
+                                       if (have_text && !found.count(id)) return true;
+                                       if (!q.fact_filter(f)) return true;
+                                       hits.emplace_back(std::string(date), id);
+                                       return ++taken < q.limit;
+                                     })
+                               .status());
+    }
+    std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (hits.size() > q.limit) hits.resize(q.limit);
+    std::vector<RecordId> ids;
+    for (auto& h : hits) ids.push_back(h.second);
+    return Items(ids);
+  }
+
   std::string from = CompactDate(q.from_date), to = CompactDate(q.to_date);
   bool have_dates = !from.empty() || !to.empty();
   if (to.empty()) to = "99999999";
@@ -312,6 +337,105 @@ Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
   // Newest record first.
   for (auto it = ids.rbegin(); it != ids.rend() && out.size() < q.limit; ++it) {
     NCEN_RETURN_IF_ERROR(emit(*it));
+  }
+  return out;
+}
+
+Result<uint64_t> Store::ScanFacts(RecordType type, const std::string& from_date, const std::string& to_date,
+                                  bool newest_first, const FactVisitor& visit) {
+  NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
+  std::string from = CompactDate(from_date), to = CompactDate(to_date);
+  if (to.empty()) to = "99999999";
+  const std::string prefix = FactTerm(type, "");
+  if (prefix.empty()) return InvalidArgument(std::string(RecordTypeName(type)) + " records have no facts");
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->index));
+  // key = 'f' | type | YYYYMMDD | 0x00 | record id[16]
+  constexpr size_t kKeySize = 2 + 8 + 1 + 16;
+  auto ours = [&] { return c.Valid() && c.key().size() == kKeySize && StartsWith(c.key(), AsBytes(prefix)); };
+  auto date_of = [&] { return std::string_view(reinterpret_cast<const char*>(c.key().data() + 2), 8); };
+  FactView fact;
+  uint64_t visited = 0;
+  auto one = [&]() -> Result<bool> {
+    RecordId id;
+    std::memcpy(id.data(), c.key().data() + kKeySize - 16, 16);
+    NCEN_RETURN_IF_ERROR(DecodeFact(c.value(), fact));
+    ++visited;
+    return visit(id, date_of(), fact);
+  };
+  if (newest_first) {
+    Bytes past_end(prefix.begin(), prefix.end());
+    Append(past_end, AsBytes(to));
+    past_end.push_back(0xff);
+    c.Seek(past_end);
+    if (c.Valid()) c.Prev();
+    else c.Last();
+    for (; ours() && date_of() >= from; c.Prev()) {
+      NCEN_ASSIGN_OR_RETURN(bool more, one());
+      if (!more) break;
+    }
+  } else {
+    Bytes start(prefix.begin(), prefix.end());
+    Append(start, AsBytes(from));
+    for (c.Seek(start); ours() && date_of() <= to; c.Next()) {
+      NCEN_ASSIGN_OR_RETURN(bool more, one());
+      if (!more) break;
+    }
+  }
+  NCEN_RETURN_IF_ERROR(c.status());
+  return visited;
+}
+
+Result<std::vector<RecordId>> Store::RecordIdsOfType(RecordType type) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->records));
+  std::vector<RecordId> out;
+  for (c.First(); c.Valid(); c.Next()) {
+    // The state starts with an optional marker, then type and scope.
+    ByteView v = c.value();
+    if (v.empty() || c.key().size() != 16) return Corruption("records entry does not decode");
+    size_t at = v[0] == 0xfe ? 1 : 0;
+    if (v.size() < at + 2) return Corruption("records entry does not decode");
+    if (v[at] != static_cast<uint8_t>(type)) continue;
+    if (at == 1 && v.size() >= 5 && (v[3] | v[4]) != 0) continue;  // quarantined
+    RecordId id;
+    std::memcpy(id.data(), c.key().data(), 16);
+    out.push_back(id);
+  }
+  NCEN_RETURN_IF_ERROR(c.status());
+  return out;
+}
+
+Result<std::vector<RecordId>> Store::RecordIdsOfFeed(const FeedId& feed) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  std::vector<RecordId> out;
+  NCEN_ASSIGN_OR_RETURN(auto fv, txn.Get(dbs_->feeds, format::FeedKey(feed)));
+  if (!fv) return out;
+  auto rec = format::ParseFeedValue(*fv);
+  if (!rec) return Corruption("feeds record does not decode");
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->log));
+  auto prefix = format::U32Key(rec->index);
+  for (c.Seek(prefix); c.Valid() && StartsWith(c.key(), prefix); c.Next()) {
+    auto value = format::ParseLogValue(c.value());
+    if (!value) return Corruption("log value does not decode");
+    NCEN_ASSIGN_OR_RETURN(EntryHeader h, DecodeHeader(value->header));
+    out.push_back(h.record_id);
+  }
+  NCEN_RETURN_IF_ERROR(c.status());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::vector<ListItem>> Store::Items(std::span<const RecordId> ids) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  std::vector<ListItem> out;
+  for (const RecordId& id : ids) {
+    auto s = LoadState(txn, dbs_->records, id);
+    if (!s.ok() && s.status().code() == StatusCode::kNotFound) continue;
+    NCEN_RETURN_IF_ERROR(s.status());
+    NCEN_ASSIGN_OR_RETURN(ListItem item, MakeItem(txn, dbs_->log, id, *s));
+    out.push_back(std::move(item));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "storage/facts.h"
 #include "storage/record_json.h"
 #include "storage/store_internal.h"
 
@@ -190,7 +191,7 @@ class Store::Writer {
         NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.records, key));
         if (record.was_flagged) NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
         NCEN_RETURN_IF_ERROR(UpdateTerms(id, state));
-        if (record.was_live) --live_delta[static_cast<int>(state.type)];
+        if (record.was_live) --live_delta[RecordTypeIndex(state.type)];
         continue;
       }
       NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
@@ -202,12 +203,12 @@ class Store::Writer {
         NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
       }
       // A record keeps its type unless quarantined, and then it is not live.
-      if (record.was_live && !state.live()) --live_delta[static_cast<int>(state.type)];
-      if (!record.was_live && state.live()) ++live_delta[static_cast<int>(state.type)];
+      if (record.was_live && !state.live()) --live_delta[RecordTypeIndex(state.type)];
+      if (!record.was_live && state.live()) ++live_delta[RecordTypeIndex(state.type)];
     }
     for (int t = 0; t < kRecordTypeCount; ++t) {
       if (live_delta[t] == 0) continue;
-      std::string key = std::string("live/") + RecordTypeName(RecordType(t));
+      std::string key = std::string("live/") + RecordTypeName(kRecordTypes[t]);
       NCEN_ASSIGN_OR_RETURN(uint64_t n, MetaCounter(key));
       counters_[key] = static_cast<uint64_t>(static_cast<int64_t>(n) + live_delta[t]);
     }
@@ -274,8 +275,26 @@ class Store::Writer {
       if (!payload) continue;
       for (auto& t : RecordTerms(state.type, *payload)) terms.push_back(std::move(t));
     }
+    // The fact of the winning version (one per record: statistics count a
+    // record once, whatever its siblings), keyed by its date.
+    std::optional<EncodedFact> fact;
+    std::string fact_term;
+    if (state.live() && !state.quarantined()) {
+      NCEN_ASSIGN_OR_RETURN(auto payload, VersionPayload(state.Winner()));
+      if (payload) fact = MakeFact(state.type, *payload);
+      if (fact) fact_term = FactTerm(state.type, fact->date);
+      if (!fact_term.empty()) terms.push_back(fact_term);
+    }
     std::sort(terms.begin(), terms.end());
     terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+    if (!fact_term.empty()) {
+      // The value changes with the record even when the key does not.
+      Bytes key = format::IndexKey(fact_term, id);
+      NCEN_ASSIGN_OR_RETURN(auto held, txn_.Get(dbs_.index, key));
+      if (!held || !std::equal(held->begin(), held->end(), fact->bytes.begin(), fact->bytes.end())) {
+        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, key, fact->bytes));
+      }
+    }
 
     std::vector<std::string> old_terms;
     NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.record_terms, id));
@@ -296,7 +315,7 @@ class Store::Writer {
     }
     Bytes encoded;
     for (const auto& t : terms) {
-      if (!std::binary_search(old_terms.begin(), old_terms.end(), t)) {
+      if (!std::binary_search(old_terms.begin(), old_terms.end(), t) && t != fact_term) {
         NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, format::IndexKey(t, id), {}));
       }
       encoded.push_back(static_cast<uint8_t>(t.size() >> 8));

@@ -26,6 +26,7 @@ const char* RecordTypeName(RecordType t) {
     case RecordType::kCompany: return "company";
     case RecordType::kCertificate: return "certificate";
     case RecordType::kRevocation: return "revocation";
+    case RecordType::kSeizureReport: return "seizure_report";
   }
   return "?";
 }
@@ -53,8 +54,8 @@ std::optional<Scope> ParseFeedScope(std::string_view name) {
 }
 
 std::optional<RecordType> ParseRecordType(std::string_view name) {
-  for (int i = 0; i < kRecordTypeCount; ++i)
-    if (name == RecordTypeName(RecordType(i))) return RecordType(i);
+  for (RecordType t : kRecordTypes)
+    if (name == RecordTypeName(t)) return t;
   return std::nullopt;
 }
 

@@ -20,17 +20,51 @@ using crypto::PublicKey;
 // records: record code uses the first kScopeCount scopes only.
 enum class Scope : uint8_t { kNational = 0, kRegional = 1, kGlobal = 2, kNetwork = 3 };
 // kCertificate and kRevocation are the entry types of scope network; they
-// are not records (kRecordTypeCount counts the record types).
-enum class RecordType : uint8_t { kSeizure = 0, kSuspect = 1, kCompany = 2, kCertificate = 3, kRevocation = 4 };
+// are not records. kSeizureReport is a record (docs/sharing.md), numbered
+// after them because type codes are never renumbered.
+enum class RecordType : uint8_t {
+  kSeizure = 0,
+  kSuspect = 1,
+  kCompany = 2,
+  kCertificate = 3,
+  kRevocation = 4,
+  kSeizureReport = 5,
+};
 enum class Op : uint8_t { kPut = 0, kDelete = 1, kPurge = 2, kResolve = 3 };
 
 inline constexpr int kScopeCount = 3;       // scopes of records
 inline constexpr int kFeedScopeCount = 4;   // scopes of feeds: those and network
-inline constexpr int kRecordTypeCount = 3;  // record types
-inline constexpr int kEntryTypeCount = 5;   // entry types: those and the two of network
+inline constexpr int kRecordTypeCount = 4;  // record types
+inline constexpr int kEntryTypeCount = 6;   // entry types: those and the two of network
+
+// The record types, in the order arrays indexed by record type use.
+inline constexpr RecordType kRecordTypes[kRecordTypeCount] = {RecordType::kSeizure, RecordType::kSuspect,
+                                                              RecordType::kCompany, RecordType::kSeizureReport};
+// True for the entry types of scope network (certificate, revocation).
+constexpr bool IsNetworkType(RecordType t) { return t == RecordType::kCertificate || t == RecordType::kRevocation; }
+// A type code a header may carry.
+constexpr bool IsEntryTypeCode(unsigned code) { return code < kEntryTypeCount; }
+// A record type's position in kRecordTypes; -1 for the network types.
+constexpr int RecordTypeIndex(RecordType t) {
+  switch (t) {
+    case RecordType::kSeizure: return 0;
+    case RecordType::kSuspect: return 1;
+    case RecordType::kCompany: return 2;
+    case RecordType::kSeizureReport: return 3;
+    default: return -1;
+  }
+}
+constexpr bool IsRecordType(RecordType t) { return RecordTypeIndex(t) >= 0; }
+// Which record types a scope may hold (docs/sharing.md): a seizure report
+// is never national, since it exists to leave the country.
+constexpr bool TypeAllowedInScope(RecordType t, Scope s) {
+  if (IsNetworkType(t)) return s == Scope::kNetwork;
+  if (s == Scope::kNetwork) return false;
+  return t != RecordType::kSeizureReport || s != Scope::kNational;
+}
 
 const char* ScopeName(Scope s);          // "national", "regional", "global", "network"
-const char* RecordTypeName(RecordType t);  // "seizure", "suspect", "company", "certificate", "revocation"
+const char* RecordTypeName(RecordType t);  // "seizure", "suspect", "company", "certificate", "revocation", "seizure_report"
 const char* OpName(Op op);                // "put", "delete", "purge", "resolve"
 // A record scope (national, regional, global): "network" is not one.
 std::optional<Scope> ParseScope(std::string_view name);

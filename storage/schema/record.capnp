@@ -27,6 +27,8 @@ enum Format {
   phone @13;           # '+', digits, spaces, '-', '(', ')'
   citesAppendix @14;   # I, II or III
   flightNumber @15;    # 2-3 character carrier code + 1-4 digits
+  opaqueRef @16;       # 32 lower-case hex digits (a release's reference)
+  timestamp @17;       # ISO 8601 UTC with milliseconds: 2026-11-02T12:00:00.000Z
 }
 
 annotation required @0xd7a5b2c31e4f6a01 (field) :Void;
@@ -341,4 +343,79 @@ struct Company {
   phones @8 :List(Text) $format(phone);
   email @9 :Text $maxLength(200);
   notes @10 :Text $maxLength(20000);
+}
+
+# ---- Seizure report (a release: docs/sharing.md) ----
+#
+# The non-nominal projection of a seizure that a national hub releases to a
+# regional or global hub. It holds no free text an officer typed: every text
+# field is a code or comes from a code list.
+
+enum AgeBand {
+  unspecified @0;
+  under18 @1 $jsonName("under_18");
+  from18To24 @2 $jsonName("18_24");
+  from25To34 @3 $jsonName("25_34");
+  from35To44 @4 $jsonName("35_44");
+  from45To54 @5 $jsonName("45_54");
+  from55To64 @6 $jsonName("55_64");
+  from65 @7 $jsonName("65_plus");
+  unknown @8;
+}
+
+struct CountryCount {
+  country @0 :Text $required $format(country);
+  count @1 :UInt32;
+}
+
+struct GenderCount {
+  gender @0 :Gender $required;
+  count @1 :UInt32;
+}
+
+struct AgeBandCount {
+  band @0 :AgeBand $required;
+  count @1 :UInt32;
+}
+
+struct ReportRoutePoint {
+  role @0 :RouteRole;
+  country @1 :Text $required $format(country);
+}
+
+struct ReportGoodsItem {
+  category @0 :GoodsCategory $required;
+  subtype @1 :Text $format(code);
+  hsCode @2 :Text $format(hsCode);
+  quantity @3 :Float64 $required $positive;
+  unit @4 :Unit $required;
+  value @5 :Money;
+  packages @6 :UInt32;
+  originCountry @7 :Text $format(country);
+  citesAppendix @8 :Text $format(citesAppendix);
+}
+
+struct SeizureReport {
+  reference @0 :Text $required $format(opaqueRef);
+  date @1 :Text $required $format(date);
+  country @2 :Text $required $format(country);
+  office @3 :Text $format(office);
+  direction @4 :Direction;
+  route @5 :List(ReportRoutePoint);
+  conveyanceType @6 :ConveyanceType;
+  transportMode @7 :TransportMode;
+  detectionMethod @8 :DetectionMethod;
+  concealmentMethod @9 :ConcealmentMethod;
+  concealmentDescription @10 :Text $maxLength(200);
+  offences @11 :List(Offence);
+  goods @12 :List(ReportGoodsItem) $required;
+  suspectCount @13 :UInt32;
+  suspectNationalities @14 :List(CountryCount);
+  suspectGenders @15 :List(GenderCount);
+  suspectAgeBands @16 :List(AgeBandCount);
+  companyCount @17 :UInt32;
+  companyCountries @18 :List(CountryCount);
+  companyNames @19 :List(Text);
+  releasedBy @20 :Text $maxLength(100);
+  releasedAt @21 :Text $format(timestamp);
 }

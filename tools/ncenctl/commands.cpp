@@ -27,12 +27,6 @@ Result<node::OpenNode> Open(const Globals& g) { return node::OpenNodeDir(g.data_
 
 using log::IsoTime;
 
-Result<RecordType> ParseType(const std::string& name) {
-  auto t = storage::ParseRecordType(name);
-  if (!t) return InvalidArgument("unknown record type '" + name + "' (seizure, suspect or company)");
-  return *t;
-}
-
 // What a table adds after a record's summary: whether it needs a person.
 std::string ItemFlag(const storage::ListItem& item) {
   if (item.quarantined) return "  [QUARANTINED]";
@@ -66,12 +60,21 @@ json ItemsJson(const std::vector<storage::ListItem>& items) {
   return arr;
 }
 
-// A list of records: the table, or a JSON array.
+}  // namespace
+
 Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items) {
   if (g.json) PrintJson(ItemsJson(items));
   else PrintTable(items);
   return Status::Ok();
 }
+
+Result<RecordType> ParseType(const std::string& name) {
+  auto t = storage::ParseRecordType(name);
+  if (!t) return InvalidArgument("unknown record type '" + name + "' (seizure, suspect, company or seizure_report)");
+  return *t;
+}
+
+namespace {
 
 Status PrintWritten(const Globals& g, const storage::RecordId& id, RecordType type) {
   if (g.json) {
@@ -289,8 +292,9 @@ Status Link(const Globals& g, const std::string& seizure_text, const std::string
 }
 
 Status Search(const Globals& g, const std::string& query, const std::string& type_name,
-              const std::string& from, const std::string& to, size_t limit) {
+              const std::string& from, const std::string& to, size_t limit, const node::FactFilter& filter) {
   node::SearchRequest request;
+  request.filter = filter;
   request.text = query;
   request.from_date = from;
   request.to_date = to;
@@ -419,7 +423,7 @@ json NetworkJson(const node::StatusReport& d) {
 void PrintStatusJson(const node::StatusReport& d) {
   json records = json::object();
   for (int t = 0; t < storage::kRecordTypeCount; ++t) {
-    records[storage::RecordTypeName(RecordType(t))] = d.stats.records[t];
+    records[storage::RecordTypeName(storage::kRecordTypes[t])] = d.stats.records[t];
   }
   json feeds = json::array();
   for (const auto& f : d.frontier) {
@@ -686,12 +690,14 @@ Status ConfigShow(const Globals& g) {
   if (g.json) {
     PrintJson({{"listen", TextOrNull(config.listen)},
                {"network_id", config.network_id},
-               {"peers", config.peers.size()}});
+               {"peers", config.peers.size()},
+               {"release_company_names", config.release_company_names}});
   } else {
     std::cout << "listen      " << (config.listen.empty() ? "(not listening)" : config.listen)
               << "\n"
               << "network_id  " << config.network_id << "\n"
-              << "peers       " << config.peers.size() << " (see ncenctl peers list)\n";
+              << "peers       " << config.peers.size() << " (see ncenctl peers list)\n"
+              << "release_company_names  " << (config.release_company_names ? "true" : "false") << "\n";
   }
   return Status::Ok();
 }
@@ -706,8 +712,11 @@ Status ConfigSet(const Globals& g, const std::string& key, const std::string& va
       config.listen = value;
     } else if (key == "network" || key == "network_id") {
       config.network_id = value;
+    } else if (key == "release_company_names") {
+      if (value != "true" && value != "false") return InvalidArgument("release_company_names is true or false");
+      config.release_company_names = value == "true";
     } else {
-      return InvalidArgument("unknown setting '" + key + "' (listen or network)");
+      return InvalidArgument("unknown setting '" + key + "' (listen, network or release_company_names)");
     }
     return Status::Ok();
   };

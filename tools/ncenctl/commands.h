@@ -8,6 +8,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "node/stats.h"
+#include "storage/store.h"
 
 namespace ncen::ctl {
 
@@ -31,7 +33,35 @@ Status Delete(const Globals& g, const std::string& id);
 Status Link(const Globals& g, const std::string& seizure, const std::string& suspect,
             const std::string& company);
 Status Search(const Globals& g, const std::string& query, const std::string& type,
-              const std::string& from, const std::string& to, size_t limit);
+              const std::string& from, const std::string& to, size_t limit, const node::FactFilter& filter);
+
+// Sharing (tools/ncenctl/sharing.cpp, docs/sharing.md). `ids` are seizure
+// ids; `ids_file` names a file (or -) of more, one per line.
+struct ReleaseOptions {
+  std::vector<std::string> ids;
+  std::string ids_file;
+  std::string to;  // regional or global
+  bool dry_run = false;
+  bool withdraw = false;
+};
+Status Release(const Globals& g, const ReleaseOptions& options);
+Status ReleasesList(const Globals& g, bool pending);
+struct StatsOptions {
+  std::string by;    // "commodity,country"
+  std::string type;  // seizure or seizure_report; empty: by this node's role
+  std::string from, to;
+  bool csv = false;
+  std::string measure = "records";  // records, quantity or value (the table's cells)
+  std::string unit, currency;
+};
+Status Stats(const Globals& g, const StatsOptions& options);
+inline std::string DimensionList() { return node::DimensionNames(); }
+Status Export(const Globals& g, const std::string& type, const std::string& format, const std::string& from,
+              const std::string& to);
+
+// Shared by the command files.
+Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items);
+Result<storage::RecordType> ParseType(const std::string& name);
 Status LogVerify(const Globals& g);
 Status Conflicts(const Globals& g);
 

@@ -38,6 +38,11 @@ struct Args {
   std::string author, scope;
   ctl::CertifyOptions certify;
   std::string cutoffs, reason, old_key, new_key, out;
+  ncen::node::FactFilter filter;
+  ctl::ReleaseOptions release;
+  bool pending = false;
+  ctl::StatsOptions stats;
+  std::string format;
 
   // A callback that runs `fn` and keeps its Status for main.
   template <typename Fn>
@@ -113,7 +118,7 @@ void AddWriteCommands(CLI::App& app, Args& a) {
 }
 
 void AddReadCommands(CLI::App& app, Args& a) {
-  auto types = CLI::IsMember({"seizure", "suspect", "company"});
+  auto types = CLI::IsMember({"seizure", "suspect", "company", "seizure_report"});
   auto* get = app.add_subcommand(
       "get",
       "show a record (every version when in conflict); a quarantined record (entries of more "
@@ -123,22 +128,68 @@ void AddReadCommands(CLI::App& app, Args& a) {
   get->callback(a.Run([&a] { return ctl::Get(a.g, a.id); }));
 
   auto* list = app.add_subcommand("list", "list records, newest first");
-  list->add_option("--type", a.type, "seizure, suspect or company")->check(types);
+  list->add_option("--type", a.type, "seizure, suspect, company or seizure_report")->check(types);
   list->add_option("--limit", a.limit, "at most this many (default 50)");
   list->callback(a.Run([&a] { return ctl::List(a.g, a.type, a.limit); }));
 
   auto* search = app.add_subcommand(
       "search", "find records by document number, name, company id, commodity or date");
   search->add_option("QUERY", a.query, "what to look for (may be empty with --from/--to)");
-  search->add_option("--type", a.type, "seizure, suspect or company")->check(types);
-  search->add_option("--from", a.from, "seizures on or after YYYY-MM-DD");
-  search->add_option("--to", a.to, "seizures on or before YYYY-MM-DD");
+  search->add_option("--type", a.type, "seizure, suspect, company or seizure_report")->check(types);
+  search->add_option("--from", a.from, "seizures and reports on or after YYYY-MM-DD");
+  search->add_option("--to", a.to, "seizures and reports on or before YYYY-MM-DD");
+  search->add_option("--country", a.filter.country, "seizures and reports of this country (PK)");
+  search->add_option("--commodity", a.filter.commodity,
+                     "with goods of this category, subtype or category/subtype (drugs, heroin, drugs/heroin)");
+  search->add_option("--route-country", a.filter.route_country, "whose route passes this country");
+  search->add_option("--mode", a.filter.mode, "transport mode (road_truck, air_cargo...)");
+  search->add_option("--detection", a.filter.detection, "detection method (nii_xray...)");
+  search->add_option("--concealment", a.filter.concealment, "concealment method (vehicle_built_compartment...)");
   search->add_option("--limit", a.search_limit, "at most this many (default 100)");
-  search->callback(
-      a.Run([&a] { return ctl::Search(a.g, a.query, a.type, a.from, a.to, a.search_limit); }));
+  search->callback(a.Run(
+      [&a] { return ctl::Search(a.g, a.query, a.type, a.from, a.to, a.search_limit, a.filter); }));
+
+  auto* stats = app.add_subcommand(
+      "stats", "pivot tables over seizures (national hub) or seizure reports (regional hub): records, "
+               "quantities per unit and values per currency by one or two dimensions");
+  stats->add_option("--by", a.stats.by, "one or two of " + ctl::DimensionList() + ", comma-separated")
+      ->required();
+  stats->add_option("--type", a.stats.type, "seizure or seizure_report (default: by this node's role)");
+  stats->add_option("--from", a.stats.from, "on or after YYYY-MM-DD");
+  stats->add_option("--to", a.stats.to, "on or before YYYY-MM-DD");
+  stats->add_option("--measure", a.stats.measure, "the table's cells: records (default), quantity or value");
+  stats->add_option("--unit", a.stats.unit, "with --measure quantity: the unit summed (kg, stick...)");
+  stats->add_option("--currency", a.stats.currency, "with --measure value: the currency summed (USD...)");
+  stats->add_flag("--csv", a.stats.csv, "long-form CSV: dimensions, measure, unit, amount");
+  stats->callback(a.Run([&a] { return ctl::Stats(a.g, a.stats); }));
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "write the seizure reports this node holds for another tool (columns: docs/sharing.md)");
+  export_cmd->add_option("--type", a.type, "seizure_report")->required();
+  export_cmd->add_option("--format", a.format, "ndjson or csv")->required();
+  export_cmd->add_option("--from", a.from, "reports dated on or after YYYY-MM-DD");
+  export_cmd->add_option("--to", a.to, "reports dated on or before YYYY-MM-DD");
+  export_cmd->callback(a.Run([&a] { return ctl::Export(a.g, a.type, a.format, a.from, a.to); }));
 
   app.add_subcommand("conflicts", "records with more than one version, and quarantined records")
       ->callback(a.Run([&a] { return ctl::Conflicts(a.g); }));
+}
+
+void AddSharingCommands(CLI::App& app, Args& a) {
+  auto* release = app.add_subcommand(
+      "release", "release seizures as non-nominal seizure reports to regional or global (a person's decision; "
+                 "docs/sharing.md), or withdraw them");
+  release->add_option("SEIZURE_ID", a.release.ids, "seizure record ids");
+  release->add_option("--ids", a.release.ids_file, "a file (or -) of more seizure ids, one per line");
+  release->add_option("--to", a.release.to, "regional or global");
+  release->add_flag("--dry-run", a.release.dry_run, "print exactly the report that would leave; write nothing");
+  release->add_flag("--withdraw", a.release.withdraw, "withdraw the seizure's report everywhere");
+  release->callback(a.Run([&a] { return ctl::Release(a.g, a.release); }));
+
+  auto* releases = app.add_subcommand("releases", "the reports this node released, and which are pending");
+  releases->add_flag("--pending", a.pending,
+                     "only national records changed since their release (with what changed), deleted, or in conflict");
+  releases->callback(a.Run([&a] { return ctl::ReleasesList(a.g, a.pending); }));
 }
 
 void AddMarkCommands(CLI::App& app, Args& a) {
@@ -333,6 +384,7 @@ int Main(int argc, char** argv) {
   AddNodeCommands(app, a);
   AddWriteCommands(app, a);
   AddReadCommands(app, a);
+  AddSharingCommands(app, a);
   AddMarkCommands(app, a);
   AddConfigCommands(app, a);
   AddNetworkCommands(app, a);

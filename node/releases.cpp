@@ -1,0 +1,312 @@
+#include "node/releases.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/log.h"
+#include "crypto/hash.h"
+#include "node/records.h"
+#include "storage/record_json.h"
+
+namespace ncen::node {
+
+using json = nlohmann::ordered_json;
+using storage::Op;
+using storage::RecordId;
+using storage::RecordType;
+using storage::RecordView;
+using storage::Scope;
+
+namespace {
+
+Scope OtherScope(Scope s) { return s == Scope::kRegional ? Scope::kGlobal : Scope::kRegional; }
+
+// The JSON body of the winning version; nullopt when deleted or withheld.
+std::optional<json> WinnerJson(const RecordView& v) {
+  if (v.state.quarantined() || !v.state.live()) return std::nullopt;
+  const Bytes& p = v.payloads[v.state.WinnerIndex()];
+  if (p.empty()) return std::nullopt;
+  auto j = storage::RecordToJson(v.state.type, p);
+  if (!j.ok()) return std::nullopt;
+  return std::move(j).value();
+}
+
+// Leaves of a JSON value, "path" -> compact value.
+void Flatten(const json& v, const std::string& path, std::map<std::string, std::string>& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) Flatten(it.value(), path.empty() ? it.key() : path + "." + it.key(), out);
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) Flatten(v[i], path + "[" + std::to_string(i) + "]", out);
+  } else {
+    out[path] = v.dump();
+  }
+}
+
+// The reason a record may not be released, or Ok.
+Status Releasable(const RecordId& id, const RecordView& view) {
+  const std::string name = storage::FormatRecordId(id);
+  NCEN_RETURN_IF_ERROR(QuarantineStatus(id, view.state));
+  if (view.state.type != RecordType::kSeizure) {
+    return InvalidArgument(name + " is a " + storage::RecordTypeName(view.state.type) +
+                           ", not a seizure: only seizures are released");
+  }
+  if (!view.state.live()) return InvalidArgument("seizure " + name + " is deleted");
+  if (view.state.conflict()) {
+    return InvalidArgument("seizure " + name + " is in conflict: resolve it before releasing");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<std::string> ReportChanges(const json& before, const json& after) {
+  std::map<std::string, std::string> a, b;
+  Flatten(before, "", a);
+  Flatten(after, "", b);
+  for (auto* m : {&a, &b}) {
+    m->erase("released_at");
+    m->erase("released_by");
+  }
+  std::vector<std::string> out;
+  auto ia = a.begin();
+  auto ib = b.begin();
+  while (ia != a.end() || ib != b.end()) {
+    if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
+      out.push_back(ia->first + ": " + ia->second + " -> (none)");
+      ++ia;
+    } else if (ia == a.end() || ib->first < ia->first) {
+      out.push_back(ib->first + ": (none) -> " + ib->second);
+      ++ib;
+    } else {
+      if (ia->second != ib->second) out.push_back(ia->first + ": " + ia->second + " -> " + ib->second);
+      ++ia;
+      ++ib;
+    }
+  }
+  return out;
+}
+
+Result<const Bytes*> Releases::Key(bool create) {
+  if (key_.empty()) {
+    (void)create;
+    NCEN_ASSIGN_OR_RETURN(key_, store_.LocalSecret("release"));
+  }
+  return &key_;
+}
+
+Result<RecordId> Releases::ReportId(const RecordId& seizure, Scope scope) {
+  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key(true));
+  const std::string_view tag = "ncen report id v1";
+  Bytes msg(tag.begin(), tag.end());
+  msg.push_back(static_cast<uint8_t>(scope));
+  Append(msg, seizure);
+  crypto::Hash256 h = crypto::Blake2b256Keyed(*key, msg);
+  RecordId id;
+  std::copy_n(h.begin(), 16, id.begin());
+  id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x80);  // RFC 9562 version 8: custom
+  id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
+Result<std::string> Releases::Reference(const RecordId& seizure) {
+  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key(true));
+  const std::string_view tag = "ncen report reference v1";
+  Bytes msg(tag.begin(), tag.end());
+  Append(msg, seizure);
+  crypto::Hash256 h = crypto::Blake2b256Keyed(*key, msg);
+  return ToHex(ByteView(h.data(), 16));
+}
+
+Result<storage::ReportDraft> Releases::Draft(const RecordId& id, const RecordView& view, const std::string& at) {
+  NCEN_RETURN_IF_ERROR(Releasable(id, view));
+  std::optional<json> seizure = WinnerJson(view);
+  if (!seizure) return InvalidArgument("seizure " + storage::FormatRecordId(id) + " has no payload on this node");
+  // Linked records as held here: live ones by their body, unknown ids as
+  // "not held" (counted, nothing known); deleted ones are not counted.
+  auto linked = [&](const char* key, RecordType want) -> Result<std::vector<storage::LinkedBody>> {
+    std::vector<storage::LinkedBody> out;
+    auto it = seizure->find(key);
+    if (it == seizure->end() || !it->is_array()) return out;
+    for (const json& ref : *it) {
+      if (!ref.is_string()) continue;
+      auto rid = storage::ParseRecordId(ref.get<std::string>());
+      if (!rid.ok()) continue;
+      auto other = store_.GetRecord(*rid);
+      if (!other.ok()) {
+        if (other.status().code() != StatusCode::kNotFound) return other.status();
+        out.push_back(std::nullopt);
+        continue;
+      }
+      if (other->state.quarantined() || other->state.type != want || !other->state.live()) continue;
+      out.push_back(WinnerJson(*other));
+    }
+    return out;
+  };
+  NCEN_ASSIGN_OR_RETURN(auto suspects, linked("suspects", RecordType::kSuspect));
+  NCEN_ASSIGN_OR_RETURN(auto companies, linked("companies", RecordType::kCompany));
+  NCEN_ASSIGN_OR_RETURN(std::string reference, Reference(id));
+  storage::ReleaseStamp stamp{reference, store_.meta().name.substr(0, 100), at};
+  return storage::BuildReport(*seizure, suspects, companies, policy_, stamp);
+}
+
+Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> seizures, Scope scope,
+                                                      bool dry_run) {
+  if (scope != Scope::kRegional && scope != Scope::kGlobal) {
+    return InvalidArgument("a release goes to regional or global");
+  }
+  if (seizures.empty()) return InvalidArgument("no seizure to release");
+  {
+    std::vector<RecordId> sorted(seizures.begin(), seizures.end());
+    std::sort(sorted.begin(), sorted.end());
+    auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+    if (dup != sorted.end()) return InvalidArgument("seizure " + storage::FormatRecordId(*dup) + " is named twice");
+  }
+  const std::string at = log::IsoTime(store_.NowMs());
+  std::vector<ReleaseOutcome> out;
+  std::vector<storage::LocalChange> changes;
+  for (const RecordId& id : seizures) {
+    auto view = store_.GetRecord(id);
+    if (!view.ok()) {
+      if (view.status().code() == StatusCode::kNotFound) return NotFound("no record " + storage::FormatRecordId(id));
+      return view.status();
+    }
+    NCEN_ASSIGN_OR_RETURN(storage::ReportDraft draft, Draft(id, *view, at));
+    NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(RecordType::kSeizureReport, draft.report));
+    ReleaseOutcome o;
+    o.seizure = id;
+    o.scope = scope;
+    NCEN_ASSIGN_OR_RETURN(o.report, ReportId(id, scope));
+    o.withheld = std::move(draft.withheld);
+    // What is out already: the same content means nothing to write.
+    bool same = false;
+    auto held = store_.GetRecord(o.report);
+    if (held.ok()) {
+      if (auto body = WinnerJson(*held); body && !held->state.conflict()) {
+        same = ReportChanges(*body, draft.report).empty();
+        if (same) draft.report = *body;
+      }
+    } else if (held.status().code() != StatusCode::kNotFound) {
+      return held.status();
+    }
+    o.body = std::move(draft.report);
+    NCEN_ASSIGN_OR_RETURN(RecordId other, ReportId(id, OtherScope(scope)));
+    auto other_view = store_.GetRecord(other);
+    if (!other_view.ok() && other_view.status().code() != StatusCode::kNotFound) return other_view.status();
+    bool move = other_view.ok() && other_view->state.live() && !other_view->state.quarantined();
+    if (!dry_run) {
+      if (!same) {
+        storage::LocalChange change{o.report, RecordType::kSeizureReport, Op::kPut, std::move(payload), scope};
+        // The seizure must be as it was read: an edit that landed meanwhile
+        // would otherwise leave with nobody having seen it.
+        storage::VersionVector seen = view->state.CausalContext();
+        change.check = [id, seen](storage::TxnRecords& records, Bytes*) -> Status {
+          NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
+          if (!(now.state.CausalContext() == seen)) {
+            return ConflictError("seizure " + storage::FormatRecordId(id) + " changed while it was released; release again");
+          }
+          return Status::Ok();
+        };
+        changes.push_back(std::move(change));
+        o.written = true;
+      }
+      if (move) {
+        changes.push_back({other, RecordType::kSeizureReport, Op::kDelete, {}, OtherScope(scope)});
+        o.moved = true;
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  if (!changes.empty()) NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, changes).status());
+  return out;
+}
+
+Result<std::vector<RecordId>> Releases::Withdraw(std::span<const RecordId> seizures) {
+  if (seizures.empty()) return InvalidArgument("no seizure to withdraw");
+  std::vector<storage::LocalChange> changes;
+  std::vector<RecordId> out;
+  for (const RecordId& id : seizures) {
+    auto seizure = store_.GetRecord(id);
+    if (seizure.ok() && !seizure->state.quarantined() && seizure->state.type != RecordType::kSeizure) {
+      return InvalidArgument(storage::FormatRecordId(id) + " is a " + storage::RecordTypeName(seizure->state.type) +
+                             ", not a seizure: only seizures are released");
+    }
+    size_t before = changes.size();
+    for (Scope scope : {Scope::kRegional, Scope::kGlobal}) {
+      NCEN_ASSIGN_OR_RETURN(RecordId report, ReportId(id, scope));
+      auto held = store_.GetRecord(report);
+      if (!held.ok()) {
+        if (held.status().code() == StatusCode::kNotFound) continue;
+        return held.status();
+      }
+      if (held->state.quarantined() || !held->state.live()) continue;
+      changes.push_back({report, RecordType::kSeizureReport, Op::kDelete, {}, scope});
+      out.push_back(report);
+    }
+    if (changes.size() == before) {
+      return InvalidArgument("seizure " + storage::FormatRecordId(id) + " has no live release from this node");
+    }
+  }
+  NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, changes).status());
+  return out;
+}
+
+Result<std::vector<ReleaseRow>> Releases::List(bool pending_only) {
+  // Report ids of every seizure held, then the reports of this node's own
+  // feeds that are among them.
+  std::map<RecordId, std::pair<RecordId, Scope>> by_report;
+  NCEN_ASSIGN_OR_RETURN(auto seizure_ids, store_.RecordIdsOfType(RecordType::kSeizure));
+  for (const RecordId& s : seizure_ids) {
+    for (Scope scope : {Scope::kRegional, Scope::kGlobal}) {
+      NCEN_ASSIGN_OR_RETURN(RecordId r, ReportId(s, scope));
+      by_report[r] = {s, scope};
+    }
+  }
+  const std::string now = log::IsoTime(store_.NowMs());
+  std::vector<ReleaseRow> out;
+  for (Scope scope : {Scope::kRegional, Scope::kGlobal}) {
+    NCEN_ASSIGN_OR_RETURN(auto reports, store_.RecordIdsOfFeed({me_.public_key(), scope}));
+    for (const RecordId& report : reports) {
+      ReleaseRow row;
+      row.report = report;
+      row.scope = scope;
+      auto held = store_.GetRecord(report);
+      if (!held.ok() || held->state.type != RecordType::kSeizureReport) continue;
+      std::optional<json> body = WinnerJson(*held);
+      row.live = body.has_value();
+      if (body && body->contains("released_at")) row.released_at = (*body)["released_at"].get<std::string>();
+      auto it = by_report.find(report);
+      if (it == by_report.end()) {
+        row.seizure_state = "absent";
+        row.pending = row.live;
+        if (row.live) row.changes.push_back("the national record is not held here: withdraw the report");
+      } else {
+        row.seizure = it->second.first;
+        NCEN_ASSIGN_OR_RETURN(RecordView sv, store_.GetRecord(row.seizure));
+        if (!sv.state.live()) {
+          row.seizure_state = "deleted";
+          row.pending = row.live;
+          if (row.live) row.changes.push_back("the seizure was deleted: withdraw the report");
+        } else if (sv.state.conflict()) {
+          row.seizure_state = "conflict";
+          row.pending = row.live;
+          if (row.live) row.changes.push_back("the seizure is in conflict: resolve it, then release again");
+        } else {
+          row.seizure_state = "live";
+          if (row.live) {
+            auto draft = Draft(row.seizure, sv, now);
+            if (draft.ok()) {
+              row.changes = ReportChanges(*body, draft->report);
+            } else {
+              row.changes.push_back(draft.status().message());
+            }
+            row.pending = !row.changes.empty();
+          }
+        }
+      }
+      if (!pending_only || row.pending) out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+}  // namespace ncen::node
