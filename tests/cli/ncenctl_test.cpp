@@ -1060,7 +1060,7 @@ TEST_CASE("status --json reports identity counts feeds and the frontier digest",
   CHECK(empty["name"] == "Constanța Sud");
   CHECK(empty["role"] == "regional");
   CHECK(empty["entries"] == 0);
-  CHECK(empty["records"] == json({{"seizure", 0}, {"suspect", 0}, {"company", 0}}));
+  CHECK(empty["records"] == json({{"seizure", 0}, {"suspect", 0}, {"company", 0}, {"seizure_report", 0}}));
   CHECK(empty["conflicts"] == 0);
   CHECK(empty["frontier"].is_array());
   REQUIRE(empty["frontier_digest"].is_string());
@@ -1072,7 +1072,7 @@ TEST_CASE("status --json reports identity counts feeds and the frontier digest",
   REQUIRE(node.Ctl({"delete", suspect}).exit_code == 0);
   json status = node.Status();
   CHECK(status["entries"] == 4);
-  CHECK(status["records"] == json({{"seizure", 1}, {"suspect", 0}, {"company", 1}}));
+  CHECK(status["records"] == json({{"seizure", 1}, {"suspect", 0}, {"company", 1}, {"seizure_report", 0}}));
   REQUIRE(status["frontier"].size() == 1);
   const json& feed = status["frontier"][0];
   CHECK(feed["author"] == node.node_id());
@@ -1273,7 +1273,7 @@ TEST_CASE("init writes ncen.toml with --listen and --network", "[cli]") {
     REQUIRE(r.exit_code == 0);
     CHECK(fs::is_regular_file(data + "/ncen.toml"));
     json config = ParseOut(Run({"--data", data, "config", "show", "--json"}));
-    CHECK(config == json({{"listen", "[::1]:7400"}, {"network_id", "ncen-demo"}, {"peers", 0}}));
+    CHECK(config == json({{"listen", "[::1]:7400"}, {"network_id", "ncen-demo"}, {"peers", 0}, {"release_company_names", false}}));
     json status = ParseOut(Run({"--data", data, "status", "--json"}));
     CHECK(status["listen"] == "[::1]:7400");
     CHECK(status["network_id"] == "ncen-demo");
@@ -1282,7 +1282,7 @@ TEST_CASE("init writes ncen.toml with --listen and --network", "[cli]") {
   SECTION("defaults: no listening, network ncen") {
     REQUIRE(Run({"--data", data, "init", "--name", "Post"}).exit_code == 0);
     json config = ParseOut(Run({"--data", data, "config", "show", "--json"}));
-    CHECK(config == json({{"listen", nullptr}, {"network_id", "ncen"}, {"peers", 0}}));
+    CHECK(config == json({{"listen", nullptr}, {"network_id", "ncen"}, {"peers", 0}, {"release_company_names", false}}));
   }
   SECTION("a bad --listen or --network creates nothing") {
     for (auto [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
@@ -1377,7 +1377,7 @@ TEST_CASE("config set changes the listen address and network id", "[cli]") {
   REQUIRE(node.Ctl({"config", "set", "listen", "0.0.0.0:7401"}).exit_code == 0);
   REQUIRE(node.Ctl({"config", "set", "network", "border-net"}).exit_code == 0);
   CHECK(ParseOut(node.Ctl({"config", "show", "--json"})) ==
-        json({{"listen", "0.0.0.0:7401"}, {"network_id", "border-net"}, {"peers", 0}}));
+        json({{"listen", "0.0.0.0:7401"}, {"network_id", "border-net"}, {"peers", 0}, {"release_company_names", false}}));
   const std::string before = ConfigText(node);
   CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "listen", "7401"}), {"listen"});
   CheckConfigUnchanged(node, before, node.Ctl({"config", "set", "network", ""}), {"network_id"});
