@@ -603,3 +603,94 @@ TEST_CASE("a violation report needs a valid signature, and a revoked version lea
     CHECK(w.pk_hub.store().Search(back).value().size() == 1);
   }
 }
+
+namespace ncen::storage {
+namespace {
+
+Bytes ReportPayload(const std::string& country) {
+  nlohmann::ordered_json r = {{"reference", "0123456789abcdef0123456789abcdef"},
+                              {"date", "2026-11-02"},
+                              {"country", country},
+                              {"goods", {{{"category", "drugs"}, {"quantity", 2}, {"unit", "kg"}}}}};
+  return RecordFromJson(RecordType::kSeizureReport, r).value();
+}
+
+// A record entry signed by hand (whatever the author's certificate says).
+Entry HandMadeRecord(TestNode& author, Scope scope, RecordType type, Bytes payload) {
+  EntryHeader h;
+  h.author = author.key();
+  h.scope = scope;
+  h.seq = 1;
+  h.timestamp_ms = UnixMillisNow();
+  h.record_id = NewRecordId(h.timestamp_ms);
+  h.record_type = type;
+  return MakeEntry(h, std::move(payload), author.identity);
+}
+
+Status WriteLocal(TestNode& n, Scope scope, RecordType type, Bytes payload) {
+  LocalChange c{NewRecordId(UnixMillisNow()), type, Op::kPut, std::move(payload), scope};
+  return n.store().AppendLocal(n.identity, {&c, 1}).status();
+}
+
+}  // namespace
+
+TEST_CASE("only a national hub releases, about its own country; nominal records stay national", "[membership][sharing]") {
+  TwoCountries w;
+  // The national hub's report goes to the regional hub and the region's other hub.
+  REQUIRE(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK")).ok());
+  for (TestNode* to : {&w.regional, &w.af_hub}) {
+    auto report = to->store().ApplyBatch(testing::RecordEntries(w.pk_hub.store()));
+    REQUIRE(report.status.ok());
+    CHECK(report.refused.empty());
+    CHECK(report.applied == 1);
+  }
+
+  // Refused where they are written...
+  CHECK(WriteLocal(w.pk_post, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK")).code() ==
+        StatusCode::kFailedPrecondition);
+  CHECK(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("AF")).code() ==
+        StatusCode::kFailedPrecondition);
+  CHECK(WriteLocal(w.regional, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK")).code() ==
+        StatusCode::kFailedPrecondition);
+  CHECK(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizure, testing::SeizurePayload("nominal")).code() ==
+        StatusCode::kFailedPrecondition);
+  CHECK(WriteLocal(w.pk_hub, Scope::kNational, RecordType::kSeizureReport, ReportPayload("PK")).code() ==
+        StatusCode::kInvalidArgument);
+
+  // ... and everywhere they arrive, signed by hand.
+  struct Case {
+    TestNode* author;
+    Scope scope;
+    RecordType type;
+    Bytes payload;
+    const char* why;
+  };
+  std::vector<Case> cases = {
+      {&w.pk_post, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "may not write scope regional"},
+      {&w.pk_post, Scope::kGlobal, RecordType::kSeizureReport, ReportPayload("PK"), "may not"},
+      {&w.af_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "released a seizure_report about PK"},
+      {&w.regional, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "only a national hub may"},
+      {&w.pk_hub, Scope::kGlobal, RecordType::kSeizure, testing::SeizurePayload("nominal"), "nominal records stay national"},
+      {&w.af_hub, Scope::kGlobal, RecordType::kSuspect,
+       RecordFromJson(RecordType::kSuspect, nlohmann::ordered_json{{"surname", "Nominalov"}}).value(),
+       "nominal records stay national"},
+  };
+  for (Case& c : cases) {
+    Entry e = HandMadeRecord(*c.author, c.scope, c.type, c.payload);
+    for (TestNode* to : {&w.regional, &w.ir_hub}) {
+      INFO(c.why << " at " << to->store().meta().name);
+      auto report = to->store().ApplyBatch({&e, 1});
+      REQUIRE(report.status.ok());
+      REQUIRE(report.refused.size() == 1);
+      CHECK(report.refused[0].error == EntryError::kNotAuthorized);
+      // Outside the region the feed is refused before its type is looked at.
+      if (to == &w.regional) CHECK(report.refused[0].message.find(c.why) != std::string::npos);
+      CHECK_FALSE(HoldsAnyOf(to->store(), c.author->key(), c.scope));
+    }
+  }
+  // A report in scope national is no entry at all.
+  Entry national = HandMadeRecord(w.pk_post, Scope::kNational, RecordType::kSeizureReport, ReportPayload("PK"));
+  CHECK(DecodeHeader(national.header_bytes).status().code() == StatusCode::kCorruption);
+}
+
+}  // namespace ncen::storage
