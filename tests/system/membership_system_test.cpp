@@ -10,100 +10,13 @@
 #include <map>
 #include <set>
 
-#include "tests/support/node_proc.h"
+#include "tests/support/network_proc.h"
 
 namespace ncen::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-// An authority's data directory (the root, or a country authority).
-struct Authority {
-  std::string dir, id;
-};
-
-struct Network {
-  TempDir root_dir;
-  Authority root;
-  std::map<std::string, Authority> countries;
-
-  Network() {
-    root.dir = root_dir.Sub("root");
-    CtlOk(root.dir, {"network", "create", "--name", "test network"});
-    root.id = Trim(CtlOk(root.dir, {"id"}));
-  }
-  std::string File(const std::string& name) const { return root_dir.Sub(name + ".net"); }
-
-  // The root certifies a country authority, which joins.
-  Authority& AddCountry(const std::string& cc) {
-    Authority a{root_dir.Sub("authority-" + cc), ""};
-    CtlOk(a.dir, {"init", "--name", "Customs " + cc, "--role", "authority"});
-    a.id = Trim(CtlOk(a.dir, {"id"}));
-    CtlOk(root.dir, {"certify", "--role", "country-authority", "--node", a.id, "--name", "Customs " + cc,
-                     "--country", cc, "--out", File("auth-" + cc)});
-    CtlOk(a.dir, {"join", File("auth-" + cc)});
-    return countries[cc] = a;
-  }
-  // `issuer` certifies the node, which joins with the file.
-  void Certify(const std::string& issuer_dir, NodeProc& node, const std::string& role, const std::string& country,
-               const std::string& countries_served = "") {
-    std::vector<std::string> args = {"certify", "--role", role, "--node", node.id, "--name", node.name, "--out",
-                                     File(node.name)};
-    if (!country.empty()) args.insert(args.end(), {"--country", country});
-    if (!countries_served.empty()) args.insert(args.end(), {"--countries", countries_served});
-    CtlOk(issuer_dir, args);
-    CtlOk(node.dir, {"join", File(node.name)});
-  }
-  // A hub learns another authority's certificates (it would from that
-  // authority's next sync; here from its export).
-  void Teach(NodeProc& hub, const std::string& authority_dir) {
-    std::string file = File("export-" + fs::path(authority_dir).filename().string());
-    CtlOk(authority_dir, {"network", "export", "--out", file});
-    CtlOk(hub.dir, {"network", "import", file});
-  }
-};
-
-void AddPeer(NodeProc& node, const NodeProc& peer, const std::string& address = "") {
-  std::vector<std::string> args = {"peers", "add", "--name", peer.name, "--id", peer.id,
-                                   "--scopes", "national,regional,global"};
-  if (!address.empty()) args.insert(args.end(), {"--address", address});
-  CtlOk(node.dir, args);
-}
-
-// A national seizure whose narrative carries `marker`.
-void AddSeizure(NodeProc& node, const std::string& country, const std::string& marker) {
-  TempDir tmp;
-  std::string path = tmp.Sub("s.json");
-  std::ofstream(path) << json{{"date", "2026-11-02"},
-                              {"country", country},
-                              {"office", country + "TKM"},
-                              {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", 2.5}, {"unit", "kg"}}}},
-                              {"narrative", marker}}
-                             .dump();
-  CtlOk(node.dir, {"seizure", "add", "--json", path});
-}
-
-bool FileHolds(const std::string& path, const std::string& needle) {
-  return ReadWholeFile(path).find(needle) != std::string::npos;
-}
-
-std::set<std::pair<std::string, std::string>> Feeds(const NodeProc& node) {
-  std::set<std::pair<std::string, std::string>> out;
-  json status = Status(node.dir);  // kept: a range-for over a temporary's member dangles
-  for (const auto& f : status["frontier"]) {
-    out.emplace(f["author"].get<std::string>(), f["scope"].get<std::string>());
-  }
-  return out;
-}
-
-void WaitUntil(const std::function<bool()>& done, const std::string& what, int seconds = 60) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (done()) return;
-    std::this_thread::sleep_for(50ms);
-  }
-  FAIL("timed out waiting for " << what);
-}
 
 }  // namespace
 
