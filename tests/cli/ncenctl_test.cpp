@@ -2217,3 +2217,96 @@ TEST_CASE("revoke defaults its cut-offs to the heads the authority holds; succee
   CHECK(Trim(post.Ctl({"id"}).out) == new_id);
   post.AddSample("seizure-cash-airport.json");  // the new key writes
 }
+
+// ---- Releases, stats and export (issue 14) ----
+
+TEST_CASE("release prints the report with --dry-run, writes it without, and lists it", "[cli][sharing]") {
+  Node hub("PK hub", "hub");
+  auto ids = AddAllSamples(hub);
+  std::string seizure = ids.at("seizure-captagon-truck.json");
+  std::string suspect = ids.at("suspect-agaoglu.json");
+  REQUIRE(hub.Ctl({"link", seizure, "--suspect", suspect}).exit_code == 0);
+  json before = hub.Status();
+
+  RunResult dry = hub.Ctl({"release", seizure, "--to", "regional", "--dry-run"});
+  REQUIRE(dry.exit_code == 0);
+  CHECK(hub.Status() == before);  // nothing written
+  json report = json::parse(dry.out);
+  CHECK(report["type"] == "seizure_report");
+  CHECK(report["suspect_count"] == 1);
+  CHECK_FALSE(Contains(dry.out, Sample("suspect-agaoglu.json")["surname"].get<std::string>()));
+  CHECK_FALSE(Contains(dry.out, Sample("seizure-captagon-truck.json")["narrative"].get<std::string>()));
+
+  RunResult out = hub.Ctl({"release", seizure, "--to", "regional"});
+  REQUIRE(out.exit_code == 0);
+  CHECK(Contains(out.out, "released " + seizure));
+  json held = hub.Get(report["id"]);
+  held.erase("released_at");
+  report.erase("released_at");
+  CHECK(held == report);  // what the dry run printed is what was written
+  CHECK(Contains(hub.Ctl({"release", seizure, "--to", "regional"}).out, "unchanged"));
+
+  json listed = ParseOut(hub.Ctl({"--json", "releases"}));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["seizure"] == seizure);
+  CHECK(listed[0]["pending"] == false);
+  CHECK(ParseOut(hub.Ctl({"--json", "releases", "--pending"})).empty());
+  CHECK(hub.Search({"--type", "seizure_report", "--country", "BG"}).size() == 1);
+
+  RunResult withdraw = hub.Ctl({"release", seizure, "--withdraw"});
+  REQUIRE(withdraw.exit_code == 0);
+  CHECK(Contains(withdraw.out, "withdrew " + report["id"].get<std::string>()));
+  CHECK(ParseOut(hub.Ctl({"--json", "list", "--type", "seizure_report"})).empty());
+}
+
+TEST_CASE("release, stats and export refuse bad input with one line, exit 1, and write nothing", "[cli][sharing]") {
+  Node hub("PK hub", "hub");
+  auto ids = AddAllSamples(hub);
+  std::string seizure = ids.at("seizure-cash-airport.json");
+  std::string deleted = ids.at("seizure-pangolin-scales-air.json");
+  REQUIRE(hub.Ctl({"delete", deleted}).exit_code == 0);
+  json before = hub.Status();
+  auto rejected = [&](std::vector<std::string> args, std::vector<std::string> says) {
+    CheckRejected(hub, before, hub.Ctl(args), says);
+  };
+  rejected({"release", ids.at("suspect-muller.json"), "--to", "regional"}, {"is a suspect, not a seizure"});
+  rejected({"release", ids.at("company-orvanta-freight.json"), "--to", "regional"}, {"is a company, not a seizure"});
+  rejected({"release", "01a19c21-7200-7abc-8def-0123456789ab", "--to", "regional"}, {"no record"});
+  rejected({"release", deleted, "--to", "regional"}, {"is deleted"});
+  rejected({"release", seizure, deleted, "--to", "global"}, {"is deleted"});  // all or nothing
+  rejected({"release", "not-an-id", "--to", "regional"}, {"not a record id"});
+  rejected({"release", seizure}, {"--to"});
+  rejected({"release", seizure, "--to", "national"}, {"regional or global"});
+  rejected({"release", seizure, "--to", "regional", "--withdraw"}, {"--withdraw"});
+  rejected({"release", seizure, "--withdraw"}, {"no live release"});
+  rejected({"release", "--to", "regional"}, {"at least one seizure"});
+  rejected({"release", "--to", "regional", "--ids", hub.Write("ids.txt", seizure + "\nnonsense\n")}, {"ids.txt:2"});
+  rejected({"stats", "--by", "colour"}, {"unknown dimension 'colour'"});
+  rejected({"stats", "--by", "country,country"}, {"the same"});
+  rejected({"stats", "--by", "country,mode,office"}, {"one or two"});
+  rejected({"stats", "--by", "country", "--from", "2026-05-01", "--to", "2026-04-01"}, {"after the to date"});
+  rejected({"stats", "--by", "country", "--from", "2026-02-30"}, {"not a date"});
+  rejected({"stats", "--by", "country", "--measure", "quantity"}, {"--unit"});
+  rejected({"stats", "--by", "country", "--type", "suspect"}, {"seizures or seizure reports"});
+  rejected({"export", "--type", "seizure", "--format", "csv"}, {"seizure_report"});
+  rejected({"export", "--type", "seizure_report", "--format", "xml"}, {"ndjson or csv"});
+  rejected({"export", "--type", "seizure_report", "--format", "csv", "--from", "2026-05-01", "--to", "2026-01-01"},
+           {"after the to date"});
+  rejected({"search", "--mode", "hovercraft"}, {"mode 'hovercraft'"});
+  rejected({"search", "--country", "pk"}, {"country"});
+}
+
+TEST_CASE("stats prints a pivot, JSON and long-form CSV over the node's seizures", "[cli][sharing]") {
+  Node hub("PK hub", "hub");
+  AddAllSamples(hub);
+  json stats = ParseOut(hub.Ctl({"--json", "stats", "--by", "category,year"}));
+  CHECK(stats["type"] == "seizure");
+  CHECK(stats["total"]["records"] == 6);
+  RunResult table = hub.Ctl({"stats", "--by", "category,country"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(Contains(table.out, "category \\ country"));
+  RunResult csv = hub.Ctl({"stats", "--by", "category", "--csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(Lines(csv.out)[0] == "category,measure,unit,amount");
+  CHECK(Contains(csv.out, "drugs,records,,"));
+}
