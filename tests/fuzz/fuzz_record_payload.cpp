@@ -2,8 +2,9 @@
 // every record body a peer sends (storage/record_json.h), against the JSON
 // path a node uses to show and write records.
 //
-// Input: byte 0 chooses the record type (value % 3: 0 seizure, 1 suspect,
-// 2 company); bytes 1.. are the payload as it arrives in an entry.
+// Input: byte 0 chooses the record type (value % 4: 0 seizure, 1 suspect,
+// 2 company, 3 seizure_report); bytes 1.. are the payload as it arrives in
+// an entry.
 // Checked, besides "no crash, no ASan/UBSan report, no leak, no exception":
 //   - ValidateRecordPayload returns Ok or kCorruption; the readers that run
 //     on stored payloads (RecordToJson, SummarizeRecord, RecordTerms,
@@ -17,6 +18,8 @@
 //     accepts, and it shows as the same JSON (a fixpoint after one
 //     re-write: a peer cannot make a record change its shown value just by
 //     being re-written);
+//   - the fact the index keeps (storage/facts.h) of a valid seizure or
+//     report decodes, with the payload's country and as many goods items;
 //   - for a seizure (bit 7 of byte 0: company or suspect link),
 //     AddSeizureLink (ncenctl link) on a valid payload gives a payload the
 //     validator accepts that shows the same JSON with the id added, or
@@ -30,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/limits.h"
+#include "storage/facts.h"
 #include "storage/record_json.h"
 #include "storage/types.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -73,7 +77,7 @@ constexpr const char* kLinkId = "0190b2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const RecordType type = static_cast<RecordType>(data[0] % kRecordTypeCount);
+  const RecordType type = kRecordTypes[data[0] % kRecordTypeCount];
   const ByteView payload(data + 1, size - 1);
 
   Status valid = ValidateRecordPayload(type, payload);
@@ -82,6 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)SummarizeRecord(type, payload);
   (void)RecordTerms(type, payload);
   (void)SeizureDate(payload);
+  (void)ReportCountry(payload);
+  auto fact = MakeFact(type, payload);
   Result<json> shown = RecordToJson(type, payload);
   FUZZ_CHECK(shown.ok() || shown.status().code() == StatusCode::kCorruption);
   if (!valid.ok()) return 0;
@@ -105,6 +111,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "shown:    %s\nrewritten: %s\n", text.c_str(), DumpOrFail(*shown_again).c_str());
   }
   FUZZ_CHECK(*shown_again == *shown);
+
+  if (type == RecordType::kSeizure || type == RecordType::kSeizureReport) {
+    FUZZ_CHECK(fact.has_value());
+    FactView view;
+    CheckOk(DecodeFact(fact->bytes, view), "DecodeFact of a valid record's fact");
+    FUZZ_CHECK(view.country == (*shown)["country"].get<std::string>());
+    FUZZ_CHECK(view.goods.size() == (*shown)["goods"].size());
+  } else {
+    FUZZ_CHECK(!fact.has_value());
+  }
 
   if (type == RecordType::kSeizure) {
     // ncenctl link: the seizure written again with one more id, or a
