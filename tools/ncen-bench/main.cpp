@@ -14,6 +14,10 @@
 //                                  reports the median; sync-cold and sync-noop:
 //                                  --members M also runs it in a network of M
 //                                  certified nodes, alternating, and compares)
+//   ncen-bench sharing [--records N] [--release M]
+//                                  stats pivots over N seizures (national hub)
+//                                  and N reports (regional hub); releasing M
+//                                  seizures in one call
 //
 // Each prints a table, or one JSON object with --json. Stores live in a
 // temporary directory that is removed afterwards.
@@ -29,6 +33,7 @@
 #include "storage/store.h"
 #include "tools/common/seizure_gen.h"
 #include "tools/ncen-bench/channel_bench.h"
+#include "tools/ncen-bench/sharing_bench.h"
 #include "tools/ncen-bench/sync_bench.h"
 
 using namespace ncen;
@@ -242,6 +247,16 @@ int main(int argc, char** argv) {
       rc = bench::SyncBench(sync);
     });
   }
+  bench::SharingBenchArgs sharing;
+  auto* share = app.add_subcommand("sharing", "stats over N seizures and N reports; releasing M seizures at once");
+  share->add_option("--records", sharing.records, "seizures, and reports (default 1000000)")->check(kCount);
+  share->add_option("--release", sharing.release, "seizures released in one call (default 10000)")->check(kCount);
+  share->add_option("--runs", sharing.runs, "measured runs of each pivot, the median reported (default 5)")
+      ->check(CLI::Range(1, 99));
+  share->callback([&] {
+    sharing.json = json;
+    rc = bench::SharingBench(sharing);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
