@@ -213,8 +213,11 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
     StatsCell c;
     c.keys = std::move(keys);
     c.records = s.records;
-    for (const auto& [k, v] : s.quantity) c.quantity[k] = v;
-    for (const auto& [k, v] : s.value) c.value[k] = v;
+    // Sums of decimal amounts carry binary noise (1835.8000000000002):
+    // rounded to a millionth, far below any unit customs counts in.
+    auto round = [](double v) { return std::round(v * 1e6) / 1e6; };
+    for (const auto& [k, v] : s.quantity) c.quantity[k] = round(v);
+    for (const auto& [k, v] : s.value) c.value[k] = round(v);
     return c;
   };
   for (const auto& [k, s] : cells) {

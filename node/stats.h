@@ -51,8 +51,8 @@ struct StatsRequest {
 struct StatsCell {
   std::vector<std::string> keys;  // one per dimension; "(none)" when the record has no value
   uint64_t records = 0;
-  std::map<std::string, double> quantity;  // unit -> sum
-  std::map<std::string, double> value;     // currency -> sum
+  std::map<std::string, double> quantity;  // unit -> sum (rounded to a millionth)
+  std::map<std::string, double> value;     // currency -> sum (rounded to a millionth)
 };
 
 struct StatsResult {

@@ -65,10 +65,13 @@ json ReportJson(const RecordId& report, const json& body) {
   return out;
 }
 
+// 12.4, 2320000: what a person reads.
+std::string Amount(double v) { return fmt::format("{:.15g}", v); }
+
 // "12.4 kg; 3000 stick"
 std::string Sums(const std::map<std::string, double>& sums) {
   std::string out;
-  for (const auto& [k, v] : sums) out += (out.empty() ? "" : "; ") + json(v).dump() + " " + k;
+  for (const auto& [k, v] : sums) out += (out.empty() ? "" : "; ") + Amount(v) + " " + k;
   return out.empty() ? "-" : out;
 }
 
@@ -255,8 +258,8 @@ Status Stats(const Globals& g, const StatsOptions& o) {
       std::string keys;
       for (const auto& k : c.keys) keys += field(k) + ",";
       std::cout << keys << "records,," << c.records << "\n";
-      for (const auto& [u, v] : c.quantity) std::cout << keys << "quantity," << u << "," << json(v).dump() << "\n";
-      for (const auto& [u, v] : c.value) std::cout << keys << "value," << u << "," << json(v).dump() << "\n";
+      for (const auto& [u, v] : c.quantity) std::cout << keys << "quantity," << u << "," << Amount(v) << "\n";
+      for (const auto& [u, v] : c.value) std::cout << keys << "value," << u << "," << Amount(v) << "\n";
     }
     return Status::Ok();
   }
@@ -266,11 +269,11 @@ Status Stats(const Globals& g, const StatsOptions& o) {
   auto measure = [&](const node::StatsCell& c) -> std::string {
     if (o.measure == "quantity") {
       auto it = c.quantity.find(o.unit);
-      return it == c.quantity.end() ? "" : json(it->second).dump();
+      return it == c.quantity.end() ? "" : Amount(it->second);
     }
     if (o.measure == "value") {
       auto it = c.value.find(o.currency);
-      return it == c.value.end() ? "" : json(it->second).dump();
+      return it == c.value.end() ? "" : Amount(it->second);
     }
     return std::to_string(c.records);
   };
