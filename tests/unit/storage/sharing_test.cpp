@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "storage/facts.h"
 #include "storage/record_json.h"
 #include "storage/sharing.h"
 
@@ -247,4 +248,45 @@ TEST_CASE("a seizure without goods has no report; unknown subtypes are withheld"
 }
 
 }  // namespace
+}  // namespace ncen::storage
+
+namespace ncen::storage {
+
+TEST_CASE("a fact has the layout docs/log-format.md §7 shows", "[sharing][facts]") {
+  nlohmann::ordered_json s = {{"date", "2026-11-02"},       {"country", "PK"},          {"office", "PKTKM"},
+                              {"transport_mode", "road_truck"}, {"detection_method", "nii_xray"},
+                              {"direction", "import"},      {"route", {{{"role", "origin"}, {"country", "AF"}}}},
+                              {"goods",
+                               {{{"category", "drugs"},
+                                 {"subtype", "heroin"},
+                                 {"quantity", 12.5},
+                                 {"unit", "kg"},
+                                 {"value", {{"amount", 4000}, {"currency", "USD"}}}}}}};
+  Bytes payload = RecordFromJson(RecordType::kSeizure, s).value();
+  auto fact = MakeFact(RecordType::kSeizure, payload);
+  REQUIRE(fact);
+  CHECK(fact->date == "20261102");
+  CHECK(ToHex(fact->bytes) ==
+        "01504b504b544b4d010200010141460001010106686572"
+        "6f696e4029000000000000555344"
+        "40af400000000000");
+  FactView v;
+  REQUIRE(DecodeFact(fact->bytes, v).ok());
+  CHECK(v.country == "PK");
+  CHECK(v.office == "PKTKM");
+  CHECK(v.route_countries == std::vector<std::string_view>{"AF"});
+  REQUIRE(v.goods.size() == 1);
+  CHECK(v.goods[0].subtype == "heroin");
+  CHECK(v.goods[0].quantity == 12.5);
+  CHECK(v.goods[0].currency == "USD");
+  CHECK(v.goods[0].value == 4000);
+  // Truncated or extended: refused.
+  Bytes cut(fact->bytes.begin(), fact->bytes.end() - 1);
+  CHECK_FALSE(DecodeFact(cut, v).ok());
+  Bytes longer = fact->bytes;
+  longer.push_back(0);
+  CHECK_FALSE(DecodeFact(longer, v).ok());
+  CHECK_FALSE(MakeFact(RecordType::kSuspect, payload));
+}
+
 }  // namespace ncen::storage
