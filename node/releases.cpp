@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "crypto/hash.h"
 #include "node/records.h"
+#include "storage/membership.h"
 #include "storage/record_json.h"
 
 namespace ncen::node {
@@ -86,30 +87,52 @@ std::vector<std::string> ReportChanges(const json& before, const json& after) {
   return out;
 }
 
-Result<const Bytes*> Releases::Key(bool create) {
+Result<const Bytes*> Releases::Key() {
+  // Made with the store (or when an older store is first opened), so that
+  // a dry run or a listing never writes.
   if (key_.empty()) {
-    (void)create;
     NCEN_ASSIGN_OR_RETURN(key_, store_.LocalSecret("release"));
   }
   return &key_;
 }
 
+Result<std::string> Releases::Country() {
+  if (country_) return *country_;
+  NCEN_ASSIGN_OR_RETURN(auto membership, store_.GetMembership());
+  if (!membership) {
+    country_ = "";  // a store of no network: milestone 1's trusted roster
+    return *country_;
+  }
+  const storage::Member* self = membership->Find(me_.public_key());
+  if (!self) return FailedPrecondition("this node has no certificate in its network yet (ncenctl join)");
+  if (self->revoked) return FailedPrecondition("this node's certificate is revoked");
+  if (self->root || self->cert.kind != storage::MemberKind::kNationalHub) {
+    return FailedPrecondition(std::string("only a national hub may release; this node is ") +
+                              (self->root ? "the root" : storage::MemberKindName(self->cert.kind)));
+  }
+  country_ = self->cert.country;
+  return *country_;
+}
+
 Result<RecordId> Releases::ReportId(const RecordId& seizure, Scope scope) {
-  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key(true));
+  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key());
+  NCEN_ASSIGN_OR_RETURN(std::string country, Country());
   const std::string_view tag = "ncen report id v1";
   Bytes msg(tag.begin(), tag.end());
   msg.push_back(static_cast<uint8_t>(scope));
   Append(msg, seizure);
   crypto::Hash256 h = crypto::Blake2b256Keyed(*key, msg);
+  // Bytes 0-7: the country's tag (every node checks it); 8-15: the keyed
+  // hash, with the RFC 4122 variant bits.
   RecordId id;
-  std::copy_n(h.begin(), 16, id.begin());
-  id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x80);  // RFC 9562 version 8: custom
-  id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  storage::SetReportCountryTag(id, country);
+  std::copy_n(h.begin(), 8, id.begin() + 8);
+  id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);
   return id;
 }
 
 Result<std::string> Releases::Reference(const RecordId& seizure) {
-  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key(true));
+  NCEN_ASSIGN_OR_RETURN(const Bytes* key, Key());
   const std::string_view tag = "ncen report reference v1";
   Bytes msg(tag.begin(), tag.end());
   Append(msg, seizure);
@@ -121,6 +144,11 @@ Result<storage::ReportDraft> Releases::Draft(const RecordId& id, const RecordVie
   NCEN_RETURN_IF_ERROR(Releasable(id, view));
   std::optional<json> seizure = WinnerJson(view);
   if (!seizure) return InvalidArgument("seizure " + storage::FormatRecordId(id) + " has no payload on this node");
+  NCEN_ASSIGN_OR_RETURN(std::string country, Country());
+  if (!country.empty() && seizure->value("country", "") != country) {
+    return InvalidArgument("seizure " + storage::FormatRecordId(id) + " was made in " +
+                           seizure->value("country", "no country") + "; this hub releases for " + country);
+  }
   // Linked records as held here: live ones by their body, unknown ids as
   // "not held" (counted, nothing known); deleted ones are not counted.
   auto linked = [&](const char* key, RecordType want) -> Result<std::vector<storage::LinkedBody>> {
@@ -155,6 +183,7 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
     return InvalidArgument("a release goes to regional or global");
   }
   if (seizures.empty()) return InvalidArgument("no seizure to release");
+  NCEN_RETURN_IF_ERROR(Country().status());
   {
     std::vector<RecordId> sorted(seizures.begin(), seizures.end());
     std::sort(sorted.begin(), sorted.end());
@@ -181,7 +210,16 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
     bool same = false;
     auto held = store_.GetRecord(o.report);
     if (held.ok()) {
-      if (auto body = WinnerJson(*held); body && !held->state.conflict()) {
+      if (held->state.quarantined() || held->state.type != RecordType::kSeizureReport) {
+        return FailedPrecondition("the report of seizure " + storage::FormatRecordId(id) + " (" +
+                                  storage::FormatRecordId(o.report) + ") is quarantined here: see `ncenctl get`");
+      }
+      auto body = WinnerJson(*held);
+      if (body && body->value("reference", "") != draft.report["reference"]) {
+        return FailedPrecondition("report id " + storage::FormatRecordId(o.report) + " holds the report of another "
+                                  "seizure (a hash collision): seizure " + storage::FormatRecordId(id) + " not released");
+      }
+      if (body && !held->state.conflict()) {
         same = ReportChanges(*body, draft.report).empty();
         if (same) draft.report = *body;
       }
@@ -224,8 +262,19 @@ Result<std::vector<RecordId>> Releases::Withdraw(std::span<const RecordId> seizu
   if (seizures.empty()) return InvalidArgument("no seizure to withdraw");
   std::vector<storage::LocalChange> changes;
   std::vector<RecordId> out;
+  NCEN_ASSIGN_OR_RETURN(std::string country, Country());
   for (const RecordId& id : seizures) {
     auto seizure = store_.GetRecord(id);
+    if (seizure.ok() && !seizure->state.quarantined() && seizure->state.type == RecordType::kSeizureReport) {
+      // A report named by its own id (one whose seizure is not held here).
+      if (!storage::HasReportCountryTag(id, country)) {
+        return InvalidArgument("report " + storage::FormatRecordId(id) + " is not one of this country's");
+      }
+      if (!seizure->state.live()) return InvalidArgument("report " + storage::FormatRecordId(id) + " is withdrawn already");
+      changes.push_back({id, RecordType::kSeizureReport, Op::kDelete, {}, seizure->state.scope});
+      out.push_back(id);
+      continue;
+    }
     if (seizure.ok() && !seizure->state.quarantined() && seizure->state.type != RecordType::kSeizure) {
       return InvalidArgument(storage::FormatRecordId(id) + " is a " + storage::RecordTypeName(seizure->state.type) +
                              ", not a seizure: only seizures are released");
@@ -263,14 +312,18 @@ Result<std::vector<ReleaseRow>> Releases::List(bool pending_only) {
   }
   const std::string now = log::IsoTime(store_.NowMs());
   std::vector<ReleaseRow> out;
-  for (Scope scope : {Scope::kRegional, Scope::kGlobal}) {
-    NCEN_ASSIGN_OR_RETURN(auto reports, store_.RecordIdsOfFeed({me_.public_key(), scope}));
+  NCEN_ASSIGN_OR_RETURN(std::string country, Country());
+  NCEN_ASSIGN_OR_RETURN(auto reports, store_.RecordIdsOfType(RecordType::kSeizureReport));
+  {
     for (const RecordId& report : reports) {
+      // This country's reports: those this node released (under this key or
+      // an earlier one of the same store), and any other hub's of the country.
+      if (!storage::HasReportCountryTag(report, country)) continue;
       ReleaseRow row;
       row.report = report;
-      row.scope = scope;
       auto held = store_.GetRecord(report);
       if (!held.ok() || held->state.type != RecordType::kSeizureReport) continue;
+      row.scope = held->state.scope;
       std::optional<json> body = WinnerJson(*held);
       row.live = body.has_value();
       if (body && body->contains("released_at")) row.released_at = (*body)["released_at"].get<std::string>();
@@ -278,7 +331,10 @@ Result<std::vector<ReleaseRow>> Releases::List(bool pending_only) {
       if (it == by_report.end()) {
         row.seizure_state = "absent";
         row.pending = row.live;
-        if (row.live) row.changes.push_back("the national record is not held here: withdraw the report");
+        if (row.live) {
+          row.changes.push_back("no seizure held here has this report (released by another hub of this country, or "
+                                "its seizure is gone): withdraw it by its id if it should not stand");
+        }
       } else {
         row.seizure = it->second.first;
         NCEN_ASSIGN_OR_RETURN(RecordView sv, store_.GetRecord(row.seizure));

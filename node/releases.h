@@ -17,6 +17,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,14 +64,17 @@ class Releases {
   // A report already out in the other scope is withdrawn in the same write
   // (a seizure has at most one live report). A report whose releasable
   // content is unchanged is not written again. With `dry_run` nothing is
-  // written (and no release key is made).
+  // written. In a network only a national hub releases, and only seizures
+  // made in its country (kFailedPrecondition, kInvalidArgument).
   Result<std::vector<ReleaseOutcome>> Release(std::span<const storage::RecordId> seizures, storage::Scope scope,
                                               bool dry_run);
   // Withdraws every live report of each seizure (a delete, which travels
-  // like any entry). kInvalidArgument when one has none.
+  // like any entry); an id may also be a report of this country's itself
+  // (one whose seizure is not held here). kInvalidArgument when one has none.
   Result<std::vector<storage::RecordId>> Withdraw(std::span<const storage::RecordId> seizures);
-  // The reports this node released (its own regional and global feeds),
-  // with what is pending; only pending ones with `pending_only`.
+  // This country's reports that this node holds (those of this node's
+  // seizures, matched by their ids, and any other), with what is pending;
+  // only pending ones with `pending_only`.
   Result<std::vector<ReleaseRow>> List(bool pending_only);
 
   // The report id of `seizure` in `scope`, and its reference.
@@ -78,7 +82,10 @@ class Releases {
   Result<std::string> Reference(const storage::RecordId& seizure);
 
  private:
-  Result<const Bytes*> Key(bool create);
+  Result<const Bytes*> Key();
+  // This node's country as a releasing national hub; "" in a store of no
+  // network. kFailedPrecondition when it may not release.
+  Result<std::string> Country();
   // The report `seizure` would give now (and its payload), from the held
   // seizure and its links; errors say why it cannot be released.
   Result<storage::ReportDraft> Draft(const storage::RecordId& seizure, const storage::RecordView& view,
@@ -88,6 +95,7 @@ class Releases {
   const crypto::Identity& me_;
   storage::ReleasePolicy policy_;
   Bytes key_;
+  std::optional<std::string> country_;
 };
 
 // Changed releasable fields between two report bodies, ignoring when and by

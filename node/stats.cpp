@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "storage/codes.h"
 #include "storage/record_json.h"
@@ -144,7 +145,7 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
   std::unordered_map<std::string, Sums> cells;
   Sums total;
   std::vector<std::string> values[2];
-  std::vector<std::string> keys;
+  std::unordered_set<std::string> keys;  // the cells a record counted in (a hostile record may have 10^5)
   std::string key;
   auto cell_of = [&](const std::string& k) -> Sums& { return cells[k]; };
   NCEN_RETURN_IF_ERROR(
@@ -189,10 +190,7 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
                          auto add = [&](const std::string& k) {
                            Sums& c = cell_of(k);
                            c.Add(g);
-                           if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-                             keys.push_back(k);
-                             ++c.records;
-                           }
+                           if (keys.insert(k).second) ++c.records;
                          };
                          if (n == 1) {
                            add(gv[0]);
@@ -262,6 +260,9 @@ Result<std::function<bool(const FactView&)>> MakeFactFilter(const FactFilter& f)
       sub_name = f.commodity.substr(slash + 1);
       category = storage::CodeOrdinal(CodeEnum::kGoodsCategory, cat_name);
       if (category < 0) return InvalidArgument("commodity category '" + cat_name + "' is not a known code");
+      if (!storage::IsLowerCaseCode(sub_name)) {
+        return InvalidArgument("commodity subtype '" + sub_name + "' is not a lower-case code (a-z, 0-9, _)");
+      }
     } else if (int c = storage::CodeOrdinal(CodeEnum::kGoodsCategory, f.commodity); c > 0) {
       category = c;
     } else if (storage::IsLowerCaseCode(f.commodity)) {
@@ -308,7 +309,9 @@ std::string Cell(const json& v) {
 // A CSV field: quoted when it holds a separator, a quote or a line break;
 // a text that a spreadsheet would run as a formula gets a leading quote.
 std::string CsvField(std::string s, bool text) {
-  if (text && !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) s.insert(0, "'");
+  if (text && !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r')) {
+    s.insert(0, "'");
+  }
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {

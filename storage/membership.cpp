@@ -1,6 +1,7 @@
 #include "storage/membership.h"
 
 #include "storage/record_json.h"
+#include "storage/sharing.h"
 
 #include <algorithm>
 #include <cstring>
@@ -650,6 +651,11 @@ std::string RecordRuleProblem(MemberKind kind, const std::string& country, const
            ": nominal records stay national; what leaves a country is a seizure_report";
   }
   if (kind != MemberKind::kNationalHub) return who + " may not release a seizure_report: only a national hub may";
+  // Any op, a delete included: a report's id names its country.
+  if (!HasReportCountryTag(h.record_id, country)) {
+    return who + " of " + country + " wrote to seizure_report " + FormatRecordId(h.record_id) +
+           ", whose id is not of " + country;
+  }
   if (h.op != Op::kPut && h.op != Op::kResolve) return "";
   std::string about = ReportCountry(payload);
   if (about != country) {

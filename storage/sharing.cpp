@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "crypto/hash.h"
 #include "storage/codes.h"
 
 namespace ncen::storage {
@@ -201,6 +202,26 @@ bool IsListedSubtype(std::string_view category, std::string_view subtype) {
     return std::any_of(s.subtypes.begin(), s.subtypes.end(), [&](const char* t) { return subtype == t; });
   }
   return false;
+}
+
+namespace {
+crypto::Hash256 CountryTag(std::string_view country) {
+  std::string msg = "ncen report country v1";
+  msg += country;
+  return crypto::Blake2b256(AsBytes(msg));
+}
+}  // namespace
+
+void SetReportCountryTag(RecordId& id, std::string_view country) {
+  crypto::Hash256 tag = CountryTag(country);
+  std::copy_n(tag.begin(), 8, id.begin());
+  id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x80);
+}
+
+bool HasReportCountryTag(const RecordId& id, std::string_view country) {
+  RecordId want = id;
+  SetReportCountryTag(want, country);
+  return std::equal(want.begin(), want.begin() + 8, id.begin());
 }
 
 std::string AgeBand(std::string_view birth, std::string_view on) {

@@ -90,6 +90,14 @@ Result<ReportDraft> BuildReport(const nlohmann::ordered_json& seizure, std::span
                                 std::span<const LinkedBody> companies, const ReleasePolicy& policy,
                                 const ReleaseStamp& stamp);
 
+// A seizure report's record id starts with a tag of its country: the first
+// 8 bytes of BLAKE2b-256("ncen report country v1" | country), with the UUID
+// version nibble (the high half of byte 6) set to 8 (docs/sharing.md §4).
+// Every node checks that a report's id carries its author's country, so no
+// hub can write, overwrite, withdraw or quarantine another country's report.
+void SetReportCountryTag(RecordId& id, std::string_view country);
+bool HasReportCountryTag(const RecordId& id, std::string_view country);
+
 // The age band (JSON name) of a person born on `birth_date` at `on_date`
 // (both YYYY-MM-DD); "unknown" when either is missing or invalid.
 std::string AgeBand(std::string_view birth_date, std::string_view on_date);

@@ -84,6 +84,9 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const NodeM
   NCEN_RETURN_IF_ERROR(put("index_format", MetaU64(kIndexFormatVersion)));
   NCEN_RETURN_IF_ERROR(txn.Commit());
   store->meta_ = meta;
+  // The release key (docs/sharing.md §4), made now so that nothing that
+  // only reads (a dry run, a listing) ever has to write it.
+  NCEN_RETURN_IF_ERROR(store->LocalSecret("release").status());
   return store;
 }
 
@@ -138,7 +141,12 @@ Status Store::UpgradeIndex() {
     NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes("index_format")));
     if (v && v->size() == 8 && GetU64BE(v->data()) == kIndexFormatVersion) return Status::Ok();
   }
+  NCEN_RETURN_IF_ERROR(LocalSecret("release").status());
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  // Again inside the write: another process may have upgraded it meanwhile
+  // (and its index may be partly rebuilt already).
+  NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes("index_format")));
+  if (v && v->size() == 8 && GetU64BE(v->data()) == kIndexFormatVersion) return Status::Ok();
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("indexed_change"), MetaU64(0)));
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->meta, AsBytes("index_format"), MetaU64(kIndexFormatVersion)));
   return txn.Commit();
@@ -252,6 +260,7 @@ Result<std::vector<Dot>> Store::AppendLocal(const crypto::Identity& me,
       h.author = me.public_key();
       h.scope = c.scope;
       h.record_type = c.type;
+      h.record_id = c.id;
       h.op = c.op;
       why = RecordRuleProblem(self->cert.kind, self->cert.country, h, c.payload);
       if (!why.empty()) return FailedPrecondition(why);

@@ -108,6 +108,7 @@ class Store::Writer {
   struct Record {
     RecordState state;  // exists() false: to be removed (or never stored)
     bool was_live = false;     // before this transaction
+    RecordType was_type = RecordType::kSeizure;  // ... and its type then (a quarantine may change it)
     bool was_flagged = false;  // in `conflicts` before this transaction
     bool dirty = false;
   };
@@ -125,6 +126,7 @@ class Store::Writer {
       if (stored) {
         NCEN_ASSIGN_OR_RETURN(rec.state, DecodeRecordState(*stored));
         rec.was_live = rec.state.live();
+        rec.was_type = rec.state.type;
         rec.was_flagged = rec.state.needs_decision();
       }
     }
@@ -191,7 +193,7 @@ class Store::Writer {
         NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.records, key));
         if (record.was_flagged) NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
         NCEN_RETURN_IF_ERROR(UpdateTerms(id, state));
-        if (record.was_live) --live_delta[RecordTypeIndex(state.type)];
+        if (record.was_live) --live_delta[RecordTypeIndex(record.was_type)];
         continue;
       }
       NCEN_RETURN_IF_ERROR(PutOrdered(dbs_.records, key, EncodeRecordState(state)));
@@ -203,7 +205,7 @@ class Store::Writer {
         NCEN_RETURN_IF_ERROR(txn_.Del(dbs_.conflicts, key));
       }
       // A record keeps its type unless quarantined, and then it is not live.
-      if (record.was_live && !state.live()) --live_delta[RecordTypeIndex(state.type)];
+      if (record.was_live && !state.live()) --live_delta[RecordTypeIndex(record.was_type)];
       if (!record.was_live && state.live()) ++live_delta[RecordTypeIndex(state.type)];
     }
     for (int t = 0; t < kRecordTypeCount; ++t) {

@@ -2292,6 +2292,13 @@ TEST_CASE("release, stats and export refuse bad input with one line, exit 1, and
   rejected({"export", "--type", "seizure_report", "--format", "xml"}, {"ndjson or csv"});
   rejected({"export", "--type", "seizure_report", "--format", "csv", "--from", "2026-05-01", "--to", "2026-01-01"},
            {"after the to date"});
+  rejected({"stats", "--by", "country", "--measure", "quantity", "--unit", "bogus"}, {"unit 'bogus'"});
+  rejected({"stats", "--by", "country", "--measure", "value", "--currency", "usd"}, {"currency 'usd'"});
+  rejected({"stats", "--by", "country", "--unit", "kg"}, {"--unit goes with --measure quantity"});
+  rejected({"stats", "--by", "month,"}, {"empty dimension"});
+  rejected({"stats", "--by", ",month"}, {"empty dimension"});
+  rejected({"search", "--commodity", "drugs/"}, {"subtype"});
+  rejected({"search", "--commodity", "drugs/HEROIN"}, {"subtype"});
   rejected({"search", "--mode", "hovercraft"}, {"mode 'hovercraft'"});
   rejected({"search", "--country", "pk"}, {"country"});
 }

@@ -11,6 +11,7 @@
 #include "node/releases.h"
 #include "node/stats.h"
 #include "storage/membership.h"
+#include "storage/codes.h"
 #include "storage/record_json.h"
 #include "tools/ncenctl/commands.h"
 #include "tools/ncenctl/input.h"
@@ -193,9 +194,11 @@ Status Stats(const Globals& g, const StatsOptions& o) {
   request.from = o.from;
   request.to = o.to;
   {
+    if (!o.by.empty() && o.by.back() == ',') return InvalidArgument("--by '" + Shown(o.by) + "' has an empty dimension");
     std::istringstream parts(o.by);
     std::string part;
     while (std::getline(parts, part, ',')) {
+      if (part.empty()) return InvalidArgument("--by '" + Shown(o.by) + "' has an empty dimension");
       auto d = node::ParseDimension(part);
       if (!d) return InvalidArgument("unknown dimension '" + Shown(part) + "' (" + node::DimensionNames() + ")");
       request.by.push_back(*d);
@@ -206,6 +209,14 @@ Status Stats(const Globals& g, const StatsOptions& o) {
   }
   if (o.measure == "quantity" && o.unit.empty()) return InvalidArgument("--measure quantity needs --unit (kg, stick...)");
   if (o.measure == "value" && o.currency.empty()) return InvalidArgument("--measure value needs --currency (USD...)");
+  if (!o.unit.empty() && o.measure != "quantity") return InvalidArgument("--unit goes with --measure quantity");
+  if (!o.currency.empty() && o.measure != "value") return InvalidArgument("--currency goes with --measure value");
+  if (!o.unit.empty() && storage::CodeOrdinal(storage::CodeEnum::kUnit, o.unit) < 0) {
+    return InvalidArgument("unit '" + Shown(o.unit) + "' is not a known unit (kg, g, t, l, stick, piece...)");
+  }
+  if (!o.currency.empty() && !storage::IsCurrencyCode(o.currency)) {
+    return InvalidArgument("currency '" + Shown(o.currency) + "' is not an ISO 4217 code (USD)");
+  }
   if (o.csv && g.json) return InvalidArgument("--csv and --json: pick one");
   if (!o.type.empty()) {
     NCEN_ASSIGN_OR_RETURN(request.type, ParseType(o.type));
@@ -328,10 +339,11 @@ Status Export(const Globals& g, const std::string& type, const std::string& form
   else if (format == "csv") f = node::ExportFormat::kCsv;
   else return InvalidArgument("--format is ndjson or csv");
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
-  // Written to a buffer first: an error leaves no half file on stdout.
-  std::ostringstream out;
-  NCEN_ASSIGN_OR_RETURN(uint64_t count, node::ExportReports(*n.store, from, to, f, out));
-  std::cout << out.str();
+  // Streamed (a million reports is a gigabyte of CSV): the arguments are
+  // checked before the first line, so only a failing store stops it midway
+  // (exit 2).
+  NCEN_ASSIGN_OR_RETURN(uint64_t count, node::ExportReports(*n.store, from, to, f, std::cout));
+  std::cout.flush();
   std::cerr << "ncenctl: exported " << count << " seizure reports\n";
   return Status::Ok();
 }

@@ -180,3 +180,73 @@ TEST_CASE("a report's id and reference depend on the node's release key alone", 
 }
 
 }  // namespace ncen::node
+
+#include "storage/sharing.h"
+#include "tests/support/network_fixture.h"
+
+namespace ncen::node {
+
+TEST_CASE("in a network only a national hub releases, only its country's seizures, under its country's tag",
+          "[releases]") {
+  testing::TestNetwork net;
+  testing::TestNode& pk = net.AddAuthority(10, "PK");
+  testing::TestNode hub(12, "pk-hub"), post(11, "pk-post");
+  REQUIRE(net.Certify(pk, net.Cert(storage::MemberKind::kNationalHub, hub.key(), "PK", "Islamabad hub")).ok());
+  REQUIRE(net.Certify(pk, net.Cert(storage::MemberKind::kPost, post.key(), "PK", "Torkham post")).ok());
+  net.Join(hub);
+  net.Join(post);
+  Records at_post(post.store(), post.identity), at_hub(hub.store(), hub.identity);
+  json kz = Seizure(1);
+  kz["country"] = "KZ";
+  kz["office"] = "KZDKP";
+  RecordId pk_seizure = at_post.Add(RecordType::kSeizure, Seizure(2)).value();
+  RecordId kz_seizure = at_post.Add(RecordType::kSeizure, kz).value();
+  REQUIRE(hub.store().ApplyBatch(testing::RecordEntries(post.store())).refused.empty());
+
+  Releases by_post(post.store(), post.identity);
+  RecordId one[] = {pk_seizure};
+  auto refused = by_post.Release(one, Scope::kRegional, true);
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(refused.status().message().find("only a national hub may release; this node is post") != std::string::npos);
+
+  Releases releases(hub.store(), hub.identity);
+  RecordId other[] = {kz_seizure};
+  auto foreign = releases.Release(other, Scope::kRegional, false);
+  CHECK(foreign.status().code() == StatusCode::kInvalidArgument);
+  CHECK(foreign.status().message().find("was made in KZ; this hub releases for PK") != std::string::npos);
+
+  auto out = releases.Release(one, Scope::kRegional, false);
+  REQUIRE(out.ok());
+  RecordId report = (*out)[0].report;
+  CHECK(storage::HasReportCountryTag(report, "PK"));
+  CHECK_FALSE(storage::HasReportCountryTag(report, "AF"));
+  // Listed, and withdrawn by the report's own id too.
+  REQUIRE(releases.List(false)->size() == 1);
+  RecordId by_id[] = {report};
+  REQUIRE(releases.Withdraw(by_id).ok());
+  CHECK_FALSE(at_hub.Get(report)->state.live());
+  CHECK(releases.Withdraw(by_id).status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("live counts follow the type a record had when a quarantine changes it", "[releases]") {
+  // A suspect, then a seizure under the same id from another author: the
+  // record is quarantined as a seizure (the lowest class); the suspect it
+  // was is what stops being live.
+  Hub a(1), b(2), c(3);
+  RecordId id = testing::FixedRecordId(42);
+  storage::LocalChange suspect{id, RecordType::kSuspect, storage::Op::kPut,
+                               storage::RecordFromJson(RecordType::kSuspect, json{{"surname", "Doe"}}).value()};
+  storage::LocalChange seizure{id, RecordType::kSeizure, storage::Op::kPut,
+                               storage::RecordFromJson(RecordType::kSeizure, Seizure(1)).value()};
+  REQUIRE(a.t.store->AppendLocal(a.identity, {&suspect, 1}).ok());
+  REQUIRE(b.t.store->AppendLocal(b.identity, {&seizure, 1}).ok());
+  REQUIRE(c.t.store->ApplyBatch(testing::AllEntries(*a.t.store)).refused.empty());
+  CHECK(c.t.store->Stats()->records[1] == 1);
+  REQUIRE(c.t.store->ApplyBatch(testing::AllEntries(*b.t.store)).refused.empty());
+  REQUIRE(c.records.GetAny(id)->state.quarantined());
+  auto stats = c.t.store->Stats().value();
+  CHECK(stats.records[0] == 0);  // seizures: was 2^64 - 1 when the decrement hit the new type
+  CHECK(stats.records[1] == 0);
+}
+
+}  // namespace ncen::node

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "storage/membership.h"
+#include "storage/sharing.h"
 #include "tests/support/network_fixture.h"
 
 using namespace ncen;
@@ -615,20 +616,29 @@ Bytes ReportPayload(const std::string& country) {
   return RecordFromJson(RecordType::kSeizureReport, r).value();
 }
 
+// A record id; for a report, with the tag of `country` (sharing.md §4).
+RecordId IdFor(RecordType type, const std::string& country) {
+  RecordId id = NewRecordId(UnixMillisNow());
+  if (type == RecordType::kSeizureReport) SetReportCountryTag(id, country);
+  return id;
+}
+
 // A record entry signed by hand (whatever the author's certificate says).
-Entry HandMadeRecord(TestNode& author, Scope scope, RecordType type, Bytes payload) {
+Entry HandMadeRecord(TestNode& author, Scope scope, RecordType type, Bytes payload, const std::string& id_country,
+                     Op op = Op::kPut) {
   EntryHeader h;
   h.author = author.key();
   h.scope = scope;
   h.seq = 1;
   h.timestamp_ms = UnixMillisNow();
-  h.record_id = NewRecordId(h.timestamp_ms);
+  h.record_id = IdFor(type, id_country);
   h.record_type = type;
-  return MakeEntry(h, std::move(payload), author.identity);
+  h.op = op;
+  return MakeEntry(h, op == Op::kDelete ? Bytes() : std::move(payload), author.identity);
 }
 
-Status WriteLocal(TestNode& n, Scope scope, RecordType type, Bytes payload) {
-  LocalChange c{NewRecordId(UnixMillisNow()), type, Op::kPut, std::move(payload), scope};
+Status WriteLocal(TestNode& n, Scope scope, RecordType type, Bytes payload, const std::string& id_country = "PK") {
+  LocalChange c{IdFor(type, id_country), type, Op::kPut, std::move(payload), scope};
   return n.store().AppendLocal(n.identity, {&c, 1}).status();
 }
 
@@ -650,6 +660,8 @@ TEST_CASE("only a national hub releases, about its own country; nominal records 
         StatusCode::kFailedPrecondition);
   CHECK(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("AF")).code() ==
         StatusCode::kFailedPrecondition);
+  CHECK(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "AF").code() ==
+        StatusCode::kFailedPrecondition);
   CHECK(WriteLocal(w.regional, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK")).code() ==
         StatusCode::kFailedPrecondition);
   CHECK(WriteLocal(w.pk_hub, Scope::kRegional, RecordType::kSeizure, testing::SeizurePayload("nominal")).code() ==
@@ -664,19 +676,27 @@ TEST_CASE("only a national hub releases, about its own country; nominal records 
     RecordType type;
     Bytes payload;
     const char* why;
+    std::string id_country = "PK";
+    Op op = Op::kPut;
   };
   std::vector<Case> cases = {
       {&w.pk_post, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "may not write scope regional"},
       {&w.pk_post, Scope::kGlobal, RecordType::kSeizureReport, ReportPayload("PK"), "may not"},
-      {&w.af_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "released a seizure_report about PK"},
+      {&w.af_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "released a seizure_report about PK",
+       "AF"},
+      // Another country's report: overwritten, withdrawn (a delete names no
+      // country but its id does), or quarantined from another scope.
+      {&w.af_hub, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("AF"), "whose id is not of AF"},
+      {&w.af_hub, Scope::kRegional, RecordType::kSeizureReport, {}, "whose id is not of AF", "PK", Op::kDelete},
+      {&w.af_hub, Scope::kGlobal, RecordType::kSeizureReport, ReportPayload("AF"), "whose id is not of AF"},
       {&w.regional, Scope::kRegional, RecordType::kSeizureReport, ReportPayload("PK"), "only a national hub may"},
       {&w.pk_hub, Scope::kGlobal, RecordType::kSeizure, testing::SeizurePayload("nominal"), "nominal records stay national"},
-      {&w.af_hub, Scope::kGlobal, RecordType::kSuspect,
+      {&w.ir_hub, Scope::kGlobal, RecordType::kSuspect,
        RecordFromJson(RecordType::kSuspect, nlohmann::ordered_json{{"surname", "Nominalov"}}).value(),
        "nominal records stay national"},
   };
   for (Case& c : cases) {
-    Entry e = HandMadeRecord(*c.author, c.scope, c.type, c.payload);
+    Entry e = HandMadeRecord(*c.author, c.scope, c.type, c.payload, c.id_country, c.op);
     for (TestNode* to : {&w.regional, &w.ir_hub}) {
       INFO(c.why << " at " << to->store().meta().name);
       auto report = to->store().ApplyBatch({&e, 1});
@@ -689,7 +709,7 @@ TEST_CASE("only a national hub releases, about its own country; nominal records 
     }
   }
   // A report in scope national is no entry at all.
-  Entry national = HandMadeRecord(w.pk_post, Scope::kNational, RecordType::kSeizureReport, ReportPayload("PK"));
+  Entry national = HandMadeRecord(w.pk_post, Scope::kNational, RecordType::kSeizureReport, ReportPayload("PK"), "PK");
   CHECK(DecodeHeader(national.header_bytes).status().code() == StatusCode::kCorruption);
 }
 
