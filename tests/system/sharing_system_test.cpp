@@ -124,7 +124,7 @@ TEST_CASE("two countries release to their regional hub, which holds every report
   // one of two (AF), while its daemon runs.
   auto by_post = Ctl(pk_post.dir, {"release", pk_seizures[0], "--to", "regional"});
   CHECK(by_post.exit_code == 1);
-  CHECK(by_post.err.find("may not write scope regional") != std::string::npos);
+  CHECK(by_post.err.find("only a national hub may release; this node is post") != std::string::npos);
   CtlOk(pk_hub.dir, {"release", pk_seizures[0], pk_seizures[1], "--to", "regional"});
   CtlOk(af_hub.dir, {"release", af_seizures[0], "--to", "regional"});
   WaitUntil([&] { return ReportCount(regional) == 3; }, "three reports at the regional hub");
