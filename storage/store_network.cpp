@@ -232,7 +232,19 @@ Result<Dot> Store::AppendNetworkEntry(const crypto::Identity& me, RecordType typ
   h.seq = feed->record.seq + 1;
   h.prev = feed->record.head;
   h.timestamp_ms = NowMs();
-  h.record_id = NewRecordId(h.timestamp_ms);
+  {
+    // Nothing reads a network entry's record id; it is derived from what
+    // the entry is (no random bytes: the simulation replays it exactly).
+    crypto::Blake2bHasher id;
+    id.Update(AsBytes("ncen network entry id v1"));
+    id.Update(h.author);
+    Bytes seq;
+    AppendU64BE(seq, h.seq);
+    id.Update(seq);
+    id.Update(payload);
+    crypto::Hash256 digest = id.Final();
+    std::copy_n(digest.begin(), 16, h.record_id.begin());
+  }
   h.record_type = type;
   h.op = Op::kPut;
   // A country authority's entry names the root's certificate of it: the

@@ -289,14 +289,6 @@ class Store::Writer {
     }
     std::sort(terms.begin(), terms.end());
     terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
-    if (!fact_term.empty()) {
-      // The value changes with the record even when the key does not.
-      Bytes key = format::IndexKey(fact_term, id);
-      NCEN_ASSIGN_OR_RETURN(auto held, txn_.Get(dbs_.index, key));
-      if (!held || !std::equal(held->begin(), held->end(), fact->bytes.begin(), fact->bytes.end())) {
-        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, key, fact->bytes));
-      }
-    }
 
     std::vector<std::string> old_terms;
     NCEN_ASSIGN_OR_RETURN(auto stored, txn_.Get(dbs_.record_terms, id));
@@ -307,6 +299,19 @@ class Store::Writer {
         if (pos + 2 + len > stored->size()) return Corruption("record_terms value does not decode");
         old_terms.emplace_back(reinterpret_cast<const char*>(stored->data() + pos + 2), len);
         pos += 2 + len;
+      }
+    }
+    if (!fact_term.empty()) {
+      // The value changes with the record even when the key does not; a
+      // new key is put without looking (the usual case: a new record).
+      Bytes key = format::IndexKey(fact_term, id);
+      bool had = std::binary_search(old_terms.begin(), old_terms.end(), fact_term);
+      std::optional<ByteView> held;
+      if (had) {
+        NCEN_ASSIGN_OR_RETURN(held, txn_.Get(dbs_.index, key));
+      }
+      if (!held || !std::equal(held->begin(), held->end(), fact->bytes.begin(), fact->bytes.end())) {
+        NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.index, key, fact->bytes));
       }
     }
     if (old_terms == terms) return Status::Ok();
