@@ -400,10 +400,10 @@ void World::MarkRevokedWrites() {
 bool World::RevokedFeedLive(const FeedId& feed, std::vector<std::string>& problems) {
   if (!victim_revoked_ || NodeOf(feed.author) != victim_) return false;
   uint64_t best = 0;
-  for (int n : reach_.at({victim_, feed.scope})) {
+  for (int n : ReachOf(feed)) {
     if (!Hostile(n) && n != victim_) best = std::max(best, std::min(HeadOf(n, feed).seq, victim_cutoff_));
   }
-  for (int n : reach_.at({victim_, feed.scope})) {
+  for (int n : ReachOf(feed)) {
     if (Hostile(n) || n == victim_) continue;
     if (HeadOf(n, feed).seq < best) {
       problems.push_back(fmt::format("{} (revoked after seq {}): {} holds seq {}, another node {}", FeedName(feed),

@@ -240,6 +240,7 @@ class World {
   bool Hostile(int n) const { return nodes_[n]->hostile; }
   void AddMallory();
   bool MayHold(int n, const FeedId& feed) const;
+  const std::set<int>& ReachOf(const FeedId& feed) const;  // the nodes `feed` may reach
 
   // network.cpp
   int EdgeBetween(int a, int b) const;
@@ -327,7 +328,7 @@ class World {
 
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Edge> edges_;
-  std::map<std::pair<int, Scope>, std::set<int>> reach_;  // (author, scope) -> nodes it may reach
+  std::map<FeedId, std::set<int>> reach_;  // a node's or puppet's feed -> the nodes it may reach
   std::map<crypto::PublicKey, int> index_of_;             // node id -> index
   std::map<uint64_t, Connection> connections_;
   uint64_t next_connection_ = 1;
