@@ -115,7 +115,6 @@ void World::MisconfiguredLink() {
 }
 
 void World::BuildNetwork() {
-  network_ = true;
   int countries = 1;
   for (auto& node : nodes_) countries = std::max(countries, node->country + 1);
   static const char* kCodes[] = {"AF", "IR", "PK"};
@@ -197,8 +196,12 @@ void World::BuildNetwork() {
     NCEN_CHECK(node->store->SetNetworkRoot(root).ok());
     auto report = node->store->ApplyBatch(entries, "network file");
     NCEN_CHECK(report.status.ok() && report.refused.empty());
-    // What each may write: posts national only; hubs as before.
+    // What each may write (docs/membership.md §3 and the release rule,
+    // storage/membership.h RecordRuleProblem): posts seizures in national
+    // only; a national hub seizures in national and reports on its country
+    // in regional and global, as before; a regional hub nothing of its own.
     if (node->role == Role::kPost) node->write_scopes = {Scope::kNational};
+    if (node->role == Role::kRegional) node->write_scopes.clear();
   }
   for (auto& node : nodes_) CheckNode(node->index);  // what each holds now
   // The acts of the chaos phase, at times drawn in the World's constructor.
@@ -376,6 +379,19 @@ void World::CheckMembershipOf(int n, const storage::Membership& m) {
       }
     }
   }
+}
+
+// Whether node n's role lets it write a record of `type` in `scope` (for a
+// seizure report, about `country`): the simulator's own reckoning of the
+// rules, so that a write the product refuses fails the run. Outside a
+// network anything goes. In a network: seizures (and suspects, companies)
+// only in national, by posts and national hubs; a seizure report only by a
+// national hub, about its own country. A node its membership does not know
+// as active may try: its write is refused (faults.cpp Write).
+bool World::MayWrite(const Node& node, storage::RecordType type, Scope scope, const std::string& country) const {
+  if (!network_) return true;
+  if (type != storage::RecordType::kSeizureReport) return scope == Scope::kNational && node.role != Role::kRegional;
+  return node.role == Role::kHub && scope != Scope::kNational && country == countries_[size_t(node.country)];
 }
 
 // Every written entry past the victim's cut-off is void: promised to nobody.

@@ -23,17 +23,18 @@ constexpr uint64_t kEventsMax = 20'000'000;  // a run that needs more is a livel
 World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
   session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
-  BuildTopology();
   // Membership, from streams of its own: a run without it is the run it was
-  // before issue 13, choice for choice.
+  // before issue 13, choice for choice. (Decided first: the writers'
+  // choices depend on it.)
   Rng network(options_.seed ^ 0x6d656d62657273ull);
-  bool with_network = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
-  if (with_network) {
+  network_ = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
+  BuildTopology();
+  if (network_) {
     net_rng_ = Rng(options_.seed ^ 0x6e6574776f726bull);
     MisconfiguredLink();
   }
   BuildNodes();
-  if (with_network) BuildNetwork();
+  if (network_) BuildNetwork();
   ComputeReach();
 
   int64_t chaos_ms = options_.chaos_ms > 0 ? options_.chaos_ms : int64_t(rng_.Between(15000, 60000));
@@ -46,6 +47,10 @@ World::World(const SimOptions& options)
   restores_enabled_ = rng_.Percent(40);
   for (int i = 0; i < 8; ++i) {
     payloads_.push_back(testing::SeizurePayload("seized at office " + std::to_string(i), 0.5 + i));
+  }
+  for (const std::string& country : countries_) {
+    report_payloads_.emplace_back();
+    for (int i = 0; i < 8; ++i) report_payloads_.back().push_back(testing::ReportPayload(country, 0.5 + i));
   }
   topology_ += fmt::format(", chaos {} s, {} writes, faults every {}, restores {}", chaos_ms / 1000,
                            writes_left_, fault_gap_ms_ ? fmt::format("~{} ms", fault_gap_ms_) : "never",
