@@ -191,6 +191,8 @@ void World::CheckRecord(int n, const storage::RecordView& view, const storage::M
           info->writers.size()));
     }
   }
+  if (m) CheckReleases(n, view, *m);  // M3 (membership.cpp)
+  if (failed_) return;
   if (view.state.versions.size() > info->authors.size()) {
     return Fail(fmt::format("S3: record {} at {} has {} versions but only {} writers", name, NameOf(n),
                             view.state.versions.size(), info->authors.size()));

@@ -18,12 +18,18 @@
 //      node may hold it (a node that is not an active member is exempt);
 //   M2 no record state on any node holds a version past its author's
 //      revocation cut-off, as that node's membership knows it;
+//   M3 no node holds, outside scope national, a record that is not a
+//      seizure report, nor a report with a version by anyone but a national
+//      hub, or about another country than that hub's, as that node's
+//      membership knows it (nor a report in national);
 //   and after healing every active member holds every network entry, with
 //   equal membership digests.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "storage/record_json.h"
+#include "storage/record_state.h"
 #include "tests/sim/world.h"
 #include "tests/support/store_fixture.h"
 
@@ -377,6 +383,50 @@ void World::CheckMembershipOf(int n, const storage::Membership& m) {
         return Fail(fmt::format("M1: {} holds {} up to seq {}, which its certificates forbid: {}", node.name,
                                 FeedName(feed), head.seq, why));
       }
+    }
+  }
+}
+
+// M3 on one record node n holds, by n's own membership: outside national
+// only seizure reports (a quarantined record's every class counts), never a
+// report in national, and every version of a report outside national by a
+// national hub, a live one about that hub's own country (the rule of
+// storage/membership.h RecordRuleProblem, checked where the record is held
+// rather than where its entries arrived).
+void World::CheckReleases(int n, const storage::RecordView& view, const storage::Membership& m) {
+  const storage::RecordState& s = view.state;
+  std::string name = storage::FormatRecordId(view.id).substr(24);
+  for (storage::RecordType type : storage::kRecordTypes) {
+    for (Scope scope : {Scope::kNational, Scope::kRegional, Scope::kGlobal}) {
+      bool has = s.quarantined() ? (s.clash_classes & storage::ClassBit(type, scope)) != 0
+                                 : s.type == type && s.scope == scope;
+      bool report = type == storage::RecordType::kSeizureReport;
+      if (has && report == (scope == Scope::kNational)) {
+        return Fail(fmt::format("M3: {} holds record {} as a {} in scope {}{}: outside national only seizure "
+                                "reports, and never one in national",
+                                NameOf(n), name, storage::RecordTypeName(type), storage::ScopeName(scope),
+                                s.quarantined() ? " (quarantined)" : ""));
+      }
+    }
+  }
+  if (s.quarantined() || s.scope == Scope::kNational) return;
+  for (size_t i = 0; i < s.versions.size(); ++i) {
+    const storage::Version& v = s.versions[i];
+    std::string version = fmt::format("{}#{}", FeedName({v.dot.author, s.scope}), v.dot.seq);
+    const storage::Member* author = m.Find(v.dot.author);
+    if (!author || author->authority() || author->cert.kind != MemberKind::kNationalHub) {
+      return Fail(fmt::format("M3: report {} at {} has a version {} whose author is {}: only a national hub "
+                              "releases",
+                              name, NameOf(n), version,
+                              !author                ? std::string("not in the network")
+                              : author->authority() ? std::string("an authority")
+                                                     : storage::MemberKindName(author->cert.kind)));
+    }
+    if (!v.live()) continue;  // a withdrawal carries no payload
+    std::string about = i < view.payloads.size() ? storage::ReportCountry(view.payloads[i]) : "";
+    if (about != author->cert.country) {
+      return Fail(fmt::format("M3: report {} at {} has a version {} about {} by the national hub of {}", name,
+                              NameOf(n), version, about.empty() ? "no country" : about, author->cert.country));
     }
   }
 }

@@ -300,6 +300,7 @@ class World {
   void CheckSessionsAllowed(int n);
   void CheckMembershipOf(int n, const storage::Membership& m);
   bool MayWrite(const Node& node, storage::RecordType type, Scope scope, const std::string& country) const;
+  void CheckReleases(int n, const storage::RecordView& view, const storage::Membership& m);
   void MarkRevokedWrites();
   bool Revoked(int n) const { return n == victim_ && victim_revoked_; }
   void LivenessOfNetwork(std::vector<std::string>& problems);
