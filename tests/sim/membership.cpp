@@ -40,7 +40,7 @@ namespace {
 using storage::Certificate;
 using storage::MemberKind;
 
-constexpr uint8_t kRootNumber = 240;  // identities: nodes 1..13, Mallory's puppets 200, 201
+constexpr uint8_t kRootNumber = 240;  // identities: nodes 1..13, Mallory's puppets 200..202
 
 std::vector<storage::Entry> NetworkFeed(const storage::Store& store, const crypto::PublicKey& author) {
   std::vector<storage::Entry> out;
@@ -183,13 +183,19 @@ void World::BuildNetwork() {
     Certify(authority_of(node->index), CertOf(node->index));
   }
   if (mallory_) {
-    // Its puppets are certified posts of its country: one writes national
+    // Two puppets are certified posts of its country: one writes national
     // entries (allowed), the other regional ones, which a post may not
-    // write — every honest node must refuse them on receipt (M1).
+    // write — every honest node must refuse them on receipt (M1). The third
+    // is certified as a national hub of that country and releases in
+    // global: reports about its country (allowed), and what the release
+    // rule refuses on receipt (M3).
+    const std::string& country = countries_[size_t(nodes_[mallory_->index()]->country)];
+    mallory_->JoinNetwork(country, country == "AF" ? "IR" : "AF");
     for (const crypto::PublicKey& key : mallory_->PuppetKeys()) {
       Certificate c = CertOf(mallory_->index());
       c.subject = key;
       c.name = mallory_->PuppetName(key);
+      if (mallory_->PuppetIsHub(key)) c.kind = MemberKind::kNationalHub;
       Certify(authority_of(mallory_->index()), c);
     }
   }
