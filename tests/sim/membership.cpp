@@ -121,6 +121,7 @@ void World::MisconfiguredLink() {
 }
 
 void World::BuildNetwork() {
+  network_ = true;
   int countries = 1;
   for (auto& node : nodes_) countries = std::max(countries, node->country + 1);
   static const char* kCodes[] = {"AF", "IR", "PK"};

@@ -23,18 +23,17 @@ constexpr uint64_t kEventsMax = 20'000'000;  // a run that needs more is a livel
 World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
   session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
-  // Membership, from streams of its own: a run without it is the run it was
-  // before issue 13, choice for choice. (Decided first: the writers'
-  // choices depend on it.)
-  Rng network(options_.seed ^ 0x6d656d62657273ull);
-  network_ = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
   BuildTopology();
-  if (network_) {
+  // Membership, from streams of its own: a run without it is the run it was
+  // before issue 13, choice for choice.
+  Rng network(options_.seed ^ 0x6d656d62657273ull);
+  bool with_network = options_.membership > 0 || (options_.membership == 0 && network.Below(3) < 2);
+  if (with_network) {
     net_rng_ = Rng(options_.seed ^ 0x6e6574776f726bull);
     MisconfiguredLink();
   }
   BuildNodes();
-  if (network_) BuildNetwork();
+  if (with_network) BuildNetwork();
   ComputeReach();
 
   int64_t chaos_ms = options_.chaos_ms > 0 ? options_.chaos_ms : int64_t(rng_.Between(15000, 60000));
