@@ -191,6 +191,8 @@ void World::CheckRecord(int n, const storage::RecordView& view, const storage::M
           info->writers.size()));
     }
   }
+  if (m) CheckReleases(n, view, *m);  // M3 (membership.cpp)
+  if (failed_) return;
   if (view.state.versions.size() > info->authors.size()) {
     return Fail(fmt::format("S3: record {} at {} has {} versions but only {} writers", name, NameOf(n),
                             view.state.versions.size(), info->authors.size()));
@@ -255,7 +257,7 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
       problems.push_back(fmt::format("{} is forked but its author {} is not stale", FeedName(feed),
                                      writer.name));
     }
-    for (int n : reach_.at({author, feed.scope})) {
+    for (int n : ReachOf(feed)) {
       if (Hostile(n) || Revoked(n)) continue;
       if (!nodes_[n]->forked.count(feed)) {
         problems.push_back(fmt::format("{} is forked but {} has no fork report for it",
@@ -273,11 +275,11 @@ void World::LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problem
   FeedHead best = HeadOf(author, feed);
   if (writer.stale || writer.hostile) {
     if (writer.hostile) best = FeedHead{feed, 0, {}};
-    for (int n : reach_.at({author, feed.scope})) {
+    for (int n : ReachOf(feed)) {
       if (!Hostile(n) && !Revoked(n) && HeadOf(n, feed).seq > best.seq) best = HeadOf(n, feed);
     }
   }
-  for (int n : reach_.at({author, feed.scope})) {
+  for (int n : ReachOf(feed)) {
     if (Hostile(n) || Revoked(n)) continue;
     FeedHead h = HeadOf(n, feed);
     if (h.seq == best.seq && h.head == best.head) continue;
@@ -356,7 +358,7 @@ void World::LivenessOfRecords(std::vector<std::string>& problems) {
     for (const Hash256& h : info.writes) {
       const Written* w = truth_.Find(h);
       if (forked.count(w->feed)) excluded = true;
-      const std::set<int>& reach = reach_.at({w->author, w->feed.scope});
+      const std::set<int>& reach = ReachOf(w->feed);
       std::erase_if(compare, [&](int n) { return !reach.count(n); });
     }
     for (const Hash256& h : info.writes) {

@@ -43,7 +43,7 @@ void World::Write(int only_node) {
     --writes_left_;
     Schedule(now_ + int64_t(rng_.Between(1, uint64_t(2 * write_gap_ms_))), EventKind::kWrite);
     for (auto& node : nodes_) {
-      if (node->up && !node->hostile) up.push_back(node->index);
+      if (node->up && !node->hostile && !node->write_scopes.empty()) up.push_back(node->index);
     }
   }
   if (up.empty()) return;
@@ -111,20 +111,15 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
     storage::RecordId id = order[pick];
     auto view = node.store->GetRecord(id);
     // A record Mallory quarantined takes no more writes: a new record instead.
-    // So is one in a scope the node may not write (a post and a hub's
-    // global record).
-    bool may_write = true;
-    if (network_ && view.ok()) {
-      auto m = node.store->GetMembership();
-      may_write = !m.ok() || !*m || !(*m)->Active(node.identity.public_key()) ||
-                  (*m)->MayAuthor({node.identity.public_key(), view->state.scope});
-    }
-    if (view.ok() && !view->state.quarantined() && may_write) {
+    // So is one the node may not write (in a network: a post and a hub's
+    // seizure report, a hub and another country's report).
+    if (view.ok() && !view->state.quarantined() &&
+        MayWrite(node, view->state.type, view->state.scope, truth_.Record(id)->country)) {
       change.id = id;
-      change.type = view->state.type;
+      change.type = view->state.type;  // an edit keeps the record's type, and its payload is of it
       change.scope = view->state.scope;
       change.op = r < 80 ? storage::Op::kPut : r < 95 ? storage::Op::kDelete : storage::Op::kResolve;
-      if (change.op != storage::Op::kDelete) change.payload = payloads_[rng_.Below(payloads_.size())];
+      if (change.op != storage::Op::kDelete) change.payload = DrawPayload(change.type, node.country);
       // An edit of a record some of whose versions are still elsewhere.
       storage::VersionVector seen = view->state.CausalContext();
       for (const Hash256& h : truth_.Record(id)->writes) {
@@ -141,12 +136,24 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
       return std::nullopt;
     }
   }
+  if (node.write_scopes.empty()) return std::nullopt;
   change.id = NewRecordId(now_ + node.clock_skew_ms, rng_);
-  change.type = storage::RecordType::kSeizure;
   change.scope = node.write_scopes[rng_.Below(node.write_scopes.size())];
+  // In a network what leaves the country is a seizure report (about the
+  // hub's own country); a store of no network takes a seizure in any scope.
+  change.type = network_ && change.scope != Scope::kNational ? storage::RecordType::kSeizureReport
+                                                              : storage::RecordType::kSeizure;
   change.op = storage::Op::kPut;
-  change.payload = payloads_[rng_.Below(payloads_.size())];
+  change.payload = DrawPayload(change.type, node.country);
   return change;
+}
+
+// A payload of `type` (a seizure, or a report about country `country`),
+// drawn from the run's pools.
+Bytes World::DrawPayload(storage::RecordType type, int country) {
+  if (type != storage::RecordType::kSeizureReport) return payloads_[rng_.Below(payloads_.size())];
+  const std::vector<Bytes>& pool = report_payloads_.at(size_t(std::max(0, country)));
+  return pool[rng_.Below(pool.size())];
 }
 
 void World::RecordWrite(Node& node, const std::vector<storage::LocalChange>& changes,

@@ -65,6 +65,23 @@ Mallory::Mallory(uint64_t seed, int index) : rng_(seed ^ 0x6d616c6c6f7279ull), i
   chains_.push_back(Chain{testing::IdentityFromNumber(201), Scope::kRegional, {}, false, {}, {}});
 }
 
+void Mallory::JoinNetwork(const std::string& country, const std::string& foreign) {
+  network_ = true;
+  country_ = country;
+  foreign_ = foreign;
+  chains_.push_back(Chain{testing::IdentityFromNumber(202), Scope::kGlobal, {}, false, {}, {}, true});
+}
+
+bool Mallory::PuppetIsHub(const crypto::PublicKey& key) const {
+  return std::any_of(chains_.begin(), chains_.end(),
+                     [&](const Chain& c) { return c.hub && c.key.public_key() == key; });
+}
+
+Bytes Mallory::ValidPayload(const Chain& chain, const std::string& marker) const {
+  if (!chain.hub) return testing::SeizurePayload(marker);
+  return testing::ReportPayload(country_, 1.0 + double(chain.entries.size() % 5));
+}
+
 bool Mallory::IsPuppet(const crypto::PublicKey& key) const {
   return std::any_of(chains_.begin(), chains_.end(),
                      [&](const Chain& c) { return c.key.public_key() == key; });
@@ -101,7 +118,10 @@ Entry Mallory::Sign(Chain& chain, EntryHeader h, Bytes payload, Truth& truth, in
 // another type (quarantined everywhere), or a fork.
 void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t now_ms) {
   if (chain.ended || chain.entries.size() >= kChainEntriesMax) return;
-  // A record Mallory holds in the chain's scope, if any.
+  // The type its records are of: a hub's chain releases reports.
+  const storage::RecordType type = chain.hub ? storage::RecordType::kSeizureReport : storage::RecordType::kSeizure;
+  // A record Mallory holds in the chain's scope, if any (for the hub's
+  // chain, a report about its own country).
   auto pick = [&](bool own_only) -> std::optional<storage::RecordView> {
     const auto& order = truth.record_order();
     for (int attempt = 0; attempt < 8 && !order.empty(); ++attempt) {
@@ -109,22 +129,46 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
       if (own_only && !chain.own.count(id)) continue;
       auto view = store.GetRecord(id);
       if (view.ok() && view->state.scope == chain.scope && !view->state.quarantined() &&
-          view->state.type == storage::RecordType::kSeizure) {
+          view->state.type == type && (!chain.hub || truth.Record(id)->country == country_)) {
         return std::move(view).value();
       }
     }
     return std::nullopt;
   };
   EntryHeader h;
-  h.record_type = storage::RecordType::kSeizure;
+  h.record_type = type;
   h.op = storage::Op::kPut;
   uint64_t r = rng_.Below(100);
+  if (chain.hub && r < 16) {
+    // What a national hub may not release, which every honest node must
+    // refuse (storage/membership.h RecordRuleProblem): a seizure in global,
+    // nominal data out of the country; or a report about another country,
+    // new or as an edit of one about its own.
+    std::optional<storage::RecordView> target = r < 8 ? std::nullopt : pick(false);
+    h.record_id = target ? target->id : RecordIdAt(now_ms, rng_);
+    if (target) h.context = target->state.CausalContext();
+    if (auto own = chain.own.find(h.record_id); own != chain.own.end()) {
+      h.context.Add({chain.key.public_key(), own->second});
+    }
+    if (h.context.dots.size() > storage::kContextDotsMax) return;
+    if (r < 8) h.record_type = storage::RecordType::kSeizure;
+    Sign(chain, h, r < 8 ? testing::SeizurePayload("released whole") : testing::ReportPayload(foreign_), truth,
+         now_ms);
+    chain.ended = true;
+    return;
+  }
   std::optional<storage::RecordView> target;
   if (r >= 45 && r < 96) target = pick(r >= 93);
   if (!target || r < 45) {
     h.record_id = RecordIdAt(now_ms, rng_);
     chain.own[h.record_id] = chain.entries.size() + 1;
-    Sign(chain, h, testing::SeizurePayload("puppet record"), truth, now_ms);
+    if (network_ && !chain.hub && chain.scope != Scope::kNational && rng_.Percent(50)) {
+      // A post's report, out of its country: refused (only a hub releases).
+      h.record_type = storage::RecordType::kSeizureReport;
+      Sign(chain, h, testing::ReportPayload(country_), truth, now_ms);
+      return;
+    }
+    Sign(chain, h, ValidPayload(chain, "puppet record"), truth, now_ms);
     return;
   }
   h.record_id = target->id;
@@ -137,22 +181,24 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
     // A valid edit of a record it holds, after seeing it.
     h.context = context;
     chain.own[h.record_id] = seq;
-    Sign(chain, h, testing::SeizurePayload("edited by a puppet"), truth, now_ms);
+    Sign(chain, h, ValidPayload(chain, "edited by a puppet"), truth, now_ms);
   } else if (r < 80) {
-    // The same id under another type: the record is quarantined everywhere.
+    // The same id under another type: the record is quarantined everywhere
+    // (a hub's: a suspect in global, which every honest node refuses).
     h.record_type = storage::RecordType::kSuspect;
     if (own != chain.own.end()) h.context.Add({chain.key.public_key(), own->second});
     Sign(chain, h, SuspectPayload(), truth, now_ms);
+    chain.ended = chain.hub;
   } else if (r < 84) {
     // A context naming an entry nobody wrote.
     h.context = context;
     h.context.Add({target->state.versions.empty() ? RandomKey(rng_) : target->state.versions[0].dot.author,
                    uint64_t{1} << 62});
-    Sign(chain, h, testing::SeizurePayload("poisoned context"), truth, now_ms);
+    Sign(chain, h, ValidPayload(chain, "poisoned context"), truth, now_ms);
     chain.ended = true;
   } else if (r < 87) {
     h.context = context;
-    Sign(chain, h, testing::SeizurePayload("withheld"), truth, now_ms);
+    Sign(chain, h, ValidPayload(chain, "withheld"), truth, now_ms);
     chain.entries.back().has_payload = false;
     chain.entries.back().payload.clear();
     chain.ended = true;
@@ -164,19 +210,19 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
     // A context naming the puppet's own future.
     h.context = context;
     h.context.Add({chain.key.public_key(), seq + 3});
-    Sign(chain, h, testing::SeizurePayload("own future"), truth, now_ms);
+    Sign(chain, h, ValidPayload(chain, "own future"), truth, now_ms);
     chain.ended = true;
   } else if (r < 96) {
     // A second version of a record it wrote, not covering the first.
     std::erase_if(context.dots, [&](const storage::Dot& d) { return d.author == chain.key.public_key(); });
     h.context = context;
-    Sign(chain, h, testing::SeizurePayload("skips its own edit"), truth, now_ms);
+    Sign(chain, h, ValidPayload(chain, "skips its own edit"), truth, now_ms);
     chain.ended = true;
   } else if (chain.entries.size() >= 2) {
     // Two entries signed at one seq.
     EntryHeader other = chain.entries.back().header;
     other.timestamp_ms += 1;
-    Entry e = storage::MakeEntry(other, testing::SeizurePayload("the other branch"), chain.key);
+    Entry e = storage::MakeEntry(other, ValidPayload(chain, "the other branch"), chain.key);
     truth.Add(Written::Of(e, index_));
     chain.other = std::move(e);
     chain.ended = true;

@@ -8,6 +8,10 @@
 //    of a record, a withheld payload, a payload that is not valid UTF-8) or
 //    that must quarantine a record (its id under another type), and a fork
 //    (two entries a puppet signed at one seq);
+//    In a network (JoinNetwork) a third puppet is a national hub and releases
+//    in global: valid seizure reports about its country, and what a hub may
+//    not release — a seizure or a suspect outside national, a report about
+//    another country; the regional puppet (a post) tries reports too;
 //  - adds refusals nobody made to its acks;
 //  - sends claims without evidence (heads naming the peer's own feed far
 //    beyond its head, heads with wrong hashes, floods of made-up feeds),
@@ -41,7 +45,12 @@ class Mallory {
   Mallory(uint64_t seed, int index);
 
   int index() const { return index_; }
+  // In a network: a third puppet, to be certified as a national hub of
+  // `country` (PuppetIsHub); `foreign` is another country's code, which
+  // its refused reports are about. Before the first Mangle.
+  void JoinNetwork(const std::string& country, const std::string& foreign);
   bool IsPuppet(const crypto::PublicKey& key) const;
+  bool PuppetIsHub(const crypto::PublicKey& key) const;
   std::vector<crypto::PublicKey> PuppetKeys() const;
   // "puppet0", "puppet1".
   std::string PuppetName(const crypto::PublicKey& key) const;
@@ -63,12 +72,16 @@ class Mallory {
     bool ended = false;                     // its last entry is one every node refuses
     std::optional<storage::Entry> other;    // a second entry at the last seq (a fork)
     std::map<storage::RecordId, uint64_t> own;  // record -> the chain's last seq on it
+    bool hub = false;  // a national hub's (in a network): its records are seizure reports
   };
 
   void Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t now_ms);
   storage::Entry Sign(Chain& chain, storage::EntryHeader header, Bytes payload, Truth& truth,
                       int64_t now_ms);
   Bytes PadBatch(const Bytes& message, Chain& chain);
+  // A body its chain may write: a seizure with `marker` in its narrative, or
+  // for the hub's chain a report about its country.
+  Bytes ValidPayload(const Chain& chain, const std::string& marker) const;
   std::optional<Bytes> Claim(storage::Store& store, const crypto::PublicKey& peer_id,
                              const std::vector<storage::Scope>& scopes, int64_t now_ms);
 
@@ -76,6 +89,8 @@ class Mallory {
   int index_;
   std::vector<Chain> chains_;
   MalloryStats stats_;
+  bool network_ = false;
+  std::string country_, foreign_;  // in a network: the hub puppet's country, and another
 };
 
 }  // namespace ncen::sim

@@ -18,12 +18,18 @@
 //      node may hold it (a node that is not an active member is exempt);
 //   M2 no record state on any node holds a version past its author's
 //      revocation cut-off, as that node's membership knows it;
+//   M3 no node holds, outside scope national, a record that is not a
+//      seizure report, nor a report with a version by anyone but a national
+//      hub, or about another country than that hub's, as that node's
+//      membership knows it (nor a report in national);
 //   and after healing every active member holds every network entry, with
 //   equal membership digests.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "storage/record_json.h"
+#include "storage/record_state.h"
 #include "tests/sim/world.h"
 #include "tests/support/store_fixture.h"
 
@@ -34,7 +40,7 @@ namespace {
 using storage::Certificate;
 using storage::MemberKind;
 
-constexpr uint8_t kRootNumber = 240;  // identities: nodes 1..13, Mallory's puppets 200, 201
+constexpr uint8_t kRootNumber = 240;  // identities: nodes 1..13, Mallory's puppets 200..202
 
 std::vector<storage::Entry> NetworkFeed(const storage::Store& store, const crypto::PublicKey& author) {
   std::vector<storage::Entry> out;
@@ -178,13 +184,19 @@ void World::BuildNetwork() {
     Certify(authority_of(node->index), CertOf(node->index));
   }
   if (mallory_) {
-    // Its puppets are certified posts of its country: one writes national
+    // Two puppets are certified posts of its country: one writes national
     // entries (allowed), the other regional ones, which a post may not
-    // write — every honest node must refuse them on receipt (M1).
+    // write — every honest node must refuse them on receipt (M1). The third
+    // is certified as a national hub of that country and releases in
+    // global: reports about its country (allowed), and what the release
+    // rule refuses on receipt (M3).
+    const std::string& country = countries_[size_t(nodes_[mallory_->index()]->country)];
+    mallory_->JoinNetwork(country, country == "AF" ? "IR" : "AF");
     for (const crypto::PublicKey& key : mallory_->PuppetKeys()) {
       Certificate c = CertOf(mallory_->index());
       c.subject = key;
       c.name = mallory_->PuppetName(key);
+      if (mallory_->PuppetIsHub(key)) c.kind = MemberKind::kNationalHub;
       Certify(authority_of(mallory_->index()), c);
     }
   }
@@ -197,8 +209,12 @@ void World::BuildNetwork() {
     NCEN_CHECK(node->store->SetNetworkRoot(root).ok());
     auto report = node->store->ApplyBatch(entries, "network file");
     NCEN_CHECK(report.status.ok() && report.refused.empty());
-    // What each may write: posts national only; hubs as before.
+    // What each may write (docs/membership.md §3 and the release rule,
+    // storage/membership.h RecordRuleProblem): posts seizures in national
+    // only; a national hub seizures in national and reports on its country
+    // in regional and global, as before; a regional hub nothing of its own.
     if (node->role == Role::kPost) node->write_scopes = {Scope::kNational};
+    if (node->role == Role::kRegional) node->write_scopes.clear();
   }
   for (auto& node : nodes_) CheckNode(node->index);  // what each holds now
   // The acts of the chaos phase, at times drawn in the World's constructor.
@@ -378,6 +394,63 @@ void World::CheckMembershipOf(int n, const storage::Membership& m) {
   }
 }
 
+// M3 on one record node n holds, by n's own membership: outside national
+// only seizure reports (a quarantined record's every class counts), never a
+// report in national, and every version of a report outside national by a
+// national hub, a live one about that hub's own country (the rule of
+// storage/membership.h RecordRuleProblem, checked where the record is held
+// rather than where its entries arrived).
+void World::CheckReleases(int n, const storage::RecordView& view, const storage::Membership& m) {
+  const storage::RecordState& s = view.state;
+  std::string name = storage::FormatRecordId(view.id).substr(24);
+  for (storage::RecordType type : storage::kRecordTypes) {
+    for (Scope scope : {Scope::kNational, Scope::kRegional, Scope::kGlobal}) {
+      bool has = s.quarantined() ? (s.clash_classes & storage::ClassBit(type, scope)) != 0
+                                 : s.type == type && s.scope == scope;
+      bool report = type == storage::RecordType::kSeizureReport;
+      if (has && report == (scope == Scope::kNational)) {
+        return Fail(fmt::format("M3: {} holds record {} as a {} in scope {}{}: outside national only seizure "
+                                "reports, and never one in national",
+                                NameOf(n), name, storage::RecordTypeName(type), storage::ScopeName(scope),
+                                s.quarantined() ? " (quarantined)" : ""));
+      }
+    }
+  }
+  if (s.quarantined() || s.scope == Scope::kNational) return;
+  for (size_t i = 0; i < s.versions.size(); ++i) {
+    const storage::Version& v = s.versions[i];
+    std::string version = fmt::format("{}#{}", FeedName({v.dot.author, s.scope}), v.dot.seq);
+    const storage::Member* author = m.Find(v.dot.author);
+    if (!author || author->authority() || author->cert.kind != MemberKind::kNationalHub) {
+      return Fail(fmt::format("M3: report {} at {} has a version {} whose author is {}: only a national hub "
+                              "releases",
+                              name, NameOf(n), version,
+                              !author                ? std::string("not in the network")
+                              : author->authority() ? std::string("an authority")
+                                                     : storage::MemberKindName(author->cert.kind)));
+    }
+    if (!v.live()) continue;  // a withdrawal carries no payload
+    std::string about = i < view.payloads.size() ? storage::ReportCountry(view.payloads[i]) : "";
+    if (about != author->cert.country) {
+      return Fail(fmt::format("M3: report {} at {} has a version {} about {} by the national hub of {}", name,
+                              NameOf(n), version, about.empty() ? "no country" : about, author->cert.country));
+    }
+  }
+}
+
+// Whether node n's role lets it write a record of `type` in `scope` (for a
+// seizure report, about `country`): the simulator's own reckoning of the
+// rules, so that a write the product refuses fails the run. Outside a
+// network anything goes. In a network: seizures (and suspects, companies)
+// only in national, by posts and national hubs; a seizure report only by a
+// national hub, about its own country. A node its membership does not know
+// as active may try: its write is refused (faults.cpp Write).
+bool World::MayWrite(const Node& node, storage::RecordType type, Scope scope, const std::string& country) const {
+  if (!network_) return true;
+  if (type != storage::RecordType::kSeizureReport) return scope == Scope::kNational && node.role != Role::kRegional;
+  return node.role == Role::kHub && scope != Scope::kNational && country == countries_[size_t(node.country)];
+}
+
 // Every written entry past the victim's cut-off is void: promised to nobody.
 void World::MarkRevokedWrites() {
   if (!victim_revoked_) return;
@@ -400,10 +473,10 @@ void World::MarkRevokedWrites() {
 bool World::RevokedFeedLive(const FeedId& feed, std::vector<std::string>& problems) {
   if (!victim_revoked_ || NodeOf(feed.author) != victim_) return false;
   uint64_t best = 0;
-  for (int n : reach_.at({victim_, feed.scope})) {
+  for (int n : ReachOf(feed)) {
     if (!Hostile(n) && n != victim_) best = std::max(best, std::min(HeadOf(n, feed).seq, victim_cutoff_));
   }
-  for (int n : reach_.at({victim_, feed.scope})) {
+  for (int n : ReachOf(feed)) {
     if (Hostile(n) || n == victim_) continue;
     if (HeadOf(n, feed).seq < best) {
       problems.push_back(fmt::format("{} (revoked after seq {}): {} holds seq {}, another node {}", FeedName(feed),

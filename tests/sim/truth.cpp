@@ -11,6 +11,7 @@ void Truth::Add(const Written& w) {
   if (created) {
     rec->second.type = w.type;
     rec->second.scope = w.feed.scope;
+    rec->second.country = w.country;
     record_order_.push_back(w.record);
   }
   rec->second.writers.insert(w.author);

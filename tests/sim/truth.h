@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "storage/record_json.h"
 #include "storage/store.h"
 
 namespace ncen::sim {
@@ -26,6 +27,7 @@ struct Written {
   Hash256 prev{};
   RecordId record{};
   storage::RecordType type = storage::RecordType::kSeizure;
+  std::string country;          // a seizure report's: the country its payload is about
   int author = 0;               // node index
   bool lost_by_restore = false; // its author was restored before anyone else held it
   bool revoked = false;         // past its author's revocation cut-off (membership.cpp)
@@ -39,6 +41,7 @@ struct Written {
     w.prev = e.header.prev;
     w.record = e.header.record_id;
     w.type = e.header.record_type;
+    if (w.type == storage::RecordType::kSeizureReport && e.has_payload) w.country = storage::ReportCountry(e.payload);
     w.author = author;
     return w;
   }
@@ -47,6 +50,7 @@ struct Written {
 struct RecordInfo {
   storage::RecordType type = storage::RecordType::kSeizure;
   storage::Scope scope = storage::Scope::kNational;
+  std::string country;           // a seizure report's, as its first entry says
   std::set<int> writers;         // node indexes (a hostile node's puppets count as it)
   std::set<crypto::PublicKey> authors;  // the keys that wrote it
   std::vector<Hash256> writes;   // in the order written

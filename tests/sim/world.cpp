@@ -47,6 +47,10 @@ World::World(const SimOptions& options)
   for (int i = 0; i < 8; ++i) {
     payloads_.push_back(testing::SeizurePayload("seized at office " + std::to_string(i), 0.5 + i));
   }
+  for (const std::string& country : countries_) {
+    report_payloads_.emplace_back();
+    for (int i = 0; i < 8; ++i) report_payloads_.back().push_back(testing::ReportPayload(country, 0.5 + i));
+  }
   topology_ += fmt::format(", chaos {} s, {} writes, faults every {}, restores {}", chaos_ms / 1000,
                            writes_left_, fault_gap_ms_ ? fmt::format("~{} ms", fault_gap_ms_) : "never",
                            restores_enabled_ ? "on" : "off");
@@ -262,25 +266,34 @@ std::set<int> World::Reachable(int from, Scope scope, const std::function<bool(i
 // only they relay it: the nodes reached over links that carry the scope
 // through nodes that may hold it, by every certificate issued so far
 // (revocations aside: a revoked node is left out of the checks instead).
+// Mallory's puppets' feeds start from Mallory, under their own
+// certificates (one may be a national hub).
 void World::ComputeReach() {
-  for (const auto& node : nodes_) index_of_[node->identity.public_key()] = node->index;
-  for (size_t a = 0; a < nodes_.size(); ++a) {
+  std::vector<std::pair<crypto::PublicKey, int>> authors;  // a key, and the node its feeds start from
+  for (const auto& node : nodes_) {
+    index_of_[node->identity.public_key()] = node->index;
+    authors.emplace_back(node->identity.public_key(), node->index);
+  }
+  if (mallory_) {
+    for (const crypto::PublicKey& key : mallory_->PuppetKeys()) authors.emplace_back(key, mallory_->index());
+  }
+  for (const auto& [key, from] : authors) {
     for (Scope scope : kAllScopes) {
+      FeedId feed{key, scope};
       if (!network_) {
-        reach_[{int(a), scope}] = Reachable(int(a), scope);
-        continue;
+        reach_[feed] = Reachable(from, scope);
+      } else if (!certified_->MayAuthor(feed)) {
+        reach_[feed] = {from};
+      } else {
+        reach_[feed] = Reachable(from, scope, [&](int other) {
+          return certified_->MayHold(nodes_[other]->identity.public_key(), feed);
+        });
       }
-      FeedId feed{nodes_[a]->identity.public_key(), scope};
-      if (!certified_->MayAuthor(feed)) {
-        reach_[{int(a), scope}] = {int(a)};
-        continue;
-      }
-      reach_[{int(a), scope}] = Reachable(int(a), scope, [&](int other) {
-        return certified_->MayHold(nodes_[other]->identity.public_key(), feed);
-      });
     }
   }
 }
+
+const std::set<int>& World::ReachOf(const FeedId& feed) const { return reach_.at(feed); }
 
 int World::NodeOf(const crypto::PublicKey& author) const {
   auto it = index_of_.find(author);
@@ -290,9 +303,8 @@ int World::NodeOf(const crypto::PublicKey& author) const {
 }
 
 bool World::MayHold(int n, const FeedId& feed) const {
-  int author = NodeOf(feed.author);
-  if (author < 0) return false;
-  return reach_.at({author, feed.scope}).count(n) > 0;
+  auto it = reach_.find(feed);
+  return it != reach_.end() && it->second.count(n) > 0;
 }
 
 std::string World::FeedName(const FeedId& feed) const {

@@ -93,6 +93,9 @@ struct Node {
   Role role = Role::kPost;
   int country = 0;  // -1: the regional hub
   bool hostile = false;  // Mallory (tests/sim/hostile.h): not held to the invariants
+  // The scopes it creates records in, one drawn per create (repeats weigh);
+  // empty: it writes nothing (a regional hub in a network). In a network a
+  // record outside national is a seizure report (membership.cpp MayWrite).
   std::vector<Scope> write_scopes;
   // How wrong the node's clock is: entries it writes carry now + skew. Senders
   // order batches by timestamp, so skewed clocks are what make entries arrive
@@ -240,6 +243,7 @@ class World {
   bool Hostile(int n) const { return nodes_[n]->hostile; }
   void AddMallory();
   bool MayHold(int n, const FeedId& feed) const;
+  const std::set<int>& ReachOf(const FeedId& feed) const;  // the nodes `feed` may reach
 
   // network.cpp
   int EdgeBetween(int a, int b) const;
@@ -263,6 +267,7 @@ class World {
   // faults.cpp
   void Write(int only_node);  // only_node < 0: any node that is up
   std::optional<storage::LocalChange> PlanChange(Node& node);
+  Bytes DrawPayload(storage::RecordType type, int country);
   void RecordWrite(Node& node, const std::vector<storage::LocalChange>& changes,
                    const std::vector<storage::Dot>& dots);
   void Fault();
@@ -294,6 +299,8 @@ class World {
   std::optional<std::string> Refuses(int n, int peer) const;
   void CheckSessionsAllowed(int n);
   void CheckMembershipOf(int n, const storage::Membership& m);
+  bool MayWrite(const Node& node, storage::RecordType type, Scope scope, const std::string& country) const;
+  void CheckReleases(int n, const storage::RecordView& view, const storage::Membership& m);
   void MarkRevokedWrites();
   bool Revoked(int n) const { return n == victim_ && victim_revoked_; }
   void LivenessOfNetwork(std::vector<std::string>& problems);
@@ -327,7 +334,7 @@ class World {
 
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Edge> edges_;
-  std::map<std::pair<int, Scope>, std::set<int>> reach_;  // (author, scope) -> nodes it may reach
+  std::map<FeedId, std::set<int>> reach_;  // a node's or puppet's feed -> the nodes it may reach
   std::map<crypto::PublicKey, int> index_of_;             // node id -> index
   std::map<uint64_t, Connection> connections_;
   uint64_t next_connection_ = 1;
@@ -346,7 +353,8 @@ class World {
   int64_t fault_gap_ms_ = 0;  // 0: a calm run
   bool restores_enabled_ = false;
   Truth truth_;
-  std::vector<Bytes> payloads_;
+  std::vector<Bytes> payloads_;                     // seizures
+  std::vector<std::vector<Bytes>> report_payloads_;  // in a network: seizure reports about each country
   bool clock_verified_ = false;
 
   // The node now inside Session::OnMessage (for the mutant hook), and

@@ -9,6 +9,7 @@
 #include "base/rng.h"
 #include "crypto/identity.h"
 #include "storage/record_json.h"
+#include "storage/sharing.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -45,6 +46,22 @@ inline Bytes SeizurePayload(const std::string& marker, double quantity = 1.5) {
       {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", quantity}, {"unit", "kg"}}}},
       {"narrative", marker}};
   auto p = storage::RecordFromJson(storage::RecordType::kSeizure, j);
+  NCEN_CHECK(p.ok());
+  return std::move(p).value();
+}
+
+// A valid seizure_report payload about `country` (ISO 3166 alpha-2), made
+// the way a national hub releases a seizure (storage::BuildReport).
+inline Bytes ReportPayload(const std::string& country, double quantity = 1.5) {
+  nlohmann::ordered_json seizure = {
+      {"date", "2026-11-02"},
+      {"country", country},
+      {"office", country + "KHI"},
+      {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", quantity}, {"unit", "kg"}}}}};
+  storage::ReleaseStamp stamp{std::string(32, '0'), "test", "2026-11-02T12:00:00.000Z"};
+  auto draft = storage::BuildReport(seizure, {}, {}, {}, stamp);
+  NCEN_CHECK(draft.ok());
+  auto p = storage::RecordFromJson(storage::RecordType::kSeizureReport, draft->report);
   NCEN_CHECK(p.ok());
   return std::move(p).value();
 }
