@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "storage/sharing.h"
 #include "tests/sim/world.h"
 
 namespace ncen::sim {
@@ -145,6 +146,10 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
                                                               : storage::RecordType::kSeizure;
   change.op = storage::Op::kPut;
   change.payload = DrawPayload(change.type, node.country);
+  if (change.type == storage::RecordType::kSeizureReport) {
+    // A report's id carries its country's tag (docs/sharing.md §4).
+    storage::SetReportCountryTag(change.id, countries_.at(size_t(std::max(0, node.country))));
+  }
   return change;
 }
 

@@ -1,5 +1,7 @@
 #include "tests/sim/hostile.h"
 
+#include "storage/sharing.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -139,6 +141,26 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
   h.record_type = type;
   h.op = storage::Op::kPut;
   uint64_t r = rng_.Below(100);
+  if (chain.hub && r >= 12 && r < 16) {
+    // Withdraw another country's report: its id names that country, so
+    // every honest node refuses the delete (sharing.md §4); M3 would see it.
+    for (const storage::RecordId& id : truth.record_order()) {
+      const RecordInfo* info = truth.Record(id);
+      if (!info || info->country == country_) continue;
+      auto view = store.GetRecord(id);
+      if (!view.ok() || view->state.quarantined() || view->state.type != storage::RecordType::kSeizureReport ||
+          view->state.scope != chain.scope || !view->state.live()) {
+        continue;
+      }
+      h.record_id = id;
+      h.context = view->state.CausalContext();
+      if (h.context.dots.size() >= storage::kContextDotsMax) return;
+      h.op = storage::Op::kDelete;
+      Sign(chain, h, Bytes{}, truth, now_ms);
+      chain.ended = true;
+      return;
+    }
+  }
   if (chain.hub && r < 16) {
     // What a national hub may not release, which every honest node must
     // refuse (storage/membership.h RecordRuleProblem): a seizure in global,
@@ -146,6 +168,9 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
     // new or as an edit of one about its own.
     std::optional<storage::RecordView> target = r < 8 ? std::nullopt : pick(false);
     h.record_id = target ? target->id : RecordIdAt(now_ms, rng_);
+    // A new report about another country, under that country's tag: only
+    // the payload is wrong (an edit of one about its own keeps its id).
+    if (!target && r >= 8) storage::SetReportCountryTag(h.record_id, foreign_);
     if (target) h.context = target->state.CausalContext();
     if (auto own = chain.own.find(h.record_id); own != chain.own.end()) {
       h.context.Add({chain.key.public_key(), own->second});
@@ -161,10 +186,12 @@ void Mallory::Extend(Chain& chain, storage::Store& store, Truth& truth, int64_t 
   if (r >= 45 && r < 96) target = pick(r >= 93);
   if (!target || r < 45) {
     h.record_id = RecordIdAt(now_ms, rng_);
+    if (type == storage::RecordType::kSeizureReport) storage::SetReportCountryTag(h.record_id, country_);
     chain.own[h.record_id] = chain.entries.size() + 1;
     if (network_ && !chain.hub && chain.scope != Scope::kNational && rng_.Percent(50)) {
       // A post's report, out of its country: refused (only a hub releases).
       h.record_type = storage::RecordType::kSeizureReport;
+      storage::SetReportCountryTag(h.record_id, country_);
       Sign(chain, h, testing::ReportPayload(country_), truth, now_ms);
       return;
     }

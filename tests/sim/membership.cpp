@@ -30,6 +30,7 @@
 
 #include "storage/record_json.h"
 #include "storage/record_state.h"
+#include "storage/sharing.h"
 #include "tests/sim/world.h"
 #include "tests/support/store_fixture.h"
 
@@ -397,7 +398,7 @@ void World::CheckMembershipOf(int n, const storage::Membership& m) {
 // M3 on one record node n holds, by n's own membership: outside national
 // only seizure reports (a quarantined record's every class counts), never a
 // report in national, and every version of a report outside national by a
-// national hub, a live one about that hub's own country (the rule of
+// national hub of the country its id names, a live one about that hub's own country (the rule of
 // storage/membership.h RecordRuleProblem, checked where the record is held
 // rather than where its entries arrived).
 void World::CheckReleases(int n, const storage::RecordView& view, const storage::Membership& m) {
@@ -428,6 +429,12 @@ void World::CheckReleases(int n, const storage::RecordView& view, const storage:
                               !author                ? std::string("not in the network")
                               : author->authority() ? std::string("an authority")
                                                      : storage::MemberKindName(author->cert.kind)));
+    }
+    // Every version, a withdrawal too, of the author's own country's report.
+    if (!storage::HasReportCountryTag(view.id, author->cert.country)) {
+      return Fail(fmt::format("M3: report {} at {} has a version {} by the national hub of {}, whose id is of "
+                              "another country",
+                              name, NameOf(n), version, author->cert.country));
     }
     if (!v.live()) continue;  // a withdrawal carries no payload
     std::string about = i < view.payloads.size() ? storage::ReportCountry(view.payloads[i]) : "";
