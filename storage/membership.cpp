@@ -644,26 +644,27 @@ uint64_t Membership::CutoffOf(const FeedId& feed) const {
 std::string RecordRuleProblem(MemberKind kind, const std::string& country, const EntryHeader& h,
                               ByteView payload) {
   if (h.scope == Scope::kNetwork) return "";
-  const std::string who = std::string("author ") + crypto::Fingerprint(h.author) + " (" + MemberKindName(kind) + ")";
+  // The hot path (a national record) returns before any string is built.
+  if (h.record_type != RecordType::kSeizureReport && h.scope == Scope::kNational) return "";
+  auto who = [&] { return std::string("author ") + crypto::Fingerprint(h.author) + " (" + MemberKindName(kind) + ")"; };
   if (h.record_type != RecordType::kSeizureReport) {
-    if (h.scope == Scope::kNational) return "";
-    return who + " wrote a " + RecordTypeName(h.record_type) + " in scope " + ScopeName(h.scope) +
+    return who() + " wrote a " + RecordTypeName(h.record_type) + " in scope " + ScopeName(h.scope) +
            ": nominal records stay national; what leaves a country is a seizure_report";
   }
-  if (kind != MemberKind::kNationalHub) return who + " may not release a seizure_report: only a national hub may";
+  if (kind != MemberKind::kNationalHub) return who() + " may not release a seizure_report: only a national hub may";
   // Any op, a delete included: a report's id names its country.
 #ifdef NCEN_MUTANT_SKIP_REPORT_TAG  // tests/sim: a mutant that lets any hub write any country's report
   if (false) {
 #else
   if (!HasReportCountryTag(h.record_id, country)) {
 #endif
-    return who + " of " + country + " wrote to seizure_report " + FormatRecordId(h.record_id) +
+    return who() + " of " + country + " wrote to seizure_report " + FormatRecordId(h.record_id) +
            ", whose id is not of " + country;
   }
   if (h.op != Op::kPut && h.op != Op::kResolve) return "";
   std::string about = ReportCountry(payload);
   if (about != country) {
-    return who + " of " + country + " released a seizure_report about " + (about.empty() ? "no country" : about);
+    return who() + " of " + country + " released a seizure_report about " + (about.empty() ? "no country" : about);
   }
   return "";
 }
