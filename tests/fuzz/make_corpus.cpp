@@ -44,6 +44,7 @@
 #include "replication/transport/channel.h"
 #include "replication/transport/frame.h"
 #include "storage/record_json.h"
+#include "storage/sharing.h"
 #include "storage/store.h"
 #include "tests/fuzz/fuzz_entry_support.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -922,7 +923,8 @@ void RecordSeeds(CorpusWriter& out) {
       std::fprintf(stderr, "make_corpus: seed %s/%s: %s\n", t.c_str(), name.c_str(), s.ToString().c_str());
       std::exit(1);
     }
-    out.Write(t, name, Concat({Bytes{static_cast<uint8_t>(type)}, payload}));
+    // The target reads the type as an index into kRecordTypes.
+    out.Write(t, name, Concat({Bytes{static_cast<uint8_t>(storage::RecordTypeIndex(type))}, payload}));
   };
   std::vector<fs::path> samples;
   for (const auto& file : fs::directory_iterator(NCEN_SAMPLES_DIR)) {
@@ -959,6 +961,24 @@ void RecordSeeds(CorpusWriter& out) {
   seed("suspect-minimal", RecordType::kSuspect, RecordPayload(RecordType::kSuspect, {{"surname", "Doe"}}), true);
   seed("company-minimal", RecordType::kCompany,
        RecordPayload(RecordType::kCompany, {{"name", "X Ltd"}, {"country", "TR"}}), true);
+
+  // Seizure reports (docs/sharing.md): one made from a sample seizure with a
+  // suspect and a company, and a minimal one.
+  {
+    storage::ReleaseStamp stamp{"250ff1279902815ef9057aa229174635", "Islamabad national hub",
+                                "2026-11-30T12:00:00.000Z"};
+    std::vector<storage::LinkedBody> suspects = {json::parse(R"({"gender":"m","nationalities":["TR","SY"],
+        "birth_date":"1988-02-29"})"), std::nullopt};
+    std::vector<storage::LinkedBody> companies = {json::parse(R"({"name":"Fictitious Freight","country":"RO"})")};
+    auto full = storage::BuildReport(ReadSample("seizure-captagon-truck.json"), suspects, companies,
+                                     storage::ReleasePolicy{true}, stamp);
+    GEN_CHECK(full.ok());
+    seed("report-full", RecordType::kSeizureReport, RecordPayload(RecordType::kSeizureReport, full->report), true);
+    auto small = storage::BuildReport(minimal_seizure, {}, {}, {}, stamp);
+    GEN_CHECK(small.ok());
+    seed("report-minimal", RecordType::kSeizureReport, RecordPayload(RecordType::kSeizureReport, small->report), true);
+    seed("seizure-as-report", RecordType::kSeizureReport, minimal, false);
+  }
 
   // Refused: a payload of another type, a truncated one, an empty one.
   seed("suspect-as-seizure", RecordType::kSeizure, RecordPayload(RecordType::kSuspect, {{"surname", "Doe"}}), false);
