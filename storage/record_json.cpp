@@ -801,20 +801,26 @@ static std::string EnumName(E value) {
   return EnumName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
 }
 
+// " drugs/heroin 12.4 kg (+2)": the first goods item, and how many more.
+template <typename Goods>
+static std::string GoodsSummary(Goods goods) {
+  std::string out;
+  for (auto g : goods) {
+    out += " " + EnumName(g.getCategory());
+    if (g.hasSubtype()) out += "/" + std::string(g.getSubtype());
+    out += " " + NumberJson(g.getQuantity()).dump() + " " + EnumName(g.getUnit());
+    break;
+  }
+  if (goods.size() > 1) out += " (+" + std::to_string(goods.size() - 1) + ")";
+  return out;
+}
+
 std::string SummarizeRecord(RecordType type, ByteView payload) {
   Result<std::string> r = Corruption("");
   switch (type) {
     case RecordType::kSeizure:
       r = WithRoot<s::Seizure>(payload, [](s::Seizure::Reader s) {
-        std::string out = std::string(s.getDate()) + " " + s.getOffice().cStr();
-        for (auto g : s.getGoods()) {
-          out += " " + EnumName(g.getCategory());
-          if (g.hasSubtype()) out += "/" + std::string(g.getSubtype());
-          json q = NumberJson(g.getQuantity());
-          out += " " + q.dump() + " " + EnumName(g.getUnit());
-          break;
-        }
-        if (s.getGoods().size() > 1) out += " (+" + std::to_string(s.getGoods().size() - 1) + ")";
+        std::string out = std::string(s.getDate()) + " " + s.getOffice().cStr() + GoodsSummary(s.getGoods());
         if (s.hasReference()) out += " [" + std::string(s.getReference()) + "]";
         return out;
       });
@@ -836,15 +842,7 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
       r = WithRoot<s::SeizureReport>(payload, [](s::SeizureReport::Reader s) {
         std::string out = std::string(s.getDate()) + " " + s.getCountry().cStr();
         if (s.hasOffice()) out += " " + std::string(s.getOffice());
-        for (auto g : s.getGoods()) {
-          out += " " + EnumName(g.getCategory());
-          if (g.hasSubtype()) out += "/" + std::string(g.getSubtype());
-          json q = NumberJson(g.getQuantity());
-          out += " " + q.dump() + " " + EnumName(g.getUnit());
-          break;
-        }
-        if (s.getGoods().size() > 1) out += " (+" + std::to_string(s.getGoods().size() - 1) + ")";
-        return out;
+        return out + GoodsSummary(s.getGoods());
       });
       break;
     case RecordType::kCertificate:
@@ -865,17 +863,21 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
     for (auto& t : FoldTokens(text.cStr())) add(kTermName, t);
   };
   auto add_id = [&](kj::StringPtr text) { add(kTermIdentifier, NormalizeIdentifier(text.cStr())); };
+  // What a seizure and its report share: date, reference, commodities.
+  auto add_seizure_terms = [&](auto s) {
+    std::string date = s.getDate();
+    if (date.size() == 10) add(kTermDate, date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2));
+    add_id(s.getReference());
+    for (auto g : s.getGoods()) {
+      add(kTermCategory, EnumName(g.getCategory()));
+      add(kTermSubtype, g.getSubtype().cStr());
+    }
+  };
   Result<bool> r = true;
   switch (type) {
     case RecordType::kSeizure:
       r = WithRoot<s::Seizure>(payload, [&](s::Seizure::Reader s) {
-        std::string date = s.getDate();
-        if (date.size() == 10) add(kTermDate, date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2));
-        add_id(s.getReference());
-        for (auto g : s.getGoods()) {
-          add(kTermCategory, EnumName(g.getCategory()));
-          add(kTermSubtype, g.getSubtype().cStr());
-        }
+        add_seizure_terms(s);
         auto c = s.getConveyance();
         add_id(c.getRegistration());
         add_id(c.getContainerNumber());
@@ -905,13 +907,7 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
       break;
     case RecordType::kSeizureReport:
       r = WithRoot<s::SeizureReport>(payload, [&](s::SeizureReport::Reader s) {
-        std::string date = s.getDate();
-        if (date.size() == 10) add(kTermDate, date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2));
-        add_id(s.getReference());
-        for (auto g : s.getGoods()) {
-          add(kTermCategory, EnumName(g.getCategory()));
-          add(kTermSubtype, g.getSubtype().cStr());
-        }
+        add_seizure_terms(s);
         return true;
       });
       break;

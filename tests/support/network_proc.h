@@ -100,4 +100,54 @@ inline void WaitUntil(const std::function<bool()>& done, const std::string& what
   FAIL("timed out waiting for " << what);
 }
 
+// Two countries (PK, AF), each with an authority, a national hub and a
+// post, and a regional hub serving both: certified and joined, the regional
+// hub and each national hub taught the other authority's certificates. No
+// daemon runs until Start.
+struct TwoCountries {
+  Network net;
+  TempDir nodes;
+  NodeProc regional{nodes, "regional", "regional", true};
+  NodeProc pk_hub{nodes, "pk-hub", "hub", true}, af_hub{nodes, "af-hub", "hub", true};
+  NodeProc pk_post{nodes, "pk-post", "post", false}, af_post{nodes, "af-post", "post", false};
+  Authority *pk = nullptr, *af = nullptr;
+
+  TwoCountries() {
+    net.Certify(net.root.dir, regional, "regional-hub", "", "AF,PK");
+    pk = &net.AddCountry("PK");
+    af = &net.AddCountry("AF");
+    net.Certify(pk->dir, pk_hub, "national-hub", "PK");
+    net.Certify(pk->dir, pk_post, "post", "PK");
+    net.Certify(af->dir, af_hub, "national-hub", "AF");
+    net.Certify(af->dir, af_post, "post", "AF");
+    net.Teach(regional, pk->dir);
+    net.Teach(regional, af->dir);
+    net.Teach(pk_hub, af->dir);
+    net.Teach(af_hub, pk->dir);
+  }
+  std::vector<NodeProc*> all() { return {&regional, &pk_hub, &af_hub, &pk_post, &af_post}; }
+
+  // Starts every daemon, each link configured for every scope: the hubs and
+  // the regional hub know each other, each post dials its hub; `more_links`
+  // may add peers once the hubs listen (given their addresses), before the
+  // posts start. Then waits until every node is in sync.
+  void Start(const std::function<void(const std::string& pk_address, const std::string& af_address)>& more_links = {}) {
+    std::string regional_address = regional.Start();
+    AddPeer(pk_hub, regional, regional_address);
+    AddPeer(af_hub, regional, regional_address);
+    AddPeer(regional, pk_hub);
+    AddPeer(regional, af_hub);
+    AddPeer(pk_hub, pk_post);
+    AddPeer(af_hub, af_post);
+    regional.daemon.Signal(SIGHUP);
+    std::string pk_address = pk_hub.Start(), af_address = af_hub.Start();
+    AddPeer(pk_post, pk_hub, pk_address);
+    AddPeer(af_post, af_hub, af_address);
+    if (more_links) more_links(pk_address, af_address);
+    pk_post.Start();
+    af_post.Start();
+    for (NodeProc* n : all()) WaitSynced(*n, 90);
+  }
+};
+
 }  // namespace ncen::testing

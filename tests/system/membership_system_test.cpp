@@ -22,21 +22,9 @@ using json = nlohmann::json;
 
 TEST_CASE("national data stays in its country and off the regional hub, whatever the peers' scopes say",
           "[system][membership]") {
-  Network net;
-  TempDir nodes;
-  NodeProc regional(nodes, "regional", "regional", true);
-  NodeProc pk_hub(nodes, "pk-hub", "hub", true), af_hub(nodes, "af-hub", "hub", true);
-  NodeProc pk_post(nodes, "pk-post", "post", false), af_post(nodes, "af-post", "post", false);
-  net.Certify(net.root.dir, regional, "regional-hub", "", "AF,PK");
-  Authority& pk = net.AddCountry("PK");
-  Authority& af = net.AddCountry("AF");
-  net.Certify(pk.dir, pk_hub, "national-hub", "PK");
-  net.Certify(pk.dir, pk_post, "post", "PK");
-  net.Certify(af.dir, af_hub, "national-hub", "AF");
-  net.Certify(af.dir, af_post, "post", "AF");
-  net.Teach(regional, pk.dir);
-  net.Teach(regional, af.dir);
-  net.Teach(pk_hub, af.dir);  // the Afghan post below dials the Pakistani hub
+  TwoCountries w;
+  NodeProc &regional = w.regional, &pk_hub = w.pk_hub, &af_hub = w.af_hub, &pk_post = w.pk_post,
+           &af_post = w.af_post;
 
   AddSeizure(pk_post, "PK", "PKNATIONAL-4f1c9e");
   AddSeizure(pk_hub, "PK", "PKNATIONAL-hub-77ad02");
@@ -45,22 +33,8 @@ TEST_CASE("national data stays in its country and off the regional hub, whatever
 
   // Every link configured for every scope; and a misconfigured one: the
   // Afghan post also dials the Pakistani hub.
-  std::string regional_address = regional.Start();
-  AddPeer(pk_hub, regional, regional_address);
-  AddPeer(af_hub, regional, regional_address);
-  AddPeer(regional, pk_hub);
-  AddPeer(regional, af_hub);
-  AddPeer(pk_hub, pk_post);
-  AddPeer(af_hub, af_post);
-  regional.daemon.Signal(SIGHUP);
-  std::string pk_address = pk_hub.Start(), af_address = af_hub.Start();
-  AddPeer(pk_post, pk_hub, pk_address);
-  AddPeer(af_post, af_hub, af_address);
-  AddPeer(af_post, pk_hub, pk_address);
-  pk_post.Start();
-  af_post.Start();
-  std::vector<NodeProc*> all = {&regional, &pk_hub, &af_hub, &pk_post, &af_post};
-  for (NodeProc* n : all) WaitSynced(*n, 90);
+  w.Start([&](const std::string& pk_address, const std::string&) { AddPeer(af_post, pk_hub, pk_address); });
+  std::vector<NodeProc*> all = w.all();
 
   // Each country's national entries reached its own nodes...
   auto pk_post_feeds = Feeds(pk_post), pk_hub_feeds = Feeds(pk_hub);

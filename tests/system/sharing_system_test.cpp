@@ -67,22 +67,9 @@ size_t ReportCount(const NodeProc& n) {
 
 TEST_CASE("two countries release to their regional hub, which holds every report and no nominal value",
           "[system][sharing]") {
-  Network net;
-  TempDir nodes;
-  NodeProc regional(nodes, "regional", "regional", true);
-  NodeProc pk_hub(nodes, "pk-hub", "hub", true), af_hub(nodes, "af-hub", "hub", true);
-  NodeProc pk_post(nodes, "pk-post", "post", false), af_post(nodes, "af-post", "post", false);
-  net.Certify(net.root.dir, regional, "regional-hub", "", "AF,PK");
-  Authority& pk = net.AddCountry("PK");
-  Authority& af = net.AddCountry("AF");
-  net.Certify(pk.dir, pk_hub, "national-hub", "PK");
-  net.Certify(pk.dir, pk_post, "post", "PK");
-  net.Certify(af.dir, af_hub, "national-hub", "AF");
-  net.Certify(af.dir, af_post, "post", "AF");
-  net.Teach(regional, pk.dir);
-  net.Teach(regional, af.dir);
-  net.Teach(pk_hub, af.dir);
-  net.Teach(af_hub, pk.dir);
+  TwoCountries w;
+  NodeProc &regional = w.regional, &pk_hub = w.pk_hub, &af_hub = w.af_hub, &pk_post = w.pk_post,
+           &af_post = w.af_post;
 
   const std::vector<Person> pk_people = {
       {"Qureshvandi", "Tahirjan", "1986-04-17", "PKPASS99871", "+92 300 555 0101", "House 7 Qureshvandi lane"},
@@ -104,21 +91,8 @@ TEST_CASE("two countries release to their regional hub, which holds every report
     for (auto& v : NominalValues(af_people[i], plate)) nominal.push_back(v);
   }
 
-  std::string regional_address = regional.Start();
-  AddPeer(pk_hub, regional, regional_address);
-  AddPeer(af_hub, regional, regional_address);
-  AddPeer(regional, pk_hub);
-  AddPeer(regional, af_hub);
-  AddPeer(pk_hub, pk_post);
-  AddPeer(af_hub, af_post);
-  regional.daemon.Signal(SIGHUP);
-  std::string pk_address = pk_hub.Start(), af_address = af_hub.Start();
-  AddPeer(pk_post, pk_hub, pk_address);
-  AddPeer(af_post, af_hub, af_address);
-  pk_post.Start();
-  af_post.Start();
-  std::vector<NodeProc*> all = {&regional, &pk_hub, &af_hub, &pk_post, &af_post};
-  for (NodeProc* n : all) WaitSynced(*n, 90);
+  w.Start();
+  std::vector<NodeProc*> all = w.all();
 
   // A post may not release; a national hub releases two of three (PK) and
   // one of two (AF), while its daemon runs.

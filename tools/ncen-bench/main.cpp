@@ -34,6 +34,7 @@
 #include "tools/common/seizure_gen.h"
 #include "tools/ncen-bench/channel_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
+#include "tools/ncen-bench/temp_store.h"
 #include "tools/ncen-bench/sync_bench.h"
 
 using namespace ncen;
@@ -45,24 +46,7 @@ double Seconds(Steady::time_point since) {
   return std::chrono::duration<double>(Steady::now() - since).count();
 }
 
-struct TempStore {
-  explicit TempStore(bool durable) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ncen-bench-XXXXXX").string();
-    NCEN_CHECK(::mkdtemp(tmpl.data()));
-    dir = tmpl;
-    storage::NodeMeta meta{identity.public_key(), "bench", "post", storage::UnixMillisNow()};
-    storage::StoreOptions options;
-    options.durable = durable;
-    store = storage::Store::Create(dir, meta, options).value();
-  }
-  ~TempStore() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-  crypto::Identity identity = crypto::Identity::Generate();
-  std::string dir;
-  std::unique_ptr<storage::Store> store;
-};
+using bench::TempStore;
 
 std::vector<storage::LocalChange> MakeChanges(Rng& rng, uint64_t first, size_t count, size_t* bytes) {
   std::vector<storage::LocalChange> out;

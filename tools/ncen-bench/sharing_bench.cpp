@@ -13,6 +13,8 @@
 // receiving the records, paid once as they arrive, not of a pivot.
 #include "tools/ncen-bench/sharing_bench.h"
 
+#include "tools/ncen-bench/temp_store.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,24 +39,7 @@ using storage::RecordType;
 
 double Seconds(Steady::time_point since) { return std::chrono::duration<double>(Steady::now() - since).count(); }
 
-struct Store {
-  explicit Store(const char* name) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ncen-bench-XXXXXX").string();
-    NCEN_CHECK(::mkdtemp(tmpl.data()));
-    dir = tmpl;
-    storage::NodeMeta meta{identity.public_key(), name, "hub", storage::UnixMillisNow()};
-    storage::StoreOptions options;
-    options.durable = false;
-    store = storage::Store::Create(dir, meta, options).value();
-  }
-  ~Store() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-  crypto::Identity identity = crypto::Identity::Generate();
-  std::string dir;
-  std::unique_ptr<storage::Store> store;
-};
+using Store = TempStore;
 
 // Fills `s` with n records of `type` (seizures, or reports made from
 // seizures) 1,000 per transaction; returns the seizure ids.
@@ -136,7 +121,7 @@ int SharingBench(const SharingBenchArgs& a) {
     return ids;
   };
   {
-    Store national("national hub");
+    Store national(false, "national hub", "hub");
     auto ids = run(national, RecordType::kSeizure, "national_seizures");
     uint64_t n = std::min<uint64_t>(a.release, ids.size());
     node::Releases releases(*national.store, national.identity);
@@ -148,7 +133,7 @@ int SharingBench(const SharingBenchArgs& a) {
     out["release"] = {{"seizures", n}, {"seconds", release_s}, {"reports_per_s", static_cast<double>(n) / release_s}};
   }
   {
-    Store regional("regional hub");
+    Store regional(false, "regional hub", "regional");
     run(regional, RecordType::kSeizureReport, "regional_reports");
   }
   if (a.json) {
