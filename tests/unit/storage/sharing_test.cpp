@@ -290,3 +290,24 @@ TEST_CASE("a fact has the layout docs/log-format.md §7 shows", "[sharing][facts
 }
 
 }  // namespace ncen::storage
+
+namespace ncen::storage {
+
+TEST_CASE("a report id's country tag is the one docs/sharing.md §4 shows", "[sharing]") {
+  RecordId id{};
+  id.fill(0xab);
+  SetReportCountryTag(id, "");
+  CHECK(FormatRecordId(id).substr(0, 19) == "07bd30b1-04a3-8df3-");
+  CHECK(HasReportCountryTag(id, ""));
+  CHECK_FALSE(HasReportCountryTag(id, "PK"));
+  CHECK(id[8] == 0xab);  // the rest is the caller's
+  std::ifstream in(std::string(NCEN_SOURCE_DIR) + "/docs/sharing.md");
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* country : {"PK", "AF"}) {
+    SetReportCountryTag(id, country);
+    INFO(country);
+    CHECK(doc.find(std::string("`") + country + "` `" + FormatRecordId(id).substr(0, 18) + "…`") != std::string::npos);
+  }
+}
+
+}  // namespace ncen::storage
