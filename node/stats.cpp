@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include <span>
 #include <unordered_set>
 
 #include "storage/codes.h"
@@ -196,8 +197,12 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
                            add(gv[0]);
                            continue;
                          }
-                         const std::vector<std::string> first = IsGoodsDimension(r.by[0]) ? std::vector{gv[0]} : values[0];
-                         const std::vector<std::string> second = IsGoodsDimension(r.by[1]) ? std::vector{gv[1]} : values[1];
+                         // The item's own value in a goods dimension, the
+                         // record's values in the other (no copies per item).
+                         std::span<const std::string> first = IsGoodsDimension(r.by[0]) ? std::span(&gv[0], 1)
+                                                                                        : std::span(values[0]);
+                         std::span<const std::string> second = IsGoodsDimension(r.by[1]) ? std::span(&gv[1], 1)
+                                                                                         : std::span(values[1]);
                          for (const auto& a : first) {
                            for (const auto& b : second) add(a + '\x1f' + b);
                          }

@@ -271,22 +271,21 @@ class Store::Writer {
   // Keeps the search index equal to the union of the live versions' terms.
   Status UpdateTerms(const RecordId& id, const RecordState& state) {
     std::vector<std::string> terms;
+    // The fact of the winning version (one per record: statistics count a
+    // record once, whatever its siblings), keyed by its date; read from the
+    // payload the terms read.
+    std::optional<EncodedFact> fact;
+    std::string fact_term;
+    const Version* winner = state.live() && !state.quarantined() ? &state.Winner() : nullptr;
     for (const Version& v : state.versions) {
       if (!v.live()) continue;
       NCEN_ASSIGN_OR_RETURN(auto payload, VersionPayload(v));
       if (!payload) continue;
       for (auto& t : RecordTerms(state.type, *payload)) terms.push_back(std::move(t));
+      if (&v == winner) fact = MakeFact(state.type, *payload);
     }
-    // The fact of the winning version (one per record: statistics count a
-    // record once, whatever its siblings), keyed by its date.
-    std::optional<EncodedFact> fact;
-    std::string fact_term;
-    if (state.live() && !state.quarantined()) {
-      NCEN_ASSIGN_OR_RETURN(auto payload, VersionPayload(state.Winner()));
-      if (payload) fact = MakeFact(state.type, *payload);
-      if (fact) fact_term = FactTerm(state.type, fact->date);
-      if (!fact_term.empty()) terms.push_back(fact_term);
-    }
+    if (fact) fact_term = FactTerm(state.type, fact->date);
+    if (!fact_term.empty()) terms.push_back(fact_term);
     std::sort(terms.begin(), terms.end());
     terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
 
