@@ -32,6 +32,14 @@ Status QuarantineStatus(const RecordId& id, const storage::RecordState& state) {
                             ") were written under its id; its entries are kept in the log");
 }
 
+// A seizure report is written only by the release path (node/releases.h),
+// which builds it from the seizure: an edit by hand could put anything in it.
+static Status NotAReport(const RecordId& id, const storage::RecordState& state) {
+  if (state.type != RecordType::kSeizureReport) return Status::Ok();
+  return InvalidArgument("record " + storage::FormatRecordId(id) +
+                         " is a seizure report: it changes only by `ncenctl release` (again, or --withdraw)");
+}
+
 Status Records::WriteOne(storage::LocalChange change) {
   return store_.AppendLocal(me_, {&change, 1}).status();
 }
@@ -80,6 +88,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
   }
   // The type is fixed by the record: read it to validate the body.
   NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, body, true));
   storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
                               view.state.scope};
@@ -96,6 +105,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
 
 Status Records::Delete(const RecordId& id) {
   NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   storage::LocalChange change{id, view.state.type, Op::kDelete, {}, view.state.scope};
   change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
     NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));

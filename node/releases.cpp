@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "crypto/hash.h"
 #include "node/records.h"
 #include "storage/membership.h"
@@ -173,7 +174,8 @@ Result<storage::ReportDraft> Releases::Draft(const RecordId& id, const RecordVie
   NCEN_ASSIGN_OR_RETURN(auto suspects, linked("suspects", RecordType::kSuspect));
   NCEN_ASSIGN_OR_RETURN(auto companies, linked("companies", RecordType::kCompany));
   NCEN_ASSIGN_OR_RETURN(std::string reference, Reference(id));
-  storage::ReleaseStamp stamp{reference, store_.meta().name.substr(0, 100), at};
+  const std::string& name = store_.meta().name;
+  storage::ReleaseStamp stamp{reference, name.substr(0, Utf8PrefixBytes(name, 100)), at};
   return storage::BuildReport(*seizure, suspects, companies, policy_, stamp);
 }
 
@@ -235,13 +237,21 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
       if (!same) {
         storage::LocalChange change{o.report, RecordType::kSeizureReport, Op::kPut, std::move(payload), scope};
         // The seizure must be as it was read: an edit that landed meanwhile
-        // would otherwise leave with nobody having seen it.
+        // would otherwise leave with nobody having seen it. And so must the
+        // report in the other scope: a release to it that landed meanwhile
+        // would otherwise stay live beside this one (counted twice).
         storage::VersionVector seen = view->state.CausalContext();
-        change.check = [id, seen](storage::TxnRecords& records, Bytes*) -> Status {
+        change.check = [id, seen, other, move](storage::TxnRecords& records, Bytes*) -> Status {
+          auto changed = [&] {
+            return ConflictError("seizure " + storage::FormatRecordId(id) +
+                                 " or its report changed while it was released; release again");
+          };
           NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
-          if (!(now.state.CausalContext() == seen)) {
-            return ConflictError("seizure " + storage::FormatRecordId(id) + " changed while it was released; release again");
-          }
+          if (!(now.state.CausalContext() == seen)) return changed();
+          auto other_now = records.Get(other);
+          if (!other_now.ok() && other_now.status().code() != StatusCode::kNotFound) return other_now.status();
+          bool live = other_now.ok() && other_now->state.live() && !other_now->state.quarantined();
+          if (live != move) return changed();
           return Status::Ok();
         };
         changes.push_back(std::move(change));

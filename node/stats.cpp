@@ -21,6 +21,7 @@ using json = nlohmann::ordered_json;
 namespace {
 
 constexpr const char* kNone = "(none)";
+constexpr size_t kStatsCellsMax = 100000;
 
 struct DimensionInfo {
   Dimension d;
@@ -148,7 +149,20 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
   std::vector<std::string> values[2];
   std::unordered_set<std::string> keys;  // the cells a record counted in (a hostile record may have 10^5)
   std::string key;
-  auto cell_of = [&](const std::string& k) -> Sums& { return cells[k]; };
+  // A table past kStatsCellsMax cells is refused: no one reads it, and a
+  // few hostile records (1,000 subtypes, 249 route countries) would
+  // otherwise cost minutes and gigabytes.
+  bool too_many = false;
+  Sums overflow;
+  auto cell_of = [&](const std::string& k) -> Sums& {
+    auto it = cells.find(k);
+    if (it != cells.end()) return it->second;
+    if (cells.size() >= kStatsCellsMax) {
+      too_many = true;
+      return overflow;
+    }
+    return cells.emplace(k, Sums()).first->second;
+  };
   NCEN_RETURN_IF_ERROR(
       store
           .ScanFacts(r.type, r.from, r.to, false,
@@ -178,7 +192,7 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
                              for (const FactGoods& g : f.goods) c.Add(g);
                            }
                          }
-                         return true;
+                         return !too_many;
                        }
                        // A goods dimension: each item goes to its cells; a
                        // record counts once per cell however many items.
@@ -207,9 +221,13 @@ Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {
                            for (const auto& b : second) add(a + '\x1f' + b);
                          }
                        }
-                       return true;
+                       return !too_many;
                      })
           .status());
+  if (too_many) {
+    return InvalidArgument("the table would have more than " + std::to_string(kStatsCellsMax) +
+                           " cells: pick fewer or coarser dimensions, or a shorter range");
+  }
   StatsResult out;
   out.by = r.by;
   auto to_cell = [](const Sums& s, std::vector<std::string> keys) {

@@ -678,6 +678,12 @@ Status CheckReceivedStruct(const CheckStruct& plan, capnp::AnyStruct::Reader r, 
 
 }  // namespace
 
+// A seizure report's texts that come from code lists (docs/sharing.md §3):
+// the concealment description is the list's text for the method, and a
+// subtype is in its category's list — so a report holds no typed text
+// there, whoever wrote it. "" when it holds, else "field 'path': what".
+static std::string ReportCodeListProblem(ByteView payload);
+
 Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id) {
   if (!IsRecordType(type)) return InvalidArgument(std::string(RecordTypeName(type)) + " is not a record type");
   if (!object.is_object()) return InvalidArgument("a record must be a JSON object");
@@ -699,6 +705,9 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
     NCEN_RETURN_IF_ERROR(FillStruct(root, body, ""));
     Bytes bytes = MessageBytes(message);
     if (bytes.size() > limits::kPayloadBytesMax) return InvalidArgument("record is larger than 1 MiB");
+    if (type == RecordType::kSeizureReport) {
+      if (std::string problem = ReportCodeListProblem(bytes); !problem.empty()) return InvalidArgument(problem);
+    }
     return bytes;
   } catch (const kj::Exception& e) {
     return InvalidArgument(std::string("record does not convert: ") + e.getDescription().cStr());
@@ -722,7 +731,14 @@ Status ValidateRecordPayload(RecordType type, ByteView payload) {
     });
   };
   auto fast = check(nullptr);
-  if (fast.ok()) return Status::Ok();
+  if (fast.ok()) {
+    if (type == RecordType::kSeizureReport) {
+      if (std::string problem = ReportCodeListProblem(payload); !problem.empty()) {
+        return Corruption("record payload: " + problem);
+      }
+    }
+    return Status::Ok();
+  }
   // Again, spelling out where: the same checks in the same order fail at
   // the same place.
   const std::string root;
@@ -799,6 +815,28 @@ static std::string EnumName(capnp::EnumSchema schema, uint16_t raw) {
 template <typename E>
 static std::string EnumName(E value) {
   return EnumName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
+}
+
+static std::string ReportCodeListProblem(ByteView payload) {
+  auto r = WithRoot<s::SeizureReport>(payload, [](s::SeizureReport::Reader rep) -> std::string {
+    if (rep.hasConcealmentDescription()) {
+      std::string method = EnumName(rep.getConcealmentMethod());
+      if (rep.getConcealmentDescription() != kj::StringPtr(ConcealmentDescription(method).c_str())) {
+        return "field 'concealment_description': not the code list's text for concealment method '" + method + "'";
+      }
+    }
+    unsigned i = 0;
+    for (auto g : rep.getGoods()) {
+      std::string category = EnumName(g.getCategory());
+      if (g.hasSubtype() && !IsListedSubtype(category, g.getSubtype().cStr())) {
+        return "field 'goods[" + std::to_string(i) + "].subtype': '" + std::string(g.getSubtype()) +
+               "' is not in the commodity code list of " + category;
+      }
+      ++i;
+    }
+    return std::string();
+  });
+  return r.ok() ? *r : "does not decode";
 }
 
 // " drugs/heroin 12.4 kg (+2)": the first goods item, and how many more.

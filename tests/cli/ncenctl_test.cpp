@@ -2317,3 +2317,11 @@ TEST_CASE("stats prints a pivot, JSON and long-form CSV over the node's seizures
   CHECK(Lines(csv.out)[0] == "category,measure,unit,amount");
   CHECK(Contains(csv.out, "drugs,records,,"));
 }
+
+TEST_CASE("release --ids refuses a directory and input past 64 MiB, with one line", "[cli][sharing]") {
+  Node hub("PK hub", "hub");
+  json before = hub.Status();
+  CheckRejected(hub, before, hub.Ctl({"release", "--to", "regional", "--ids", hub.dir()}), {"is a directory"});
+  std::string huge((size_t{64} << 20) + 2, '\n');
+  CheckRejected(hub, before, hub.Ctl({"release", "--to", "regional", "--ids", "-"}, huge), {"more than 67108864 bytes"});
+}

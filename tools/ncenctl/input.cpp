@@ -1,6 +1,7 @@
 #include "tools/ncenctl/input.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,16 +16,26 @@ struct TooDeep {};
 
 }  // namespace
 
-Result<std::string> ReadInput(const std::string& file) {
-  std::ostringstream out;
-  if (file == "-") {
-    out << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return InvalidArgument(file + ": cannot open");
-    out << in.rdbuf();
+Result<std::string> ReadInput(const std::string& file, size_t max_bytes) {
+  std::ifstream opened;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    if (std::filesystem::is_directory(file)) return InvalidArgument(file + ": is a directory");
+    opened.open(file, std::ios::binary);
+    if (!opened) return InvalidArgument(file + ": cannot open");
+    in = &opened;
   }
-  return out.str();
+  std::string out;
+  char buf[1 << 16];
+  while (*in) {
+    in->read(buf, sizeof buf);
+    out.append(buf, static_cast<size_t>(in->gcount()));
+    if (out.size() > max_bytes) {
+      return InvalidArgument(InputName(file) + ": more than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  if (in->bad()) return InvalidArgument(InputName(file) + ": cannot read");
+  return out;
 }
 
 std::string InputName(const std::string& file) { return file == "-" ? "<stdin>" : file; }

@@ -4,6 +4,7 @@
 // parser exception leaves these functions. ncenctl is single-threaded.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/bytes.h"
@@ -16,8 +17,9 @@ namespace ncen::ctl {
 // Deeper nesting is refused before it can exhaust the stack later.
 inline constexpr int kJsonDepthMax = 32;
 
-// The whole of FILE, or of standard input for "-".
-Result<std::string> ReadInput(const std::string& file);
+// The whole of FILE, or of standard input for "-"; kInvalidArgument past
+// `max_bytes` (read no further), for a directory, or when it cannot be read.
+Result<std::string> ReadInput(const std::string& file, size_t max_bytes = SIZE_MAX);
 // "<stdin>" for "-", else the file name: how messages name the input.
 std::string InputName(const std::string& file);
 

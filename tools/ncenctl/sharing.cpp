@@ -28,7 +28,8 @@ using storage::Scope;
 Result<std::vector<RecordId>> SeizureIds(const ReleaseOptions& o) {
   std::vector<std::string> texts = o.ids;
   if (!o.ids_file.empty()) {
-    NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(o.ids_file));
+    // A million ids fit in 40 MB: nothing an office releases at once is larger.
+    NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(o.ids_file, size_t{64} << 20));
     std::istringstream lines(text);
     std::string line;
     size_t n = 0;
@@ -141,7 +142,7 @@ Status Release(const Globals& g, const ReleaseOptions& o) {
     PrintJson(arr);
   } else if (outcomes.size() <= 20) {
     for (const auto& out : outcomes) {
-      std::cout << fmt::format("{} {} as {} to {}{}\n", out.written ? "released" : "unchanged",
+      std::cout << fmt::format("{} {} as {} to {}{}\n", out.written || out.moved ? "released" : "unchanged",
                                storage::FormatRecordId(out.seizure), storage::FormatRecordId(out.report),
                                storage::ScopeName(out.scope), out.moved ? " (withdrawn from the other scope)" : "");
     }

@@ -250,3 +250,33 @@ TEST_CASE("live counts follow the type a record had when a quarantine changes it
 }
 
 }  // namespace ncen::node
+
+namespace ncen::node {
+
+TEST_CASE("a report changes only by release: update and delete of it are refused", "[releases]") {
+  Hub h;
+  RecordId seizure = h.records.Add(RecordType::kSeizure, Seizure(1)).value();
+  RecordId one[] = {seizure};
+  RecordId report = h.releases.Release(one, Scope::kRegional, false).value()[0].report;
+  const uint64_t entries = h.Entries();
+  json edited = h.Report(report);
+  edited["released_by"] = "Officer Imran Qureshi";
+  Status update = h.records.Update(report, edited, false);
+  CHECK(update.code() == StatusCode::kInvalidArgument);
+  CHECK(update.message().find("changes only by `ncenctl release`") != std::string::npos);
+  CHECK(h.records.Delete(report).code() == StatusCode::kInvalidArgument);
+  CHECK(h.Entries() == entries);
+}
+
+TEST_CASE("a node name cut for released_by stays valid UTF-8", "[releases]") {
+  crypto::Identity id = testing::IdentityFromNumber(7);
+  testing::TestStore t(id, std::string(99, 'a') + "\xc3\xa9" + std::string(20, 'b'));
+  Records records(*t.store, id);
+  Releases releases(*t.store, id);
+  RecordId one[] = {records.Add(RecordType::kSeizure, Seizure(1)).value()};
+  auto out = releases.Release(one, Scope::kRegional, true);
+  REQUIRE(out.ok());
+  CHECK((*out)[0].body["released_by"] == std::string(99, 'a'));
+}
+
+}  // namespace ncen::node

@@ -11,6 +11,7 @@
 #include "node/records.h"
 #include "node/releases.h"
 #include "node/stats.h"
+#include "storage/codes.h"
 #include "storage/record_json.h"
 #include "tests/support/store_fixture.h"
 
@@ -361,6 +362,36 @@ TEST_CASE("export writes every live report, as NDJSON or one CSV row per goods i
   CHECK(ExportReports(*h.t.store, "", "", ExportFormat::kNdjson, after).value() == 49);
   CHECK(ExportReports(*h.t.store, "2026-05-01", "2026-04-01", ExportFormat::kCsv, after).status().code() ==
         StatusCode::kInvalidArgument);
+}
+
+}  // namespace ncen::node
+
+namespace ncen::node {
+
+TEST_CASE("a pivot past 100,000 cells is refused, quickly, instead of eating the machine", "[stats]") {
+  // Hostile records: 600 goods of distinct subtypes and 200 route countries
+  // each are 120,000 commodity x route-country cells in one record.
+  Hub h;
+  const char* letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  json route = json::array();
+  for (int i = 0; i < 26 * 26 && route.size() < 200; ++i) {
+    std::string cc = {letters[i / 26], letters[i % 26]};
+    if (storage::IsCountryCode(cc)) route.push_back({{"country", cc}});
+  }
+  REQUIRE(route.size() == 200);
+  json goods = json::array();
+  for (int i = 0; i < 600; ++i) {
+    goods.push_back({{"category", "drugs"}, {"subtype", "s" + std::to_string(i)}, {"quantity", 1}, {"unit", "kg"}});
+  }
+  json s = {{"date", "2026-03-01"}, {"country", "PK"}, {"office", "PKTKM"}, {"route", route}, {"goods", goods}};
+  REQUIRE(h.records.Add(RecordType::kSeizure, s).ok());
+  StatsRequest r;
+  r.by = {Dimension::kCommodity, Dimension::kRouteCountry};
+  auto refused = ComputeStats(*h.t.store, r);
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().message().find("more than 100000 cells") != std::string::npos);
+  r.by = {Dimension::kCommodity};
+  CHECK(ComputeStats(*h.t.store, r)->cells.size() == 600);
 }
 
 }  // namespace ncen::node

@@ -311,3 +311,49 @@ TEST_CASE("a report id's country tag is the one docs/sharing.md §4 shows", "[sh
 }
 
 }  // namespace ncen::storage
+
+#include "storage/capnp_message.h"
+#include "storage/schema/record.capnp.h"
+
+namespace ncen::storage {
+
+TEST_CASE("a report's code-list texts are checked wherever it is written or received", "[sharing]") {
+  // An edited report with typed text where a code list belongs: refused by
+  // the JSON path and, as bytes from a peer, by the validator.
+  nlohmann::ordered_json good = {{"reference", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"},
+                                 {"date", "2026-11-02"},
+                                 {"country", "PK"},
+                                 {"concealment_method", "luggage"},
+                                 {"concealment_description", "In luggage"},
+                                 {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", 2}, {"unit", "kg"}}}}};
+  REQUIRE(RecordFromJson(RecordType::kSeizureReport, good).ok());
+  auto bad_description = good;
+  bad_description["concealment_description"] = "Hidden by suspect Gul Ahmad Durranizai";
+  auto bad_subtype = good;
+  bad_subtype["goods"][0]["subtype"] = "ahmed_khan";
+  CHECK(RecordFromJson(RecordType::kSeizureReport, bad_description).status().message().find(
+            "concealment_description") != std::string::npos);
+  CHECK(RecordFromJson(RecordType::kSeizureReport, bad_subtype).status().message().find("goods[0].subtype") !=
+        std::string::npos);
+
+  for (bool description : {true, false}) {
+    capnp::MallocMessageBuilder message;
+    auto r = message.initRoot<schema::SeizureReport>();
+    r.setReference("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6");
+    r.setDate("2026-11-02");
+    r.setCountry("PK");
+    r.setConcealmentMethod(schema::ConcealmentMethod::LUGGAGE);
+    r.setConcealmentDescription(description ? "Hidden by suspect Gul Ahmad Durranizai" : "In luggage");
+    auto g = r.initGoods(1)[0];
+    g.setCategory(schema::GoodsCategory::DRUGS);
+    g.setSubtype(description ? "heroin" : "ahmed_khan");
+    g.setQuantity(2);
+    g.setUnit(schema::Unit::KG);
+    Status s = ValidateRecordPayload(RecordType::kSeizureReport, MessageBytes(message));
+    INFO(s.ToString());
+    CHECK(s.code() == StatusCode::kCorruption);
+    CHECK(s.message().find(description ? "concealment_description" : "goods[0].subtype") != std::string::npos);
+  }
+}
+
+}  // namespace ncen::storage
