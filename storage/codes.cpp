@@ -126,6 +126,16 @@ bool IsOpaqueRef(std::string_view s) {
          });
 }
 
+bool IsBlobHash(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool IsPhotoMediaType(std::string_view s) {
+  return s == "image/jpeg" || s == "image/png" || s == "image/webp" || s == "image/heic";
+}
+
 bool IsHsCode(std::string_view s) {
   return AllDigits(s) && (s.size() == 6 || s.size() == 8 || s.size() == 10);
 }

@@ -13,6 +13,8 @@ bool IsDate(std::string_view s);  // YYYY-MM-DD, a real date, years 1900..2100
 bool IsTime(std::string_view s);  // HH:MM
 bool IsTimestamp(std::string_view s);  // YYYY-MM-DDTHH:MM:SS.mmmZ (UTC, milliseconds)
 bool IsOpaqueRef(std::string_view s);  // 32 lower-case hex digits
+bool IsBlobHash(std::string_view s);   // 64 lower-case hex digits
+bool IsPhotoMediaType(std::string_view s);  // image/jpeg, image/png, image/webp, image/heic
 bool IsHsCode(std::string_view s);
 bool IsOfficeCode(std::string_view s);
 bool IsContainerNumber(std::string_view s);  // ISO 6346, check digit verified

@@ -17,6 +17,7 @@
 
 #include "base/limits.h"
 #include "base/text.h"
+#include "storage/blobs.h"
 #include "storage/capnp_message.h"
 #include "storage/codes.h"
 #include "storage/schema/record.capnp.h"
@@ -47,6 +48,7 @@ capnp::StructSchema SchemaOf(RecordType type) {
     case RecordType::kSuspect: return capnp::Schema::from<s::Suspect>();
     case RecordType::kCompany: return capnp::Schema::from<s::Company>();
     case RecordType::kSeizureReport: return capnp::Schema::from<s::SeizureReport>();
+    case RecordType::kPhoto: return capnp::Schema::from<s::Photo>();
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }
@@ -168,6 +170,8 @@ constexpr FormatRule kFormatRules[] = {
     {s::Format::FLIGHT_NUMBER, IsFlightNumber, "a flight number (e.g. QR1342)"},
     {s::Format::OPAQUE_REF, IsOpaqueRef, "an opaque reference (32 lower-case hex digits)"},
     {s::Format::TIMESTAMP, IsTimestamp, "a UTC timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ)"},
+    {s::Format::BLOB_HASH, IsBlobHash, "a blob hash (64 lower-case hex digits)"},
+    {s::Format::MEDIA_TYPE, IsPhotoMediaType, "image/jpeg, image/png, image/webp or image/heic"},
 };
 
 // The one rule for a text value as stored (docs/data-model.md §1, §3), for
@@ -883,6 +887,15 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
         return out + GoodsSummary(s.getGoods());
       });
       break;
+    case RecordType::kPhoto:
+      r = WithRoot<s::Photo>(payload, [](s::Photo::Reader p) {
+        auto image = p.getImage();
+        std::string out = "photo of " + std::string(p.getSubject()) + " " + image.getMediaType().cStr() + " " +
+                          std::to_string(image.getWidth()) + "x" + std::to_string(image.getHeight());
+        if (p.hasCaption()) out += ": " + std::string(p.getCaption());
+        return out;
+      });
+      break;
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }
@@ -901,6 +914,12 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
     for (auto& t : FoldTokens(text.cStr())) add(kTermName, t);
   };
   auto add_id = [&](kj::StringPtr text) { add(kTermIdentifier, NormalizeIdentifier(text.cStr())); };
+  // A blob the record refers to: the store finds what to fetch and where a
+  // blob may go from these (BlobTerm, docs/blobs.md §3).
+  auto add_blob = [&](s::BlobRef::Reader b, char role) {
+    std::string hash = b.getHash();
+    if (IsBlobHash(hash) && b.getSize() > 0) terms.push_back(BlobTerm(role, hash, b.getSize()));
+  };
   // What a seizure and its report share: date, reference, commodities.
   auto add_seizure_terms = [&](auto s) {
     std::string date = s.getDate();
@@ -946,6 +965,18 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
     case RecordType::kSeizureReport:
       r = WithRoot<s::SeizureReport>(payload, [&](s::SeizureReport::Reader s) {
         add_seizure_terms(s);
+        for (auto p : s.getPhotos()) {
+          add_blob(p.getImage(), kBlobRoleImage);
+          add_blob(p.getPreview(), kBlobRolePreview);
+        }
+        return true;
+      });
+      break;
+    case RecordType::kPhoto:
+      r = WithRoot<s::Photo>(payload, [&](s::Photo::Reader p) {
+        add(kTermPhotoOf, p.getSubject().cStr());
+        add_blob(p.getImage(), kBlobRoleImage);
+        add_blob(p.getPreview(), kBlobRolePreview);
         return true;
       });
       break;

@@ -28,7 +28,8 @@ namespace {
 // (docs/log-format.md §7). A format-1 store is upgraded when opened.
 constexpr uint32_t kStoreFormatVersion = 2;
 // The index's layout: 2 added facts (docs/log-format.md §7).
-constexpr uint64_t kIndexFormatVersion = 2;
+// 3 added blob references and photos of a record (docs/blobs.md §3).
+constexpr uint64_t kIndexFormatVersion = 3;
 
 }  // namespace
 
@@ -60,7 +61,23 @@ Status Store::OpenDatabases(bool create) {
     if (rc == MDB_NOTFOUND) return NotFound(std::string("store has no '") + n.name + "' database");
     NCEN_RETURN_IF_ERROR(lmdb::FromRc(rc, std::string("open database ") + n.name));
   }
-  return txn.Commit();
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  // The blob databases came with photos: a store made before them gets them
+  // (empty) when first opened.
+  for (bool write : {false, true}) {
+    NCEN_ASSIGN_OR_RETURN(lmdb::Txn blob_txn, lmdb::Txn::Begin(*env_, write));
+    bool missing = false;
+    for (auto [name, dbi] : {std::pair{"blobs", &dbs_->blobs}, std::pair{"blob_chunks", &dbs_->blob_chunks}}) {
+      int rc = mdb_dbi_open(blob_txn.get(), name, write ? MDB_CREATE : 0, dbi);
+      if (rc == MDB_NOTFOUND && !write) {
+        missing = true;
+        break;
+      }
+      NCEN_RETURN_IF_ERROR(lmdb::FromRc(rc, std::string("open database ") + name));
+    }
+    if (!missing) return blob_txn.Commit();
+  }
+  return IOError("blob databases could not be opened");
 }
 
 static std::string StoreFile(const std::string& dir) { return dir + "/data.mdb"; }

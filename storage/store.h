@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "crypto/identity.h"
+#include "storage/blobs.h"
 #include "storage/entry.h"
 #include "storage/record_state.h"
 #include "storage/types.h"
@@ -216,6 +217,8 @@ struct VerifyReport {
   uint64_t feeds = 0;
   uint64_t entries = 0;
   uint64_t records = 0;
+  uint64_t blobs = 0;        // held whole, every chunk hashed again
+  uint64_t blob_chunks = 0;  // chunks checked (partial blobs' too)
 };
 
 class Store {
@@ -362,8 +365,43 @@ class Store {
 
   // Re-verifies every feed's chain, signatures and payload hashes, then
   // replays the log and compares the derived record state with the stored
-  // one. kCorruption naming the first bad entry or record.
+  // one, then hashes every blob held whole again and checks every chunk's
+  // size. kCorruption naming the first bad entry, record or blob.
   Result<VerifyReport> VerifyLog() const;
+
+  // ---- Blobs (storage/blobs.h, docs/blobs.md). Each call is one transaction.
+  // Stores `bytes` as a blob; one already held whole is not written again.
+  // kInvalidArgument when empty or over kBlobBytesMax.
+  Result<BlobInfo> PutBlob(ByteView bytes);
+  // nullopt when this node holds nothing of the blob (and nobody asked for it).
+  Result<std::optional<BlobInfo>> GetBlobInfo(const Hash256& hash) const;
+  // The whole blob. kNotFound unless held whole.
+  Result<Bytes> ReadBlob(const Hash256& hash) const;
+  // Appends chunks `first`... of a blob held whole to `out`: at least one,
+  // then as many as fit in max_bytes. Returns how many. kNotFound unless
+  // held whole; kInvalidArgument when `first` is past its last chunk.
+  Result<uint32_t> ReadBlobChunks(const Hash256& hash, uint32_t first, size_t max_bytes, Bytes& out) const;
+  // Stores chunks `first`... of the blob `hash` of `size` bytes (`data`:
+  // whole consecutive chunks, each kBlobChunkBytes but the blob's last).
+  // Chunks are kept in order: those already held are skipped, and data that
+  // starts past the first missing chunk is ignored (bytes_new 0). When the
+  // last chunk is stored the whole blob is hashed: kCorruption when the bytes
+  // do not match the hash, and every chunk of it is dropped. kInvalidArgument
+  // when `data` does not have the shape of those chunks, or the size is not
+  // the size already recorded for the blob.
+  Result<ChunkWrite> PutBlobChunks(const Hash256& hash, uint32_t size, uint32_t first, ByteView data);
+  // An officer asked for the blob: it is fetched from the next peer that
+  // holds it, whatever the peer's blob policy. No-op when held whole.
+  Status DemandBlob(const Hash256& hash, uint32_t size);
+  // The live records here that refer to the blob, from the search index
+  // (CatchUpIndex first for the latest).
+  Result<std::vector<BlobUse>> BlobUses(const Hash256& hash) const;
+  // Blobs that live records here refer to and this node does not hold
+  // whole: previews first, then images; at most `limit`. From the index.
+  Result<std::vector<WantedBlob>> WantedBlobs(size_t limit) const;
+  Result<BlobTotals> BlobStats() const;
+  // The photo records of `subject` (live ones, from the index), in id order.
+  Result<std::vector<RecordId>> PhotosOf(const RecordId& subject) const;
 
  // Database handles: opaque outside storage/ (store_internal.h).
   struct Dbs;

@@ -17,7 +17,7 @@ namespace ncen::storage {
 
 struct Store::Dbs {
   MDB_dbi meta, feeds, feed_index, log, records, conflicts, index, record_terms, changes, forks,
-      peers;
+      peers, blobs, blob_chunks;
 };
 
 namespace keys {
@@ -47,5 +47,8 @@ Status PutViolation(lmdb::Txn& txn, const Store::Dbs& dbs, const Violation& v);
 Result<size_t> CountViolations(lmdb::Txn& txn, const Store::Dbs& dbs);
 Status PutStaleMark(lmdb::Txn& txn, const Store::Dbs& dbs, const PublicKey& node_id,
                     const SignedHeader& evidence, const std::string& source, bool* newly);
+
+// Hashes every blob held whole again and checks every chunk (VerifyLog).
+Status VerifyBlobs(const lmdb::Txn& txn, const Store::Dbs& dbs, VerifyReport& report);
 
 }  // namespace ncen::storage

@@ -559,6 +559,8 @@ Result<VerifyReport> Store::VerifyLog() const {
   if (expected != derived.end()) {
     return Corruption("record " + FormatRecordId(expected->first) + " is in the log but not stored");
   }
+  // 3. Blobs: every chunk held, and the bytes of each blob held whole.
+  NCEN_RETURN_IF_ERROR(VerifyBlobs(txn, *dbs_, report));
   return report;
 }
 

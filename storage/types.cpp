@@ -27,6 +27,7 @@ const char* RecordTypeName(RecordType t) {
     case RecordType::kCertificate: return "certificate";
     case RecordType::kRevocation: return "revocation";
     case RecordType::kSeizureReport: return "seizure_report";
+    case RecordType::kPhoto: return "photo";
   }
   return "?";
 }

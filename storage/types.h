@@ -29,17 +29,19 @@ enum class RecordType : uint8_t {
   kCertificate = 3,
   kRevocation = 4,
   kSeizureReport = 5,
+  kPhoto = 6,
 };
 enum class Op : uint8_t { kPut = 0, kDelete = 1, kPurge = 2, kResolve = 3 };
 
 inline constexpr int kScopeCount = 3;       // scopes of records
 inline constexpr int kFeedScopeCount = 4;   // scopes of feeds: those and network
-inline constexpr int kRecordTypeCount = 4;  // record types
-inline constexpr int kEntryTypeCount = 6;   // entry types: those and the two of network
+inline constexpr int kRecordTypeCount = 5;  // record types
+inline constexpr int kEntryTypeCount = 7;   // entry types: those and the two of network
 
 // The record types, in the order arrays indexed by record type use.
 inline constexpr RecordType kRecordTypes[kRecordTypeCount] = {RecordType::kSeizure, RecordType::kSuspect,
-                                                              RecordType::kCompany, RecordType::kSeizureReport};
+                                                              RecordType::kCompany, RecordType::kSeizureReport,
+                                                              RecordType::kPhoto};
 // True for the entry types of scope network (certificate, revocation).
 constexpr bool IsNetworkType(RecordType t) { return t == RecordType::kCertificate || t == RecordType::kRevocation; }
 // A type code a header may carry.
@@ -51,6 +53,7 @@ constexpr int RecordTypeIndex(RecordType t) {
     case RecordType::kSuspect: return 1;
     case RecordType::kCompany: return 2;
     case RecordType::kSeizureReport: return 3;
+    case RecordType::kPhoto: return 4;
     default: return -1;
   }
 }

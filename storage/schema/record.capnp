@@ -29,6 +29,8 @@ enum Format {
   flightNumber @15;    # 2-3 character carrier code + 1-4 digits
   opaqueRef @16;       # 32 lower-case hex digits (a release's reference)
   timestamp @17;       # ISO 8601 UTC with milliseconds: 2026-11-02T12:00:00.000Z
+  blobHash @18;        # 64 lower-case hex digits: BLAKE2b-256 of a blob's bytes
+  mediaType @19;       # a photo's media type: image/jpeg, image/png, image/webp or image/heic
 }
 
 annotation required @0xd7a5b2c31e4f6a01 (field) :Void;
@@ -418,4 +420,35 @@ struct SeizureReport {
   companyNames @19 :List(Text);
   releasedBy @20 :Text $maxLength(100);
   releasedAt @21 :Text $format(timestamp);
+  photos @22 :List(ReportPhoto);  # only those the person releasing named
+}
+
+struct ReportPhoto {
+  image @0 :BlobRef $required;
+  preview @1 :BlobRef $required;
+}
+
+# ---- Photo (docs/blobs.md) ----
+#
+# One use of a photo: the record it shows, the image and its preview (blobs,
+# by hash), and what the officer wrote about it. The blob's bytes are not in
+# the payload; the signature covers the reference, so the bytes are checked
+# by their hash alone wherever they come from.
+
+struct BlobRef {
+  hash @0 :Text $required $format(blobHash);
+  size @1 :UInt32 $positive;   # bytes; at most 64 MiB (limits.h kBlobBytesMax)
+  mediaType @2 :Text $required $format(mediaType);
+  width @3 :UInt32 $positive;
+  height @4 :UInt32 $positive;
+}
+
+struct Photo {
+  subject @0 :Text $required $format(recordId);  # the seizure, suspect or company it shows
+  image @1 :BlobRef $required;
+  preview @2 :BlobRef $required;
+  caption @3 :Text $maxLength(500);
+  note @4 :Text $maxLength(2000);                # the photographer's note
+  metadataKept @5 :Bool;                         # true: GPS and camera data were kept on purpose
+  sourceFormat @6 :Text $format(code);           # jpeg, png, webp, heic
 }
