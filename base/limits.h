@@ -108,6 +108,13 @@ inline constexpr size_t kRefusalReasonBytesMax = 300;
 inline constexpr size_t kSessionFeedsMax = 100000;
 // Fork reports and signed headers in one hello or evidence message.
 inline constexpr size_t kEvidenceItemsMax = 64;
+// Blobs (docs/blobs.md §4): ranges in one want or lack message; the bytes of
+// chunks in one blob_data message; and the bytes a receiver asks for before
+// the earlier ones arrived (its window: what may queue ahead of a new
+// entry at the sender, and what a session holds in memory).
+inline constexpr size_t kBlobRangesMax = 256;
+inline constexpr size_t kBlobDataBytesMax = 1 * kMiB;
+inline constexpr size_t kBlobWindowBytes = 4 * kMiB;
 // Signed headers one session shows a peer whose heads disagree with ours
 // (each (feed, seq) once): a peer announcing ever new disagreeing heads
 // costs a bounded number of store reads and messages.

@@ -398,7 +398,8 @@ class Store {
   Result<std::vector<BlobUse>> BlobUses(const Hash256& hash) const;
   // Blobs that live records here refer to and this node does not hold
   // whole: previews first, then images; at most `limit`. From the index.
-  Result<std::vector<WantedBlob>> WantedBlobs(size_t limit) const;
+  // Blobs in `skip` are left out.
+  Result<std::vector<WantedBlob>> WantedBlobs(size_t limit, const std::set<Hash256>* skip = nullptr) const;
   Result<BlobTotals> BlobStats() const;
   // The photo records of `subject` (live ones, from the index), in id order.
   Result<std::vector<RecordId>> PhotosOf(const RecordId& subject) const;

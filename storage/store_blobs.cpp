@@ -311,10 +311,11 @@ Result<std::vector<BlobUse>> Store::BlobUses(const Hash256& hash) const {
   return out;
 }
 
-Result<std::vector<WantedBlob>> Store::WantedBlobs(size_t limit) const {
+Result<std::vector<WantedBlob>> Store::WantedBlobs(size_t limit, const std::set<Hash256>* skip) const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   std::vector<WantedBlob> out;
   std::set<Hash256> seen;
+  if (skip) seen = *skip;
   // Demanded blobs first: an officer is waiting for them.
   {
     NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->blobs));
@@ -323,8 +324,7 @@ Result<std::vector<WantedBlob>> Store::WantedBlobs(size_t limit) const {
       Hash256 hash;
       std::memcpy(hash.data(), c.key().data(), 32);
       NCEN_ASSIGN_OR_RETURN(BlobInfo b, DecodeBlobRow(hash, c.value()));
-      if (b.complete || !b.demanded) continue;
-      seen.insert(hash);
+      if (b.complete || !b.demanded || !seen.insert(hash).second) continue;
       out.push_back({hash, static_cast<uint32_t>(b.size), false, true, b.chunks_held});
     }
     NCEN_RETURN_IF_ERROR(c.status());

@@ -59,6 +59,13 @@ Result<std::vector<FeedHeadMsg>> ReadHeads(capnp::List<wire::FeedHead>::Reader l
   return out;
 }
 
+Result<Hash256> ReadHash(capnp::Data::Reader data, const char* what) {
+  if (data.size() != 32) return Corruption(std::string(what) + " is not 32 bytes");
+  Hash256 h;
+  std::memcpy(h.data(), data.begin(), 32);
+  return h;
+}
+
 Result<storage::SignedHeader> ReadSignedHeader(wire::SignedHeader::Reader r) {
   if (r.getSignature().size() != 64) return Corruption("signed header: signature is not 64 bytes");
   auto header = r.getHeader();
@@ -153,6 +160,43 @@ Result<Message> ReadRoot(wire::Message::Reader m, const word* base, ByteView byt
         evidence.headers.push_back(std::move(header));
       }
       return Message(std::move(evidence));
+    }
+    case wire::Message::BLOB_WANT: {
+      auto ranges = m.getBlobWant().getRanges();
+      NCEN_RETURN_IF_ERROR(CheckCount(ranges, limits::kBlobRangesMax, "blob ranges"));
+      BlobWantMsg want;
+      want.ranges.reserve(ranges.size());
+      for (auto r : ranges) {
+        NCEN_ASSIGN_OR_RETURN(Hash256 hash, ReadHash(r.getHash(), "blob hash"));
+        want.ranges.push_back({hash, r.getFirst(), r.getCount()});
+      }
+      return Message(std::move(want));
+    }
+    case wire::Message::BLOB_DATA: {
+      auto d = m.getBlobData();
+      BlobDataMsg blob;
+      NCEN_ASSIGN_OR_RETURN(blob.hash, ReadHash(d.getHash(), "blob hash"));
+      blob.size = d.getSize();
+      blob.first = d.getFirst();
+      auto data = d.getData();
+      size_t offset = static_cast<size_t>(reinterpret_cast<const uint8_t*>(data.begin()) -
+                                          reinterpret_cast<const uint8_t*>(base));
+      if (offset > bytes.size() || data.size() > bytes.size() - offset) {
+        return Corruption("blob data lies outside the message");
+      }
+      blob.data = bytes.subspan(offset, data.size());
+      return Message(blob);
+    }
+    case wire::Message::BLOB_LACK: {
+      auto items = m.getBlobLack().getItems();
+      NCEN_RETURN_IF_ERROR(CheckCount(items, limits::kBlobRangesMax, "blob lacks"));
+      BlobLackMsg lack;
+      for (auto i : items) {
+        NCEN_ASSIGN_OR_RETURN(Hash256 hash, ReadHash(i.getHash(), "blob hash"));
+        if (i.getReason() > 1) return Corruption("unknown blob lack reason " + std::to_string(i.getReason()));
+        lack.items.push_back({hash, static_cast<BlobLackReason>(i.getReason())});
+      }
+      return Message(std::move(lack));
     }
   }
   return Corruption("unknown protocol message kind " + std::to_string(static_cast<int>(m.which())));
@@ -320,6 +364,26 @@ void EncodeMessageInto(const Message& message, Bytes& out) {
           for (size_t i = 0; i < msg.headers.size(); ++i) {
             WriteSignedHeader(headers[static_cast<unsigned>(i)], msg.headers[i]);
           }
+        } else if constexpr (std::is_same_v<T, BlobWantMsg>) {
+          auto list = m.initBlobWant().initRanges(static_cast<unsigned>(msg.ranges.size()));
+          for (size_t i = 0; i < msg.ranges.size(); ++i) {
+            auto r = list[static_cast<unsigned>(i)];
+            r.setHash(DataOf(msg.ranges[i].hash));
+            r.setFirst(msg.ranges[i].first);
+            r.setCount(msg.ranges[i].count);
+          }
+        } else if constexpr (std::is_same_v<T, BlobDataMsg>) {
+          auto d = m.initBlobData();
+          d.setHash(DataOf(msg.hash));
+          d.setSize(msg.size);
+          d.setFirst(msg.first);
+          d.setData(capnp::Data::Reader(msg.data.data(), msg.data.size()));
+        } else if constexpr (std::is_same_v<T, BlobLackMsg>) {
+          auto list = m.initBlobLack().initItems(static_cast<unsigned>(msg.items.size()));
+          for (size_t i = 0; i < msg.items.size(); ++i) {
+            list[static_cast<unsigned>(i)].setHash(DataOf(msg.items[i].first));
+            list[static_cast<unsigned>(i)].setReason(static_cast<uint8_t>(msg.items[i].second));
+          }
         }
       },
       message);
@@ -333,7 +397,8 @@ Bytes EncodeMessage(const Message& message) {
 }
 
 const char* MessageKindName(const Message& message) {
-  static constexpr const char* kNames[] = {"hello", "batch", "ack", "heads", "ping", "error", "evidence"};
+  static constexpr const char* kNames[] = {"hello", "batch", "ack", "heads", "ping", "error", "evidence",
+                                                  "blob_want", "blob_data", "blob_lack"};
   return kNames[message.index()];
 }
 

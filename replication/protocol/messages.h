@@ -25,7 +25,8 @@ namespace ncen::replication {
 
 using crypto::Hash256;
 
-inline constexpr uint32_t kProtocolVersion = 2;
+// 3: blobs (docs/blobs.md §4). A peer of another version is refused at hello.
+inline constexpr uint32_t kProtocolVersion = 3;
 
 struct FeedHeadMsg {
   storage::FeedId feed;
@@ -79,7 +80,32 @@ struct EvidenceMsg {
   std::vector<storage::SignedHeader> headers;
 };
 
-using Message = std::variant<HelloMsg, BatchMsg, AckMsg, HeadsMsg, PingMsg, ErrorMsg, EvidenceMsg>;
+struct BlobRangeMsg {
+  Hash256 hash{};
+  uint32_t first = 0;
+  uint32_t count = 0;
+};
+
+struct BlobWantMsg {
+  std::vector<BlobRangeMsg> ranges;
+};
+
+// `data` is a view into the bytes given to DecodeMessage, like a batch's.
+struct BlobDataMsg {
+  Hash256 hash{};
+  uint32_t size = 0;
+  uint32_t first = 0;
+  ByteView data;
+};
+
+enum class BlobLackReason : uint8_t { kNotHeld = 0, kNotAllowed = 1 };
+
+struct BlobLackMsg {
+  std::vector<std::pair<Hash256, BlobLackReason>> items;
+};
+
+using Message = std::variant<HelloMsg, BatchMsg, AckMsg, HeadsMsg, PingMsg, ErrorMsg, EvidenceMsg, BlobWantMsg,
+                             BlobDataMsg, BlobLackMsg>;
 
 // kCorruption naming what is wrong: not a whole number of words, trailing
 // bytes, a list longer than its bound (limits.h), a key or hash of the

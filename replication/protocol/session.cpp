@@ -35,6 +35,11 @@ Session::Session(storage::Store& store, const crypto::PublicKey& self, std::stri
       planner_(store, options.batch_bytes),
       marks_(store, self, peer_.name) {
   if (options_.window == 0) options_.window = 1;
+  if (options_.blob_window_bytes < storage::kBlobChunkBytes) options_.blob_window_bytes = storage::kBlobChunkBytes;
+}
+
+Session::~Session() {
+  if (options_.blob_fetches) options_.blob_fetches->ReleaseAll(this);
 }
 
 bool Session::InScope(const FeedId& feed) const { return peer_scopes_.count(feed.scope) > 0; }
@@ -188,6 +193,9 @@ Status Session::Dispatch(ByteView bytes, int64_t now_ms) {
         if constexpr (std::is_same_v<T, AckMsg>) return OnAck(m, now_ms);
         if constexpr (std::is_same_v<T, HeadsMsg>) return OnHeads(m, now_ms);
         if constexpr (std::is_same_v<T, EvidenceMsg>) return OnEvidence(m, now_ms);
+        if constexpr (std::is_same_v<T, BlobWantMsg>) return OnBlobWant(m, now_ms);
+        if constexpr (std::is_same_v<T, BlobDataMsg>) return OnBlobData(m, now_ms);
+        if constexpr (std::is_same_v<T, BlobLackMsg>) return OnBlobLack(m, now_ms);
         if constexpr (std::is_same_v<T, ErrorMsg>) {
           Fail(Unavailable("peer " + peer_.name + " ended the session: " + m.text), false, now_ms);
         }
@@ -502,6 +510,9 @@ Status Session::Pump(int64_t now_ms) {
     inflight_.push_back(std::move(batch));
   }
   NCEN_CHECK(inflight_.size() <= options_.window);
+  // Blob chunks only when no entry waits for the window: a photo never
+  // delays a record (docs/blobs.md §5).
+  if (inflight_.size() < options_.window) NCEN_RETURN_IF_ERROR(SendBlobData(now_ms));
   return Status::Ok();
 }
 
@@ -533,6 +544,10 @@ void Session::OnTick(int64_t now_ms) {
     if (Status s = CheckForksFoundElsewhere(now_ms); !s.ok()) return Fail(s, true, now_ms);
     SendHeads(now_ms);
     if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
+  }
+  if (progress_.hello_received) {
+    if (Status s = ServeWants(now_ms); !s.ok()) return Fail(s, true, now_ms);
+    if (Status s = RefreshWants(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }
   if (now_ms - last_sent_ms_ >= options_.keepalive_ms) Queue(PingMsg{}, now_ms);
   UpdateProgress(now_ms);
@@ -574,6 +589,310 @@ void Session::UpdateProgress(int64_t now_ms) {
     progress_.sync_started_ms = now_ms;
   }
   progress_.caught_up = caught_up;
+}
+
+// ---------------------------------------------------------------------------
+// Blobs (docs/blobs.md §4–5). The receiver asks for what it lacks, at most a
+// window of bytes ahead of what arrived, previews first; the sender checks
+// that the peer may hold a record that refers to the blob, and sends chunks
+// when no entry waits.
+
+const char* BlobPolicyName(BlobPolicy p) {
+  switch (p) {
+    case BlobPolicy::kFull: return "full";
+    case BlobPolicy::kPreviews: return "previews";
+    case BlobPolicy::kNone: return "none";
+  }
+  return "?";
+}
+
+std::optional<BlobPolicy> ParseBlobPolicy(std::string_view name) {
+  for (BlobPolicy p : {BlobPolicy::kFull, BlobPolicy::kPreviews, BlobPolicy::kNone}) {
+    if (name == BlobPolicyName(p)) return p;
+  }
+  return std::nullopt;
+}
+
+bool BlobFetches::Claim(const Hash256& hash, const void* owner) {
+  auto [it, fresh] = owner_.try_emplace(hash, owner);
+  return fresh || it->second == owner;
+}
+
+void BlobFetches::Release(const Hash256& hash, const void* owner) {
+  auto it = owner_.find(hash);
+  if (it != owner_.end() && it->second == owner) owner_.erase(it);
+}
+
+void BlobFetches::ReleaseAll(const void* owner) {
+  std::erase_if(owner_, [&](const auto& kv) { return kv.second == owner; });
+}
+
+namespace {
+
+uint64_t ChunkBytes(uint32_t size, uint32_t first, uint32_t count) {
+  uint64_t n = 0;
+  for (uint32_t i = first; i < first + count; ++i) n += storage::BlobChunkSize(size, i);
+  return n;
+}
+
+// How long a peer's "I lack it" holds before the blob is asked for again (it
+// may have fetched it meanwhile).
+constexpr int64_t kBlobLackRetryMs = 10000;
+// How often the wanted blobs are looked for when nothing new arrived
+// (demands, and lacks that expired).
+constexpr int64_t kWantsRefreshMs = 2000;
+constexpr size_t kWantQueueMax = 256;
+
+}  // namespace
+
+bool Session::Fetches(const storage::WantedBlob& w) const {
+  switch (options_.blob_policy) {
+    case BlobPolicy::kFull: return true;
+    case BlobPolicy::kPreviews: return w.preview || w.demanded;
+    case BlobPolicy::kNone: return false;
+  }
+  return false;
+}
+
+// The index says which blobs records refer to; it is built after entries
+// are applied. A slice per call, so a large backlog never stalls the session.
+Result<bool> Session::IndexCaughtUp() {
+  NCEN_ASSIGN_OR_RETURN(uint64_t backlog, store_.IndexBacklog());
+  if (backlog == 0) return true;
+  NCEN_ASSIGN_OR_RETURN(backlog, store_.CatchUpIndex(limits::kIndexRecordsPerTick));
+  return backlog == 0;
+}
+
+Status Session::RefreshWants(int64_t now_ms) {
+  // Entries first: blobs are asked for once the peer has nothing more for us.
+  if (progress_.ahead > 0 || !progress_.hello_received || options_.blob_policy == BlobPolicy::kNone) {
+    return Status::Ok();
+  }
+  bool fresh_entries = wants_seen_entries_ != progress_.entries_received;
+  bool due = now_ms - wants_refreshed_ms_ >= kWantsRefreshMs;
+  if (!fresh_entries && !due && !want_queue_.empty()) return RequestBlobs(now_ms);
+  if (!fresh_entries && !due) return Status::Ok();
+  NCEN_ASSIGN_OR_RETURN(bool indexed, IndexCaughtUp());
+  if (!indexed) return Status::Ok();
+  wants_refreshed_ms_ = now_ms;
+  wants_seen_entries_ = progress_.entries_received;
+  std::erase_if(peer_lacks_, [&](const auto& kv) { return now_ms - kv.second >= kBlobLackRetryMs; });
+  std::set<Hash256> skip;
+  for (const auto& [hash, when] : peer_lacks_) skip.insert(hash);
+  NCEN_ASSIGN_OR_RETURN(auto wanted, store_.WantedBlobs(kWantQueueMax + fetching_.size(), &skip));
+  want_queue_.clear();
+  uint64_t pending = 0, blobs = 0;
+  for (const storage::WantedBlob& w : wanted) {
+    if (!Fetches(w)) continue;
+    storage::BlobInfo info;
+    info.size = w.size;
+    info.chunks = storage::BlobChunkCount(w.size);
+    info.chunks_held = w.chunks_held;
+    pending += w.size - info.bytes_held();
+    ++blobs;
+    if (!fetching_.count(w.hash)) want_queue_.push_back(w);
+  }
+  progress_.blob_bytes_pending = pending;
+  progress_.blobs_pending = blobs;
+  return RequestBlobs(now_ms);
+}
+
+Status Session::RequestBlobs(int64_t now_ms) {
+  BlobWantMsg want;
+  for (;;) {
+    if (progress_.blob_bytes_in_flight >= options_.blob_window_bytes || want.ranges.size() >= limits::kBlobRangesMax) {
+      break;
+    }
+    // Go on with a blob being fetched, else start the next one.
+    BlobFetch* fetch = nullptr;
+    for (auto& [hash, f] : fetching_) {
+      if (f.next_request < storage::BlobChunkCount(f.want.size)) {
+        fetch = &f;
+        break;
+      }
+    }
+    if (!fetch) {
+      while (!want_queue_.empty()) {
+        storage::WantedBlob w = want_queue_.front();
+        want_queue_.pop_front();
+        if (fetching_.count(w.hash)) continue;
+        if (options_.blob_fetches && !options_.blob_fetches->Claim(w.hash, this)) continue;  // another peer brings it
+        BlobFetch f{w, w.chunks_held, w.chunks_held};
+        fetch = &fetching_.emplace(w.hash, f).first->second;
+        break;
+      }
+    }
+    if (!fetch) break;
+    const uint32_t chunks = storage::BlobChunkCount(fetch->want.size);
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    while (fetch->next_request + count < chunks) {
+      uint64_t n = storage::BlobChunkSize(fetch->want.size, fetch->next_request + count);
+      if (count > 0 && progress_.blob_bytes_in_flight + bytes + n > options_.blob_window_bytes) break;
+      bytes += n;
+      ++count;
+    }
+    want.ranges.push_back({fetch->want.hash, fetch->next_request, count});
+    fetch->next_request += count;
+    progress_.blob_bytes_in_flight += bytes;
+  }
+  if (!want.ranges.empty()) Queue(want, now_ms);
+  return Status::Ok();
+}
+
+void Session::DropFetch(const Hash256& hash) {
+  auto it = fetching_.find(hash);
+  if (it == fetching_.end()) return;
+  const BlobFetch& f = it->second;
+  uint64_t asked = ChunkBytes(f.want.size, f.next_expected, f.next_request - f.next_expected);
+  progress_.blob_bytes_in_flight -= std::min(progress_.blob_bytes_in_flight, asked);
+  fetching_.erase(it);
+  if (options_.blob_fetches) options_.blob_fetches->Release(hash, this);
+}
+
+Status Session::OnBlobData(const BlobDataMsg& m, int64_t now_ms) {
+  auto it = fetching_.find(m.hash);
+  if (it == fetching_.end()) {
+    // Asked for, then dropped here (the peer holds it at another size): the
+    // rest of what was asked may still come, and is ignored. Anything else
+    // was never asked for.
+    if (peer_lacks_.count(m.hash)) return Status::Ok();
+    return Corruption("blob data for " + storage::BlobHashText(m.hash) + ", which this node did not ask for");
+  }
+  BlobFetch& f = it->second;
+  if (m.size != f.want.size) {
+    // The reference here names another size than the blob the peer holds:
+    // the bytes cannot match the hash. Asked elsewhere later.
+    log_.push_back("peer " + peer_.name + " holds blob " + storage::BlobHashText(m.hash) + " as " +
+                   std::to_string(m.size) + " bytes; the reference here says " + std::to_string(f.want.size));
+    peer_lacks_[m.hash] = now_ms;
+    DropFetch(m.hash);
+    return RequestBlobs(now_ms);
+  }
+  if (m.first != f.next_expected) {
+    return Corruption("blob data for " + storage::BlobHashText(m.hash) + " starts at chunk " +
+                      std::to_string(m.first) + " where " + std::to_string(f.next_expected) + " was due");
+  }
+  // Whole chunks, within what was asked for.
+  uint32_t count = 0;
+  size_t at = 0;
+  while (at < m.data.size()) {
+    size_t n = storage::BlobChunkSize(f.want.size, m.first + count);
+    if (n == 0 || m.data.size() - at < n) return Corruption("blob data does not hold whole chunks");
+    at += n;
+    ++count;
+  }
+  if (count == 0 || m.first + count > f.next_request) {
+    return Corruption("blob data for " + storage::BlobHashText(m.hash) + " holds chunks not asked for");
+  }
+  NCEN_ASSIGN_OR_RETURN(storage::ChunkWrite w, store_.PutBlobChunks(m.hash, f.want.size, m.first, m.data));
+  f.next_expected += count;
+  progress_.blob_bytes_in_flight -= std::min<uint64_t>(progress_.blob_bytes_in_flight, m.data.size());
+  progress_.blob_bytes_received += w.bytes_new;
+  progress_.blob_bytes_pending -= std::min(progress_.blob_bytes_pending, w.bytes_new);
+  if (w.completed) {
+    ++progress_.blobs_received;
+    if (progress_.blobs_pending > 0) --progress_.blobs_pending;
+    DropFetch(m.hash);
+  } else if (f.next_expected >= storage::BlobChunkCount(f.want.size)) {
+    DropFetch(m.hash);  // held already (another session finished it): nothing more to ask
+  }
+  return RequestBlobs(now_ms);
+}
+
+Status Session::OnBlobLack(const BlobLackMsg& m, int64_t now_ms) {
+  for (const auto& [hash, reason] : m.items) {
+    if (!fetching_.count(hash)) continue;
+    peer_lacks_[hash] = now_ms;
+    DropFetch(hash);
+  }
+  return RequestBlobs(now_ms);
+}
+
+Result<bool> Session::BlobMayGo(const Hash256& hash) {
+  NCEN_ASSIGN_OR_RETURN(auto uses, store_.BlobUses(hash));
+  for (const storage::BlobUse& use : uses) {
+    if (MayReceive(FeedId{use.author, use.scope})) return true;
+  }
+  return false;
+}
+
+Status Session::OnBlobWant(const BlobWantMsg& m, int64_t now_ms) {
+  uint64_t asked = 0;
+  for (const BlobRangeMsg& r : m.ranges) {
+    if (r.count == 0 || r.count > storage::BlobChunkCount(storage::kBlobBytesMax)) {
+      return Corruption("blob want of " + std::to_string(r.count) + " chunks");
+    }
+    asked += uint64_t{r.count} * storage::kBlobChunkBytes;
+    wants_in_.push_back(r);
+  }
+  // An honest receiver asks for at most its window ahead of what arrived.
+  size_t queued = 0;
+  for (const BlobRangeMsg& r : wants_in_) queued += r.count;
+  if (queued * storage::kBlobChunkBytes + serving_bytes_ > 4 * limits::kBlobWindowBytes + asked) {
+    return ResourceExhausted("peer " + peer_.name + " asks for more blob bytes than a window");
+  }
+  return ServeWants(now_ms);
+}
+
+// Checks each want received: the blob held whole here, and a record the
+// peer may hold refers to it. Waits while the index is behind.
+Status Session::ServeWants(int64_t now_ms) {
+  if (wants_in_.empty()) return Status::Ok();
+  NCEN_ASSIGN_OR_RETURN(bool indexed, IndexCaughtUp());
+  if (!indexed) return Status::Ok();
+  BlobLackMsg lack;
+  std::map<Hash256, std::optional<BlobLackReason>> verdicts;
+  while (!wants_in_.empty()) {
+    BlobRangeMsg r = wants_in_.front();
+    wants_in_.pop_front();
+    auto [v, fresh] = verdicts.try_emplace(r.hash);
+    if (fresh) {
+      NCEN_ASSIGN_OR_RETURN(bool may, BlobMayGo(r.hash));
+      NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));
+      if (!may) {
+        v->second = BlobLackReason::kNotAllowed;
+      } else if (!info || !info->complete) {
+        v->second = BlobLackReason::kNotHeld;
+      }
+      if (v->second) lack.items.push_back({r.hash, *v->second});
+    }
+    if (v->second) continue;
+    serving_.push_back(r);
+    serving_bytes_ += uint64_t{r.count} * storage::kBlobChunkBytes;
+  }
+  if (!lack.items.empty()) Queue(lack, now_ms);
+  if (inflight_.size() < options_.window) return SendBlobData(now_ms);
+  return Status::Ok();
+}
+
+Status Session::SendBlobData(int64_t now_ms) {
+  while (!serving_.empty()) {
+    BlobRangeMsg& r = serving_.front();
+    blob_buffer_.clear();
+    NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));
+    if (!info || !info->complete || r.first >= info->chunks) {
+      // Asked past its end (or gone): a lack, not an error of ours.
+      BlobLackMsg lack;
+      lack.items.push_back({r.hash, BlobLackReason::kNotHeld});
+      Queue(lack, now_ms);
+      serving_bytes_ -= std::min<size_t>(serving_bytes_, uint64_t{r.count} * storage::kBlobChunkBytes);
+      serving_.pop_front();
+      continue;
+    }
+    uint32_t last = std::min(r.first + r.count, info->chunks);
+    size_t max_bytes = limits::kBlobDataBytesMax;
+    NCEN_ASSIGN_OR_RETURN(uint32_t n, store_.ReadBlobChunks(r.hash, r.first, max_bytes, blob_buffer_));
+    n = std::min(n, last - r.first);
+    size_t bytes = ChunkBytes(static_cast<uint32_t>(info->size), r.first, n);
+    Queue(BlobDataMsg{r.hash, static_cast<uint32_t>(info->size), r.first, ByteView(blob_buffer_).first(bytes)}, now_ms);
+    progress_.blob_bytes_sent += bytes;
+    serving_bytes_ -= std::min<size_t>(serving_bytes_, uint64_t{n} * storage::kBlobChunkBytes);
+    r.first += n;
+    r.count -= std::min(r.count, n);
+    if (r.count == 0 || r.first >= last) serving_.pop_front();
+  }
+  return Status::Ok();
 }
 
 }  // namespace ncen::replication

@@ -36,6 +36,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <set>
 #include <string>
 #include <vector>
@@ -58,6 +60,28 @@ struct SessionTestHooks {
   std::function<bool()> die_before_commit;
 };
 
+// Which blobs this node fetches from a peer (docs/blobs.md §5): images and
+// previews as soon as a record refers to them (a hub), previews only and
+// images when an officer asks (a post on a thin link), or none at all.
+enum class BlobPolicy : uint8_t { kFull = 0, kPreviews = 1, kNone = 2 };
+const char* BlobPolicyName(BlobPolicy p);  // "full", "previews", "none"
+std::optional<BlobPolicy> ParseBlobPolicy(std::string_view name);
+
+// Which session of a node is fetching which blob, so that a blob is asked of
+// one peer at a time (the same blob reachable by two paths comes once).
+// Shared by the sessions of one node; one thread at a time, like them.
+class BlobFetches {
+ public:
+  // True when `owner` may fetch it (nobody else is).
+  bool Claim(const Hash256& hash, const void* owner);
+  void Release(const Hash256& hash, const void* owner);
+  void ReleaseAll(const void* owner);
+  size_t size() const { return owner_.size(); }
+
+ private:
+  std::map<Hash256, const void*> owner_;
+};
+
 struct SessionOptions {
   size_t batch_bytes = limits::kBatchBytesDefault;  // entry bytes per batch (at least one entry)
   size_t window = limits::kWindowBatches;          // unacknowledged batches in flight
@@ -65,6 +89,9 @@ struct SessionOptions {
   int64_t idle_timeout_ms = limits::kIdleTimeoutMs;  // fail when nothing arrived this long
   int64_t poll_ms = limits::kPollMs;               // how often OnTick looks for new entries
   const SessionTestHooks* test_hooks = nullptr;
+  BlobPolicy blob_policy = BlobPolicy::kFull;  // what this node fetches from the peer
+  BlobFetches* blob_fetches = nullptr;         // this node's; null: no coordination with other sessions
+  size_t blob_window_bytes = limits::kBlobWindowBytes;  // asked for and not yet received
 };
 
 struct PeerInfo {
@@ -88,12 +115,22 @@ struct SessionProgress {
   uint64_t feeds_refused_by_peer = 0;
   int64_t sync_started_ms = 0;   // when the current catch-up began
   int64_t last_sync_ms = 0;      // last time the session was caught up (0 = never)
+  // Blobs (docs/blobs.md §5).
+  uint64_t blobs_received = 0;          // completed here from this peer
+  uint64_t blob_bytes_received = 0;     // chunk bytes new to this node
+  uint64_t blob_bytes_sent = 0;
+  uint64_t blob_bytes_pending = 0;      // still to fetch from this peer under its policy (as of the last look)
+  uint64_t blobs_pending = 0;
+  uint64_t blob_bytes_in_flight = 0;    // asked for, not yet arrived
 };
 
 class Session {
  public:
   Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
           std::string self_role, PeerInfo peer, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void Start(int64_t now_ms);
   void OnMessage(ByteView message, int64_t now_ms);
@@ -135,6 +172,12 @@ class Session {
     std::vector<std::pair<storage::FeedId, uint64_t>> runs;  // feed, last seq sent
   };
 
+  struct BlobFetch {
+    storage::WantedBlob want;
+    uint32_t next_request = 0;   // the first chunk not yet asked for
+    uint32_t next_expected = 0;  // the first chunk not yet received
+  };
+
   bool InScope(const storage::FeedId& feed) const;     // a scope exchanged with this peer
   bool MayReceive(const storage::FeedId& feed) const;  // the peer may hold this feed
   bool MaySend(const storage::FeedId& feed) const;     // ... and we send it entries
@@ -156,6 +199,18 @@ class Session {
   Status NoteFork(const storage::ForkReport& fork, bool newly);
   Status CheckForksFoundElsewhere(int64_t now_ms);
   Status Pump(int64_t now_ms);
+  // Blobs: what to fetch (receiver) and what to serve (sender).
+  Result<bool> IndexCaughtUp();
+  Status RefreshWants(int64_t now_ms);
+  Status RequestBlobs(int64_t now_ms);
+  Status OnBlobWant(const BlobWantMsg& want, int64_t now_ms);
+  Status OnBlobData(const BlobDataMsg& data, int64_t now_ms);
+  Status OnBlobLack(const BlobLackMsg& lack, int64_t now_ms);
+  Status ServeWants(int64_t now_ms);
+  Status SendBlobData(int64_t now_ms);
+  Result<bool> BlobMayGo(const Hash256& hash);
+  void DropFetch(const Hash256& hash);
+  bool Fetches(const storage::WantedBlob& w) const;  // under this peer's policy
   void SendHeads(int64_t now_ms);
   void UpdateProgress(int64_t now_ms);
   void Fail(Status status, bool tell_peer, int64_t now_ms);
@@ -199,6 +254,18 @@ class Session {
   int64_t last_received_ms_ = 0;
   int64_t last_sent_ms_ = 0;
   int64_t last_refresh_ms_ = -1;
+
+  // Blobs, receiving.
+  std::deque<storage::WantedBlob> want_queue_;
+  std::map<Hash256, BlobFetch> fetching_;
+  std::map<Hash256, int64_t> peer_lacks_;  // hash -> when the peer said so (asked again later)
+  int64_t wants_refreshed_ms_ = -1;
+  uint64_t wants_seen_entries_ = UINT64_MAX;  // entries_received at the last refresh
+  // Blobs, sending: wants received, checked and not yet answered in full.
+  std::deque<BlobRangeMsg> wants_in_;
+  std::deque<BlobRangeMsg> serving_;
+  size_t serving_bytes_ = 0;
+  Bytes blob_buffer_;
 };
 
 }  // namespace ncen::replication

@@ -36,7 +36,7 @@ struct ForkEvidence {
 }
 
 struct Hello {
-  protocolVersion @0 :UInt32;   # 2
+  protocolVersion @0 :UInt32;   # 3 (2 had no blobs)
   nodeId @1 :Data;              # must equal the channel's authenticated key
   name @2 :Text;
   role @3 :Text;                # "post", "hub", "regional"
@@ -83,6 +83,33 @@ struct Heads {
   frontier @0 :List(FeedHead);
 }
 
+# Blobs (docs/blobs.md §4): the receiver asks, the sender answers.
+struct BlobRange {
+  hash @0 :Data;                # 32 bytes: BLAKE2b-256 of the blob
+  first @1 :UInt32;             # the first chunk wanted
+  count @2 :UInt32;             # chunks wanted from there
+}
+
+struct BlobWant {
+  ranges @0 :List(BlobRange);
+}
+
+struct BlobData {
+  hash @0 :Data;
+  size @1 :UInt32;              # the whole blob's size, as the sender holds it
+  first @2 :UInt32;             # index of the first chunk in `data`
+  data @3 :Data;                # whole consecutive chunks
+}
+
+struct BlobLackItem {
+  hash @0 :Data;
+  reason @1 :UInt8;             # 0 not held whole here, 1 not yours to have
+}
+
+struct BlobLack {
+  items @0 :List(BlobLackItem);
+}
+
 struct Message {
   union {
     hello @0 :Hello;
@@ -92,5 +119,8 @@ struct Message {
     ping @4 :Void;
     error @5 :Text;             # the sender is about to close: why
     evidence @6 :Evidence;
+    blobWant @7 :BlobWant;      # protocol version 3
+    blobData @8 :BlobData;
+    blobLack @9 :BlobLack;
   }
 }

@@ -50,6 +50,9 @@ bool Same(const ForkEvidenceMsg& a, const ForkEvidenceMsg& b) { return Same(a.a,
 bool Same(const FeedRefusalMsg& a, const FeedRefusalMsg& b) {
   return a.feed == b.feed && a.held == b.held && a.reason == b.reason;
 }
+bool Same(const BlobRangeMsg& a, const BlobRangeMsg& b) {
+  return a.hash == b.hash && a.first == b.first && a.count == b.count;
+}
 template <typename T>
 bool Same(const std::vector<T>& a, const std::vector<T>& b) {
   if (a.size() != b.size()) return false;
@@ -73,6 +76,13 @@ bool Same(const ErrorMsg& a, const ErrorMsg& b) { return a.text == b.text; }
 bool Same(const EvidenceMsg& a, const EvidenceMsg& b) {
   return Same(a.forks, b.forks) && Same(a.headers, b.headers);
 }
+
+bool Same(const BlobWantMsg& a, const BlobWantMsg& b) { return Same(a.ranges, b.ranges); }
+bool Same(const BlobDataMsg& a, const BlobDataMsg& b) {
+  return a.hash == b.hash && a.size == b.size && a.first == b.first && a.data.size() == b.data.size() &&
+         std::equal(a.data.begin(), a.data.end(), b.data.begin());
+}
+bool Same(const BlobLackMsg& a, const BlobLackMsg& b) { return a.items == b.items; }
 
 bool SameMessage(const Message& a, const Message& b) {
   if (a.index() != b.index()) return false;

@@ -180,7 +180,11 @@ TEST_CASE("a cycle of entries goes in one batch, however small the batches", "[s
 TEST_CASE("records received from a peer are found by search", "[session]") {
   Node a(1, "a"), b(2, "b");
   auto ids = a.Write(5, Scope::kNational, "searchable");
-  Link link(a, b);
+  // A session that fetches no blob never looks at the index (one that does
+  // brings it up to date in slices, to find the blobs records refer to).
+  SessionOptions no_blobs = SmallBatches();
+  no_blobs.blob_policy = BlobPolicy::kNone;
+  Link link(a, b, no_blobs);
   link.Settle();
   // Applied entries wait for the index; a search brings it up to date.
   CHECK(b.store().IndexBacklog().value() > 0);
@@ -192,7 +196,7 @@ TEST_CASE("records received from a peer are found by search", "[session]") {
   CHECK(b.store().IndexBacklog().value() == 0);
   // Index maintenance by slices gives the same result.
   Node c(3, "c");
-  Link link2(a, c);
+  Link link2(a, c, no_blobs);
   link2.Settle();
   while (c.store().CatchUpIndex(2).value() > 0) {
   }
