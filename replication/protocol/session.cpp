@@ -818,18 +818,17 @@ Result<bool> Session::BlobMayGo(const Hash256& hash) {
 }
 
 Status Session::OnBlobWant(const BlobWantMsg& m, int64_t now_ms) {
-  uint64_t asked = 0;
   for (const BlobRangeMsg& r : m.ranges) {
     if (r.count == 0 || r.count > storage::BlobChunkCount(storage::kBlobBytesMax)) {
       return Corruption("blob want of " + std::to_string(r.count) + " chunks");
     }
-    asked += uint64_t{r.count} * storage::kBlobChunkBytes;
     wants_in_.push_back(r);
   }
-  // An honest receiver asks for at most its window ahead of what arrived.
-  size_t queued = 0;
+  // An honest receiver asks for at most its window ahead of what arrived,
+  // so what waits here is bounded (twice, for the chunk rounding).
+  uint64_t queued = 0;
   for (const BlobRangeMsg& r : wants_in_) queued += r.count;
-  if (queued * storage::kBlobChunkBytes + serving_bytes_ > 4 * limits::kBlobWindowBytes + asked) {
+  if (queued * storage::kBlobChunkBytes + serving_bytes_ > 2 * limits::kBlobWindowBytes) {
     return ResourceExhausted("peer " + peer_.name + " asks for more blob bytes than a window");
   }
   return ServeWants(now_ms);

@@ -740,3 +740,185 @@ TEST_CASE("scenario 10: a peer's last words are kept as valid UTF-8 without cont
 }
 
 }  // namespace ncen::replication
+
+// ---------------------------------------------------------------------------
+// Blobs (docs/blobs.md §4–5)
+
+namespace ncen::replication {
+namespace {
+
+Bytes BlobBytes(size_t n, uint8_t seed) {
+  Bytes b(n);
+  uint32_t x = seed * 2654435761u + 7;
+  for (auto& c : b) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<uint8_t>(x >> 24);
+  }
+  return b;
+}
+
+nlohmann::ordered_json BlobRefJson(const Bytes& blob) {
+  return {{"hash", ToHex(crypto::Blake2b256(blob))}, {"size", blob.size()}, {"media_type", "image/jpeg"},
+          {"width", 100}, {"height", 100}};
+}
+
+// A photo of a new seizure on `node`: the image and preview stored there,
+// the records written in `scope`. Returns the photo record's id.
+storage::RecordId AddPhoto(Node& node, const Bytes& image, const Bytes& preview, Scope scope = Scope::kNational) {
+  storage::RecordId seizure = node.Write(1, scope, "photo")[0];
+  REQUIRE(node.store().PutBlob(image).ok());
+  REQUIRE(node.store().PutBlob(preview).ok());
+  nlohmann::ordered_json j = {{"subject", storage::FormatRecordId(seizure)},
+                              {"image", BlobRefJson(image)},
+                              {"preview", BlobRefJson(preview)}};
+  storage::LocalChange c;
+  c.id = storage::NewRecordId(storage::UnixMillisNow());
+  c.type = storage::RecordType::kPhoto;
+  c.payload = storage::RecordFromJson(storage::RecordType::kPhoto, j).value();
+  c.scope = scope;
+  REQUIRE(node.store().AppendLocal(node.identity, {&c, 1}).ok());
+  return c.id;
+}
+
+bool Holds(Node& n, const Bytes& blob) {
+  auto info = n.store().GetBlobInfo(crypto::Blake2b256(blob)).value();
+  return info && info->complete;
+}
+
+}  // namespace
+
+TEST_CASE("photos follow their records: previews and images arrive whole and verified", "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(3 * storage::kBlobChunkBytes + 5, 1), preview = BlobBytes(30000, 2);
+  AddPhoto(a, image, preview);
+  Link link(a, b);
+  link.Settle();
+  RequireConverged(a, b);
+  CHECK(b.store().ReadBlob(crypto::Blake2b256(image)).value() == image);
+  CHECK(b.store().ReadBlob(crypto::Blake2b256(preview)).value() == preview);
+  CHECK(link.b.progress().blobs_received == 2);
+  CHECK(link.b.progress().blob_bytes_received == image.size() + preview.size());
+  CHECK(link.b.progress().blob_bytes_pending == 0);
+  CHECK(link.a.progress().blob_bytes_sent == image.size() + preview.size());
+  CHECK(b.store().VerifyLog().value().blobs == 2);
+  // The same photo on a second record travels no more bytes.
+  storage::RecordId again = AddPhoto(a, image, preview);
+  (void)again;
+  link.Settle();
+  CHECK(link.a.progress().blob_bytes_sent == image.size() + preview.size());
+}
+
+TEST_CASE("a cut transfer resumes from the first missing chunk", "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(40 * storage::kBlobChunkBytes, 3), preview = BlobBytes(1000, 4);
+  AddPhoto(a, image, preview);
+  SessionOptions small = SmallBatches();
+  small.blob_window_bytes = 2 * storage::kBlobChunkBytes;
+  uint64_t sent = 0;
+  {
+    Link link(a, b, small);
+    // Until some but not all of the image arrived.
+    for (int i = 0; i < 200 && link.b.progress().blob_bytes_received < 10 * storage::kBlobChunkBytes; ++i) {
+      link.Pump(link.delivered + 1);
+      link.Tick(10);
+    }
+    link.Break();
+    sent = link.a.progress().blob_bytes_sent;
+  }
+  auto partial = b.store().GetBlobInfo(crypto::Blake2b256(image)).value();
+  REQUIRE(partial);
+  CHECK_FALSE(partial->complete);
+  CHECK(partial->chunks_held > 0);
+  Link again(a, b, small);
+  again.Settle(60);
+  CHECK(Holds(b, image));
+  // Nothing held was sent again: at most the window in flight at the cut.
+  uint64_t total = sent + again.a.progress().blob_bytes_sent;
+  CHECK(total <= image.size() + preview.size() + small.blob_window_bytes);
+}
+
+TEST_CASE("a post on a thin link fetches previews, and an image only when asked", "[session][blobs]") {
+  Node hub(1, "hub"), post(2, "post");
+  Bytes image = BlobBytes(storage::kBlobChunkBytes + 9, 5), preview = BlobBytes(2000, 6);
+  AddPhoto(hub, image, preview);
+  SessionOptions previews = SmallBatches();
+  previews.blob_policy = BlobPolicy::kPreviews;
+  Link link(hub, post, previews);
+  link.Settle();
+  CHECK(Holds(post, preview));
+  CHECK_FALSE(Holds(post, image));
+  CHECK(link.b.progress().blob_bytes_pending == 0);  // nothing more under its policy
+  REQUIRE(post.store().DemandBlob(crypto::Blake2b256(image), static_cast<uint32_t>(image.size())).ok());
+  link.Tick(5000);
+  link.Settle();
+  CHECK(Holds(post, image));
+}
+
+TEST_CASE("a blob of a national record is never sent to a peer that may not hold national records",
+          "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(5000, 7), preview = BlobBytes(500, 8);
+  AddPhoto(a, image, preview);
+  // b asks by hash anyway (it learnt it elsewhere): a refuses.
+  REQUIRE(b.store().DemandBlob(crypto::Blake2b256(image), 5000).ok());
+  Link link(a, b, SmallBatches(), {Scope::kRegional, Scope::kGlobal});
+  link.Settle();
+  CHECK_FALSE(Holds(b, image));
+  CHECK(link.a.progress().blob_bytes_sent == 0);
+  CHECK_FALSE(link.a.failed());
+  CHECK_FALSE(link.b.failed());
+}
+
+TEST_CASE("a peer that sends bytes not matching the hash, or data not asked for, ends the session",
+          "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(5000, 9), preview = BlobBytes(500, 10);
+  AddPhoto(a, image, preview);
+  Link link(a, b);
+  link.Pump();
+  // Data nobody asked for.
+  BlobDataMsg unasked{crypto::Blake2b256(image), 5000, 0, ByteView(image)};
+  link.b.OnMessage(EncodeMessage(unasked), link.now);
+  CHECK(link.b.failed());
+  CHECK_THAT(link.b.error().message(), Catch::Contains("did not ask for"));
+  CHECK_FALSE(Holds(b, image));
+
+  // Forged bytes for what was asked: refused, nothing kept.
+  Node c(3, "c");
+  Link forged(a, c);
+  Bytes fake = image;
+  fake[100] ^= 1;
+  bool tampered = false;
+  for (int round = 0; round < 200 && !forged.b.failed(); ++round) {
+    for (Bytes& m : forged.a.TakeOutgoing()) {
+      auto decoded = DecodeMessage(m).value();
+      if (auto* d = std::get_if<BlobDataMsg>(&decoded); d && d->hash == crypto::Blake2b256(image)) {
+        d->data = ByteView(fake);
+        m = EncodeMessage(*d);
+        tampered = true;
+      }
+      forged.b.OnMessage(m, forged.now);
+    }
+    for (Bytes& m : forged.b.TakeOutgoing()) forged.a.OnMessage(m, forged.now);
+    forged.Tick();
+  }
+  REQUIRE(tampered);
+  CHECK(forged.b.failed());
+  CHECK_THAT(forged.b.error().message(), Catch::Contains("do not match its hash"));
+  CHECK_FALSE(Holds(c, image));
+  CHECK(c.store().VerifyLog().ok());
+}
+
+TEST_CASE("a peer that asks for more blob bytes than a window ends the session", "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(5000, 11), preview = BlobBytes(500, 12);
+  AddPhoto(a, image, preview);
+  Link link(a, b, SmallBatches(), {Scope::kNational});
+  link.Settle();
+  BlobWantMsg greedy;
+  for (int i = 0; i < 200; ++i) greedy.ranges.push_back({crypto::Blake2b256(BlobBytes(10, i)), 0, 256});
+  link.a.OnMessage(EncodeMessage(greedy), link.now);
+  CHECK(link.a.failed());
+}
+
+}  // namespace ncen::replication
