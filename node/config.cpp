@@ -217,9 +217,12 @@ Result<PeerConfig> ReadPeer(const std::string& path, const toml::node& node) {
       }
     } else if (key == "scopes") {
       NCEN_ASSIGN_OR_RETURN(peer.scopes, ReadScopes(path, value));
+    } else if (key == "blobs") {
+      NCEN_ASSIGN_OR_RETURN(peer.blobs, StringAt(path, "blobs", value));
+      if (Status s = CheckBlobPolicy(peer.blobs); !s.ok()) return InvalidArgument(here + s.message());
     } else {
       return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
-                             "' in [[peers]] (name, id, address, scopes)");
+                             "' in [[peers]] (name, id, address, scopes, blobs)");
     }
   }
   if (!has_name) return InvalidArgument(At(path, node.source()) + "a peer needs a name");
@@ -305,6 +308,7 @@ std::string Render(const NodeConfig& config) {
       out << (i ? ", " : "") << Quote(storage::ScopeName(p.scopes[i]));
     }
     out << "]\n";
+    if (p.blobs != "full") out << "blobs = " << Quote(p.blobs) << "\n";
   }
   return out.str();
 }
@@ -339,6 +343,11 @@ Result<crypto::PublicKey> ParsePeerId(std::string_view hex) {
   }
   NCEN_RETURN_IF_ERROR(CheckPeerId(*id));
   return *id;
+}
+
+Status CheckBlobPolicy(std::string_view policy) {
+  if (policy == "full" || policy == "previews" || policy == "none") return Status::Ok();
+  return InvalidArgument("blobs must be \"full\", \"previews\" or \"none\", not \"" + std::string(policy) + "\"");
 }
 
 Status ValidatePeerName(std::string_view name) {

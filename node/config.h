@@ -55,6 +55,10 @@ struct PeerConfig {
   crypto::PublicKey id{};                            // Ed25519 node id (64 hex in the file)
   std::string address;                               // "HOST:PORT" to dial, or empty (inbound only)
   std::vector<storage::Scope> scopes = AllScopes();  // scopes the peer may receive
+  // Which photos this node fetches from the peer (docs/blobs.md §5): "full"
+  // (images and previews as records arrive), "previews" (previews; images
+  // when an officer asks: a post on a thin link) or "none".
+  std::string blobs = "full";
 
   friend bool operator==(const PeerConfig&, const PeerConfig&) = default;
 };
@@ -72,6 +76,9 @@ struct NodeConfig {
   const PeerConfig* FindByName(std::string_view name) const;
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };
+
+// kInvalidArgument unless full, previews or none.
+Status CheckBlobPolicy(std::string_view policy);
 
 // A validated "HOST:PORT". `host` is without brackets ("::1", "10.0.0.2",
 // "localhost").

@@ -279,9 +279,12 @@ class Daemon::Impl {
               (dialed_by_us ? "outbound" : "inbound") + ")");
     replication::PeerInfo info{pc->id, pc->name, pc->scopes};
     const auto& meta = store().meta();
+    replication::SessionOptions session_options;
+    session_options.blob_policy = replication::ParseBlobPolicy(pc->blobs).value_or(replication::BlobPolicy::kFull);
+    session_options.blob_fetches = &blob_fetches_;
     bool started = Drive(id, "start", [&] {
       live.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
-                                                            meta.name, meta.role, info);
+                                                            meta.name, meta.role, info, session_options);
       live.session->Start(now);
     });
     if (started) Flush(id);
@@ -626,6 +629,8 @@ class Daemon::Impl {
   asio::signal_set signals_;
   transport::TcpLimits limits_;
   std::unique_ptr<transport::Listener> listener_;
+  // Which session fetches which blob; outlives the sessions in live_.
+  replication::BlobFetches blob_fetches_;
   PeerManager peers_;
   std::map<crypto::PublicKey, Live> live_;  // peers with a session
   std::set<std::shared_ptr<Connection>> pending_;

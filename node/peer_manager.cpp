@@ -242,6 +242,11 @@ void PeerManager::SaveProgress(const crypto::PublicKey& id, const replication::S
   storage::PeerStatus& status = it->second.status;
   status.behind = progress.behind;
   status.ahead = progress.ahead;
+  status.blobs_pending = progress.blobs_pending;
+  status.blob_bytes_pending = progress.blob_bytes_pending;
+  status.blob_bytes_in_flight = progress.blob_bytes_in_flight;
+  status.blob_bytes_received = progress.blob_bytes_received;
+  status.blob_bytes_sent = progress.blob_bytes_sent;
   if (progress.last_sync_ms) status.last_sync_ms = progress.last_sync_ms;
   status.peer_frontier = std::move(peer_frontier);
 }

@@ -9,7 +9,8 @@ namespace ncen::storage {
 
 namespace {
 
-constexpr uint8_t kPeerValueVersion = 1;
+// 2 added the blob counters after bytes_out.
+constexpr uint8_t kPeerValueVersion = 2;
 constexpr size_t kShortTextBytesMax = 255;   // name, address: u8 length
 constexpr size_t kErrorTextBytesMax = 1024;  // last_error, reason: u16 length
 constexpr size_t kFrontierFeedBytes = 32 + 1 + 8 + 32;
@@ -103,6 +104,10 @@ Bytes EncodePeerStatus(const PeerStatus& s) {
     AppendU64BE(v, static_cast<uint64_t>(ms));
   }
   for (uint64_t n : {s.behind, s.ahead, s.bytes_in, s.bytes_out}) AppendU64BE(v, n);
+  for (uint64_t n : {s.blobs_pending, s.blob_bytes_pending, s.blob_bytes_in_flight, s.blob_bytes_received,
+                     s.blob_bytes_sent}) {
+    AppendU64BE(v, n);
+  }
   AppendText8(v, s.name);
   AppendText8(v, s.address);
   AppendText16(v, s.last_error);
@@ -121,9 +126,8 @@ Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value) {
     return Corruption("peer status of " + crypto::Fingerprint(id) + " does not decode: " + why);
   };
   ValueReader r(value);
-  if (uint8_t version = r.U8(); r.ok() && version != kPeerValueVersion) {
-    return bad("version " + std::to_string(version));
-  }
+  uint8_t version = r.U8();
+  if (r.ok() && version != 1 && version != kPeerValueVersion) return bad("version " + std::to_string(version));
   PeerStatus s;
   s.id = id;
   uint8_t flags = r.U8();
@@ -136,6 +140,13 @@ Result<PeerStatus> DecodePeerStatus(const PublicKey& id, ByteView value) {
   s.ahead = r.U64();
   s.bytes_in = r.U64();
   s.bytes_out = r.U64();
+  if (version >= 2) {
+    s.blobs_pending = r.U64();
+    s.blob_bytes_pending = r.U64();
+    s.blob_bytes_in_flight = r.U64();
+    s.blob_bytes_received = r.U64();
+    s.blob_bytes_sent = r.U64();
+  }
   s.name = r.Text(r.U8());
   s.address = r.Text(r.U8());
   uint16_t error_bytes = r.U16();

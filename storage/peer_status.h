@@ -41,6 +41,12 @@ struct PeerStatus {
   uint64_t behind = 0;              // entries we hold that the peer lacks (and may receive)
   uint64_t ahead = 0;               // entries the peer holds that we lack
   uint64_t bytes_in = 0, bytes_out = 0;
+  // Blobs (docs/blobs.md §5), from the session: what this node still
+  // fetches from the peer under its policy, what it asked for and awaits, and
+  // the chunk bytes received and sent since the daemon started. Value version
+  // 2 (a version-1 row reads them as 0).
+  uint64_t blobs_pending = 0, blob_bytes_pending = 0, blob_bytes_in_flight = 0;
+  uint64_t blob_bytes_received = 0, blob_bytes_sent = 0;
   std::string last_error;           // empty = none; stored cut to 1024 bytes
   std::vector<FeedHead> peer_frontier;  // the peer's last known frontier (may be empty)
 

@@ -360,6 +360,7 @@ Status Session::OnBatch(const BatchMsg& batch, int64_t now_ms) {
                       std::to_string(expect_batch_) + " was due");
   }
   ++expect_batch_;
+  told_blobs_done_ = false;  // the entries may refer to blobs: look again before saying done
   // DecodeMessage checked that the count fits the bytes.
   received_.clear();
   received_.reserve(batch.count);
@@ -507,6 +508,7 @@ Status Session::Pump(int64_t now_ms) {
     batch.runs = std::move(planned.runs);
     Queue(BatchMsg{batch.number, static_cast<uint32_t>(batch.entries), batch_entries_}, now_ms);
     progress_.batches_sent++;
+    peer_blobs_done_ = false;  // the entries may refer to blobs the peer will ask for
     inflight_.push_back(std::move(batch));
   }
   NCEN_CHECK(inflight_.size() <= options_.window);
@@ -574,7 +576,8 @@ void Session::UpdateProgress(int64_t now_ms) {
   }
   progress_.behind = behind;
   progress_.ahead = ahead;
-  bool caught_up = behind == 0 && ahead == 0 && inflight_.empty();
+  bool caught_up = behind == 0 && ahead == 0 && inflight_.empty() && told_blobs_done_ && peer_blobs_done_ &&
+                   fetching_.empty() && serving_.empty() && wants_in_.empty();
   if (caught_up) {
     if (!progress_.caught_up) {
       double seconds = static_cast<double>(now_ms - progress_.sync_started_ms) / 1000.0;
@@ -665,17 +668,19 @@ Result<bool> Session::IndexCaughtUp() {
 
 Status Session::RefreshWants(int64_t now_ms) {
   // Entries first: blobs are asked for once the peer has nothing more for us.
-  if (progress_.ahead > 0 || !progress_.hello_received || options_.blob_policy == BlobPolicy::kNone) {
+  if (progress_.ahead > 0 || !progress_.hello_received) return Status::Ok();
+  if (options_.blob_policy == BlobPolicy::kNone) {
+    TellBlobsDone(now_ms);
     return Status::Ok();
   }
-  bool fresh_entries = wants_seen_entries_ != progress_.entries_received;
+  bool fresh_entries = wants_seen_batches_ != progress_.batches_received;
   bool due = now_ms - wants_refreshed_ms_ >= kWantsRefreshMs;
   if (!fresh_entries && !due && !want_queue_.empty()) return RequestBlobs(now_ms);
   if (!fresh_entries && !due) return Status::Ok();
   NCEN_ASSIGN_OR_RETURN(bool indexed, IndexCaughtUp());
   if (!indexed) return Status::Ok();
   wants_refreshed_ms_ = now_ms;
-  wants_seen_entries_ = progress_.entries_received;
+  wants_seen_batches_ = progress_.batches_received;
   std::erase_if(peer_lacks_, [&](const auto& kv) { return now_ms - kv.second >= kBlobLackRetryMs; });
   std::set<Hash256> skip;
   for (const auto& [hash, when] : peer_lacks_) skip.insert(hash);
@@ -737,7 +742,16 @@ Status Session::RequestBlobs(int64_t now_ms) {
     progress_.blob_bytes_in_flight += bytes;
   }
   if (!want.ranges.empty()) Queue(want, now_ms);
+  if (fetching_.empty() && want_queue_.empty() && wants_seen_batches_ == progress_.batches_received) {
+    TellBlobsDone(now_ms);
+  }
   return Status::Ok();
+}
+
+void Session::TellBlobsDone(int64_t now_ms) {
+  if (told_blobs_done_) return;
+  told_blobs_done_ = true;
+  Queue(BlobWantMsg{}, now_ms);
 }
 
 void Session::DropFetch(const Hash256& hash) {
@@ -818,6 +832,7 @@ Result<bool> Session::BlobMayGo(const Hash256& hash) {
 }
 
 Status Session::OnBlobWant(const BlobWantMsg& m, int64_t now_ms) {
+  peer_blobs_done_ = m.ranges.empty();
   for (const BlobRangeMsg& r : m.ranges) {
     if (r.count == 0 || r.count > storage::BlobChunkCount(storage::kBlobBytesMax)) {
       return Corruption("blob want of " + std::to_string(r.count) + " chunks");

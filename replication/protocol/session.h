@@ -260,11 +260,18 @@ class Session {
   std::map<Hash256, BlobFetch> fetching_;
   std::map<Hash256, int64_t> peer_lacks_;  // hash -> when the peer said so (asked again later)
   int64_t wants_refreshed_ms_ = -1;
-  uint64_t wants_seen_entries_ = UINT64_MAX;  // entries_received at the last refresh
+  uint64_t wants_seen_batches_ = UINT64_MAX;  // batches_received at the last refresh
   // Blobs, sending: wants received, checked and not yet answered in full.
   std::deque<BlobRangeMsg> wants_in_;
   std::deque<BlobRangeMsg> serving_;
   size_t serving_bytes_ = 0;
+  // "Nothing more from you for now": an empty blob_want. Told after the
+  // wants were looked at since the last batch arrived; heard from the peer
+  // since our last batch. A session is caught up only then (ncen-node --once
+  // stays until photos moved too).
+  bool told_blobs_done_ = false;
+  bool peer_blobs_done_ = false;
+  void TellBlobsDone(int64_t now_ms);
   Bytes blob_buffer_;
 };
 

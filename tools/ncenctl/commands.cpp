@@ -377,7 +377,8 @@ json PeerConfigJson(const node::PeerConfig& p) {
           {"id", crypto::NodeIdHex(p.id)},
           {"fingerprint", crypto::Fingerprint(p.id)},
           {"address", TextOrNull(p.address)},
-          {"scopes", ScopesJson(p.scopes)}};
+          {"scopes", ScopesJson(p.scopes)},
+          {"blobs", p.blobs}};
 }
 
 // A peer in `status --json`: its configuration and what the daemon reported.
@@ -394,6 +395,12 @@ json PeerJson(const node::PeerReport& p) {
   out["in_sync"] = p.in_sync;
   out["bytes_in"] = row ? row->bytes_in : 0;
   out["bytes_out"] = row ? row->bytes_out : 0;
+  // Photos: what this node still fetches from the peer, and what moved.
+  out["photos"] = {{"pending", row ? row->blobs_pending : 0},
+                   {"bytes_pending", row ? row->blob_bytes_pending : 0},
+                   {"bytes_in_flight", row ? row->blob_bytes_in_flight : 0},
+                   {"bytes_received", row ? row->blob_bytes_received : 0},
+                   {"bytes_sent", row ? row->blob_bytes_sent : 0}};
   out["last_error"] = row ? TextOrNull(row->last_error) : json(nullptr);
   out["updated"] = row ? TimeOrNull(row->updated_ms) : json(nullptr);
   return out;
@@ -603,9 +610,12 @@ Status StatusCommand(const Globals& g, const StatusOptions& options) {
 }
 
 Status PeersAdd(const Globals& g, const std::string& name, const std::string& id_hex,
-                const std::string& address, const std::optional<std::string>& scopes) {
+                const std::string& address, const std::optional<std::string>& scopes,
+                const std::string& blobs) {
   node::PeerConfig peer;
   peer.name = name;
+  NCEN_RETURN_IF_ERROR(node::CheckBlobPolicy(blobs).WithContext("--blobs"));
+  peer.blobs = blobs;
   NCEN_RETURN_IF_ERROR(node::ValidatePeerName(name).WithContext("--name"));
   auto id = node::ParsePeerId(id_hex);
   if (!id.ok()) return id.status().WithContext("--id");
@@ -656,10 +666,10 @@ Status PeersList(const Globals& g) {
     std::cout << "(none)\n";
     return Status::Ok();
   }
-  std::cout << fmt::format("{:<20} {:<64}  {:<24}  {}\n", "NAME", "ID", "ADDRESS", "SCOPES");
+  std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {}\n", "NAME", "ID", "ADDRESS", "SCOPES", "PHOTOS");
   for (const auto& p : config.peers) {
-    std::cout << fmt::format("{:<20} {:<64}  {:<24}  {}\n", p.name, crypto::NodeIdHex(p.id),
-                             p.address.empty() ? "(inbound)" : p.address, ScopesText(p.scopes));
+    std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {}\n", p.name, crypto::NodeIdHex(p.id),
+                             p.address.empty() ? "(inbound)" : p.address, ScopesText(p.scopes), p.blobs);
   }
   return Status::Ok();
 }

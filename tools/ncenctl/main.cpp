@@ -34,6 +34,7 @@ struct Args {
   size_t limit = 50, search_limit = 100;
   ctl::StatusOptions status_options;
   std::string peer_id, address, scopes;
+  std::string blobs = "full";
   std::string setting, value;
   std::string author, scope;
   ctl::CertifyOptions certify;
@@ -313,9 +314,11 @@ void AddConfigCommands(CLI::App& app, Args& a) {
   add->add_option("--address", a.address, "HOST:PORT to dial it (default: it dials us)");
   auto* scopes_opt = add->add_option(
       "--scopes", a.scopes, "scopes it may receive, e.g. national,regional (default all three)");
+  add->add_option("--blobs", a.blobs,
+                  "photos to fetch from it: full (default), previews (images on demand: a thin link) or none");
   add->callback(a.Run([&a, scopes_opt] {
     return ctl::PeersAdd(a.g, a.name, a.peer_id, a.address,
-                         scopes_opt->count() ? std::optional<std::string>(a.scopes) : std::nullopt);
+                         scopes_opt->count() ? std::optional<std::string>(a.scopes) : std::nullopt, a.blobs);
   }));
   peers->add_subcommand("list", "list the configured peers")->callback(a.Run([&a] {
     return ctl::PeersList(a.g);

@@ -46,6 +46,11 @@ PeerStatus SampleStatus(uint8_t n) {
   s.ahead = uint64_t{1} << 40;
   s.bytes_in = 123456789;
   s.bytes_out = 987654321;
+  s.blobs_pending = 3 + n;
+  s.blob_bytes_pending = 5'000'000 + n;
+  s.blob_bytes_in_flight = 4u << 20;
+  s.blob_bytes_received = 200'000'000;
+  s.blob_bytes_sent = 1;
   s.last_error = n % 2 ? "" : "connection refused";
   s.peer_frontier = Frontier(n);
   return s;
@@ -255,8 +260,17 @@ TEST_CASE("a damaged peer status value is corruption, never a misread row", "[st
   }
   SECTION("another version") {
     Bytes b = good;
-    b[0] = 2;
+    b[0] = 3;
     CHECK(rejects(b));
+  }
+  SECTION("a version-1 row, before the blob counters, reads them as 0") {
+    Bytes b = good;
+    b[0] = 1;
+    b.erase(b.begin() + 58, b.begin() + 58 + 5 * 8);
+    PeerStatus old = ncen::storage::DecodePeerStatus(s.id, b).value();
+    CHECK(old.blob_bytes_pending == 0);
+    CHECK(old.name == s.name);
+    CHECK(old.peer_frontier == s.peer_frontier);
   }
   SECTION("unknown flag bits") {
     Bytes b = good;
@@ -264,8 +278,8 @@ TEST_CASE("a damaged peer status value is corruption, never a misread row", "[st
     CHECK(rejects(b));
   }
   SECTION("a frontier count that does not fit the value") {
-    // 2 + 7×8 bytes, then name, address and error with their lengths.
-    size_t at = 58 + 1 + s.name.size() + 1 + s.address.size() + 2 + s.last_error.size();
+    // 2 + 12×8 bytes, then name, address and error with their lengths.
+    size_t at = 98 + 1 + s.name.size() + 1 + s.address.size() + 2 + s.last_error.size();
     Bytes b = good;
     REQUIRE(ncen::GetU32BE(b.data() + at) == 3);
     ncen::PutU32BE(b.data() + at, 4);
@@ -281,7 +295,7 @@ TEST_CASE("a damaged peer status value is corruption, never a misread row", "[st
     CHECK(rejects(b));
   }
   SECTION("an error length over the limit") {
-    size_t at = 58 + 1 + s.name.size() + 1 + s.address.size();
+    size_t at = 98 + 1 + s.name.size() + 1 + s.address.size();
     Bytes b = good;
     b[at] = 0x05;  // 1280 + the real length: over the 1024-byte limit
     CHECK(rejects(b));
