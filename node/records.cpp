@@ -40,11 +40,20 @@ static Status NotAReport(const RecordId& id, const storage::RecordState& state) 
                          " is a seizure report: it changes only by `ncenctl release` (again, or --withdraw)");
 }
 
+// A photo record refers to blobs this node checked and stored (node/photos.h):
+// it is written only by `photo add`, never edited (delete it and add again).
+static Status NotAPhoto(const RecordId& id, const storage::RecordState& state) {
+  if (state.type != RecordType::kPhoto) return Status::Ok();
+  return InvalidArgument("record " + storage::FormatRecordId(id) +
+                         " is a photo: it is written only by `ncenctl photo add` (delete it and add it again)");
+}
+
 Status Records::WriteOne(storage::LocalChange change) {
   return store_.AppendLocal(me_, {&change, 1}).status();
 }
 
 Result<RecordId> Records::Add(RecordType type, const nlohmann::ordered_json& body) {
+  if (type == RecordType::kPhoto) return InvalidArgument("photos are added with `ncenctl photo add RECORD_ID FILE`");
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(type, body, false));
   storage::LocalChange change{storage::NewRecordId(store_.NowMs()), type, Op::kPut, std::move(payload)};
   RecordId id = change.id;
@@ -66,6 +75,7 @@ Result<std::vector<RecordId>> Records::Import(std::vector<NewRecord> records) {
   std::vector<RecordId> ids;
   ids.reserve(records.size());
   for (NewRecord& r : records) {
+    if (r.type == RecordType::kPhoto) return InvalidArgument("photos are added with `ncenctl photo add RECORD_ID FILE`");
     changes.push_back({storage::NewRecordId(now_ms), r.type, Op::kPut, std::move(r.payload)});
     ids.push_back(changes.back().id);
   }
@@ -89,6 +99,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
   // The type is fixed by the record: read it to validate the body.
   NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
+  NCEN_RETURN_IF_ERROR(NotAPhoto(id, view.state));
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, body, true));
   storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
                               view.state.scope};

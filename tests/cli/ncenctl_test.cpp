@@ -36,6 +36,9 @@
 #include "base/text.h"
 #include "storage/peer_status.h"
 #include "storage/store.h"
+#include "crypto/hash.h"
+#include "media/image.h"
+#include "media/sample_photo.h"
 #include "tests/support/process.h"
 #include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
@@ -2324,4 +2327,118 @@ TEST_CASE("release --ids refuses a directory and input past 64 MiB, with one lin
   CheckRejected(hub, before, hub.Ctl({"release", "--to", "regional", "--ids", hub.dir()}), {"is a directory"});
   std::string huge((size_t{64} << 20) + 2, '\n');
   CheckRejected(hub, before, hub.Ctl({"release", "--to", "regional", "--ids", "-"}, huge), {"more than 67108864 bytes"});
+}
+
+// ---- photos (docs/blobs.md) ----
+
+namespace {
+
+std::string AsText(const ncen::Bytes& b) { return std::string(b.begin(), b.end()); }
+
+}  // namespace
+
+TEST_CASE("photo add strips GPS, makes a preview, and photo list and get give them back", "[cli][photos]") {
+  Node post("PK post", "post");
+  auto ids = AddAllSamples(post);
+  std::string seizure = ids.at("seizure-captagon-truck.json");
+  // A phone photo: GPS position, camera serial and owner in its EXIF, turned (orientation 6).
+  ncen::Bytes jpeg = ncen::media::WithCameraExif(ncen::media::SamplePhotoJpeg(64, 48, 1), 6);
+  std::string file = post.Write("phone.jpg", AsText(jpeg));
+  json before = post.Status();
+  json added = ParseOut(post.Ctl({"--json", "photo", "add", seizure, file, "--caption", "fuel tank"}));
+  CHECK(added["type"] == "photo");
+  CHECK(added["width"] == 48);  // orientation applied: 64x48 turned upright
+  CHECK(added["height"] == 64);
+  CHECK(added["metadata_kept"] == false);
+  CHECK(post.Status()["records"]["photo"] == 1);
+
+  json listed = ParseOut(post.Ctl({"--json", "photo", "list", seizure}));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["caption"] == "fuel tank");
+  CHECK(listed[0]["image_held"] == true);
+  std::string hash = listed[0]["image"];
+  REQUIRE(hash == added["image"]);
+
+  std::string out = post.dir() + "/out.jpg", preview = post.dir() + "/preview.jpg";
+  RunResult got = post.Ctl({"photo", "get", hash, "--out", out});
+  INFO(got.err);
+  REQUIRE(got.exit_code == 0);
+  std::string stored = ReadFile(out);
+  for (std::string_view leak : {ncen::media::kSampleSerial, ncen::media::kSampleOwner, ncen::media::kSampleMake,
+                                std::string_view("Exif")}) {
+    CHECK_FALSE(Contains(stored, std::string(leak)));
+  }
+  auto info = ncen::media::InspectImage(ncen::AsBytes(stored)).value();
+  CHECK_FALSE(info.has_gps);
+  CHECK(info.orientation == 1);
+  REQUIRE(post.Ctl({"photo", "get", hash, "--out", preview, "--preview"}).exit_code == 0);
+  CHECK(ncen::media::InspectImage(ncen::AsBytes(ReadFile(preview))).value().format == "jpeg");
+  // Its hash is the hash of what get wrote.
+  CHECK(ncen::ToHex(ncen::crypto::Blake2b256(ncen::AsBytes(stored))) == hash);
+
+  // The same photo on another record: one blob.
+  std::string other = ids.at("seizure-pangolin-scales-air.json");
+  REQUIRE(post.Ctl({"photo", "add", other, file}).exit_code == 0);
+  json blobs = ParseOut(post.Ctl({"--json", "blobs"}));
+  CHECK(blobs["held"]["blobs"] == 2);  // the image and its preview, once
+  CHECK(blobs["missing"]["blobs"] == 0);
+  CHECK(Contains(post.Ctl({"log", "verify"}).out, "2 blobs"));
+
+  // --keep-metadata keeps the phone's bytes as they were.
+  json kept = ParseOut(post.Ctl({"--json", "photo", "add", other, file, "--keep-metadata"}));
+  CHECK(kept["metadata_kept"] == true);
+  REQUIRE(post.Ctl({"photo", "get", kept["image"], "--out", out}).exit_code == 0);
+  CHECK(ReadFile(out) == AsText(jpeg));
+  (void)before;
+}
+
+TEST_CASE("photo add refuses what is not a whole photo of a live record, with one line, storing nothing",
+          "[cli][photos]") {
+  Node post("PK post", "post");
+  auto ids = AddAllSamples(post);
+  std::string seizure = ids.at("seizure-captagon-truck.json");
+  ncen::Bytes jpeg = ncen::media::SamplePhotoJpeg(200, 150, 2);
+  ncen::Bytes half(jpeg.begin(), jpeg.begin() + jpeg.size() / 2);
+  std::string pdf = post.Write("doc.pdf", "%PDF-1.7\n1 0 obj\n<<>>\nendobj\n");
+  std::string cut = post.Write("cut.jpg", AsText(half));
+  std::string good = post.Write("good.jpg", AsText(jpeg));
+  std::string empty = post.Write("empty.jpg", "");
+  std::string big = post.Write("big.jpg", std::string(53 * 1000 * 1000, 'x'));
+  json before = post.Status();
+  json blobs_before = ParseOut(post.Ctl({"--json", "blobs"}));
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {{"photo", "add", seizure, pdf}, "PDF"},
+      {{"photo", "add", seizure, cut}, "truncated"},
+      {{"photo", "add", seizure, empty}, "empty"},
+      {{"photo", "add", seizure, big}, "limit"},
+      {{"photo", "add", seizure, post.dir() + "/missing.jpg"}, "missing.jpg"},
+      {{"photo", "add", "01a22d18-9d57-74aa-b970-fae9a853c4cf", good}, "no record"},
+      {{"photo", "add", "not-an-id", good}, "not-an-id"},
+      {{"photo", "add", seizure, good, "--caption", std::string(600, 'c')}, "caption"},
+      {{"photo", "get", "abc", "--out", post.dir() + "/x"}, "not a photo hash"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = post.Ctl(c.args);
+    INFO(c.args[2] << " " << c.needle);
+    CheckRejected(post, before, r, {});
+    CHECK_THAT(r.err, Catch::Contains(c.needle, Catch::CaseSensitive::No));
+  }
+  CHECK(ParseOut(post.Ctl({"--json", "blobs"})) == blobs_before);
+  // A photo of a photo, or of a deleted record: refused.
+  std::string photo = ParseOut(post.Ctl({"--json", "photo", "add", seizure, good}))["id"];
+  CheckRejected(post, post.Status(), post.Ctl({"photo", "add", photo, good}), {"not a live seizure"});
+  // A photo record is never edited by hand, nor imported.
+  RunResult edit = post.Ctl({"update", photo, "--json", "-"}, "{}");
+  CHECK(edit.exit_code == 1);
+  CHECK(Contains(edit.err, "photo add"));
+}
+
+TEST_CASE("photo get of a photo not held says where it is", "[cli][photos]") {
+  Node post("PK post", "post");
+  CHECK(Contains(post.Ctl({"photo", "get", std::string(64, 'a'), "--out", post.dir() + "/x"}).err,
+                 "not this node's to have"));
 }

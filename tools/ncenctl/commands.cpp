@@ -315,10 +315,11 @@ Status LogVerify(const Globals& g) {
   }
   if (g.json) {
     PrintJson({{"ok", true}, {"feeds", report->feeds}, {"entries", report->entries},
-               {"records", report->records}});
+               {"records", report->records}, {"blobs", report->blobs}, {"blob_chunks", report->blob_chunks}});
   } else {
-    std::cout << fmt::format("log intact: {} feeds, {} entries, {} records verified\n",
-                             report->feeds, report->entries, report->records);
+    std::cout << fmt::format("log intact: {} feeds, {} entries, {} records, {} blobs ({} chunks) verified\n",
+                             report->feeds, report->entries, report->records, report->blobs,
+                             report->blob_chunks);
   }
   return Status::Ok();
 }

@@ -59,6 +59,17 @@ inline std::string DimensionList() { return node::DimensionNames(); }
 Status Export(const Globals& g, const std::string& type, const std::string& format, const std::string& from,
               const std::string& to);
 
+// Photos (tools/ncenctl/photos.cpp, docs/blobs.md).
+struct PhotoAddOptions {
+  std::string record, file, caption, note;
+  bool keep_metadata = false;
+};
+Status PhotoAdd(const Globals& g, const PhotoAddOptions& options);
+Status PhotoList(const Globals& g, const std::string& record);
+// `out` "-": standard output.
+Status PhotoGet(const Globals& g, const std::string& hash, const std::string& out, bool preview);
+Status Blobs(const Globals& g);
+
 // Shared by the command files.
 Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items);
 Result<storage::RecordType> ParseType(const std::string& name);

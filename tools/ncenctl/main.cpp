@@ -35,6 +35,8 @@ struct Args {
   ctl::StatusOptions status_options;
   std::string peer_id, address, scopes;
   std::string blobs = "full";
+  ctl::PhotoAddOptions photo;
+  bool preview = false;
   std::string setting, value;
   std::string author, scope;
   ctl::CertifyOptions certify;
@@ -90,6 +92,29 @@ void AddWriteCommands(CLI::App& app, Args& a) {
     std::string t = type;
     add->callback(a.Run([&a, t] { return ctl::Add(a.g, t, a.file); }));
   }
+  auto* photo = app.add_subcommand("photo", "photos of a seizure, suspect or company (docs/blobs.md)");
+  photo->require_subcommand(1);
+  auto* photo_add = photo->add_subcommand(
+      "add", "check a JPEG, PNG, WebP or HEIC photo, remove its GPS and camera data, make a preview, store it");
+  photo_add->add_option("RECORD_ID", a.photo.record, "the record it shows")->required();
+  photo_add->add_option("FILE", a.photo.file, "the image file, or - for standard input")->required();
+  photo_add->add_option("--caption", a.photo.caption, "what it shows (at most 500 bytes)");
+  photo_add->add_option("--note", a.photo.note, "the photographer's note (at most 2000 bytes)");
+  photo_add->add_flag("--keep-metadata", a.photo.keep_metadata,
+                      "keep GPS position, camera serial and owner data (removed by default)");
+  photo_add->callback(a.Run([&a] { return ctl::PhotoAdd(a.g, a.photo); }));
+  auto* photo_list = photo->add_subcommand("list", "the photos of a record");
+  photo_list->add_option("RECORD_ID", a.id, "the record")->required();
+  photo_list->callback(a.Run([&a] { return ctl::PhotoList(a.g, a.id); }));
+  auto* photo_get = photo->add_subcommand(
+      "get", "write a photo (or its preview) to a file; one not here yet is asked for, and the error says where it is");
+  photo_get->add_option("HASH", a.id, "the image's hash (photo list)")->required();
+  photo_get->add_option("--out", a.out, "the file to write, or - for standard output")->required();
+  photo_get->add_flag("--preview", a.preview, "the preview instead of the image");
+  photo_get->callback(a.Run([&a] { return ctl::PhotoGet(a.g, a.id, a.out, a.preview); }));
+  app.add_subcommand("blobs", "photos held, partly held and missing here, and per peer what is still to come")
+      ->callback(a.Run([&a] { return ctl::Blobs(a.g); }));
+
   auto* import_cmd = app.add_subcommand(
       "import",
       "bulk-load records: a JSON array or one JSON object per line; every record is validated "

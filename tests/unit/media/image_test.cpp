@@ -3,6 +3,7 @@
 // test per refusal by byte surgery. Test images are made at run time with
 // libvips; nothing binary is checked in.
 #include "media/image.h"
+#include "media/sample_photo.h"
 
 #include <vips/vips.h>
 
@@ -130,113 +131,13 @@ struct Xorshift {
   }
 };
 
-// ---------------------------------------------------------------------------
-// EXIF made by hand: a little-endian TIFF with IFD0, an EXIF IFD and a GPS IFD.
-
-constexpr uint16_t kByte = 1, kAscii = 2, kShort = 3, kLong = 4, kRational = 5;
-
-struct IfdEntry {
-  uint16_t tag;
-  uint16_t type;
-  uint32_t count;
-  Bytes value;  // little-endian
-};
-
-void PutLE(Bytes& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-
-IfdEntry Ascii(uint16_t tag, std::string_view text) {
-  Bytes value(text.begin(), text.end());
-  value.push_back(0);
-  return {tag, kAscii, static_cast<uint32_t>(value.size()), value};
-}
-IfdEntry Short(uint16_t tag, uint16_t v) {
-  Bytes value;
-  PutLE(value, v, 2);
-  return {tag, kShort, 1, value};
-}
-IfdEntry Long(uint16_t tag, uint32_t v) {
-  Bytes value;
-  PutLE(value, v, 4);
-  return {tag, kLong, 1, value};
-}
-IfdEntry Rationals(uint16_t tag, std::vector<std::pair<uint32_t, uint32_t>> parts) {
-  Bytes value;
-  for (auto [numerator, denominator] : parts) {
-    PutLE(value, numerator, 4);
-    PutLE(value, denominator, 4);
-  }
-  return {tag, kRational, static_cast<uint32_t>(parts.size()), value};
-}
-
-size_t IfdBytes(const std::vector<IfdEntry>& entries) {
-  size_t bytes = 2 + 12 * entries.size() + 4;
-  for (const IfdEntry& e : entries) {
-    if (e.value.size() > 4) bytes += (e.value.size() + 1) & ~size_t{1};
-  }
-  return bytes;
-}
-
-// Appends the IFD at out.size() (its offset in the TIFF), values after it.
-void WriteIfd(Bytes& out, const std::vector<IfdEntry>& entries) {
-  const size_t offset = out.size();
-  size_t data_at = offset + 2 + 12 * entries.size() + 4;
-  Bytes data;
-  PutLE(out, entries.size(), 2);
-  for (const IfdEntry& e : entries) {
-    PutLE(out, e.tag, 2);
-    PutLE(out, e.type, 2);
-    PutLE(out, e.count, 4);
-    if (e.value.size() <= 4) {
-      Bytes inline_value = e.value;
-      inline_value.resize(4, 0);
-      Append(out, inline_value);
-    } else {
-      PutLE(out, data_at + data.size(), 4);
-      Append(data, e.value);
-      if (data.size() % 2) data.push_back(0);
-    }
-  }
-  PutLE(out, 0, 4);  // no next IFD
-  Append(out, data);
-}
-
-constexpr std::string_view kMake = "NcenTestMake", kModel = "NcenTestModel",
-                           kArtist = "NcenArtistName", kOwner = "NcenOwnerName",
-                           kSerial = "SN-0042-NCEN";
-
-Bytes ExifApp1(uint16_t orientation) {
-  std::vector<IfdEntry> gps = {
-      {0x0000, kByte, 4, {2, 3, 0, 0}},
-      Ascii(0x0001, "N"),
-      Rationals(0x0002, {{51, 1}, {55, 1}, {1234, 100}}),
-      Ascii(0x0003, "E"),
-      Rationals(0x0004, {{4, 1}, {28, 1}, {5678, 100}}),
-  };
-  std::vector<IfdEntry> exif = {Ascii(0xa430, kOwner), Ascii(0xa431, kSerial)};
-  std::vector<IfdEntry> ifd0 = {
-      Ascii(0x010f, kMake),   Ascii(0x0110, kModel), Short(0x0112, orientation),
-      Ascii(0x013b, kArtist), Long(0x8769, 0),       Long(0x8825, 0)};
-  const size_t exif_offset = 8 + IfdBytes(ifd0);
-  const size_t gps_offset = exif_offset + IfdBytes(exif);
-  ifd0[4] = Long(0x8769, static_cast<uint32_t>(exif_offset));
-  ifd0[5] = Long(0x8825, static_cast<uint32_t>(gps_offset));
-
-  Bytes tiff = {'I', 'I', 42, 0};
-  PutLE(tiff, 8, 4);
-  WriteIfd(tiff, ifd0);
-  REQUIRE(tiff.size() == exif_offset);
-  WriteIfd(tiff, exif);
-  REQUIRE(tiff.size() == gps_offset);
-  WriteIfd(tiff, gps);
-
-  const size_t length = 2 + 6 + tiff.size();
-  Bytes app1 = {0xff, 0xe1, static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)};
-  Append(app1, AsBytes(std::string_view("Exif\0\0", 6)));
-  Append(app1, tiff);
-  return app1;
-}
+// EXIF made by hand (media/sample_photo.h): GPS, camera and owner data.
+using media::kSampleArtist;
+using media::kSampleMake;
+using media::kSampleModel;
+using media::kSampleOwner;
+using media::kSampleSerial;
+Bytes ExifApp1(uint16_t orientation) { return media::CameraExifSegment(orientation); }
 
 Bytes Segment(uint8_t marker, std::string_view payload) {
   const size_t length = 2 + payload.size();
@@ -268,7 +169,7 @@ Bytes PngChunk(std::string_view type, ByteView data) {
 }
 
 void CheckNoIdentifyingText(ByteView bytes) {
-  for (std::string_view text : {kMake, kModel, kArtist, kOwner, kSerial}) {
+  for (std::string_view text : {kSampleMake, kSampleModel, kSampleArtist, kSampleOwner, kSampleSerial}) {
     INFO(text);
     CHECK_FALSE(Contains(bytes, text));
   }
