@@ -151,20 +151,30 @@ Result<Bytes> Photos::Get(const Hash256& asked, bool preview, Eager eager, BlobW
     // The preview of this image: from a photo record that names it.
     bool found = false;
     for (const auto& use : uses) {
-      if (use.type != RecordType::kPhoto || use.role != storage::kBlobRoleImage) continue;
+      if (use.role != storage::kBlobRoleImage) continue;
+      if (use.type != RecordType::kPhoto && use.type != RecordType::kSeizureReport) continue;
       auto view = store_.GetRecord(use.record);
-      if (!view.ok()) continue;
-      const auto& winner = view->state.Winner();
-      size_t at = static_cast<size_t>(&winner - view->state.versions.data());
-      if (at >= view->payloads.size() || view->payloads[at].empty()) continue;
-      NCEN_ASSIGN_OR_RETURN(json body, storage::RecordToJson(RecordType::kPhoto, view->payloads[at]));
-      auto p = storage::ParseBlobHash(body["preview"].value("hash", ""));
-      if (!p) continue;
-      hash = *p;
-      size = body["preview"].value("size", 0u);
-      role = storage::kBlobRolePreview;
-      found = true;
-      break;
+      if (!view.ok() || !view->state.live()) continue;
+      const Bytes& payload = view->payloads[view->state.WinnerIndex()];
+      if (payload.empty()) continue;
+      NCEN_ASSIGN_OR_RETURN(json body, storage::RecordToJson(use.type, payload));
+      // A photo record names its preview; a released report, each photo's.
+      std::vector<json> pairs;
+      if (use.type == RecordType::kPhoto) pairs.push_back(body);
+      if (body.contains("photos")) {
+        for (const json& p : body["photos"]) pairs.push_back(p);
+      }
+      for (const json& pair : pairs) {
+        if (pair["image"].value("hash", "") != name) continue;
+        auto p = storage::ParseBlobHash(pair["preview"].value("hash", ""));
+        if (!p) continue;
+        hash = *p;
+        size = pair["preview"].value("size", 0u);
+        role = storage::kBlobRolePreview;
+        found = true;
+        break;
+      }
+      if (found) break;
     }
     if (!found) return NotFound("blob " + name + " is not the image of a photo here: it has no preview");
   }

@@ -179,8 +179,46 @@ Result<storage::ReportDraft> Releases::Draft(const RecordId& id, const RecordVie
   return storage::BuildReport(*seizure, suspects, companies, policy_, stamp);
 }
 
+// The photos that go with a seizure's report: those named now, and those
+// its report carried before, while each is a live photo of the seizure.
+// Each named one found is added to `used`.
+Result<json> Releases::ReportPhotos(const RecordId& seizure, std::span<const crypto::Hash256> named,
+                                    const json* held_report, std::set<crypto::Hash256>& used) {
+  std::set<std::string> wanted;
+  for (const auto& h : named) wanted.insert(storage::BlobHashText(h));
+  if (held_report && held_report->contains("photos")) {
+    for (const json& p : (*held_report)["photos"]) wanted.insert(p["image"].value("hash", ""));
+  }
+  json out = json::array();
+  if (wanted.empty()) return out;
+  NCEN_RETURN_IF_ERROR(store_.CatchUpIndexAll());
+  NCEN_ASSIGN_OR_RETURN(auto ids, store_.PhotosOf(seizure));
+  for (const RecordId& id : ids) {
+    NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(id));
+    if (view.state.type != RecordType::kPhoto) continue;
+    auto body = WinnerJson(view);
+    if (!body) continue;
+    std::string image = (*body)["image"].value("hash", "");
+    if (!wanted.count(image)) continue;
+    auto hash = storage::ParseBlobHash(image);
+    if (!hash) continue;
+    bool named_now = std::find(named.begin(), named.end(), *hash) != named.end();
+    if (body->value("metadata_kept", false)) {
+      if (!named_now) continue;
+      return InvalidArgument("photo " + image + " of seizure " + storage::FormatRecordId(seizure) +
+                             " kept its GPS and camera data: it cannot leave the country (add it again "
+                             "without --keep-metadata)");
+    }
+    if (named_now) used.insert(*hash);
+    bool listed = false;
+    for (const json& p : out) listed = listed || p["image"]["hash"] == image;
+    if (!listed) out.push_back({{"image", (*body)["image"]}, {"preview", (*body)["preview"]}});
+  }
+  return out;
+}
+
 Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> seizures, Scope scope,
-                                                      bool dry_run) {
+                                                      bool dry_run, std::span<const crypto::Hash256> photos) {
   if (scope != Scope::kRegional && scope != Scope::kGlobal) {
     return InvalidArgument("a release goes to regional or global");
   }
@@ -195,6 +233,7 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
   const std::string at = log::IsoTime(store_.NowMs());
   std::vector<ReleaseOutcome> out;
   std::vector<storage::LocalChange> changes;
+  std::set<crypto::Hash256> used_photos;
   for (const RecordId& id : seizures) {
     auto view = store_.GetRecord(id);
     if (!view.ok()) {
@@ -202,11 +241,23 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
       return view.status();
     }
     NCEN_ASSIGN_OR_RETURN(storage::ReportDraft draft, Draft(id, *view, at));
-    NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(RecordType::kSeizureReport, draft.report));
     ReleaseOutcome o;
     o.seizure = id;
     o.scope = scope;
     NCEN_ASSIGN_OR_RETURN(o.report, ReportId(id, scope));
+    {
+      std::optional<json> before;
+      for (Scope s : {scope, OtherScope(scope)}) {
+        NCEN_ASSIGN_OR_RETURN(RecordId rid, ReportId(id, s));
+        auto held_report = store_.GetRecord(rid);
+        if (held_report.ok() && held_report->state.type == RecordType::kSeizureReport && !before) {
+          before = WinnerJson(*held_report);
+        }
+      }
+      NCEN_ASSIGN_OR_RETURN(json chosen, ReportPhotos(id, photos, before ? &*before : nullptr, used_photos));
+      if (!chosen.empty()) draft.report["photos"] = std::move(chosen);
+    }
+    NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(RecordType::kSeizureReport, draft.report));
     o.withheld = std::move(draft.withheld);
     // What is out already: the same content means nothing to write.
     bool same = false;
@@ -263,6 +314,12 @@ Result<std::vector<ReleaseOutcome>> Releases::Release(std::span<const RecordId> 
       }
     }
     out.push_back(std::move(o));
+  }
+  for (const auto& h : photos) {
+    if (!used_photos.count(h)) {
+      return InvalidArgument("photo " + storage::BlobHashText(h) + " is not the image of a live photo of the "
+                             "seizures released (see `ncenctl photo list SEIZURE_ID`)");
+    }
   }
   if (!changes.empty()) NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, changes).status());
   return out;

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,8 +67,14 @@ class Releases {
   // content is unchanged is not written again. With `dry_run` nothing is
   // written. In a network only a national hub releases, and only seizures
   // made in its country (kFailedPrecondition, kInvalidArgument).
+  // `photos` names images (their hashes) of photos of those seizures that
+  // go with the reports (docs/blobs.md §6): only those photos, and then
+  // their blobs, reach the hubs of that scope. A photo released before stays
+  // in the report while it is a live photo of the seizure. kInvalidArgument
+  // for a hash that is not the image of a live photo of one of the
+  // seizures, or of a photo that kept its GPS and camera data.
   Result<std::vector<ReleaseOutcome>> Release(std::span<const storage::RecordId> seizures, storage::Scope scope,
-                                              bool dry_run);
+                                              bool dry_run, std::span<const crypto::Hash256> photos = {});
   // Withdraws every live report of each seizure (a delete, which travels
   // like any entry); an id may also be a report of this country's itself
   // (one whose seizure is not held here). kInvalidArgument when one has none.
@@ -83,6 +90,10 @@ class Releases {
 
  private:
   Result<const Bytes*> Key();
+  Result<nlohmann::ordered_json> ReportPhotos(const storage::RecordId& seizure,
+                                              std::span<const crypto::Hash256> named,
+                                              const nlohmann::ordered_json* held_report,
+                                              std::set<crypto::Hash256>& used);
   // This node's country as a releasing national hub; "" in a store of no
   // network. kFailedPrecondition when it may not release.
   Result<std::string> Country();

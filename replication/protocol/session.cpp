@@ -839,12 +839,10 @@ Status Session::OnBlobWant(const BlobWantMsg& m, int64_t now_ms) {
     }
     wants_in_.push_back(r);
   }
-  // An honest receiver asks for at most its window ahead of what arrived,
-  // so what waits here is bounded (twice, for the chunk rounding).
-  uint64_t queued = 0;
-  for (const BlobRangeMsg& r : wants_in_) queued += r.count;
-  if (queued * storage::kBlobChunkBytes + serving_bytes_ > 2 * limits::kBlobWindowBytes) {
-    return ResourceExhausted("peer " + peer_.name + " asks for more blob bytes than a window");
+  // Checked and counted in bytes when served; until then only their number
+  // is bounded.
+  if (wants_in_.size() > 4 * limits::kBlobRangesMax) {
+    return ResourceExhausted("peer " + peer_.name + " asks for more blob ranges than a window");
   }
   return ServeWants(now_ms);
 }
@@ -872,8 +870,20 @@ Status Session::ServeWants(int64_t now_ms) {
       if (v->second) lack.items.push_back({r.hash, *v->second});
     }
     if (v->second) continue;
+    NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));
+    uint32_t size = static_cast<uint32_t>(info->size);
+    uint32_t chunks = storage::BlobChunkCount(size);
+    if (r.first >= chunks) {
+      lack.items.push_back({r.hash, BlobLackReason::kNotHeld});
+      continue;
+    }
+    r.count = std::min(r.count, chunks - r.first);
+    serving_bytes_ += ChunkBytes(size, r.first, r.count);
     serving_.push_back(r);
-    serving_bytes_ += uint64_t{r.count} * storage::kBlobChunkBytes;
+    // An honest receiver asks for at most its window ahead of what arrived.
+    if (serving_bytes_ > 2 * limits::kBlobWindowBytes) {
+      return ResourceExhausted("peer " + peer_.name + " asks for more blob bytes than a window");
+    }
   }
   if (!lack.items.empty()) Queue(lack, now_ms);
   if (inflight_.size() < options_.window) return SendBlobData(now_ms);
@@ -890,7 +900,6 @@ Status Session::SendBlobData(int64_t now_ms) {
       BlobLackMsg lack;
       lack.items.push_back({r.hash, BlobLackReason::kNotHeld});
       Queue(lack, now_ms);
-      serving_bytes_ -= std::min<size_t>(serving_bytes_, uint64_t{r.count} * storage::kBlobChunkBytes);
       serving_.pop_front();
       continue;
     }
@@ -901,11 +910,12 @@ Status Session::SendBlobData(int64_t now_ms) {
     size_t bytes = ChunkBytes(static_cast<uint32_t>(info->size), r.first, n);
     Queue(BlobDataMsg{r.hash, static_cast<uint32_t>(info->size), r.first, ByteView(blob_buffer_).first(bytes)}, now_ms);
     progress_.blob_bytes_sent += bytes;
-    serving_bytes_ -= std::min<size_t>(serving_bytes_, uint64_t{n} * storage::kBlobChunkBytes);
+    serving_bytes_ -= std::min<size_t>(serving_bytes_, bytes);
     r.first += n;
     r.count -= std::min(r.count, n);
     if (r.count == 0 || r.first >= last) serving_.pop_front();
   }
+  serving_bytes_ = 0;  // everything asked for is queued
   return Status::Ok();
 }
 

@@ -43,6 +43,7 @@ struct ReleaseOptions {
   std::string to;  // regional or global
   bool dry_run = false;
   bool withdraw = false;
+  std::vector<std::string> photos;  // image hashes of photos that go with the reports
 };
 Status Release(const Globals& g, const ReleaseOptions& options);
 Status ReleasesList(const Globals& g, bool pending);

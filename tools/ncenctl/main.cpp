@@ -209,6 +209,8 @@ void AddSharingCommands(CLI::App& app, Args& a) {
   release->add_option("--ids", a.release.ids_file, "a file (or -) of more seizure ids, one per line");
   release->add_option("--to", a.release.to, "regional or global");
   release->add_flag("--dry-run", a.release.dry_run, "print exactly the report that would leave; write nothing");
+  release->add_option("--photo", a.release.photos,
+                      "the image hash of a photo of the seizure that goes with its report (repeat for more)");
   release->add_flag("--withdraw", a.release.withdraw, "withdraw the seizure's report everywhere");
   release->callback(a.Run([&a] { return ctl::Release(a.g, a.release); }));
 

@@ -11,6 +11,7 @@
 #include "node/releases.h"
 #include "node/stats.h"
 #include "storage/membership.h"
+#include "storage/blobs.h"
 #include "storage/codes.h"
 #include "storage/record_json.h"
 #include "tools/ncenctl/commands.h"
@@ -97,6 +98,13 @@ Status Release(const Globals& g, const ReleaseOptions& o) {
     scope = *s;
   }
   NCEN_ASSIGN_OR_RETURN(std::vector<RecordId> ids, SeizureIds(o));
+  if (o.withdraw && !o.photos.empty()) return InvalidArgument("--withdraw takes no --photo");
+  std::vector<crypto::Hash256> photos;
+  for (const std::string& text : o.photos) {
+    auto hash = storage::ParseBlobHash(text);
+    if (!hash) return InvalidArgument("--photo '" + Shown(text) + "' is not a photo hash (64 lower-case hex digits)");
+    photos.push_back(*hash);
+  }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
   NCEN_ASSIGN_OR_RETURN(storage::ReleasePolicy policy, PolicyOf(g, n));
   node::Releases releases(*n.store, n.identity, policy);
@@ -110,7 +118,7 @@ Status Release(const Globals& g, const ReleaseOptions& o) {
     if (g.json) PrintJson({{"withdrawn", arr}});
     return Status::Ok();
   }
-  NCEN_ASSIGN_OR_RETURN(auto outcomes, releases.Release(ids, scope, o.dry_run));
+  NCEN_ASSIGN_OR_RETURN(auto outcomes, releases.Release(ids, scope, o.dry_run, photos));
   for (const auto& out : outcomes) {
     for (const auto& w : out.withheld) {
       std::cerr << "ncenctl: note: " << storage::FormatRecordId(out.seizure) << ": " << Shown(w) << "\n";

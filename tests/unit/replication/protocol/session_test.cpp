@@ -911,14 +911,24 @@ TEST_CASE("a peer that sends bytes not matching the hash, or data not asked for,
 
 TEST_CASE("a peer that asks for more blob bytes than a window ends the session", "[session][blobs]") {
   Node a(1, "a"), b(2, "b");
-  Bytes image = BlobBytes(5000, 11), preview = BlobBytes(500, 12);
+  Bytes image = BlobBytes(40 * storage::kBlobChunkBytes, 11), preview = BlobBytes(500, 12);
   AddPhoto(a, image, preview);
-  Link link(a, b, SmallBatches(), {Scope::kNational});
+  SessionOptions no_blobs = SmallBatches();
+  no_blobs.blob_policy = BlobPolicy::kNone;  // b asks for nothing by itself
+  Link link(a, b, no_blobs, {Scope::kNational});
   link.Settle();
+  REQUIRE_FALSE(link.a.failed());
+  // Many small ranges of blobs it does not hold: answered with lacks.
+  BlobWantMsg unknown;
+  for (int i = 0; i < 200; ++i) unknown.ranges.push_back({crypto::Blake2b256(BlobBytes(10, i)), 0, 256});
+  link.a.OnMessage(EncodeMessage(unknown), link.now);
+  CHECK_FALSE(link.a.failed());
+  // The whole 10 MiB image at once: more than a window.
   BlobWantMsg greedy;
-  for (int i = 0; i < 200; ++i) greedy.ranges.push_back({crypto::Blake2b256(BlobBytes(10, i)), 0, 256});
+  greedy.ranges.push_back({crypto::Blake2b256(image), 0, 40});
   link.a.OnMessage(EncodeMessage(greedy), link.now);
   CHECK(link.a.failed());
+  CHECK_THAT(link.a.error().message(), Catch::Contains("more blob bytes than a window"));
 }
 
 }  // namespace ncen::replication
