@@ -97,17 +97,25 @@ TEST_CASE("a post's photo backlog reaches its hub whole through killed connectio
   hub.daemon.Signal(SIGHUP);
   AddPeer(post, hub, address);
 
-  // The post runs and is killed again and again while photos travel.
+  // The post runs and is killed again and again while photos travel: each
+  // time as soon as more photo bytes reached the hub.
+  auto held = [&] {
+    json blobs = json::parse(CtlOk(hub.dir, {"--json", "blobs"}));
+    return blobs["held"]["bytes"].get<uint64_t>() + blobs["partial"]["bytes_held"].get<uint64_t>();
+  };
   uint64_t last = 0;
   int kills = 0;
-  for (int round = 0; round < 40 && kills < 5; ++round) {
+  for (int round = 0; round < 20 && kills < 5; ++round) {
     post.Start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(600 + 150 * round));
-    json blobs = json::parse(CtlOk(hub.dir, {"--json", "blobs"}));
-    uint64_t held = blobs["held"]["bytes"].get<uint64_t>() + blobs["partial"]["bytes_held"].get<uint64_t>();
+    uint64_t now = last;
+    for (int i = 0; i < 500 && now <= last + 5'000'000 && now < total; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      now = held();
+    }
     post.daemon.Stop(SIGKILL);
-    if (held > last && held < total) ++kills;
-    last = held;
+    now = held();
+    if (now > last && now < total) ++kills;
+    last = now;
   }
   CHECK(kills >= 3);  // killed mid-transfer, with bytes arriving in between
   post.Start();

@@ -143,6 +143,8 @@ double Bulk(uint64_t total_mib) {
 
 }  // namespace
 
+double ChannelBulkMBps(uint64_t total_mib) { return Bulk(total_mib); }
+
 int ChannelBench(uint64_t handshakes, uint64_t bulk_mib, bool json) {
   auto [initiator, responder] = Handshakes(handshakes);
   double mbps = Bulk(bulk_mib);

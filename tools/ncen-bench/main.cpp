@@ -14,6 +14,9 @@
 //                                  reports the median; sync-cold and sync-noop:
 //                                  --members M also runs it in a network of M
 //                                  certified nodes, alternating, and compares)
+//   ncen-bench blobs [--mib N] [--backlog-mib M]
+//                                  photos: add a 5 MB JPEG, replicate 1 GiB, a
+//                                  seizure during a 500 MB backlog
 //   ncen-bench sharing [--records N] [--release M]
 //                                  stats pivots over N seizures (national hub)
 //                                  and N reports (regional hub); releasing M
@@ -32,6 +35,7 @@
 #include "storage/record_json.h"
 #include "storage/store.h"
 #include "tools/common/seizure_gen.h"
+#include "tools/ncen-bench/blob_bench.h"
 #include "tools/ncen-bench/channel_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
 #include "tools/ncen-bench/temp_store.h"
@@ -240,6 +244,16 @@ int main(int argc, char** argv) {
   share->callback([&] {
     sharing.json = json;
     rc = bench::SharingBench(sharing);
+  });
+  bench::BlobBenchArgs blobs;
+  auto* blob = app.add_subcommand("blobs", "photos: adding a 5 MB JPEG, replicating 1 GiB of them, a seizure during "
+                                           "a 500 MB backlog");
+  blob->add_option("--mib", blobs.mib, "MiB of photos replicated (default 1024)")->check(kCount);
+  blob->add_option("--backlog-mib", blobs.backlog_mib, "MiB of photos in the backlog (default 500)")->check(kCount);
+  blob->add_option("--adds", blobs.adds, "JPEGs added, the median reported (default 10)")->check(CLI::Range(1, 100));
+  blob->callback([&] {
+    blobs.json = json;
+    rc = bench::BlobBench(blobs);
   });
   try {
     app.parse(argc, argv);
