@@ -373,6 +373,9 @@ class Daemon::Impl {
     if (it == live_.end()) return;
     Live& live = it->second;
     if (live.session && save_progress) {
+      // Photo chunks that arrived are stored, not fetched again.
+      Status finished = CallGuarded(live, "finish", [&] { live.session->Finish(); });
+      if (!finished.ok()) log::Line("session with " + live.name + " did not finish: " + finished.ToString());
       Status saved = CallGuarded(live, "progress", [&] { SaveProgress(id, live); });
       if (!saved.ok()) log::Line("progress with " + live.name + " not kept: " + saved.ToString());
     }

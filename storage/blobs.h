@@ -97,6 +97,15 @@ struct BlobTotals {
 struct ChunkWrite {
   uint64_t bytes_new = 0;  // chunk bytes this node did not hold
   bool completed = false;  // the blob is now whole and verified
+  bool mismatch = false;   // the blob was whole but its bytes did not match the hash: all dropped
+};
+
+// Chunks of one blob to store (Store::PutBlobChunks); `data` is a view.
+struct ChunkPiece {
+  Hash256 hash{};
+  uint32_t size = 0;
+  uint32_t first = 0;
+  ByteView data;
 };
 
 }  // namespace ncen::storage

@@ -390,6 +390,10 @@ class Store {
   // when `data` does not have the shape of those chunks, or the size is not
   // the size already recorded for the blob.
   Result<ChunkWrite> PutBlobChunks(const Hash256& hash, uint32_t size, uint32_t first, ByteView data);
+  // Many pieces, in order, in one write transaction (one commit for
+  // megabytes of chunks). A piece that completes a blob whose bytes do not
+  // match says so (`mismatch`) instead of failing the call: the others stay.
+  Result<std::vector<ChunkWrite>> PutBlobChunks(std::span<const ChunkPiece> pieces);
   // An officer asked for the blob: it is fetched from the next peer that
   // holds it, whatever the peer's blob policy. No-op when held whole.
   Status DemandBlob(const Hash256& hash, uint32_t size);

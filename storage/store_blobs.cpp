@@ -190,7 +190,13 @@ Result<uint32_t> Store::ReadBlobChunks(const Hash256& hash, uint32_t first, size
   return n;
 }
 
-Result<ChunkWrite> Store::PutBlobChunks(const Hash256& hash, uint32_t size, uint32_t first, ByteView data) {
+namespace {
+
+// One piece inside the caller's write transaction. A hash mismatch drops the
+// blob's chunks and sets `mismatch`.
+Result<ChunkWrite> PutPiece(lmdb::Txn& txn, const Store::Dbs& dbs_ref, const Hash256& hash, uint32_t size,
+                            uint32_t first, ByteView data) {
+  const Store::Dbs* dbs_ = &dbs_ref;
   if (size == 0 || size > kBlobBytesMax) return InvalidArgument("a blob of " + std::to_string(size) + " bytes");
   const uint32_t chunks = BlobChunkCount(size);
   if (first >= chunks) return InvalidArgument("chunk " + std::to_string(first) + " is past the blob's end");
@@ -208,7 +214,6 @@ Result<ChunkWrite> Store::PutBlobChunks(const Hash256& hash, uint32_t size, uint
   }
   if (count == 0) return InvalidArgument("blob data holds no chunk");
   ChunkWrite result;
-  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   NCEN_ASSIGN_OR_RETURN(auto held, GetRow(txn, *dbs_, hash));
   BlobInfo b;
   if (held) {
@@ -251,17 +256,40 @@ Result<ChunkWrite> Store::PutBlobChunks(const Hash256& hash, uint32_t size, uint
       } else {
         NCEN_RETURN_IF_ERROR(txn.Del(dbs_->blobs, hash));
       }
-      NCEN_RETURN_IF_ERROR(txn.Commit());
-      return Corruption("the bytes received for blob " + BlobHashText(hash) + " do not match its hash; dropped");
+      result.bytes_new = 0;
+      result.mismatch = true;
+      return result;
     }
     b.complete = true;
     b.demanded = false;
     result.completed = true;
   }
   NCEN_RETURN_IF_ERROR(txn.Put(dbs_->blobs, hash, EncodeBlobRow(b)));
-  NCEN_RETURN_IF_ERROR(txn.Commit());
   return result;
 }
+
+}  // namespace
+
+Result<std::vector<ChunkWrite>> Store::PutBlobChunks(std::span<const ChunkPiece> pieces) {
+  std::vector<ChunkWrite> out;
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
+  for (const ChunkPiece& p : pieces) {
+    NCEN_ASSIGN_OR_RETURN(ChunkWrite w, PutPiece(txn, *dbs_, p.hash, p.size, p.first, p.data));
+    out.push_back(w);
+  }
+  NCEN_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<ChunkWrite> Store::PutBlobChunks(const Hash256& hash, uint32_t size, uint32_t first, ByteView data) {
+  ChunkPiece piece{hash, size, first, data};
+  NCEN_ASSIGN_OR_RETURN(auto writes, PutBlobChunks({&piece, 1}));
+  if (writes[0].mismatch) {
+    return Corruption("the bytes received for blob " + BlobHashText(hash) + " do not match its hash; dropped");
+  }
+  return writes[0];
+}
+
 
 Status Store::DemandBlob(const Hash256& hash, uint32_t size) {
   if (size == 0 || size > kBlobBytesMax) return InvalidArgument("a blob of " + std::to_string(size) + " bytes");

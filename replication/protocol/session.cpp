@@ -548,6 +548,7 @@ void Session::OnTick(int64_t now_ms) {
     if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }
   if (progress_.hello_received) {
+    if (Status s = CommitBlobChunks(); !s.ok()) return Fail(s, true, now_ms);
     if (Status s = ServeWants(now_ms); !s.ok()) return Fail(s, true, now_ms);
     if (Status s = RefreshWants(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }
@@ -674,9 +675,11 @@ Status Session::RefreshWants(int64_t now_ms) {
     return Status::Ok();
   }
   bool fresh_entries = wants_seen_batches_ != progress_.batches_received;
-  bool due = now_ms - wants_refreshed_ms_ >= kWantsRefreshMs;
-  if (!fresh_entries && !due && !want_queue_.empty()) return RequestBlobs(now_ms);
-  if (!fresh_entries && !due) return Status::Ok();
+  // The list was cut at kWantQueueMax: look again before it runs dry.
+  bool due = now_ms - wants_refreshed_ms_ >= kWantsRefreshMs || (wants_truncated_ && want_queue_.size() < 32);
+  // Nothing new to look for: go on with the queue (and say done when all
+  // arrived and is stored).
+  if (!fresh_entries && !due) return RequestBlobs(now_ms);
   NCEN_ASSIGN_OR_RETURN(bool indexed, IndexCaughtUp());
   if (!indexed) return Status::Ok();
   wants_refreshed_ms_ = now_ms;
@@ -684,7 +687,9 @@ Status Session::RefreshWants(int64_t now_ms) {
   std::erase_if(peer_lacks_, [&](const auto& kv) { return now_ms - kv.second >= kBlobLackRetryMs; });
   std::set<Hash256> skip;
   for (const auto& [hash, when] : peer_lacks_) skip.insert(hash);
-  NCEN_ASSIGN_OR_RETURN(auto wanted, store_.WantedBlobs(kWantQueueMax + fetching_.size(), &skip));
+  const size_t limit = kWantQueueMax + fetching_.size();
+  NCEN_ASSIGN_OR_RETURN(auto wanted, store_.WantedBlobs(limit, &skip));
+  wants_truncated_ = wanted.size() >= limit;
   want_queue_.clear();
   uint64_t pending = 0, blobs = 0;
   for (const storage::WantedBlob& w : wanted) {
@@ -742,7 +747,8 @@ Status Session::RequestBlobs(int64_t now_ms) {
     progress_.blob_bytes_in_flight += bytes;
   }
   if (!want.ranges.empty()) Queue(want, now_ms);
-  if (fetching_.empty() && want_queue_.empty() && wants_seen_batches_ == progress_.batches_received) {
+  if (fetching_.empty() && want_queue_.empty() && !wants_truncated_ &&
+      wants_seen_batches_ == progress_.batches_received) {
     TellBlobsDone(now_ms);
   }
   return Status::Ok();
@@ -799,19 +805,55 @@ Status Session::OnBlobData(const BlobDataMsg& m, int64_t now_ms) {
   if (count == 0 || m.first + count > f.next_request) {
     return Corruption("blob data for " + storage::BlobHashText(m.hash) + " holds chunks not asked for");
   }
-  NCEN_ASSIGN_OR_RETURN(storage::ChunkWrite w, store_.PutBlobChunks(m.hash, f.want.size, m.first, m.data));
+  // Kept until a few megabytes are here (one commit, one fsync, for all of
+  // them), then stored; more is asked for at once.
   f.next_expected += count;
   progress_.blob_bytes_in_flight -= std::min<uint64_t>(progress_.blob_bytes_in_flight, m.data.size());
-  progress_.blob_bytes_received += w.bytes_new;
-  progress_.blob_bytes_pending -= std::min(progress_.blob_bytes_pending, w.bytes_new);
-  if (w.completed) {
-    ++progress_.blobs_received;
-    if (progress_.blobs_pending > 0) --progress_.blobs_pending;
-    DropFetch(m.hash);
-  } else if (f.next_expected >= storage::BlobChunkCount(f.want.size)) {
-    DropFetch(m.hash);  // held already (another session finished it): nothing more to ask
-  }
+  BufferedChunks piece{m.hash, f.want.size, m.first, Bytes(m.data.begin(), m.data.end())};
+  buffered_bytes_ += piece.data.size();
+  buffered_.push_back(std::move(piece));
+  if (buffered_bytes_ >= limits::kBlobCommitBytes) NCEN_RETURN_IF_ERROR(CommitBlobChunks());
   return RequestBlobs(now_ms);
+}
+
+Status Session::CommitBlobChunks() {
+  if (buffered_.empty()) return Status::Ok();
+  std::vector<storage::ChunkPiece> pieces;
+  pieces.reserve(buffered_.size());
+  for (const BufferedChunks& b : buffered_) pieces.push_back({b.hash, b.size, b.first, ByteView(b.data)});
+  NCEN_ASSIGN_OR_RETURN(auto writes, store_.PutBlobChunks(pieces));
+  std::vector<BufferedChunks> done;
+  done.swap(buffered_);
+  buffered_bytes_ = 0;
+  for (size_t i = 0; i < done.size(); ++i) {
+    const storage::ChunkWrite& w = writes[i];
+    const Hash256& hash = done[i].hash;
+    if (w.mismatch) {
+      DropFetch(hash);
+      return Corruption("the bytes received for blob " + storage::BlobHashText(hash) +
+                        " do not match its hash; dropped");
+    }
+    progress_.blob_bytes_received += w.bytes_new;
+    progress_.blob_bytes_pending -= std::min(progress_.blob_bytes_pending, w.bytes_new);
+    auto it = fetching_.find(hash);
+    if (w.completed) {
+      ++progress_.blobs_received;
+      if (progress_.blobs_pending > 0) --progress_.blobs_pending;
+      DropFetch(hash);
+    } else if (it != fetching_.end() && it->second.next_expected >= storage::BlobChunkCount(it->second.want.size)) {
+      // Every chunk came and none was new: held already (another session
+      // finished it). Nothing more to ask.
+      bool later = false;
+      for (size_t j = i + 1; j < done.size(); ++j) later = later || done[j].hash == hash;
+      if (!later) DropFetch(hash);
+    }
+  }
+  return Status::Ok();
+}
+
+void Session::Finish() {
+  // What arrived is kept; a store failure now only means it is fetched again.
+  (void)CommitBlobChunks();
 }
 
 Status Session::OnBlobLack(const BlobLackMsg& m, int64_t now_ms) {

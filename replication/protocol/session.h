@@ -145,6 +145,10 @@ class Session {
   // One line per event worth logging (sync finished, fork, stale, refusals, errors).
   std::vector<std::string> TakeLog();
 
+  // The connection is gone: stores the blob chunks that arrived and wait
+  // for their commit (they are asked for again otherwise). Call once, last.
+  void Finish();
+
   bool failed() const { return failed_; }
   // Why the session failed; kUnavailable when the peer said why (its Error).
   const Status& error() const { return error_; }
@@ -172,6 +176,11 @@ class Session {
     std::vector<std::pair<storage::FeedId, uint64_t>> runs;  // feed, last seq sent
   };
 
+  struct BufferedChunks {
+    Hash256 hash{};
+    uint32_t size = 0, first = 0;
+    Bytes data;
+  };
   struct BlobFetch {
     storage::WantedBlob want;
     uint32_t next_request = 0;   // the first chunk not yet asked for
@@ -206,6 +215,7 @@ class Session {
   Status OnBlobWant(const BlobWantMsg& want, int64_t now_ms);
   Status OnBlobData(const BlobDataMsg& data, int64_t now_ms);
   Status OnBlobLack(const BlobLackMsg& lack, int64_t now_ms);
+  Status CommitBlobChunks();
   Status ServeWants(int64_t now_ms);
   Status SendBlobData(int64_t now_ms);
   Result<bool> BlobMayGo(const Hash256& hash);
@@ -258,8 +268,11 @@ class Session {
   // Blobs, receiving.
   std::deque<storage::WantedBlob> want_queue_;
   std::map<Hash256, BlobFetch> fetching_;
-  std::map<Hash256, int64_t> peer_lacks_;  // hash -> when the peer said so (asked again later)
+  std::map<Hash256, int64_t> peer_lacks_;
+  std::vector<BufferedChunks> buffered_;  // arrived, not yet stored (at most kBlobCommitBytes + a message)
+  size_t buffered_bytes_ = 0;  // hash -> when the peer said so (asked again later)
   int64_t wants_refreshed_ms_ = -1;
+  bool wants_truncated_ = false;  // the last look found more than the queue holds
   uint64_t wants_seen_batches_ = UINT64_MAX;  // batches_received at the last refresh
   // Blobs, sending: wants received, checked and not yet answered in full.
   std::deque<BlobRangeMsg> wants_in_;

@@ -129,6 +129,10 @@ struct Pair {
         ::waitpid(*p, nullptr, 0);
       }
     }
+    if (std::getenv("NCEN_BENCH_KEEP")) {
+      std::fprintf(stderr, "ncen-bench: kept %s (NCEN_BENCH_KEEP)\n", root.c_str());
+      return;
+    }
     fs::remove_all(root);
   }
   void StartSource() {
