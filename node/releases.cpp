@@ -417,6 +417,9 @@ Result<std::vector<ReleaseRow>> Releases::List(bool pending_only) {
           row.seizure_state = "live";
           if (row.live) {
             auto draft = Draft(row.seizure, sv, now);
+            std::set<crypto::Hash256> used;
+            auto photos = draft.ok() ? ReportPhotos(row.seizure, {}, &*body, used) : Result<json>(json::array());
+            if (draft.ok() && photos.ok() && !photos->empty()) draft->report["photos"] = *photos;
             if (draft.ok()) {
               row.changes = ReportChanges(*body, draft->report);
             } else {

@@ -56,8 +56,11 @@ struct PeerStatus {
   bool IsConnectedAt(int64_t now_ms) const {
     return connected && now_ms - updated_ms <= kFreshMs;
   }
-  // behind and ahead are known (a frontier was compared) and both 0.
-  bool InSync() const { return last_sync_ms != 0 && behind == 0 && ahead == 0; }
+  // behind and ahead are known (a frontier was compared) and both 0, and no
+  // photo is still to come from the peer under this node's policy.
+  bool InSync() const {
+    return last_sync_ms != 0 && behind == 0 && ahead == 0 && blob_bytes_pending == 0 && blob_bytes_in_flight == 0;
+  }
   friend bool operator==(const PeerStatus&, const PeerStatus&) = default;
 };
 

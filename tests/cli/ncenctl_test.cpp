@@ -2442,3 +2442,31 @@ TEST_CASE("photo get of a photo not held says where it is", "[cli][photos]") {
   CHECK(Contains(post.Ctl({"photo", "get", std::string(64, 'a'), "--out", post.dir() + "/x"}).err,
                  "not this node's to have"));
 }
+
+TEST_CASE("release --photo puts only the named photos in the report, never one that kept its metadata",
+          "[cli][photos][sharing]") {
+  Node hub("PK hub", "hub");
+  auto ids = AddAllSamples(hub);
+  std::string seizure = ids.at("seizure-captagon-truck.json");
+  std::string other = ids.at("seizure-pangolin-scales-air.json");
+  std::string a = hub.Write("a.jpg", AsText(ncen::media::SamplePhotoJpeg(64, 48, 3)));
+  std::string b = hub.Write("b.jpg", AsText(ncen::media::WithCameraExif(ncen::media::SamplePhotoJpeg(64, 48, 4))));
+  std::string named = ParseOut(hub.Ctl({"--json", "photo", "add", seizure, a}))["image"];
+  std::string kept = ParseOut(hub.Ctl({"--json", "photo", "add", seizure, b, "--keep-metadata"}))["image"];
+  std::string elsewhere = ParseOut(hub.Ctl({"--json", "photo", "add", other, a, "--caption", "x"}))["image"];
+  REQUIRE(elsewhere == named);  // the same image on another seizure: one blob
+
+  json report = ParseOut(hub.Ctl({"release", seizure, "--to", "regional", "--dry-run", "--photo", named}));
+  REQUIRE(report["photos"].size() == 1);
+  CHECK(report["photos"][0]["image"]["hash"] == named);
+  CHECK_FALSE(Contains(report.dump(), "caption"));
+  json before = hub.Status();
+  CheckRejected(hub, before, hub.Ctl({"release", seizure, "--to", "regional", "--photo", kept}), {"GPS"});
+  CheckRejected(hub, before, hub.Ctl({"release", other, "--to", "regional", "--photo", std::string(64, 'b')}),
+                {"not the image of a live photo"});
+  // Released with its photo, then again without naming it: the photo stays.
+  REQUIRE(hub.Ctl({"release", seizure, "--to", "regional", "--photo", named}).exit_code == 0);
+  json again = ParseOut(hub.Ctl({"release", seizure, "--to", "regional", "--dry-run"}));
+  CHECK(again["photos"].size() == 1);
+  CHECK(ParseOut(hub.Ctl({"--json", "releases", "--pending"})).empty());
+}

@@ -64,6 +64,8 @@ TEST_CASE("a national photo never reaches the regional hub unless a release name
   CtlOk(w.pk_hub.dir, {"release", seizure, "--to", "regional", "--photo", sent});
   WaitUntil([&] { return Ctl(w.regional.dir, {"photo", "get", sent, "--out", files.Sub("r.jpg")}).exit_code == 0; },
             "the released photo at the regional hub", 90);
+  WaitUntil([&] { return Ctl(w.af_hub.dir, {"photo", "get", sent, "--out", files.Sub("a.jpg")}).exit_code == 0; },
+            "the released photo at the other country's hub", 90);
   for (NodeProc* n : w.all()) WaitSynced(*n, 90);
   std::string sent_bytes = ReadWholeFile(files.Sub("r.jpg"));
   CHECK(ToHex(crypto::Blake2b256(AsBytes(sent_bytes))) == sent);

@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@
 #include "storage/record_json.h"
 #include "storage/store.h"
 #include "tools/common/seizure_gen.h"
+#include "media/sample_photo.h"
 #include "tools/ncen-bench/blob_bench.h"
 #include "tools/ncen-bench/channel_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
@@ -254,6 +256,25 @@ int main(int argc, char** argv) {
   blob->callback([&] {
     blobs.json = json;
     rc = bench::BlobBench(blobs);
+  });
+  // A phone-like JPEG for the demo and scripts (media/sample_photo.h).
+  std::string photo_out;
+  uint64_t photo_seed = 1;
+  bool photo_gps = false;
+  auto* sample = app.add_subcommand("sample-photo", "write a synthetic camera JPEG (for the demo and scripts)");
+  sample->add_option("--out", photo_out, "the file to write")->required();
+  sample->add_option("--seed", photo_seed, "a different picture for each seed (default 1)");
+  sample->add_flag("--gps", photo_gps, "with the EXIF a phone writes: GPS position, camera serial, owner, rotated");
+  sample->callback([&] {
+    Bytes jpeg = media::SamplePhotoJpeg(1600, 1200, photo_seed, 90);
+    if (photo_gps) jpeg = media::WithCameraExif(jpeg, 6);
+    std::ofstream out(photo_out, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "ncen-bench: cannot write %s\n", photo_out.c_str());
+      rc = 1;
+    }
   });
   try {
     app.parse(argc, argv);

@@ -134,7 +134,12 @@ TEST_CASE("a peer is connected only while its row is fresh", "[storage]") {
   CHECK_FALSE(s.IsConnectedAt(s.updated_ms));
 
   s.behind = s.ahead = 0;
+  CHECK_FALSE(s.InSync());  // photos still to come (the sample has some pending)
+  s.blob_bytes_pending = s.blob_bytes_in_flight = 0;
   CHECK(s.InSync());
+  s.blob_bytes_in_flight = 1;
+  CHECK_FALSE(s.InSync());
+  s.blob_bytes_in_flight = 0;
   s.last_sync_ms = 0;  // never compared: zeros mean nothing
   CHECK_FALSE(s.InSync());
   s.last_sync_ms = 1;
