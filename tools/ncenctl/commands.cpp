@@ -570,7 +570,10 @@ Status WaitSynced(const Globals& g, const node::OpenNode& n, double timeout_s) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
-  const int64_t since_ms = storage::UnixMillisNow();
+  // A row counts when ncen-node wrote it after it looked at the store again
+  // (it polls every kPollMs, on a kDaemonTickMs tick): a row written just
+  // after this command started may predate entries written just before it.
+  const int64_t since_ms = storage::UnixMillisNow() + limits::kPollMs + limits::kDaemonTickMs;
   while (true) {
     NCEN_ASSIGN_OR_RETURN(node::NodeConfig config,
                           node::LoadConfig(g.data_dir, n.identity.public_key()));
