@@ -236,6 +236,7 @@ std::vector<std::string> World::Liveness() {
     LivenessOfFeed(feed, problems);
   }
   if (problems.empty()) LivenessOfRecords(problems);
+  if (problems.empty()) LivenessOfBlobs(problems);  // blobs.cpp
   return problems;
 }
 
@@ -441,6 +442,7 @@ void World::FinalChecks() {
       return Fail(fmt::format("{}: VerifyLog: {}", node->name, report.status().ToString()));
     }
   }
+  FinalBlobChecks();  // blobs.cpp
 }
 
 }  // namespace ncen::sim

@@ -61,6 +61,14 @@ int main(int argc, char** argv) {
   app.add_option("--membership", options.membership,
                  "1: the nodes are members of a network (certificates, revocation), -1: no network, "
                  "0 (default): the seed picks (two runs in three)");
+  app.add_option("--blobs", options.blobs,
+                 "1: honest nodes add photos (blobs), -1: never, 0 (default): the seed picks (one run in two)");
+  app.add_option("--blob-window-fit", options.blob_window_fit,
+                 "1 (default): with photos, blob windows fit their links and links carry at least 15 kB/s; 0: "
+                 "windows drawn whatever the link, links down to 10 kB/s (replays the known bug)");
+  app.add_option("--albums", options.albums,
+                 "1: one run with photos in eight is an album of 20-40 small photos; 0 (default): never (replays "
+                 "the second known bug)");
   app.add_flag("--expect-failure", expect_failure,
                "stop at the first failing seed; succeed only if one fails (mutation tests)");
   app.add_flag("--verbose", verbose, "print a line for every seed of a sweep");
