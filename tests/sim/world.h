@@ -369,6 +369,7 @@ class World {
   void CheckNode(int n);
   void CheckRecord(int n, const storage::RecordView& view, const storage::Membership* m = nullptr);
   void CheckClaims(const Connection& c, int s);
+  bool NeverArrives(int n, const FeedId& feed, uint64_t seq) const;
   std::vector<std::string> Liveness();
   void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
   FeedHead HeadOf(int n, const FeedId& feed) const;
