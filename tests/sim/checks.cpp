@@ -174,9 +174,11 @@ void World::CheckRecord(int n, const storage::RecordView& view, const storage::M
                               FeedName({v.dot.author, view.state.scope}), v.dot.seq));
     }
     // S6: a context names only entries that were written (a context that
-    // claims more would hide later edits for good).
+    // claims more would hide later edits for good) — except entries that
+    // can never arrive at this node, which the store lets a context name
+    // (NeverArrives).
     for (const storage::Dot& d : v.context.dots) {
-      if (!truth_.HasDot({d.author, view.state.scope}, d.seq)) {
+      if (!truth_.HasDot({d.author, view.state.scope}, d.seq) && !NeverArrives(n, {d.author, view.state.scope}, d.seq)) {
         return Fail(fmt::format("S6: record {} at {} has a version {}#{} whose context names {}#{}, "
                                 "which nobody wrote",
                                 name, NameOf(n), FeedName({v.dot.author, view.state.scope}), v.dot.seq,
@@ -197,6 +199,22 @@ void World::CheckRecord(int n, const storage::RecordView& view, const storage::M
     return Fail(fmt::format("S3: record {} at {} has {} versions but only {} writers", name, NameOf(n),
                             view.state.versions.size(), info->authors.size()));
   }
+}
+
+// Entry `seq` of `feed` can never arrive at node n, so the store lets a
+// context name it (store_apply.cpp CheckContext; finding 7 of
+// docs/testing.md): the feed is forked there (frozen), or `seq` is past its
+// author's revocation cut-off, or n may not hold the feed. Mallory's puppets
+// name such entries once a restored node forked or a node was revoked.
+bool World::NeverArrives(int n, const FeedId& feed, uint64_t seq) const {
+  const storage::Store& store = *nodes_[n]->store;
+  auto forks = store.Forks();
+  if (forks.ok() && std::any_of(forks->begin(), forks->end(), [&](const auto& f) { return f.feed == feed; })) {
+    return true;
+  }
+  auto m = store.GetMembership();
+  return m.ok() && *m &&
+         (seq > (*m)->CutoffOf(feed) || !(*m)->MayHold(nodes_[n]->identity.public_key(), feed));
 }
 
 void World::CheckClaims(const Connection& c, int s) {
@@ -236,6 +254,7 @@ std::vector<std::string> World::Liveness() {
     LivenessOfFeed(feed, problems);
   }
   if (problems.empty()) LivenessOfRecords(problems);
+  if (problems.empty()) LivenessOfBlobs(problems);  // blobs.cpp
   return problems;
 }
 
@@ -441,6 +460,7 @@ void World::FinalChecks() {
       return Fail(fmt::format("{}: VerifyLog: {}", node->name, report.status().ToString()));
     }
   }
+  FinalBlobChecks();  // blobs.cpp
 }
 
 }  // namespace ncen::sim

@@ -16,6 +16,8 @@ namespace {
 
 constexpr size_t kHotRecords = 3;  // the first records created get most of the edits
 
+}  // namespace
+
 storage::RecordId NewRecordId(int64_t now_ms, Rng& rng) {
   storage::RecordId id;
   for (size_t i = 6; i < id.size(); i += 8) {
@@ -28,8 +30,6 @@ storage::RecordId NewRecordId(int64_t now_ms, Rng& rng) {
   id[8] = uint8_t(0x80 | (id[8] & 0x3f));
   return id;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Workload
@@ -55,7 +55,13 @@ void World::Write(int only_node) {
     if (auto change = PlanChange(node)) changes.push_back(std::move(*change));
   }
   if (changes.empty()) return;
+  Append(node, changes);
+}
 
+// AppendLocal of a write the simulator planned, with what it must do: a
+// stale node is refused, and so is a node its membership does not know as
+// an active member; any other refusal fails the run.
+void World::Append(Node& node, const std::vector<storage::LocalChange>& changes) {
   // What the node knows before it writes: a stale node must be refused, and
   // a node must not extend a feed of its own that it knows is forked.
   auto stale = node.store->StaleIdentity();
@@ -156,6 +162,7 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
 // A payload of `type` (a seizure, or a report about country `country`),
 // drawn from the run's pools.
 Bytes World::DrawPayload(storage::RecordType type, int country) {
+  if (type == storage::RecordType::kPhoto) return DrawPhotoPayload();
   if (type != storage::RecordType::kSeizureReport) return payloads_[rng_.Below(payloads_.size())];
   const std::vector<Bytes>& pool = report_payloads_.at(size_t(std::max(0, country)));
   return pool[rng_.Below(pool.size())];
@@ -180,6 +187,7 @@ void World::RecordWrite(Node& node, const std::vector<storage::LocalChange>& cha
     }
     truth_.Add(w);
     ++stats_.entries_written;
+    if (changes[i].type == storage::RecordType::kPhoto) NotePhotoFeeds(feed, changes[i].payload);
     text += fmt::format(" {}#{} {} {}", storage::ScopeName(feed.scope), w.seq,
                         storage::OpName(changes[i].op), storage::FormatRecordId(w.record).substr(24));
   }
@@ -204,6 +212,7 @@ void World::Fault() {
       if (node->up) up.push_back(node->index);
     }
     if (up.empty()) return;
+    if (blobs_) up = PreferBlobReceivers(std::move(up));
     int n = up[rng_.Below(up.size())];
     bool host = rng_.Percent(50);
     Crash(n, host, host ? "host crash" : "process crash");
@@ -233,6 +242,7 @@ void World::Crash(int n, bool host, const std::string& why) {
   if (!node.up) return;
   ++stats_.crashes;
   Note(fmt::format("{} crashes ({})", node.name, why));
+  if (blobs_) NoteCrashWithBlobs(n);
   node.up = false;
   ++node.life;
   for (uint64_t id : ConnectionIds()) {
@@ -256,6 +266,8 @@ void World::Restart(int n, uint64_t life) {
   node.store = std::move(store).value();
   node.up = true;
   Note(fmt::format("{} restarts", node.name));
+  // The old process's sessions are gone, and with them their claims.
+  NCEN_CHECK(node.blob_fetches.size() == 0);
   if (node.restored_pending) {
     // Its frontier went back to the copy's: start tracking afresh.
     node.restored_pending = false;
@@ -281,6 +293,7 @@ void World::TakeBackup(int n) {
   Node& node = *nodes_[n];
   node.backup = std::make_unique<testing::TempDir>();
   std::filesystem::copy_file(node.dir->Sub("data.mdb"), node.backup->Sub("data.mdb"));
+  node.backup_at_ms = now_;
   ++stats_.backups;
   Note(fmt::format("{}: backup taken", node.name));
 }
@@ -296,6 +309,8 @@ void World::Restore(int n) {
   std::filesystem::remove(node.dir->Sub("lock.mdb"));
   ++node.restores;
   node.restored_pending = true;
+  // An officer's demand made after the copy was taken went with it.
+  std::erase_if(demanded_[n], [&](const auto& kv) { return kv.second > node.backup_at_ms; });
   ++stats_.restores;
   Note(fmt::format("{}: restored from its backup", node.name));
   if (was_up) {
@@ -385,6 +400,7 @@ Connection* World::PickConnection() {
   for (auto& [id, c] : connections_) {
     if (c.side[0].session && c.side[1].session) open.push_back(&c);
   }
+  if (blobs_) open = PreferBlobCarriers(std::move(open));
   if (open.empty()) return nullptr;
   return open[rng_.Below(open.size())];
 }
@@ -394,6 +410,7 @@ void World::ResetConnection() {
   Connection* c = PickConnection();
   if (!c) return;
   ++stats_.resets;
+  if (blobs_) NoteBlobsCut(*c);
   c->queue[0].clear();
   c->queue[1].clear();
   CloseSide(*c, 0, CloseKind::kSilent, "connection reset");
@@ -406,6 +423,7 @@ void World::HalfOpen() {
   Connection* c = PickConnection();
   if (!c) return;
   ++stats_.half_opens;
+  if (blobs_) NoteBlobsCut(*c);
   int s = int(rng_.Below(2));
   c->queue[0].clear();
   c->queue[1].clear();
@@ -434,6 +452,7 @@ void World::ChangeLink() {
   Edge& e = edges_[rng_.Below(edges_.size())];
   e.latency_ms = rng_.Percent(20) ? int64_t(rng_.Between(150, 600)) : int64_t(rng_.Between(1, 80));
   e.bytes_per_ms = rng_.Percent(25) ? int64_t(rng_.Between(10, 60)) : int64_t(rng_.Between(200, 5000));
+  if (blobs_ && options_.blob_window_fit) e.bytes_per_ms = std::max(e.bytes_per_ms, kBlobLinkBytesPerMsMin);
   Note(fmt::format("link {}-{} now {} ms, {} kB/s", NameOf(e.dialer), NameOf(e.listener),
                    e.latency_ms, e.bytes_per_ms));
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "replication/protocol/messages.h"
+#include "storage/blobs.h"
 #include "tests/support/store_fixture.h"
 
 namespace ncen::sim {
@@ -349,12 +350,54 @@ std::optional<Bytes> Mallory::Claim(storage::Store& store, const crypto::PublicK
   return replication::EncodeMessage(evidence);
 }
 
+// One blob message an honest node must refuse: data nobody asked for, a
+// want of a blob Mallory may not hold (the blob's records are national, of
+// another country or over a link without national), or a want of more than
+// a window.
+Bytes Mallory::BlobAttack(const std::vector<BlobTarget>& blobs) {
+  const BlobTarget& any = blobs[rng_.Below(blobs.size())];
+  uint64_t kind = rng_.Below(100);
+  if (kind < 30) {
+    ++stats_.blob_unasked;
+    Bytes data(storage::BlobChunkSize(any.size, 0));
+    for (auto& b : data) b = static_cast<uint8_t>(rng_.Next());
+    return replication::EncodeMessage(replication::BlobDataMsg{any.hash, any.size, 0, ByteView(data)});
+  }
+  replication::BlobWantMsg want;
+  if (kind < 80) {
+    ++stats_.blob_forbidden_wants;
+    std::vector<const BlobTarget*> forbidden;
+    for (const BlobTarget& b : blobs) {
+      if (!b.allowed) forbidden.push_back(&b);
+    }
+    const BlobTarget& t = forbidden.empty() ? any : *forbidden[rng_.Below(forbidden.size())];
+    want.ranges.push_back({t.hash, 0, std::min<uint32_t>(storage::BlobChunkCount(t.size), 4)});
+    return replication::EncodeMessage(want);
+  }
+  // More than twice the largest window, in ranges of real and made-up blobs.
+  ++stats_.blob_greedy_wants;
+  for (size_t i = 0; i < 40; ++i) {
+    want.ranges.push_back({rng_.Percent(50) ? blobs[rng_.Below(blobs.size())].hash : RandomHash(rng_), 0, 1});
+  }
+  return replication::EncodeMessage(want);
+}
+
 std::vector<Bytes> Mallory::Mangle(Bytes message, storage::Store& store, const crypto::PublicKey& peer_id,
                                    const std::vector<Scope>& scopes, Truth& truth, int64_t now_ms,
-                                   bool crafting) {
+                                   bool crafting, const std::vector<BlobTarget>& blobs) {
   std::vector<Bytes> out;
   auto decoded = replication::DecodeMessage(message);
   NCEN_CHECK(decoded.ok());  // its own session's message
+  if (const auto* data = std::get_if<replication::BlobDataMsg>(&*decoded); data && rng_.Percent(40)) {
+    // The blob data its session serves, one byte flipped: the receiver finds
+    // out when the blob is whole and hashed.
+    Bytes forged(data->data.begin(), data->data.end());
+    forged[rng_.Below(forged.size())] ^= 0x5a;
+    ++stats_.blob_forged;
+    out.push_back(replication::EncodeMessage(replication::BlobDataMsg{data->hash, data->size, data->first,
+                                                                      ByteView(forged)}));
+    return out;
+  }
   if (std::holds_alternative<replication::BatchMsg>(*decoded) && rng_.Percent(35)) {
     std::vector<Chain*> usable;
     for (Chain& c : chains_) {
@@ -377,6 +420,7 @@ std::vector<Bytes> Mallory::Mangle(Bytes message, storage::Store& store, const c
   if (rng_.Percent(12)) {
     if (auto claim = Claim(store, peer_id, scopes, now_ms)) out.push_back(std::move(*claim));
   }
+  if (!blobs.empty() && rng_.Percent(6)) out.push_back(BlobAttack(blobs));
   return out;
 }
 

@@ -16,7 +16,10 @@
 //  - sends claims without evidence (heads naming the peer's own feed far
 //    beyond its head, heads with wrong hashes, floods of made-up feeds),
 //    evidence that does not verify, garbage, and batches whose count is
-//    larger than their bytes.
+//    larger than their bytes;
+//  - with photos about (BlobTarget): flips a byte of the blob data its
+//    session serves, sends blob data nobody asked for, asks for blobs it
+//    may not hold, and asks for more bytes than a window.
 // The honest nodes must keep every invariant, stay live and converge.
 // Internal to tests/sim; one thread.
 #pragma once
@@ -36,6 +39,15 @@ namespace ncen::sim {
 struct MalloryStats {
   uint64_t entries_crafted = 0, entries_sent = 0, batches_padded = 0;
   uint64_t claims = 0, bad_evidence = 0, forks = 0, garbage = 0, fake_refusals = 0;
+  uint64_t blob_unasked = 0, blob_forged = 0, blob_forbidden_wants = 0, blob_greedy_wants = 0;
+};
+
+// A blob Mallory knows of (its hash learnt from anywhere), and whether the
+// scope rules let Mallory hold it.
+struct BlobTarget {
+  Hash256 hash{};
+  uint32_t size = 0;
+  bool allowed = false;
 };
 
 class Mallory {
@@ -59,10 +71,11 @@ class Mallory {
   // What Mallory sends to the peer `peer_id` in place of `message`, which
   // its honest session queued on a link carrying `scopes`. `store` is
   // Mallory's. New entries are crafted only while `crafting` (the chaos
-  // phase); claims and garbage go on after it.
+  // phase); claims and garbage go on after it. `blobs`: the blobs it may
+  // attack with (none: no blob attack, and no draw for one).
   std::vector<Bytes> Mangle(Bytes message, storage::Store& store, const crypto::PublicKey& peer_id,
                             const std::vector<storage::Scope>& scopes, Truth& truth, int64_t now_ms,
-                            bool crafting);
+                            bool crafting, const std::vector<BlobTarget>& blobs = {});
 
  private:
   struct Chain {
@@ -84,6 +97,7 @@ class Mallory {
   Bytes ValidPayload(const Chain& chain, const std::string& marker) const;
   std::optional<Bytes> Claim(storage::Store& store, const crypto::PublicKey& peer_id,
                              const std::vector<storage::Scope>& scopes, int64_t now_ms);
+  Bytes BlobAttack(const std::vector<BlobTarget>& blobs);
 
   Rng rng_;
   int index_;

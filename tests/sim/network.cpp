@@ -102,7 +102,7 @@ void World::Connect(int n, int e, uint64_t life) {
     replication::PeerInfo info{other.identity.public_key(), other.name, edge.scopes};
     side.session = std::make_unique<replication::Session>(
         *me.store, me.identity.public_key(), me.name, RoleName(me.role), std::move(info),
-        me.session_options);
+        SessionOptionsFor(side.node, side.peer));
     side.peer_restores = other.restores;
   }
   stats_.sessions += 2;
@@ -162,6 +162,8 @@ void World::WriteStatus(int n) {
 void World::Flush(Connection& c, int s) {
   Side& side = c.side[s];
   if (!side.session) return;
+  std::vector<BlobTarget> targets;
+  if (Hostile(side.node) && blobs_) targets = MalloryBlobTargets();
   for (Bytes& m : side.session->TakeOutgoing()) {
     if (!Hostile(side.node)) {
       Enqueue(c, s, std::move(m));
@@ -169,13 +171,15 @@ void World::Flush(Connection& c, int s) {
     }
     Node& self = *nodes_[side.node];
     for (Bytes& sent : mallory_->Mangle(std::move(m), *self.store, nodes_[side.peer]->identity.public_key(),
-                                        edges_[c.edge].scopes, truth_, now_, phase_ == Phase::kChaos)) {
+                                        edges_[c.edge].scopes, truth_, now_, phase_ == Phase::kChaos, targets)) {
       Enqueue(c, s, std::move(sent));
     }
   }
   for (const std::string& line : side.session->TakeLog()) Note(NameOf(side.node) + ": " + line);
   if (side.session->failed()) {
-    CloseSide(c, s, CloseKind::kFin, side.session->error().ToString());
+    std::string error = side.session->error().ToString();
+    if (blobs_) CheckBlobFailure(c, s, error);
+    CloseSide(c, s, CloseKind::kFin, error);
   }
 }
 
@@ -219,6 +223,8 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
            !ping);
     }
     if (!ping) last_activity_ms_ = now_;
+    bool blob_data = m.info.kind == MessageKind::kBlobData;
+    if (blob_data) CheckBlobData(c, d, m);
     applying_node_ = dst.node;
     crash_requested_ = false;
     dst.session->OnMessage(m.bytes, now_);
@@ -226,6 +232,7 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
     dirty_.insert(dst.node);
     Flush(c, r);
     NoteProgress(c, r);
+    bool blob_crash = blob_data && !failed_ && CheckBlobHeld(dst.node, m.info.blob, Hostile(c.side[d].node));
     if (crash_requested_) {
       // The mutant asked to die between its ack and its commit: the ack is
       // already in the socket.
@@ -233,6 +240,11 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
       int n = dst.node;
       Crash(n, rng_.Percent(50), "crash between acknowledging and committing a batch");
       Schedule(now_ + int64_t(rng_.Between(200, 5000)), EventKind::kRestart, n, 0, nodes_[n]->life);
+    } else if (blob_crash) {
+      // A node dies with a blob half-fetched: its chunks so far committed.
+      int n = dst.node;
+      Crash(n, blob_rng_.Percent(50), "crash with a blob half-fetched");
+      Schedule(now_ + int64_t(blob_rng_.Between(200, 8000)), EventKind::kRestart, n, 0, nodes_[n]->life);
     } else if (c.side[r].session) {
       CheckClaims(c, r);
     }
@@ -254,6 +266,7 @@ void World::CloseSide(Connection& c, int s, CloseKind kind, const std::string& w
   Note(fmt::format("#{} {} closes its side ({}): {}", c.id, SideName(c, s),
                    kind == CloseKind::kFin ? "FIN" : kind == CloseKind::kReset ? "RST" : "silently",
                    why.substr(0, 200)));
+  if (blobs_) NoteBlobsCut(c);
   side.session.reset();
   if (phase_ == Phase::kSettling && now_ >= converged_at_ + kSettleGraceMs && settled_.count(c.id)) {
     Fail(fmt::format("a session ended after convergence: {} closed its side of #{} ({})",

@@ -34,6 +34,21 @@ struct SimOptions {
   // -1: a store of no network (the model before issue 13); 0: the seed
   // picks (from a stream of its own: two runs in three are networks).
   int membership = 0;
+  // 1: honest nodes add photos (blobs: tests/sim/blobs.cpp), -1: never; 0:
+  // the seed picks (from a stream of its own: one run in two).
+  int blobs = 0;
+  // 1 (default): with photos, each session's blob window is what its link
+  // carries in 15 s (at least one chunk), and no link is slower than 15 kB/s:
+  // a blob_data message must arrive within the session's idle timeout,
+  // which counts whole messages (docs/testing.md "Blobs", the known bug).
+  // 0: windows drawn whatever the link, links down to 10 kB/s.
+  int blob_window_fit = 1;
+  // 1: one run with photos in eight is an album (20-40 photos, mostly small),
+  // so a node that comes back wants dozens of blobs from one peer at once.
+  // 0 (default): never — the sender counts each range of a want as a whole
+  // chunk, and ends an honest session that asks for more than 32 small
+  // blobs (docs/testing.md "Blobs", the second known bug).
+  int albums = 0;
 };
 
 struct SimStats {
@@ -49,6 +64,12 @@ struct SimStats {
   // Network membership (tests/sim/membership.cpp), when the run has one.
   uint64_t network_entries = 0, authority_visits = 0, sessions_refused = 0, sessions_ended_by_rules = 0;
   uint64_t writes_unauthorized = 0, revoked_entries_written = 0;
+  // Blobs (tests/sim/blobs.cpp), when the run has photos.
+  uint64_t photos = 0, blobs_made = 0, blob_bytes_made = 0, demands = 0;
+  uint64_t blob_data_messages = 0, blob_data_bytes = 0;  // delivered
+  uint64_t blob_transfers_cut = 0;    // connections that ended with blob data in flight
+  uint64_t crashes_with_partial_blobs = 0;  // a node crashed holding part of a blob
+  uint64_t blob_attacks = 0;          // Mallory's blob messages
   int64_t virtual_ms = 0;      // virtual time at the end
   int64_t converged_after_ms = 0;  // virtual time from healing to convergence
 };

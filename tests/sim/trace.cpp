@@ -53,6 +53,17 @@ MessageInfo DescribeMessage(ByteView message) {
         } else if constexpr (std::is_same_v<T, replication::EvidenceMsg>) {
           info.kind = MessageKind::kEvidence;
           info.count = m.forks.size() + m.headers.size();
+        } else if constexpr (std::is_same_v<T, replication::BlobWantMsg>) {
+          info.kind = MessageKind::kBlobWant;
+          info.count = m.ranges.size();
+        } else if constexpr (std::is_same_v<T, replication::BlobDataMsg>) {
+          info.kind = MessageKind::kBlobData;
+          info.number = m.first;
+          info.count = m.data.size();
+          info.blob = m.hash;
+        } else if constexpr (std::is_same_v<T, replication::BlobLackMsg>) {
+          info.kind = MessageKind::kBlobLack;
+          info.count = m.items.size();
         }
       },
       *decoded);
@@ -71,6 +82,11 @@ std::string MessageText(const MessageInfo& info, size_t bytes) {
     case MessageKind::kHeads: return fmt::format("heads({})", info.count);
     case MessageKind::kPing: return "ping";
     case MessageKind::kError: return "error";
+    case MessageKind::kBlobWant: return fmt::format("blob_want({} ranges)", info.count);
+    case MessageKind::kBlobData:
+      return fmt::format("blob_data({} from chunk {}, {} B)", ToHex(ByteView(info.blob.data(), 4)), info.number,
+                         info.count);
+    case MessageKind::kBlobLack: return fmt::format("blob_lack({})", info.count);
     case MessageKind::kUndecodable: break;
   }
   return fmt::format("undecodable({} B)", bytes);

@@ -30,12 +30,16 @@ class Trace {
   uint64_t added_ = 0;
 };
 
-enum class MessageKind { kHello, kBatch, kAck, kHeads, kPing, kError, kUndecodable, kEvidence };
+enum class MessageKind {
+  kHello, kBatch, kAck, kHeads, kPing, kError, kUndecodable, kEvidence, kBlobWant, kBlobData, kBlobLack
+};
 
 struct MessageInfo {
   MessageKind kind = MessageKind::kUndecodable;
-  uint64_t number = 0;  // batch or ack number
-  uint64_t count = 0;   // entries in a batch, heads in a hello or heads message
+  uint64_t number = 0;  // batch or ack number; blob data: its first chunk
+  uint64_t count = 0;   // entries in a batch, heads in a hello or heads message, ranges or items of a
+                        // blob want or lack, chunk bytes of blob data
+  std::array<uint8_t, 32> blob{};  // blob data: the blob's hash
 };
 
 // Names a protocol message; kUndecodable when it does not decode.

@@ -23,6 +23,11 @@ constexpr uint64_t kEventsMax = 20'000'000;  // a run that needs more is a livel
 World::World(const SimOptions& options)
     : options_(options), rng_(options.seed), trace_(options.trace) {
   session_hooks_.die_before_commit = [this] { return MutantCrashBeforeCommit(); };
+  // Photos, from streams of their own: a run without them is the run it was
+  // before them, choice for choice (blobs.cpp).
+  Rng photos(options_.seed ^ 0x626c6f6273ull);
+  blobs_ = options_.blobs > 0 || (options_.blobs == 0 && photos.Percent(50));
+  if (blobs_) blob_rng_ = Rng(options_.seed ^ 0x70686f746f73ull);
   BuildTopology();
   // Membership, from streams of its own: a run without it is the run it was
   // before issue 13, choice for choice.
@@ -69,6 +74,7 @@ World::World(const SimOptions& options)
     }
     Schedule(now_ + int64_t(net_rng_.Between(500, 5000)), EventKind::kAuthorityVisit);
   }
+  if (blobs_) SetUpBlobs();
 }
 
 World::~World() {
@@ -117,12 +123,15 @@ void World::AddMallory() {
   int first = int(rng_.Below(uint64_t(index)));
   std::vector<Scope> scopes = scopes_of(first);
   mallory.country = std::max(0, nodes_[first]->country);
-  AddEdge(index, first, scopes);
+  // With photos, Mallory is sometimes where it may not hold national
+  // records (and so their blobs): see MalloryScopes.
+  std::vector<Scope> link_scopes = blobs_ ? MalloryScopes(first, scopes) : scopes;
+  AddEdge(index, first, link_scopes);
   if (index > 2 && rng_.Percent(50)) {
     int second = int(rng_.Below(uint64_t(index)));
     bool same_part = second != first && scopes_of(second) == scopes &&
                      std::all_of(scopes.begin(), scopes.end(), [&](Scope s) { return joined(first, second, s); });
-    if (same_part) AddEdge(index, second, scopes);
+    if (same_part) AddEdge(index, second, link_scopes);
   }
   topology_ += ", with a hostile member";
 }
@@ -196,6 +205,7 @@ void World::AddEdge(int dialer, int listener, std::vector<Scope> scopes) {
   e.scopes = std::move(scopes);
   e.latency_ms = rng_.Percent(20) ? int64_t(rng_.Between(150, 600)) : int64_t(rng_.Between(1, 80));
   e.bytes_per_ms = rng_.Percent(25) ? int64_t(rng_.Between(10, 60)) : int64_t(rng_.Between(200, 5000));
+  if (blobs_ && options_.blob_window_fit) e.bytes_per_ms = std::max(e.bytes_per_ms, kBlobLinkBytesPerMsMin);
   edges_.push_back(std::move(e));
 }
 
@@ -366,6 +376,8 @@ void World::Dispatch(const Event& e) {
     case EventKind::kConvergeCheck: return ConvergeCheck();
     case EventKind::kNetworkAct: return DoNetworkAct(e.a);
     case EventKind::kAuthorityVisit: return RandomAuthorityVisit(e.a - 1);
+    case EventKind::kPhoto: return AddPhoto();
+    case EventKind::kDemand: return Demand();
   }
 }
 
@@ -565,6 +577,15 @@ void World::Finish(SimResult& result) {
         stats_.network_entries, stats_.authority_visits, stats_.sessions_refused, stats_.sessions_ended_by_rules,
         stats_.writes_unauthorized, stats_.revoked_entries_written);
   }
+  if (blobs_) {
+    result.summary += fmt::format(
+        "; blobs: {} photos, {} blobs made ({} kB), {} demands, {} blob data messages delivered ({} kB), {} "
+        "connections cut with blob data in flight, {} crashes holding part of a blob, {} honest sessions failed "
+        "on a blob after Mallory's chunks",
+        stats_.photos, stats_.blobs_made, stats_.blob_bytes_made / 1000, stats_.demands, stats_.blob_data_messages,
+        stats_.blob_data_bytes / 1000, stats_.blob_transfers_cut, stats_.crashes_with_partial_blobs,
+        blob_failures_after_mallory_);
+  }
   if (mallory_) {
     const MalloryStats& m = mallory_->stats();
     stats_.hostile_entries = m.entries_crafted;
@@ -577,6 +598,13 @@ void World::Finish(SimResult& result) {
         "{} false refusals, {} garbage",
         m.entries_crafted, m.entries_sent, m.batches_padded, m.forks, m.claims, m.bad_evidence,
         m.fake_refusals, m.garbage);
+    if (blobs_) {
+      stats_.blob_attacks = m.blob_unasked + m.blob_forged + m.blob_forbidden_wants + m.blob_greedy_wants;
+      result.stats = stats_;
+      result.summary += fmt::format(
+          ", blob attacks: {} unasked data, {} forged data, {} wants of blobs it may not hold, {} greedy wants",
+          m.blob_unasked, m.blob_forged, m.blob_forbidden_wants, m.blob_greedy_wants);
+    }
   }
 }
 

@@ -51,8 +51,18 @@ inline constexpr int64_t kSettleGraceMs = 2000;
 // redials back off to 10 s at most here rather than 30 s.
 inline constexpr int64_t kRedialMaxMs = 10000;
 inline constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01: virtual time zero
+// With photos (SimOptions::blob_window_fit): a session's blob window is what
+// its link carries in this long, and links carry at least a chunk in it.
+inline constexpr int64_t kBlobWindowMs = 15000;
+inline constexpr int64_t kBlobLinkBytesPerMsMin = 15;
+static_assert(int64_t{storage::kBlobChunkBytes} / kBlobLinkBytesPerMsMin + 600 < limits::kIdleTimeoutMs &&
+                  kBlobWindowMs + 600 < limits::kIdleTimeoutMs,
+              "a window's blob data crosses its link within the idle timeout (600 ms: the longest latency)");
 
 enum class Role { kPost, kHub, kRegional };
+
+// A version 7 record id at `now_ms`, its random bits from `rng` (faults.cpp).
+storage::RecordId NewRecordId(int64_t now_ms, Rng& rng);
 
 inline const char* RoleName(Role role) {
   switch (role) {
@@ -124,6 +134,27 @@ struct Node {
   std::shared_ptr<const storage::Membership> membership;
   // The membership every record was last checked against (M2).
   std::shared_ptr<const storage::Membership> records_checked;
+
+  // Blobs (blobs.cpp): what it fetches from each peer (by node index; kFull
+  // when absent), and the registry its sessions share, as the daemon's do.
+  std::map<int, replication::BlobPolicy> blob_policy;
+  replication::BlobFetches blob_fetches;
+  int64_t backup_at_ms = 0;  // when its backup was taken
+};
+
+// A blob a node stored with PutBlob for a photo (blobs.cpp): its true
+// bytes, who made it, and which feeds hold an entry whose payload refers to
+// it (the scope rules let a node hold the blob when it may hold one of them).
+struct MadeBlob {
+  Bytes bytes;
+  std::set<int> makers;
+  std::set<FeedId> feeds;
+};
+
+// The blobs a photo payload refers to.
+struct PhotoRefs {
+  Hash256 image{}, preview{};
+  uint32_t image_size = 0, preview_size = 0;
 };
 
 // The root or a country authority (membership.cpp): an identity and a store
@@ -183,11 +214,12 @@ struct Connection {
   uint64_t gen[2] = {0, 0};              // the live delivery event of each direction
   bool fin[2] = {false, false};          // side d closed: EOF follows its last message
   bool reset_sent[2] = {false, false};   // an RST toward side d is on its way
+  bool blob_cut_counted = false;          // counted in SimStats::blob_transfers_cut
 };
 
 enum class EventKind {
   kDeliver, kEof, kReset, kTick, kWrite, kFault, kConnect, kRestart, kPartitionEnd,
-  kHeal, kConvergeCheck, kNetworkAct, kAuthorityVisit
+  kHeal, kConvergeCheck, kNetworkAct, kAuthorityVisit, kPhoto, kDemand
 };
 
 struct Event {
@@ -266,6 +298,7 @@ class World {
 
   // faults.cpp
   void Write(int only_node);  // only_node < 0: any node that is up
+  void Append(Node& node, const std::vector<storage::LocalChange>& changes);
   std::optional<storage::LocalChange> PlanChange(Node& node);
   Bytes DrawPayload(storage::RecordType type, int country);
   void RecordWrite(Node& node, const std::vector<storage::LocalChange>& changes,
@@ -306,10 +339,37 @@ class World {
   void LivenessOfNetwork(std::vector<std::string>& problems);
   bool RevokedFeedLive(const FeedId& feed, std::vector<std::string>& problems);
 
+  // blobs.cpp
+  void SetUpBlobs();
+  std::vector<Scope> MalloryScopes(int neighbour, std::vector<Scope> scopes);
+  replication::SessionOptions SessionOptionsFor(int n, int peer);
+  void AddPhoto();
+  void Demand();
+  Bytes DrawPhotoPayload();
+  Bytes PhotoPayload(const storage::RecordId& subject, const Hash256& image, const Hash256& preview,
+                     const std::string& caption);
+  Hash256 MakeBlob(size_t size);
+  void NotePhotoFeeds(const FeedId& feed, const Bytes& payload);
+  std::optional<PhotoRefs> RefsOf(ByteView payload) const;
+  bool MayHoldBlob(int n, const Hash256& hash) const;
+  void CheckBlobData(const Connection& c, int d, const InFlight& m);
+  bool CheckBlobHeld(int n, const Hash256& hash, bool from_mallory);
+  void CheckBlobFailure(const Connection& c, int s, const std::string& error);
+  void NoteBlobsCut(Connection& c);
+  void NoteCrashWithBlobs(int n);
+  // Half the time, only those of the candidates with blob data in flight
+  // (toward them), when there are any: faults land in chunk streams.
+  std::vector<Connection*> PreferBlobCarriers(std::vector<Connection*> open);
+  std::vector<int> PreferBlobReceivers(std::vector<int> nodes);
+  void LivenessOfBlobs(std::vector<std::string>& problems);
+  void FinalBlobChecks();
+  std::vector<BlobTarget> MalloryBlobTargets() const;
+
   // checks.cpp
   void CheckNode(int n);
   void CheckRecord(int n, const storage::RecordView& view, const storage::Membership* m = nullptr);
   void CheckClaims(const Connection& c, int s);
+  bool NeverArrives(int n, const FeedId& feed, uint64_t seq) const;
   std::vector<std::string> Liveness();
   void LivenessOfFeed(const FeedId& feed, std::vector<std::string>& problems);
   FeedHead HeadOf(int n, const FeedId& feed) const;
@@ -380,6 +440,22 @@ class World {
   bool victim_revoked_ = false;
   uint64_t victim_cutoff_ = 0;    // its national feed's last valid seq
   Rng net_rng_{0};
+
+  // Blobs (blobs.cpp); blobs_ false: the model before them, choice for choice.
+  bool blobs_ = false;
+  bool album_ = false;  // many small photos
+  Rng blob_rng_{0};
+  std::map<Hash256, MadeBlob> blobs_made_;
+  std::vector<Hash256> images_;                   // in the order made (for reuse)
+  std::map<Hash256, Hash256> preview_of_;         // image -> the preview first made with it
+  std::map<Hash256, PhotoRefs> photo_payloads_;   // by the payload's hash
+  std::vector<Bytes> photo_pool_;                 // payloads written so far (edits draw from it)
+  std::map<int, std::map<Hash256, int64_t>> demanded_;  // node -> image -> when an officer asked
+  // (node, blob): a chunk of it arrived from Mallory since the node last held
+  // none of it. A forged chunk ahead of honest ones makes the whole blob fail
+  // its hash when an honest peer completes it.
+  std::set<std::pair<int, Hash256>> mallory_chunks_;
+  uint64_t blob_failures_after_mallory_ = 0;
 };
 
 }  // namespace ncen::sim
