@@ -193,7 +193,7 @@ Result<Message> ReadRoot(wire::Message::Reader m, const word* base, ByteView byt
       BlobLackMsg lack;
       for (auto i : items) {
         NCEN_ASSIGN_OR_RETURN(Hash256 hash, ReadHash(i.getHash(), "blob hash"));
-        if (i.getReason() > 1) return Corruption("unknown blob lack reason " + std::to_string(i.getReason()));
+        if (i.getReason() > 2) return Corruption("unknown blob lack reason " + std::to_string(i.getReason()));
         lack.items.push_back({hash, static_cast<BlobLackReason>(i.getReason())});
       }
       return Message(std::move(lack));

@@ -98,7 +98,8 @@ struct BlobDataMsg {
   ByteView data;
 };
 
-enum class BlobLackReason : uint8_t { kNotHeld = 0, kNotAllowed = 1 };
+// kNowHeld: a blob this side said it lacked is now here (ask again).
+enum class BlobLackReason : uint8_t { kNotHeld = 0, kNotAllowed = 1, kNowHeld = 2 };
 
 struct BlobLackMsg {
   std::vector<std::pair<Hash256, BlobLackReason>> items;

@@ -21,6 +21,9 @@ ForkEvidenceMsg EvidenceOf(const storage::ForkReport& fork) { return {fork.a, fo
 // Sent batch buffers kept for reuse (RecycleOutgoing).
 constexpr size_t kSpareMessagesMax = 2;
 
+// How often a node looks whether blobs it told the peer it lacked are here now.
+constexpr int64_t kLacksCheckMs = 2000;
+
 }  // namespace
 
 Session::Session(storage::Store& store, const crypto::PublicKey& self, std::string self_name,
@@ -361,6 +364,7 @@ Status Session::OnBatch(const BatchMsg& batch, int64_t now_ms) {
   }
   ++expect_batch_;
   told_blobs_done_ = false;  // the entries may refer to blobs: look again before saying done
+  peer_lacks_.clear();       // ... and the peer may hold more now
   // DecodeMessage checked that the count fits the bytes.
   received_.clear();
   received_.reserve(batch.count);
@@ -547,6 +551,25 @@ void Session::OnTick(int64_t now_ms) {
     SendHeads(now_ms);
     if (Status s = Pump(now_ms); !s.ok()) return Fail(s, true, now_ms);
   }
+  if (progress_.hello_received && !lacked_to_peer_.empty() && now_ms - lacks_checked_ms_ >= kLacksCheckMs) {
+    lacks_checked_ms_ = now_ms;
+    BlobLackMsg have;
+    auto indexed = IndexCaughtUp();
+    if (!indexed.ok()) return Fail(indexed.status(), true, now_ms);
+    for (auto it = lacked_to_peer_.begin(); *indexed && it != lacked_to_peer_.end();) {
+      auto info = store_.GetBlobInfo(*it);
+      if (!info.ok()) return Fail(info.status(), true, now_ms);
+      auto may = BlobMayGo(*it);
+      if (!may.ok()) return Fail(may.status(), true, now_ms);
+      if (*info && (*info)->complete && *may) {
+        have.items.push_back({*it, BlobLackReason::kNowHeld});
+        it = lacked_to_peer_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!have.items.empty()) Queue(have, now_ms);
+  }
   if (progress_.hello_received) {
     if (Status s = CommitBlobChunks(); !s.ok()) return Fail(s, true, now_ms);
     if (Status s = ServeWants(now_ms); !s.ok()) return Fail(s, true, now_ms);
@@ -639,9 +662,6 @@ uint64_t ChunkBytes(uint32_t size, uint32_t first, uint32_t count) {
   return n;
 }
 
-// How long a peer's "I lack it" holds before the blob is asked for again (it
-// may have fetched it meanwhile).
-constexpr int64_t kBlobLackRetryMs = 10000;
 // How often the wanted blobs are looked for when nothing new arrived
 // (demands, and lacks that expired).
 constexpr int64_t kWantsRefreshMs = 2000;
@@ -684,7 +704,6 @@ Status Session::RefreshWants(int64_t now_ms) {
   if (!indexed) return Status::Ok();
   wants_refreshed_ms_ = now_ms;
   wants_seen_batches_ = progress_.batches_received;
-  std::erase_if(peer_lacks_, [&](const auto& kv) { return now_ms - kv.second >= kBlobLackRetryMs; });
   std::set<Hash256> skip;
   for (const auto& [hash, when] : peer_lacks_) skip.insert(hash);
   const size_t limit = kWantQueueMax + fetching_.size();
@@ -746,7 +765,10 @@ Status Session::RequestBlobs(int64_t now_ms) {
     fetch->next_request += count;
     progress_.blob_bytes_in_flight += bytes;
   }
-  if (!want.ranges.empty()) Queue(want, now_ms);
+  if (!want.ranges.empty()) {
+    Queue(want, now_ms);
+    told_blobs_done_ = false;  // the peer takes a want as "not done"
+  }
   if (fetching_.empty() && want_queue_.empty() && !wants_truncated_ &&
       wants_seen_batches_ == progress_.batches_received) {
     TellBlobsDone(now_ms);
@@ -858,6 +880,11 @@ void Session::Finish() {
 
 Status Session::OnBlobLack(const BlobLackMsg& m, int64_t now_ms) {
   for (const auto& [hash, reason] : m.items) {
+    if (reason == BlobLackReason::kNowHeld) {
+      // Ask again at the next look.
+      if (peer_lacks_.erase(hash)) wants_seen_batches_ = UINT64_MAX;
+      continue;
+    }
     if (!fetching_.count(hash)) continue;
     peer_lacks_[hash] = now_ms;
     DropFetch(hash);
@@ -912,7 +939,12 @@ Status Session::ServeWants(int64_t now_ms) {
       } else if (!info || !info->complete) {
         v->second = BlobLackReason::kNotHeld;
       }
-      if (v->second) lack.items.push_back({r.hash, *v->second});
+      if (v->second) {
+        lack.items.push_back({r.hash, *v->second});
+        if (lacked_to_peer_.size() < 4 * limits::kBlobRangesMax) {
+          lacked_to_peer_.insert(r.hash);
+        }
+      }
     }
     if (v->second) continue;
     NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));

@@ -278,6 +278,8 @@ class Session {
   std::deque<BlobRangeMsg> wants_in_;
   std::deque<BlobRangeMsg> serving_;
   size_t serving_bytes_ = 0;
+  std::set<Hash256> lacked_to_peer_;  // told "not held": told again when it is
+  int64_t lacks_checked_ms_ = -1;
   // "Nothing more from you for now": an empty blob_want. Told after the
   // wants were looked at since the last batch arrived; heard from the peer
   // since our last batch. A session is caught up only then (ncen-node --once

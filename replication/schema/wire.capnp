@@ -103,7 +103,7 @@ struct BlobData {
 
 struct BlobLackItem {
   hash @0 :Data;
-  reason @1 :UInt8;             # 0 not held whole here, 1 not yours to have
+  reason @1 :UInt8;             # 0 not held whole here, 1 not yours to have, 2 now held (ask again)
 }
 
 struct BlobLack {
