@@ -54,7 +54,8 @@ std::string Short(const Hash256& h) { return ToHex(ByteView(h.data(), 4)); }
 bool Carries(const Edge& e, Scope scope) { return std::count(e.scopes.begin(), e.scopes.end(), scope) > 0; }
 
 bool CarriesBlobData(const std::deque<InFlight>& queue) {
-  return std::any_of(queue.begin(), queue.end(), [](const InFlight& m) { return m.info.kind == MessageKind::kBlobData; });
+  return std::any_of(queue.begin(), queue.end(),
+                     [](const InFlight& m) { return m.info.kind == MessageKind::kBlobData; });
 }
 
 }  // namespace
@@ -86,8 +87,9 @@ void World::SetUpBlobs() {
     }
   }
   uint64_t chaos = uint64_t(chaos_end_ - now_);
-  // One run in eight is an album: many small photos, so that a node that
-  // comes back wants dozens of blobs from one peer at once.
+  // With --albums 1, one run in eight is an album: many small photos, so
+  // that a node that comes back wants dozens of blobs from one peer at once
+  // (off by default: the second known bug, docs/testing.md "Blobs").
   album_ = blob_rng_.Percent(12) && options_.albums > 0;
   int photos = album_ ? int(blob_rng_.Between(20, 40)) : int(blob_rng_.Between(2, 8));
   for (int i = 0; i < photos; ++i) {

@@ -178,7 +178,8 @@ void World::CheckRecord(int n, const storage::RecordView& view, const storage::M
     // can never arrive at this node, which the store lets a context name
     // (NeverArrives).
     for (const storage::Dot& d : v.context.dots) {
-      if (!truth_.HasDot({d.author, view.state.scope}, d.seq) && !NeverArrives(n, {d.author, view.state.scope}, d.seq)) {
+      FeedId named{d.author, view.state.scope};
+      if (!truth_.HasDot(named, d.seq) && !NeverArrives(n, named, d.seq)) {
         return Fail(fmt::format("S6: record {} at {} has a version {}#{} whose context names {}#{}, "
                                 "which nobody wrote",
                                 name, NameOf(n), FeedName({v.dot.author, view.state.scope}), v.dot.seq,

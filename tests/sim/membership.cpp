@@ -479,6 +479,13 @@ void World::MarkRevokedWrites() {
 // their logs, outside their records). True when the feed was handled here.
 bool World::RevokedFeedLive(const FeedId& feed, std::vector<std::string>& problems) {
   if (!victim_revoked_ || NodeOf(feed.author) != victim_) return false;
+  // Revoked and forked too (the victim, restored from a copy, wrote its
+  // seqs again): the feed stops syncing where the fork is known, and only
+  // the revoked node could tell the others, so neither the heads nor the
+  // fork reports can be expected to agree (--blobs 1 seed 3469).
+  if (std::any_of(nodes_.begin(), nodes_.end(), [&](const auto& node) { return node->forked.count(feed) > 0; })) {
+    return true;
+  }
   uint64_t best = 0;
   for (int n : ReachOf(feed)) {
     if (!Hostile(n) && n != victim_) best = std::max(best, std::min(HeadOf(n, feed).seq, victim_cutoff_));
@@ -486,8 +493,10 @@ bool World::RevokedFeedLive(const FeedId& feed, std::vector<std::string>& proble
   for (int n : ReachOf(feed)) {
     if (Hostile(n) || n == victim_) continue;
     if (HeadOf(n, feed).seq < best) {
-      problems.push_back(fmt::format("{} (revoked after seq {}): {} holds seq {}, another node {}", FeedName(feed),
-                                     victim_cutoff_, NameOf(n), HeadOf(n, feed).seq, best));
+      std::string heads;
+      for (int k : ReachOf(feed)) heads += fmt::format(" {} {}", NameOf(k), HeadOf(k, feed).seq);
+      problems.push_back(fmt::format("{} (revoked after seq {}): {} holds seq {}, another node {} (held up to:{})",
+                                     FeedName(feed), victim_cutoff_, NameOf(n), HeadOf(n, feed).seq, best, heads));
       return true;
     }
   }

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--blobs", options.blobs,
                  "1: honest nodes add photos (blobs), -1: never, 0 (default): the seed picks (one run in two)");
   app.add_option("--blob-window-fit", options.blob_window_fit,
-                 "1 (default): with photos, blob windows fit their links and links carry at least 15 kB/s; 0: "
+                 "1 (default): with photos, blob windows fit their links and links carry at least 19 kB/s; 0: "
                  "windows drawn whatever the link, links down to 10 kB/s (replays the known bug)");
   app.add_option("--albums", options.albums,
                  "1: one run with photos in eight is an album of 20-40 small photos; 0 (default): never (replays "

@@ -38,7 +38,7 @@ struct SimOptions {
   // the seed picks (from a stream of its own: one run in two).
   int blobs = 0;
   // 1 (default): with photos, each session's blob window is what its link
-  // carries in 15 s (at least one chunk), and no link is slower than 15 kB/s:
+  // carries in 14 s (at least one chunk), and no link is slower than 19 kB/s:
   // a blob_data message must arrive within the session's idle timeout,
   // which counts whole messages (docs/testing.md "Blobs", the known bug).
   // 0: windows drawn whatever the link, links down to 10 kB/s.

@@ -52,12 +52,15 @@ inline constexpr int64_t kSettleGraceMs = 2000;
 inline constexpr int64_t kRedialMaxMs = 10000;
 inline constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01: virtual time zero
 // With photos (SimOptions::blob_window_fit): a session's blob window is what
-// its link carries in this long, and links carry at least a chunk in it.
-inline constexpr int64_t kBlobWindowMs = 15000;
-inline constexpr int64_t kBlobLinkBytesPerMsMin = 15;
-static_assert(int64_t{storage::kBlobChunkBytes} / kBlobLinkBytesPerMsMin + 600 < limits::kIdleTimeoutMs &&
-                  kBlobWindowMs + 600 < limits::kIdleTimeoutMs,
-              "a window's blob data crosses its link within the idle timeout (600 ms: the longest latency)");
+// its link carries in this long, and links carry at least a chunk in it, so
+// that a blob_data message arrives within the idle timeout even when it
+// leaves just before a keep-alive was due (the last thing the receiver got).
+inline constexpr int64_t kBlobWindowMs = 14000;
+inline constexpr int64_t kBlobLinkBytesPerMsMin = 19;
+inline constexpr int64_t kLatencyMaxMs = 600;
+static_assert(int64_t{storage::kBlobChunkBytes} / kBlobLinkBytesPerMsMin <= kBlobWindowMs &&
+                  kBlobWindowMs + limits::kKeepaliveMs + kLatencyMaxMs < limits::kIdleTimeoutMs,
+              "a window's blob data crosses its link within the idle timeout");
 
 enum class Role { kPost, kHub, kRegional };
 
