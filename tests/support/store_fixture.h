@@ -37,6 +37,17 @@ struct TestStore {
   std::unique_ptr<storage::Store> store;
 };
 
+// `n` bytes that look random (blobs in tests), the same for the same seed.
+inline Bytes PseudoRandomBytes(size_t n, uint8_t seed) {
+  Bytes b(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : b) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<uint8_t>(x >> 24);
+  }
+  return b;
+}
+
 // A valid seizure payload whose narrative carries `marker`.
 inline Bytes SeizurePayload(const std::string& marker, double quantity = 1.5) {
   nlohmann::ordered_json j = {

@@ -12,15 +12,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-Bytes Pattern(size_t n, uint8_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<uint8_t>(x >> 24);
-  }
-  return b;
-}
+Bytes Pattern(size_t n, uint8_t seed) { return testing::PseudoRandomBytes(n, seed); }
 
 json Ref(const Bytes& blob, const std::string& media = "image/jpeg") {
   return {{"hash", ToHex(crypto::Blake2b256(blob))},

@@ -747,15 +747,7 @@ TEST_CASE("scenario 10: a peer's last words are kept as valid UTF-8 without cont
 namespace ncen::replication {
 namespace {
 
-Bytes BlobBytes(size_t n, uint8_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 7;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<uint8_t>(x >> 24);
-  }
-  return b;
-}
+Bytes BlobBytes(size_t n, uint8_t seed) { return testing::PseudoRandomBytes(n, seed); }
 
 nlohmann::ordered_json BlobRefJson(const Bytes& blob) {
   return {{"hash", ToHex(crypto::Blake2b256(blob))}, {"size", blob.size()}, {"media_type", "image/jpeg"},
