@@ -102,7 +102,7 @@ Result<std::vector<PhotoItem>> Photos::List(const RecordId& subject) {
       continue;
     }
     const auto& winner = view->state.Winner();
-    size_t at = static_cast<size_t>(&winner - view->state.versions.data());
+    size_t at = view->state.WinnerIndex();
     if (at >= view->payloads.size() || view->payloads[at].empty()) continue;
     NCEN_ASSIGN_OR_RETURN(json body, storage::RecordToJson(RecordType::kPhoto, view->payloads[at]));
     PhotoItem item;
