@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <queue>
+#include <set>
 #include <tuple>
 
 #include "base/check.h"
@@ -117,6 +118,10 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   // copy, which writes its lost seqs again), the receiver takes the cycle
   // only whole, from one batch. Feed -> up to which seq.
   std::map<FeedId, uint64_t> forced;
+  // Feeds whose next entry did not fit while a cycle was being finished:
+  // they go in the next batch, and so does every entry that waits for one of
+  // them (else it would push that feed back, and itself, for ever).
+  std::set<FeedId> next_batch;
   int64_t next_rank = 0;
 
   // A second pass when the first found nothing: stale read-ahead dropped
@@ -174,6 +179,11 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
         upto = std::max(upto, dep.seq);
         continue;
       }
+      if (next_batch.count(other)) {
+        next_batch.insert(feed);
+        waiting = true;
+        break;
+      }
       NCEN_ASSIGN_OR_RETURN(const storage::RunEntry* first, NextOf(other, our_seq(other), read_bytes, true));
       if (!first) continue;
       Boost boost{dep.seq, item.timestamp_ms, --next_rank};
@@ -189,12 +199,14 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
       waiting = true;
     }
     if (waiting) continue;
+    if (next_batch.count(feed)) continue;
     waits_for.erase(feed);
     if (!out.empty() && out.size() + e.size > batch_bytes_) {
       auto f = forced.find(feed);
       bool needed = f != forced.end() && e.seq <= f->second && out.size() + e.size <= limits::kBatchBytesMax;
       if (!needed) {
         if (forced.empty()) break;
+        next_batch.insert(feed);
         continue;  // room only for the rest of a cycle now; this feed waits for the next batch
       }
     }

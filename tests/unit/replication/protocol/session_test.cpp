@@ -177,6 +177,62 @@ TEST_CASE("a cycle of entries goes in one batch, however small the batches", "[s
   CHECK(link.a.progress().caught_up);
 }
 
+// Seq 2 of `author`'s national feed after `first`, stamped `ts_offset`
+// (clocks are wrong: possibly before seq 1), naming seq 1 of `named`.
+storage::Entry SecondNaming(const Node& author, const storage::Entry& first, const Node& named,
+                            int64_t ts_offset, uint8_t record) {
+  storage::EntryHeader h;
+  h.author = author.identity.public_key();
+  h.scope = Scope::kNational;
+  h.seq = 2;
+  h.prev = first.hash();
+  h.timestamp_ms = 1767225600000 + ts_offset;
+  h.record_id = testing::FixedRecordId(record);
+  h.record_type = storage::RecordType::kSeizure;
+  h.op = storage::Op::kPut;
+  h.context.dots.push_back(storage::Dot{named.identity.public_key(), 1});
+  return storage::MakeEntry(h, SeizurePayload("names a large entry"), author.identity);
+}
+
+TEST_CASE("an entry that waits for one left out of a full cycle batch waits with it (no endless loop)",
+          "[session]") {
+  // docs/testing.md finding 18: while a cycle fills a batch, a later entry
+  // of the cycle's feed names a large entry that does not fit; the planner
+  // must leave both for the next batch rather than push them back for ever.
+  Node a(1, "a"), b(2, "b"), relay(3, "relay"), sink(4, "sink");
+  // The large entry's feed sorts after the cycle's, so the planner reads the
+  // cycle ahead first (feeds are read ahead in key order, within a budget).
+  uint8_t c_number = 5;
+  while (IdentityFromNumber(c_number).public_key() < a.identity.public_key() ||
+         IdentityFromNumber(c_number).public_key() < b.identity.public_key()) {
+    ++c_number;
+  }
+  Node c(c_number, "c");
+  storage::Entry a1 = FirstNaming(a, b, 1), b1 = FirstNaming(b, a, 2);
+  REQUIRE(relay.store().ApplyBatch(std::vector<storage::Entry>{a1, b1}).applied == 2);
+  // c's seq 1: a large record, stamped after everything else.
+  storage::EntryHeader h;
+  h.author = c.identity.public_key();
+  h.scope = Scope::kNational;
+  h.seq = 1;
+  h.timestamp_ms = 1767225600000 + 100;
+  h.record_id = testing::FixedRecordId(3);
+  h.record_type = storage::RecordType::kSeizure;
+  h.op = storage::Op::kPut;
+  storage::Entry c1 = storage::MakeEntry(h, SeizurePayload(std::string(6000, 'x')), c.identity);
+  // b's seq 2, stamped before the cycle, names c1: it comes up while the
+  // cycle is still being forced into the first batch.
+  storage::Entry b2 = SecondNaming(b, b1, c, -50, 4);
+  REQUIRE(relay.store().ApplyBatch(std::vector<storage::Entry>{c1, b2}).applied == 2);
+  SessionOptions small;
+  small.batch_bytes = 4000;
+  Link link(relay, sink, small);
+  link.Settle();
+  RequireConverged(relay, sink);
+  CHECK(sink.Entries() == 4);
+  CHECK(link.a.refused_by_peer().empty());
+}
+
 TEST_CASE("records received from a peer are found by search", "[session]") {
   Node a(1, "a"), b(2, "b");
   auto ids = a.Write(5, Scope::kNational, "searchable");
