@@ -117,7 +117,7 @@ inline constexpr size_t kBlobDataBytesMax = 1 * kMiB;
 inline constexpr size_t kBlobWindowBytes = 4 * kMiB;
 // Chunks received are stored in one transaction per this many bytes (and at
 // each tick): one fsync per 16 MiB instead of per message.
-inline constexpr size_t kBlobCommitBytes = 16 * kMiB;
+inline constexpr size_t kBlobCommitBytes = 8 * kMiB;
 // Signed headers one session shows a peer whose heads disagree with ours
 // (each (feed, seq) once): a peer announcing ever new disagreeing heads
 // costs a bounded number of store reads and messages.

@@ -43,7 +43,8 @@ class Daemon::Impl {
         config_(std::move(config)),
         tick_(io_),
         signals_(io_),
-        peers_(node_.identity.public_key(), PeerManagerOptions{}, crypto::RandomU64()) {}
+        peers_(node_.identity.public_key(), PeerManagerOptions{}, crypto::RandomU64()),
+        chunk_writer_(*node_.store, [this] { asio::post(io_, [this] { OnChunksStored(); }); }) {}
 
   int64_t Now() const { return storage::UnixMillisNow(); }
   storage::Store& store() { return *node_.store; }
@@ -282,6 +283,7 @@ class Daemon::Impl {
     replication::SessionOptions session_options;
     session_options.blob_policy = replication::ParseBlobPolicy(pc->blobs).value_or(replication::BlobPolicy::kFull);
     session_options.blob_fetches = &blob_fetches_;
+    session_options.chunk_writer = &chunk_writer_;
     bool started = Drive(id, "start", [&] {
       live.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
                                                             meta.name, meta.role, info, session_options);
@@ -336,6 +338,17 @@ class Daemon::Impl {
     // Status readers (ncenctl status --wait-synced) learn at once.
     WriteStatus();
     if (options_.once && !stopping_) CheckOnce(Now());
+  }
+
+  // The chunk writer stored a session's chunks: that session asks for more.
+  void OnChunksStored() {
+    std::vector<crypto::PublicKey> ids;
+    for (const auto& [id, live] : live_) ids.push_back(id);
+    for (const crypto::PublicKey& id : ids) {
+      Live* live = LiveOf(id);
+      if (!live || !live->session) continue;
+      if (Drive(id, "stored", [&] { live->session->OnChunksStored(Now()); })) Flush(id);
+    }
   }
 
   // Sends what the session queued, logs what it said, and closes when it failed.
@@ -637,6 +650,9 @@ class Daemon::Impl {
   PeerManager peers_;
   std::map<crypto::PublicKey, Live> live_;  // peers with a session
   std::set<std::shared_ptr<Connection>> pending_;
+  // Stores the chunks sessions receive, beside the network thread. Last, so
+  // it is joined first (its jobs use the store; its notify posts to io_).
+  replication::ChunkWriter chunk_writer_;
   LinkId next_link_ = 1;
   bool stopping_ = false;
   bool finished_ = false;

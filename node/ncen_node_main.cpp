@@ -32,13 +32,15 @@ int main(int argc, char** argv) {
   }
   options.once_timeout_ms = static_cast<int64_t>(once_timeout * 1000);
   ncen::log::SetProgram("ncen-node");
-  // Batches are megabytes: a fixed mmap threshold returns a freed one to the
-  // system (glibc's adaptive threshold would keep them in the heap), so
-  // resident memory follows what is in use. The hot buffers (reassembly,
-  // batch building, channel output) are reused rather than freed, so this
-  // costs no page faults per batch.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+  // Entry batches are megabytes: a fixed mmap threshold returns a freed one
+  // to the system (glibc's adaptive threshold would keep them in the heap),
+  // so resident memory follows what is in use; the hot batch buffers are
+  // reused rather than freed. Below 2 MiB — photo chunk messages (1 MiB) and
+  // LMDB's overflow pages for chunks (260 kB) — blocks come from the heap
+  // and are reused: mapped fresh, each cost page faults and zeroing, a third
+  // of a photo transfer's system time (docs/performance.md, "Photos").
+  mallopt(M_MMAP_THRESHOLD, 2 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   auto daemon = ncen::node::Daemon::Create(options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "ncen-node: %s\n", daemon.status().ToString().c_str());

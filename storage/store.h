@@ -3,7 +3,9 @@
 // layouts of every database are in docs/log-format.md.
 //
 // Threading: one Store object per process, used by one thread at a time (the
-// caller serializes). Several processes may open the same directory at once
+// caller serializes), with one exception: PutBlobChunks touches nothing but
+// LMDB and may run on another thread alongside anything (the daemon's chunk
+// writer, replication/protocol/chunk_writer.h). Several processes may open the same directory at once
 // (the daemon and ncenctl): LMDB serializes their write transactions, and
 // readers never block. Every write method is one LMDB write transaction: a
 // crash at any point leaves the store as before or after that call.

@@ -732,6 +732,9 @@ Status Session::RequestBlobs(int64_t now_ms) {
     if (progress_.blob_bytes_in_flight >= options_.blob_window_bytes || want.ranges.size() >= limits::kBlobRangesMax) {
       break;
     }
+    // The disk is behind: a commit runs and the next one's worth waits.
+    // Asked for again when the commit is done (OnChunksStored).
+    if (committing_ && buffered_bytes_ >= limits::kBlobCommitBytes) break;
     // Go on with a blob being fetched, else start the next one.
     BlobFetch* fetch = nullptr;
     for (auto& [hash, f] : fetching_) {
@@ -838,15 +841,35 @@ Status Session::OnBlobData(const BlobDataMsg& m, int64_t now_ms) {
   return RequestBlobs(now_ms);
 }
 
-Status Session::CommitBlobChunks() {
+Status Session::CommitBlobChunks(bool wait) {
+  if (committing_) {
+    if (!committing_->Done()) {
+      if (!wait) return Status::Ok();
+      committing_->Wait();
+    }
+    std::shared_ptr<ChunkJob> job = std::move(committing_);
+    committing_.reset();
+    NCEN_RETURN_IF_ERROR(job->result().status());
+    NCEN_RETURN_IF_ERROR(TakeWrites(job->pieces(), *job->result()));
+  }
   if (buffered_.empty()) return Status::Ok();
-  std::vector<storage::ChunkPiece> pieces;
-  pieces.reserve(buffered_.size());
-  for (const BufferedChunks& b : buffered_) pieces.push_back({b.hash, b.size, b.first, ByteView(b.data)});
-  NCEN_ASSIGN_OR_RETURN(auto writes, store_.PutBlobChunks(pieces));
-  std::vector<BufferedChunks> done;
-  done.swap(buffered_);
+  std::vector<BufferedChunks> pieces;
+  pieces.swap(buffered_);
   buffered_bytes_ = 0;
+  if (options_.chunk_writer && !wait) {
+    committing_ = std::make_shared<ChunkJob>(std::move(pieces));
+    options_.chunk_writer->Submit(committing_);
+    return Status::Ok();
+  }
+  std::vector<storage::ChunkPiece> views;
+  views.reserve(pieces.size());
+  for (const BufferedChunks& b : pieces) views.push_back({b.hash, b.size, b.first, ByteView(b.data)});
+  NCEN_ASSIGN_OR_RETURN(auto writes, store_.PutBlobChunks(views));
+  return TakeWrites(pieces, writes);
+}
+
+Status Session::TakeWrites(const std::vector<BufferedChunks>& done, const std::vector<storage::ChunkWrite>& writes) {
+  NCEN_CHECK(writes.size() == done.size());
   for (size_t i = 0; i < done.size(); ++i) {
     const storage::ChunkWrite& w = writes[i];
     const Hash256& hash = done[i].hash;
@@ -867,15 +890,24 @@ Status Session::CommitBlobChunks() {
       // finished it). Nothing more to ask.
       bool later = false;
       for (size_t j = i + 1; j < done.size(); ++j) later = later || done[j].hash == hash;
+      for (const BufferedChunks& b : buffered_) later = later || b.hash == hash;
       if (!later) DropFetch(hash);
     }
   }
   return Status::Ok();
 }
 
+void Session::OnChunksStored(int64_t now_ms) {
+  if (failed_ || !started_ || !committing_ || !committing_->Done()) return;
+  if (Status s = CommitBlobChunks(); !s.ok()) return Fail(s, true, now_ms);
+  if (Status s = RequestBlobs(now_ms); !s.ok()) return Fail(s, true, now_ms);
+  UpdateProgress(now_ms);
+}
+
 void Session::Finish() {
   // What arrived is kept; a store failure now only means it is fetched again.
-  (void)CommitBlobChunks();
+  (void)CommitBlobChunks(/*wait=*/true);
+  (void)CommitBlobChunks(/*wait=*/true);
 }
 
 Status Session::OnBlobLack(const BlobLackMsg& m, int64_t now_ms) {

@@ -45,6 +45,7 @@
 #include "base/bytes.h"
 #include "base/limits.h"
 #include "base/status.h"
+#include "replication/protocol/chunk_writer.h"
 #include "replication/protocol/marks.h"
 #include "replication/protocol/messages.h"
 #include "replication/protocol/send_planner.h"
@@ -92,6 +93,9 @@ struct SessionOptions {
   BlobPolicy blob_policy = BlobPolicy::kFull;  // what this node fetches from the peer
   BlobFetches* blob_fetches = nullptr;         // this node's; null: no coordination with other sessions
   size_t blob_window_bytes = limits::kBlobWindowBytes;  // asked for and not yet received
+  // This node's; null: chunks are stored on the session's thread, in the
+  // call that received them (the simulation, tests).
+  ChunkWriter* chunk_writer = nullptr;
 };
 
 struct PeerInfo {
@@ -138,6 +142,9 @@ class Session {
 
   // Messages to send, in order.
   std::vector<Bytes> TakeOutgoing();
+  // The chunk writer finished a job (it may be this session's): takes its
+  // result and asks for more. The daemon calls it on its notify.
+  void OnChunksStored(int64_t now_ms);
   // Optional: gives back a message TakeOutgoing returned, once sent. Batches
   // (megabytes each) are then built in reused memory instead of fresh pages.
   void RecycleOutgoing(Bytes sent);
@@ -176,11 +183,7 @@ class Session {
     std::vector<std::pair<storage::FeedId, uint64_t>> runs;  // feed, last seq sent
   };
 
-  struct BufferedChunks {
-    Hash256 hash{};
-    uint32_t size = 0, first = 0;
-    Bytes data;
-  };
+  using BufferedChunks = ReceivedChunks;
   struct BlobFetch {
     storage::WantedBlob want;
     uint32_t next_request = 0;   // the first chunk not yet asked for
@@ -215,7 +218,11 @@ class Session {
   Status OnBlobWant(const BlobWantMsg& want, int64_t now_ms);
   Status OnBlobData(const BlobDataMsg& data, int64_t now_ms);
   Status OnBlobLack(const BlobLackMsg& lack, int64_t now_ms);
-  Status CommitBlobChunks();
+  // Takes the result of the commit in progress when it is done (waits for
+  // it with `wait`), then stores what is buffered: handed to the chunk
+  // writer, or here when there is none or with `wait`.
+  Status CommitBlobChunks(bool wait = false);
+  Status TakeWrites(const std::vector<BufferedChunks>& pieces, const std::vector<storage::ChunkWrite>& writes);
   Status ServeWants(int64_t now_ms);
   Status SendBlobData(int64_t now_ms);
   Result<bool> BlobMayGo(const Hash256& hash);
@@ -270,7 +277,8 @@ class Session {
   std::map<Hash256, BlobFetch> fetching_;
   std::map<Hash256, int64_t> peer_lacks_;
   std::vector<BufferedChunks> buffered_;  // arrived, not yet stored (at most kBlobCommitBytes + a message)
-  size_t buffered_bytes_ = 0;  // hash -> when the peer said so (asked again later)
+  size_t buffered_bytes_ = 0;
+  std::shared_ptr<ChunkJob> committing_;  // with the chunk writer
   int64_t wants_refreshed_ms_ = -1;
   bool wants_truncated_ = false;  // the last look found more than the queue holds
   uint64_t wants_seen_batches_ = UINT64_MAX;  // batches_received at the last refresh

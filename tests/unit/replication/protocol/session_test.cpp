@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -883,6 +886,92 @@ TEST_CASE("a cut transfer resumes from the first missing chunk", "[session][blob
   // Nothing held was sent again: at most the window in flight at the cut.
   uint64_t total = sent + again.a.progress().blob_bytes_sent;
   CHECK(total <= image.size() + preview.size() + small.blob_window_bytes);
+}
+
+// A link whose receiving side stores chunks with a ChunkWriter, as the
+// daemon does; `gate` (optional) holds the writer before each job.
+struct WriterLink {
+  std::atomic<int> stored{0};
+  std::function<void()> gate;
+  ChunkWriter writer;
+  SessionOptions options;
+  Link link;
+  WriterLink(Node& from, Node& to, std::function<void()> before_job = nullptr)
+      : writer(to.store(), [this] { ++stored; }, std::move(before_job)),
+        options(WithWriter(&writer)),
+        link(from, to, options) {}
+  static SessionOptions WithWriter(ChunkWriter* w) {
+    SessionOptions o;
+    o.chunk_writer = w;
+    return o;
+  }
+  // Pumps, ticks and tells the sessions of stored jobs, `rounds` times.
+  void Run(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      link.Pump();
+      link.b.OnChunksStored(link.now);
+      link.Pump();
+      link.Tick(10);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+};
+
+TEST_CASE("chunks are stored on the writer's thread and arrive whole", "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  // Three commits' worth and a bit.
+  Bytes image = BlobBytes(3 * limits::kBlobCommitBytes + 7, 11), preview = BlobBytes(3000, 12);
+  AddPhoto(a, image, preview);
+  WriterLink w(a, b);
+  for (int i = 0; i < 3000 && !Holds(b, image); ++i) w.Run(1);
+  w.Run(20);
+  CHECK(Holds(b, image));
+  CHECK(Holds(b, preview));
+  CHECK(b.store().ReadBlob(crypto::Blake2b256(image)).value() == image);
+  CHECK(w.stored >= 3);  // the writer did the storing, in several commits
+  CHECK(w.link.b.progress().blob_bytes_received == image.size() + preview.size());
+  CHECK(w.link.b.progress().blob_bytes_pending == 0);
+  CHECK(w.link.b.progress().caught_up);
+}
+
+TEST_CASE("while the writer is behind, the session stops asking; what arrived is stored at the end",
+          "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(6 * limits::kBlobCommitBytes, 13), preview = BlobBytes(3000, 14);
+  AddPhoto(a, image, preview);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  {
+    WriterLink w(a, b, [&] {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return open; });
+    });
+    w.Run(200);
+    // One commit held at the writer, one commit's worth buffered, the
+    // window, and one message in flight: no more was asked for.
+    uint64_t sent = w.link.a.progress().blob_bytes_sent;
+    CHECK(sent >= limits::kBlobCommitBytes);
+    CHECK(sent <= 2 * limits::kBlobCommitBytes + limits::kBlobWindowBytes + limits::kBlobDataBytesMax + 3000);
+    CHECK(w.link.b.progress().blob_bytes_received == 0);  // nothing stored yet
+    // The link breaks while the writer is held: Finish waits for the
+    // commit in progress and stores the rest.
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+    w.link.Break();
+    w.link.b.Finish();
+    auto partial = b.store().GetBlobInfo(crypto::Blake2b256(image)).value();
+    REQUIRE(partial);
+    uint64_t held = uint64_t{partial->chunks_held} * storage::kBlobChunkBytes;
+    CHECK(held + 3000 >= sent - limits::kBlobWindowBytes - limits::kBlobDataBytesMax);
+  }
+  // A new session fetches the rest.
+  WriterLink again(a, b);
+  for (int i = 0; i < 3000 && !Holds(b, image); ++i) again.Run(1);
+  CHECK(b.store().ReadBlob(crypto::Blake2b256(image)).value() == image);
 }
 
 TEST_CASE("a post on a thin link fetches previews, and an image only when asked", "[session][blobs]") {
