@@ -48,6 +48,13 @@ static Status NotAPhoto(const RecordId& id, const storage::RecordState& state) {
                          " is a photo: it is written only by `ncenctl photo add` (delete it and add it again)");
 }
 
+// A message is sealed and immutable (node/messages.h): answered, never edited.
+static Status NotAMessage(const RecordId& id, const storage::RecordState& state) {
+  if (state.type != RecordType::kMessage) return Status::Ok();
+  return InvalidArgument("record " + storage::FormatRecordId(id) +
+                         " is a message: messages are not edited or deleted (reply with `ncenctl msg send --reply-to`)");
+}
+
 Status Records::WriteOne(storage::LocalChange change) {
   return store_.AppendLocal(me_, {&change, 1}).status();
 }
@@ -100,6 +107,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
   NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAPhoto(id, view.state));
+  NCEN_RETURN_IF_ERROR(NotAMessage(id, view.state));
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, body, true));
   storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
                               view.state.scope};
@@ -116,6 +124,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
 
 Status Records::Delete(const RecordId& id) {
   NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_RETURN_IF_ERROR(NotAMessage(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   storage::LocalChange change{id, view.state.type, Op::kDelete, {}, view.state.scope};
   change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {

@@ -1,5 +1,7 @@
 #include "node/status_report.h"
 
+#include "node/messages.h"
+
 #include "node/network.h"
 #include "storage/membership.h"
 
@@ -30,6 +32,12 @@ Result<StatusReport> GatherStatusReport(const OpenNode& node, const std::string&
     NCEN_ASSIGN_OR_RETURN(r.record_state_digest, store.RecordStateDigest());
   }
   NCEN_ASSIGN_OR_RETURN(r.stats, store.Stats());
+  {
+    // Messages that arrived since the last look are counted too.
+    Messages messages(*node.store, node.identity);
+    NCEN_RETURN_IF_ERROR(messages.CatchUp().status());
+    NCEN_ASSIGN_OR_RETURN(r.mail, store.CountMail());
+  }
   NCEN_ASSIGN_OR_RETURN(r.frontier, store.Frontier());
   NCEN_ASSIGN_OR_RETURN(r.frontier_digest, store.FrontierDigest());
   NCEN_ASSIGN_OR_RETURN(r.forks, store.Forks());

@@ -58,6 +58,7 @@ struct StatusReport {
   std::vector<PeerReport> peers;
   std::vector<storage::RefusedAttempt> refused;  // newest first
   std::optional<NetworkReport> network;          // none: a node of no network
+  storage::MailCounts mail;                      // the mailbox, brought up to date (node/messages.h)
   int64_t now_ms = 0;
 };
 

@@ -644,6 +644,9 @@ uint64_t Membership::CutoffOf(const FeedId& feed) const {
 std::string RecordRuleProblem(MemberKind kind, const std::string& country, const EntryHeader& h,
                               ByteView payload) {
   if (h.scope == Scope::kNetwork) return "";
+  // A message is sealed to its recipients (docs/messages.md): what its
+  // scope carries is ciphertext, in whatever scope its author may write.
+  if (h.record_type == RecordType::kMessage) return "";
   // The hot path (a national record) returns before any string is built.
   if (h.record_type != RecordType::kSeizureReport && h.scope == Scope::kNational) return "";
   auto who = [&] { return std::string("author ") + crypto::Fingerprint(h.author) + " (" + MemberKindName(kind) + ")"; };

@@ -19,6 +19,8 @@
 #include "base/text.h"
 #include "storage/blobs.h"
 #include "storage/capnp_message.h"
+#include "storage/message_format.h"
+#include "storage/schema/message.capnp.h"
 #include "storage/codes.h"
 #include "storage/schema/record.capnp.h"
 #include "storage/sharing.h"
@@ -49,6 +51,7 @@ capnp::StructSchema SchemaOf(RecordType type) {
     case RecordType::kCompany: return capnp::Schema::from<s::Company>();
     case RecordType::kSeizureReport: return capnp::Schema::from<s::SeizureReport>();
     case RecordType::kPhoto: return capnp::Schema::from<s::Photo>();
+    case RecordType::kMessage: return capnp::Schema::from<s::SealedMessage>();
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }
@@ -509,6 +512,7 @@ class CheckPlans {
  private:
   CheckPlans() {
     for (RecordType type : kRecordTypes) {
+      if (type == RecordType::kMessage) continue;  // checked by DecodeSealedMessage
       roots_[RecordTypeIndex(type)] = Make(SchemaOf(type));
     }
   }
@@ -691,6 +695,7 @@ static std::string ReportCodeListProblem(ByteView payload);
 Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id) {
   if (!IsRecordType(type)) return InvalidArgument(std::string(RecordTypeName(type)) + " is not a record type");
   if (!object.is_object()) return InvalidArgument("a record must be a JSON object");
+  if (type == RecordType::kMessage) return InvalidArgument("messages are sent with `ncenctl msg send`");
   json body = json::object();
   for (auto it = object.begin(); it != object.end(); ++it) {
     if (it.key() == "type") {
@@ -721,6 +726,7 @@ Result<Bytes> RecordFromJson(RecordType type, const json& object, bool allow_id)
 Status ValidateRecordPayload(RecordType type, ByteView payload) {
   if (!IsRecordType(type)) return Corruption("not a record type");
   if (payload.size() > limits::kPayloadBytesMax) return Corruption("record payload over 1 MiB");
+  if (type == RecordType::kMessage) return DecodeSealedMessage(payload).status();
   const CheckStruct& plan = CheckPlans::Of(type);
   auto check = [&](PathPrefix prefix) {
     return ReadMessage<bool>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<bool> {
@@ -752,6 +758,11 @@ Status ValidateRecordPayload(RecordType type, ByteView payload) {
 
 Result<json> RecordToJson(RecordType type, ByteView payload) {
   if (!IsRecordType(type)) return Corruption("not a record type");
+  if (type == RecordType::kMessage) {
+    // What anyone who holds it sees: an envelope (ncenctl msg read opens it).
+    NCEN_ASSIGN_OR_RETURN(SealedMessage sealed, DecodeSealedMessage(payload));
+    return json{{"sealed_to", sealed.keys.slots.size()}, {"content_bytes", sealed.content.size()}};
+  }
   capnp::StructSchema schema = SchemaOf(type);
   return ReadMessage<json>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<json> {
     return StructToJson(reader.getRoot<capnp::DynamicStruct>(schema));
@@ -776,7 +787,7 @@ void CollectPaths(capnp::StructSchema schema, const std::string& prefix, std::ve
 
 std::vector<std::string> FieldPaths(RecordType type) {
   std::vector<std::string> out;
-  if (IsRecordType(type)) CollectPaths(SchemaOf(type), "", out);
+  if (IsRecordType(type) && type != RecordType::kMessage) CollectPaths(SchemaOf(type), "", out);
   return out;
 }
 
@@ -896,6 +907,11 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
         return out;
       });
       break;
+    case RecordType::kMessage: {
+      auto sealed = DecodeSealedMessage(payload);
+      if (sealed.ok()) r = "sealed message to " + std::to_string(sealed->keys.slots.size()) + " recipient(s)";
+      break;
+    }
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }
@@ -980,6 +996,7 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
         return true;
       });
       break;
+    case RecordType::kMessage: break;  // sealed: nothing to index
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }

@@ -90,11 +90,15 @@ size_t VersionsAfter(const RecordState& state, const Dot& dot, const VersionVect
 //              ctx_count u16 | (author[32] | seq u64) × ctx_count
 // `seen` is the join of the versions' dots and the extra dots: only what the
 // versions do not already say is stored (nothing, for most records).
+// Version 3 is version 2 with marker 0xfd and clash_classes u32: written only
+// when a class past the sixteenth is set (a message, record type 7, clashing
+// with another class), so every other state keeps its version-2 bytes.
 // Version 1 (milestone 1) is the same without the marker, clash_classes and
 // the extra dots: type u8 | scope u8 | count u16 | version × count.
 namespace {
 
 constexpr uint8_t kStateMarkerV2 = 0xfe;
+constexpr uint8_t kStateMarkerV3 = 0xfd;
 constexpr size_t kDotBytes = 32 + 8;
 constexpr size_t kVersionFixedBytes = 32 + 8 + 4 + 8 + 1 + 2;
 
@@ -176,10 +180,15 @@ Status ReadVersions(Reader& r, size_t count, std::vector<Version>& out) {
 Bytes EncodeRecordState(const RecordState& s) {
   NCEN_CHECK(s.versions.size() <= limits::kRecordVersionsMax);
   Bytes out;
-  out.push_back(kStateMarkerV2);
+  const bool wide = s.clash_classes > 0xffff;
+  out.push_back(wide ? kStateMarkerV3 : kStateMarkerV2);
   out.push_back(static_cast<uint8_t>(s.type));
   out.push_back(static_cast<uint8_t>(s.scope));
-  AppendU16BE(out, s.clash_classes);
+  if (wide) {
+    AppendU32BE(out, s.clash_classes);
+  } else {
+    AppendU16BE(out, static_cast<uint16_t>(s.clash_classes));
+  }
   AppendU16BE(out, s.versions.size());
   for (const Version& v : s.versions) {
     AppendDot(out, v.dot);
@@ -208,14 +217,20 @@ Result<RecordState> DecodeRecordState(ByteView b) {
   Reader r(b);
   RecordState s;
   if (!r.Need(1)) return corrupt();
-  bool v2 = b[0] == kStateMarkerV2;
+  const bool v3 = b[0] == kStateMarkerV3;
+  const bool v2 = b[0] == kStateMarkerV2 || v3;
   if (v2) r.U8();
-  if (!r.Need(v2 ? 6 : 4)) return corrupt();
+  if (!r.Need(v3 ? 8 : v2 ? 6 : 4)) return corrupt();
   uint8_t type = r.U8(), scope = r.U8();
   if (!IsEntryTypeCode(type) || !IsRecordType(RecordType(type)) || scope >= kScopeCount) return corrupt();
   s.type = static_cast<RecordType>(type);
   s.scope = static_cast<Scope>(scope);
-  if (v2) s.clash_classes = r.U16();
+  if (v3) {
+    s.clash_classes = r.U32();
+    if (s.clash_classes <= 0xffff) return corrupt();  // version 2 would do: one encoding per state
+  } else if (v2) {
+    s.clash_classes = r.U16();
+  }
   if (s.clash_classes >= (1u << (kRecordTypeCount * kScopeCount))) return corrupt();
   NCEN_RETURN_IF_ERROR(ReadVersions(r, r.U16(), s.versions));
   if (v2) {

@@ -53,7 +53,7 @@ struct RecordState {
   VersionVector seen;
   // Non-zero when entries of more than one class were applied: one ClassBit
   // per class. `type` and `scope` are then the lowest class in the mask.
-  uint16_t clash_classes = 0;
+  uint32_t clash_classes = 0;
 
   bool exists() const { return !versions.empty() || clash_classes != 0; }
   bool quarantined() const { return clash_classes != 0; }

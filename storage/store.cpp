@@ -62,12 +62,13 @@ Status Store::OpenDatabases(bool create) {
     NCEN_RETURN_IF_ERROR(lmdb::FromRc(rc, std::string("open database ") + n.name));
   }
   NCEN_RETURN_IF_ERROR(txn.Commit());
-  // The blob databases came with photos: a store made before them gets them
-  // (empty) when first opened.
+  // The blob databases came with photos, the mail ones with messages: a
+  // store made before them gets them (empty) when first opened.
   for (bool write : {false, true}) {
     NCEN_ASSIGN_OR_RETURN(lmdb::Txn blob_txn, lmdb::Txn::Begin(*env_, write));
     bool missing = false;
-    for (auto [name, dbi] : {std::pair{"blobs", &dbs_->blobs}, std::pair{"blob_chunks", &dbs_->blob_chunks}}) {
+    for (auto [name, dbi] : {std::pair{"blobs", &dbs_->blobs}, std::pair{"blob_chunks", &dbs_->blob_chunks},
+                             std::pair{"mail", &dbs_->mail}, std::pair{"mail_index", &dbs_->mail_index}}) {
       int rc = mdb_dbi_open(blob_txn.get(), name, write ? MDB_CREATE : 0, dbi);
       if (rc == MDB_NOTFOUND && !write) {
         missing = true;
@@ -77,7 +78,7 @@ Status Store::OpenDatabases(bool create) {
     }
     if (!missing) return blob_txn.Commit();
   }
-  return IOError("blob databases could not be opened");
+  return IOError("blob and mail databases could not be opened");
 }
 
 static std::string StoreFile(const std::string& dir) { return dir + "/data.mdb"; }

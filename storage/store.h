@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <array>
 #include <optional>
 #include <set>
 #include <span>
@@ -162,6 +163,22 @@ struct ChangeRef {
   FeedId feed;
   uint64_t seq = 0;
   RecordId record{};
+};
+
+// A message in this node's mailbox (docs/messages.md §5).
+enum class MailState : uint8_t { kUnread = 0, kRead = 1, kArchived = 2 };
+struct MailItem {
+  RecordId id{};
+  RecordId thread{};  // the thread's first message (the message itself when it starts one)
+  PublicKey from{};
+  int64_t sent_at_ms = 0;  // the author's clock (ordering)
+  uint8_t priority = 0;    // MessagePriority
+  bool sent = false;       // written here (else received)
+  MailState state = MailState::kUnread;
+  std::array<uint8_t, 32> key{};  // the content key, unwrapped once
+};
+struct MailCounts {
+  uint64_t unread = 0, unread_alerts = 0, received = 0, sent = 0;
 };
 
 // What ReadFeedRun appended.
@@ -411,6 +428,27 @@ class Store {
   Result<std::vector<RecordId>> PhotosOf(const RecordId& subject) const;
 
  // Database handles: opaque outside storage/ (store_internal.h).
+  // The mailbox (docs/messages.md §5): what this node knows of the messages
+  // it can open — local, never replicated, like peer status. Written by
+  // node::Messages, which opens messages; the store only keeps the lists.
+  // Each call is one transaction.
+  Status PutMail(std::span<const MailItem> items, std::optional<uint64_t> cursor);
+  Result<std::optional<MailItem>> GetMail(const RecordId& id) const;
+  // Received messages not archived (`unread_only`: unread ones), alerts
+  // first, then newest first; at most `limit`.
+  Result<std::vector<MailItem>> Inbox(bool unread_only, size_t limit) const;
+  Result<std::vector<MailItem>> Sent(size_t limit) const;  // newest first
+  Result<std::vector<MailItem>> Thread(const RecordId& thread) const;  // oldest first
+  // kNotFound when the message is not in the mailbox.
+  Status SetMailState(const RecordId& id, MailState state);
+  Result<MailCounts> CountMail() const;
+  // The change number up to which messages were looked at (ChangesSince).
+  Result<uint64_t> MailCursor() const;
+  // The message entries (puts with a payload) among the changes after
+  // `after`, looking at no more than `limit` changes; `*last` is set to the
+  // last change looked at (`after` when none). One read transaction.
+  Result<std::vector<Entry>> MessagesSince(uint64_t after, size_t limit, uint64_t* last) const;
+
   struct Dbs;
 
  private:

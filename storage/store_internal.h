@@ -17,7 +17,7 @@ namespace ncen::storage {
 
 struct Store::Dbs {
   MDB_dbi meta, feeds, feed_index, log, records, conflicts, index, record_terms, changes, forks,
-      peers, blobs, blob_chunks;
+      peers, blobs, blob_chunks, mail, mail_index;
 };
 
 namespace keys {

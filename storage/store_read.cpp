@@ -142,6 +142,10 @@ Result<Hash256> Store::RecordStateDigest() const {
     if (s.quarantined()) {
       // A quarantined record: its classes, the same on every node.
       b.push_back(0xff);
+      if (s.clash_classes > 0xffff) {
+        b.push_back(static_cast<uint8_t>(s.clash_classes >> 24));
+        b.push_back(static_cast<uint8_t>(s.clash_classes >> 16));
+      }
       b.push_back(static_cast<uint8_t>(s.clash_classes >> 8));
       b.push_back(static_cast<uint8_t>(s.clash_classes));
       h.Update(b);

@@ -28,6 +28,7 @@ const char* RecordTypeName(RecordType t) {
     case RecordType::kRevocation: return "revocation";
     case RecordType::kSeizureReport: return "seizure_report";
     case RecordType::kPhoto: return "photo";
+    case RecordType::kMessage: return "message";
   }
   return "?";
 }

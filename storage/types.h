@@ -30,18 +30,19 @@ enum class RecordType : uint8_t {
   kRevocation = 4,
   kSeizureReport = 5,
   kPhoto = 6,
+  kMessage = 7,
 };
 enum class Op : uint8_t { kPut = 0, kDelete = 1, kPurge = 2, kResolve = 3 };
 
 inline constexpr int kScopeCount = 3;       // scopes of records
 inline constexpr int kFeedScopeCount = 4;   // scopes of feeds: those and network
-inline constexpr int kRecordTypeCount = 5;  // record types
-inline constexpr int kEntryTypeCount = 7;   // entry types: those and the two of network
+inline constexpr int kRecordTypeCount = 6;  // record types
+inline constexpr int kEntryTypeCount = 8;   // entry types: those and the two of network
 
 // The record types, in the order arrays indexed by record type use.
 inline constexpr RecordType kRecordTypes[kRecordTypeCount] = {RecordType::kSeizure, RecordType::kSuspect,
                                                               RecordType::kCompany, RecordType::kSeizureReport,
-                                                              RecordType::kPhoto};
+                                                              RecordType::kPhoto, RecordType::kMessage};
 // True for the entry types of scope network (certificate, revocation).
 constexpr bool IsNetworkType(RecordType t) { return t == RecordType::kCertificate || t == RecordType::kRevocation; }
 // A type code a header may carry.
@@ -54,6 +55,7 @@ constexpr int RecordTypeIndex(RecordType t) {
     case RecordType::kCompany: return 2;
     case RecordType::kSeizureReport: return 3;
     case RecordType::kPhoto: return 4;
+    case RecordType::kMessage: return 5;
     default: return -1;
   }
 }

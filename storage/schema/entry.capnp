@@ -20,6 +20,9 @@ enum RecordType {
   company @2;
   certificate @3;  # entry format 2, scope network only
   revocation @4;   # entry format 2, scope network only
+  seizureReport @5;
+  photo @6;
+  message @7;      # sealed (docs/messages.md)
 }
 
 enum Op {

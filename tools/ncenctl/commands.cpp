@@ -459,6 +459,8 @@ void PrintStatusJson(const node::StatusReport& d) {
              {"entries", d.stats.entries},
              {"records", records},
              {"conflicts", d.stats.conflicts},
+             {"messages", {{"unread", d.mail.unread}, {"unread_alerts", d.mail.unread_alerts},
+                           {"received", d.mail.received}, {"sent", d.mail.sent}}},
              {"frontier", feeds},
              {"frontier_digest", ToHex(d.frontier_digest)},
              {"record_state_digest", ToHex(*d.record_state_digest)},
@@ -515,6 +517,10 @@ void PrintStatusTable(const node::StatusReport& d) {
   std::cout << fmt::format("records   {} seizures, {} suspects, {} companies\n", d.stats.records[0],
                            d.stats.records[1], d.stats.records[2]);
   std::cout << fmt::format("conflicts {}\n", d.stats.conflicts);
+  std::cout << fmt::format("messages  {} unread of {} received, {} sent\n", d.mail.unread, d.mail.received, d.mail.sent);
+  if (d.mail.unread_alerts > 0) {
+    std::cout << fmt::format("UNREAD ALERTS: {} (ncenctl msg inbox --unread)\n", d.mail.unread_alerts);
+  }
   std::cout << fmt::format("frontier  {}\n", ToHex(d.frontier_digest));
   if (d.network) {
     const auto& n = *d.network;

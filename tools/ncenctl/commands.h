@@ -71,6 +71,20 @@ Status PhotoList(const Globals& g, const std::string& record);
 Status PhotoGet(const Globals& g, const std::string& hash, const std::string& out, bool preview);
 Status Blobs(const Globals& g);
 
+// Messages (tools/ncenctl/messages.cpp, docs/messages.md).
+struct MsgSendOptions {
+  std::vector<std::string> to;  // node ids, member or peer names
+  std::string country, region;
+  bool all = false;
+  std::string subject, body, body_file, priority = "normal", reply_to;
+  std::vector<std::string> links;
+};
+Status MsgSend(const Globals& g, const MsgSendOptions& options);
+Status MsgInbox(const Globals& g, bool unread_only, size_t limit);
+Status MsgRead(const Globals& g, const std::string& id);
+Status MsgThread(const Globals& g, const std::string& id);
+Status MsgSent(const Globals& g, size_t limit);
+
 // Shared by the command files.
 Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items);
 Result<storage::RecordType> ParseType(const std::string& name);

@@ -36,6 +36,8 @@ struct Args {
   std::string peer_id, address, scopes;
   std::string blobs = "full";
   ctl::PhotoAddOptions photo;
+  ctl::MsgSendOptions msg;
+  bool unread = false;
   bool preview = false;
   std::string setting, value;
   std::string author, scope;
@@ -114,6 +116,34 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   photo_get->callback(a.Run([&a] { return ctl::PhotoGet(a.g, a.id, a.out, a.preview); }));
   app.add_subcommand("blobs", "photos held, partly held and missing here, and per peer what is still to come")
       ->callback(a.Run([&a] { return ctl::Blobs(a.g); }));
+
+  auto* msg = app.add_subcommand("msg", "messages between offices, sealed to their recipients (docs/messages.md)");
+  msg->require_subcommand(1);
+  auto* msg_send = msg->add_subcommand("send", "write a message; it leaves with the next sync");
+  msg_send->add_option("--to", a.msg.to, "a recipient: node id, member name or peer name (repeat for more)");
+  msg_send->add_option("--country", a.msg.country, "every office of this country (ISO code)");
+  msg_send->add_option("--region", a.msg.region, "a regional hub, by name, and the national hubs it serves");
+  msg_send->add_flag("--all", a.msg.all, "every member of the network");
+  msg_send->add_option("--subject", a.msg.subject, "one line, at most 200 bytes")->required();
+  msg_send->add_option("--body", a.msg.body, "the text");
+  msg_send->add_option("--body-file", a.msg.body_file, "the text from a file, or - for standard input (at most 64 KiB)");
+  msg_send->add_option("--priority", a.msg.priority, "normal (default), urgent or alert");
+  msg_send->add_option("--link", a.msg.links, "a record the message is about (repeat for more)");
+  msg_send->add_option("--reply-to", a.msg.reply_to, "the message this answers");
+  msg_send->callback(a.Run([&a] { return ctl::MsgSend(a.g, a.msg); }));
+  auto* msg_inbox = msg->add_subcommand("inbox", "messages received: alerts first, then newest first");
+  msg_inbox->add_flag("--unread", a.unread, "only unread ones");
+  msg_inbox->add_option("--limit", a.limit, "at most this many (default 50)");
+  msg_inbox->callback(a.Run([&a] { return ctl::MsgInbox(a.g, a.unread, a.limit); }));
+  auto* msg_read = msg->add_subcommand("read", "show a message and mark it read");
+  msg_read->add_option("MSG_ID", a.id, "the message")->required();
+  msg_read->callback(a.Run([&a] { return ctl::MsgRead(a.g, a.id); }));
+  auto* msg_thread = msg->add_subcommand("thread", "a message's thread, oldest first");
+  msg_thread->add_option("MSG_ID", a.id, "any message of the thread")->required();
+  msg_thread->callback(a.Run([&a] { return ctl::MsgThread(a.g, a.id); }));
+  auto* msg_sent = msg->add_subcommand("sent", "messages this node sent, newest first");
+  msg_sent->add_option("--limit", a.limit, "at most this many (default 50)");
+  msg_sent->callback(a.Run([&a] { return ctl::MsgSent(a.g, a.limit); }));
 
   auto* import_cmd = app.add_subcommand(
       "import",

@@ -1,0 +1,164 @@
+#include "storage/message_format.h"
+
+#include <capnp/message.h>
+
+#include <cstring>
+
+#include "base/limits.h"
+#include "base/text.h"
+#include "storage/capnp_message.h"
+#include "storage/schema/message.capnp.h"
+#include "storage/types.h"
+
+namespace ncen::storage {
+
+namespace s = schema;
+
+namespace {
+
+// XChaCha20-Poly1305: a 24-byte nonce before the ciphertext, a 16-byte tag after.
+constexpr size_t kContentOverheadBytes = 24 + 16;
+
+bool IsRecordIdText(const std::string& text) { return ParseRecordId(text).ok(); }
+
+// Subject and `to` are one line of printable text; the body may hold newlines and tabs.
+bool HasControl(std::string_view text, bool lines_allowed) {
+  for (unsigned char c : text) {
+    if (c == 0x7f) return true;
+    if (c < 0x20 && !(lines_allowed && (c == '\n' || c == '\t' || c == '\r'))) return true;
+  }
+  return false;
+}
+
+// The rules, one message per broken one; `fail` makes the status.
+template <typename Fail>
+Status CheckContent(const MessageContent& c, Fail fail) {
+  if (c.subject.empty()) return fail("the subject is empty");
+  if (c.subject.size() > kMessageSubjectBytesMax) {
+    return fail("the subject is over " + std::to_string(kMessageSubjectBytesMax) + " bytes");
+  }
+  if (!IsValidUtf8(c.subject) || HasControl(c.subject, false)) {
+    return fail("the subject must be one line of UTF-8 text");
+  }
+  if (c.body.size() > kMessageBodyBytesMax) {
+    return fail("the body is " + std::to_string(c.body.size()) + " bytes; at most " +
+                std::to_string(kMessageBodyBytesMax));
+  }
+  if (!IsValidUtf8(c.body) || HasControl(c.body, true)) return fail("the body must be UTF-8 text");
+  if (static_cast<uint8_t>(c.priority) > static_cast<uint8_t>(MessagePriority::kAlert)) {
+    return fail("unknown priority");
+  }
+  if (c.links.size() > kMessageLinksMax) return fail("more than " + std::to_string(kMessageLinksMax) + " links");
+  for (const std::string& link : c.links) {
+    if (!IsRecordIdText(link)) return fail("link '" + SanitizeText(link, 40) + "' is not a record id");
+  }
+  if (!c.reply_to.empty() && !IsRecordIdText(c.reply_to)) return fail("reply-to is not a message id");
+  if (!c.thread.empty() && !IsRecordIdText(c.thread)) return fail("thread is not a message id");
+  if (c.to.size() > kMessageToBytesMax || !IsValidUtf8(c.to) || HasControl(c.to, false)) {
+    return fail("the addressing line is not one line of at most 200 bytes");
+  }
+  if (c.recipients == 0 || c.recipients > kMessageRecipientsMax) return fail("recipient count out of range");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* MessagePriorityName(MessagePriority p) {
+  switch (p) {
+    case MessagePriority::kNormal: return "normal";
+    case MessagePriority::kUrgent: return "urgent";
+    case MessagePriority::kAlert: return "alert";
+  }
+  return "?";
+}
+
+Status CheckMessageContent(const MessageContent& content) {
+  return CheckContent(content, [](std::string why) { return InvalidArgument(std::move(why)); });
+}
+
+Bytes EncodeMessageContent(const MessageContent& c) {
+  NCEN_CHECK(CheckMessageContent(c).ok());
+  capnp::MallocMessageBuilder message;
+  auto m = message.initRoot<s::MessageContent>();
+  m.setSubject(c.subject);
+  m.setBody(c.body);
+  m.setPriority(static_cast<s::MessagePriority>(c.priority));
+  auto links = m.initLinks(static_cast<unsigned>(c.links.size()));
+  for (size_t i = 0; i < c.links.size(); ++i) links.set(static_cast<unsigned>(i), c.links[i]);
+  m.setReplyTo(c.reply_to);
+  m.setThread(c.thread);
+  m.setTo(c.to);
+  m.setRecipients(c.recipients);
+  m.setSentAt(c.sent_at_ms);
+  return MessageBytes(message);
+}
+
+Result<MessageContent> DecodeMessageContent(ByteView bytes) {
+  if (bytes.size() > limits::kPayloadBytesMax) return Corruption("message content over 1 MiB");
+  NCEN_ASSIGN_OR_RETURN(
+      MessageContent c, ReadMessage<MessageContent>(bytes, "message content", 4, [](capnp::MessageReader& reader) {
+        auto m = reader.getRoot<s::MessageContent>();
+        MessageContent c;
+        c.subject = m.getSubject();
+        c.body = m.getBody();
+        uint16_t priority = static_cast<uint16_t>(m.getPriority());
+        if (priority > static_cast<uint16_t>(MessagePriority::kAlert)) {
+          return Result<MessageContent>(Corruption("message content: unknown priority " + std::to_string(priority)));
+        }
+        c.priority = static_cast<MessagePriority>(priority);
+        if (m.getLinks().size() > kMessageLinksMax) {
+          return Result<MessageContent>(Corruption("message content: too many links"));
+        }
+        for (auto link : m.getLinks()) c.links.emplace_back(link.cStr(), link.size());
+        c.reply_to = m.getReplyTo();
+        c.thread = m.getThread();
+        c.to = m.getTo();
+        c.recipients = m.getRecipients();
+        c.sent_at_ms = m.getSentAt();
+        return Result<MessageContent>(std::move(c));
+      }));
+  NCEN_RETURN_IF_ERROR(CheckContent(c, [](std::string why) { return Corruption("message content: " + why); }));
+  return c;
+}
+
+Bytes EncodeSealedMessage(const SealedMessage& sealed) {
+  NCEN_CHECK(!sealed.keys.slots.empty() && sealed.keys.slots.size() <= kMessageRecipientsMax);
+  capnp::MallocMessageBuilder message;
+  auto m = message.initRoot<s::SealedMessage>();
+  m.setVersion(kSealedMessageVersion);
+  m.setEphemeral(kj::arrayPtr(sealed.keys.ephemeral.data(), sealed.keys.ephemeral.size()));
+  auto slots = m.initSlots(static_cast<unsigned>(sealed.keys.slots.size() * kKeySlotBytes));
+  for (size_t i = 0; i < sealed.keys.slots.size(); ++i) {
+    std::memcpy(slots.begin() + i * kKeySlotBytes, sealed.keys.slots[i].hint.data(), 8);
+    std::memcpy(slots.begin() + i * kKeySlotBytes + 8, sealed.keys.slots[i].wrapped.data(), 32);
+  }
+  m.setContent(kj::arrayPtr(sealed.content.data(), sealed.content.size()));
+  return MessageBytes(message);
+}
+
+Result<SealedMessage> DecodeSealedMessage(ByteView payload) {
+  if (payload.size() > limits::kPayloadBytesMax) return Corruption("sealed message over 1 MiB");
+  return ReadMessage<SealedMessage>(payload, "sealed message", 4, [](capnp::MessageReader& reader) {
+    auto m = reader.getRoot<s::SealedMessage>();
+    auto fail = [](std::string why) { return Result<SealedMessage>(Corruption("sealed message: " + why)); };
+    if (m.getVersion() != kSealedMessageVersion) return fail("version " + std::to_string(m.getVersion()));
+    auto ephemeral = m.getEphemeral();
+    if (ephemeral.size() != 32) return fail("the ephemeral key is not 32 bytes");
+    auto slots = m.getSlots();
+    if (slots.size() == 0 || slots.size() % kKeySlotBytes != 0) return fail("the key slots are not whole 40-byte slots");
+    if (slots.size() / kKeySlotBytes > kMessageRecipientsMax) return fail("more than 10000 key slots");
+    auto content = m.getContent();
+    if (content.size() < kContentOverheadBytes) return fail("the content is shorter than a nonce and a tag");
+    SealedMessage out;
+    std::memcpy(out.keys.ephemeral.data(), ephemeral.begin(), 32);
+    out.keys.slots.resize(slots.size() / kKeySlotBytes);
+    for (size_t i = 0; i < out.keys.slots.size(); ++i) {
+      std::memcpy(out.keys.slots[i].hint.data(), slots.begin() + i * kKeySlotBytes, 8);
+      std::memcpy(out.keys.slots[i].wrapped.data(), slots.begin() + i * kKeySlotBytes + 8, 32);
+    }
+    out.content.assign(content.begin(), content.end());
+    return Result<SealedMessage>(std::move(out));
+  });
+}
+
+}  // namespace ncen::storage

@@ -1,0 +1,37 @@
+@0xc3f1a9d27e5b4068;
+# Messages between offices (docs/messages.md). Version 1.
+#
+# A message record's payload is a SealedMessage: what every node that holds
+# the feed holds. Only a recipient can open `content`, which is a
+# MessageContent encrypted with a key sealed to each recipient
+# (crypto/seal.h). Neither struct is checked by the generic record rules
+# (record_json.cpp): ValidateSealedMessage and the reader's checks after
+# decryption (node/messages.cpp) are written out by hand.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ncen::storage::schema");
+
+struct SealedMessage {
+  version @0 :UInt32;    # 1
+  ephemeral @1 :Data;    # 32 bytes: the message's X25519 public key
+  slots @2 :Data;        # 40 bytes per recipient: hint (8) then wrapped content key (32)
+  content @3 :Data;      # nonce (24) then XChaCha20-Poly1305 of a MessageContent (tag included)
+}
+
+enum MessagePriority {
+  normal @0;
+  urgent @1;
+  alert @2;
+}
+
+struct MessageContent {
+  subject @0 :Text;               # 1..200 bytes
+  body @1 :Text;                  # at most 64 KiB
+  priority @2 :MessagePriority;
+  links @3 :List(Text);           # record ids, at most 100
+  replyTo @4 :Text;               # the message this answers (a record id), or empty
+  thread @5 :Text;                # the first message of the thread; empty: this one
+  to @6 :Text;                    # how the sender addressed it: "node NAME", "country CC", "region NAME", "all"
+  recipients @7 :UInt32;          # how many it was sealed to
+  sentAt @8 :Int64;               # the sender's clock, Unix milliseconds
+}

@@ -1,0 +1,195 @@
+// ncenctl's message commands: msg send, inbox, read, thread, sent
+// (docs/messages.md). The rules live in node/messages.h.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "base/log.h"
+#include "node/config.h"
+#include "node/messages.h"
+#include "node/node_dir.h"
+#include "tools/ncenctl/commands.h"
+#include "tools/ncenctl/input.h"
+#include "tools/ncenctl/output.h"
+
+namespace ncen::ctl {
+
+namespace {
+
+using log::IsoTime;
+using storage::MessagePriority;
+using storage::RecordId;
+
+// One node, its config (for peer names) and its messages.
+struct Mailbox {
+  Mailbox(node::OpenNode n, node::NodeConfig c) : node(std::move(n)), config(std::move(c)) {}
+  node::OpenNode node;
+  node::NodeConfig config;
+  std::optional<node::Messages> messages;
+};
+
+Result<std::unique_ptr<Mailbox>> OpenMailbox(const Globals& g) {
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
+  NCEN_ASSIGN_OR_RETURN(node::NodeConfig config, node::LoadConfig(g.data_dir, n.identity.public_key()));
+  auto box = std::make_unique<Mailbox>(std::move(n), std::move(config));
+  box->messages.emplace(*box->node.store, box->node.identity, &box->config);
+  return box;
+}
+
+const char* StateName(storage::MailState s) {
+  switch (s) {
+    case storage::MailState::kUnread: return "unread";
+    case storage::MailState::kRead: return "read";
+    case storage::MailState::kArchived: return "archived";
+  }
+  return "?";
+}
+
+json ItemJson(const node::MessageItem& m, bool with_body) {
+  json j = {{"id", storage::FormatRecordId(m.mail.id)},
+            {"thread", storage::FormatRecordId(m.mail.thread)},
+            {"from", m.from},
+            {"from_id", crypto::NodeIdHex(m.mail.from)},
+            {"sent_at", IsoTime(m.mail.sent_at_ms)},
+            {"priority", storage::MessagePriorityName(static_cast<MessagePriority>(m.mail.priority))},
+            {"state", m.mail.sent ? "sent" : StateName(m.mail.state)},
+            {"to", m.content.to},
+            {"recipients", m.content.recipients},
+            {"subject", m.content.subject}};
+  if (with_body) {
+    j["body"] = m.content.body;
+    j["links"] = m.content.links;
+    j["reply_to"] = TextOrNull(m.content.reply_to);
+  }
+  return j;
+}
+
+std::string Marker(const node::MessageItem& m) {
+  auto p = static_cast<MessagePriority>(m.mail.priority);
+  if (p == MessagePriority::kAlert) return "ALERT ";
+  if (p == MessagePriority::kUrgent) return "urgent ";
+  return "";
+}
+
+void PrintList(const Globals& g, const std::vector<node::MessageItem>& items, bool sent) {
+  if (g.json) {
+    json out = json::array();
+    for (const auto& m : items) out.push_back(ItemJson(m, false));
+    PrintJson(out);
+    return;
+  }
+  if (items.empty()) {
+    std::cout << (sent ? "no messages sent\n" : "no messages\n");
+    return;
+  }
+  for (const auto& m : items) {
+    std::string flag = sent ? "" : (m.mail.state == storage::MailState::kUnread ? "* " : "  ");
+    std::cout << fmt::format("{}{}  {}  {:<24}  {}{}\n", flag, storage::FormatRecordId(m.mail.id),
+                             IsoTime(m.mail.sent_at_ms).substr(0, 16),
+                             Shown(sent ? "to " + m.content.to : m.from), Marker(m), Shown(m.content.subject));
+  }
+}
+
+void PrintMessage(const node::MessageItem& m) {
+  std::cout << fmt::format("id        {}\n", storage::FormatRecordId(m.mail.id));
+  std::cout << fmt::format("from      {}\n", Shown(m.from));
+  std::cout << fmt::format("to        {} ({} recipient(s))\n", Shown(m.content.to), m.content.recipients);
+  std::cout << fmt::format("sent      {}\n", IsoTime(m.mail.sent_at_ms));
+  std::cout << fmt::format("priority  {}\n", storage::MessagePriorityName(static_cast<MessagePriority>(m.mail.priority)));
+  if (!m.content.reply_to.empty()) std::cout << fmt::format("reply to  {}\n", m.content.reply_to);
+  for (const std::string& link : m.content.links) std::cout << fmt::format("link      {}\n", link);
+  std::cout << fmt::format("subject   {}\n\n", Shown(m.content.subject));
+  // The body keeps its lines; control characters other than newlines and
+  // tabs were refused when it was opened.
+  std::cout << m.content.body << (m.content.body.empty() || m.content.body.back() == '\n' ? "" : "\n");
+}
+
+}  // namespace
+
+Status MsgSend(const Globals& g, const MsgSendOptions& o) {
+  node::MessageDraft draft;
+  draft.to.nodes = o.to;
+  draft.to.country = o.country;
+  draft.to.region = o.region;
+  draft.to.all = o.all;
+  draft.subject = o.subject;
+  if (!o.body_file.empty()) {
+    if (!o.body.empty()) return InvalidArgument("give --body or --body-file, not both");
+    NCEN_ASSIGN_OR_RETURN(draft.body, ReadInput(o.body_file, storage::kMessageBodyBytesMax + 1));
+    if (draft.body.size() > storage::kMessageBodyBytesMax) {
+      return InvalidArgument(InputName(o.body_file) + " is more than the " +
+                             std::to_string(storage::kMessageBodyBytesMax / 1024) + " KiB limit for a message body");
+    }
+  } else {
+    draft.body = o.body;
+  }
+  if (o.priority == "normal") {
+    draft.priority = MessagePriority::kNormal;
+  } else if (o.priority == "urgent") {
+    draft.priority = MessagePriority::kUrgent;
+  } else if (o.priority == "alert") {
+    draft.priority = MessagePriority::kAlert;
+  } else {
+    return InvalidArgument("--priority must be normal, urgent or alert, not '" + Shown(o.priority) + "'");
+  }
+  draft.links = o.links;
+  draft.reply_to = o.reply_to;
+  NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
+  NCEN_ASSIGN_OR_RETURN(node::SentMessage sent, box->messages->Send(draft));
+  if (g.json) {
+    PrintJson({{"id", storage::FormatRecordId(sent.id)},
+               {"scope", storage::ScopeName(sent.scope)},
+               {"recipients", sent.recipients}});
+  } else {
+    std::cout << fmt::format("sent message {} to {} recipient(s), scope {}\n", storage::FormatRecordId(sent.id),
+                             sent.recipients, storage::ScopeName(sent.scope));
+  }
+  return Status::Ok();
+}
+
+Status MsgInbox(const Globals& g, bool unread_only, size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
+  NCEN_RETURN_IF_ERROR(box->messages->CatchUp().status());
+  NCEN_ASSIGN_OR_RETURN(auto items, box->messages->Inbox(unread_only, limit));
+  PrintList(g, items, false);
+  return Status::Ok();
+}
+
+Status MsgSent(const Globals& g, size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
+  NCEN_RETURN_IF_ERROR(box->messages->CatchUp().status());
+  NCEN_ASSIGN_OR_RETURN(auto items, box->messages->Sent(limit));
+  PrintList(g, items, true);
+  return Status::Ok();
+}
+
+Status MsgRead(const Globals& g, const std::string& id_text) {
+  NCEN_ASSIGN_OR_RETURN(RecordId id, storage::ParseRecordId(id_text));
+  NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
+  NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id));
+  if (g.json) {
+    PrintJson(ItemJson(item, true));
+  } else {
+    PrintMessage(item);
+  }
+  return Status::Ok();
+}
+
+Status MsgThread(const Globals& g, const std::string& id_text) {
+  NCEN_ASSIGN_OR_RETURN(RecordId id, storage::ParseRecordId(id_text));
+  NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
+  NCEN_ASSIGN_OR_RETURN(auto items, box->messages->Thread(id));
+  if (g.json) {
+    json out = json::array();
+    for (const auto& m : items) out.push_back(ItemJson(m, true));
+    PrintJson(out);
+    return Status::Ok();
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) std::cout << "\n----\n\n";
+    PrintMessage(items[i]);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ncen::ctl
