@@ -2470,3 +2470,71 @@ TEST_CASE("release --photo puts only the named photos in the report, never one t
   CHECK(again["photos"].size() == 1);
   CHECK(ParseOut(hub.Ctl({"--json", "releases", "--pending"})).empty());
 }
+
+// ---- messages (docs/messages.md) ----
+
+TEST_CASE("msg send refuses bad input in one line and writes nothing", "[cli][messages]") {
+  Node post("PK post", "post");
+  Node hub("PK hub", "hub");
+  REQUIRE(post.Ctl({"peers", "add", "--name", "pk-hub", "--id", hub.node_id()}).exit_code == 0);
+  std::string big = post.Write("big.txt", std::string(64 * 1024 + 1, 'b'));
+  std::string unknown_id = "01a22d18-9d57-74aa-b970-fae9a853c4cf";
+  json before = post.Status();
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {{"msg", "send", "--to", "nobody", "--subject", "s"}, "unknown recipient 'nobody'"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", ""}, "subject is empty"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--body-file", big}, "64 KiB"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--body", std::string(64 * 1024 + 1, 'b')}, "at most 65536"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--reply-to", unknown_id}, "no such message"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--reply-to", "xyz"}, "xyz"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--priority", "high"}, "--priority"},
+      {{"msg", "send", "--to", "pk-hub", "--all", "--subject", "s"}, "exactly one of"},
+      {{"msg", "send", "--country", "PK", "--subject", "s"}, "network"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--body", "b", "--body-file", big}, "not both"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--link", "nope"}, "not a record id"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = post.Ctl(c.args);
+    INFO(c.needle);
+    CheckRejected(post, before, r, {c.needle});
+  }
+  // Reading: not a message id, an unknown message.
+  RunResult r = post.Ctl({"msg", "read", unknown_id});
+  CHECK(r.exit_code == 1);
+  CHECK(IsOneLine(r.err));
+  CHECK(post.Status() == before);
+}
+
+TEST_CASE("msg send, sent, read and thread at the sender; status counts what was sent", "[cli][messages]") {
+  Node post("PK post", "post");
+  Node hub("PK hub", "hub");
+  REQUIRE(post.Ctl({"peers", "add", "--name", "pk-hub", "--id", hub.node_id()}).exit_code == 0);
+  REQUIRE(hub.Ctl({"peers", "add", "--name", "pk-post", "--id", post.node_id()}).exit_code == 0);
+  std::string body = post.Write("body.txt", "Line one.\nLine two.\n");
+  json sent = ParseOut(post.Ctl({"--json", "msg", "send", "--to", "pk-hub", "--subject", "Check ACME",
+                                 "--body-file", body, "--priority", "alert"}));
+  REQUIRE(IsRecordId(sent["id"]));
+  CHECK(sent["scope"] == "national");
+  CHECK(sent["recipients"] == 1);
+  // Between nodes: tests/system/messages_system_test.cpp runs the daemons.
+  json listed = ParseOut(post.Ctl({"--json", "msg", "sent"}));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["subject"] == "Check ACME");
+  CHECK(listed[0]["priority"] == "alert");
+  // The post's own inbox does not hold what it sent.
+  CHECK(ParseOut(post.Ctl({"--json", "msg", "inbox"})).empty());
+  CHECK(post.Status()["messages"]["sent"] == 1);
+  // Reading it as the sender works (sealed to the sender too), thread too.
+  json read = ParseOut(post.Ctl({"--json", "msg", "read", sent["id"]}));
+  CHECK(read["body"] == "Line one.\nLine two.\n");
+  json thread = ParseOut(post.Ctl({"--json", "msg", "thread", sent["id"]}));
+  CHECK(thread.size() == 1);
+  // Messages are not edited or deleted through the record commands.
+  RunResult del = post.Ctl({"delete", sent["id"]});
+  CHECK(del.exit_code == 1);
+  CHECK(Contains(del.err, "message"));
+}

@@ -17,6 +17,10 @@
 //   ncen-bench blobs [--mib N] [--backlog-mib M]
 //                                  photos: add a 5 MB JPEG, replicate 1 GiB, a
 //                                  seizure during a 500 MB backlog
+//   ncen-bench messages [--offices N] [--inbox M]
+//                                  messages: send to a country of N offices
+//                                  (N sealed keys); list the newest 50 unread
+//                                  of an inbox of M
 //   ncen-bench sharing [--records N] [--release M]
 //                                  stats pivots over N seizures (national hub)
 //                                  and N reports (regional hub); releasing M
@@ -38,6 +42,7 @@
 #include "tools/common/seizure_gen.h"
 #include "media/sample_photo.h"
 #include "tools/ncen-bench/blob_bench.h"
+#include "tools/ncen-bench/message_bench.h"
 #include "tools/ncen-bench/channel_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
 #include "tools/ncen-bench/temp_store.h"
@@ -256,6 +261,17 @@ int main(int argc, char** argv) {
   blob->callback([&] {
     blobs.json = json;
     rc = bench::BlobBench(blobs);
+  });
+  bench::MessageBenchArgs msgs;
+  auto* msg = app.add_subcommand("messages", "messages: send to a country of 2,000 offices; the newest 50 unread of "
+                                             "an inbox of 100,000");
+  msg->add_option("--offices", msgs.offices, "offices the message is sealed to (default 2000)")
+      ->check(CLI::Range(1, 9000));
+  msg->add_option("--inbox", msgs.inbox, "messages in the inbox (default 100000)")->check(kCount);
+  msg->add_option("--runs", msgs.runs, "sends and listings measured (default 20)")->check(CLI::Range(1, 1000));
+  msg->callback([&] {
+    msgs.json = json;
+    rc = bench::MessageBench(msgs);
   });
   // A phone-like JPEG for the demo and scripts (media/sample_photo.h).
   std::string photo_out;

@@ -1,0 +1,284 @@
+// Messages (node/messages.h, docs/messages.md): sealing, the mailbox, read
+// state, threads, hostile senders and bad input — between in-process stores
+// that pass entries by hand (the system test runs the real binaries).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "node/messages.h"
+#include "storage/message_format.h"
+#include "storage/record_json.h"
+#include "tests/support/store_fixture.h"
+
+namespace ncen::node {
+namespace {
+
+using storage::MessagePriority;
+using storage::RecordId;
+
+struct Office {
+  explicit Office(uint8_t n, const std::string& name)
+      : identity(testing::IdentityFromNumber(n)), t(identity, name), messages(*t.store, identity) {}
+  crypto::Identity identity;
+  testing::TestStore t;
+  Messages messages;
+  storage::Store& store() { return *t.store; }
+  std::string Id() const { return crypto::NodeIdHex(identity.public_key()); }
+  uint64_t Entries() { return store().Stats()->entries; }
+  // Every byte of the store's data file.
+  std::string DataFile() {
+    std::ifstream in(t.dir.path() + "/data.mdb", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+};
+
+// Gives `to` every entry `from` holds (what a sync does).
+void Sync(Office& from, Office& to) {
+  std::vector<storage::Entry> entries;
+  for (const storage::FeedHead& head : from.store().Frontier().value()) {
+    for (uint64_t seq = 1; seq <= head.seq; ++seq) entries.push_back(from.store().GetEntry(head.feed, seq).value());
+  }
+  auto report = to.store().ApplyBatch(entries, "test");
+  REQUIRE(report.refused.empty());
+}
+
+MessageDraft To(const Office& who, const std::string& subject, const std::string& body = "body") {
+  MessageDraft d;
+  d.to.nodes = {who.Id()};
+  d.subject = subject;
+  d.body = body;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("a message opens at its recipient and its sender, and nowhere else", "[messages]") {
+  Office post(1, "post"), hub(2, "hub"), other(3, "other");
+  const std::string subject = "Truck KAB-123 seen again zq81";
+  const std::string body = "Same driver as in October; company ACME Freight wx42.";
+  auto sent = post.messages.Send(To(hub, subject, body));
+  REQUIRE(sent.ok());
+  CHECK(sent->scope == storage::Scope::kNational);
+  CHECK(sent->recipients == 1);
+  Sync(post, hub);
+  Sync(post, other);
+
+  REQUIRE(hub.messages.CatchUp().value() == 1);
+  auto inbox = hub.messages.Inbox(false, 50).value();
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0].content.subject == subject);
+  CHECK(inbox[0].mail.state == storage::MailState::kUnread);
+  auto read = hub.messages.Read(sent->id);
+  REQUIRE(read.ok());
+  CHECK(read->content.body == body);
+  CHECK(read->content.recipients == 1);
+  CHECK(read->mail.from == post.identity.public_key());
+
+  // A node that holds it but is not a recipient: one line, kNotFound.
+  CHECK(other.messages.CatchUp().value() == 0);
+  auto refused = other.messages.Read(sent->id);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kNotFound);
+  CHECK(refused.status().message().find("not addressed to this node") != std::string::npos);
+
+  // The sender reads what it sent.
+  auto mine = post.messages.Sent(10).value();
+  REQUIRE(mine.size() == 1);
+  CHECK(mine[0].content.subject == subject);
+
+  // No store holds the text: the log keeps ciphertext, the mailbox a key.
+  for (Office* o : {&post, &hub, &other}) {
+    std::string file = o->DataFile();
+    CHECK(file.find("zq81") == std::string::npos);
+    CHECK(file.find("wx42") == std::string::npos);
+  }
+}
+
+TEST_CASE("the inbox lists alerts first, then the newest; unread counts follow reading", "[messages]") {
+  Office post(1, "post"), hub(2, "hub");
+  // Sent a few milliseconds apart: the sender's clock orders them.
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(3)); };
+  auto first = post.messages.Send(To(hub, "first"));
+  pause();
+  MessageDraft alert = To(hub, "alert");
+  alert.priority = MessagePriority::kAlert;
+  auto alerted = post.messages.Send(alert);
+  pause();
+  auto last = post.messages.Send(To(hub, "last"));
+  REQUIRE((first.ok() && alerted.ok() && last.ok()));
+  Sync(post, hub);
+  REQUIRE(hub.messages.CatchUp().value() == 3);
+  auto inbox = hub.messages.Inbox(false, 50).value();
+  REQUIRE(inbox.size() == 3);
+  CHECK(inbox[0].content.subject == "alert");
+  CHECK(inbox[1].content.subject == "last");
+  CHECK(inbox[2].content.subject == "first");
+  auto counts = hub.store().CountMail().value();
+  CHECK(counts.unread == 3);
+  CHECK(counts.unread_alerts == 1);
+  REQUIRE(hub.messages.Read(alerted->id).ok());
+  counts = hub.store().CountMail().value();
+  CHECK(counts.unread == 2);
+  CHECK(counts.unread_alerts == 0);
+  auto unread = hub.messages.Inbox(true, 50).value();
+  REQUIRE(unread.size() == 2);
+  CHECK(unread[0].content.subject == "last");
+  // Archived: out of the inbox, still readable.
+  REQUIRE(hub.store().SetMailState(first->id, storage::MailState::kArchived).ok());
+  CHECK(hub.messages.Inbox(false, 50).value().size() == 2);
+  CHECK(hub.messages.Read(first->id).ok());
+}
+
+TEST_CASE("read state is local: reading writes no entry, and it survives reopening the store", "[messages]") {
+  Office post(1, "post"), hub(2, "hub");
+  auto sent = post.messages.Send(To(hub, "hello"));
+  REQUIRE(sent.ok());
+  Sync(post, hub);
+  uint64_t entries = hub.Entries();
+  REQUIRE(hub.messages.Read(sent->id).ok());
+  CHECK(hub.Entries() == entries);  // nothing to replicate
+  Sync(hub, post);
+  CHECK(post.store().CountMail()->unread == 0);  // the sender never hears of it
+  std::string dir = hub.t.dir.path();
+  hub.t.store.reset();
+  auto reopened = storage::Store::Open(dir);
+  REQUIRE(reopened.ok());
+  auto counts = (*reopened)->CountMail().value();
+  CHECK(counts.unread == 0);
+  CHECK(counts.received == 1);
+  auto mail = (*reopened)->GetMail(sent->id).value();
+  REQUIRE(mail);
+  CHECK(mail->state == storage::MailState::kRead);
+}
+
+TEST_CASE("a thread lists its messages oldest first, across both offices", "[messages]") {
+  Office post(1, "post"), hub(2, "hub");
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(3)); };
+  auto ask = post.messages.Send(To(hub, "question"));
+  pause();
+  REQUIRE(ask.ok());
+  Sync(post, hub);
+  MessageDraft reply = To(post, "answer");
+  reply.reply_to = storage::FormatRecordId(ask->id);
+  auto answered = hub.messages.Send(reply);
+  REQUIRE(answered.ok());
+  pause();
+  Sync(hub, post);
+  MessageDraft again = To(hub, "thanks");
+  again.reply_to = storage::FormatRecordId(answered->id);
+  auto thanked = post.messages.Send(again);
+  REQUIRE(thanked.ok());
+  Sync(post, hub);
+  for (Office* o : {&post, &hub}) {
+    auto thread = o->messages.Thread(thanked->id).value();
+    REQUIRE(thread.size() == 3);
+    CHECK(thread[0].content.subject == "question");
+    CHECK(thread[1].content.subject == "answer");
+    CHECK(thread[2].content.subject == "thanks");
+    CHECK(thread[2].content.reply_to == storage::FormatRecordId(answered->id));
+  }
+}
+
+TEST_CASE("a tampered ciphertext is refused when read, and replication goes on", "[messages]") {
+  Office mallory(1, "mallory"), hub(2, "hub");
+  auto good = mallory.messages.Send(To(hub, "good"));
+  REQUIRE(good.ok());
+  // Mallory signs a message whose content does not open: a valid entry.
+  auto view = mallory.store().GetRecord(good->id).value();
+  auto sealed = storage::DecodeSealedMessage(view.payloads[0]).value();
+  sealed.content[sealed.content.size() / 2] ^= 0x40;
+  storage::LocalChange bad{storage::NewRecordId(mallory.store().NowMs()), storage::RecordType::kMessage,
+                           storage::Op::kPut, storage::EncodeSealedMessage(sealed)};
+  REQUIRE(mallory.store().AppendLocal(mallory.identity, {&bad, 1}).ok());
+  auto later = mallory.messages.Send(To(hub, "later"));
+  REQUIRE(later.ok());
+  Sync(mallory, hub);  // every entry taken
+  REQUIRE(hub.messages.CatchUp().value() == 3);
+  auto refused = hub.messages.Read(bad.id);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kCorruption);
+  CHECK(refused.status().message().find("does not decrypt") != std::string::npos);
+  CHECK(hub.messages.Read(good->id).ok());
+  CHECK(hub.messages.Read(later->id).ok());
+  // Listed, saying why, so an officer sees that something came.
+  bool listed = false;
+  for (const auto& m : hub.messages.Inbox(false, 50).value()) {
+    listed = listed || m.content.subject.find("does not open") != std::string::npos;
+  }
+  CHECK(listed);
+}
+
+TEST_CASE("bad input is refused in one line and writes nothing", "[messages]") {
+  Office post(1, "post"), hub(2, "hub");
+  uint64_t entries = post.Entries();
+  auto refused = [&](MessageDraft d, const std::string& says) {
+    auto r = post.messages.Send(d);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+    CHECK(r.status().message().find(says) != std::string::npos);
+    CHECK(r.status().message().find('\n') == std::string::npos);
+    CHECK(post.Entries() == entries);
+  };
+  MessageDraft d = To(hub, "s");
+  d.to.nodes = {"nobody"};
+  refused(d, "unknown recipient 'nobody'");
+  refused(To(hub, ""), "subject is empty");
+  refused(To(hub, std::string(201, 's')), "subject is over 200 bytes");
+  refused(To(hub, "s", std::string(64 * 1024 + 1, 'b')), "at most 65536");
+  refused(To(hub, "two\nlines"), "one line");
+  d = To(hub, "s");
+  d.reply_to = storage::FormatRecordId(storage::NewRecordId(1));
+  refused(d, "no such message");
+  d = To(hub, "s");
+  d.to.all = true;
+  refused(d, "exactly one of");
+  d = To(hub, "s");
+  d.to.nodes.clear();
+  d.to.country = "PK";
+  refused(d, "need a network");
+  d = To(hub, "s");
+  d.links = {"not-an-id"};
+  refused(d, "is not a record id");
+  d = To(post, "s");
+  refused(d, "is this node");
+  // A message is never edited or deleted through the record commands.
+  auto sent = post.messages.Send(To(hub, "fine"));
+  REQUIRE(sent.ok());
+  CHECK_FALSE(storage::RecordFromJson(storage::RecordType::kMessage, {{"subject", "x"}}).ok());
+}
+
+TEST_CASE("a message payload from a peer is checked before it is stored", "[messages]") {
+  Office post(1, "post");
+  auto sent = post.messages.Send(To(Office(2, "hub"), "x"));
+  REQUIRE(sent.ok());
+  Bytes payload = post.store().GetRecord(sent->id).value().payloads[0];
+  CHECK(storage::ValidateRecordPayload(storage::RecordType::kMessage, payload).ok());
+  auto sealed = storage::DecodeSealedMessage(payload).value();
+  auto bad = [&](storage::SealedMessage s) {
+    return storage::ValidateRecordPayload(storage::RecordType::kMessage, storage::EncodeSealedMessage(s));
+  };
+  {
+    auto s = sealed;
+    s.content.resize(39);  // shorter than a nonce and a tag
+    CHECK(bad(s).code() == StatusCode::kCorruption);
+  }
+  CHECK(storage::ValidateRecordPayload(storage::RecordType::kMessage, Bytes(64, 0)).code() ==
+        StatusCode::kCorruption);
+  // Another struct's bytes are not a sealed message.
+  storage::MessageContent plain;
+  plain.subject = "in clear";
+  plain.recipients = 1;
+  CHECK(storage::ValidateRecordPayload(storage::RecordType::kMessage, storage::EncodeMessageContent(plain)).code() ==
+        StatusCode::kCorruption);
+  // A decrypted content that breaks the rules is refused by its reader.
+  storage::MessageContent c;
+  c.subject = "ok";
+  c.recipients = 1;
+  CHECK(storage::DecodeMessageContent(storage::EncodeMessageContent(c)).ok());
+  CHECK_FALSE(storage::DecodeMessageContent(Bytes(16, 0)).ok());
+}
+
+}  // namespace ncen::node
