@@ -38,8 +38,8 @@ struct Version {
 // One bit per (type, scope) pair, for the classes of a quarantined record.
 // The bit of a type is its RecordTypeIndex, so the bits of the first three
 // types are those of format 1 (stored states keep their meaning).
-inline uint16_t ClassBit(RecordType type, Scope scope) {
-  return static_cast<uint16_t>(1u << (static_cast<unsigned>(RecordTypeIndex(type)) * kScopeCount +
+inline uint32_t ClassBit(RecordType type, Scope scope) {
+  return static_cast<uint32_t>(1u << (static_cast<unsigned>(RecordTypeIndex(type)) * kScopeCount +
                                       static_cast<unsigned>(scope)));
 }
 

@@ -5,6 +5,10 @@
 #include <lmdb.h>
 
 #include <catch2/catch.hpp>
+
+#include "crypto/seal.h"
+#include "storage/message_format.h"
+#include "storage/record_state.h"
 #include <filesystem>
 
 #include "storage/record_json.h"
@@ -190,6 +194,50 @@ TEST_CASE("scenario 4: one id under two types quarantines the record the same wa
   auto write = first.store().AppendLocal(first.identity, {&c, 1});
   CHECK(write.status().code() == StatusCode::kFailedPrecondition);
   CHECK(write.status().message().find("quarantined") != std::string::npos);
+}
+
+TEST_CASE("a message under a seizure's id in another scope quarantines the record; its state round-trips",
+          "[storage][hostile][messages]") {
+  // Seizure (national) and message (global): classes 0 and 17, past the
+  // 16 bits of a version-2 record state (docs/log-format.md, marker 0xfd).
+  Office owner(1), first(2), second(3);
+  auto mallory = testing::IdentityFromNumber(66);
+  RecordId id = owner.Create("a real seizure");
+  crypto::ContentKey key = crypto::NewContentKey();
+  crypto::PublicKey to[1] = {first.identity.public_key()};
+  SealedMessage sealed;
+  sealed.keys = crypto::SealKey(key, to).value();
+  sealed.content = crypto::SealContent(key, AsBytes(std::string("not a real message")), {});
+  EntryHeader h;
+  h.record_id = id;
+  h.record_type = RecordType::kMessage;
+  Entry clash = NextEntry(mallory, first.store(), h, EncodeSealedMessage(sealed), Scope::kGlobal);
+  auto owners = testing::AllEntries(owner.store());
+  std::vector<Entry> batch1 = owners, batch2 = {clash};
+  batch1.push_back(clash);
+  batch2.insert(batch2.end(), owners.begin(), owners.end());
+  REQUIRE(first.store().ApplyBatch(batch1).applied == 2);
+  REQUIRE(second.store().ApplyBatch(batch2).applied == 2);
+  CHECK(first.store().RecordStateDigest().value() == second.store().RecordStateDigest().value());
+  auto view = first.store().GetRecord(id).value();
+  CHECK(view.state.quarantined());
+  CHECK(view.state.clash_classes == ((1u << 0) | (1u << 17)));
+  CHECK(view.state.type == RecordType::kSeizure);
+  auto encoded = EncodeRecordState(view.state);
+  CHECK(encoded[0] == 0xfd);
+  auto decoded = DecodeRecordState(encoded);
+  REQUIRE(decoded.ok());
+  CHECK(decoded->clash_classes == view.state.clash_classes);
+  // One encoding per state: the wide marker with a value that fits is refused.
+  RecordState narrow;
+  narrow.type = RecordType::kSeizure;
+  narrow.clash_classes = (1u << 0) | (1u << 3);
+  auto two = EncodeRecordState(narrow);
+  CHECK(two[0] == 0xfe);
+  Bytes forged = {0xfd, two[1], two[2], 0, 0};
+  forged.insert(forged.end(), two.begin() + 3, two.end());
+  CHECK_FALSE(DecodeRecordState(forged).ok());
+  CHECK(first.store().VerifyLog().ok());
 }
 
 TEST_CASE("scenario 5: a withheld payload is refused; a later copy with the payload fills in a missing one",
