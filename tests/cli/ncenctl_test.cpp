@@ -1063,7 +1063,7 @@ TEST_CASE("status --json reports identity counts feeds and the frontier digest",
   CHECK(empty["name"] == "Constanța Sud");
   CHECK(empty["role"] == "regional");
   CHECK(empty["entries"] == 0);
-  CHECK(empty["records"] == json({{"seizure", 0}, {"suspect", 0}, {"company", 0}, {"seizure_report", 0}, {"photo", 0}}));
+  CHECK(empty["records"] == json({{"seizure", 0}, {"suspect", 0}, {"company", 0}, {"seizure_report", 0}, {"photo", 0}, {"message", 0}}));
   CHECK(empty["conflicts"] == 0);
   CHECK(empty["frontier"].is_array());
   REQUIRE(empty["frontier_digest"].is_string());
@@ -1075,7 +1075,7 @@ TEST_CASE("status --json reports identity counts feeds and the frontier digest",
   REQUIRE(node.Ctl({"delete", suspect}).exit_code == 0);
   json status = node.Status();
   CHECK(status["entries"] == 4);
-  CHECK(status["records"] == json({{"seizure", 1}, {"suspect", 0}, {"company", 1}, {"seizure_report", 0}, {"photo", 0}}));
+  CHECK(status["records"] == json({{"seizure", 1}, {"suspect", 0}, {"company", 1}, {"seizure_report", 0}, {"photo", 0}, {"message", 0}}));
   REQUIRE(status["frontier"].size() == 1);
   const json& feed = status["frontier"][0];
   CHECK(feed["author"] == node.node_id());
