@@ -205,6 +205,7 @@ class Daemon::Impl {
     Connection::Handler handler;
     handler.on_open = [this, dialed, link](Connection& c) { OnOpen(c, dialed.has_value(), link); };
     handler.on_message = [this, link](Connection&, Bytes& m) { OnMessage(link, m); };
+    handler.on_drained = [this, link](Connection&) { OnDrained(link); };
     handler.on_close = [this, dialed, link](Connection& c, const Status& error) {
       OnClose(c, error, dialed, link);
     };
@@ -284,6 +285,11 @@ class Daemon::Impl {
     session_options.blob_policy = replication::ParseBlobPolicy(pc->blobs).value_or(replication::BlobPolicy::kFull);
     session_options.blob_fetches = &blob_fetches_;
     session_options.chunk_writer = &chunk_writer_;
+    std::weak_ptr<Connection> weak = self;
+    session_options.queued_bytes = [weak] {
+      auto c = weak.lock();
+      return c ? c->queued_bytes() : size_t{0};
+    };
     bool started = Drive(id, "start", [&] {
       live.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
                                                             meta.name, meta.role, info, session_options);
@@ -338,6 +344,14 @@ class Daemon::Impl {
     // Status readers (ncenctl status --wait-synced) learn at once.
     WriteStatus();
     if (options_.once && !stopping_) CheckOnce(Now());
+  }
+
+  // The connection wrote all it held: its session may queue more photo bytes.
+  void OnDrained(LinkId link) {
+    auto id = peers_.PeerOfLink(link);
+    Live* live = id ? LiveOf(*id) : nullptr;
+    if (!live || !live->session) return;
+    if (Drive(*id, "drained", [&] { live->session->OnDrained(Now()); })) Flush(*id);
   }
 
   // The chunk writer stored a session's chunks: that session asks for more.

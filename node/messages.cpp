@@ -208,15 +208,43 @@ Result<SentMessage> Messages::Send(const MessageDraft& draft) {
 
   RecordId id = storage::NewRecordId(content.sent_at_ms);
   if (draft.reply_to.empty()) thread = id;
+  crypto::ContentKey key = crypto::NewContentKey();
+  // Attachments: each file encrypted with the content key and stored as a
+  // blob first (a crash before the record leaves an unreferenced blob).
+  if (draft.attachments.size() > storage::kMessageAttachmentsMax) {
+    return InvalidArgument("more than " + std::to_string(storage::kMessageAttachmentsMax) + " attachments");
+  }
+  std::vector<storage::AttachedBlob> blobs;
+  for (size_t i = 0; i < draft.attachments.size(); ++i) {
+    const DraftAttachment& file = draft.attachments[i];
+    if (file.data.empty() || file.data.size() > storage::kAttachmentBytesMax) {
+      return InvalidArgument("attachment '" + SanitizeText(file.name, 60) + "' is " +
+                             std::to_string(file.data.size()) + " bytes; 1.." +
+                             std::to_string(storage::kAttachmentBytesMax) + " allowed");
+    }
+    storage::Attachment a;
+    a.name = file.name;
+    a.media_type = file.media_type;
+    a.size = static_cast<uint32_t>(file.data.size());
+    content.attachments.push_back(a);
+  }
+  NCEN_RETURN_IF_ERROR(CheckMessageContent(content));
+  for (size_t i = 0; i < draft.attachments.size(); ++i) {
+    Bytes blob = crypto::SealContent(key, draft.attachments[i].data,
+                                     storage::AttachmentAd(me_.public_key(), id, static_cast<uint32_t>(i)));
+    NCEN_ASSIGN_OR_RETURN(storage::BlobInfo info, store_.PutBlob(blob));
+    content.attachments[i].blob = info.hash;
+    blobs.push_back({info.hash, static_cast<uint32_t>(blob.size())});
+  }
   // Sealed to the recipients and to this node, so that `msg sent` opens it.
   std::vector<crypto::PublicKey> sealed_to = recipients;
   sealed_to.push_back(me_.public_key());
-  crypto::ContentKey key = crypto::NewContentKey();
   NCEN_ASSIGN_OR_RETURN(crypto::SealedKeys keys, crypto::SealKey(key, sealed_to));
   storage::SealedMessage sealed;
   sealed.keys = std::move(keys);
   sealed.content = crypto::SealContent(key, storage::EncodeMessageContent(content),
                                        MessageAssociatedData(me_.public_key(), id));
+  sealed.blobs = std::move(blobs);
   storage::LocalChange change{id, RecordType::kMessage, storage::Op::kPut, storage::EncodeSealedMessage(sealed), *scope};
   NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, {&change, 1}).status());
 
@@ -331,6 +359,16 @@ Result<MessageItem> Messages::Open(const MailItem& mail) {
     return Corruption("message " + storage::FormatRecordId(mail.id) + " opens but is not a valid message: " +
                       content.status().message());
   }
+  // The attachments it names are the blobs its envelope carries, in order.
+  bool same = content->attachments.size() == sealed.blobs.size();
+  for (size_t i = 0; same && i < sealed.blobs.size(); ++i) {
+    same = sealed.blobs[i].hash == content->attachments[i].blob &&
+           sealed.blobs[i].size == content->attachments[i].blob_size();
+  }
+  if (!same) {
+    return Corruption("message " + storage::FormatRecordId(mail.id) +
+                      " names attachments its envelope does not carry");
+  }
   NCEN_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Membership> membership, store_.GetMembership());
   return MessageItem{mail, std::move(*content), NameOf(mail.from, membership.get())};
 }
@@ -396,6 +434,35 @@ Result<std::vector<MessageItem>> Messages::Thread(const RecordId& id) {
     out.push_back(std::move(*item));
   }
   return out;
+}
+
+Result<bool> Messages::AttachmentHeld(const MessageItem& item, size_t index) const {
+  if (index >= item.content.attachments.size()) return InvalidArgument("no attachment " + std::to_string(index + 1));
+  NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(item.content.attachments[index].blob));
+  return info && info->complete;
+}
+
+Result<Bytes> Messages::AttachmentFile(const MessageItem& item, size_t index) {
+  if (index >= item.content.attachments.size()) {
+    return InvalidArgument("message " + storage::FormatRecordId(item.mail.id) + " has " +
+                           std::to_string(item.content.attachments.size()) + " attachment(s), not " +
+                           std::to_string(index + 1));
+  }
+  const storage::Attachment& a = item.content.attachments[index];
+  NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(a.blob));
+  if (!info || !info->complete) {
+    NCEN_RETURN_IF_ERROR(store_.DemandBlob(a.blob, a.blob_size()));
+    return Unavailable("attachment '" + SanitizeText(a.name, 60) +
+                       "' is not here yet: asked for, it comes with the next sync");
+  }
+  NCEN_ASSIGN_OR_RETURN(Bytes blob, store_.ReadBlob(a.blob));
+  auto file = crypto::OpenContent(item.mail.key, blob,
+                                  storage::AttachmentAd(item.mail.from, item.mail.id, static_cast<uint32_t>(index)));
+  if (!file.ok() || file->size() != a.size) {
+    return Corruption("attachment '" + SanitizeText(a.name, 60) + "' of message " +
+                      storage::FormatRecordId(item.mail.id) + " does not decrypt");
+  }
+  return std::move(*file);
 }
 
 }  // namespace ncen::node

@@ -40,12 +40,20 @@ struct MessageAddress {
   bool all = false;                // every member
 };
 
+// A file to send with a message.
+struct DraftAttachment {
+  std::string name;        // shown to the recipients; a plain file name
+  std::string media_type;  // e.g. application/pdf
+  Bytes data;
+};
+
 struct MessageDraft {
   MessageAddress to;
   std::string subject, body;
   storage::MessagePriority priority = storage::MessagePriority::kNormal;
   std::vector<std::string> links;  // record ids
   std::string reply_to;            // a message id in this node's mailbox
+  std::vector<DraftAttachment> attachments;  // at most 20, each at most 50 MB
 };
 
 struct SentMessage {
@@ -80,6 +88,13 @@ class Messages {
   Result<MessageItem> Read(const storage::RecordId& id, bool mark_read = true);
   // The thread `id` belongs to, oldest first.
   Result<std::vector<MessageItem>> Thread(const storage::RecordId& id);
+  // Whether attachment `index` of a message opened here is held whole.
+  Result<bool> AttachmentHeld(const MessageItem& item, size_t index) const;
+  // The file of attachment `index`, decrypted and checked. kUnavailable
+  // when its blob is not here yet: it is then asked for (fetched at the
+  // next sync whatever the peer's photo policy); kCorruption when it does
+  // not decrypt.
+  Result<Bytes> AttachmentFile(const MessageItem& item, size_t index);
 
  private:
   Result<std::vector<crypto::PublicKey>> Recipients(const MessageAddress& to, std::string* described);

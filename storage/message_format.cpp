@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/limits.h"
@@ -58,10 +59,36 @@ Status CheckContent(const MessageContent& c, Fail fail) {
     return fail("the addressing line is not one line of at most 200 bytes");
   }
   if (c.recipients == 0 || c.recipients > kMessageRecipientsMax) return fail("recipient count out of range");
+  if (c.attachments.size() > kMessageAttachmentsMax) {
+    return fail("more than " + std::to_string(kMessageAttachmentsMax) + " attachments");
+  }
+  for (const Attachment& a : c.attachments) {
+    if (a.name.empty() || a.name.size() > 200 || !IsValidUtf8(a.name) || HasControl(a.name, false) ||
+        a.name.find_first_of("/\\") != std::string::npos || a.name == "." || a.name == "..") {
+      return fail("attachment name '" + SanitizeText(a.name, 60) + "' is not a plain file name of 1..200 bytes");
+    }
+    if (a.media_type.empty() || a.media_type.size() > 100 ||
+        !std::all_of(a.media_type.begin(), a.media_type.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
+      return fail("attachment media type is not 1..100 printable characters");
+    }
+    if (a.size == 0 || a.size > kAttachmentBytesMax) {
+      return fail("attachment '" + SanitizeText(a.name, 60) + "' is " + std::to_string(a.size) + " bytes; 1.." +
+                  std::to_string(kAttachmentBytesMax) + " allowed");
+    }
+  }
   return Status::Ok();
 }
 
 }  // namespace
+
+Bytes AttachmentAd(const crypto::PublicKey& author, const std::array<uint8_t, 16>& message_id, uint32_t index) {
+  static constexpr std::string_view kLabel = "ncen attachment v1";
+  Bytes ad(kLabel.begin(), kLabel.end());
+  Append(ad, author);
+  Append(ad, message_id);
+  AppendU32BE(ad, index);
+  return ad;
+}
 
 const char* MessagePriorityName(MessagePriority p) {
   switch (p) {
@@ -90,6 +117,14 @@ Bytes EncodeMessageContent(const MessageContent& c) {
   m.setTo(c.to);
   m.setRecipients(c.recipients);
   m.setSentAt(c.sent_at_ms);
+  auto attachments = m.initAttachments(static_cast<unsigned>(c.attachments.size()));
+  for (size_t i = 0; i < c.attachments.size(); ++i) {
+    auto a = attachments[static_cast<unsigned>(i)];
+    a.setName(c.attachments[i].name);
+    a.setMediaType(c.attachments[i].media_type);
+    a.setSize(c.attachments[i].size);
+    a.setBlob(kj::arrayPtr(c.attachments[i].blob.data(), c.attachments[i].blob.size()));
+  }
   return MessageBytes(message);
 }
 
@@ -115,6 +150,21 @@ Result<MessageContent> DecodeMessageContent(ByteView bytes) {
         c.to = m.getTo();
         c.recipients = m.getRecipients();
         c.sent_at_ms = m.getSentAt();
+        if (m.getAttachments().size() > kMessageAttachmentsMax) {
+          return Result<MessageContent>(Corruption("message content: too many attachments"));
+        }
+        for (auto a : m.getAttachments()) {
+          Attachment out;
+          out.name = a.getName();
+          out.media_type = a.getMediaType();
+          out.size = a.getSize();
+          auto blob = a.getBlob();
+          if (blob.size() != out.blob.size()) {
+            return Result<MessageContent>(Corruption("message content: an attachment's blob hash is not 32 bytes"));
+          }
+          std::memcpy(out.blob.data(), blob.begin(), blob.size());
+          c.attachments.push_back(std::move(out));
+        }
         return Result<MessageContent>(std::move(c));
       }));
   NCEN_RETURN_IF_ERROR(CheckContent(c, [](std::string why) { return Corruption("message content: " + why); }));
@@ -133,6 +183,14 @@ Bytes EncodeSealedMessage(const SealedMessage& sealed) {
     std::memcpy(slots.begin() + i * kKeySlotBytes + 8, sealed.keys.slots[i].wrapped.data(), 32);
   }
   m.setContent(kj::arrayPtr(sealed.content.data(), sealed.content.size()));
+  NCEN_CHECK(sealed.blobs.size() <= kMessageAttachmentsMax);
+  if (!sealed.blobs.empty()) {
+    auto blobs = m.initBlobs(static_cast<unsigned>(sealed.blobs.size() * kAttachedBlobBytes));
+    for (size_t i = 0; i < sealed.blobs.size(); ++i) {
+      std::memcpy(blobs.begin() + i * kAttachedBlobBytes, sealed.blobs[i].hash.data(), 32);
+      PutU32BE(blobs.begin() + i * kAttachedBlobBytes + 32, sealed.blobs[i].size);
+    }
+  }
   return MessageBytes(message);
 }
 
@@ -157,6 +215,18 @@ Result<SealedMessage> DecodeSealedMessage(ByteView payload) {
       std::memcpy(out.keys.slots[i].wrapped.data(), slots.begin() + i * kKeySlotBytes + 8, 32);
     }
     out.content.assign(content.begin(), content.end());
+    auto blobs = m.getBlobs();
+    if (blobs.size() % kAttachedBlobBytes != 0) return fail("the blobs are not whole 36-byte entries");
+    if (blobs.size() / kAttachedBlobBytes > kMessageAttachmentsMax) return fail("more than 20 attachment blobs");
+    for (size_t i = 0; i < blobs.size() / kAttachedBlobBytes; ++i) {
+      AttachedBlob b;
+      std::memcpy(b.hash.data(), blobs.begin() + i * kAttachedBlobBytes, 32);
+      b.size = GetU32BE(blobs.begin() + i * kAttachedBlobBytes + 32);
+      if (b.size <= kAttachmentOverheadBytes || b.size > kAttachmentBytesMax + kAttachmentOverheadBytes) {
+        return fail("an attachment blob of " + std::to_string(b.size) + " bytes");
+      }
+      out.blobs.push_back(b);
+    }
     return Result<SealedMessage>(std::move(out));
   });
 }

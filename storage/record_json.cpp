@@ -761,7 +761,9 @@ Result<json> RecordToJson(RecordType type, ByteView payload) {
   if (type == RecordType::kMessage) {
     // What anyone who holds it sees: an envelope (ncenctl msg read opens it).
     NCEN_ASSIGN_OR_RETURN(SealedMessage sealed, DecodeSealedMessage(payload));
-    return json{{"sealed_to", sealed.keys.slots.size()}, {"content_bytes", sealed.content.size()}};
+    return json{{"sealed_to", sealed.keys.slots.size()},
+                {"content_bytes", sealed.content.size()},
+                {"attachment_blobs", sealed.blobs.size()}};
   }
   capnp::StructSchema schema = SchemaOf(type);
   return ReadMessage<json>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<json> {
@@ -996,7 +998,16 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
         return true;
       });
       break;
-    case RecordType::kMessage: break;  // sealed: nothing to index
+    case RecordType::kMessage: {
+      // Sealed: nothing to search. Its attachments' blobs (ciphertext)
+      // travel with it, in its scope, like a photo's (docs/messages.md §2).
+      auto sealed = DecodeSealedMessage(payload);
+      if (!sealed.ok()) return {};
+      for (const AttachedBlob& b : sealed->blobs) {
+        terms.push_back(BlobTerm(kBlobRoleImage, BlobHashText(b.hash), b.size));
+      }
+      break;
+    }
     case RecordType::kCertificate:
     case RecordType::kRevocation: break;  // not records
   }

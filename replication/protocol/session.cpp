@@ -999,8 +999,17 @@ Status Session::ServeWants(int64_t now_ms) {
   return Status::Ok();
 }
 
+void Session::OnDrained(int64_t now_ms) {
+  if (failed_ || !started_ || serving_.empty() || inflight_.size() >= options_.window) return;
+  if (Status s = SendBlobData(now_ms); !s.ok()) return Fail(s, true, now_ms);
+  UpdateProgress(now_ms);
+}
+
 Status Session::SendBlobData(int64_t now_ms) {
+  // Paced by what the transport still holds (SessionOptions::queued_bytes).
+  size_t queued = options_.queued_bytes ? options_.queued_bytes() : 0;
   while (!serving_.empty()) {
+    if (options_.queued_bytes && queued >= options_.blob_window_bytes) break;  // OnDrained goes on
     BlobRangeMsg& r = serving_.front();
     blob_buffer_.clear();
     NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));
@@ -1019,12 +1028,15 @@ Status Session::SendBlobData(int64_t now_ms) {
     size_t bytes = ChunkBytes(static_cast<uint32_t>(info->size), r.first, n);
     Queue(BlobDataMsg{r.hash, static_cast<uint32_t>(info->size), r.first, ByteView(blob_buffer_).first(bytes)}, now_ms);
     progress_.blob_bytes_sent += bytes;
+    queued += bytes;
     serving_bytes_ -= std::min<size_t>(serving_bytes_, bytes);
     r.first += n;
     r.count -= std::min(r.count, n);
     if (r.count == 0 || r.first >= last) serving_.pop_front();
   }
-  serving_bytes_ = 0;  // everything asked for is queued
+  // Asked for and not yet queued: counted across wants, so a peer that asks
+  // for a window again and again before reading is ended (ServeWants).
+  if (serving_.empty()) serving_bytes_ = 0;
   return Status::Ok();
 }
 

@@ -96,6 +96,12 @@ struct SessionOptions {
   // This node's; null: chunks are stored on the session's thread, in the
   // call that received them (the simulation, tests).
   ChunkWriter* chunk_writer = nullptr;
+  // Bytes the transport holds that are not written yet; null: unknown (the
+  // simulation, tests). With it, blob data is queued only while fewer than
+  // blob_window_bytes wait, and OnDrained queues more: a peer that asks and
+  // never reads costs a window of memory, not what it asked for, and a
+  // record written meanwhile waits behind at most a window of photo bytes.
+  std::function<size_t()> queued_bytes;
 };
 
 struct PeerInfo {
@@ -145,6 +151,9 @@ class Session {
   // The chunk writer finished a job (it may be this session's): takes its
   // result and asks for more. The daemon calls it on its notify.
   void OnChunksStored(int64_t now_ms);
+  // The transport wrote everything it held (SessionOptions::queued_bytes):
+  // more blob data may go.
+  void OnDrained(int64_t now_ms);
   // Optional: gives back a message TakeOutgoing returned, once sent. Batches
   // (megabytes each) are then built in reused memory instead of fresh pages.
   void RecycleOutgoing(Bytes sent);

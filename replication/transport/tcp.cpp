@@ -255,6 +255,7 @@ void Connection::OnWritten(const boost::system::error_code& error, size_t n) {
   channel_.RecycleOutput(std::move(writing_));
   writing_.clear();
   Flush();
+  if (!finished_ && !write_in_flight_ && handler_.on_drained) handler_.on_drained(*this);
 }
 
 void Connection::Close(std::string_view reason) {

@@ -96,6 +96,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Exactly once, when the connection is gone. `error` is Ok for a clean
     // close (either side); `detail` says what happened, for the log.
     std::function<void(Connection&, const Status& error)> on_close;
+    // Optional: everything queued was written to the socket (queued_bytes()
+    // is 0). A sender that paces itself by queued_bytes() queues more then.
+    std::function<void(Connection&)> on_drained;
   };
 
   // Starts the handshake on a connected socket. The connection keeps itself

@@ -16,6 +16,7 @@ struct SealedMessage {
   ephemeral @1 :Data;    # 32 bytes: the message's X25519 public key
   slots @2 :Data;        # 40 bytes per recipient: hint (8) then wrapped content key (32)
   content @3 :Data;      # nonce (24) then XChaCha20-Poly1305 of a MessageContent (tag included)
+  blobs @4 :Data;        # 36 bytes per attachment: BLAKE2b-256 of its encrypted blob (32), its size u32 BE
 }
 
 enum MessagePriority {
@@ -34,4 +35,14 @@ struct MessageContent {
   to @6 :Text;                    # how the sender addressed it: "node NAME", "country CC", "region NAME", "all"
   recipients @7 :UInt32;          # how many it was sealed to
   sentAt @8 :Int64;               # the sender's clock, Unix milliseconds
+  attachments @9 :List(Attachment);  # at most 20
+}
+
+# A file sent with a message: stored as a blob of its own, encrypted with the
+# message's content key (docs/messages.md §3), so relays hold ciphertext.
+struct Attachment {
+  name @0 :Text;        # the file's name, 1..200 bytes, one line, no '/' or '\\'
+  mediaType @1 :Text;   # e.g. application/pdf, at most 100 bytes
+  size @2 :UInt32;      # bytes of the file
+  blob @3 :Data;        # BLAKE2b-256 of the encrypted blob (32 bytes)
 }

@@ -2496,6 +2496,9 @@ TEST_CASE("msg send refuses bad input in one line and writes nothing", "[cli][me
       {{"msg", "send", "--country", "PK", "--subject", "s"}, "network"},
       {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--body", "b", "--body-file", big}, "not both"},
       {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--link", "nope"}, "not a record id"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--attach", post.dir() + "/missing.pdf"}, "missing.pdf"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--attach", "-"}, "not standard input"},
+      {{"msg", "send", "--to", "pk-hub", "--subject", "s", "--attach", post.Write("empty.pdf", "")}, "empty"},
   };
   for (const Case& c : cases) {
     RunResult r = post.Ctl(c.args);
@@ -2515,8 +2518,9 @@ TEST_CASE("msg send, sent, read and thread at the sender; status counts what was
   REQUIRE(post.Ctl({"peers", "add", "--name", "pk-hub", "--id", hub.node_id()}).exit_code == 0);
   REQUIRE(hub.Ctl({"peers", "add", "--name", "pk-post", "--id", post.node_id()}).exit_code == 0);
   std::string body = post.Write("body.txt", "Line one.\nLine two.\n");
+  std::string lading = post.Write("lading.pdf", "%PDF-1.7 bill of lading 4471");
   json sent = ParseOut(post.Ctl({"--json", "msg", "send", "--to", "pk-hub", "--subject", "Check ACME",
-                                 "--body-file", body, "--priority", "alert"}));
+                                 "--body-file", body, "--priority", "alert", "--attach", lading}));
   REQUIRE(IsRecordId(sent["id"]));
   CHECK(sent["scope"] == "national");
   CHECK(sent["recipients"] == 1);
@@ -2531,6 +2535,22 @@ TEST_CASE("msg send, sent, read and thread at the sender; status counts what was
   // Reading it as the sender works (sealed to the sender too), thread too.
   json read = ParseOut(post.Ctl({"--json", "msg", "read", sent["id"]}));
   CHECK(read["body"] == "Line one.\nLine two.\n");
+  REQUIRE(read["attachments"].size() == 1);
+  CHECK(read["attachments"][0]["name"] == "lading.pdf");
+  CHECK(read["attachments"][0]["media_type"] == "application/pdf");
+  CHECK(read["attachments"][0]["held"] == true);
+  // --save writes the attachment, decrypted; never over an existing file.
+  std::string out = post.dir() + "/saved";
+  std::filesystem::create_directory(out);
+  RunResult saved = post.Ctl({"msg", "read", sent["id"], "--save", out});
+  REQUIRE(saved.exit_code == 0);
+  CHECK(ReadFile(out + "/lading.pdf") == "%PDF-1.7 bill of lading 4471");
+  RunResult again = post.Ctl({"msg", "read", sent["id"], "--save", out});
+  CHECK(again.exit_code == 1);
+  CHECK(Contains(again.err, "not overwritten"));
+  RunResult nodir = post.Ctl({"msg", "read", sent["id"], "--save", out + "/nope"});
+  CHECK(nodir.exit_code == 1);
+  CHECK(Contains(nodir.err, "no such directory"));
   json thread = ParseOut(post.Ctl({"--json", "msg", "thread", sent["id"]}));
   CHECK(thread.size() == 1);
   // Messages are not edited or deleted through the record commands.

@@ -78,10 +78,12 @@ struct MsgSendOptions {
   bool all = false;
   std::string subject, body, body_file, priority = "normal", reply_to;
   std::vector<std::string> links;
+  std::vector<std::string> attach;  // files
 };
 Status MsgSend(const Globals& g, const MsgSendOptions& options);
 Status MsgInbox(const Globals& g, bool unread_only, size_t limit);
-Status MsgRead(const Globals& g, const std::string& id);
+// `save_dir` non-empty: also writes each attachment there (never over a file).
+Status MsgRead(const Globals& g, const std::string& id, const std::string& save_dir);
 Status MsgThread(const Globals& g, const std::string& id);
 Status MsgSent(const Globals& g, size_t limit);
 

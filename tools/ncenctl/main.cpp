@@ -130,6 +130,8 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   msg_send->add_option("--priority", a.msg.priority, "normal (default), urgent or alert");
   msg_send->add_option("--link", a.msg.links, "a record the message is about (repeat for more)");
   msg_send->add_option("--reply-to", a.msg.reply_to, "the message this answers");
+  msg_send->add_option("--attach", a.msg.attach, "a file sent with it, encrypted like the message (repeat for more; "
+                                                 "at most 20, each at most 50 MB)");
   msg_send->callback(a.Run([&a] { return ctl::MsgSend(a.g, a.msg); }));
   auto* msg_inbox = msg->add_subcommand("inbox", "messages received: alerts first, then newest first");
   msg_inbox->add_flag("--unread", a.unread, "only unread ones");
@@ -137,7 +139,8 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   msg_inbox->callback(a.Run([&a] { return ctl::MsgInbox(a.g, a.unread, a.limit); }));
   auto* msg_read = msg->add_subcommand("read", "show a message and mark it read");
   msg_read->add_option("MSG_ID", a.id, "the message")->required();
-  msg_read->callback(a.Run([&a] { return ctl::MsgRead(a.g, a.id); }));
+  msg_read->add_option("--save", a.out, "write its attachments into this directory (never over a file)");
+  msg_read->callback(a.Run([&a] { return ctl::MsgRead(a.g, a.id, a.out); }));
   auto* msg_thread = msg->add_subcommand("thread", "a message's thread, oldest first");
   msg_thread->add_option("MSG_ID", a.id, "any message of the thread")->required();
   msg_thread->callback(a.Run([&a] { return ctl::MsgThread(a.g, a.id); }));

@@ -2,10 +2,13 @@
 // (docs/messages.md). The rules live in node/messages.h.
 #include <fmt/format.h>
 
+#include <cctype>
+#include <filesystem>
 #include <iostream>
 
 #include "base/log.h"
 #include "node/config.h"
+#include "node/durable_file.h"
 #include "node/messages.h"
 #include "node/node_dir.h"
 #include "tools/ncenctl/commands.h"
@@ -36,6 +39,23 @@ Result<std::unique_ptr<Mailbox>> OpenMailbox(const Globals& g) {
   return box;
 }
 
+// A media type from a file name's extension; anything else is bytes.
+std::string MediaTypeOf(const std::string& name) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".pdf", "application/pdf"}, {".jpg", "image/jpeg"},  {".jpeg", "image/jpeg"}, {".png", "image/png"},
+      {".webp", "image/webp"},      {".heic", "image/heic"}, {".txt", "text/plain"},  {".csv", "text/csv"},
+      {".json", "application/json"}, {".xml", "application/xml"}, {".zip", "application/zip"},
+      {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+      {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}};
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [ext, type] : kTypes) {
+    std::string_view e(ext);
+    if (lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0) return type;
+  }
+  return "application/octet-stream";
+}
+
 const char* StateName(storage::MailState s) {
   switch (s) {
     case storage::MailState::kUnread: return "unread";
@@ -61,6 +81,11 @@ json ItemJson(const node::MessageItem& m, bool with_body) {
     j["links"] = m.content.links;
     j["reply_to"] = TextOrNull(m.content.reply_to);
   }
+  json attachments = json::array();
+  for (const storage::Attachment& a : m.content.attachments) {
+    attachments.push_back({{"name", a.name}, {"media_type", a.media_type}, {"size", a.size}});
+  }
+  j["attachments"] = attachments;
   return j;
 }
 
@@ -90,7 +115,7 @@ void PrintList(const Globals& g, const std::vector<node::MessageItem>& items, bo
   }
 }
 
-void PrintMessage(const node::MessageItem& m) {
+void PrintMessage(const node::MessageItem& m, const std::vector<bool>& held = {}) {
   std::cout << fmt::format("id        {}\n", storage::FormatRecordId(m.mail.id));
   std::cout << fmt::format("from      {}\n", Shown(m.from));
   std::cout << fmt::format("to        {} ({} recipient(s))\n", Shown(m.content.to), m.content.recipients);
@@ -98,6 +123,11 @@ void PrintMessage(const node::MessageItem& m) {
   std::cout << fmt::format("priority  {}\n", storage::MessagePriorityName(static_cast<MessagePriority>(m.mail.priority)));
   if (!m.content.reply_to.empty()) std::cout << fmt::format("reply to  {}\n", m.content.reply_to);
   for (const std::string& link : m.content.links) std::cout << fmt::format("link      {}\n", link);
+  for (size_t i = 0; i < m.content.attachments.size(); ++i) {
+    const storage::Attachment& a = m.content.attachments[i];
+    std::cout << fmt::format("attached  {}. {} ({}, {} bytes){}\n", i + 1, Shown(a.name), Shown(a.media_type), a.size,
+                             i < held.size() && !held[i] ? " - not here yet" : "");
+  }
   std::cout << fmt::format("subject   {}\n\n", Shown(m.content.subject));
   // The body keeps its lines; control characters other than newlines and
   // tabs were refused when it was opened.
@@ -134,6 +164,27 @@ Status MsgSend(const Globals& g, const MsgSendOptions& o) {
   }
   draft.links = o.links;
   draft.reply_to = o.reply_to;
+  if (o.attach.size() > storage::kMessageAttachmentsMax) {
+    return InvalidArgument("more than " + std::to_string(storage::kMessageAttachmentsMax) + " attachments");
+  }
+  for (const std::string& file : o.attach) {
+    std::error_code ec;
+    if (file != "-" && std::filesystem::is_regular_file(file, ec)) {
+      uint64_t size = std::filesystem::file_size(file, ec);
+      if (!ec && size > storage::kAttachmentBytesMax) {
+        return InvalidArgument(fmt::format("{} is {:.1f} MB, more than the 50 MB limit for an attachment", file,
+                                           static_cast<double>(size) / 1e6));
+      }
+    }
+    if (file == "-") return InvalidArgument("--attach takes a file, not standard input");
+    NCEN_ASSIGN_OR_RETURN(std::string bytes, ReadInput(file, storage::kAttachmentBytesMax + 1));
+    if (bytes.size() > storage::kAttachmentBytesMax) {
+      return InvalidArgument(file + " is more than the 50 MB limit for an attachment");
+    }
+    if (bytes.empty()) return InvalidArgument(file + " is empty");
+    std::string name = std::filesystem::path(file).filename().string();
+    draft.attachments.push_back({name, MediaTypeOf(name), Bytes(bytes.begin(), bytes.end())});
+  }
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
   NCEN_ASSIGN_OR_RETURN(node::SentMessage sent, box->messages->Send(draft));
   if (g.json) {
@@ -163,14 +214,40 @@ Status MsgSent(const Globals& g, size_t limit) {
   return Status::Ok();
 }
 
-Status MsgRead(const Globals& g, const std::string& id_text) {
+Status MsgRead(const Globals& g, const std::string& id_text, const std::string& save_dir) {
   NCEN_ASSIGN_OR_RETURN(RecordId id, storage::ParseRecordId(id_text));
+  if (!save_dir.empty() && !std::filesystem::is_directory(save_dir)) {
+    return InvalidArgument("--save " + save_dir + ": no such directory");
+  }
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
   NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id));
+  std::vector<bool> held;
+  for (size_t i = 0; i < item.content.attachments.size(); ++i) {
+    NCEN_ASSIGN_OR_RETURN(bool here, box->messages->AttachmentHeld(item, i));
+    held.push_back(here);
+  }
   if (g.json) {
-    PrintJson(ItemJson(item, true));
+    json j = ItemJson(item, true);
+    for (size_t i = 0; i < held.size(); ++i) j["attachments"][i]["held"] = static_cast<bool>(held[i]);
+    PrintJson(j);
   } else {
-    PrintMessage(item);
+    PrintMessage(item, held);
+  }
+  if (save_dir.empty()) return Status::Ok();
+  // Every file is decrypted first; then written, none over an existing one.
+  std::vector<std::pair<std::string, Bytes>> files;
+  for (size_t i = 0; i < item.content.attachments.size(); ++i) {
+    NCEN_ASSIGN_OR_RETURN(Bytes file, box->messages->AttachmentFile(item, i));
+    std::string path = (std::filesystem::path(save_dir) / item.content.attachments[i].name).string();
+    if (std::filesystem::exists(path)) return InvalidArgument(path + " exists; not overwritten");
+    files.emplace_back(path, std::move(file));
+  }
+  for (const auto& [path, bytes] : files) {
+    std::filesystem::path p(path);
+    NCEN_RETURN_IF_ERROR(node::ReplaceFileAtomically(p.parent_path().string(), p.filename().string(),
+                                                     std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                                                      bytes.size())));
+    if (!g.json) std::cout << fmt::format("saved     {}\n", path);
   }
   return Status::Ok();
 }

@@ -211,6 +211,96 @@ TEST_CASE("a tampered ciphertext is refused when read, and replication goes on",
   CHECK(listed);
 }
 
+// Gives `to` the blob `hash` that `from` holds (what a blob fetch does).
+void CopyBlob(Office& from, Office& to, const crypto::Hash256& hash) {
+  REQUIRE(to.store().PutBlob(from.store().ReadBlob(hash).value()).ok());
+}
+
+// A message written by hand the way Messages::Send writes one, with the
+// given attachments and envelope blobs: what a hostile sender can sign.
+RecordId WriteByHand(Office& author, const Office& to, std::vector<storage::Attachment> attachments,
+                     std::vector<storage::AttachedBlob> blobs) {
+  storage::MessageContent c;
+  c.subject = "by hand";
+  c.to = "node";
+  c.recipients = 1;
+  c.sent_at_ms = author.store().NowMs();
+  c.attachments = std::move(attachments);
+  RecordId id = storage::NewRecordId(c.sent_at_ms);
+  crypto::ContentKey key = crypto::NewContentKey();
+  crypto::PublicKey sealed_to[2] = {to.identity.public_key(), author.identity.public_key()};
+  storage::SealedMessage sealed;
+  sealed.keys = crypto::SealKey(key, sealed_to).value();
+  sealed.content = crypto::SealContent(key, storage::EncodeMessageContent(c),
+                                       MessageAssociatedData(author.identity.public_key(), id));
+  sealed.blobs = std::move(blobs);
+  storage::LocalChange change{id, storage::RecordType::kMessage, storage::Op::kPut, storage::EncodeSealedMessage(sealed)};
+  REQUIRE(author.store().AppendLocal(author.identity, {&change, 1}).ok());
+  return id;
+}
+
+TEST_CASE("attachments travel as ciphertext blobs with their message and open at the recipient", "[messages]") {
+  Office post(1, "post"), hub(2, "hub"), relay(3, "relay");
+  const std::string secret = "Bill of lading 4471, consignee ACME qv93";
+  MessageDraft d = To(hub, "papers", "see the attachments");
+  d.attachments = {{"lading.txt", "text/plain", Bytes(secret.begin(), secret.end())},
+                   {"scan.bin", "application/octet-stream", testing::PseudoRandomBytes(300000, 9)}};
+  auto sent = post.messages.Send(d);
+  REQUIRE(sent.ok());
+  Sync(post, hub);
+  Sync(post, relay);
+  auto item = hub.messages.Read(sent->id).value();
+  REQUIRE(item.content.attachments.size() == 2);
+  CHECK(item.content.attachments[0].name == "lading.txt");
+  CHECK(item.content.attachments[1].size == 300000);
+  // The record tells every holder which blobs go with it (to fetch and to
+  // serve in its scope), not what they are.
+  const crypto::Hash256 blob0 = item.content.attachments[0].blob, blob1 = item.content.attachments[1].blob;
+  REQUIRE(relay.store().CatchUpIndexAll().ok());  // as a session does before it looks for blobs
+  CHECK(relay.store().BlobUses(blob0).value().size() == 1);
+  CHECK(relay.store().WantedBlobs(10).value().size() == 2);
+  // Not here yet: asked for, and said so.
+  CHECK_FALSE(hub.messages.AttachmentHeld(item, 0).value());
+  auto missing = hub.messages.AttachmentFile(item, 0);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == StatusCode::kUnavailable);
+  CHECK(hub.store().GetBlobInfo(blob0).value()->demanded);
+  for (Office* o : {&hub, &relay}) {
+    CopyBlob(post, *o, blob0);
+    CopyBlob(post, *o, blob1);
+  }
+  CHECK(hub.messages.AttachmentHeld(item, 0).value());
+  CHECK(hub.messages.AttachmentFile(item, 0).value() == Bytes(secret.begin(), secret.end()));
+  CHECK(hub.messages.AttachmentFile(item, 1).value() == testing::PseudoRandomBytes(300000, 9));
+  CHECK(post.messages.AttachmentFile(post.messages.Read(sent->id).value(), 0).ok());  // the sender's copy
+  // The relay holds the blobs, encrypted: not one byte of the text.
+  CHECK(relay.DataFile().find("qv93") == std::string::npos);
+  CHECK(hub.DataFile().find("qv93") == std::string::npos);
+}
+
+TEST_CASE("a hostile sender's attachments are refused when read, with the message still readable", "[messages]") {
+  Office mallory(1, "mallory"), hub(2, "hub");
+  // An attachment whose blob is not encrypted with the message's key.
+  Bytes junk = testing::PseudoRandomBytes(100, 4);
+  auto junk_blob = mallory.store().PutBlob(junk).value();
+  storage::Attachment a{"junk.bin", "application/octet-stream", 60, junk_blob.hash};
+  RecordId bad_blob = WriteByHand(mallory, hub, {a}, {{junk_blob.hash, 100}});
+  // Content naming an attachment the envelope does not carry.
+  RecordId unlisted = WriteByHand(mallory, hub, {a}, {});
+  Sync(mallory, hub);
+  CopyBlob(mallory, hub, junk_blob.hash);
+  auto item = hub.messages.Read(bad_blob);
+  REQUIRE(item.ok());  // the message itself opens
+  auto file = hub.messages.AttachmentFile(*item, 0);
+  REQUIRE_FALSE(file.ok());
+  CHECK(file.status().code() == StatusCode::kCorruption);
+  CHECK(file.status().message().find("does not decrypt") != std::string::npos);
+  auto refused = hub.messages.Read(unlisted);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kCorruption);
+  CHECK(refused.status().message().find("envelope does not carry") != std::string::npos);
+}
+
 TEST_CASE("bad input is refused in one line and writes nothing", "[messages]") {
   Office post(1, "post"), hub(2, "hub");
   uint64_t entries = post.Entries();
@@ -244,6 +334,13 @@ TEST_CASE("bad input is refused in one line and writes nothing", "[messages]") {
   refused(d, "is not a record id");
   d = To(post, "s");
   refused(d, "is this node");
+  d = To(hub, "s");
+  d.attachments = {{"a/b.txt", "text/plain", Bytes{1}}};
+  refused(d, "plain file name");
+  d.attachments = {{"empty.txt", "text/plain", {}}};
+  refused(d, "1..50000000 allowed");
+  d.attachments.assign(21, {"x.txt", "text/plain", Bytes{1}});
+  refused(d, "more than 20 attachments");
   // A message is never edited or deleted through the record commands.
   auto sent = post.messages.Send(To(hub, "fine"));
   REQUIRE(sent.ok());

@@ -974,6 +974,34 @@ TEST_CASE("while the writer is behind, the session stops asking; what arrived is
   CHECK(b.store().ReadBlob(crypto::Blake2b256(image)).value() == image);
 }
 
+TEST_CASE("blob data is queued only while the transport holds less than a window", "[session][blobs]") {
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(3 * limits::kBlobWindowBytes, 21), preview = BlobBytes(2000, 22);
+  AddPhoto(a, image, preview);
+  size_t backlog = 16 * limits::kBlobWindowBytes;  // a peer that does not read
+  SessionOptions options;
+  options.queued_bytes = [&] { return backlog; };
+  Link link(a, b, options);
+  link.Settle();
+  // The records went; not one photo byte while the transport is full.
+  CHECK(b.Entries() == a.Entries());
+  CHECK(link.a.progress().blob_bytes_sent == 0);
+  CHECK_FALSE(link.a.progress().caught_up);
+  // The transport drains: a window's worth at a time.
+  backlog = 0;
+  link.a.OnDrained(link.now);
+  uint64_t sent = link.a.progress().blob_bytes_sent;
+  CHECK(sent > 0);
+  CHECK(sent <= limits::kBlobWindowBytes + limits::kBlobDataBytesMax);
+  for (int i = 0; i < 100 && !Holds(b, image); ++i) {
+    link.Pump();
+    link.a.OnDrained(link.now);
+    link.Tick(10);
+  }
+  CHECK(Holds(b, image));
+  CHECK(link.a.progress().blob_bytes_sent == image.size() + preview.size());
+}
+
 TEST_CASE("a post on a thin link fetches previews, and an image only when asked", "[session][blobs]") {
   Node hub(1, "hub"), post(2, "post");
   Bytes image = BlobBytes(storage::kBlobChunkBytes + 9, 5), preview = BlobBytes(2000, 6);
