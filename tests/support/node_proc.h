@@ -3,6 +3,9 @@
 // NCEN_NODE_PATH and NCEN_BENCH_PATH (tests/CMakeLists.txt). Tests only.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -80,6 +83,17 @@ inline void WaitSynced(NodeProc& node, int seconds = 60) {
   auto r = Ctl(node.dir, {"status", "--wait-synced", "--timeout", std::to_string(seconds)});
   INFO(node.name << ": " << r.out << r.err << "\nlog:\n" << ReadWholeFile(node.log));
   REQUIRE(r.exit_code == 0);
+}
+
+// "127.0.0.1:PORT" (what ncen-node writes to its address file) as a
+// socket address, for tests that dial a node by hand.
+inline sockaddr_in Ipv4(const std::string& host_port) {
+  size_t colon = host_port.rfind(':');
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
+  REQUIRE(::inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr) == 1);
+  return a;
 }
 
 }  // namespace ncen::testing

@@ -42,15 +42,6 @@ namespace {
 
 constexpr size_t kWindowBytes = 4u << 20;  // kBlobWindowBytes (docs/blobs.md §5)
 
-sockaddr_in Ipv4(const std::string& host_port) {
-  size_t colon = host_port.rfind(':');
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
-  REQUIRE(::inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr) == 1);
-  return a;
-}
-
 crypto::Hash256 HashOf(const std::string& hex) {
   auto h = storage::ParseBlobHash(hex);
   REQUIRE(h);

@@ -183,15 +183,6 @@ size_t OpenFds(pid_t pid) {
   return n;
 }
 
-sockaddr_in Ipv4(const std::string& host_port) {
-  size_t colon = host_port.rfind(':');
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
-  REQUIRE(::inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr) == 1);
-  return a;
-}
-
 // A TCP connection from the loopback address `source` (host order) that
 // never says anything.
 int IdleConnection(uint32_t source, const sockaddr_in& to) {
