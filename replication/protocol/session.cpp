@@ -160,8 +160,9 @@ void Session::Start(int64_t now_ms) {
   hello.role = self_role_;
   for (const auto& f : forks.value()) {
     forked_.insert(f.feed);
-    // Reports travel with their evidence, only in the scopes exchanged.
-    if (f.has_evidence() && InScope(f.feed) && hello.forks.size() < limits::kEvidenceItemsMax) {
+    // Reports travel with their evidence, only in the scopes exchanged and
+    // only to a peer that may hold the feed (its headers name its records).
+    if (f.has_evidence() && InScope(f.feed) && Allowed(f.feed) && hello.forks.size() < limits::kEvidenceItemsMax) {
       hello.forks.push_back(EvidenceOf(f));
       forks_known_.insert({f.feed, f.seq});
     }
@@ -264,7 +265,9 @@ Status Session::OfferHeader(const FeedId& feed, uint64_t seq, int64_t now_ms) {
 void Session::OfferForks(const std::vector<storage::ForkReport>& forks, int64_t now_ms) {
   EvidenceMsg evidence;
   for (const auto& f : forks) {
-    if (!f.has_evidence() || !InScope(f.feed) || !forks_known_.insert({f.feed, f.seq}).second) continue;
+    if (!f.has_evidence() || !InScope(f.feed) || !Allowed(f.feed) || !forks_known_.insert({f.feed, f.seq}).second) {
+      continue;
+    }
     evidence.forks.push_back(EvidenceOf(f));
     if (evidence.forks.size() == limits::kEvidenceItemsMax) {
       Queue(evidence, now_ms);
@@ -284,7 +287,7 @@ Status Session::NoteFork(const storage::ForkReport& fork, bool newly) {
 
 Status Session::AdoptForkEvidence(const ForkEvidenceMsg& m, int64_t now_ms) {
   const FeedId feed = m.a.header.feed();
-  if (!InScope(feed)) return Status::Ok();  // not the peer's to tell
+  if (!InScope(feed) || !Allowed(feed)) return Status::Ok();  // not the peer's to tell
   NCEN_ASSIGN_OR_RETURN(std::optional<HeldFork> fork, marks_.FromForkEvidence(m, now_ms, log_));
   if (!fork) return Status::Ok();
   forks_known_.insert({feed, fork->report.seq});

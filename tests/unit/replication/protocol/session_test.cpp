@@ -16,6 +16,7 @@
 
 #include "base/text.h"
 #include "replication/protocol/session.h"
+#include "tests/support/network_fixture.h"
 #include "tests/support/store_fixture.h"
 
 namespace ncen::replication {
@@ -760,6 +761,46 @@ TEST_CASE("scenario 2: heads and fork evidence outside the exchanged scopes are 
   REQUIRE(hello.ok());
   CHECK(std::get<HelloMsg>(*hello).forks.empty());
   for (const auto& h : std::get<HelloMsg>(*hello).frontier) CHECK(h.feed.scope != Scope::kNational);
+}
+
+TEST_CASE("fork evidence of a national feed is not sent to a node of another country, whatever its scopes",
+          "[session][hostile][membership]") {
+  // Simulation seed 6271 (--blobs 1 --hostile 1): the hello carried a
+  // national fork's evidence over a link configured for every scope,
+  // without the membership test entries get.
+  testing::TestNetwork net;
+  auto& pk = net.AddAuthority(101, "PK");
+  auto& af = net.AddAuthority(102, "AF");
+  Node hub(1, "hub"), author(7, "author");
+  crypto::Identity foreign = IdentityFromNumber(66);
+  using storage::MemberKind;
+  REQUIRE(net.Certify(pk, net.Cert(MemberKind::kNationalHub, hub.identity.public_key(), "PK", "PK hub")).ok());
+  REQUIRE(net.Certify(pk, net.Cert(MemberKind::kPost, author.identity.public_key(), "PK", "PK post")).ok());
+  REQUIRE(net.Certify(af, net.Cert(MemberKind::kNationalHub, foreign.public_key(), "AF", "AF hub")).ok());
+  for (Node* n : {&hub, &author}) {
+    REQUIRE(n->store().SetNetworkRoot(net.root.key()).ok());
+    REQUIRE(n->store().ApplyBatch(net.AllNetworkEntries()).status.ok());
+  }
+  author.Write(2, Scope::kNational);
+  std::vector<storage::Entry> entries;
+  for (auto& e : testing::AllEntries(author.store())) {
+    if (e.header.scope == Scope::kNational) entries.push_back(std::move(e));
+  }
+  REQUIRE(hub.store().ApplyBatch(entries).refused.empty());
+  auto [one, two] = ForkAt(author, entries);
+  REQUIRE(hub.store().ApplyBatch(std::vector{one}).refused.empty());
+  REQUIRE(hub.store().ApplyBatch(std::vector{two}).refused.size() == 1);
+  REQUIRE(hub.store().Forks().value().size() == 1);
+  HandPeer af_hub(hub, 66);  // every scope configured
+  auto out = af_hub.session.TakeOutgoing();
+  REQUIRE(out.size() == 1);
+  auto hello = DecodeMessage(out[0]);
+  REQUIRE(hello.ok());
+  CHECK(std::get<HelloMsg>(*hello).forks.empty());
+  for (const auto& h : std::get<HelloMsg>(*hello).frontier) CHECK(h.feed.scope != Scope::kNational);
+  // Evidence it sends about that feed is not taken either.
+  af_hub.Hello({}, {{storage::SignedHeaderOf(one), storage::SignedHeaderOf(two)}});
+  CHECK(af_hub.Evidence().empty());
 }
 
 TEST_CASE("scenario 13: a peer announcing more feeds than a session tracks ends the session", "[session][hostile]") {
