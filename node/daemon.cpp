@@ -290,6 +290,10 @@ class Daemon::Impl {
       auto c = weak.lock();
       return c ? c->queued_bytes() : size_t{0};
     };
+    session_options.bytes_received = [weak] {
+      auto c = weak.lock();
+      return c ? c->stats().bytes_in : uint64_t{0};
+    };
     bool started = Drive(id, "start", [&] {
       live.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
                                                             meta.name, meta.role, info, session_options);

@@ -543,6 +543,14 @@ void Session::SendHeads(int64_t now_ms) {
 
 void Session::OnTick(int64_t now_ms) {
   if (failed_ || !started_) return;
+  if (options_.bytes_received) {
+    // Bytes of a message still arriving count as life.
+    uint64_t seen = options_.bytes_received();
+    if (seen != bytes_seen_) {
+      bytes_seen_ = seen;
+      last_received_ms_ = std::max(last_received_ms_, now_ms);
+    }
+  }
   if (now_ms - last_received_ms_ > options_.idle_timeout_ms) {
     return Fail(Unavailable("nothing received from " + peer_.name + " for " +
                             std::to_string(options_.idle_timeout_ms) + " ms"),

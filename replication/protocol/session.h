@@ -102,6 +102,11 @@ struct SessionOptions {
   // never reads costs a window of memory, not what it asked for, and a
   // record written meanwhile waits behind at most a window of photo bytes.
   std::function<size_t()> queued_bytes;
+  // Bytes the transport has read from the peer so far; null: unknown. With
+  // it, the peer is alive while bytes arrive, not only when whole messages
+  // do: on a slow link one large batch or chunk message can take longer
+  // than idle_timeout_ms to cross (docs/testing.md finding 16).
+  std::function<uint64_t()> bytes_received;
 };
 
 struct PeerInfo {
@@ -278,6 +283,7 @@ class Session {
   bool failed_ = false;
   Status error_;
   int64_t last_received_ms_ = 0;
+  uint64_t bytes_seen_ = 0;  // SessionOptions::bytes_received at the last tick
   int64_t last_sent_ms_ = 0;
   int64_t last_refresh_ms_ = -1;
 

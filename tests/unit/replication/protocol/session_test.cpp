@@ -125,6 +125,32 @@ void RequireConverged(Node& x, Node& y) {
   REQUIRE(x.StateDigest() == y.StateDigest());
 }
 
+TEST_CASE("a peer is alive while bytes arrive, even when no whole message does for longer than the timeout",
+          "[session]") {
+  // docs/testing.md finding 16: on a slow link a batch can take longer than
+  // the idle timeout to cross, and the session used to end then.
+  Node a(1, "a"), b(2, "b");
+  uint64_t bytes = 0;
+  SessionOptions options;
+  options.idle_timeout_ms = 20000;
+  options.keepalive_ms = 1000000;  // nothing else arrives
+  options.bytes_received = [&] { return bytes; };
+  Link link(a, b, options);
+  link.Settle();
+  // A minute of a message trickling in, no whole message: alive.
+  for (int i = 0; i < 60; ++i) {
+    bytes += 100;
+    link.now += 1000;
+    link.b.OnTick(link.now);
+  }
+  CHECK_FALSE(link.b.failed());
+  // Then nothing at all: the timeout applies.
+  link.now += 21000;
+  link.b.OnTick(link.now);
+  CHECK(link.b.failed());
+  CHECK(link.b.error().message().find("nothing received") != std::string::npos);
+}
+
 TEST_CASE("cold sync: an empty node receives every feed, and both report caught up", "[session]") {
   Node post(1, "post"), hub(2, "hub"), other(3, "other");
   post.Write(300);
