@@ -2548,6 +2548,12 @@ TEST_CASE("msg send, sent, read and thread at the sender; status counts what was
   RunResult again = post.Ctl({"msg", "read", sent["id"], "--save", out});
   CHECK(again.exit_code == 1);
   CHECK(Contains(again.err, "not overwritten"));
+  RunResult badmark = post.Ctl({"msg", "read", sent["id"], "--mark", "gone"});
+  CHECK(badmark.exit_code == 1);
+  CHECK(Contains(badmark.err, "--mark"));
+  RunResult sentmark = post.Ctl({"msg", "read", sent["id"], "--mark", "archived"});
+  CHECK(sentmark.exit_code == 1);
+  CHECK(Contains(sentmark.err, "sent from here"));
   RunResult nodir = post.Ctl({"msg", "read", sent["id"], "--save", out + "/nope"});
   CHECK(nodir.exit_code == 1);
   CHECK(Contains(nodir.err, "no such directory"));

@@ -83,7 +83,9 @@ struct MsgSendOptions {
 Status MsgSend(const Globals& g, const MsgSendOptions& options);
 Status MsgInbox(const Globals& g, bool unread_only, size_t limit);
 // `save_dir` non-empty: also writes each attachment there (never over a file).
-Status MsgRead(const Globals& g, const std::string& id, const std::string& save_dir);
+// `state`: "" (mark read), "unread" (leave it or make it unread again) or
+// "archived" (out of the inbox; still readable).
+Status MsgRead(const Globals& g, const std::string& id, const std::string& save_dir, const std::string& state);
 Status MsgThread(const Globals& g, const std::string& id);
 Status MsgSent(const Globals& g, size_t limit);
 

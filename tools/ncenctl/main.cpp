@@ -38,6 +38,7 @@ struct Args {
   ctl::PhotoAddOptions photo;
   ctl::MsgSendOptions msg;
   bool unread = false;
+  std::string mark;
   bool preview = false;
   std::string setting, value;
   std::string author, scope;
@@ -140,7 +141,8 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   auto* msg_read = msg->add_subcommand("read", "show a message and mark it read");
   msg_read->add_option("MSG_ID", a.id, "the message")->required();
   msg_read->add_option("--save", a.out, "write its attachments into this directory (never over a file)");
-  msg_read->callback(a.Run([&a] { return ctl::MsgRead(a.g, a.id, a.out); }));
+  msg_read->add_option("--mark", a.mark, "leave it marked: unread, or archived (out of the inbox)");
+  msg_read->callback(a.Run([&a] { return ctl::MsgRead(a.g, a.id, a.out, a.mark); }));
   auto* msg_thread = msg->add_subcommand("thread", "a message's thread, oldest first");
   msg_thread->add_option("MSG_ID", a.id, "any message of the thread")->required();
   msg_thread->callback(a.Run([&a] { return ctl::MsgThread(a.g, a.id); }));

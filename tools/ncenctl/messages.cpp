@@ -214,13 +214,26 @@ Status MsgSent(const Globals& g, size_t limit) {
   return Status::Ok();
 }
 
-Status MsgRead(const Globals& g, const std::string& id_text, const std::string& save_dir) {
+Status MsgRead(const Globals& g, const std::string& id_text, const std::string& save_dir, const std::string& mark) {
   NCEN_ASSIGN_OR_RETURN(RecordId id, storage::ParseRecordId(id_text));
+  std::optional<storage::MailState> state;
+  if (mark == "unread") {
+    state = storage::MailState::kUnread;
+  } else if (mark == "archived") {
+    state = storage::MailState::kArchived;
+  } else if (!mark.empty()) {
+    return InvalidArgument("--mark must be unread or archived, not '" + Shown(mark) + "'");
+  }
   if (!save_dir.empty() && !std::filesystem::is_directory(save_dir)) {
     return InvalidArgument("--save " + save_dir + ": no such directory");
   }
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
-  NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id));
+  NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id, /*mark_read=*/!state));
+  if (state) {
+    if (item.mail.sent) return InvalidArgument("message " + id_text + " was sent from here: it has no inbox state");
+    NCEN_RETURN_IF_ERROR(box->node.store->SetMailState(id, *state));
+    item.mail.state = *state;
+  }
   std::vector<bool> held;
   for (size_t i = 0; i < item.content.attachments.size(); ++i) {
     NCEN_ASSIGN_OR_RETURN(bool here, box->messages->AttachmentHeld(item, i));
