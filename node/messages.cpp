@@ -19,6 +19,7 @@ using storage::Scope;
 namespace {
 
 constexpr size_t kCatchUpChangesPerRead = 4096;
+constexpr size_t kCatchUpBytesPerRead = 16 << 20;  // of message payloads held in memory at once
 // Slots whose hint is this node's that are tried (one matches by chance in
 // 2^64; more mean a hostile sender).
 constexpr size_t kCandidatesTried = 4;
@@ -229,6 +230,11 @@ Result<SentMessage> Messages::Send(const MessageDraft& draft) {
     content.attachments.push_back(a);
   }
   NCEN_RETURN_IF_ERROR(CheckMessageContent(content));
+  // Sealed to the recipients and to this node, so that `msg sent` opens it.
+  // Before any blob is stored: a key that cannot be sealed to writes nothing.
+  std::vector<crypto::PublicKey> sealed_to = recipients;
+  sealed_to.push_back(me_.public_key());
+  NCEN_ASSIGN_OR_RETURN(crypto::SealedKeys keys, crypto::SealKey(key, sealed_to));
   for (size_t i = 0; i < draft.attachments.size(); ++i) {
     Bytes blob = crypto::SealContent(key, draft.attachments[i].data,
                                      storage::AttachmentAd(me_.public_key(), id, static_cast<uint32_t>(i)));
@@ -236,10 +242,6 @@ Result<SentMessage> Messages::Send(const MessageDraft& draft) {
     content.attachments[i].blob = info.hash;
     blobs.push_back({info.hash, static_cast<uint32_t>(blob.size())});
   }
-  // Sealed to the recipients and to this node, so that `msg sent` opens it.
-  std::vector<crypto::PublicKey> sealed_to = recipients;
-  sealed_to.push_back(me_.public_key());
-  NCEN_ASSIGN_OR_RETURN(crypto::SealedKeys keys, crypto::SealKey(key, sealed_to));
   storage::SealedMessage sealed;
   sealed.keys = std::move(keys);
   sealed.content = crypto::SealContent(key, storage::EncodeMessageContent(content),
@@ -268,7 +270,7 @@ Result<size_t> Messages::CatchUp() {
   for (;;) {
     uint64_t last = cursor;
     NCEN_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
-                          store_.MessagesSince(cursor, kCatchUpChangesPerRead, &last));
+                          store_.MessagesSince(cursor, kCatchUpChangesPerRead, kCatchUpBytesPerRead, &last));
     std::vector<MailItem> found;
     for (const storage::Entry& e : entries) {
       auto sealed = storage::DecodeSealedMessage(e.payload);
@@ -304,6 +306,17 @@ Result<size_t> Messages::CatchUp() {
         mail.key = key;
         mail.sent = e.header.author == me_.public_key();
         mail.state = mail.sent ? storage::MailState::kRead : storage::MailState::kUnread;
+        // What the content names must be what the envelope carries: else
+        // it is listed as broken (and reading it says why), never as what
+        // it claims to be (an alert that could not be read or archived).
+        if (content.ok()) {
+          bool same = content->attachments.size() == sealed->blobs.size();
+          for (size_t i = 0; same && i < sealed->blobs.size(); ++i) {
+            same = sealed->blobs[i].hash == content->attachments[i].blob &&
+                   sealed->blobs[i].size == content->attachments[i].blob_size();
+          }
+          if (!same) content = Corruption("names attachments its envelope does not carry");
+        }
         if (content.ok()) {
           mail.sent_at_ms = content->sent_at_ms;
           mail.priority = static_cast<uint8_t>(content->priority);
@@ -394,8 +407,14 @@ Result<std::vector<MessageItem>> Messages::Sent(size_t limit) {
   NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Sent(limit));
   std::vector<MessageItem> out;
   for (const MailItem& m : mails) {
-    NCEN_ASSIGN_OR_RETURN(MessageItem item, Open(m));
-    out.push_back(std::move(item));
+    auto item = Open(m);
+    if (item.ok()) {
+      out.push_back(std::move(*item));
+    } else {
+      MessageItem broken{m, {}, crypto::Fingerprint(m.from)};
+      broken.content.subject = "(does not open: " + item.status().message() + ")";
+      out.push_back(std::move(broken));
+    }
   }
   return out;
 }
@@ -440,6 +459,17 @@ Result<bool> Messages::AttachmentHeld(const MessageItem& item, size_t index) con
   if (index >= item.content.attachments.size()) return InvalidArgument("no attachment " + std::to_string(index + 1));
   NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(item.content.attachments[index].blob));
   return info && info->complete;
+}
+
+Result<size_t> Messages::DemandAttachments(const MessageItem& item) {
+  size_t missing = 0;
+  for (const storage::Attachment& a : item.content.attachments) {
+    NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(a.blob));
+    if (info && info->complete) continue;
+    NCEN_RETURN_IF_ERROR(store_.DemandBlob(a.blob, a.blob_size()));
+    ++missing;
+  }
+  return missing;
 }
 
 Result<Bytes> Messages::AttachmentFile(const MessageItem& item, size_t index) {

@@ -95,6 +95,8 @@ class Messages {
   // next sync whatever the peer's photo policy); kCorruption when it does
   // not decrypt.
   Result<Bytes> AttachmentFile(const MessageItem& item, size_t index);
+  // Asks for every attachment not held whole; returns how many.
+  Result<size_t> DemandAttachments(const MessageItem& item);
 
  private:
   Result<std::vector<crypto::PublicKey>> Recipients(const MessageAddress& to, std::string* described);

@@ -133,6 +133,11 @@ static Result<EntryHeader> ReadHeader(schema::EntryHeader::Reader r) {
   if (!ReadFixed(r.getPayloadHash(), h.payload_hash)) {
     return Corruption("entry header: payload hash is not 32 bytes");
   }
+  // A message is written once and never edited or deleted, by anyone
+  // (docs/messages.md §1): a put of a new record, naming no version.
+  if (h.record_type == RecordType::kMessage && (h.op != Op::kPut || !h.context.dots.empty())) {
+    return Corruption("entry header: a message is written once (op put, no context); this one edits or deletes one");
+  }
   h.payload_size = r.getPayloadSize();
   if (h.payload_size > kPayloadBytesMax) return Corruption("entry header: payload over 1 MiB");
   return h;

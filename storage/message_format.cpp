@@ -26,7 +26,7 @@ bool IsRecordIdText(const std::string& text) { return ParseRecordId(text).ok(); 
 bool HasControl(std::string_view text, bool lines_allowed) {
   for (unsigned char c : text) {
     if (c == 0x7f) return true;
-    if (c < 0x20 && !(lines_allowed && (c == '\n' || c == '\t' || c == '\r'))) return true;
+    if (c < 0x20 && !(lines_allowed && (c == '\n' || c == '\t'))) return true;
   }
   return false;
 }
@@ -61,6 +61,13 @@ Status CheckContent(const MessageContent& c, Fail fail) {
   if (c.recipients == 0 || c.recipients > kMessageRecipientsMax) return fail("recipient count out of range");
   if (c.attachments.size() > kMessageAttachmentsMax) {
     return fail("more than " + std::to_string(kMessageAttachmentsMax) + " attachments");
+  }
+  for (size_t i = 0; i < c.attachments.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (c.attachments[j].name == c.attachments[i].name) {
+        return fail("two attachments are named '" + SanitizeText(c.attachments[i].name, 60) + "'");
+      }
+    }
   }
   for (const Attachment& a : c.attachments) {
     if (a.name.empty() || a.name.size() > 200 || !IsValidUtf8(a.name) || HasControl(a.name, false) ||
@@ -134,8 +141,10 @@ Result<MessageContent> DecodeMessageContent(ByteView bytes) {
       MessageContent c, ReadMessage<MessageContent>(bytes, "message content", 4, [](capnp::MessageReader& reader) {
         auto m = reader.getRoot<s::MessageContent>();
         MessageContent c;
-        c.subject = m.getSubject();
-        c.body = m.getBody();
+        // Text read whole, a NUL included (which the checks then refuse).
+        auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };
+        c.subject = text(m.getSubject());
+        c.body = text(m.getBody());
         uint16_t priority = static_cast<uint16_t>(m.getPriority());
         if (priority > static_cast<uint16_t>(MessagePriority::kAlert)) {
           return Result<MessageContent>(Corruption("message content: unknown priority " + std::to_string(priority)));
@@ -145,9 +154,9 @@ Result<MessageContent> DecodeMessageContent(ByteView bytes) {
           return Result<MessageContent>(Corruption("message content: too many links"));
         }
         for (auto link : m.getLinks()) c.links.emplace_back(link.cStr(), link.size());
-        c.reply_to = m.getReplyTo();
-        c.thread = m.getThread();
-        c.to = m.getTo();
+        c.reply_to = text(m.getReplyTo());
+        c.thread = text(m.getThread());
+        c.to = text(m.getTo());
         c.recipients = m.getRecipients();
         c.sent_at_ms = m.getSentAt();
         if (m.getAttachments().size() > kMessageAttachmentsMax) {
@@ -155,8 +164,8 @@ Result<MessageContent> DecodeMessageContent(ByteView bytes) {
         }
         for (auto a : m.getAttachments()) {
           Attachment out;
-          out.name = a.getName();
-          out.media_type = a.getMediaType();
+          out.name = text(a.getName());
+          out.media_type = text(a.getMediaType());
           out.size = a.getSize();
           auto blob = a.getBlob();
           if (blob.size() != out.blob.size()) {

@@ -218,6 +218,9 @@ Status CheckLocalChange(const LocalChange& c, const RecordState& state) {
     return InvalidArgument("record " + FormatRecordId(c.id) + " lives in scope " + ScopeName(state.scope));
   }
   if (!state.exists() && c.op != Op::kPut) return NotFound("no record " + FormatRecordId(c.id));
+  if (c.type == RecordType::kMessage && (state.exists() || c.op != Op::kPut)) {
+    return InvalidArgument("record " + FormatRecordId(c.id) + ": a message is written once, never edited or deleted");
+  }
   return Status::Ok();
 }
 

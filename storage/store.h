@@ -445,9 +445,10 @@ class Store {
   // The change number up to which messages were looked at (ChangesSince).
   Result<uint64_t> MailCursor() const;
   // The message entries (puts with a payload) among the changes after
-  // `after`, looking at no more than `limit` changes; `*last` is set to the
+  // `after`, looking at no more than `limit` changes and returning no more
+  // than `max_bytes` of payload (at least one entry); `*last` is set to the
   // last change looked at (`after` when none). One read transaction.
-  Result<std::vector<Entry>> MessagesSince(uint64_t after, size_t limit, uint64_t* last) const;
+  Result<std::vector<Entry>> MessagesSince(uint64_t after, size_t limit, size_t max_bytes, uint64_t* last) const;
 
   struct Dbs;
 

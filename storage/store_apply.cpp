@@ -64,6 +64,13 @@ BatchPlan PlanBatch(std::span<const Entry> entries) {
   return plan;
 }
 
+// A message entry that edits or deletes one: every message is written once
+// (docs/messages.md §1). DecodeHeader refuses it too, for entries that come
+// as bytes.
+bool IsEditedMessage(const EntryHeader& h) {
+  return h.record_type == RecordType::kMessage && (h.op != Op::kPut || !h.context.dots.empty());
+}
+
 // What an entry's payload is worth, checked on the hashing threads.
 EntryError PayloadError(const Entry& e) {
   if (!e.has_payload) return EntryError::kWithheldPayload;
@@ -72,6 +79,7 @@ EntryError PayloadError(const Entry& e) {
     return ValidateNetworkPayload(e.header.record_type, e.payload).ok() ? EntryError::kNone
                                                                          : EntryError::kMalformedPayload;
   }
+  if (IsEditedMessage(e.header)) return EntryError::kMalformedPayload;
   if (e.header.op == Op::kDelete) return e.payload.empty() ? EntryError::kNone : EntryError::kMalformedPayload;
   if (!ValidateRecordPayload(e.header.record_type, e.payload).ok()) return EntryError::kMalformedPayload;
   return EntryError::kNone;
@@ -83,6 +91,7 @@ std::string PayloadMessage(const Entry& e, EntryError error) {
     case EntryError::kPayloadMismatch: return CheckPayload(e).message();
     case EntryError::kMalformedPayload:
       if (e.header.scope == Scope::kNetwork) return ValidateNetworkPayload(e.header.record_type, e.payload).message();
+      if (IsEditedMessage(e.header)) return "a message is written once (op put, no context); this one edits or deletes one";
       if (e.header.op == Op::kDelete) return "a delete carries a payload";
       return ValidateRecordPayload(e.header.record_type, e.payload).message();
     default: return EntryErrorName(error);

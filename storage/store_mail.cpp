@@ -15,6 +15,7 @@
 
 #include "storage/formats.h"
 #include "storage/lmdb.h"
+#include "storage/record_state.h"
 #include "storage/store.h"
 #include "storage/store_internal.h"
 
@@ -216,20 +217,37 @@ Result<uint64_t> Store::MailCursor() const {
   return Counter(txn, dbs_->meta, "cursor");
 }
 
-Result<std::vector<Entry>> Store::MessagesSince(uint64_t after, size_t limit, uint64_t* last) const {
+Result<std::vector<Entry>> Store::MessagesSince(uint64_t after, size_t limit, size_t max_bytes,
+                                                uint64_t* last) const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->changes));
   std::vector<Entry> out;
   *last = after;
-  size_t looked = 0;
+  size_t looked = 0, bytes = 0;
   for (c.Seek(format::U64Key(after + 1)); c.Valid() && looked < limit; c.Next(), ++looked) {
     auto change = format::ParseChangeValue(c.value());
     if (c.key().size() != format::kU64Bytes || !change) return Corruption("changes record does not decode");
-    *last = GetU64BE(c.key().data());
+    // Only messages' entries are read whole: the record's state says its
+    // type without decoding the entry.
+    NCEN_ASSIGN_OR_RETURN(auto state_bytes, txn.Get(dbs_->records, change->record));
+    if (state_bytes) {
+      NCEN_ASSIGN_OR_RETURN(RecordState state, DecodeRecordState(*state_bytes));
+      bool message = state.quarantined() ? (state.clash_classes & (ClassBit(RecordType::kMessage, Scope::kNational) |
+                                                                    ClassBit(RecordType::kMessage, Scope::kRegional) |
+                                                                    ClassBit(RecordType::kMessage, Scope::kGlobal))) != 0
+                                         : state.type == RecordType::kMessage;
+      if (!message) {
+        *last = GetU64BE(c.key().data());
+        continue;
+      }
+    }
     NCEN_ASSIGN_OR_RETURN(auto value, txn.Get(dbs_->log, format::LogKey(change->feed_index, change->seq)));
     if (!value) return Corruption("changes names an entry the log lacks");
+    if (!out.empty() && bytes + value->size() > max_bytes) break;  // the next call takes it
+    *last = GetU64BE(c.key().data());
     NCEN_ASSIGN_OR_RETURN(Entry e, format::DecodeStoredEntry(*value));
     if (e.header.record_type != RecordType::kMessage || e.header.op != Op::kPut || !e.has_payload) continue;
+    bytes += value->size();
     out.push_back(std::move(e));
   }
   NCEN_RETURN_IF_ERROR(c.status());

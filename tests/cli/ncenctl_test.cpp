@@ -2548,6 +2548,9 @@ TEST_CASE("msg send, sent, read and thread at the sender; status counts what was
   RunResult again = post.Ctl({"msg", "read", sent["id"], "--save", out});
   CHECK(again.exit_code == 1);
   CHECK(Contains(again.err, "not overwritten"));
+  // In a table the body is indented, so it cannot pass for another message's header.
+  RunResult text = post.Ctl({"msg", "read", sent["id"]});
+  CHECK(Contains(text.out, "\n    Line one.\n    Line two.\n"));
   RunResult badmark = post.Ctl({"msg", "read", sent["id"], "--mark", "gone"});
   CHECK(badmark.exit_code == 1);
   CHECK(Contains(badmark.err, "--mark"));

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "base/log.h"
 #include "node/config.h"
@@ -129,9 +130,11 @@ void PrintMessage(const node::MessageItem& m, const std::vector<bool>& held = {}
                              i < held.size() && !held[i] ? " - not here yet" : "");
   }
   std::cout << fmt::format("subject   {}\n\n", Shown(m.content.subject));
-  // The body keeps its lines; control characters other than newlines and
-  // tabs were refused when it was opened.
-  std::cout << m.content.body << (m.content.body.empty() || m.content.body.back() == '\n' ? "" : "\n");
+  // The body keeps its lines, each indented, so that a body cannot pass
+  // for the header of another message; control characters other than
+  // newlines and tabs were refused when it was opened.
+  std::istringstream body(m.content.body);
+  for (std::string line; std::getline(body, line);) std::cout << "    " << line << "\n";
 }
 
 }  // namespace
@@ -228,12 +231,14 @@ Status MsgRead(const Globals& g, const std::string& id_text, const std::string& 
     return InvalidArgument("--save " + save_dir + ": no such directory");
   }
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
-  NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id, /*mark_read=*/!state));
   if (state) {
-    if (item.mail.sent) return InvalidArgument("message " + id_text + " was sent from here: it has no inbox state");
-    NCEN_RETURN_IF_ERROR(box->node.store->SetMailState(id, *state));
-    item.mail.state = *state;
+    // Marked first: a message that does not open can still be archived.
+    NCEN_RETURN_IF_ERROR(box->messages->CatchUp().status());
+    NCEN_ASSIGN_OR_RETURN(auto mail, box->node.store->GetMail(id));
+    if (mail && mail->sent) return InvalidArgument("message " + id_text + " was sent from here: it has no inbox state");
+    if (mail) NCEN_RETURN_IF_ERROR(box->node.store->SetMailState(id, *state));
   }
+  NCEN_ASSIGN_OR_RETURN(node::MessageItem item, box->messages->Read(id, /*mark_read=*/!state));
   std::vector<bool> held;
   for (size_t i = 0; i < item.content.attachments.size(); ++i) {
     NCEN_ASSIGN_OR_RETURN(bool here, box->messages->AttachmentHeld(item, i));
@@ -247,7 +252,13 @@ Status MsgRead(const Globals& g, const std::string& id_text, const std::string& 
     PrintMessage(item, held);
   }
   if (save_dir.empty()) return Status::Ok();
-  // Every file is decrypted first; then written, none over an existing one.
+  // Every missing file is asked for at once; then every file is decrypted;
+  // then written, none over an existing one.
+  NCEN_ASSIGN_OR_RETURN(size_t missing, box->messages->DemandAttachments(item));
+  if (missing > 0) {
+    return Unavailable(std::to_string(missing) + " attachment(s) of message " + id_text +
+                       " are not here yet: asked for, they come with the next sync");
+  }
   std::vector<std::pair<std::string, Bytes>> files;
   for (size_t i = 0; i < item.content.attachments.size(); ++i) {
     NCEN_ASSIGN_OR_RETURN(Bytes file, box->messages->AttachmentFile(item, i));
