@@ -386,8 +386,7 @@ Result<MessageItem> Messages::Open(const MailItem& mail) {
   return MessageItem{mail, std::move(*content), NameOf(mail.from, membership.get())};
 }
 
-Result<std::vector<MessageItem>> Messages::Inbox(bool unread_only, size_t limit) {
-  NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Inbox(unread_only, limit));
+std::vector<MessageItem> Messages::OpenAll(const std::vector<MailItem>& mails) {
   std::vector<MessageItem> out;
   for (const MailItem& m : mails) {
     auto item = Open(m);
@@ -403,20 +402,14 @@ Result<std::vector<MessageItem>> Messages::Inbox(bool unread_only, size_t limit)
   return out;
 }
 
+Result<std::vector<MessageItem>> Messages::Inbox(bool unread_only, size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Inbox(unread_only, limit));
+  return OpenAll(mails);
+}
+
 Result<std::vector<MessageItem>> Messages::Sent(size_t limit) {
   NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Sent(limit));
-  std::vector<MessageItem> out;
-  for (const MailItem& m : mails) {
-    auto item = Open(m);
-    if (item.ok()) {
-      out.push_back(std::move(*item));
-    } else {
-      MessageItem broken{m, {}, crypto::Fingerprint(m.from)};
-      broken.content.subject = "(does not open: " + item.status().message() + ")";
-      out.push_back(std::move(broken));
-    }
-  }
-  return out;
+  return OpenAll(mails);
 }
 
 Result<MessageItem> Messages::Read(const RecordId& id, bool mark_read) {

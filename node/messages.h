@@ -103,6 +103,8 @@ class Messages {
   Result<std::optional<crypto::PublicKey>> NodeByName(const std::string& name,
                                                       const storage::Membership* membership) const;
   Result<MessageItem> Open(const storage::MailItem& mail);
+  // Each opened, or listed with why it does not open.
+  std::vector<MessageItem> OpenAll(const std::vector<storage::MailItem>& mails);
   std::string NameOf(const crypto::PublicKey& key, const storage::Membership* membership) const;
 
   storage::Store& store_;
