@@ -136,7 +136,7 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   msg_send->callback(a.Run([&a] { return ctl::MsgSend(a.g, a.msg); }));
   auto* msg_inbox = msg->add_subcommand("inbox", "messages received: alerts first, then newest first");
   msg_inbox->add_flag("--unread", a.unread, "only unread ones");
-  msg_inbox->add_option("--limit", a.limit, "at most this many (default 50)");
+  msg_inbox->add_option("--limit", a.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000000));
   msg_inbox->callback(a.Run([&a] { return ctl::MsgInbox(a.g, a.unread, a.limit); }));
   auto* msg_read = msg->add_subcommand("read", "show a message and mark it read");
   msg_read->add_option("MSG_ID", a.id, "the message")->required();
@@ -147,7 +147,7 @@ void AddWriteCommands(CLI::App& app, Args& a) {
   msg_thread->add_option("MSG_ID", a.id, "any message of the thread")->required();
   msg_thread->callback(a.Run([&a] { return ctl::MsgThread(a.g, a.id); }));
   auto* msg_sent = msg->add_subcommand("sent", "messages this node sent, newest first");
-  msg_sent->add_option("--limit", a.limit, "at most this many (default 50)");
+  msg_sent->add_option("--limit", a.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000000));
   msg_sent->callback(a.Run([&a] { return ctl::MsgSent(a.g, a.limit); }));
 
   auto* import_cmd = app.add_subcommand(
@@ -190,7 +190,7 @@ void AddReadCommands(CLI::App& app, Args& a) {
 
   auto* list = app.add_subcommand("list", "list records, newest first");
   list->add_option("--type", a.type, "seizure, suspect, company or seizure_report")->check(types);
-  list->add_option("--limit", a.limit, "at most this many (default 50)");
+  list->add_option("--limit", a.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000000));
   list->callback(a.Run([&a] { return ctl::List(a.g, a.type, a.limit); }));
 
   auto* search = app.add_subcommand(
@@ -206,7 +206,7 @@ void AddReadCommands(CLI::App& app, Args& a) {
   search->add_option("--mode", a.filter.mode, "transport mode (road_truck, air_cargo...)");
   search->add_option("--detection", a.filter.detection, "detection method (nii_xray...)");
   search->add_option("--concealment", a.filter.concealment, "concealment method (vehicle_built_compartment...)");
-  search->add_option("--limit", a.search_limit, "at most this many (default 100)");
+  search->add_option("--limit", a.search_limit, "at most this many (default 100)")->check(CLI::Range(1, 1000000));
   search->callback(a.Run(
       [&a] { return ctl::Search(a.g, a.query, a.type, a.from, a.to, a.search_limit, a.filter); }));
 
