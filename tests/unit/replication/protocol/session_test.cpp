@@ -176,20 +176,28 @@ TEST_CASE("cold sync: an empty node receives every feed, and both report caught 
   CHECK(hub.store().VerifyLog().ok());
 }
 
-// Entry 1 of `author`'s national feed whose context names seq 1 of
-// `named`'s feed: two such entries naming each other are a cycle, as
-// around a node restored from an old copy that writes a lost seq again.
-storage::Entry FirstNaming(const Node& author, const Node& named, uint8_t record) {
+// Entry `seq` of `author`'s national feed (after `prev`), stamped at
+// `ts_offset` ms past a fixed time (clocks are wrong: possibly before an
+// earlier seq), whose context names seq 1 of `named`'s feed when given.
+// Two first entries naming each other are a cycle, as around a node
+// restored from an old copy that writes a lost seq again.
+storage::Entry EntryNaming(const Node& author, uint64_t seq, const crypto::Hash256& prev, const Node* named,
+                           int64_t ts_offset, uint8_t record, const std::string& marker) {
   storage::EntryHeader h;
   h.author = author.identity.public_key();
   h.scope = Scope::kNational;
-  h.seq = 1;
-  h.timestamp_ms = 1767225600000 + record;
+  h.seq = seq;
+  h.prev = prev;
+  h.timestamp_ms = 1767225600000 + ts_offset;
   h.record_id = testing::FixedRecordId(record);
   h.record_type = storage::RecordType::kSeizure;
   h.op = storage::Op::kPut;
-  h.context.dots.push_back(storage::Dot{named.identity.public_key(), 1});
-  return storage::MakeEntry(h, SeizurePayload("names the other"), author.identity);
+  if (named) h.context.dots.push_back(storage::Dot{named->identity.public_key(), 1});
+  return storage::MakeEntry(h, SeizurePayload(marker), author.identity);
+}
+
+storage::Entry FirstNaming(const Node& author, const Node& named, uint8_t record) {
+  return EntryNaming(author, 1, {}, &named, record, record, "names the other");
 }
 
 TEST_CASE("a cycle of entries goes in one batch, however small the batches", "[session]") {
@@ -205,23 +213,6 @@ TEST_CASE("a cycle of entries goes in one batch, however small the batches", "[s
   CHECK(link.a.refused_by_peer().empty());
   CHECK(link.b.progress().batches_received == 1);  // both entries in it
   CHECK(link.a.progress().caught_up);
-}
-
-// Seq 2 of `author`'s national feed after `first`, stamped `ts_offset`
-// (clocks are wrong: possibly before seq 1), naming seq 1 of `named`.
-storage::Entry SecondNaming(const Node& author, const storage::Entry& first, const Node& named,
-                            int64_t ts_offset, uint8_t record) {
-  storage::EntryHeader h;
-  h.author = author.identity.public_key();
-  h.scope = Scope::kNational;
-  h.seq = 2;
-  h.prev = first.hash();
-  h.timestamp_ms = 1767225600000 + ts_offset;
-  h.record_id = testing::FixedRecordId(record);
-  h.record_type = storage::RecordType::kSeizure;
-  h.op = storage::Op::kPut;
-  h.context.dots.push_back(storage::Dot{named.identity.public_key(), 1});
-  return storage::MakeEntry(h, SeizurePayload("names a large entry"), author.identity);
 }
 
 TEST_CASE("an entry that waits for one left out of a full cycle batch waits with it (no endless loop)",
@@ -241,18 +232,10 @@ TEST_CASE("an entry that waits for one left out of a full cycle batch waits with
   storage::Entry a1 = FirstNaming(a, b, 1), b1 = FirstNaming(b, a, 2);
   REQUIRE(relay.store().ApplyBatch(std::vector<storage::Entry>{a1, b1}).applied == 2);
   // c's seq 1: a large record, stamped after everything else.
-  storage::EntryHeader h;
-  h.author = c.identity.public_key();
-  h.scope = Scope::kNational;
-  h.seq = 1;
-  h.timestamp_ms = 1767225600000 + 100;
-  h.record_id = testing::FixedRecordId(3);
-  h.record_type = storage::RecordType::kSeizure;
-  h.op = storage::Op::kPut;
-  storage::Entry c1 = storage::MakeEntry(h, SeizurePayload(std::string(6000, 'x')), c.identity);
+  storage::Entry c1 = EntryNaming(c, 1, {}, nullptr, 100, 3, std::string(6000, 'x'));
   // b's seq 2, stamped before the cycle, names c1: it comes up while the
   // cycle is still being forced into the first batch.
-  storage::Entry b2 = SecondNaming(b, b1, c, -50, 4);
+  storage::Entry b2 = EntryNaming(b, 2, b1.hash(), &c, -50, 4, "names a large entry");
   REQUIRE(relay.store().ApplyBatch(std::vector<storage::Entry>{c1, b2}).applied == 2);
   SessionOptions small;
   small.batch_bytes = 4000;
