@@ -2505,6 +2505,14 @@ TEST_CASE("msg send refuses bad input in one line and writes nothing", "[cli][me
     INFO(c.needle);
     CheckRejected(post, before, r, {c.needle});
   }
+  // A limit that is not a count.
+  for (std::vector<std::string> args : {std::vector<std::string>{"msg", "inbox", "--limit", "-3"},
+                                        std::vector<std::string>{"list", "--limit", "0"}}) {
+    RunResult bad = post.Ctl(args);
+    CHECK(bad.exit_code == 1);
+    CHECK(IsOneLine(bad.err));
+    CHECK(Contains(bad.err, "--limit"));
+  }
   // Reading: not a message id, an unknown message.
   RunResult r = post.Ctl({"msg", "read", unknown_id});
   CHECK(r.exit_code == 1);
