@@ -17,6 +17,7 @@
 #include "storage/membership.h"
 #include "storage/peer_status.h"
 #include "replication/protocol/session.h"
+#include "replication/protocol/wire_codec.h"
 #include "replication/transport/tcp.h"
 
 namespace ncen::node {
@@ -35,6 +36,9 @@ class Daemon::Impl {
     bool dialed_by_us = false;
     std::shared_ptr<Connection> connection;
     std::unique_ptr<replication::Session> session;
+    // The connection's wire form (docs/protocol.md §2a), one per direction.
+    std::unique_ptr<replication::WireEncoder> encoder;
+    std::unique_ptr<replication::WireDecoder> decoder;
   };
 
   Impl(DaemonOptions options, OpenNode node, NodeConfig config)
@@ -294,6 +298,8 @@ class Daemon::Impl {
       auto c = weak.lock();
       return c ? c->stats().bytes_in : uint64_t{0};
     };
+    live.encoder = std::make_unique<replication::WireEncoder>(options_.compress_level);
+    live.decoder = std::make_unique<replication::WireDecoder>();
     bool started = Drive(id, "start", [&] {
       live.session = std::make_unique<replication::Session>(store(), node_.identity.public_key(),
                                                             meta.name, meta.role, info, session_options);
@@ -342,7 +348,16 @@ class Daemon::Impl {
     auto id = peers_.PeerOfLink(link);
     Live* live = id ? LiveOf(*id) : nullptr;
     if (!live || !live->session) return;
-    if (!Drive(*id, "message", [&] { live->session->OnMessage(message, Now()); })) return;
+    Result<ByteView> decoded = live->decoder->Decode(message);
+    if (!decoded.ok()) {
+      Status error = decoded.status().WithContext("message from " + live->name);
+      log::Line("session with " + live->name + " failed: " + error.ToString());
+      auto c = live->connection;
+      EndSession(*id, error);
+      c->Close(error.message().substr(0, 150));
+      return;
+    }
+    if (!Drive(*id, "message", [&] { live->session->OnMessage(decoded.value(), Now()); })) return;
     Flush(*id);
     if (!NoteProgress(*id)) return;
     // Status readers (ncenctl status --wait-synced) learn at once.
@@ -385,6 +400,13 @@ class Daemon::Impl {
     for (Bytes& m : outgoing) {
       // A failed Send aborts the connection, and its close handler ends the
       // session.
+      if (Status encoded = live->encoder->Encode(m); !encoded.ok()) {
+        log::Line("session with " + live->name + " cannot encode a message: " + encoded.ToString());
+        auto c = live->connection;
+        EndSession(id, encoded);
+        c->Close("internal error");
+        return;
+      }
       if (!live->connection->Send(m).ok()) break;
       if (!Drive(id, "recycle", [&] { live->session->RecycleOutgoing(std::move(m)); })) return;
     }

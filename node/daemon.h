@@ -26,6 +26,9 @@ struct DaemonOptions {
   // ncen-bench). Run() then returns kUnavailable if `once_timeout_ms` passed first.
   bool once = false;
   int64_t once_timeout_ms = 0;  // 0: no limit
+  // zstd level of what this node sends (docs/protocol.md §2a); 0: sent
+  // uncompressed (what it receives is read either way). --compress-level.
+  int compress_level = 1;
   // TEST ONLY: called inside the daemon's exception boundary before each
   // call into a peer's session, with the peer's configured name and the
   // call ("start", "message", "tick", "flush", "recycle", "progress"). A

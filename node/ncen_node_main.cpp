@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", options.data_dir, "the node's data directory")->required();
   app.add_option("--listen", options.listen_override, "HOST:PORT to listen on (overrides ncen.toml)");
   app.add_flag("--once", options.once, "sync with every peer that has an address, then exit");
+  app.add_option("--compress-level", options.compress_level,
+                 "zstd level of what this node sends, 1 (fast, the default) to 19; 0: uncompressed")
+      ->check(CLI::Range(0, 19));
   double once_timeout = 0;
   app.add_option("--timeout", once_timeout, "with --once: give up after SECONDS (exit 1)");
   try {

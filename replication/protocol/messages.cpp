@@ -403,3 +403,21 @@ const char* MessageKindName(const Message& message) {
 }
 
 }  // namespace ncen::replication
+
+namespace ncen::replication {
+
+bool IsBlobData(ByteView bytes) {
+  if (bytes.empty() || bytes.size() % kWord != 0 ||
+      reinterpret_cast<uintptr_t>(bytes.data()) % alignof(word) != 0) {
+    return false;
+  }
+  try {
+    kj::ArrayPtr<const word> words(reinterpret_cast<const word*>(bytes.data()), bytes.size() / kWord);
+    capnp::FlatArrayMessageReader reader(words);
+    return reader.getRoot<wire::Message>().which() == wire::Message::BLOB_DATA;
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
+}  // namespace ncen::replication

@@ -25,8 +25,10 @@ namespace ncen::replication {
 
 using crypto::Hash256;
 
-// 3: blobs (docs/blobs.md §4). A peer of another version is refused at hello.
-inline constexpr uint32_t kProtocolVersion = 3;
+// 3: blobs (docs/blobs.md §4). 4: every message after the first is
+// compressed (wire_codec.h, docs/protocol.md §2a). A peer of another
+// version is refused at hello.
+inline constexpr uint32_t kProtocolVersion = 4;
 
 struct FeedHeadMsg {
   storage::FeedId feed;
@@ -119,6 +121,11 @@ Result<Message> DecodeMessage(ByteView bytes);
 Bytes EncodeMessage(const Message& message);
 // The same into `out`, whose memory may be reused (batches are megabytes).
 void EncodeMessageInto(const Message& message, Bytes& out);
+
+// True when the bytes are one of our own encoded blob_data messages (read
+// without checking the rest): their photo bytes do not compress, so the
+// wire codec sends them as they are.
+bool IsBlobData(ByteView message);
 
 // The decoder's name for a message kind, for logs: "hello", "batch", ...
 const char* MessageKindName(const Message& message);

@@ -336,7 +336,7 @@ std::vector<BlobTarget> World::MalloryBlobTargets() const {
 }
 
 // B1, B2: blob data from side d of `c`, as it arrives.
-void World::CheckBlobData(const Connection& c, int d, const InFlight& m) {
+void World::CheckBlobData(const Connection& c, int d, const InFlight& m, ByteView message) {
   ++stats_.blob_data_messages;
   stats_.blob_data_bytes += m.info.count;
   int sender = c.side[d].node, receiver = c.side[1 - d].node;
@@ -352,7 +352,7 @@ void World::CheckBlobData(const Connection& c, int d, const InFlight& m) {
                             "hold has an entry referring to it",
                             NameOf(sender), NameOf(receiver), Short(hash), m.info.number, NameOf(receiver)));
   }
-  auto decoded = replication::DecodeMessage(m.bytes);
+  auto decoded = replication::DecodeMessage(message);
   NCEN_CHECK(decoded.ok());
   const auto& data = std::get<replication::BlobDataMsg>(*decoded);
   const Bytes& truth = it->second.bytes;

@@ -92,6 +92,10 @@ void World::Connect(int n, int e, uint64_t life) {
   Connection& c = connections_[id];
   c.id = id;
   c.edge = e;
+  for (int d = 0; d < 2; ++d) {
+    c.encoder[d] = std::make_unique<replication::WireEncoder>();
+    c.decoder[d] = std::make_unique<replication::WireDecoder>();
+  }
   int ends[2] = {n, p};
   for (int s = 0; s < 2; ++s) {
     Side& side = c.side[s];
@@ -185,6 +189,12 @@ void World::Flush(Connection& c, int s) {
 
 void World::Enqueue(Connection& c, int d, Bytes bytes) {
   MessageInfo info = DescribeMessage(bytes);
+  // What crosses the link is the wire form; Mallory mangled the message
+  // before (it speaks the wire codec honestly).
+  if (Status encoded = c.encoder[d]->Encode(bytes); !encoded.ok()) {
+    Fail(NameOf(c.side[d].node) + ": cannot encode a message: " + encoded.ToString());
+    return;
+  }
   ++stats_.messages;
   stats_.message_bytes += bytes.size();
   c.sent_bytes[d] += bytes.size();
@@ -224,10 +234,15 @@ void World::Deliver(uint64_t id, int d, uint64_t gen) {
     }
     if (!ping) last_activity_ms_ = now_;
     bool blob_data = m.info.kind == MessageKind::kBlobData;
-    if (blob_data) CheckBlobData(c, d, m);
+    Result<ByteView> message = c.decoder[d]->Decode(m.bytes);
+    if (!message.ok()) {
+      CloseSide(c, r, CloseKind::kFin, message.status().ToString());
+      return;
+    }
+    if (blob_data) CheckBlobData(c, d, m, message.value());
     applying_node_ = dst.node;
     crash_requested_ = false;
-    dst.session->OnMessage(m.bytes, now_);
+    dst.session->OnMessage(message.value(), now_);
     applying_node_ = -1;
     dirty_.insert(dst.node);
     Flush(c, r);

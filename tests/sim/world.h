@@ -24,6 +24,7 @@
 #include "base/rng.h"
 #include "node/peer_manager.h"
 #include "replication/protocol/session.h"
+#include "replication/protocol/wire_codec.h"
 #include "storage/membership.h"
 #include "storage/store.h"
 #include "tests/sim/hostile.h"
@@ -218,6 +219,9 @@ struct Connection {
   bool fin[2] = {false, false};          // side d closed: EOF follows its last message
   bool reset_sent[2] = {false, false};   // an RST toward side d is on its way
   bool blob_cut_counted = false;          // counted in SimStats::blob_transfers_cut
+  // The wire form of each direction (docs/protocol.md §2a), as ncen-node's.
+  std::unique_ptr<replication::WireEncoder> encoder[2];
+  std::unique_ptr<replication::WireDecoder> decoder[2];
 };
 
 enum class EventKind {
@@ -355,7 +359,7 @@ class World {
   void NotePhotoFeeds(const FeedId& feed, const Bytes& payload);
   std::optional<PhotoRefs> RefsOf(ByteView payload) const;
   bool MayHoldBlob(int n, const Hash256& hash) const;
-  void CheckBlobData(const Connection& c, int d, const InFlight& m);
+  void CheckBlobData(const Connection& c, int d, const InFlight& m, ByteView message);
   bool CheckBlobHeld(int n, const Hash256& hash, bool from_mallory);
   void CheckBlobFailure(const Connection& c, int s, const std::string& error);
   void NoteBlobsCut(Connection& c);

@@ -28,6 +28,7 @@
 #include "crypto/identity.h"
 #include "media/sample_photo.h"
 #include "replication/protocol/messages.h"
+#include "replication/protocol/wire_codec.h"
 #include "replication/transport/channel.h"
 #include "storage/blobs.h"
 #include "tests/support/network_proc.h"
@@ -104,7 +105,7 @@ class HostilePeer {
     return options;
   }
 
-  // A valid hello: this identity, protocol 3, nothing held.
+  // A valid hello: this identity, this protocol version, nothing held.
   void Hello(const crypto::PublicKey& id) {
     replication::HelloMsg hello;
     hello.node_id = id;
@@ -113,9 +114,12 @@ class HostilePeer {
     Send(hello);
   }
   void Send(const Message& m) { SendRaw(replication::EncodeMessage(m)); }
-  // Any bytes as one protocol message: the channel frames and encrypts them.
+  // Any bytes as one protocol message, in the wire form (wire_codec.h): the
+  // channel frames and encrypts them.
   void SendRaw(ByteView bytes) {
-    REQUIRE(channel_.Send(bytes).ok());
+    Bytes wire(bytes.begin(), bytes.end());
+    REQUIRE(encoder_.Encode(wire).ok());
+    REQUIRE(channel_.Send(wire).ok());
     Bytes out = channel_.TakeOutput();
     unsent_.insert(unsent_.end(), out.begin(), out.end());
     Flush(10s);
@@ -181,8 +185,13 @@ class HostilePeer {
   const Received& received() const { return received_; }
 
  private:
-  void Take(const Bytes& bytes) {
-    auto decoded = replication::DecodeMessage(bytes);
+  void Take(const Bytes& wire) {
+    auto bytes = decoder_.Decode(wire);
+    if (!bytes.ok()) {
+      ++received_.undecodable;
+      return;
+    }
+    auto decoded = replication::DecodeMessage(bytes.value());
     if (!decoded.ok()) {
       ++received_.undecodable;
       return;
@@ -199,6 +208,8 @@ class HostilePeer {
   }
 
   transport::SecureChannel channel_;
+  replication::WireEncoder encoder_;
+  replication::WireDecoder decoder_;
   int fd_ = -1;
   Bytes unsent_;
   size_t sent_ = 0;

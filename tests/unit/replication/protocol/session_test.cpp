@@ -4,6 +4,8 @@
 // forked entries, stale restore, scopes, keep-alive and idle timeout.
 #include <catch2/catch.hpp>
 
+#include "replication/protocol/wire_codec.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "base/text.h"
 #include "replication/protocol/session.h"
@@ -85,17 +88,31 @@ struct Link {
   }
   // Delivers in order until both directions are idle, or `limit` messages
   // in all; undelivered messages stay queued (a later Pump sends them).
+  // In the wire form, as ncen-node sends them (wire_codec.h): every test
+  // here runs over the compressed stream.
   std::deque<Bytes> to_b, to_a;
+  WireEncoder a_out, b_out;
+  WireDecoder a_in, b_in;
+  uint64_t wire_to_b = 0;
   void Pump(uint64_t limit = 1000000) {
     for (bool moved = true; moved;) {
       moved = false;
-      for (Bytes& m : a.TakeOutgoing()) to_b.push_back(std::move(m));
-      for (Bytes& m : b.TakeOutgoing()) to_a.push_back(std::move(m));
-      for (auto [queue, to] : {std::pair{&to_b, &b}, std::pair{&to_a, &a}}) {
+      for (Bytes& m : a.TakeOutgoing()) {
+        REQUIRE(a_out.Encode(m).ok());
+        wire_to_b += m.size();
+        to_b.push_back(std::move(m));
+      }
+      for (Bytes& m : b.TakeOutgoing()) {
+        REQUIRE(b_out.Encode(m).ok());
+        to_a.push_back(std::move(m));
+      }
+      for (auto [queue, to, in] : {std::tuple{&to_b, &b, &b_in}, std::tuple{&to_a, &a, &a_in}}) {
         if (queue->empty() || delivered >= limit) continue;
         Bytes m = std::move(queue->front());
         queue->pop_front();
-        to->OnMessage(m, now);
+        auto message = in->Decode(m);
+        REQUIRE(message.ok());
+        to->OnMessage(message.value(), now);
         ++delivered;
         moved = true;
       }
@@ -325,6 +342,78 @@ TEST_CASE("live push: entries written after catching up arrive within a second",
   link.Pump();
   CHECK(b.Entries() == 3);
   RequireConverged(a, b);
+}
+
+TEST_CASE("the wire stream is compressed: a cold sync and single live pushes cross in fewer bytes", "[session][wire]") {
+  Node a(1, "a"), b(2, "b");
+  a.Write(400);
+  SessionOptions options;
+  Link link(a, b, options);
+  link.Settle();
+  RequireConverged(a, b);
+  const double cold = double(link.a_out.wire_bytes()) / double(link.a_out.message_bytes());
+  INFO("cold sync: " << link.a_out.wire_bytes() << " wire bytes for " << link.a_out.message_bytes()
+                     << " message bytes");
+  CHECK(cold < 0.6);
+  // Live pushes: one entry at a time, each benefits from what went before.
+  uint64_t wire_before = link.a_out.wire_bytes(), plain_before = link.a_out.message_bytes();
+  for (int i = 0; i < 40; ++i) {
+    a.Write(1, Scope::kNational, "live");
+    link.Tick(250);
+    link.Pump();
+  }
+  RequireConverged(a, b);
+  CHECK(b.Entries() == 440);
+  const double live = double(link.a_out.wire_bytes() - wire_before) / double(link.a_out.message_bytes() - plain_before);
+  INFO("live pushes: " << link.a_out.wire_bytes() - wire_before << " wire bytes for "
+                       << link.a_out.message_bytes() - plain_before << " message bytes");
+  CHECK(live < 0.7);
+}
+
+TEST_CASE("a peer of another protocol version is refused at its hello, naming both versions", "[session][wire]") {
+  Node a(1, "a"), b(2, "b");
+  Session session(b.store(), b.identity.public_key(), "b", "hub", a.AsPeer());
+  session.Start(1000);
+  HelloMsg old;
+  old.protocol_version = 3;  // blobs, no compression
+  old.node_id = a.identity.public_key();
+  old.name = "a";
+  old.role = "post";
+  session.OnMessage(EncodeMessage(old), 1000);
+  REQUIRE(session.failed());
+  CHECK(session.error().code() == StatusCode::kFailedPrecondition);
+  CHECK(session.error().message() == "peer speaks protocol version 3, this node 4");
+  // The hello this node sent first is readable by any version: it goes as
+  // it is, not compressed.
+  WireEncoder encoder;
+  auto out = session.TakeOutgoing();
+  REQUIRE(!out.empty());
+  Bytes first = out[0];
+  REQUIRE(encoder.Encode(first).ok());
+  auto hello = DecodeMessage(first);
+  REQUIRE(hello.ok());
+  CHECK(std::get<HelloMsg>(hello.value()).protocol_version == kProtocolVersion);
+}
+
+TEST_CASE("a wire message with an unknown flag or bad compressed bytes is refused", "[session][wire]") {
+  WireDecoder decoder;
+  REQUIRE(decoder.Decode(EncodeMessage(PingMsg{})).ok());  // the first goes as it is
+  SECTION("unknown flag") {
+    Bytes wire = {7, 1, 2, 3};
+    auto r = decoder.Decode(wire);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("unknown wire flag 7") != std::string::npos);
+  }
+  SECTION("not zstd") {
+    Bytes wire = {kWireZstd, 'n', 'o', 't', ' ', 'z', 's', 't', 'd'};
+    CHECK(decoder.Decode(wire).status().code() == StatusCode::kCorruption);
+  }
+  SECTION("a bomb over the message bound") {
+    StreamCompressor c;
+    Bytes wire = {kWireZstd};
+    REQUIRE(c.Compress(Bytes(limits::kMessageBytesMax + 8, 0), wire).ok());
+    CHECK(decoder.Decode(wire).status().code() == StatusCode::kCorruption);
+  }
 }
 
 TEST_CASE("relay: two posts that never meet converge through their hub", "[session]") {
