@@ -90,6 +90,13 @@ inline constexpr size_t ReadAheadBytesMax(size_t batch_bytes) {
 // of a session when nothing arrived for the idle timeout, and how often a
 // session looks for new local entries.
 inline constexpr size_t kWindowBatches = 4;
+// Batches are sized to the link (docs/protocol.md §3): about this long to
+// cross it and be applied, measured from the acks; the first batch of a
+// session holds kBatchBytesFirst, and none fewer than kBatchBytesMin bytes
+// of entries (at least one entry).
+inline constexpr int64_t kBatchTargetMs = 1000;
+inline constexpr size_t kBatchBytesFirst = 64 * kKiB;
+inline constexpr size_t kBatchBytesMin = 8 * kKiB;
 inline constexpr int64_t kKeepaliveMs = 5000;
 inline constexpr int64_t kIdleTimeoutMs = 20000;
 inline constexpr int64_t kPollMs = 200;
@@ -128,6 +135,9 @@ inline constexpr size_t kOfferedHeadersMax = 4096;
 
 // One transport frame (a Noise message): a u16 length.
 inline constexpr size_t kFrameBytesMax = 65535;
+// An authenticated peer in the middle of a frame sends at least this many
+// bytes per second (2 kbit/s), else it is dropped as too slow.
+inline constexpr uint64_t kFrameFloorBytesPerSecond = 256;
 // Reassembly buffers handed back for reuse are kept up to this size: a rare
 // huge message must not pin its memory for the life of a connection.
 inline constexpr size_t kRecycledBufferBytesMax = 8 * kMiB;

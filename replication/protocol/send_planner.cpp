@@ -62,8 +62,9 @@ Result<const storage::RunEntry*> SendPlanner::NextOf(const FeedId& feed, uint64_
 }
 
 Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySend& may_send,
-                                                    Bytes& out) {
+                                                    Bytes& out, size_t limit_bytes) {
   out.clear();
+  const size_t batch_limit = limit_bytes == 0 ? batch_bytes_ : std::min(limit_bytes, batch_bytes_);
   Planned planned;
   std::vector<std::pair<const FeedId*, uint64_t>> pending;  // feed, our seq
   for (const auto& [feed, head] : ours) {
@@ -86,12 +87,13 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   // timestamp and a negative rank, lower for each such push, so it comes
   // first; `token` marks the live item of each feed.
   struct Item {
+    int backlog;  // 0: fresh (SetFreshSince), 1: older; fresh entries first
     int64_t timestamp_ms;
     int64_t rank;
     FeedId feed;
     uint64_t token;
     bool operator>(const Item& o) const {
-      return std::tie(timestamp_ms, rank, feed) > std::tie(o.timestamp_ms, o.rank, o.feed);
+      return std::tie(backlog, timestamp_ms, rank, feed) > std::tie(o.backlog, o.timestamp_ms, o.rank, o.feed);
     }
   };
   NCEN_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Membership> membership, store_.GetMembership());
@@ -103,7 +105,9 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
   // session (docs/membership.md §3 "Order").
   auto push = [&](const FeedId& feed, int64_t timestamp_ms, int64_t rank) {
     if (feed.scope == storage::Scope::kNetwork) timestamp_ms = std::numeric_limits<int64_t>::min();
-    heap.push({timestamp_ms, rank, feed, ++tokens[feed]});
+    int backlog = timestamp_ms >= fresh_since_ms_ ? 0 : 1;
+    if (feed.scope == storage::Scope::kNetwork) backlog = 0;
+    heap.push({backlog, timestamp_ms, rank, feed, ++tokens[feed]});
   };
   // Feeds sent early for another's entry: up to which seq, and with what key.
   struct Boost {
@@ -201,7 +205,7 @@ Result<SendPlanner::Planned> SendPlanner::NextBatch(Frontier& ours, const MaySen
     if (waiting) continue;
     if (next_batch.count(feed)) continue;
     waits_for.erase(feed);
-    if (!out.empty() && out.size() + e.size > batch_bytes_) {
+    if (!out.empty() && out.size() + e.size > batch_limit) {
       auto f = forced.find(feed);
       bool needed = f != forced.end() && e.seq <= f->second && out.size() + e.size <= limits::kBatchBytesMax;
       if (!needed) {

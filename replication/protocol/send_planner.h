@@ -2,7 +2,8 @@
 // (docs/protocol.md §3). Used by the replication session; bundles and blob
 // priorities are meant to reuse it.
 //
-// Order: entries of every feed the peer lacks are merged by timestamp (a cut
+// Order: entries written since the session began first (SetFreshSince),
+// then entries of every feed the peer lacks merged by timestamp (a cut
 // sync leaves the receiver with everyone's records up to some time, and
 // time-ordered record ids make the receiver's writes appends), except that
 // an entry always goes after the entries of other feeds that its context
@@ -60,7 +61,16 @@ class SendPlanner {
   // `ours` says of another feed, that feed's head is read from the store
   // (`ours` may be older than the entry) and raised in `ours`. Errors are
   // the store's.
-  Result<Planned> NextBatch(Frontier& ours, const MaySend& may_send, Bytes& out);
+  // `limit_bytes` (0: batch_bytes) caps this batch below batch_bytes: the
+  // session sizes batches to the link (docs/protocol.md §3, "Batches").
+  Result<Planned> NextBatch(Frontier& ours, const MaySend& may_send, Bytes& out, size_t limit_bytes = 0);
+
+  // Entries stamped at or after `ms` (written since the session began) go
+  // before every older entry the peer lacks, in time order among
+  // themselves: a record written during a long transfer is sent next, not
+  // after the backlog (within the bounds of its own feed's chain and what
+  // its context names). INT64_MAX (the default): plain time order.
+  void SetFreshSince(int64_t ms) { fresh_since_ms_ = ms; }
 
   size_t read_ahead_bytes() const { return read_ahead_bytes_; }
 
@@ -79,6 +89,7 @@ class SendPlanner {
 
   const storage::Store& store_;
   size_t batch_bytes_;
+  int64_t fresh_since_ms_ = INT64_MAX;
   std::map<storage::FeedId, uint64_t> sent_upto_;
   std::map<storage::FeedId, Lookahead> lookahead_;
   size_t read_ahead_bytes_ = 0;

@@ -38,6 +38,8 @@ Session::Session(storage::Store& store, const crypto::PublicKey& self, std::stri
       planner_(store, options.batch_bytes),
       marks_(store, self, peer_.name) {
   if (options_.window == 0) options_.window = 1;
+  batch_limit_ = options_.batch_target_ms > 0 ? std::min(options_.batch_bytes, limits::kBatchBytesFirst)
+                                              : options_.batch_bytes;
   if (options_.blob_window_bytes < storage::kBlobChunkBytes) options_.blob_window_bytes = storage::kBlobChunkBytes;
 }
 
@@ -151,6 +153,7 @@ void Session::Start(int64_t now_ms) {
   started_ = true;
   last_received_ms_ = now_ms;
   progress_.sync_started_ms = now_ms;
+  planner_.SetFreshSince(now_ms);
   if (Status s = RefreshFrontier(now_ms); !s.ok()) return Fail(s, true, now_ms);
   auto forks = store_.Forks();
   if (!forks.ok()) return Fail(forks.status(), true, now_ms);
@@ -468,6 +471,7 @@ Status Session::OnAck(const AckMsg& ack, int64_t now_ms) {
   }
   Inflight done = std::move(inflight_.front());
   inflight_.pop_front();
+  LearnLinkRate(done, now_ms);
   progress_.entries_sent += done.entries;
   progress_.entry_bytes_sent += done.bytes;
   std::set<FeedId> refused;
@@ -499,12 +503,33 @@ Status Session::OnAck(const AckMsg& ack, int64_t now_ms) {
   return Pump(now_ms);
 }
 
+// A batch is acknowledged once it crossed the link and was applied: its
+// bytes over the time since it was queued, or since the previous ack when
+// it waited behind other batches, is what the link and the peer carry. The
+// largest of the last few such rates (an idle spell between batches makes
+// one look slow) times batch_target_ms is the next batch's size: seconds of
+// a 64 kbit/s link, the full batch_bytes on a LAN.
+void Session::LearnLinkRate(const Inflight& acked, int64_t now_ms) {
+  const int64_t since = std::max(acked.queued_ms, last_ack_ms_);
+  last_ack_ms_ = now_ms;
+  if (options_.batch_target_ms <= 0) return;
+  const double took = static_cast<double>(std::max<int64_t>(now_ms - since, 1));
+  rate_samples_.push_back(static_cast<double>(acked.bytes) / took);
+  if (rate_samples_.size() > 4) rate_samples_.pop_front();
+  const double rate = *std::max_element(rate_samples_.begin(), rate_samples_.end());
+  const double target = rate * static_cast<double>(options_.batch_target_ms);
+  const size_t low = std::min(options_.batch_bytes, limits::kBatchBytesMin);
+  batch_limit_ = target >= static_cast<double>(options_.batch_bytes)
+                     ? options_.batch_bytes
+                     : std::max(low, static_cast<size_t>(target));
+}
+
 Status Session::Pump(int64_t now_ms) {
   if (failed_ || !progress_.hello_received) return Status::Ok();
   while (inflight_.size() < options_.window) {
     NCEN_ASSIGN_OR_RETURN(SendPlanner::Planned planned,
                           planner_.NextBatch(ours_, [this](const FeedId& f) { return MaySend(f); },
-                                             batch_entries_));
+                                             batch_entries_, batch_limit_));
     if (planned.entries == 0) break;
     NCEN_CHECK(planner_.read_ahead_bytes() <= limits::ReadAheadBytesMax(options_.batch_bytes));
     NCEN_CHECK(planned.bytes <= limits::kBatchBytesMax);
@@ -513,6 +538,7 @@ Status Session::Pump(int64_t now_ms) {
     batch.entries = planned.entries;
     batch.bytes = planned.bytes;
     batch.runs = std::move(planned.runs);
+    batch.queued_ms = now_ms;
     Queue(BatchMsg{batch.number, static_cast<uint32_t>(batch.entries), batch_entries_}, now_ms);
     progress_.batches_sent++;
     peer_blobs_done_ = false;  // the entries may refer to blobs the peer will ask for
@@ -1020,7 +1046,7 @@ Status Session::SendBlobData(int64_t now_ms) {
   // Paced by what the transport still holds (SessionOptions::queued_bytes).
   size_t queued = options_.queued_bytes ? options_.queued_bytes() : 0;
   while (!serving_.empty()) {
-    if (options_.queued_bytes && queued >= options_.blob_window_bytes) break;  // OnDrained goes on
+    if (options_.queued_bytes && queued >= options_.blob_queue_bytes) break;  // OnDrained goes on
     BlobRangeMsg& r = serving_.front();
     blob_buffer_.clear();
     NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(r.hash));

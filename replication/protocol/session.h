@@ -86,6 +86,12 @@ class BlobFetches {
 struct SessionOptions {
   size_t batch_bytes = limits::kBatchBytesDefault;  // entry bytes per batch (at least one entry)
   size_t window = limits::kWindowBatches;          // unacknowledged batches in flight
+  // Batches sized to cross the link in about this long, from the acks
+  // (docs/protocol.md §3); 0: every batch up to batch_bytes.
+  int64_t batch_target_ms = limits::kBatchTargetMs;
+  // Blob data is queued only while the transport holds fewer bytes than
+  // this (queued_bytes); a rate-capped peer gets about a second of its link.
+  size_t blob_queue_bytes = limits::kBlobWindowBytes;
   int64_t keepalive_ms = limits::kKeepaliveMs;     // ping when nothing was sent this long
   int64_t idle_timeout_ms = limits::kIdleTimeoutMs;  // fail when nothing arrived this long
   int64_t poll_ms = limits::kPollMs;               // how often OnTick looks for new entries
@@ -195,7 +201,10 @@ class Session {
     size_t entries = 0;
     size_t bytes = 0;
     std::vector<std::pair<storage::FeedId, uint64_t>> runs;  // feed, last seq sent
+    int64_t queued_ms = 0;
   };
+  // The next batch's size limit, from how fast acks come back.
+  void LearnLinkRate(const Inflight& acked, int64_t now_ms);
 
   using BufferedChunks = ReceivedChunks;
   struct BlobFetch {
@@ -267,6 +276,9 @@ class Session {
   std::set<storage::FeedId> refused_here_;
   std::set<storage::FeedId> refused_by_peer_;
   std::deque<Inflight> inflight_;
+  size_t batch_limit_ = 0;    // the next batch's bytes (batch_target_ms)
+  int64_t last_ack_ms_ = 0;
+  std::deque<double> rate_samples_;  // entry bytes per ms, the last few acks
   uint64_t next_batch_ = 1;
   uint64_t expect_batch_ = 1;
 

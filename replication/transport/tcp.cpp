@@ -105,6 +105,7 @@ Connection::Connection(tcp::socket socket, crypto::NoiseRole role, const crypto:
       socket_(std::move(socket)),
       watchdog_(socket_.get_executor()),
       channel_(role, me, std::move(options), std::move(check)),
+      pace_timer_(socket_.get_executor()),
       limits_(limits),
       handler_(std::move(handler)),
       slot_(std::move(slot)) {
@@ -174,7 +175,10 @@ void Connection::OnRead(const boost::system::error_code& error, size_t n) {
     return Finish(status);
   }
   if (channel_.receiving_partial_frame()) {
-    if (!partial_since_) partial_since_ = last_read_;
+    if (!partial_since_) {
+      partial_since_ = last_read_;
+      partial_bytes_at_ = stats_.bytes_in;
+    }
   } else {
     partial_since_.reset();
   }
@@ -224,13 +228,48 @@ Status Connection::Send(ByteView message) {
   return Status::Ok();
 }
 
+void Connection::SetRateLimit(uint64_t bytes_per_second) {
+  rate_ = bytes_per_second;
+  tokens_ = 0;
+  tokens_at_ = Clock::now();
+}
+
 void Connection::Flush() {
-  if (finished_ || write_in_flight_) return;
-  if (channel_.HasOutput()) {
-    writing_ = channel_.TakeOutput();
+  if (finished_ || write_in_flight_ || pace_wait_) return;
+  if (write_offset_ >= writing_.size()) {
+    if (!writing_.empty()) {
+      channel_.RecycleOutput(std::move(writing_));
+      writing_.clear();
+    }
+    write_offset_ = 0;
+    if (channel_.HasOutput()) writing_ = channel_.TakeOutput();
+  }
+  if (write_offset_ < writing_.size()) {
+    size_t n = writing_.size() - write_offset_;
+    if (rate_ > 0) {
+      // Slices of ~50 ms of the cap; the bucket holds at most two.
+      const double slice = std::max(static_cast<double>(rate_) / 20.0, 512.0);
+      const Clock::time_point now = Clock::now();
+      tokens_ = std::min(tokens_ + std::chrono::duration<double>(now - tokens_at_).count() * static_cast<double>(rate_),
+                         2 * slice);
+      tokens_at_ = now;
+      const double want = std::min(static_cast<double>(n), slice);
+      if (tokens_ < want) {
+        pace_wait_ = true;
+        const auto wait = std::chrono::duration<double>((want - tokens_) / static_cast<double>(rate_));
+        pace_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait) + std::chrono::microseconds(100));
+        pace_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+          self->pace_wait_ = false;
+          if (!error && !self->finished_) self->Flush();
+        });
+        return;
+      }
+      n = std::min(n, static_cast<size_t>(tokens_));
+      tokens_ -= static_cast<double>(n);
+    }
     write_in_flight_ = true;
     last_write_progress_ = Clock::now();
-    asio::async_write(socket_, asio::buffer(writing_),
+    asio::async_write(socket_, asio::buffer(writing_.data() + write_offset_, n),
                       [self = shared_from_this()](const boost::system::error_code& error,
                                                   size_t n) { self->OnWritten(error, n); });
     return;
@@ -252,10 +291,9 @@ void Connection::OnWritten(const boost::system::error_code& error, size_t n) {
   }
   stats_.bytes_out += n;
   last_write_progress_ = Clock::now();
-  channel_.RecycleOutput(std::move(writing_));
-  writing_.clear();
+  write_offset_ += n;
   Flush();
-  if (!finished_ && !write_in_flight_ && handler_.on_drained) handler_.on_drained(*this);
+  if (!finished_ && !write_in_flight_ && queued_bytes() == 0 && handler_.on_drained) handler_.on_drained(*this);
 }
 
 void Connection::Close(std::string_view reason) {
@@ -288,8 +326,16 @@ void Connection::OnWatchdog() {
     return Finish(Unavailable("handshake not finished within " + Ms(limits_.handshake_timeout)));
   }
   if (partial_since_ && now - *partial_since_ > limits_.frame_timeout) {
-    return Finish(Unavailable("frame not completed within " + Ms(limits_.frame_timeout) +
-                              " (peer too slow)"));
+    // Before the handshake a frame must be whole within frame_timeout. An
+    // authenticated peer's frames must only keep coming at a floor rate: on
+    // a 64 kbit/s link (or under the peer's rate cap) a 64 KiB frame takes
+    // 8 s, at 16 kbit/s more than the timeout.
+    const uint64_t floor = static_cast<uint64_t>(limits_.frame_timeout.count()) * limits::kFrameFloorBytesPerSecond / 1000;
+    if (!opened_ || stats_.bytes_in - partial_bytes_at_ < floor) {
+      return Finish(Unavailable("frame not completed within " + Ms(limits_.frame_timeout) + " (peer too slow)"));
+    }
+    partial_since_ = now;
+    partial_bytes_at_ = stats_.bytes_in;
   }
   if (write_in_flight_ && now - last_write_progress_ > limits_.write_timeout) {
     return Finish(Unavailable("peer read nothing for " + Ms(limits_.write_timeout) + ", " +
@@ -307,6 +353,7 @@ void Connection::Finish(const Status& error) {
   finished_ = true;
   boost::system::error_code ignored;
   watchdog_.cancel();
+  pace_timer_.cancel();
   socket_.close(ignored);
   // A refused peer has had its line already.
   if (!error.ok() && !channel_.refused_peer()) {

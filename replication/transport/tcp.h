@@ -33,7 +33,9 @@ using Millis = std::chrono::milliseconds;
 
 struct TcpLimits {
   Millis handshake_timeout{10000};  // from connect to an open channel
-  Millis frame_timeout{30000};      // a frame that has begun must be complete
+  // A frame that has begun must be complete; after the handshake, at least
+  // keep coming at limits::kFrameFloorBytesPerSecond.
+  Millis frame_timeout{30000};
   Millis write_timeout{30000};      // queued output must make progress
   Millis idle_timeout{0};           // no bytes at all for this long (0: off)
   Millis close_timeout{2000};       // after our CLOSE, wait this long for the peer's EOF
@@ -122,6 +124,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Drops the connection now; on_close(reason) follows.
   void Abort(const Status& reason);
 
+  // Caps what this connection writes at `bytes_per_second` (0: no cap), in
+  // slices of about 50 ms: a post's link is not all replication's. Anything
+  // queued waits its turn (queued_bytes() counts it).
+  void SetRateLimit(uint64_t bytes_per_second);
+  uint64_t rate_limit() const { return rate_; }
+
   bool is_open() const;
   const std::string& remote_address() const { return remote_address_; }
   const std::optional<crypto::PublicKey>& peer_id() const { return channel_.peer_id(); }
@@ -129,7 +137,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Set when the peer authenticated but was not in the roster.
   const std::optional<crypto::PublicKey>& refused_peer() const { return channel_.refused_peer(); }
   const ConnectionStats& stats() const { return stats_; }
-  size_t queued_bytes() const { return writing_.size() + channel_.output_bytes(); }
+  size_t queued_bytes() const { return writing_.size() - write_offset_ + channel_.output_bytes(); }
   // Memory held for bytes from the peer (the frame reader's buffer).
   size_t receive_buffer_bytes() const { return channel_.receive_buffer_bytes(); }
   bool holds_handshake_slot() const { return slot_.held(); }
@@ -159,7 +167,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   HandshakeSlot slot_;
   std::string remote_address_;
   Bytes writing_;
+  size_t write_offset_ = 0;  // how much of writing_ is written
   bool write_in_flight_ = false;
+  // The rate cap: a token bucket refilled at rate_ bytes per second.
+  boost::asio::steady_timer pace_timer_;
+  uint64_t rate_ = 0;
+  double tokens_ = 0;
+  Clock::time_point tokens_at_{};
+  bool pace_wait_ = false;
   bool opened_ = false;
   bool closing_ = false;         // we sent CLOSE
   bool shutdown_sent_ = false;
@@ -168,6 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point last_read_;
   Clock::time_point last_write_progress_;
   std::optional<Clock::time_point> partial_since_;
+  uint64_t partial_bytes_at_ = 0;  // bytes_in when partial_since_ was set
   std::optional<Clock::time_point> close_deadline_;
   ConnectionStats stats_;
 };

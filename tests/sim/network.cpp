@@ -93,7 +93,7 @@ void World::Connect(int n, int e, uint64_t life) {
   c.id = id;
   c.edge = e;
   for (int d = 0; d < 2; ++d) {
-    c.encoder[d] = std::make_unique<replication::WireEncoder>();
+    c.encoder[d] = std::make_unique<replication::WireEncoder>(getenv("SIMLEVEL") ? atoi(getenv("SIMLEVEL")) : 1);
     c.decoder[d] = std::make_unique<replication::WireDecoder>();
   }
   int ends[2] = {n, p};

@@ -453,11 +453,21 @@ void World::ConvergeCheck() {
     return;
   }
   bool quiet = now_ - last_activity_ms_ >= kQuietMs && now_ - healed_at_ >= kQuietMs;
-  if (quiet || now_ - healed_at_ >= options_.converge_ms) {
+  // Photos cross links as slow as 19 kB/s, often through a relay that
+  // fetches them first: the time allowed grows with the bytes made, once
+  // over the slowest link a photo may take (seed 322 took 3 hops). A stall
+  // is still caught at once by `quiet`.
+  int64_t budget_ms = options_.converge_ms;
+  if (blobs_) {
+    uint64_t made = 0;
+    for (const auto& [hash, blob] : blobs_made_) made += blob.bytes.size();
+    budget_ms += static_cast<int64_t>(made) / kBlobLinkBytesPerMsMin;
+  }
+  if (quiet || now_ - healed_at_ >= budget_ms) {
     std::string text =
         quiet ? fmt::format("not converged {} s after healing, and nothing but pings for {} s:",
                             (now_ - healed_at_) / 1000, kQuietMs / 1000)
-              : fmt::format("no convergence within {} s of healing:", options_.converge_ms / 1000);
+              : fmt::format("no convergence within {} s of healing:", budget_ms / 1000);
     for (size_t i = 0; i < problems.size() && i < 6; ++i) text += "\n    " + problems[i];
     if (problems.size() > 6) text += fmt::format("\n    ... and {} more", problems.size() - 6);
     Fail(text);

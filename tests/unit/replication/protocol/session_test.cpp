@@ -416,6 +416,91 @@ TEST_CASE("a wire message with an unknown flag or bad compressed bytes is refuse
   }
 }
 
+TEST_CASE("a record written during a long transfer goes out next, not after the backlog", "[session][priority]") {
+  Node hub(1, "hub"), post(2, "post"), other(3, "other");
+  other.Write(2000, Scope::kNational, "backlog");
+  {
+    Link relay(other, hub);
+    relay.Settle();
+  }
+  REQUIRE(hub.Entries() == 2000);
+  SessionOptions options;
+  options.batch_bytes = 16 << 10;  // many batches
+  options.window = 1;
+  int64_t now = storage::UnixMillisNow();
+  Session a(hub.store(), hub.identity.public_key(), "hub", "hub", post.AsPeer(), options);
+  Session b(post.store(), post.identity.public_key(), "post", "post", hub.AsPeer(), options);
+  a.Start(now);
+  b.Start(now);
+  auto deliver_one_round = [&] {
+    for (Bytes& m : a.TakeOutgoing()) b.OnMessage(m, now);
+    for (Bytes& m : b.TakeOutgoing()) a.OnMessage(m, now);
+  };
+  deliver_one_round();  // hellos; the first batch goes out
+  deliver_one_round();
+  REQUIRE(post.Entries() > 0);
+  REQUIRE(post.Entries() < 1000);
+  // An officer at the hub records a seizure now.
+  now += 10;
+  std::vector<storage::RecordId> fresh = hub.Write(1, Scope::kNational, "urgent");
+  now += 250;
+  a.OnTick(now);
+  uint64_t backlog_at_arrival = 0;
+  for (int round = 0; round < 500 && backlog_at_arrival == 0; ++round) {
+    deliver_one_round();
+    if (post.store().GetRecord(fresh[0]).ok()) backlog_at_arrival = post.Entries() - 1;
+  }
+  INFO("the new record arrived when the post held " << backlog_at_arrival << " of 2000 backlog entries");
+  CHECK(backlog_at_arrival > 0);
+  CHECK(backlog_at_arrival < 1000);
+  for (int round = 0; round < 500 && !(a.progress().caught_up && b.progress().caught_up); ++round) {
+    now += 250;
+    a.OnTick(now);
+    b.OnTick(now);
+    deliver_one_round();
+  }
+  RequireConverged(hub, post);
+}
+
+TEST_CASE("batches are sized to the link: small while acks come slowly, full size when they come fast",
+          "[session][priority]") {
+  Node a(1, "a"), b(2, "b");
+  a.Write(3000);
+  SessionOptions options;
+  options.window = 1;
+  int64_t now = 1000;
+  Session sa(a.store(), a.identity.public_key(), "a", "post", b.AsPeer(), options);
+  Session sb(b.store(), b.identity.public_key(), "b", "hub", a.AsPeer(), options);
+  sa.Start(now);
+  sb.Start(now);
+  std::vector<size_t> sizes;
+  // A slow link: each message takes 2 s to cross.
+  for (int round = 0; round < 400 && !(sa.progress().caught_up && sb.progress().caught_up); ++round) {
+    for (Bytes& m : sa.TakeOutgoing()) {
+      if (auto d = DecodeMessage(m); d.ok() && std::holds_alternative<BatchMsg>(d.value())) {
+        sizes.push_back(std::get<BatchMsg>(d.value()).entries.size());
+      }
+      now += 2000;
+      sb.OnMessage(m, now);
+    }
+    for (Bytes& m : sb.TakeOutgoing()) sa.OnMessage(m, now);
+    now += 100;
+    sa.OnTick(now);
+    sb.OnTick(now);
+  }
+  RequireConverged(a, b);
+  REQUIRE(sizes.size() > 3);
+  CHECK(sizes[0] <= limits::kBatchBytesFirst);
+  // About a second of this link: half a batch per second.
+  for (size_t i = 1; i + 1 < sizes.size(); ++i) CHECK(sizes[i] <= sizes[0]);
+  // A fast link: the first ack comes at once, the next batches are full size.
+  Node c(3, "c");
+  Link fast(a, c, options);
+  fast.Settle();
+  RequireConverged(a, c);
+  CHECK(fast.a.progress().batches_sent <= 4);
+}
+
 TEST_CASE("relay: two posts that never meet converge through their hub", "[session]") {
   Node post1(1, "post1"), hub(2, "hub"), post2(3, "post2");
   post1.Write(60);

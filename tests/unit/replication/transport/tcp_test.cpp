@@ -166,12 +166,14 @@ struct GoodClient {
   bool closed = false;
   Status close_error;
   Identity alice = Seeded(1);
+  uint64_t rate = 0;  // the client's send cap (0: none)
 
   void Connect(Server& server, size_t count, size_t size) {
     Dial(server.io, server.address(), 1000ms, [this, &server, count, size](Result<tcp::socket> socket) {
       REQUIRE(socket.ok());
       Connection::Handler handler;
-      handler.on_open = [count, size](Connection& c) {
+      handler.on_open = [count, size, rate = rate](Connection& c) {
+        c.SetRateLimit(rate);
         for (size_t i = 0; i < count; ++i) REQUIRE(c.Send(Bytes(size, static_cast<uint8_t>(i))).ok());
       };
       handler.on_message = [this](Connection&, Bytes& m) { echoes.push_back(std::move(m)); };
@@ -260,6 +262,21 @@ TEST_CASE("tcp: a trusted peer connects, exchanges messages and closes cleanly",
   REQUIRE(server.RunUntil([&] { return client.closed && server.closes.size() == 1; }));
   CHECK(client.close_error.ok());
   CHECK(server.closes[0].ok());
+}
+
+TEST_CASE("tcp: a rate cap paces what a connection writes, and everything arrives", "[tcp][rate]") {
+  Server server;
+  GoodClient client;
+  client.rate = 50000;  // bytes per second
+  auto start = std::chrono::steady_clock::now();
+  client.Connect(server, 4, 25000);  // 100 kB: about 2 s under the cap
+  REQUIRE(server.RunUntil([&] { return client.echoes.size() == 4; }, 10000ms));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("100 kB under a 50 kB/s cap took " << seconds << " s");
+  CHECK(seconds > 1.6);
+  for (size_t i = 0; i < 4; ++i) CHECK(client.echoes[i] == Bytes(25000, static_cast<uint8_t>(i)));
+  CHECK(client.connection->queued_bytes() == 0);
+  CHECK(client.connection->stats().bytes_out >= 100000);
 }
 
 TEST_CASE("tcp: an unknown key is refused after the handshake and logged", "[tcp][bad]") {
