@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -220,9 +222,14 @@ Result<PeerConfig> ReadPeer(const std::string& path, const toml::node& node) {
     } else if (key == "blobs") {
       NCEN_ASSIGN_OR_RETURN(peer.blobs, StringAt(path, "blobs", value));
       if (Status s = CheckBlobPolicy(peer.blobs); !s.ok()) return InvalidArgument(here + s.message());
+    } else if (key == "rate") {
+      NCEN_ASSIGN_OR_RETURN(std::string text, StringAt(path, "rate", value));
+      auto rate = ParseRate(text);
+      if (!rate.ok()) return InvalidArgument(here + rate.status().message());
+      peer.rate = *rate;
     } else {
       return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
-                             "' in [[peers]] (name, id, address, scopes, blobs)");
+                             "' in [[peers]] (name, id, address, scopes, blobs, rate)");
     }
   }
   if (!has_name) return InvalidArgument(At(path, node.source()) + "a peer needs a name");
@@ -309,6 +316,7 @@ std::string Render(const NodeConfig& config) {
     }
     out << "]\n";
     if (p.blobs != "full") out << "blobs = " << Quote(p.blobs) << "\n";
+    if (p.rate != 0) out << "rate = " << Quote(RateText(p.rate)) << "\n";
   }
   return out.str();
 }
@@ -316,6 +324,56 @@ std::string Render(const NodeConfig& config) {
 Status Errno(const std::string& what) { return IOError(what + ": " + std::strerror(errno)); }
 
 }  // namespace
+
+Result<uint64_t> ParseRate(std::string_view text) {
+  const std::string shown(text.substr(0, 40));
+  if (text == "off" || text == "0") return uint64_t{0};
+  size_t digits = 0;
+  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) ++digits;
+  const std::string number(text.substr(0, digits));
+  const std::string unit(text.substr(digits));
+  auto bad = [&] {
+    return InvalidArgument("rate '" + shown +
+                           "' is not a number and a unit such as 256kbit, 2Mbit, 32kB or 1MB (per second), or off");
+  };
+  if (number.empty() || number.size() > 15 || std::count(number.begin(), number.end(), '.') > 1) return bad();
+  double value = 0;
+  try {
+    value = std::stod(number);
+  } catch (...) {
+    return bad();
+  }
+  static const std::pair<const char*, double> kUnits[] = {
+      {"bit", 1.0 / 8}, {"kbit", 1e3 / 8}, {"Kbit", 1e3 / 8}, {"Mbit", 1e6 / 8}, {"mbit", 1e6 / 8},
+      {"Gbit", 1e9 / 8}, {"gbit", 1e9 / 8}, {"B", 1}, {"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}};
+  std::string u = unit;
+  if (u.size() > 2 && u.substr(u.size() - 2) == "/s") u.resize(u.size() - 2);
+  double factor = 0;
+  for (const auto& [name, f] : kUnits) {
+    if (u == name) factor = f;
+  }
+  if (factor == 0) return bad();
+  const double bytes = value * factor;
+  if (bytes < 1000) return InvalidArgument("rate '" + shown + "' is under 8kbit, the least a link may be capped at");
+  if (bytes > 12.5e9) return InvalidArgument("rate '" + shown + "' is over 100Gbit");
+  return static_cast<uint64_t>(bytes + 0.5);
+}
+
+std::string RateText(uint64_t bytes_per_second) {
+  if (bytes_per_second == 0) return "off";
+  const uint64_t bits = bytes_per_second * 8;
+  auto text = [](double v, const char* unit) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.3f", v);
+    std::string s = buffer;
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s + unit;
+  };
+  if (bits % 1000000 == 0 || bits >= 10000000) return text(double(bits) / 1e6, "Mbit");
+  if (bits % 1000 == 0 || bits >= 10000) return text(double(bits) / 1e3, "kbit");
+  return std::to_string(bits) + "bit";
+}
 
 const PeerConfig* NodeConfig::FindById(const crypto::PublicKey& id) const {
   for (const PeerConfig& p : peers) {

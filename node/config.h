@@ -59,6 +59,9 @@ struct PeerConfig {
   // (images and previews as records arrive), "previews" (previews; images
   // when an officer asks: a post on a thin link) or "none".
   std::string blobs = "full";
+  // At most this many bytes per second are sent to the peer (docs/protocol.md
+  // §3, "Rate cap"); 0: no cap. In the file: rate = "256kbit".
+  uint64_t rate = 0;
 
   friend bool operator==(const PeerConfig&, const PeerConfig&) = default;
 };
@@ -79,6 +82,14 @@ struct NodeConfig {
 
 // kInvalidArgument unless full, previews or none.
 Status CheckBlobPolicy(std::string_view policy);
+
+// A send rate cap: a number and a unit, bits ("64kbit", "2Mbit", "9600bit")
+// or bytes ("32kB", "1MB", "500B") per second, decimal prefixes; "off" or
+// "0" for none. Returns bytes per second (0: none). kInvalidArgument for
+// anything else, or a cap under 8 kbit/s or over 100 Gbit/s.
+Result<uint64_t> ParseRate(std::string_view text);
+// "256kbit", "1.5Mbit", "off": what ParseRate reads back.
+std::string RateText(uint64_t bytes_per_second);
 
 // A validated "HOST:PORT". `host` is without brackets ("::1", "10.0.0.2",
 // "localhost").

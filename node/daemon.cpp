@@ -288,6 +288,13 @@ class Daemon::Impl {
     replication::SessionOptions session_options;
     session_options.blob_policy = replication::ParseBlobPolicy(pc->blobs).value_or(replication::BlobPolicy::kFull);
     session_options.blob_fetches = &blob_fetches_;
+    if (pc->rate > 0) {
+      // The peer's rate cap (ncen.toml): the connection paces its writes,
+      // and photo bytes wait in it for about a second of the link, not a
+      // 4 MiB window a new record would queue behind.
+      c.SetRateLimit(pc->rate);
+      session_options.blob_queue_bytes = std::max<size_t>(pc->rate, 16 << 10);
+    }
     session_options.chunk_writer = &chunk_writer_;
     std::weak_ptr<Connection> weak = self;
     session_options.queued_bytes = [weak] {

@@ -1312,8 +1312,10 @@ TEST_CASE("peers add list and remove edit ncen.toml", "[cli]") {
   REQUIRE(add.exit_code == 0);
   CHECK(Contains(add.out, "kabul-hub"));
   json added = ParseOut(node.Ctl({"peers", "add", "--name", "post.7", "--id", post, "--scopes",
-                                  "global,national", "--json"}));
+                                  "global,national", "--rate", "256kbit", "--json"}));
   CHECK(added["name"] == "post.7");
+  CHECK(added["rate"] == "256kbit");
+  CHECK(Contains(ConfigText(node), "rate = \"256kbit\""));
 
   json list = ParseOut(node.Ctl({"peers", "list", "--json"}));
   REQUIRE(list.size() == 2);
@@ -1357,6 +1359,8 @@ TEST_CASE("peers add and remove reject bad input in one line and leave ncen.toml
       {{"add", "--name", "hub2", "--id", hub}, {"'hub' already has id", hub}},
       {{"add", "--name", "me", "--id", node.node_id()}, {"own id"}},
       {{"add", "--name", "x", "--id", "abc123"}, {"--id", "64 hex digits"}},
+      {{"add", "--name", "x", "--id", other, "--rate", "fast"}, {"--rate", "256kbit"}},
+      {{"add", "--name", "x", "--id", other, "--rate", "1kbit"}, {"--rate", "under 8kbit"}},
       {{"add", "--name", "x", "--id", std::string(64, 'g')}, {"--id", "64 hex digits"}},
       {{"add", "--name", "x", "--id", std::string(64, '0')}, {"--id", "not a valid Ed25519"}},
       {{"add", "--name", "two words", "--id", other}, {"--name", "'two words'"}},

@@ -379,7 +379,8 @@ json PeerConfigJson(const node::PeerConfig& p) {
           {"fingerprint", crypto::Fingerprint(p.id)},
           {"address", TextOrNull(p.address)},
           {"scopes", ScopesJson(p.scopes)},
-          {"blobs", p.blobs}};
+          {"blobs", p.blobs},
+          {"rate", p.rate == 0 ? json(nullptr) : json(node::RateText(p.rate))}};
 }
 
 // A peer in `status --json`: its configuration and what the daemon reported.
@@ -621,11 +622,14 @@ Status StatusCommand(const Globals& g, const StatusOptions& options) {
 
 Status PeersAdd(const Globals& g, const std::string& name, const std::string& id_hex,
                 const std::string& address, const std::optional<std::string>& scopes,
-                const std::string& blobs) {
+                const std::string& blobs, const std::string& rate) {
   node::PeerConfig peer;
   peer.name = name;
   NCEN_RETURN_IF_ERROR(node::CheckBlobPolicy(blobs).WithContext("--blobs"));
   peer.blobs = blobs;
+  auto cap = node::ParseRate(rate);
+  if (!cap.ok()) return cap.status().WithContext("--rate");
+  peer.rate = *cap;
   NCEN_RETURN_IF_ERROR(node::ValidatePeerName(name).WithContext("--name"));
   auto id = node::ParsePeerId(id_hex);
   if (!id.ok()) return id.status().WithContext("--id");
@@ -676,10 +680,12 @@ Status PeersList(const Globals& g) {
     std::cout << "(none)\n";
     return Status::Ok();
   }
-  std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {}\n", "NAME", "ID", "ADDRESS", "SCOPES", "PHOTOS");
+  std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {:<8}  {}\n", "NAME", "ID", "ADDRESS", "SCOPES", "PHOTOS",
+                           "RATE");
   for (const auto& p : config.peers) {
-    std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {}\n", p.name, crypto::NodeIdHex(p.id),
-                             p.address.empty() ? "(inbound)" : p.address, ScopesText(p.scopes), p.blobs);
+    std::cout << fmt::format("{:<20} {:<64}  {:<24}  {:<26}  {:<8}  {}\n", p.name, crypto::NodeIdHex(p.id),
+                             p.address.empty() ? "(inbound)" : p.address, ScopesText(p.scopes), p.blobs,
+                             node::RateText(p.rate));
   }
   return Status::Ok();
 }

@@ -104,7 +104,7 @@ Status StatusCommand(const Globals& g, const StatusOptions& options);
 // Peers in DIR/ncen.toml. `scopes` is a comma-separated list; nullopt = all.
 Status PeersAdd(const Globals& g, const std::string& name, const std::string& id,
                 const std::string& address, const std::optional<std::string>& scopes,
-                const std::string& blobs = "full");
+                const std::string& blobs = "full", const std::string& rate = "off");
 Status PeersList(const Globals& g);
 Status PeersRemove(const Globals& g, const std::string& name);
 

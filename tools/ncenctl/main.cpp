@@ -35,6 +35,7 @@ struct Args {
   ctl::StatusOptions status_options;
   std::string peer_id, address, scopes;
   std::string blobs = "full";
+  std::string rate = "off";
   ctl::PhotoAddOptions photo;
   ctl::MsgSendOptions msg;
   bool unread = false;
@@ -378,9 +379,12 @@ void AddConfigCommands(CLI::App& app, Args& a) {
       "--scopes", a.scopes, "scopes it may receive, e.g. national,regional (default all three)");
   add->add_option("--blobs", a.blobs,
                   "photos to fetch from it: full (default), previews (images on demand: a thin link) or none");
+  add->add_option("--rate", a.rate,
+                  "send to it at most this fast, e.g. 256kbit, 2Mbit, 32kB (per second); default off");
   add->callback(a.Run([&a, scopes_opt] {
     return ctl::PeersAdd(a.g, a.name, a.peer_id, a.address,
-                         scopes_opt->count() ? std::optional<std::string>(a.scopes) : std::nullopt, a.blobs);
+                         scopes_opt->count() ? std::optional<std::string>(a.scopes) : std::nullopt, a.blobs,
+                         a.rate);
   }));
   peers->add_subcommand("list", "list the configured peers")->callback(a.Run([&a] {
     return ctl::PeersList(a.g);

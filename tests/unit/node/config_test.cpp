@@ -72,6 +72,8 @@ TEST_CASE("SaveConfig writes what LoadConfig reads back", "[node]") {
                   Peer("post.7_b", 2, "", {Scope::kGlobal, Scope::kNational}),
                   Peer("quiet", 3, "localhost:65535", {}),
                   Peer("v6", 4, "[fe80::1]:1", {Scope::kRegional})};
+  config.peers[0].rate = 32000;  // 256kbit
+  config.peers[1].rate = 1500;   // 12kbit
   REQUIRE(ncen::node::SaveConfig(dir.path(), config).ok());
   auto loaded = LoadConfig(dir.path(), IdentityFromNumber(9).public_key());
   INFO(ReadText(dir.Sub("ncen.toml")));
@@ -93,6 +95,33 @@ TEST_CASE("SaveConfig writes what LoadConfig reads back", "[node]") {
     REQUIRE(again.ok());
     CHECK(*again == config);
   }
+}
+
+TEST_CASE("a rate cap is read in bits or bytes per second and written back the same", "[node][rate]") {
+  using ncen::node::ParseRate;
+  using ncen::node::RateText;
+  CHECK(ParseRate("256kbit").value() == 32000);
+  CHECK(ParseRate("256kbit/s").value() == 32000);
+  CHECK(ParseRate("2Mbit").value() == 250000);
+  CHECK(ParseRate("1.5Mbit").value() == 187500);
+  CHECK(ParseRate("32kB").value() == 32000);
+  CHECK(ParseRate("1MB").value() == 1000000);
+  CHECK(ParseRate("off").value() == 0);
+  CHECK(ParseRate("0").value() == 0);
+  for (const char* bad : {"", "fast", "256", "256 kbit", "kbit", "1.2.3kbit", "-5kbit", "256kbits", "4kbit", "1Tbit",
+                          "99999999999999999999kbit"}) {
+    INFO(bad);
+    auto r = ParseRate(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("rate") != std::string::npos);
+  }
+  for (uint64_t rate : {1000u, 8000u, 32000u, 187500u, 250000u, 1000000u, 12345u}) {
+    INFO(RateText(rate));
+    CHECK(ParseRate(RateText(rate)).value() == rate);
+  }
+  CHECK(RateText(32000) == "256kbit");
+  CHECK(RateText(250000) == "2Mbit");
+  CHECK(RateText(0) == "off");
 }
 
 TEST_CASE("LoadConfig reads a hand-written file with comments and defaults", "[node]") {
