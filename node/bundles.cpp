@@ -40,7 +40,7 @@ std::string FeedText(const FeedId& feed) {
 // Acknowledgements: DIR/bundle-acks/<peer id hex>
 //   ack := "NCENACK1" | count u32 | (author[32] | scope u8 | seq u64 | head[32]) × count
 
-constexpr char kAckMagic[8] = {'N', 'C', 'E', 'N', 'A', 'C', 'K', '1'};
+constexpr std::array<uint8_t, 8> kAckMagic = {'N', 'C', 'E', 'N', 'A', 'C', 'K', '1'};
 constexpr size_t kAckFeedBytes = 73;
 
 Result<std::map<FeedId, FeedHead>> ReadAcks(const std::string& dir, const crypto::PublicKey& peer) {
@@ -65,7 +65,7 @@ Result<std::map<FeedId, FeedHead>> ReadAcks(const std::string& dir, const crypto
     if (bytes.size() > (size_t{256} << 20)) break;
   }
   ::close(fd);
-  if (bytes.size() < 12 || std::memcmp(bytes.data(), kAckMagic, 8) != 0 ||
+  if (bytes.size() < 12 || !std::equal(kAckMagic.begin(), kAckMagic.end(), bytes.begin()) ||
       (bytes.size() - 12) != uint64_t{GetU32BE(bytes.data() + 8)} * kAckFeedBytes) {
     return Corruption(path + " is not an acknowledgement file");
   }
@@ -462,7 +462,7 @@ Result<bool> RecordAcknowledged(const std::string& dir, const crypto::PublicKey&
     }
   }
   if (!moved) return false;
-  Bytes bytes(kAckMagic, kAckMagic + 8);
+  Bytes bytes(kAckMagic.begin(), kAckMagic.end());
   AppendU32BE(bytes, static_cast<uint32_t>(acks.size()));
   for (const auto& [feed, h] : acks) {
     Append(bytes, feed.author);
@@ -582,10 +582,23 @@ Result<BundleImported> ImportBundle(const std::string& dir, OpenNode& node, std:
   const uint64_t data_bytes = m.data_bytes();
   StreamDecompressor decompressor;
   Bytes compressed, raw;
-  Status problem;  // a hostile-bundle finding, reported as it is
   auto next = [&](std::vector<storage::Entry>& batch) -> Result<bool> {
     batch.clear();
-    if (set.data_read() == data_bytes) return false;
+    if (set.data_read() == data_bytes) {
+      // The end: the entries must be exactly what the manifest announced
+      // (checked before the commit, so a short bundle applies nothing).
+      if (blocks != m.blocks || entries != m.entries) {
+        return Corruption("the bundle holds " + std::to_string(entries) + " entries in " + std::to_string(blocks) +
+                          " blocks; its manifest says " + std::to_string(m.entries) + " in " + std::to_string(m.blocks));
+      }
+      for (const auto& [feed, next_last] : expect) {
+        if (next_last.first != next_last.second + 1) {
+          return Corruption("feed " + FeedText(feed) + " ends at seq " + std::to_string(next_last.first - 1) +
+                            "; the manifest announces up to " + std::to_string(next_last.second));
+        }
+      }
+      return false;
+    }
     uint8_t framing[bf::kBlockHeaderBytes];
     NCEN_RETURN_IF_ERROR(set.Read(framing, sizeof framing));
     uint32_t raw_len = GetU32BE(framing), comp_len = GetU32BE(framing + 4);
@@ -629,14 +642,9 @@ Result<BundleImported> ImportBundle(const std::string& dir, OpenNode& node, std:
     return Unauthenticated("entry seq " + std::to_string(r.seq) + " of feed " + FeedText(r.feed) + " is refused (" +
                            storage::EntryErrorName(r.error) + ": " + r.message + "); nothing was applied");
   }
-  // The transaction committed; everything below only affects acknowledgements.
-  if (blocks != m.blocks || entries != m.entries) {
-    // Cannot happen with a verified manifest and part hashes unless the
-    // author's writer is broken; the entries taken were all checked.
-    return Corruption("the bundle held " + std::to_string(entries) + " entries in " + std::to_string(blocks) +
-                      " blocks; its manifest says " + std::to_string(m.entries) + " in " + std::to_string(m.blocks));
-  }
+  // The transaction committed; what follows is the acknowledgement.
   BundleImported out;
+  out.marked_stale = report.marked_stale;
   out.applied = report.applied;
   out.duplicates = report.duplicates;
   out.author_name = peer->name;

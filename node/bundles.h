@@ -70,6 +70,9 @@ struct BundleImported {
   std::string author_name;
   uint64_t applied = 0, duplicates = 0;
   bool acknowledgement_advanced = false;  // the author's acknowledged frontier moved
+  // The bundle held entries of this node's own feed beyond its head: the
+  // identity is marked stale (docs/log-format.md §4), local writes refused.
+  bool marked_stale = false;
 };
 
 // Checks, in this order, before anything is written: every file is a part

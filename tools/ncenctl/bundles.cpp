@@ -106,8 +106,13 @@ Status BundleImport(const Globals& g, const std::vector<std::string>& files) {
                {"applied", r.applied},
                {"held_already", r.duplicates},
                {"acknowledgement_advanced", r.acknowledgement_advanced},
+               {"marked_stale", r.marked_stale},
                {"changed", r.applied > 0 || r.acknowledgement_advanced}});
     return Status::Ok();
+  }
+  if (r.marked_stale) {
+    std::cerr << "ncenctl: STALE IDENTITY: the bundle holds entries of this node's own feed beyond what it holds; "
+                 "local writes are refused until an administrator acts (ncenctl stale)\n";
   }
   if (r.applied == 0) {
     std::cout << fmt::format("nothing new from {}: all {} entries held already{}\n", r.author_name, r.manifest.entries,

@@ -15,6 +15,8 @@
 #include "node/config.h"
 #include "node/node_dir.h"
 #include "storage/record_json.h"
+#include "storage/sharing.h"
+#include "tests/support/network_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace ncen::node {
@@ -156,6 +158,59 @@ TEST_CASE("a bundle for a peer that receives regional and global has no national
   for (const auto& r : w->manifest.runs) CHECK(r.feed.scope != Scope::kNational);
   REQUIRE(ImportBundle(p.hub_dir, p.hub, w->files).ok());
   CHECK(Entries(p.hub) == 0);
+}
+
+TEST_CASE("in a network the certificates decide: a bundle for a regional hub carries nothing national", "[bundles]") {
+  using storage::MemberKind;
+  testing::TempDir tmp;
+  testing::TestNetwork net;
+  testing::TestNode& pk = net.AddAuthority(1, "PK");
+  OpenNode hub = Pair::Init(tmp.Sub("hub"), "hub", "hub");
+  OpenNode regional = Pair::Init(tmp.Sub("regional"), "regional", "regional");
+  REQUIRE(net.Certify(pk, net.Cert(MemberKind::kNationalHub, hub.identity.public_key(), "PK", "Islamabad hub")).ok());
+  storage::Certificate rc = net.Cert(MemberKind::kRegionalHub, regional.identity.public_key(), "", "South Asia hub");
+  rc.countries = {"PK"};
+  REQUIRE(net.Certify(net.root, rc).ok());
+  for (OpenNode* n : {&hub, &regional}) {
+    REQUIRE(n->store->SetNetworkRoot(net.root.key()).ok());
+    REQUIRE(n->store->ApplyBatch(net.AllNetworkEntries()).refused.empty());
+  }
+  // ncen.toml gives the regional hub every scope: the rules narrow it.
+  NodeConfig hc;
+  hc.peers.push_back({"regional", regional.identity.public_key(), "", AllScopes(), "full"});
+  REQUIRE(SaveConfig(tmp.Sub("hub"), hc).ok());
+  NodeConfig rcfg;
+  rcfg.peers.push_back({"hub", hub.identity.public_key(), "", AllScopes(), "full"});
+  REQUIRE(SaveConfig(tmp.Sub("regional"), rcfg).ok());
+
+  std::vector<storage::LocalChange> changes(2);
+  changes[0] = {storage::NewRecordId(storage::UnixMillisNow()), storage::RecordType::kSeizure, storage::Op::kPut,
+                testing::SeizurePayload("national"), Scope::kNational};
+  changes[1] = {storage::NewRecordId(storage::UnixMillisNow() + 1), storage::RecordType::kSeizureReport,
+                storage::Op::kPut, testing::ReportPayload("PK"), Scope::kRegional};
+  storage::SetReportCountryTag(changes[1].id, "PK");
+  auto written = hub.store->AppendLocal(hub.identity, changes);
+  INFO(written.status().ToString());
+  REQUIRE(written.ok());
+
+  auto w = CreateBundle(tmp.Sub("hub"), hub, {"regional", tmp.Sub("r.ncb")});
+  INFO(w.status().ToString());
+  REQUIRE(w.ok());
+  // The network entries (certificates) the regional hub has not acknowledged
+  // yet, and the report; not the national seizure.
+  uint64_t records = 0;
+  for (const auto& r : w->manifest.runs) {
+    CHECK(r.feed.scope != Scope::kNational);
+    if (r.feed.scope != Scope::kNetwork) records += r.last_seq - r.first_seq + 1;
+  }
+  CHECK(records == 1);
+  for (const auto& h : w->manifest.frontier) CHECK(h.feed.scope != Scope::kNational);
+  auto r = ImportBundle(tmp.Sub("regional"), regional, w->files);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->applied == 1);
+  CHECK(regional.store->GetRecord(changes[1].id).ok());
+  CHECK(!regional.store->GetRecord(changes[0].id).ok());
 }
 
 TEST_CASE("a bundle split into parts is imported whatever order its parts are given in", "[bundles]") {
