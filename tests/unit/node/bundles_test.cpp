@@ -14,6 +14,7 @@
 #include "node/bundles.h"
 #include "node/config.h"
 #include "node/node_dir.h"
+#include "storage/peer_status.h"
 #include "storage/record_json.h"
 #include "storage/sharing.h"
 #include "tests/support/network_fixture.h"
@@ -418,6 +419,59 @@ TEST_CASE("bundle part headers that lie are refused without reading further", "[
     PutU32BE(body.data() + at, 0x7fffffff);
     body.resize(body.size() + 64);
     CHECK_THAT(DecodeManifest(body).status().message(), Catch::Contains("more than the bytes left"));
+  }
+}
+
+}  // namespace
+}  // namespace ncen::node
+
+namespace ncen::node {
+namespace {
+
+TEST_CASE("the daemon's peer status row and an explicit --since count as what the peer holds", "[bundles]") {
+  Pair p;
+  p.Write(p.post, 12);
+  auto frontier = p.post.store->Frontier().value();
+  SECTION("the status row") {
+    storage::PeerStatus row;
+    row.name = "hub";
+    row.id = p.hub.identity.public_key();
+    row.peer_frontier = frontier;
+    row.peer_frontier[0].seq = 10;  // the hub holds 10 of the 12
+    REQUIRE(storage::PeerLedger(*p.post.store).Put(row).ok());
+    auto w = CreateBundle(p.post_dir, p.post, {"hub", p.tmp.Sub("b.ncb")});
+    REQUIRE(w.ok());
+    REQUIRE(w->manifest.runs.size() == 1);
+    CHECK(w->manifest.runs[0].first_seq == 11);
+    CHECK(w->manifest.runs[0].last_seq == 12);
+  }
+  SECTION("--since, as JSON") {
+    std::string json = "[{\"author\": \"" + crypto::NodeIdHex(p.post.identity.public_key()) +
+                       "\", \"scope\": \"national\", \"seq\": 7}]";
+    auto since = ParseFrontierJson(json);
+    REQUIRE(since.ok());
+    BundleCreateOptions o{"hub", p.tmp.Sub("b.ncb")};
+    o.since = since.value();
+    auto w = CreateBundle(p.post_dir, p.post, o);
+    REQUIRE(w.ok());
+    REQUIRE(w->manifest.runs.size() == 1);
+    CHECK(w->manifest.runs[0].first_seq == 8);
+    CHECK(!ParseFrontierJson("[{\"author\": \"zz\", \"scope\": \"national\", \"seq\": 1}]").ok());
+    CHECK(!ParseFrontierJson("{").ok());
+  }
+  SECTION("a file in the way is not replaced") {
+    std::ofstream(p.tmp.Sub("b.ncb")) << "precious";
+    auto w = CreateBundle(p.post_dir, p.post, {"hub", p.tmp.Sub("b.ncb")});
+    REQUIRE(!w.ok());
+    CHECK(w.status().code() == StatusCode::kConflict);
+    std::ifstream in(p.tmp.Sub("b.ncb"));
+    std::string text;
+    in >> text;
+    CHECK(text == "precious");
+    // No temporary file left behind.
+    size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(p.tmp.path())) files += e.is_regular_file();
+    CHECK(files == 1);
   }
 }
 
