@@ -276,6 +276,19 @@ class Store {
   // until an administrator clears the mark. `source` names the peer.
   ApplyReport ApplyBatch(std::span<const Entry> entries, const std::string& source = "");
 
+  // All or nothing (bundles, docs/bundles.md): applies every batch `next`
+  // gives, in order, in ONE write transaction, with the same checks as
+  // ApplyBatch, and commits only when no entry of any batch was refused.
+  // `next` replaces `batch` with the next batch and returns false when there
+  // are no more; an error from it aborts. Memory is bounded by one batch (the
+  // transaction's caches are written out between batches). Returns the
+  // report: `status` not OK (the store's or `next`'s error) or `refused` not
+  // empty (the first refusal; its `index` counts entries from the first
+  // batch) means nothing was applied. Fork reports and violations a refused
+  // entry would have recorded are not recorded either.
+  using BatchSource = std::function<Result<bool>(std::vector<Entry>& batch)>;
+  ApplyReport ApplyAllOrNothing(const BatchSource& next, const std::string& source = "");
+
   // Reads. Each is one read transaction; the results are copies.
   Result<RecordView> GetRecord(const RecordId& id) const;  // kNotFound
   Result<Entry> GetEntry(const FeedId& feed, uint64_t seq) const;  // kNotFound

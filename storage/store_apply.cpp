@@ -735,4 +735,72 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
   return applier.report();
 }
 
+ApplyReport Store::ApplyAllOrNothing(const BatchSource& next, const std::string& source) {
+  auto failed = [](Status s) {
+    ApplyReport r;
+    r.status = std::move(s);
+    return r;
+  };
+  auto txn = lmdb::Txn::Begin(*env_, true);
+  if (!txn.ok()) return failed(txn.status());
+  Writer w(*dbs_, std::move(txn).value());
+  // Complete: any batch may carry network entries.
+  auto membership = MembershipIn(w.txn(), true);
+  if (!membership.ok()) return failed(membership.status());
+  const std::shared_ptr<const Membership> before = membership.value();
+  std::shared_ptr<const Membership> current = before;
+  ApplyReport total;
+  std::vector<Entry> batch;
+  size_t offset = 0;  // entries in earlier batches
+  const BatchExclusions none;
+  for (;;) {
+    auto more = next(batch);
+    if (!more.ok()) return failed(more.status());
+    if (!*more) break;
+    const BatchPlan plan = PlanBatch(batch);
+    BatchVerifier verifier(batch, plan.run_ends);
+    BatchApplier applier(*this, w, batch, plan, verifier, source, none, current);
+    if (Status s = applier.TakeInBatchOrder(); !s.ok()) return failed(s);
+    if (Status s = applier.TakeDeferred(); !s.ok()) return failed(s);
+    verifier.Finish();
+    std::set<FeedId> bad_signature;
+    applier.CheckRunSignatures(&bad_signature);
+    auto unmet = applier.CheckBatchDeps();
+    if (!unmet.ok()) return failed(unmet.status());
+    ApplyReport& report = applier.report();
+    for (const FeedId& feed : bad_signature) {
+      report.refused.push_back(Refusal{feed, 0, EntryError::kBadSignature,
+                                       "a signature of feed " + FeedText(feed) + " does not verify", 0});
+    }
+    for (const FeedId& feed : unmet.value()) {
+      report.refused.push_back(Refusal{feed, 0, EntryError::kMissingDependency,
+                                       "feed " + FeedText(feed) + " names entries the bundle does not bring", 0});
+    }
+    if (!report.refused.empty()) {
+      // The transaction is aborted when `w` goes out of scope.
+      ApplyReport out;
+      out.refused.push_back(report.refused.front());
+      out.refused.front().index += offset;
+      return out;
+    }
+    total.applied += report.applied;
+    total.duplicates += report.duplicates;
+    total.payloads_filled += report.payloads_filled;
+    total.marked_stale = total.marked_stale || report.marked_stale;
+    if (auto changed = applier.changed_membership()) current = changed;
+    offset += batch.size();
+    if (Status s = w.Flush(); !s.ok()) return failed(s);
+  }
+  uint64_t generation = 0;
+  bool changed = current != before;
+  if (changed) {
+    if (Status s = NetworkChanged(w, *before, current, &generation); !s.ok()) {
+      return failed(s);
+    }
+  }
+  if (Status s = w.Finish(); !s.ok()) return failed(s);
+  if (changed) CacheMembership(current, generation);
+  return total;
+}
+
 }  // namespace ncen::storage

@@ -107,7 +107,7 @@ class Store::Writer {
 
   struct Record {
     RecordState state;  // exists() false: to be removed (or never stored)
-    bool was_live = false;     // before this transaction
+    bool was_live = false;     // before this transaction (or its last Flush)
     RecordType was_type = RecordType::kSeizure;  // ... and its type then (a quarantine may change it)
     bool was_flagged = false;  // in `conflicts` before this transaction
     bool dirty = false;
@@ -178,9 +178,20 @@ class Store::Writer {
     return last - upto;
   }
 
+  // Writes what the caches hold and commits.
   Status Finish() {
+    NCEN_RETURN_IF_ERROR(Flush());
+    return txn_.Commit();
+  }
+
+  // Writes the cached feed heads, record states and counters into the
+  // transaction without committing, and forgets the record states, so that
+  // one transaction can take many batches (a bundle, docs/bundles.md) with
+  // memory bounded by one batch. Pointers from GetRecord are invalid after.
+  Status Flush() {
     for (auto& [id, feed] : feeds_) {
       if (feed.dirty) NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.feeds, format::FeedKey(id), format::EncodeFeedValue(feed.record)));
+      feed.dirty = false;
     }
     int64_t live_delta[kRecordTypeCount] = {};
     for (auto& [id, record] : records_) {  // id order: new ids are appended
@@ -217,7 +228,8 @@ class Store::Writer {
     for (auto& [key, value] : counters_) {
       NCEN_RETURN_IF_ERROR(txn_.Put(dbs_.meta, AsBytes(key), MetaU64(value)));
     }
-    return txn_.Commit();
+    records_.clear();
+    return Status::Ok();
   }
 
   void SetCounter(const std::string& key, uint64_t value) { counters_[key] = value; }

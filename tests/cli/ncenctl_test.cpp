@@ -2579,3 +2579,96 @@ TEST_CASE("msg send, sent, read and thread at the sender; status counts what was
   CHECK(del.exit_code == 1);
   CHECK(Contains(del.err, "message"));
 }
+
+// ---- Offline bundles (docs/bundles.md) ----
+
+namespace {
+
+// A post and a hub that know each other, and the post's samples.
+struct BundlePair {
+  Node post{"Torkham post", "post"};
+  Node hub{"Islamabad hub", "hub"};
+  BundlePair() {
+    REQUIRE(post.Ctl({"peers", "add", "--name", "hub", "--id", hub.node_id()}).exit_code == 0);
+    REQUIRE(hub.Ctl({"peers", "add", "--name", "torkham", "--id", post.node_id()}).exit_code == 0);
+    AddAllSamples(post);
+  }
+  static std::string Digest(const Node& n) { return n.Status()["frontier_digest"].get<std::string>(); }
+};
+
+}  // namespace
+
+TEST_CASE("bundle create, inspect and import carry a post's records to its hub, once", "[cli][bundles]") {
+  BundlePair p;
+  std::string file = p.post.dir() + "/to-hub.ncb";
+  RunResult created = p.post.Ctl({"bundle", "create", "--for", "hub", "--out", file, "--max-bytes", "4096"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  std::vector<std::string> parts;
+  for (const auto& e : fs::directory_iterator(p.post.dir())) {
+    if (e.path().filename().string().rfind("to-hub.ncb.part", 0) == 0) parts.push_back(e.path().string());
+  }
+  REQUIRE(parts.size() >= 2);
+  std::sort(parts.rbegin(), parts.rend());  // last part first
+
+  std::vector<std::string> inspect = {"bundle", "inspect", "--json"};
+  inspect.insert(inspect.end(), parts.begin(), parts.end());
+  json info = ParseOut(p.hub.Ctl(inspect));
+  CHECK(info["author"] == p.post.node_id());
+  CHECK(info["for"] == p.hub.node_id());
+  CHECK(info["entries"].get<uint64_t>() == SampleNames().size());
+  CHECK(info["parts"].size() == parts.size());
+  CHECK(info["problem"].is_null());
+  CHECK(p.hub.Status()["entries"] == 0);  // inspect applies nothing
+
+  std::vector<std::string> import = {"bundle", "import"};
+  import.insert(import.end(), parts.begin(), parts.end());
+  RunResult first = p.hub.Ctl(import);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(Contains(first.out, "applied " + std::to_string(SampleNames().size()) + " entries from torkham"));
+  CHECK(BundlePair::Digest(p.hub) == BundlePair::Digest(p.post));
+  RunResult again = p.hub.Ctl(import);
+  REQUIRE(again.exit_code == 0);
+  CHECK(Contains(again.out, "nothing new"));
+  CHECK(Contains(again.out, "nothing changed"));
+}
+
+TEST_CASE("bundle import refuses a missing or tampered part in one line and applies nothing", "[cli][bundles]") {
+  BundlePair p;
+  std::string file = p.post.dir() + "/b.ncb";
+  REQUIRE(p.post.Ctl({"bundle", "create", "--for", "hub", "--out", file, "--max-bytes", "4096"}).exit_code == 0);
+  std::vector<std::string> parts;
+  for (const auto& e : fs::directory_iterator(p.post.dir())) {
+    if (e.path().filename().string().rfind("b.ncb.part", 0) == 0) parts.push_back(e.path().string());
+  }
+  std::sort(parts.begin(), parts.end());
+  REQUIRE(parts.size() >= 2);
+
+  SECTION("missing") {
+    RunResult r = p.hub.Ctl({"bundle", "import", parts.back()});
+    CHECK(r.exit_code == 1);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, "part(s) 1"));
+  }
+  SECTION("tampered") {
+    std::string bytes = ReadFile(parts.front());
+    bytes[100] ^= 0x01;
+    WriteFile(parts.front(), bytes);
+    std::vector<std::string> args = {"bundle", "import"};
+    args.insert(args.end(), parts.begin(), parts.end());
+    RunResult r = p.hub.Ctl(args);
+    CHECK(r.exit_code == 2);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, "part 1 of"));
+    CHECK(Contains(r.err, "damaged"));
+  }
+  SECTION("not a bundle") {
+    std::string junk = p.hub.Write("junk.ncb", "this is not a bundle at all, but long enough to hold a header.....");
+    RunResult r = p.hub.Ctl({"bundle", "import", junk});
+    CHECK(r.exit_code == 2);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, "not an ncen bundle"));
+  }
+  CHECK(p.hub.Status()["entries"] == 0);
+}

@@ -6,6 +6,7 @@
 //   ncen-bench read [--records N]  index catch-up, get and indexed search on N records
 //   ncen-bench channel             handshake CPU per side, bulk MB/s over the
 //                                  encrypted loopback channel
+//   ncen-bench bundle N            bundle create and import of N entries, size against raw
 //   ncen-bench sync-cold N         two ncen-node processes: full sync of N entries
 //   ncen-bench sync-noop N         ... already equal: connect, handshake, nothing to do
 //   ncen-bench sync-incr N M       ... M new entries on top of N shared
@@ -242,6 +243,10 @@ int main(int argc, char** argv) {
       rc = bench::SyncBench(sync);
     });
   }
+  uint64_t bundle_n = 100000;
+  auto* bundle = app.add_subcommand("bundle", "offline bundle of N entries: create, import, size against raw");
+  bundle->add_option("N", bundle_n, "entries (default 100000)")->check(kCount);
+  bundle->callback([&] { rc = bench::BundleBench(bundle_n, json); });
   bench::SharingBenchArgs sharing;
   auto* share = app.add_subcommand("sharing", "stats over N seizures and N reports; releasing M seizures at once");
   share->add_option("--records", sharing.records, "seizures, and reports (default 1000000)")->check(kCount);

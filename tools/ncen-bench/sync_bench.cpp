@@ -35,6 +35,7 @@
 #include "base/check.h"
 #include "base/rng.h"
 #include "node/config.h"
+#include "node/bundles.h"
 #include "node/daemon.h"
 #include "node/node_dir.h"
 #include "storage/membership.h"
@@ -431,6 +432,61 @@ int CompareMembership(const SyncBenchArgs& args) {
 }
 
 }  // namespace
+
+// ncen-bench bundle N: the source writes a bundle of N entries for the
+// sink (`bundle create`), the sink imports it (`bundle import`, one durable
+// commit), in this process, as ncenctl does. Size is compared with the
+// entries' header + payload bytes (the "raw" of docs/performance.md).
+int BundleBench(uint64_t n, bool json) {
+  Bench bench;
+  bench.Fill(n);
+  {
+    auto config = node::LoadConfig(bench.sink_dir).value();
+    auto source_id = node::OpenNodeDir(bench.source_dir).value().identity.public_key();
+    config.peers.push_back({"source", source_id, "", node::AllScopes()});
+    NCEN_CHECK(node::SaveConfig(bench.sink_dir, config).ok());
+  }
+  const std::string out = bench.root + "/bundle.ncb";
+  auto t0 = Clock::now();
+  auto source = node::OpenNodeDir(bench.source_dir);
+  NCEN_CHECK(source.ok());
+  node::BundleCreateOptions o;
+  o.peer = "sink";
+  o.out = out;
+  auto written = node::CreateBundle(bench.source_dir, source.value(), o);
+  if (!written.ok()) {
+    std::fprintf(stderr, "ncen-bench: bundle create: %s\n", written.status().ToString().c_str());
+    return 2;
+  }
+  auto t1 = Clock::now();
+  auto sink = node::OpenNodeDir(bench.sink_dir);
+  NCEN_CHECK(sink.ok());
+  auto imported = node::ImportBundle(bench.sink_dir, sink.value(), written->files);
+  if (!imported.ok()) {
+    std::fprintf(stderr, "ncen-bench: bundle import: %s\n", imported.status().ToString().c_str());
+    return 2;
+  }
+  auto t2 = Clock::now();
+  bool equal = source->store->FrontierDigest().value() == sink->store->FrontierDigest().value();
+  double create_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  double import_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  double ratio = static_cast<double>(written->file_bytes) / static_cast<double>(written->header_payload_bytes);
+  if (json) {
+    nlohmann::json j = {{"bench", "bundle"}, {"entries", n}, {"create_ms", create_ms}, {"import_ms", import_ms},
+                        {"bundle_bytes", written->file_bytes}, {"raw_bytes", written->header_payload_bytes},
+                        {"transfer_bytes", written->manifest.raw_bytes}, {"size_ratio", ratio},
+                        {"applied", imported->applied}, {"digests_equal", equal}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("bundle %llu entries: create %.0f ms, import %.0f ms (%.0f entries/s); %llu bytes, %.3f of raw "
+                "header+payload (%llu bytes); applied %llu; digests %s\n",
+                static_cast<unsigned long long>(n), create_ms, import_ms, n / (import_ms / 1000.0),
+                static_cast<unsigned long long>(written->file_bytes), ratio,
+                static_cast<unsigned long long>(written->header_payload_bytes),
+                static_cast<unsigned long long>(imported->applied), equal ? "equal" : "DIFFER");
+  }
+  return equal && imported->applied == n ? 0 : 1;
+}
 
 int SyncBench(const SyncBenchArgs& args) {
   if (args.members > 0) return CompareMembership(args);

@@ -19,5 +19,7 @@ struct SyncBenchArgs {
 };
 
 int SyncBench(const SyncBenchArgs& args);
+// ncen-bench bundle N: bundle create and import of N entries (docs/bundles.md).
+int BundleBench(uint64_t n, bool json);
 
 }  // namespace ncen::bench

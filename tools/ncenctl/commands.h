@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "node/stats.h"
@@ -154,6 +155,17 @@ Status Rekey(const Globals& g);
 Status Members(const Globals& g);
 Status Violations(const Globals& g);
 Status ViolationsClear(const Globals& g, const std::string& author);
+
+// Offline bundles (tools/ncenctl/bundles.cpp, docs/bundles.md).
+struct BundleCreateArgs {
+  std::string peer, out;
+  uint64_t max_bytes = 0;
+  std::string since;  // a JSON frontier, or a file holding one
+  bool full = false;  // everything, whatever the peer acknowledged
+};
+Status BundleCreate(const Globals& g, const BundleCreateArgs& a);
+Status BundleImport(const Globals& g, const std::vector<std::string>& files);
+Status BundleInspect(const Globals& g, const std::vector<std::string>& files);
 
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);

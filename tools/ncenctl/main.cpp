@@ -50,6 +50,8 @@ struct Args {
   bool pending = false;
   ctl::StatsOptions stats;
   std::string format;
+  ctl::BundleCreateArgs bundle;
+  std::vector<std::string> files;
 
   // A callback that runs `fn` and keeps its Status for main.
   template <typename Fn>
@@ -405,6 +407,28 @@ void AddConfigCommands(CLI::App& app, Args& a) {
   set->callback(a.Run([&a] { return ctl::ConfigSet(a.g, a.setting, a.value); }));
 }
 
+void AddBundleCommands(CLI::App& app, Args& a) {
+  auto* bundle = app.add_subcommand("bundle", "offline exchange by USB stick or courier (docs/bundles.md)");
+  bundle->require_subcommand(1);
+  auto* create = bundle->add_subcommand("create", "write what a peer lacks, from the frontier it last acknowledged, "
+                                                  "to a signed, compressed bundle");
+  create->add_option("--for", a.bundle.peer, "the peer: its name in ncen.toml or its node id")->required();
+  create->add_option("--out", a.bundle.out, "the file; with several parts FILE.partK-of-N")->required();
+  create->add_option("--max-bytes", a.bundle.max_bytes, "split into parts of at most this many bytes "
+                                                       "(e.g. 4294967295 for FAT32, 25000000 for e-mail)")
+      ->check(CLI::Range(uint64_t{4096}, UINT64_MAX));
+  create->add_option("--since", a.bundle.since, "what the peer holds, instead of its acknowledgements: a JSON "
+                                               "frontier or a file with one (bundle inspect --json of its bundle)");
+  create->add_flag("--full", a.bundle.full, "everything the peer may receive, whatever it acknowledged");
+  create->callback(a.Run([&a] { return ctl::BundleCreate(a.g, a.bundle); }));
+  auto* import_cmd = bundle->add_subcommand("import", "verify a bundle and apply it, all or nothing");
+  import_cmd->add_option("FILES", a.files, "the bundle's file or all its parts, in any order")->required();
+  import_cmd->callback(a.Run([&a] { return ctl::BundleImport(a.g, a.files); }));
+  auto* inspect = bundle->add_subcommand("inspect", "show what a bundle holds and check its parts, applying nothing");
+  inspect->add_option("FILES", a.files, "the bundle's file or its parts (the last one holds the manifest)")->required();
+  inspect->callback(a.Run([&a] { return ctl::BundleInspect(a.g, a.files); }));
+}
+
 // One line for a command line CLI11 refused, naming a mistyped command
 // instead of "A subcommand is required".
 std::string DescribeParseError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
@@ -457,6 +481,7 @@ int Main(int argc, char** argv) {
   AddMarkCommands(app, a);
   AddConfigCommands(app, a);
   AddNetworkCommands(app, a);
+  AddBundleCommands(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
