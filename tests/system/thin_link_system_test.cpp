@@ -3,19 +3,21 @@
 // the relay, the relay dials the hub. 64 kbit/s each way, 600 ms round trip,
 // the link of a remote post on a VSAT or a poor mobile data line.
 //
-// The backlog is 5,000 lean seizures (date, country, office, one goods line:
-// a few hundred bytes as an entry instead of the ~890 of the generator's
-// realistic ones), so that the transfer alone takes about two and a half
-// minutes at 64 kbit/s rather than nine; what is tested is that the sync
-// finishes, not the size of a record.
+// The backlog is 5,000 lean seizures (reference, date, country, office, one
+// goods line): 593 bytes per entry on the wire (measured on loopback,
+// against ~965 for the generator's realistic ones), 2.97 MB in all, so the
+// transfer alone takes 371 s at 64 kbit/s (10 minutes with realistic
+// records). What is tested is that the sync finishes, not a record's size.
 //
-// Slow (minutes each) and hidden: run them alone with
-//   ctest -L thinlink        or   system/thin_link_system_test "[thinlink]"
-// Each gives up with a clear failure after 8 minutes.
+// Slow (6+ minutes each when they pass) and hidden: run them alone with
+//   ctest -L thinlink        or   tests/thin_link_system_test "[thinlink]"
+// Each gives up with a clear failure after 12 minutes (about twice the bare
+// transfer time; NCEN_THINLINK_TIMEOUT_S=SECONDS changes it).
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,7 +35,12 @@ using namespace std::chrono_literals;
 constexpr uint64_t kBacklogEntries = 5000;
 constexpr uint64_t kLinkBitsPerSecond = 64000;
 constexpr uint32_t kRoundTripMs = 600;
-constexpr auto kGiveUpAfter = 8min;
+constexpr auto kGiveUpAfterDefault = std::chrono::seconds(12 * 60);
+
+std::chrono::seconds GiveUpAfter() {
+  const char* env = std::getenv("NCEN_THINLINK_TIMEOUT_S");
+  return env ? std::chrono::seconds(std::atoi(env)) : kGiveUpAfterDefault;
+}
 
 // `n` small valid seizures as NDJSON for `ncenctl import --json`.
 void WriteLeanSeizures(const std::string& path, uint64_t n) {
@@ -66,7 +73,7 @@ std::string LastLines(const std::string& text, size_t lines) {
 
 // The post holds the backlog, then both daemons start with the emulated link
 // between them; returns when the hub holds every entry and the post reports
-// being in sync, or fails after kGiveUpAfter.
+// being in sync, or fails after GiveUpAfter().
 void SyncBacklogOverThinLink(uint32_t cut_interval_ms) {
   TempDir root;
   NodeProc hub(root, "hub", "hub", true);
@@ -90,7 +97,8 @@ void SyncBacklogOverThinLink(uint32_t cut_interval_ms) {
 
   uint64_t at_hub = 0;
   auto last_report = start;
-  while (Clock::now() - start < kGiveUpAfter) {
+  const auto give_up_after = GiveUpAfter();
+  while (Clock::now() - start < give_up_after) {
     at_hub = Status(hub.dir)["entries"];
     if (at_hub == kBacklogEntries) break;
     if (Clock::now() - last_report > 30s) {
@@ -114,7 +122,7 @@ void SyncBacklogOverThinLink(uint32_t cut_interval_ms) {
                 << LastLines(post_log, 20) << "\nhub log (last lines):\n"
                 << LastLines(hub_log, 20));
   if (at_hub != kBacklogEntries) {
-    FAIL("the backlog did not reach the hub within " << std::chrono::duration<double>(kGiveUpAfter).count()
+    FAIL("the backlog did not reach the hub within " << give_up_after.count()
                                                      << " s over the thin link");
   }
   std::fprintf(stderr, "thin link: the hub holds all %llu entries after %.1f s (%llu bytes to the hub, %.0f per entry)\n",
