@@ -136,8 +136,8 @@ int LinkSync(const LinkBenchArgs& args, const tools::LinkOptions& options) {
     std::printf("  entries at the hub                   %10llu of %llu\n", static_cast<unsigned long long>(hub_entries),
                 static_cast<unsigned long long>(args.n));
     std::printf("  header + payload per entry           %10.1f bytes\n", entry_mean);
-    std::printf("  wire bytes per entry (both ways)     %10.1f bytes (%.3f x); to hub %llu, to post %llu\n",
-                per_entry, per_entry / entry_mean, static_cast<unsigned long long>(c.bytes_to_target),
+    std::printf("  wire bytes per entry (both ways)     %10.1f bytes (%.3f x)%s; to hub %llu, to post %llu\n",
+                per_entry, per_entry / entry_mean, run.ok ? "" : " SO FAR, incl. resent", static_cast<unsigned long long>(c.bytes_to_target),
                 static_cast<unsigned long long>(c.bytes_from_target));
     if (options.rate_bits_per_s > 0) std::printf("  link use toward the hub             %10.1f %%\n", use * 100);
     std::printf("  connections %llu, cuts %llu\n", static_cast<unsigned long long>(c.connections_accepted),
