@@ -15,6 +15,15 @@
 //                                  reports the median; sync-cold and sync-noop:
 //                                  --members M also runs it in a network of M
 //                                  certified nodes, alternating, and compares)
+//   ncen-bench link-sync [N] [--rate R] [--rtt MS] [--cut S]
+//                                  N new seizures at a post to its hub through an
+//                                  emulated thin link (default 5000, 256kbit, 600 ms)
+//   ncen-bench link-noop [N] [--rate R] [--rtt MS]
+//                                  a no-op sync over that link, in round trips
+//   ncen-bench wire-bytes [N] [--pushes P]
+//                                  wire bytes per entry: cold sync of N (100000)
+//                                  and P (200) single live pushes, through the relay
+//                                  (link-*, wire-bytes: see link_bench.cpp)
 //   ncen-bench blobs [--mib N] [--backlog-mib M]
 //                                  photos: add a 5 MB JPEG, replicate 1 GiB, a
 //                                  seizure during a 500 MB backlog
@@ -45,6 +54,7 @@
 #include "tools/ncen-bench/blob_bench.h"
 #include "tools/ncen-bench/message_bench.h"
 #include "tools/ncen-bench/channel_bench.h"
+#include "tools/ncen-bench/link_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
 #include "tools/ncen-bench/temp_store.h"
 #include "tools/ncen-bench/sync_bench.h"
@@ -247,6 +257,35 @@ int main(int argc, char** argv) {
   auto* bundle = app.add_subcommand("bundle", "offline bundle of N entries: create, import, size against raw");
   bundle->add_option("N", bundle_n, "entries (default 100000)")->check(kCount);
   bundle->callback([&] { rc = bench::BundleBench(bundle_n, json); });
+  bench::LinkBenchArgs link;
+  for (const char* mode : {"link-sync", "link-noop", "wire-bytes"}) {
+    std::string m = mode;
+    auto* sub = app.add_subcommand(mode, "replication through an emulated thin link: " + m);
+    sub->add_option("N", link.n,
+                    m == "link-sync"   ? "new seizures at the post (default 5000)"
+                    : m == "link-noop" ? "entries both hold (default 10000)"
+                                       : "entries in the cold sync (default 100000)")
+        ->check(kCount);
+    sub->add_option("--rate", link.rate,
+                    std::string("bits per second each way: 64kbit, 2mbit, 9600, unlimited (default ") +
+                        (m == "wire-bytes" ? "unlimited)" : "256kbit)"));
+    sub->add_option("--rtt", link.rtt_ms,
+                    std::string("round-trip time in ms (default ") + (m == "wire-bytes" ? "0)" : "600)"))
+        ->check(CLI::Range(0, 60000));
+    sub->add_option("--timeout", link.timeout_s, "give up (exit 1) after this many seconds (default 600)")
+        ->check(CLI::Range(1.0, 86400.0));
+    if (m == "link-sync") {
+      sub->add_option("--cut", link.cut_s, "close the link every S seconds (default never)")->check(CLI::Range(1, 86400));
+    }
+    if (m == "wire-bytes") {
+      sub->add_option("--pushes", link.pushes, "single live pushes measured (default 200)")->check(CLI::Range(1, 100000));
+    }
+    sub->callback([&, mode] {
+      link.mode = mode;
+      link.json = json;
+      rc = bench::LinkBench(link);
+    });
+  }
   bench::SharingBenchArgs sharing;
   auto* share = app.add_subcommand("sharing", "stats over N seizures and N reports; releasing M seizures at once");
   share->add_option("--records", sharing.records, "seizures, and reports (default 1000000)")->check(kCount);
