@@ -7,6 +7,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "base/check.h"
+#include "base/compress.h"
 #include "base/limits.h"
 #include "base/text.h"
 #include "replication/schema/wire.capnp.h"
@@ -103,6 +105,17 @@ Result<Message> ReadRoot(wire::Message::Reader m, const word* base, ByteView byt
       hello.name = ReadText(h.getName(), limits::kPeerNameBytesMax);
       hello.role = ReadText(h.getRole(), limits::kPeerRoleBytesMax);
       NCEN_ASSIGN_OR_RETURN(hello.frontier, ReadHeads(h.getFrontier()));
+      if (h.hasFrontierPacked() && h.getFrontierPacked().size() > 0) {
+        if (!hello.frontier.empty()) return Corruption("hello has a frontier both packed and not");
+        auto packed = h.getFrontierPacked();
+        NCEN_ASSIGN_OR_RETURN(Bytes inner, DecompressWhole(ByteView(packed.begin(), packed.size()),
+                                                           limits::kMessageBytesMax));
+        auto decoded = DecodeMessage(inner);
+        if (!decoded.ok()) return decoded.status().WithContext("hello's packed frontier");
+        auto* heads = std::get_if<HeadsMsg>(&decoded.value());
+        if (!heads) return Corruption("hello's packed frontier is not a heads message");
+        hello.frontier = std::move(heads->frontier);
+      }
       NCEN_ASSIGN_OR_RETURN(hello.forks, ReadForks(h.getForkEvidence()));
       return Message(std::move(hello));
     }
@@ -336,7 +349,15 @@ void EncodeMessageInto(const Message& message, Bytes& out) {
           h.setNodeId(DataOf(msg.node_id));
           h.setName(Cut(msg.name, limits::kPeerNameBytesMax));
           h.setRole(Cut(msg.role, limits::kPeerRoleBytesMax));
-          WriteHeads(h.initFrontier(static_cast<unsigned>(msg.frontier.size())), msg.frontier);
+          if (msg.protocol_version >= 4 && !msg.frontier.empty()) {
+            // Packed: authors repeat (one per scope), and a post's link is thin.
+            Bytes heads = EncodeMessage(HeadsMsg{msg.frontier});
+            auto packed = CompressWhole(heads, 3);
+            NCEN_CHECK(packed.ok());
+            h.setFrontierPacked(capnp::Data::Reader(packed->data(), packed->size()));
+          } else {
+            WriteHeads(h.initFrontier(static_cast<unsigned>(msg.frontier.size())), msg.frontier);
+          }
           WriteForks(h.initForkEvidence(static_cast<unsigned>(msg.forks.size())), msg.forks);
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           auto a = m.initAck();

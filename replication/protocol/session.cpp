@@ -352,7 +352,11 @@ Status Session::OnHello(const HelloMsg& hello, int64_t now_ms) {
   peer_role_ = hello.role;
   for (const auto& fork : hello.forks) NCEN_RETURN_IF_ERROR(AdoptForkEvidence(fork, now_ms));
   for (const FeedHeadMsg& h : hello.frontier) NCEN_RETURN_IF_ERROR(LearnPeerHead(h, now_ms));
-  return Pump(now_ms);
+  NCEN_RETURN_IF_ERROR(Pump(now_ms));
+  // Photos to ask for, or "none" (an empty want), at once rather than at
+  // the next tick: a no-op sync is then one exchange after the handshake.
+  UpdateProgress(now_ms);
+  return RefreshWants(now_ms);
 }
 
 Status Session::OnHeads(const HeadsMsg& heads, int64_t now_ms) {

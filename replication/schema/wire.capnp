@@ -36,13 +36,17 @@ struct ForkEvidence {
 }
 
 struct Hello {
-  protocolVersion @0 :UInt32;   # 3 (2 had no blobs)
+  protocolVersion @0 :UInt32;   # 4 (3: no compression; 2: no blobs)
   nodeId @1 :Data;              # must equal the channel's authenticated key
   name @2 :Text;
   role @3 :Text;                # "post", "hub", "regional"
   frontier @4 :List(FeedHead);  # every feed the receiver may have (its scopes)
   forked @5 :List(FeedRef);     # version 1 only: a claim without evidence; not sent, ignored
   forkEvidence @6 :List(ForkEvidence);  # this node's fork reports in the receiver's scopes
+  # Version 4: `frontier` left empty and sent here instead, as a zstd-compressed
+  # Message holding `heads` (docs/protocol.md §2a): the hello is the one
+  # message not in the compressed stream.
+  frontierPacked @7 :Data;
 }
 
 # Entries of one or more feeds, each feed's entries contiguous and in seq

@@ -10,6 +10,10 @@
 
 namespace ncen::transport {
 
+namespace {
+constexpr size_t kWriteSliceBytes = 256 << 10;
+}  // namespace
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -105,10 +109,10 @@ Connection::Connection(tcp::socket socket, crypto::NoiseRole role, const crypto:
       socket_(std::move(socket)),
       watchdog_(socket_.get_executor()),
       channel_(role, me, std::move(options), std::move(check)),
-      pace_timer_(socket_.get_executor()),
       limits_(limits),
       handler_(std::move(handler)),
-      slot_(std::move(slot)) {
+      slot_(std::move(slot)),
+      pace_timer_(socket_.get_executor()) {
   remote_address_ = EndpointText(socket_);
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
@@ -245,7 +249,10 @@ void Connection::Flush() {
     if (channel_.HasOutput()) writing_ = channel_.TakeOutput();
   }
   if (write_offset_ < writing_.size()) {
-    size_t n = writing_.size() - write_offset_;
+    // At most 256 KiB per write: the write watchdog sees progress per
+    // piece, so a photo chunk crossing a 64 kbit/s link for two minutes is
+    // not taken for a peer that reads nothing.
+    size_t n = std::min(writing_.size() - write_offset_, kWriteSliceBytes);
     if (rate_ > 0) {
       // Slices of ~50 ms of the cap; the bucket holds at most two.
       const double slice = std::max(static_cast<double>(rate_) / 20.0, 512.0);

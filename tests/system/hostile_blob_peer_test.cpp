@@ -27,6 +27,7 @@
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "media/sample_photo.h"
+#include "base/compress.h"
 #include "replication/protocol/messages.h"
 #include "replication/protocol/wire_codec.h"
 #include "replication/transport/channel.h"
@@ -119,6 +120,13 @@ class HostilePeer {
   void SendRaw(ByteView bytes) {
     Bytes wire(bytes.begin(), bytes.end());
     REQUIRE(encoder_.Encode(wire).ok());
+    REQUIRE(channel_.Send(wire).ok());
+    Bytes out = channel_.TakeOutput();
+    unsent_.insert(unsent_.end(), out.begin(), out.end());
+    Flush(10s);
+  }
+  // Bytes as they go on the wire (wire_codec.h), bypassing the encoder.
+  void SendWire(ByteView wire) {
     REQUIRE(channel_.Send(wire).ok());
     Bytes out = channel_.TakeOutput();
     unsent_.insert(unsent_.end(), out.begin(), out.end());
@@ -455,4 +463,49 @@ TEST_CASE("a hub refuses a truncated blob data message as corrupt", "[system][ho
   CHECK(peer->WaitClosed(5s));
   w.CheckLogged("session with mallory failed", "CORRUPTION");
   w.CheckHealthyAndServesHonestNode();
+}
+
+TEST_CASE("a hub ends the session of a peer whose compressed stream is a bomb, garbage or an unknown flag",
+          "[system][hostile][wire]") {
+  HubWithPhoto w;
+  auto peer = w.Connect();
+  Bytes wire = {replication::kWireZstd};
+  std::string expect;
+  SECTION("a piece that decompresses to more than a message may hold") {
+    StreamCompressor c;
+    REQUIRE(c.Compress(Bytes(limits::kMessageBytesMax + 4096, 0), wire).ok());
+    REQUIRE(wire.size() < 4096);  // a few kB on the wire
+    expect = "decompresses to more than";
+  }
+  SECTION("bytes that are not zstd") {
+    for (int i = 0; i < 64; ++i) wire.push_back(static_cast<uint8_t>(i * 37));
+    expect = "bad compressed data";
+  }
+  SECTION("an unknown flag") {
+    wire = {9, 0, 0, 0, 0, 0, 0, 0, 0};
+    expect = "unknown wire flag 9";
+  }
+  uint64_t rss_before = VmRssKiB(w.hub.daemon.pid());
+  peer->SendWire(wire);
+  CHECK(peer->WaitClosed(5s));
+  w.CheckLogged("session with mallory failed", expect);
+  CHECK(VmRssKiB(w.hub.daemon.pid()) < rss_before + 32 * 1024);
+  w.CheckHealthyAndServesHonestNode();
+}
+
+TEST_CASE("a peer speaking the old protocol version is refused at its hello with a clear line",
+          "[system][hostile][wire]") {
+  HubWithPhoto w;
+  HostilePeer peer(w.mallory, w.address);
+  replication::HelloMsg hello;
+  hello.protocol_version = 3;
+  hello.node_id = w.mallory.public_key();
+  hello.name = "mallory";
+  hello.role = "post";
+  peer.Send(hello);  // the first message goes as it is, as version 3 sent it
+  CHECK(peer.WaitClosed(5s));
+  w.CheckLogged("session with mallory failed", "peer speaks protocol version 3, this node 4");
+  // The hub's own hello, the first message it sent, is readable by version 3.
+  REQUIRE(!peer.received().kinds.empty());
+  CHECK(peer.received().kinds[0] == std::string("hello"));
 }

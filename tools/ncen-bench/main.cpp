@@ -246,6 +246,10 @@ int main(int argc, char** argv) {
                       "also run each step on members of a network of this many certified nodes, alternating "
                       "with stores of no network (e.g. 2000)")
           ->check(CLI::Range(102, 100000));
+      if (std::string(mode) == "sync-cold") {
+        sub->add_flag("--compare-compression", sync.compare_compression,
+                      "run each step twice per run, alternating: wire compressed (level 1) and not (level 0)");
+      }
     }
     sub->callback([&, mode] {
       sync.mode = mode;

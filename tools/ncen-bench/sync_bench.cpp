@@ -137,6 +137,60 @@ int CompareMembership(const SyncBenchArgs& args) {
   return 0;
 }
 
+// --compare-compression: a cold sync with the wire compressed (level 1) and
+// not (level 0), alternating run by run, and the difference in time and bytes.
+int CompareCompression(const SyncBenchArgs& args) {
+  Bench zstd;
+  zstd.Fill(args.n);
+  Bench plain(zstd, 0);
+  plain.compress_level = 0;
+  for (Bench* b : {&zstd, &plain}) {
+    b->StartSource();
+    b->SaveEmptySink();
+  }
+  std::vector<Bench::Run> on, off;
+  for (int r = 0; r < args.runs; ++r) {
+    for (bool compressed : {r % 2 == 0, r % 2 == 1}) {
+      Bench& b = compressed ? zstd : plain;
+      b.RestoreEmptySink();
+      (compressed ? on : off).push_back(b.SyncOnce());
+    }
+  }
+  plain.StopSource();
+  zstd.StopSource();
+  Bench::Run a = Median(on), b = Median(off);
+  double cost = (a.wall_ms - b.wall_ms) / b.wall_ms * 100.0;
+  double raw = static_cast<double>(zstd.entry_bytes) / static_cast<double>(std::max<uint64_t>(1, zstd.entries));
+  auto per_entry = [&](const Bench::Run& r) { return static_cast<double>(r.wire_bytes) / static_cast<double>(args.n); };
+  if (args.json) {
+    nlohmann::ordered_json out;
+    out["benchmark"] = "sync-cold-compression";
+    out["n"] = args.n;
+    out["runs"] = args.runs;
+    out["compressed_wall_ms"] = a.wall_ms;
+    out["uncompressed_wall_ms"] = b.wall_ms;
+    out["cost_percent"] = cost;
+    out["compressed_wire_bytes_per_entry"] = per_entry(a);
+    out["uncompressed_wire_bytes_per_entry"] = per_entry(b);
+    out["entry_bytes_mean"] = raw;
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::printf("sync-cold: N=%llu, 100 feeds, mean entry (header + payload) %.0f bytes; wire compressed vs not, "
+              "alternating\n",
+              static_cast<unsigned long long>(args.n), raw);
+  auto line = [&](const char* what, const Bench::Run& median, const std::vector<Bench::Run>& runs) {
+    std::printf("  %-14s %10.1f ms (median of %d; runs", what, median.wall_ms, args.runs);
+    for (const auto& r : runs) std::printf(" %.1f", r.wall_ms);
+    std::printf("), %.0f entries/s, %.1f wire bytes per entry (%.3f of header + payload)\n",
+                static_cast<double>(args.n) / (median.wall_ms / 1000.0), per_entry(median), per_entry(median) / raw);
+  };
+  line("compressed", a, on);
+  line("uncompressed", b, off);
+  std::printf("  compression costs %+.1f %% of the time\n", cost);
+  return 0;
+}
+
 }  // namespace
 
 // ncen-bench bundle N: the source writes a bundle of N entries for the
@@ -152,6 +206,8 @@ int BundleBench(uint64_t n, bool json) {
     config.peers.push_back({"source", source_id, "", node::AllScopes()});
     NCEN_CHECK(node::SaveConfig(bench.sink_dir, config).ok());
   }
+  // The same entries by a cold sync, in the same run (untouched copies).
+  Bench cold(bench, 0);
   const std::string out = bench.root + "/bundle.ncb";
   auto t0 = Clock::now();
   auto source = node::OpenNodeDir(bench.source_dir);
@@ -177,8 +233,12 @@ int BundleBench(uint64_t n, bool json) {
   double create_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   double import_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
   double ratio = static_cast<double>(written->file_bytes) / static_cast<double>(written->header_payload_bytes);
+  cold.StartSource();
+  Bench::Run sync = cold.SyncOnce();
+  cold.StopSource();
   if (json) {
     nlohmann::json j = {{"bench", "bundle"}, {"entries", n}, {"create_ms", create_ms}, {"import_ms", import_ms},
+                        {"sync_cold_ms", sync.wall_ms},
                         {"bundle_bytes", written->file_bytes}, {"raw_bytes", written->header_payload_bytes},
                         {"transfer_bytes", written->manifest.raw_bytes}, {"size_ratio", ratio},
                         {"applied", imported->applied}, {"digests_equal", equal}};
@@ -190,12 +250,15 @@ int BundleBench(uint64_t n, bool json) {
                 static_cast<unsigned long long>(written->file_bytes), ratio,
                 static_cast<unsigned long long>(written->header_payload_bytes),
                 static_cast<unsigned long long>(imported->applied), equal ? "equal" : "DIFFER");
+    std::printf("  sync-cold of the same entries in the same run: %.0f ms; create %.2fx, import %.2fx its time\n",
+                sync.wall_ms, create_ms / sync.wall_ms, import_ms / sync.wall_ms);
   }
   return equal && imported->applied == n ? 0 : 1;
 }
 
 int SyncBench(const SyncBenchArgs& args) {
   if (args.members > 0) return CompareMembership(args);
+  if (args.compare_compression) return CompareCompression(args);
   Bench bench;
   bench.Fill(args.n);
   double mean_entry = static_cast<double>(bench.entry_bytes) / static_cast<double>(std::max<uint64_t>(1, bench.entries));

@@ -15,6 +15,9 @@ struct SyncBenchArgs {
   // stores of no network, and on members of a network of this many certified
   // nodes (docs/membership.md), to measure what the certificate checks cost.
   uint64_t members = 0;
+  // sync-cold: runs each step twice per run, alternating, with compression
+  // off and on (ncen-node --compress-level 0 and 1): what zstd costs.
+  bool compare_compression = false;
   bool json = false;
 };
 

@@ -227,9 +227,13 @@ struct Bench {
     NCEN_CHECK(node->store->CatchUpIndexAll().ok());
   }
 
+  // ncen-node --compress-level of both nodes (0: sent uncompressed).
+  int compress_level = 1;
+
   void StartSource() {
     fs::remove(source_dir + "/ncen-node.address");
-    source_pid = Spawn({NodeBinary(), "--data", source_dir}, root + "/source.log");
+    source_pid = Spawn({NodeBinary(), "--data", source_dir, "--compress-level", std::to_string(compress_level)},
+                       root + "/source.log");
     std::string address;
     for (int i = 0; i < 1000 && address.empty(); ++i) {
       std::ifstream in(source_dir + "/ncen-node.address");
@@ -285,7 +289,9 @@ struct Bench {
     std::string log_path = root + "/sink.log";
     size_t log_size = ReadAll(log_path).size();
     auto start = Clock::now();
-    pid_t pid = Spawn({NodeBinary(), "--data", sink_dir, "--once", "--timeout", std::to_string(timeout_s)}, log_path);
+    pid_t pid = Spawn({NodeBinary(), "--data", sink_dir, "--once", "--timeout", std::to_string(timeout_s),
+                       "--compress-level", std::to_string(compress_level)},
+                      log_path);
     int status = 0;
     while (::waitpid(pid, &status, WNOHANG) == 0) {
       SampleProc(pid, run.sink);
@@ -325,11 +331,14 @@ struct Bench {
 
   // --members: a copy of `other` (its source stopped) whose source and sink
   // are members of a network of `members` certified nodes.
+  // members 0: a plain copy.
   Bench(const Bench& other, uint64_t members) : Bench(CopyTag{}) {
     fs::copy(other.source_dir, source_dir, fs::copy_options::recursive);
     fs::copy(other.sink_dir, sink_dir, fs::copy_options::recursive);
     entries = other.entries;
     entry_bytes = other.entry_bytes;
+    compress_level = other.compress_level;
+    if (members == 0) return;
     auto source_id = node::OpenNodeDir(source_dir).value().identity.public_key();
     auto sink_id = node::OpenNodeDir(sink_dir).value().identity.public_key();
     BenchNetwork network(members, source_id, sink_id);

@@ -37,6 +37,45 @@ T RoundTrip(const T& message) {
 
 }  // namespace
 
+TEST_CASE("a version 4 hello packs its frontier, smaller, and a bad pack is refused", "[messages][wire]") {
+  HelloMsg hello;
+  hello.node_id = testing::IdentityFromNumber(1).public_key();
+  for (uint8_t a = 1; a <= 100; ++a) {
+    for (auto scope : {storage::Scope::kNational, storage::Scope::kRegional, storage::Scope::kGlobal}) {
+      crypto::Hash256 head{};
+      head[0] = a;
+      head[1] = static_cast<uint8_t>(scope);
+      for (size_t i = 2; i < head.size(); ++i) head[i] = static_cast<uint8_t>(a * 31 + i * 7 + uint8_t(scope));
+      hello.frontier.push_back({{testing::IdentityFromNumber(a).public_key(), scope}, a * 10u, head});
+    }
+  }
+  Bytes packed = EncodeMessage(hello);
+  HelloMsg old = hello;
+  old.protocol_version = 3;  // sent the frontier as a list
+  Bytes plain = EncodeMessage(old);
+  INFO("hello of 300 feeds: " << packed.size() << " bytes packed, " << plain.size() << " as a list");
+  CHECK(packed.size() < plain.size() * 3 / 4);
+  HelloMsg back = RoundTrip(hello);
+  REQUIRE(back.frontier.size() == 300);
+  for (size_t i = 0; i < 300; ++i) {
+    CHECK(back.frontier[i].feed == hello.frontier[i].feed);
+    CHECK(back.frontier[i].seq == hello.frontier[i].seq);
+    CHECK(back.frontier[i].head == hello.frontier[i].head);
+  }
+  // A pack that is not zstd, or not a heads message, is refused.
+  SECTION("not zstd") {
+    Bytes bad = packed;
+    // The pack's zstd magic (28 b5 2f fd) is in the message: break it.
+    for (size_t i = 0; i + 4 <= bad.size(); ++i) {
+      if (bad[i] == 0x28 && bad[i + 1] == 0xb5 && bad[i + 2] == 0x2f && bad[i + 3] == 0xfd) {
+        bad[i + 3] ^= 0xff;
+        break;
+      }
+    }
+    CHECK(DecodeMessage(bad).status().code() == StatusCode::kCorruption);
+  }
+}
+
 TEST_CASE("every message kind round-trips through its encoder and decoder", "[messages]") {
   HelloMsg hello;
   hello.node_id = testing::IdentityFromNumber(1).public_key();
