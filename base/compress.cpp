@@ -56,10 +56,10 @@ struct StreamDecompressor::Ctx {
   ~Ctx() { ZSTD_freeDCtx(d); }
 };
 
-StreamDecompressor::StreamDecompressor() : ctx_(std::make_unique<Ctx>()) {
+StreamDecompressor::StreamDecompressor(int window_log_max) : ctx_(std::make_unique<Ctx>()) {
   ctx_->d = ZSTD_createDCtx();
   if (ctx_->d == nullptr) throw std::bad_alloc();
-  ZSTD_DCtx_setParameter(ctx_->d, ZSTD_d_windowLogMax, StreamCompressor::kWindowLog);
+  ZSTD_DCtx_setParameter(ctx_->d, ZSTD_d_windowLogMax, window_log_max);
 }
 
 StreamDecompressor::~StreamDecompressor() = default;
@@ -108,7 +108,11 @@ Result<Bytes> CompressWhole(ByteView in, int level) {
 }
 
 Result<Bytes> DecompressWhole(ByteView in, size_t max_out) {
-  StreamDecompressor d;
+  // A one-shot frame's window is its content size (up to 2^21 at level 3 for
+  // larger inputs): allow what max_out allows, the output is bounded anyway.
+  int window_log = StreamCompressor::kWindowLog;
+  while (window_log < 27 && (size_t{1} << window_log) < max_out) ++window_log;
+  StreamDecompressor d(window_log);
   Bytes out;
   if (Status s = d.Decompress(in, max_out, out); !s.ok()) return s;
   return out;

@@ -39,7 +39,9 @@ class StreamCompressor {
 
 class StreamDecompressor {
  public:
-  StreamDecompressor();
+  // `window_log_max`: the largest window a stream may need (one-shot
+  // frames of a few MiB declare their size as their window).
+  explicit StreamDecompressor(int window_log_max = StreamCompressor::kWindowLog);
   ~StreamDecompressor();
   StreamDecompressor(const StreamDecompressor&) = delete;
   StreamDecompressor& operator=(const StreamDecompressor&) = delete;

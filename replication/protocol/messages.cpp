@@ -110,11 +110,18 @@ Result<Message> ReadRoot(wire::Message::Reader m, const word* base, ByteView byt
         auto packed = h.getFrontierPacked();
         NCEN_ASSIGN_OR_RETURN(Bytes inner, DecompressWhole(ByteView(packed.begin(), packed.size()),
                                                            limits::kMessageBytesMax));
-        auto decoded = DecodeMessage(inner);
-        if (!decoded.ok()) return decoded.status().WithContext("hello's packed frontier");
-        auto* heads = std::get_if<HeadsMsg>(&decoded.value());
-        if (!heads) return Corruption("hello's packed frontier is not a heads message");
-        hello.frontier = std::move(heads->frontier);
+        // Read as a heads message and nothing else: never decoded as any
+        // message, so a hello packed inside a hello cannot recurse.
+        if (inner.empty() || inner.size() % kWord != 0) return Corruption("hello's packed frontier is not whole words");
+        kj::ArrayPtr<const word> words(reinterpret_cast<const word*>(inner.data()), inner.size() / kWord);
+        capnp::ReaderOptions options;
+        options.traversalLimitInWords = words.size() * 2 + 1024;
+        options.nestingLimit = 8;
+        capnp::FlatArrayMessageReader reader(words, options);
+        if (reader.getEnd() != words.end()) return Corruption("hello's packed frontier has trailing bytes");
+        auto root = reader.getRoot<wire::Message>();
+        if (root.which() != wire::Message::HEADS) return Corruption("hello's packed frontier is not a heads message");
+        NCEN_ASSIGN_OR_RETURN(hello.frontier, ReadHeads(root.getHeads().getFrontier()));
       }
       NCEN_ASSIGN_OR_RETURN(hello.forks, ReadForks(h.getForkEvidence()));
       return Message(std::move(hello));
@@ -439,6 +446,23 @@ bool IsBlobData(ByteView bytes) {
   } catch (const kj::Exception&) {
     return false;
   }
+}
+
+}  // namespace ncen::replication
+
+namespace ncen::replication {
+
+Bytes EncodeHelloWithPackForTest(const crypto::PublicKey& node_id, ByteView pack) {
+  capnp::MallocMessageBuilder builder;
+  auto h = builder.initRoot<wire::Message>().initHello();
+  h.setProtocolVersion(kProtocolVersion);
+  h.setNodeId(capnp::Data::Reader(node_id.data(), node_id.size()));
+  h.setName("test");
+  h.setRole("post");
+  h.setFrontierPacked(capnp::Data::Reader(pack.data(), pack.size()));
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
 }
 
 }  // namespace ncen::replication

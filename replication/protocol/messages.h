@@ -122,6 +122,10 @@ Bytes EncodeMessage(const Message& message);
 // The same into `out`, whose memory may be reused (batches are megabytes).
 void EncodeMessageInto(const Message& message, Bytes& out);
 
+// TESTS ONLY: a version-4 hello from `node_id` whose packed frontier holds
+// `pack` as given (any bytes), to try the decoder with hostile packs.
+Bytes EncodeHelloWithPackForTest(const crypto::PublicKey& node_id, ByteView pack);
+
 // True when the bytes are one of our own encoded blob_data messages (read
 // without checking the rest): their photo bytes do not compress, so the
 // wire codec sends them as they are.

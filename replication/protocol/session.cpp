@@ -1063,7 +1063,10 @@ Status Session::SendBlobData(int64_t now_ms) {
       continue;
     }
     uint32_t last = std::min(r.first + r.count, info->chunks);
-    size_t max_bytes = limits::kBlobDataBytesMax;
+    // No more than the queue has room for (one chunk at least): a capped
+    // peer gets one chunk per message, not four.
+    size_t room = options_.queued_bytes && options_.blob_queue_bytes > queued ? options_.blob_queue_bytes - queued : 0;
+    size_t max_bytes = std::clamp<size_t>(room, storage::kBlobChunkBytes, limits::kBlobDataBytesMax);
     NCEN_ASSIGN_OR_RETURN(uint32_t n, store_.ReadBlobChunks(r.hash, r.first, max_bytes, blob_buffer_));
     n = std::min(n, last - r.first);
     size_t bytes = ChunkBytes(static_cast<uint32_t>(info->size), r.first, n);

@@ -26,11 +26,14 @@ Status WireEncoder::Encode(Bytes& message) {
   }
   message.swap(spare_);
   wire_bytes_ += message.size();
+  // Keep a batch-sized buffer for the next message, not a rare huge one.
+  if (spare_.capacity() > limits::kRecycledBufferBytesMax) Bytes().swap(spare_);
   return Status::Ok();
 }
 
 Result<ByteView> WireDecoder::Decode(ByteView wire) {
   if (messages_++ == 0) return wire;
+  if (buffer_.capacity() > limits::kRecycledBufferBytesMax) Bytes().swap(buffer_);
   if (wire.empty()) return Corruption("empty message on the wire");
   const ByteView body = wire.subspan(1);
   switch (wire[0]) {

@@ -249,9 +249,9 @@ void Connection::Flush() {
     if (channel_.HasOutput()) writing_ = channel_.TakeOutput();
   }
   if (write_offset_ < writing_.size()) {
-    // At most 256 KiB per write: the write watchdog sees progress per
-    // piece, so a photo chunk crossing a 64 kbit/s link for two minutes is
-    // not taken for a peer that reads nothing.
+    // At most 256 KiB per write, with write_some: the write watchdog sees
+    // progress as the kernel takes bytes, so a photo chunk crossing a 64
+    // kbit/s link for minutes is not taken for a peer that reads nothing.
     size_t n = std::min(writing_.size() - write_offset_, kWriteSliceBytes);
     if (rate_ > 0) {
       // Slices of ~50 ms of the cap; the bucket holds at most two.
@@ -275,10 +275,12 @@ void Connection::Flush() {
       tokens_ -= static_cast<double>(n);
     }
     write_in_flight_ = true;
+    write_requested_ = n;
     last_write_progress_ = Clock::now();
-    asio::async_write(socket_, asio::buffer(writing_.data() + write_offset_, n),
-                      [self = shared_from_this()](const boost::system::error_code& error,
-                                                  size_t n) { self->OnWritten(error, n); });
+    // write_some: whatever the kernel takes counts as progress at once.
+    socket_.async_write_some(asio::buffer(writing_.data() + write_offset_, n),
+                             [self = shared_from_this()](const boost::system::error_code& error,
+                                                         size_t n) { self->OnWritten(error, n); });
     return;
   }
   if (closing_ && !shutdown_sent_) {
@@ -299,6 +301,8 @@ void Connection::OnWritten(const boost::system::error_code& error, size_t n) {
   stats_.bytes_out += n;
   last_write_progress_ = Clock::now();
   write_offset_ += n;
+  // Tokens taken for bytes the kernel did not take yet go back.
+  if (rate_ > 0 && n < write_requested_) tokens_ += static_cast<double>(write_requested_ - n);
   Flush();
   if (!finished_ && !write_in_flight_ && queued_bytes() == 0 && handler_.on_drained) handler_.on_drained(*this);
 }

@@ -168,6 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_address_;
   Bytes writing_;
   size_t write_offset_ = 0;  // how much of writing_ is written
+  size_t write_requested_ = 0;  // bytes of the write in flight
   bool write_in_flight_ = false;
   // The rate cap: a token bucket refilled at rate_ bytes per second.
   boost::asio::steady_timer pace_timer_;

@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   app.add_option("--membership", options.membership,
                  "1: the nodes are members of a network (certificates, revocation), -1: no network, "
                  "0 (default): the seed picks (two runs in three)");
+  app.add_option("--bundles", options.bundles,
+                 "1: nodes exchange offline bundles across cut links, -1: never, 0 (default): the seed picks (one run "
+                 "in three)");
   app.add_option("--blobs", options.blobs,
                  "1: honest nodes add photos (blobs), -1: never, 0 (default): the seed picks (one run in two)");
   app.add_option("--blob-window-fit", options.blob_window_fit,

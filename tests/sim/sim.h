@@ -49,6 +49,9 @@ struct SimOptions {
   // chunk, and ends an honest session that asks for more than 32 small
   // blobs (docs/testing.md "Blobs", the second known bug).
   int albums = 0;
+  // 1: nodes exchange offline bundles across cut links (tests/sim/bundles.cpp),
+  // -1: never; 0: the seed picks (from a stream of its own: one run in three).
+  int bundles = 0;
 };
 
 struct SimStats {
@@ -70,6 +73,9 @@ struct SimStats {
   uint64_t blob_transfers_cut = 0;    // connections that ended with blob data in flight
   uint64_t crashes_with_partial_blobs = 0;  // a node crashed holding part of a blob
   uint64_t blob_attacks = 0;          // Mallory's blob messages
+  // Offline bundles (tests/sim/bundles.cpp), when the run has them.
+  uint64_t bundles_made = 0, bundles_lost = 0, bundle_imports = 0, bundles_refused = 0;
+  uint64_t bundle_entries_applied = 0;
   int64_t virtual_ms = 0;      // virtual time at the end
   int64_t converged_after_ms = 0;  // virtual time from healing to convergence
 };

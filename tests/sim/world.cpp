@@ -28,6 +28,10 @@ World::World(const SimOptions& options)
   Rng photos(options_.seed ^ 0x626c6f6273ull);
   blobs_ = options_.blobs > 0 || (options_.blobs == 0 && photos.Percent(50));
   if (blobs_) blob_rng_ = Rng(options_.seed ^ 0x70686f746f73ull);
+  // Bundles too (bundles.cpp).
+  Rng bundles(options_.seed ^ 0x62756e646c6573ull);
+  bundles_ = options_.bundles > 0 || (options_.bundles == 0 && bundles.Below(3) == 0);
+  if (bundles_) bundle_rng_ = Rng(options_.seed ^ 0x636f7572696572ull);
   BuildTopology();
   // Membership, from streams of its own: a run without it is the run it was
   // before issue 13, choice for choice.
@@ -75,6 +79,7 @@ World::World(const SimOptions& options)
     Schedule(now_ + int64_t(net_rng_.Between(500, 5000)), EventKind::kAuthorityVisit);
   }
   if (blobs_) SetUpBlobs();
+  if (bundles_) PlanBundles();
 }
 
 World::~World() {
@@ -378,6 +383,8 @@ void World::Dispatch(const Event& e) {
     case EventKind::kAuthorityVisit: return RandomAuthorityVisit(e.a - 1);
     case EventKind::kPhoto: return AddPhoto();
     case EventKind::kDemand: return Demand();
+    case EventKind::kBundle: return MakeBundle();
+    case EventKind::kBundleArrive: return ArriveBundle(e.b);
   }
 }
 
@@ -595,6 +602,12 @@ void World::Finish(SimResult& result) {
         stats_.photos, stats_.blobs_made, stats_.blob_bytes_made / 1000, stats_.demands, stats_.blob_data_messages,
         stats_.blob_data_bytes / 1000, stats_.blob_transfers_cut, stats_.crashes_with_partial_blobs,
         blob_failures_after_mallory_);
+  }
+  if (bundles_) {
+    result.summary += fmt::format(
+        "; bundles: {} written, {} lost, {} imports ({} refused, as damaged or all-or-nothing), {} entries applied",
+        stats_.bundles_made, stats_.bundles_lost, stats_.bundle_imports, stats_.bundles_refused,
+        stats_.bundle_entries_applied);
   }
   if (mallory_) {
     const MalloryStats& m = mallory_->stats();

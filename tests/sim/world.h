@@ -226,7 +226,7 @@ struct Connection {
 
 enum class EventKind {
   kDeliver, kEof, kReset, kTick, kWrite, kFault, kConnect, kRestart, kPartitionEnd,
-  kHeal, kConvergeCheck, kNetworkAct, kAuthorityVisit, kPhoto, kDemand
+  kHeal, kConvergeCheck, kNetworkAct, kAuthorityVisit, kPhoto, kDemand, kBundle, kBundleArrive
 };
 
 struct Event {
@@ -352,6 +352,23 @@ class World {
   replication::SessionOptions SessionOptionsFor(int n, int peer);
   void AddPhoto();
   void Demand();
+  // Offline bundles (bundles.cpp).
+  struct Courier {
+    int from = 0, to = 0;
+    std::vector<std::string> files;  // the parts, in the order they are handed over
+    uint64_t entries = 0;
+    bool lost = false, tampered = false;
+    int imports = 1;  // 2: imported again later
+  };
+  void PlanBundles();
+  void WriteSimConfig(int n);
+  void MakeBundle();
+  void ArriveBundle(uint64_t id);
+  bool bundles_ = false;
+  Rng bundle_rng_{0};
+  std::unique_ptr<testing::TempDir> bundle_dir_;
+  std::map<uint64_t, Courier> couriers_;
+  uint64_t next_courier_ = 1;
   Bytes DrawPhotoPayload();
   Bytes PhotoPayload(const storage::RecordId& subject, const Hash256& image, const Hash256& preview,
                      const std::string& caption);

@@ -69,6 +69,14 @@ TEST_CASE("one-shot compression round trips and bounds its output", "[compress]"
   REQUIRE(back.ok());
   CHECK(*back == in);
   CHECK_FALSE(DecompressWhole(*packed, in.size() - 1).ok());
+  // Over 1 MiB and compressing well: the frame's window is its size (2^21
+  // and more), which a stream's decoder would refuse (review finding).
+  const Bytes big(3 << 20, 0x11);
+  auto big_packed = CompressWhole(big);
+  REQUIRE(big_packed.ok());
+  auto big_back = DecompressWhole(*big_packed, 16 << 20);
+  REQUIRE(big_back.ok());
+  CHECK(*big_back == big);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "base/limits.h"
 #include "base/text.h"
 #include "replication/protocol/messages.h"
+#include "base/compress.h"
 #include "replication/schema/wire.capnp.h"
 #include "tests/support/store_fixture.h"
 
@@ -61,6 +62,22 @@ TEST_CASE("a version 4 hello packs its frontier, smaller, and a bad pack is refu
     CHECK(back.frontier[i].feed == hello.frontier[i].feed);
     CHECK(back.frontier[i].seq == hello.frontier[i].seq);
     CHECK(back.frontier[i].head == hello.frontier[i].head);
+  }
+  SECTION("a hello packed inside a hello's pack is refused, not decoded (no recursion)") {
+    HelloMsg inner = hello;
+    Bytes nested = EncodeMessage(inner);
+    // Ten levels deep: each level's pack is a whole hello with its own pack.
+    for (int level = 0; level < 10; ++level) {
+      auto pack = CompressWhole(nested, 3);
+      REQUIRE(pack.ok());
+      // Build a hello whose packed frontier is `nested` by hand: encode one
+      // with an empty frontier and splice the pack in through the encoder's
+      // own path is not possible, so use a heads-free hello and the raw field.
+      nested = EncodeHelloWithPackForTest(hello.node_id, *pack);
+    }
+    auto decoded = DecodeMessage(nested);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.status().message().find("not a heads message") != std::string::npos);
   }
   // A pack that is not zstd, or not a heads message, is refused.
   SECTION("not zstd") {
