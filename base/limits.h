@@ -172,6 +172,9 @@ inline constexpr int64_t kShutdownGraceMs = 3000;
 // Received records indexed for search per tick while idle (bounds one
 // slice's dirty pages).
 inline constexpr size_t kIndexRecordsPerTick = 500;
+// ... and per call while a session waits for the photos' index to be
+// current before it asks for photos (Session::IndexCaughtUp).
+inline constexpr size_t kIndexRecordsPerSyncSlice = 5000;
 
 // ---------------------------------------------------------------------------
 // Transport and daemon: what strangers on the network may cost a node

@@ -395,6 +395,19 @@ Status Store::CatchUpIndexAll() {
   }
 }
 
+Result<bool> Store::BlobIndexCurrent() const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  auto counter = [&](const char* key) -> Result<uint64_t> {
+    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
+    if (!v) return uint64_t{0};
+    if (v->size() != 8) return Corruption(std::string("meta counter ") + key + " does not decode");
+    return GetU64BE(v->data());
+  };
+  NCEN_ASSIGN_OR_RETURN(uint64_t done, counter("indexed_change"));
+  NCEN_ASSIGN_OR_RETURN(uint64_t blobs, counter("blob_change"));
+  return done >= blobs;
+}
+
 Result<uint64_t> Store::IndexBacklog() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   auto counter = [&](const char* key) -> Result<uint64_t> {

@@ -318,6 +318,11 @@ class Store {
   Status CatchUpIndexAll();
   // Changes applied but not yet indexed.
   Result<uint64_t> IndexBacklog() const;
+  // True when every change of a record that may name blobs (a photo, a
+  // message) is indexed: WantedBlobs is then complete, whatever other
+  // records wait (a cold sync of 100,000 seizures need not be indexed
+  // before its session is in sync).
+  Result<bool> BlobIndexCurrent() const;
   // The facts of the live records of `type` (seizure or seizure_report)
   // dated within [from, to] (YYYY-MM-DD, inclusive, empty = open), in date
   // order (latest first with `newest_first`). Brings the index up to date

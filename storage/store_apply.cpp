@@ -579,7 +579,7 @@ class Store::BatchApplier {
       if (!held.has_payload && verifier_.payload_error(i) == EntryError::kNone) {
         NCEN_RETURN_IF_ERROR(w_.FillPayload(f.record.index, e));
         // The record's index terms come from payloads: index it again.
-        NCEN_RETURN_IF_ERROR(w_.AppendChange(f.record.index, h.seq, h.record_id));
+        NCEN_RETURN_IF_ERROR(w_.AppendChange(f.record.index, h.seq, h.record_id, Writer::RefersToBlobs(h.record_type)));
         ++report_.payloads_filled;
       }
       return Status::Ok();

@@ -136,15 +136,21 @@ class Store::Writer {
   // Applies an entry just appended to its feed: to the `changes` feed and to
   // its record.
   Result<ApplyResult> Apply(Record& record, const EntryHeader& h, uint32_t feed_index) {
-    NCEN_RETURN_IF_ERROR(AppendChange(feed_index, h.seq, h.record_id));
+    NCEN_RETURN_IF_ERROR(AppendChange(feed_index, h.seq, h.record_id, RefersToBlobs(h.record_type)));
     record.dirty = true;
     return ApplyVersion(record.state, h.record_type, h.scope,
                         Version{h.dot(), feed_index, h.timestamp_ms, h.op, h.context});
   }
 
-  Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id) {
+  // Records of these types name blobs: until their changes are indexed, the
+  // blob index may lack what a node should fetch (Store::BlobIndexCurrent).
+  static bool RefersToBlobs(RecordType type) { return type == RecordType::kPhoto || type == RecordType::kMessage; }
+
+  // `blobs`: the change is of a record that may name blobs (when unsure, true).
+  Status AppendChange(uint32_t feed_index, uint64_t seq, const RecordId& id, bool blobs = true) {
     NCEN_ASSIGN_OR_RETURN(uint64_t next, MetaCounter("next_change"));
     counters_["next_change"] = next + 1;
+    if (blobs) counters_["blob_change"] = next + 1;
     return txn_.Append(dbs_.changes, format::U64Key(next + 1), format::EncodeChangeValue({feed_index, seq, id}));
   }
 

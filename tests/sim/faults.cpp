@@ -120,7 +120,12 @@ std::optional<storage::LocalChange> World::PlanChange(Node& node) {
     // A record Mallory quarantined takes no more writes: a new record instead.
     // So is one the node may not write (in a network: a post and a hub's
     // seizure report, a hub and another country's report).
-    if (view.ok() && !view->state.quarantined() &&
+    // And one of a type the run draws payloads for: Mallory's suspects are
+    // not (seed 7201 edited one with a seizure's payload).
+    const bool drawable = view.ok() && (view->state.type == storage::RecordType::kSeizure ||
+                                        view->state.type == storage::RecordType::kSeizureReport ||
+                                        view->state.type == storage::RecordType::kPhoto);
+    if (view.ok() && drawable && !view->state.quarantined() &&
         MayWrite(node, view->state.type, view->state.scope, truth_.Record(id)->country)) {
       change.id = id;
       change.type = view->state.type;  // an edit keeps the record's type, and its payload is of it
