@@ -154,6 +154,40 @@ Result<EntryHeader> DecodeHeader(ByteView bytes) {
   return h;
 }
 
+Result<HeaderHashFields> LocateHeaderHashes(ByteView bytes) {
+  if (bytes.size() > kHeaderBytesMax) return Corruption("entry header exceeds 64 KiB");
+  return ReadMessage<HeaderHashFields>(
+      bytes, "entry header", 8, [&](capnp::MessageReader& reader) -> Result<HeaderHashFields> {
+        auto r = reader.getRoot<schema::EntryHeader>();
+        auto author = r.getAuthor();
+        auto prev = r.getPrev();
+        auto payload_hash = r.getPayloadHash();
+        if (author.size() != 32 || prev.size() != 32 || payload_hash.size() != 32) {
+          return Corruption("entry header: a key or hash is not 32 bytes");
+        }
+        auto scope = r.getScope();
+        if (static_cast<unsigned>(scope) > static_cast<unsigned>(Scope::kNetwork)) {
+          return Corruption("entry header: unknown scope");
+        }
+        // The reader reads a copy of `bytes`, word for word, one segment
+        // after an 8-byte segment table: offsets carry over.
+        const auto* segment = reinterpret_cast<const uint8_t*>(reader.getSegment(0).begin());
+        auto offset = [&](const capnp::Data::Reader& d) {
+          return static_cast<size_t>(reinterpret_cast<const uint8_t*>(d.begin()) - segment) + 8;
+        };
+        HeaderHashFields f;
+        std::memcpy(f.feed.author.data(), author.begin(), 32);
+        f.feed.scope = static_cast<Scope>(scope);
+        f.seq = r.getSeq();
+        f.prev_at = offset(prev);
+        f.payload_hash_at = offset(payload_hash);
+        if (f.prev_at + 32 > bytes.size() || f.payload_hash_at + 32 > bytes.size()) {
+          return Corruption("entry header: a hash lies outside its bytes");
+        }
+        return f;
+      });
+}
+
 Result<int64_t> HeaderTimestamp(ByteView bytes) {
   return ReadMessage<int64_t>(bytes, "entry header", 8, [](capnp::MessageReader& reader) {
     return Result<int64_t>(reader.getRoot<schema::EntryHeader>().getTimestampMs());

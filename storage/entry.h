@@ -139,6 +139,18 @@ Result<int64_t> HeaderTimestamp(ByteView header_bytes);
 // goes after the entries its context names). For headers already stored.
 Result<int64_t> HeaderOrder(ByteView header_bytes, std::vector<Dot>& deps);
 
+// Where a header's two recomputable hashes lie in its bytes (the wire may
+// leave them out: docs/protocol.md §3, "Elided hashes"), with its feed and
+// seq. Offsets are into `header_bytes`; kCorruption when it does not decode
+// or a field is not 32 bytes.
+struct HeaderHashFields {
+  FeedId feed;
+  uint64_t seq = 0;
+  size_t prev_at = 0;
+  size_t payload_hash_at = 0;
+};
+Result<HeaderHashFields> LocateHeaderHashes(ByteView header_bytes);
+
 // Transfer form: u32 header length | header | 64-byte signature | u8 flags
 // (bit 0: payload present) | u32 payload length | payload. All big-endian.
 void AppendEncodedEntry(const Entry& entry, Bytes& out);

@@ -1,5 +1,7 @@
 #include "replication/protocol/session.h"
 
+#include "replication/protocol/elide.h"
+
 #include "storage/membership.h"
 
 #include <algorithm>
@@ -379,6 +381,20 @@ Status Session::OnBatch(const BatchMsg& batch, int64_t now_ms) {
   received_.clear();
   received_.reserve(batch.count);
   ByteView rest = batch.entries;
+  if (HasElidedHashes(batch.entries)) {
+    // Hashes left out on a slow link: filled in from the payloads and
+    // from what this node holds (elide.h).
+    auto held = [this](const FeedId& feed, uint64_t seq) -> std::optional<Hash256> {
+      storage::FeedId wanted[1] = {feed};
+      auto heads = store_.FeedHeads(wanted);
+      if (heads.ok() && !heads->empty() && (*heads)[0].seq == seq) return (*heads)[0].head;
+      auto entry = store_.GetEntry(feed, seq);
+      if (!entry.ok()) return std::nullopt;
+      return entry->hash();
+    };
+    NCEN_RETURN_IF_ERROR(FillHashes(batch.entries, held, filled_entries_));
+    rest = filled_entries_;
+  }
   while (!rest.empty()) {
     if (received_.size() == batch.count) return Corruption("batch holds more entries than its count");
     NCEN_ASSIGN_OR_RETURN(storage::Entry e, storage::DecodeEntry(rest));
@@ -543,6 +559,9 @@ Status Session::Pump(int64_t now_ms) {
     batch.bytes = planned.bytes;
     batch.runs = std::move(planned.runs);
     batch.queued_ms = now_ms;
+    // On a link slower than the batches (sized below batch_bytes), leave
+    // out the two hashes the peer computes (elide.h): a third of the bytes.
+    if (batch_limit_ < options_.batch_bytes) ElideHashes(batch_entries_);
     Queue(BatchMsg{batch.number, static_cast<uint32_t>(batch.entries), batch_entries_}, now_ms);
     progress_.batches_sent++;
     peer_blobs_done_ = false;  // the entries may refer to blobs the peer will ask for

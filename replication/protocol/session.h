@@ -288,6 +288,7 @@ class Session {
   Bytes batch_entries_;
   std::vector<Bytes> spare_messages_;
   std::vector<storage::Entry> received_;  // reused for each batch received
+  Bytes filled_entries_;                  // a received batch with its left-out hashes filled in
   std::vector<std::string> log_;
   SessionProgress progress_;
   std::string peer_name_, peer_role_;

@@ -4,6 +4,7 @@
 // forked entries, stale restore, scopes, keep-alive and idle timeout.
 #include <catch2/catch.hpp>
 
+#include "replication/protocol/elide.h"
 #include "replication/protocol/wire_codec.h"
 
 #include <algorithm>
@@ -521,6 +522,70 @@ TEST_CASE("a cold sync of records without photos is in sync without waiting for 
   CHECK(ticks <= 2);
   CHECK(b.store().IndexBacklog().value() > 0);  // indexed later, when idle (or by a search)
   CHECK(b.store().BlobIndexCurrent().value());
+}
+
+TEST_CASE("hashes left out of a batch are filled back byte for byte, and a lie is a bad signature",
+          "[session][wire]") {
+  Node a(1, "a"), other(3, "other");
+  a.Write(30);
+  other.Write(20);
+  {
+    Link l(other, a);
+    l.Settle();
+  }
+  // A batch of both feeds from seq 1, as a sender plans it.
+  SendPlanner planner(a.store(), 1 << 20);
+  SendPlanner::Frontier ours;
+  for (const auto& h : a.store().Frontier().value()) ours[h.feed] = {h.seq, h.head};
+  Bytes batch;
+  auto planned = planner.NextBatch(ours, [](const storage::FeedId&) { return true; }, batch);
+  REQUIRE(planned.ok());
+  REQUIRE(planned->entries == 50);
+  const Bytes original = batch;
+  Bytes elided = batch;
+  CHECK(ElideHashes(elided) == 50 + 48);  // every payload hash, every prev but the two seq 1
+  CHECK(HasElidedHashes(elided));
+  CHECK_FALSE(HasElidedHashes(original));
+  auto nothing_held = [](const storage::FeedId&, uint64_t) -> std::optional<crypto::Hash256> { return std::nullopt; };
+  Bytes filled;
+  REQUIRE(FillHashes(elided, nothing_held, filled).ok());
+  CHECK(filled == original);
+  // The second half alone: prevs come from what the receiver holds.
+  SECTION("prev from the store") {
+    Node b(2, "b");
+    Link l(a, b);
+    l.Settle();
+    auto held = [&](const storage::FeedId& feed, uint64_t seq) -> std::optional<crypto::Hash256> {
+      auto e = b.store().GetEntry(feed, seq);
+      if (!e.ok()) return std::nullopt;
+      return e->hash();
+    };
+    // Cut the elided batch after its first 10 entries: the rest need prevs from b's store.
+    size_t cut = 0;
+    for (int i = 0; i < 10; ++i) {
+      size_t header_len = GetU32BE(elided.data() + cut);
+      size_t payload_len = GetU32BE(elided.data() + cut + 4 + header_len + 64 + 1);
+      cut += 4 + header_len + 64 + 1 + 4 + payload_len;
+    }
+    Bytes tail(elided.begin() + static_cast<ptrdiff_t>(cut), elided.end());
+    Bytes filled_tail;
+    REQUIRE(FillHashes(tail, held, filled_tail).ok());
+    CHECK(filled_tail == Bytes(original.begin() + static_cast<ptrdiff_t>(cut), original.end()));
+  }
+  SECTION("a payload changed under an elided hash fails its signature") {
+    Node b(2, "b");
+    Bytes lie = elided;
+    lie[lie.size() - 10] ^= 0x01;  // inside the last entry's payload
+    Bytes filled_lie;
+    REQUIRE(FillHashes(lie, nothing_held, filled_lie).ok());
+    std::vector<storage::Entry> entries;
+    ByteView in(filled_lie);
+    while (!in.empty()) entries.push_back(storage::DecodeEntry(in).value());
+    auto report = b.store().ApplyBatch(entries, "liar");
+    REQUIRE(report.status.ok());
+    CHECK(report.refused.size() == 1);
+    CHECK(b.Entries() == 49);
+  }
 }
 
 TEST_CASE("relay: two posts that never meet converge through their hub", "[session]") {
