@@ -395,14 +395,21 @@ Status Store::CatchUpIndexAll() {
   }
 }
 
+namespace {
+
+// A u64 counter of `meta` (0 when absent), read in `txn`.
+Result<uint64_t> MetaCounterIn(const lmdb::Txn& txn, MDB_dbi meta, const char* key) {
+  NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(meta, AsBytes(key)));
+  if (!v) return uint64_t{0};
+  if (v->size() != 8) return Corruption(std::string("meta counter ") + key + " does not decode");
+  return GetU64BE(v->data());
+}
+
+}  // namespace
+
 Result<bool> Store::BlobIndexCurrent() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  auto counter = [&](const char* key) -> Result<uint64_t> {
-    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
-    if (!v) return uint64_t{0};
-    if (v->size() != 8) return Corruption(std::string("meta counter ") + key + " does not decode");
-    return GetU64BE(v->data());
-  };
+  auto counter = [&](const char* key) { return MetaCounterIn(txn, dbs_->meta, key); };
   NCEN_ASSIGN_OR_RETURN(uint64_t done, counter("indexed_change"));
   NCEN_ASSIGN_OR_RETURN(uint64_t blobs, counter("blob_change"));
   return done >= blobs;
@@ -410,12 +417,7 @@ Result<bool> Store::BlobIndexCurrent() const {
 
 Result<uint64_t> Store::IndexBacklog() const {
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
-  auto counter = [&](const char* key) -> Result<uint64_t> {
-    NCEN_ASSIGN_OR_RETURN(auto v, txn.Get(dbs_->meta, AsBytes(key)));
-    if (!v) return uint64_t{0};
-    if (v->size() != 8) return Corruption(std::string("meta counter ") + key + " does not decode");
-    return GetU64BE(v->data());
-  };
+  auto counter = [&](const char* key) { return MetaCounterIn(txn, dbs_->meta, key); };
   NCEN_ASSIGN_OR_RETURN(uint64_t done, counter("indexed_change"));
   NCEN_ASSIGN_OR_RETURN(uint64_t last, counter("next_change"));
   return last > done ? last - done : 0;

@@ -698,13 +698,17 @@ ApplyReport Store::ApplyBatch(std::span<const Entry> entries, const std::string&
 // hashes, payloads and signatures on two threads (BatchVerifier), and the
 // apply loop (BatchApplier). Commits only when every feed's signatures held
 // and every dot a cycle counted on was taken.
+namespace {
+ApplyReport FailedReport(Status s) {
+  ApplyReport r;
+  r.status = std::move(s);
+  return r;
+}
+}  // namespace
+
 ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string& source,
                               const BatchExclusions& excluded, BatchExclusions* exclude_next) {
-  auto failed = [](Status s) {
-    ApplyReport r;
-    r.status = std::move(s);
-    return r;
-  };
+  auto failed = [](Status s) { return FailedReport(std::move(s)); };
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return failed(txn.status());
   Writer w(*dbs_, std::move(txn).value());
@@ -736,11 +740,7 @@ ApplyReport Store::ApplyInTxn(std::span<const Entry> entries, const std::string&
 }
 
 ApplyReport Store::ApplyAllOrNothing(const BatchSource& next, const std::string& source) {
-  auto failed = [](Status s) {
-    ApplyReport r;
-    r.status = std::move(s);
-    return r;
-  };
+  auto failed = [](Status s) { return FailedReport(std::move(s)); };
   auto txn = lmdb::Txn::Begin(*env_, true);
   if (!txn.ok()) return failed(txn.status());
   Writer w(*dbs_, std::move(txn).value());
