@@ -248,6 +248,10 @@ class PartSet {
         ::close(p.fd);
         return IOError(Errno(file));
       }
+      if (!S_ISREG(st.st_mode)) {
+        ::close(p.fd);
+        return InvalidArgument(file + " is not a file (a directory?)");
+      }
       p.file_bytes = static_cast<uint64_t>(st.st_size);
       uint8_t buf[bf::kPartHeaderBytes];
       ssize_t n = ::pread(p.fd, buf, sizeof buf, 0);

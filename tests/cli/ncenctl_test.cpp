@@ -2663,6 +2663,12 @@ TEST_CASE("bundle import refuses a missing or tampered part in one line and appl
     CHECK(Contains(r.err, "part 1 of"));
     CHECK(Contains(r.err, "damaged"));
   }
+  SECTION("a directory") {
+    RunResult r = p.hub.Ctl({"bundle", "import", p.post.dir()});
+    CHECK(r.exit_code != 0);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, "is not a file"));
+  }
   SECTION("not a bundle") {
     std::string junk = p.hub.Write("junk.ncb", "this is not a bundle at all, but long enough to hold a header.....");
     RunResult r = p.hub.Ctl({"bundle", "import", junk});
@@ -2671,4 +2677,18 @@ TEST_CASE("bundle import refuses a missing or tampered part in one line and appl
     CHECK(Contains(r.err, "not an ncen bundle"));
   }
   CHECK(p.hub.Status()["entries"] == 0);
+}
+
+TEST_CASE("bundle create refuses a part size that is not a count in one line and writes nothing", "[cli][bundles]") {
+  BundlePair p;
+  // A negative size was read as a huge unsigned one, and the bundle written.
+  for (const char* size : {"-5", "0", "100", "abc", "99999999999999999999999"}) {
+    INFO(size);
+    std::string file = p.post.dir() + "/bad" + size + ".ncb";
+    RunResult r = p.post.Ctl({"bundle", "create", "--for", "hub", "--out", file, "--max-bytes", size});
+    CHECK(r.exit_code != 0);
+    CHECK(IsOneLine(r.err));
+    CHECK(Contains(r.err, "--max-bytes"));
+    CHECK_FALSE(fs::exists(file));
+  }
 }

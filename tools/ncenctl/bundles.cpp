@@ -64,7 +64,7 @@ Status BundleCreate(const Globals& g, const BundleCreateArgs& a) {
   node::BundleCreateOptions o;
   o.peer = a.peer;
   o.out = a.out;
-  o.max_bytes = a.max_bytes;
+  o.max_bytes = static_cast<uint64_t>(a.max_bytes);
   if (a.full && !a.since.empty()) return InvalidArgument("--full and --since exclude each other");
   if (a.full) o.since = std::vector<storage::FeedHead>{};
   if (!a.since.empty()) {

@@ -159,7 +159,7 @@ Status ViolationsClear(const Globals& g, const std::string& author);
 // Offline bundles (tools/ncenctl/bundles.cpp, docs/bundles.md).
 struct BundleCreateArgs {
   std::string peer, out;
-  uint64_t max_bytes = 0;
+  int64_t max_bytes = 0;  // signed: a negative value is refused, not read as a huge one
   std::string since;  // a JSON frontier, or a file holding one
   bool full = false;  // everything, whatever the peer acknowledged
 };

@@ -416,7 +416,7 @@ void AddBundleCommands(CLI::App& app, Args& a) {
   create->add_option("--out", a.bundle.out, "the file; with several parts FILE.partK-of-N")->required();
   create->add_option("--max-bytes", a.bundle.max_bytes, "split into parts of at most this many bytes "
                                                        "(e.g. 4294967295 for FAT32, 25000000 for e-mail)")
-      ->check(CLI::Range(uint64_t{4096}, UINT64_MAX));
+      ->check(CLI::Range(int64_t{4096}, int64_t{1} << 50));
   create->add_option("--since", a.bundle.since, "what the peer holds, instead of its acknowledgements: a JSON "
                                                "frontier or a file with one (bundle inspect --json of its bundle)");
   create->add_flag("--full", a.bundle.full, "everything the peer may receive, whatever it acknowledged");
