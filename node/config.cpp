@@ -257,6 +257,20 @@ Result<NodeConfig> ReadConfig(const std::string& path, const toml::table& root,
       auto flag = value.value<bool>();
       if (!value.is_boolean() || !flag) return InvalidArgument(here + "release_company_names must be true or false");
       config.release_company_names = *flag;
+    } else if (key == "http_listen" || key == "http_tls_cert" || key == "http_tls_key" || key == "http_static") {
+      NCEN_ASSIGN_OR_RETURN(std::string text, StringAt(path, std::string(key.str()), value));
+      if (key == "http_listen") config.http_listen = text;
+      else if (key == "http_tls_cert") config.http_tls_cert = text;
+      else if (key == "http_tls_key") config.http_tls_key = text;
+      else config.http_static = text;
+    } else if (key == "http_insecure") {
+      auto flag = value.value<bool>();
+      if (!value.is_boolean() || !flag) return InvalidArgument(here + "http_insecure must be true or false");
+      config.http_insecure = *flag;
+    } else if (key == "http_threads") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 1 || *n > 64) return InvalidArgument(here + "http_threads is 1 to 64");
+      config.http_threads = static_cast<int>(*n);
     } else if (key == "peers") {
       const toml::array* peers = value.as_array();
       if (!peers)
@@ -268,9 +282,11 @@ Result<NodeConfig> ReadConfig(const std::string& path, const toml::table& root,
       }
     } else {
       return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
-                             "' (listen, network_id, release_company_names, [[peers]])");
+                             "' (listen, network_id, release_company_names, http_listen, http_tls_cert, http_tls_key, "
+                             "http_insecure, http_threads, http_static, [[peers]])");
     }
   }
+  if (Status s = CheckHttpConfig(config); !s.ok()) return InvalidArgument(path + ": " + s.message());
   NCEN_RETURN_IF_ERROR(CheckPeerSet(config.peers, self, [&](size_t i) {
     return path + ":" + std::to_string(peer_lines[i]) + ": ";
   }));
@@ -305,6 +321,12 @@ std::string Render(const NodeConfig& config) {
       << "listen = " << Quote(config.listen) << "\n"
       << "network_id = " << Quote(config.network_id) << "\n";
   if (config.release_company_names) out << "release_company_names = true\n";
+  if (!config.http_listen.empty()) out << "http_listen = " << Quote(config.http_listen) << "\n";
+  if (!config.http_tls_cert.empty()) out << "http_tls_cert = " << Quote(config.http_tls_cert) << "\n";
+  if (!config.http_tls_key.empty()) out << "http_tls_key = " << Quote(config.http_tls_key) << "\n";
+  if (config.http_insecure) out << "http_insecure = true\n";
+  if (config.http_threads != 2) out << "http_threads = " << config.http_threads << "\n";
+  if (!config.http_static.empty()) out << "http_static = " << Quote(config.http_static) << "\n";
   for (const PeerConfig& p : config.peers) {
     out << "\n[[peers]]\n"
         << "name = " << Quote(p.name) << "\n"
@@ -440,8 +462,33 @@ Result<std::vector<storage::Scope>> ParseScopeList(std::string_view text) {
   return scopes;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+Status CheckHttpConfig(const NodeConfig& config) {
+  if (config.http_tls_cert.empty() != config.http_tls_key.empty()) {
+    return InvalidArgument("http_tls_cert and http_tls_key go together: give both or neither");
+  }
+  if (config.http_threads < 1 || config.http_threads > 64) return InvalidArgument("http_threads is 1 to 64");
+  if (config.http_listen.empty()) return Status::Ok();
+  NCEN_ASSIGN_OR_RETURN(HostPort hp, ParseListenAddress(config.http_listen));
+  if (!IsLoopbackHost(hp.host) && config.http_tls_cert.empty() && !config.http_insecure) {
+    return InvalidArgument("http_listen " + config.http_listen +
+                           " is not a loopback address: give http_tls_cert and http_tls_key, or set "
+                           "http_insecure = true to serve plain HTTP there on purpose");
+  }
+  return Status::Ok();
+}
+
 Status ValidateConfig(const NodeConfig& config, const std::optional<crypto::PublicKey>& self) {
   NCEN_RETURN_IF_ERROR(CheckListen(config.listen));
+  NCEN_RETURN_IF_ERROR(CheckHttpConfig(config));
   NCEN_RETURN_IF_ERROR(CheckNetworkId(config.network_id));
   PeerWhere where = [&](size_t i) {
     return "peers[" + std::to_string(i) + "] ('" + config.peers[i].name + "'): ";

@@ -73,6 +73,15 @@ struct NodeConfig {
   // National policy for releases (docs/sharing.md §2): whether the names of
   // a seizure's linked companies go into its seizure_report. Off by default.
   bool release_company_names = false;
+  // The HTTP API and web UI (docs/api.md): off unless http_listen is set.
+  // An address other than loopback needs TLS (both files, PEM) or
+  // http_insecure = true, said on purpose and logged at every start.
+  std::string http_listen;    // "127.0.0.1:7480"; empty: no HTTP
+  std::string http_tls_cert;  // certificate chain file
+  std::string http_tls_key;   // its private key
+  bool http_insecure = false;
+  int http_threads = 2;       // 1..64
+  std::string http_static;    // the web UI's files; empty: the API only
 
   // The configured peer, or null. The pointer is valid until `peers` changes.
   const PeerConfig* FindById(const crypto::PublicKey& id) const;
@@ -103,6 +112,13 @@ struct HostPort {
 Result<HostPort> ParseAddress(std::string_view address);
 // The same for `listen`, where port 0 (any free port) is allowed too.
 Result<HostPort> ParseListenAddress(std::string_view address);
+
+// Whether `host` (as in HostPort) is a loopback address: 127.0.0.0/8, ::1
+// or "localhost".
+bool IsLoopbackHost(const std::string& host);
+// The HTTP settings' rules: http_listen a listen address; not loopback only
+// with both TLS files or http_insecure; the TLS files both or neither.
+Status CheckHttpConfig(const NodeConfig& config);
 
 // Parses a peer id: 64 hex digits of a valid Ed25519 public key.
 // kInvalidArgument otherwise.

@@ -6,12 +6,16 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 #include "base/log.h"
 #include "base/log_limiter.h"
 #include "crypto/random.h"
 #include "node/durable_file.h"
 #include "node/config.h"
 #include "node/exception_boundary.h"
+#include "node/http/api.h"
+#include "node/http/server.h"
 #include "node/node_dir.h"
 #include "node/peer_manager.h"
 #include "storage/membership.h"
@@ -95,9 +99,47 @@ class Daemon::Impl {
       log::Line("listening on " + listener_->address());
       WriteAddressFile(listener_->address());
     }
+    NCEN_RETURN_IF_ERROR(StartHttp());
     DialDue();
     ScheduleTick();
     return Status::Ok();
+  }
+
+  // The HTTP API on threads of its own (node/http/server.h), when configured.
+  Status StartHttp() {
+    HttpServerOptions http;
+    http.listen = options_.http_listen_override.empty() ? config_.http_listen : options_.http_listen_override;
+    if (http.listen.empty()) return Status::Ok();
+    http.tls_cert_file = config_.http_tls_cert;
+    http.tls_key_file = config_.http_tls_key;
+    http.insecure = config_.http_insecure;
+    http.threads = config_.http_threads;
+    ApiOptions api;
+    api.data_dir = options_.data_dir;
+    api.static_dir = config_.http_static;
+    api_ = std::make_unique<Api>(node_, api);
+    auto server = HttpServer::Start(*api_, http);
+    if (!server.ok()) return server.status().WithContext("http");
+    http_ = std::move(server).value();
+    std::string scheme = http_->tls() ? "https" : "http";
+    log::Line("HTTP API on " + scheme + "://" + http_->address() + "/");
+    auto hp = ParseListenAddress(http.listen);
+    if (!http_->tls() && hp.ok() && !IsLoopbackHost(hp->host)) {
+      log::Line("WARNING: http_insecure: the HTTP API is served WITHOUT TLS on " + http_->address() +
+                ": passwords and records cross the network in the clear");
+    }
+    if (Status s = ReplaceFileAtomically(options_.data_dir, kHttpAddressFileName, http_->address() + "\n"); !s.ok()) {
+      log::Line("cannot write " + options_.data_dir + "/" + kHttpAddressFileName + ": " + s.ToString());
+    }
+    return Status::Ok();
+  }
+
+  void StopHttp() {
+    if (!http_) return;
+    http_->Stop();
+    http_.reset();
+    api_.reset();
+    ::unlink((options_.data_dir + "/" + kHttpAddressFileName).c_str());
   }
 
   Live* LiveOf(const crypto::PublicKey& id) {
@@ -682,6 +724,9 @@ class Daemon::Impl {
   DaemonOptions options_;
   OpenNode node_;
   NodeConfig config_;
+  // The HTTP API (StartHttp); stopped in Run() before anything below goes.
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> http_;
   std::optional<crypto::PublicKey> network_root_;  // the store's network, if any
   std::shared_ptr<const storage::Membership> membership_;
   std::shared_ptr<const storage::Membership> checked_;  // what CheckMembers last checked
@@ -737,9 +782,16 @@ std::string Daemon::listen_address() const {
 
 int64_t Daemon::once_synced_ms() const { return impl_->once_synced_ms_; }
 
+std::string Daemon::http_address() const { return impl_->http_ ? impl_->http_->address() : ""; }
+
 Status Daemon::Run() {
-  NCEN_RETURN_IF_ERROR(impl_->Start());
+  Status started = impl_->Start();
+  if (!started.ok()) {
+    impl_->StopHttp();
+    return started;
+  }
   impl_->io_.run();
+  impl_->StopHttp();
   if (impl_->once_failed_) return Unavailable("not in sync with every peer before the --once timeout");
   return Status::Ok();
 }

@@ -16,10 +16,13 @@ namespace ncen::node {
 // Written in the data directory while the daemon listens: the address it
 // listens on, one line ("127.0.0.1:40123"), e.g. after --listen 127.0.0.1:0.
 inline constexpr const char* kAddressFileName = "ncen-node.address";
+// The same for the HTTP API (docs/api.md), while it is served.
+inline constexpr const char* kHttpAddressFileName = "ncen-node.http-address";
 
 struct DaemonOptions {
   std::string data_dir;
   std::string listen_override;  // --listen; empty = the configuration's
+  std::string http_listen_override;  // --http-listen; empty = the configuration's http_listen
   bool durable = true;          // fsync at commit
   // --once: dial the peers that have an address, sync, and stop as soon as
   // every one of them is in sync (a post on an intermittent link, scripts,
@@ -52,6 +55,8 @@ class Daemon {
   void RequestStop();
   // The address actually listened on (after Run() began), e.g. for port 0.
   std::string listen_address() const;
+  // The HTTP API's address (after Run() began); empty when not served.
+  std::string http_address() const;
   // With `once`: milliseconds from Run() to every dialed peer in sync.
   int64_t once_synced_ms() const;
 

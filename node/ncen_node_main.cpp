@@ -1,6 +1,6 @@
 // ncen-node: runs one node's replication. See README "Running a node".
 //
-//   ncen-node --data DIR [--listen HOST:PORT]
+//   ncen-node --data DIR [--listen HOST:PORT] [--http-listen HOST:PORT]
 //   ncen-node --data DIR --once [--timeout SECONDS]   sync with the peers it
 //                                                     dials, then exit
 //
@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   ncen::node::DaemonOptions options;
   app.add_option("--data", options.data_dir, "the node's data directory")->required();
   app.add_option("--listen", options.listen_override, "HOST:PORT to listen on (overrides ncen.toml)");
+  app.add_option("--http-listen", options.http_listen_override,
+                 "HOST:PORT to serve the HTTP API and web UI on (overrides http_listen in ncen.toml; docs/api.md)");
   app.add_flag("--once", options.once, "sync with every peer that has an address, then exit");
   app.add_option("--compress-level", options.compress_level,
                  "zstd level of what this node sends, 1 (fast, the default) to 19; 0: uncompressed")

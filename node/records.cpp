@@ -212,6 +212,7 @@ Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
   q.from_date = r.from_date;
   q.to_date = r.to_date;
   q.limit = r.limit;
+  q.catch_up_index = r.catch_up_index;
   if (!r.filter.empty()) {
     NCEN_ASSIGN_OR_RETURN(q.fact_filter, MakeFactFilter(r.filter));
   }

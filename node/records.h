@@ -41,6 +41,10 @@ struct SearchRequest {
   std::string from_date, to_date;  // YYYY-MM-DD, inclusive; empty = open
   size_t limit = 100;
   FactFilter filter;  // structured filters over seizures and reports (node/stats.h)
+  // Index what changed since the last search first (a write transaction).
+  // False: search the index as it is (the HTTP API: a search never waits
+  // for a sync's batch; the daemon's indexer keeps up).
+  bool catch_up_index = true;
 };
 
 class Records {

@@ -226,6 +226,7 @@ struct SearchQuery {
   // seizures and seizure reports whose fact (storage/facts.h) it accepts,
   // latest date first.
   std::function<bool(const FactView&)> fact_filter;
+  bool catch_up_index = true;  // false: search the index as it is (a read transaction only)
 };
 
 // What ScanFacts calls for each fact: the record, its date (YYYYMMDD) and
@@ -326,9 +327,9 @@ class Store {
   // The facts of the live records of `type` (seizure or seizure_report)
   // dated within [from, to] (YYYY-MM-DD, inclusive, empty = open), in date
   // order (latest first with `newest_first`). Brings the index up to date
-  // first. One read transaction; returns how many were visited.
+  // first, unless told not to. One read transaction; returns how many were visited.
   Result<uint64_t> ScanFacts(RecordType type, const std::string& from, const std::string& to, bool newest_first,
-                             const FactVisitor& visit);
+                             const FactVisitor& visit, bool catch_up_index = true);
   // A 32-byte secret of this node, made at random the first time it is asked
   // for and kept in its store (meta `secret/<name>`); it never leaves the
   // node. The release key (docs/sharing.md §4).

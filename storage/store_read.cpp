@@ -219,7 +219,7 @@ Result<std::vector<ListItem>> Store::Conflicts(size_t limit) const {
 }
 
 Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
-  NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
+  if (q.catch_up_index) NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->index));
 
@@ -281,7 +281,8 @@ Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
                                        if (!q.fact_filter(f)) return true;
                                        hits.emplace_back(std::string(date), id);
                                        return ++taken < q.limit;
-                                     })
+                                     },
+                                     q.catch_up_index)
                                .status());
     }
     std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -346,8 +347,8 @@ Result<std::vector<ListItem>> Store::Search(const SearchQuery& q) {
 }
 
 Result<uint64_t> Store::ScanFacts(RecordType type, const std::string& from_date, const std::string& to_date,
-                                  bool newest_first, const FactVisitor& visit) {
-  NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
+                                  bool newest_first, const FactVisitor& visit, bool catch_up_index) {
+  if (catch_up_index) NCEN_RETURN_IF_ERROR(CatchUpIndexAll());
   std::string from = CompactDate(from_date), to = CompactDate(to_date);
   if (to.empty()) to = "99999999";
   const std::string prefix = FactTerm(type, "");

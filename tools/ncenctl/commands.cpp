@@ -48,22 +48,10 @@ void PrintTable(const std::vector<storage::ListItem>& items) {
   }
 }
 
-json ItemsJson(const std::vector<storage::ListItem>& items) {
-  json arr = json::array();
-  for (const auto& item : items) {
-    arr.push_back({{"id", storage::FormatRecordId(item.id)},
-                   {"type", storage::RecordTypeName(item.type)},
-                   {"versions", item.versions},
-                   {"quarantined", item.quarantined},
-                   {"summary", item.summary}});
-  }
-  return arr;
-}
-
 }  // namespace
 
 Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items) {
-  if (g.json) PrintJson(ItemsJson(items));
+  if (g.json) PrintJson(node::ItemsJson(items));
   else PrintTable(items);
   return Status::Ok();
 }
@@ -153,39 +141,6 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
 
 namespace {
 
-// The body of version `i` (an empty object for a delete or a withheld payload).
-Result<json> VersionBody(const storage::RecordView& view, size_t i) {
-  json body = json::object();
-  if (view.state.versions[i].live() && !view.payloads[i].empty()) {
-    NCEN_ASSIGN_OR_RETURN(body, storage::RecordToJson(view.state.type, view.payloads[i]));
-  }
-  return body;
-}
-
-// `get --json`: the winner's body with id and type, and when in conflict a
-// `versions` array holding every version with who wrote it.
-Result<json> RecordJson(const storage::RecordView& view, const json& winner_body) {
-  const auto& state = view.state;
-  json out = {{"id", storage::FormatRecordId(view.id)},
-              {"type", storage::RecordTypeName(state.type)}};
-  for (auto& [key, value] : winner_body.items()) out[key] = value;
-  if (!state.conflict()) return out;
-  size_t winner = state.WinnerIndex();
-  json versions = json::array();
-  for (size_t i = 0; i < state.versions.size(); ++i) {
-    const auto& v = state.versions[i];
-    NCEN_ASSIGN_OR_RETURN(json vj, VersionBody(view, i));
-    vj["author"] = crypto::NodeIdHex(v.dot.author);
-    vj["seq"] = v.dot.seq;
-    vj["timestamp"] = IsoTime(v.timestamp_ms);
-    vj["op"] = storage::OpName(v.op);
-    vj["winner"] = i == winner;
-    versions.push_back(std::move(vj));
-  }
-  out["versions"] = std::move(versions);
-  return out;
-}
-
 void PrintRecordText(const storage::RecordView& view, const json& winner_body) {
   const auto& state = view.state;
   std::cout << storage::RecordTypeName(state.type) << " " << storage::FormatRecordId(view.id)
@@ -217,21 +172,17 @@ Status Get(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
   const auto& state = view.state;
   if (state.quarantined() && g.json) {
-    PrintJson({{"id", storage::FormatRecordId(id)},
-               {"quarantined", true},
-               {"classes", node::QuarantineClasses(state)}});
+    NCEN_ASSIGN_OR_RETURN(json out, node::RecordJson(view));
+    PrintJson(out);
     return Status::Ok();
   }
   NCEN_RETURN_IF_ERROR(node::QuarantineStatus(id, state));
-  if (!state.live() && !state.conflict()) {
-    return NotFound("record " + id_text + " was deleted");
-  }
-  NCEN_ASSIGN_OR_RETURN(json body, VersionBody(view, state.WinnerIndex()));
+  NCEN_ASSIGN_OR_RETURN(json out, node::RecordJson(view));  // kNotFound when deleted
   if (!g.json) {
+    NCEN_ASSIGN_OR_RETURN(json body, node::VersionBody(view, state.WinnerIndex()));
     PrintRecordText(view, body);
     return Status::Ok();
   }
-  NCEN_ASSIGN_OR_RETURN(json out, RecordJson(view, body));
   PrintJson(out);
   return Status::Ok();
 }
@@ -343,12 +294,6 @@ std::string ScopesText(const std::vector<storage::Scope>& scopes) {
   return out.empty() ? "(none)" : out;
 }
 
-json ScopesJson(const std::vector<storage::Scope>& scopes) {
-  json out = json::array();
-  for (auto scope : scopes) out.push_back(storage::ScopeName(scope));
-  return out;
-}
-
 // What keeps the peers from being in sync, one clause per peer; empty when
 // every peer is. A row counts only if the daemon wrote it at or after
 // `since_ms`: one computed before a write we are waiting for says nothing.
@@ -373,107 +318,7 @@ std::string SyncGaps(const std::vector<node::PeerReport>& peers, int64_t since_m
   return out;
 }
 
-json PeerConfigJson(const node::PeerConfig& p) {
-  return {{"name", p.name},
-          {"id", crypto::NodeIdHex(p.id)},
-          {"fingerprint", crypto::Fingerprint(p.id)},
-          {"address", TextOrNull(p.address)},
-          {"scopes", ScopesJson(p.scopes)},
-          {"blobs", p.blobs},
-          {"rate", p.rate == 0 ? json(nullptr) : json(node::RateText(p.rate))}};
-}
-
-// A peer in `status --json`: its configuration and what the daemon reported.
-// Unknown values are null.
-json PeerJson(const node::PeerReport& p) {
-  const auto* row = p.row ? &*p.row : nullptr;
-  json out = PeerConfigJson(p.config);
-  out["address"] = TextOrNull(p.address());
-  out["connected"] = p.connected;
-  out["connected_since"] = p.connected ? TimeOrNull(row->connected_since_ms) : json(nullptr);
-  out["last_sync"] = row ? TimeOrNull(row->last_sync_ms) : json(nullptr);
-  out["behind"] = p.known() ? json(row->behind) : json(nullptr);
-  out["ahead"] = p.known() ? json(row->ahead) : json(nullptr);
-  out["in_sync"] = p.in_sync;
-  out["bytes_in"] = row ? row->bytes_in : 0;
-  out["bytes_out"] = row ? row->bytes_out : 0;
-  // Photos: what this node still fetches from the peer, and what moved.
-  out["photos"] = {{"pending", row ? row->blobs_pending : 0},
-                   {"bytes_pending", row ? row->blob_bytes_pending : 0},
-                   {"bytes_in_flight", row ? row->blob_bytes_in_flight : 0},
-                   {"bytes_received", row ? row->blob_bytes_received : 0},
-                   {"bytes_sent", row ? row->blob_bytes_sent : 0}};
-  out["last_error"] = row ? TextOrNull(row->last_error) : json(nullptr);
-  out["updated"] = row ? TimeOrNull(row->updated_ms) : json(nullptr);
-  return out;
-}
-
-json NetworkJson(const node::StatusReport& d) {
-  if (!d.network) return nullptr;
-  const auto& n = *d.network;
-  json violations = json::array();
-  for (const auto& v : n.violations) {
-    violations.push_back({{"author", crypto::NodeIdHex(v.feed.author)},
-                          {"scope", storage::ScopeName(v.feed.scope)},
-                          {"seq", v.seq},
-                          {"detected", TimeOrNull(v.detected_ms)},
-                          {"source", v.source},
-                          {"reason", v.reason}});
-  }
-  return {{"id", n.id_hex},
-          {"members", n.members},
-          {"certified", n.certified},
-          {"role", TextOrNull(n.role)},
-          {"country", TextOrNull(n.country)},
-          {"revoked", n.revoked},
-          {"violations", violations}};
-}
-
-void PrintStatusJson(const node::StatusReport& d) {
-  json records = json::object();
-  for (int t = 0; t < storage::kRecordTypeCount; ++t) {
-    records[storage::RecordTypeName(storage::kRecordTypes[t])] = d.stats.records[t];
-  }
-  json feeds = json::array();
-  for (const auto& f : d.frontier) {
-    feeds.push_back({{"author", crypto::NodeIdHex(f.feed.author)},
-                     {"scope", storage::ScopeName(f.feed.scope)},
-                     {"seq", f.seq},
-                     {"head", ToHex(f.head)}});
-  }
-  json forks = json::array();
-  for (const auto& f : d.forks) forks.push_back(ForkJson(f));
-  json peers = json::array();
-  for (const auto& p : d.peers) peers.push_back(PeerJson(p));
-  json refused = json::array();
-  for (const auto& r : d.refused) {
-    refused.push_back({{"fingerprint", crypto::Fingerprint(r.id)},
-                       {"id", crypto::NodeIdHex(r.id)},
-                       {"address", TextOrNull(r.address)},
-                       {"at", IsoTime(r.at_ms)},
-                       {"reason", r.reason}});
-  }
-  PrintJson({{"node_id", crypto::NodeIdHex(d.meta.node_id)},
-             {"fingerprint", crypto::Fingerprint(d.meta.node_id)},
-             {"name", d.meta.name},
-             {"role", d.meta.role},
-             {"entries", d.stats.entries},
-             {"records", records},
-             {"conflicts", d.stats.conflicts},
-             {"messages", {{"unread", d.mail.unread}, {"unread_alerts", d.mail.unread_alerts},
-                           {"received", d.mail.received}, {"sent", d.mail.sent}}},
-             {"frontier", feeds},
-             {"frontier_digest", ToHex(d.frontier_digest)},
-             {"record_state_digest", ToHex(*d.record_state_digest)},
-             {"forks", forks},
-             {"stale_identity", !d.stale.reason.empty()},
-             {"stale_identity_reason", TextOrNull(d.stale.reason)},
-             {"listen", TextOrNull(d.config.listen)},
-             {"network_id", d.network ? d.network->id_hex : d.config.network_id},
-             {"network", NetworkJson(d)},
-             {"peers", peers},
-             {"refused", refused}});
-}
+void PrintStatusJson(const node::StatusReport& d) { PrintJson(node::StatusJson(d)); }
 
 void PrintPeersTable(const node::StatusReport& d) {
   if (d.peers.empty()) {
@@ -657,7 +502,7 @@ Status PeersAdd(const Globals& g, const std::string& name, const std::string& id
   };
   NCEN_RETURN_IF_ERROR(EditConfig(g, n, add).status());
   if (g.json) {
-    PrintJson(PeerConfigJson(peer));
+    PrintJson(node::PeerConfigJson(peer));
   } else {
     std::cout << fmt::format(
         "added peer '{}' ({}), {}, scopes {}\n", name, crypto::Fingerprint(peer.id),
@@ -672,7 +517,7 @@ Status PeersList(const Globals& g) {
                         node::LoadConfig(g.data_dir, n.identity.public_key()));
   if (g.json) {
     json out = json::array();
-    for (const auto& p : config.peers) out.push_back(PeerConfigJson(p));
+    for (const auto& p : config.peers) out.push_back(node::PeerConfigJson(p));
     PrintJson(out);
     return Status::Ok();
   }

@@ -167,6 +167,14 @@ Status BundleCreate(const Globals& g, const BundleCreateArgs& a);
 Status BundleImport(const Globals& g, const std::vector<std::string>& files);
 Status BundleInspect(const Globals& g, const std::vector<std::string>& files);
 
+// Officer accounts of the HTTP API (tools/ncenctl/users.cpp, docs/api.md).
+// The password comes from the terminal (asked twice, not echoed) or from
+// one line of standard input, never from an argument.
+Status UserAdd(const Globals& g, const std::string& name, const std::string& role);
+Status UserList(const Globals& g);
+Status UserPasswd(const Globals& g, const std::string& name);
+Status UserDisable(const Globals& g, const std::string& name, bool disabled);
+
 // 1 for errors the user can fix, 2 for corruption and internal errors.
 int ExitCodeFor(const Status& s);
 

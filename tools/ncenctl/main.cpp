@@ -52,6 +52,7 @@ struct Args {
   std::string format;
   ctl::BundleCreateArgs bundle;
   std::vector<std::string> files;
+  std::string user_role;
 
   // A callback that runs `fn` and keeps its Status for main.
   template <typename Fn>
@@ -429,6 +430,27 @@ void AddBundleCommands(CLI::App& app, Args& a) {
   inspect->callback(a.Run([&a] { return ctl::BundleInspect(a.g, a.files); }));
 }
 
+void AddUserCommands(CLI::App& app, Args& a) {
+  auto* user = app.add_subcommand("user", "officer accounts of the HTTP API and web UI (docs/api.md)");
+  user->require_subcommand(1);
+  auto* add = user->add_subcommand("add", "add an account; the password is asked for (or read from stdin)");
+  add->add_option("NAME", a.name, "letters, digits, . _ -")->required();
+  add->add_option("--role", a.user_role, "officer, analyst or admin")->required();
+  add->callback(a.Run([&a] { return ctl::UserAdd(a.g, a.name, a.user_role); }));
+  user->add_subcommand("list", "the accounts, their roles and whether they are disabled")->callback(a.Run([&a] {
+    return ctl::UserList(a.g);
+  }));
+  auto* passwd = user->add_subcommand("passwd", "set an account's password (ends its sessions)");
+  passwd->add_option("NAME", a.name, "the account")->required();
+  passwd->callback(a.Run([&a] { return ctl::UserPasswd(a.g, a.name); }));
+  auto* disable = user->add_subcommand("disable", "refuse an account's logins and end its sessions");
+  disable->add_option("NAME", a.name, "the account")->required();
+  disable->callback(a.Run([&a] { return ctl::UserDisable(a.g, a.name, true); }));
+  auto* enable = user->add_subcommand("enable", "let a disabled account log in again");
+  enable->add_option("NAME", a.name, "the account")->required();
+  enable->callback(a.Run([&a] { return ctl::UserDisable(a.g, a.name, false); }));
+}
+
 // One line for a command line CLI11 refused, naming a mistyped command
 // instead of "A subcommand is required".
 std::string DescribeParseError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
@@ -482,6 +504,7 @@ int Main(int argc, char** argv) {
   AddConfigCommands(app, a);
   AddNetworkCommands(app, a);
   AddBundleCommands(app, a);
+  AddUserCommands(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/json_views.h"
 #include "storage/entry.h"
 #include "storage/store.h"
 
@@ -20,8 +21,13 @@ namespace ncen::ctl {
 
 using json = nlohmann::ordered_json;
 
-// `j` as indented text; never throws on invalid UTF-8 (see above).
-std::string DumpJson(const json& j);
+// JSON shapes shared with the HTTP API (node/json_views.h).
+using node::DumpJson;
+using node::ForkJson;
+using node::SignedHeaderJson;
+using node::TextOrNull;
+using node::TimeOrNull;
+
 // DumpJson(j) and a newline on stdout.
 void PrintJson(const json& j);
 
@@ -30,17 +36,7 @@ void PrintJson(const json& j);
 inline constexpr size_t kShownTextBytesMax = 2000;
 std::string Shown(std::string_view text);
 
-json TimeOrNull(int64_t ms);               // ISO time, or null for 0
-json TextOrNull(const std::string& text);  // null when empty
-
-// A signed header given as evidence: its entry hash, author, feed, seq,
-// timestamp, record and op (`ncenctl forks`, `ncenctl stale`).
-json SignedHeaderJson(const storage::SignedHeader& h);
-// One line of the same, for tables.
+// One line of a signed header given as evidence, for tables.
 std::string SignedHeaderLine(const storage::SignedHeader& h);
-
-// A fork report, as `forks --json` and `status --json` show it; `evidence`
-// is null for a report kept from a format-1 store.
-json ForkJson(const storage::ForkReport& f);
 
 }  // namespace ncen::ctl
