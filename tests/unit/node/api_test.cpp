@@ -1,0 +1,385 @@
+// The HTTP API as a function (node/http/api.h): routes, roles, sessions,
+// CSRF and origin checks, errors and hostile bodies — without sockets. The
+// server around it is in http_server_test.cpp.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "node/http/accounts.h"
+#include "node/http/api.h"
+#include "node/node_dir.h"
+#include "tests/support/temp_dir.h"
+
+namespace ncen::node {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+class TestClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return now; }
+  int64_t now = 1'796'000'000'000;
+};
+
+// A node with three accounts, its API, and a browser's cookie jar per user.
+struct ApiFixture {
+  ApiFixture() : node(InitNode(dir.path(), "post1", "post", {}, NodeConfig{}).value()) {
+    for (auto [name, role] : {std::pair{"amina", Role::kOfficer}, {"omar", Role::kAnalyst}, {"root", Role::kAdmin}}) {
+      AddUser(name, role);
+    }
+    ApiOptions options;
+    options.data_dir = dir.path();
+    options.clock = &clock;
+    api = std::make_unique<Api>(node, options);
+  }
+
+  void AddUser(const std::string& name, Role role) {
+    REQUIRE(EditUsers(dir.path(), [&](std::vector<User>& users) {
+              users.push_back(User{name, role, HashPassword(name + " password").value(), false, 1, 1});
+              return Status::Ok();
+            }).ok());
+  }
+
+  HttpResponse Send(const std::string& method, const std::string& target, const std::string& body = "",
+                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.remote = "127.0.0.1";
+    r.headers = std::move(headers);
+    r.headers.emplace_back("host", "127.0.0.1:7480");
+    if (!body.empty() && r.Header("content-type").empty()) r.headers.emplace_back("content-type", "application/json");
+    return api->Handle(r);
+  }
+
+  struct Login {
+    std::string cookie, csrf;
+  };
+  Login LogIn(const std::string& name) {
+    auto r = Send("POST", "/api/login", json{{"name", name}, {"password", name + " password"}}.dump());
+    REQUIRE(r.status == 200);
+    Login l;
+    for (auto& [k, v] : r.headers) {
+      if (k == "Set-Cookie") l.cookie = v.substr(0, v.find(';'));
+    }
+    l.csrf = json::parse(r.body)["csrf_token"];
+    return l;
+  }
+  HttpResponse As(const Login& l, const std::string& method, const std::string& target, const std::string& body = "",
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("cookie", l.cookie);
+    if (method != "GET") headers.emplace_back("x-csrf-token", l.csrf);
+    return Send(method, target, body, std::move(headers));
+  }
+
+  testing::TempDir dir;
+  TestClock clock;
+  OpenNode node;  // after dir
+  std::unique_ptr<Api> api;
+};
+
+json Body(const HttpResponse& r) { return json::parse(r.body); }
+
+std::string Header(const HttpResponse& r, const std::string& name) {
+  for (auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+json Seizure(const std::string& narrative = "found in the fuel tank") {
+  return {{"type", "seizure"},
+          {"date", "2026-11-02"},
+          {"country", "PK"},
+          {"office", "PKTKM"},
+          {"goods", {{{"category", "drugs"}, {"subtype", "heroin"}, {"quantity", 2.5}, {"unit", "kg"}}}},
+          {"narrative", narrative}};
+}
+
+json Suspect() {
+  return {{"type", "suspect"},
+          {"surname", "Khan"},
+          {"forenames", "Imran"},
+          {"documents", {{{"type", "passport"}, {"number", "AB1234567"}, {"country", "PK"}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("login: a session cookie and a CSRF token; wrong passwords are refused and then rate limited",
+          "[api]") {
+  ApiFixture f;
+  auto bad = f.Send("POST", "/api/login", json{{"name", "amina"}, {"password", "wrong password!"}}.dump());
+  CHECK(bad.status == 401);
+  CHECK(Body(bad)["code"] == "unauthenticated");
+  CHECK(Header(bad, "Set-Cookie").empty());
+  // No such user: the same answer.
+  CHECK(f.Send("POST", "/api/login", json{{"name", "nobody"}, {"password", "whatever it is"}}.dump()).status == 401);
+
+  auto ok = f.Send("POST", "/api/login", json{{"name", "amina"}, {"password", "amina password"}}.dump());
+  REQUIRE(ok.status == 200);
+  std::string cookie = Header(ok, "Set-Cookie");
+  CHECK(cookie.find("ncen_session=") == 0);
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+  CHECK(cookie.find("Secure") == std::string::npos);  // not over plain HTTP
+  CHECK(Body(ok)["role"] == "officer");
+  CHECK(Body(ok)["csrf_token"].get<std::string>().size() == 64);
+
+  // Five failures for one account: the sixth try waits, even with the right password.
+  for (int i = 0; i < 5; ++i) {
+    CHECK(f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "wrong password!"}}.dump()).status == 401);
+  }
+  auto limited = f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "omar password"}}.dump());
+  CHECK(limited.status == 429);
+  CHECK(!Header(limited, "Retry-After").empty());
+  f.clock.now += 16 * 60 * 1000;  // the window has passed
+  CHECK(f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "omar password"}}.dump()).status == 200);
+}
+
+TEST_CASE("login: failures from one address are limited across accounts", "[api]") {
+  ApiFixture f;
+  for (int i = 0; i < 20; ++i) {
+    auto name = "guess" + std::to_string(i);
+    CHECK(f.Send("POST", "/api/login", json{{"name", name}, {"password", "wrong password!"}}.dump()).status == 401);
+  }
+  CHECK(f.Send("POST", "/api/login", json{{"name", "root"}, {"password", "root password"}}.dump()).status == 429);
+}
+
+TEST_CASE("sessions: required, expire when idle, end at logout, end when the account is disabled", "[api]") {
+  ApiFixture f;
+  CHECK(f.Send("GET", "/api/records").status == 401);
+  auto a = f.LogIn("amina");
+  CHECK(f.As(a, "GET", "/api/session").status == 200);
+  CHECK(Body(f.As(a, "GET", "/api/session"))["user"] == "amina");
+
+  f.clock.now += 31 * 60 * 1000;  // idle past 30 minutes
+  CHECK(f.As(a, "GET", "/api/session").status == 401);
+
+  auto b = f.LogIn("amina");
+  CHECK(f.As(b, "POST", "/api/logout").status == 204);
+  CHECK(f.As(b, "GET", "/api/session").status == 401);
+
+  auto c = f.LogIn("amina");
+  f.clock.now += 1000;
+  REQUIRE(EditUsers(f.dir.path(), [&](std::vector<User>& users) {
+            users[0].disabled = true;
+            users[0].changed_ms = f.clock.now;
+            return Status::Ok();
+          }).ok());
+  CHECK(f.As(c, "GET", "/api/session").status == 401);
+  CHECK(f.Send("POST", "/api/login", json{{"name", "amina"}, {"password", "amina password"}}.dump()).status == 401);
+}
+
+TEST_CASE("state-changing requests need the CSRF token and the node's own origin", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  // No token.
+  auto r = f.Send("POST", "/api/records", Seizure().dump(), {{"cookie", a.cookie}});
+  CHECK(r.status == 403);
+  // A wrong token.
+  r = f.Send("POST", "/api/records", Seizure().dump(), {{"cookie", a.cookie}, {"x-csrf-token", std::string(64, '0')}});
+  CHECK(r.status == 403);
+  // Another origin, even with the token (a page elsewhere cannot read it, but be sure).
+  r = f.As(a, "POST", "/api/records", Seizure().dump(), {{"origin", "https://evil.example"}});
+  CHECK(r.status == 403);
+  r = f.As(a, "POST", "/api/records", Seizure().dump(), {{"sec-fetch-site", "cross-site"}});
+  CHECK(r.status == 403);
+  // A login form posted from elsewhere.
+  r = f.Send("POST", "/api/login", json{{"name", "amina"}, {"password", "amina password"}}.dump(),
+             {{"origin", "http://evil.example"}});
+  CHECK(r.status == 403);
+  // A form's content type is not JSON: refused before it is read.
+  r = f.As(a, "POST", "/api/records", "type=seizure", {{"content-type", "application/x-www-form-urlencoded"}});
+  CHECK(r.status == 415);
+  CHECK(f.node.store->Stats()->entries == 0);
+  // The same origin: written.
+  r = f.As(a, "POST", "/api/records", Seizure().dump(), {{"origin", "http://127.0.0.1:7480"}});
+  CHECK(r.status == 201);
+  CHECK(f.node.store->Stats()->entries == 1);
+}
+
+TEST_CASE("roles: officers write records, not users; admins manage users", "[api]") {
+  ApiFixture f;
+  auto officer = f.LogIn("amina");
+  auto analyst = f.LogIn("omar");
+  auto admin = f.LogIn("root");
+  json user = {{"name", "zainab"}, {"role", "officer"}, {"password", "zainab password"}};
+  CHECK(f.As(officer, "POST", "/api/users", user.dump()).status == 403);
+  CHECK(f.As(analyst, "POST", "/api/users", user.dump()).status == 403);
+  CHECK(f.As(officer, "GET", "/api/users").status == 403);
+  CHECK(f.As(officer, "GET", "/api/peers").status == 403);
+  auto added = f.As(admin, "POST", "/api/users", user.dump());
+  CHECK(added.status == 201);
+  CHECK(Body(added).contains("password") == false);
+  CHECK(f.As(admin, "POST", "/api/users", user.dump()).status == 409);
+  CHECK(f.As(admin, "GET", "/api/users").status == 200);
+  CHECK(Body(f.As(admin, "GET", "/api/users")).size() == 4);
+  // An officer may change their own password (knowing the current one), not another's.
+  CHECK(f.As(officer, "PUT", "/api/users/omar/password", json{{"password", "another password"}}.dump()).status == 403);
+  CHECK(f.As(officer, "PUT", "/api/users/amina/password",
+             json{{"password", "a new password"}, {"current", "wrong"}}.dump())
+            .status == 403);
+  CHECK(f.As(officer, "PUT", "/api/users/amina/password",
+             json{{"password", "a new password"}, {"current", "amina password"}}.dump())
+            .status == 200);
+  // Disabling ends the user's sessions.
+  auto zainab = f.LogIn("zainab");
+  CHECK(f.As(admin, "POST", "/api/users/zainab/disable").status == 200);
+  CHECK(f.As(zainab, "GET", "/api/session").status == 401);
+  CHECK(f.As(admin, "POST", "/api/users/root/disable").status == 400);
+}
+
+TEST_CASE("records: create, get with versions, update with If-Match, link, search, delete", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  auto created = f.As(a, "POST", "/api/records", Seizure().dump());
+  REQUIRE(created.status == 201);
+  std::string id = Body(created)["id"];
+  CHECK(Header(created, "Location") == "/api/records/" + id);
+
+  auto got = f.As(a, "GET", "/api/records/" + id);
+  REQUIRE(got.status == 200);
+  CHECK(Body(got)["narrative"] == "found in the fuel tank");
+  CHECK(Body(got)["type"] == "seizure");
+  std::string etag = Header(got, "ETag");
+  CHECK(!etag.empty());
+  auto history = Body(f.As(a, "GET", "/api/records/" + id + "?history=1"));
+  CHECK(history["versions"].size() == 1);
+
+  json edit = Seizure("in the spare wheel");
+  edit.erase("type");
+  auto updated = f.As(a, "PUT", "/api/records/" + id, edit.dump(), {{"if-match", etag}});
+  REQUIRE(updated.status == 200);
+  CHECK(Body(updated)["narrative"] == "in the spare wheel");
+  // The old ETag no longer matches: a 409 with the record as it is now.
+  auto stale = f.As(a, "PUT", "/api/records/" + id, Seizure("lost edit").dump(), {{"if-match", etag}});
+  CHECK(stale.status == 409);
+  CHECK(Body(stale)["current"]["narrative"] == "in the spare wheel");
+
+  auto suspect = f.As(a, "POST", "/api/records", Suspect().dump());
+  REQUIRE(suspect.status == 201);
+  std::string sid = Body(suspect)["id"];
+  auto linked = f.As(a, "POST", "/api/records/" + id + "/links", json{{"suspect", sid}}.dump());
+  CHECK(linked.status == 200);
+  CHECK(Body(linked)["linked"] == true);
+
+  auto found = f.As(a, "GET", "/api/search?q=khan");
+  REQUIRE(found.status == 200);
+  REQUIRE(Body(found).size() == 1);
+  CHECK(Body(found)[0]["id"] == sid);
+  CHECK(Body(f.As(a, "GET", "/api/search?q=spare+wheel")).size() == 0);  // narratives are not indexed by name
+  CHECK(Body(f.As(a, "GET", "/api/records?type=suspect")).size() == 1);
+
+  CHECK(f.As(a, "DELETE", "/api/records/" + id).status == 200);
+  CHECK(f.As(a, "GET", "/api/records/" + id).status == 404);
+  CHECK(f.As(a, "DELETE", "/api/records/" + id).status == 400);
+
+  auto changes = Body(f.As(a, "GET", "/api/changes?since=0"));
+  CHECK(changes["changes"].size() == 5);  // add, update, add, link, delete
+  CHECK(changes["next"] == 5);
+  auto none = f.As(a, "GET", "/api/changes?since=5&wait=10");
+  CHECK(Body(none)["changes"].empty());
+  CHECK(none.wait_ms == 10000);  // the server waits and asks again
+}
+
+TEST_CASE("errors: one JSON object naming the field, with the right status", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  json bad = Seizure();
+  bad["goods"][0]["quantity"] = -1;
+  auto r = f.As(a, "POST", "/api/records", bad.dump());
+  CHECK(r.status == 400);
+  CHECK(Body(r)["field"] == "goods[0].quantity");
+  CHECK(Body(r)["code"] == "bad_request");
+
+  CHECK(f.As(a, "GET", "/api/records/not-an-id").status == 400);
+  CHECK(Body(f.As(a, "GET", "/api/records/not-an-id"))["field"] == "id");
+  CHECK(f.As(a, "GET", "/api/records/01a22ee8-a2cf-7d9e-83bb-05335801ffa3").status == 404);
+  CHECK(f.As(a, "GET", "/api/nothing").status == 404);
+  CHECK(f.As(a, "PATCH", "/api/records").status == 405);
+  CHECK(f.As(a, "GET", "/api/records?limit=0").status == 400);
+  CHECK(f.As(a, "GET", "/api/records?limit=99999999999999999999").status == 400);
+  CHECK(f.As(a, "GET", "/api/records?type=spaceship").status == 400);
+  CHECK(f.As(a, "GET", "/api/search?from=2026-99-01").status == 400);
+  CHECK(f.As(a, "GET", "/api/changes?since=-1").status == 400);
+  CHECK(f.As(a, "GET", "/api/search?q=%zz").status == 400);
+  CHECK(f.As(a, "GET", "/api/search?q=a%00b").status == 400);
+  // A seizure report or a photo is not written by hand.
+  json report = Seizure();
+  report["type"] = "seizure_report";
+  CHECK(f.As(a, "POST", "/api/records", report.dump()).status == 400);
+  CHECK(f.node.store->Stats()->entries == 0);
+}
+
+TEST_CASE("hostile bodies: broken JSON, invalid UTF-8, deep nesting, not an object", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  for (std::string body : {std::string("{\"type\": \"seizure\""), std::string("{\"type\": \"\xff\xfe\"}"),
+                           std::string(10000, '[') + std::string(10000, ']'), std::string("[1,2,3]"),
+                           std::string("{\"type\":\"suspect\",\"surname\":") + std::string(5000, '{')}) {
+    auto r = f.As(a, "POST", "/api/records", body);
+    INFO(body.substr(0, 40));
+    CHECK(r.status == 400);
+    CHECK(Body(r).contains("error"));
+  }
+  CHECK(f.node.store->Stats()->entries == 0);
+}
+
+TEST_CASE("every response carries the security headers; API answers are not cached", "[api]") {
+  ApiFixture f;
+  auto r = f.Send("GET", "/api/status");
+  CHECK(Header(r, "X-Content-Type-Options") == "nosniff");
+  CHECK(Header(r, "X-Frame-Options") == "DENY");
+  CHECK(Header(r, "Cache-Control") == "no-store");
+  CHECK(Header(r, "Content-Security-Policy").find("default-src 'self'") != std::string::npos);
+}
+
+TEST_CASE("status has the fields of status --json", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  auto r = f.As(a, "GET", "/api/status");
+  REQUIRE(r.status == 200);
+  auto j = Body(r);
+  for (const char* k : {"node_id", "fingerprint", "name", "role", "entries", "records", "conflicts", "messages",
+                        "frontier", "frontier_digest", "forks", "peers", "refused", "network_id"}) {
+    INFO(k);
+    CHECK(j.contains(k));
+  }
+  CHECK(j["name"] == "post1");
+}
+
+TEST_CASE("static files: served from the UI directory, never from outside it", "[api]") {
+  testing::TempDir ui;
+  {
+    std::ofstream(ui.Sub("index.html")) << "<!doctype html><title>ncen</title>";
+    std::ofstream(ui.Sub("app.js")) << "export {};";
+  }
+  ApiFixture f;
+  std::ofstream(f.dir.Sub("secret.txt")) << "identity";
+  ApiOptions options;
+  options.data_dir = f.dir.path();
+  options.static_dir = ui.path();
+  Api api(f.node, options);
+  auto get = [&](const std::string& target) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.remote = "127.0.0.1";
+    return api.Handle(r);
+  };
+  CHECK(get("/").status == 200);
+  CHECK(get("/").content_type.find("text/html") == 0);
+  CHECK(get("/app.js").content_type.find("text/javascript") == 0);
+  for (const char* evil : {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/a/../../secret.txt",
+                           "/%2E%2E%2Fsecret.txt", "/..\\secret.txt", "//etc/passwd", "/app.js%00.html"}) {
+    INFO(evil);
+    auto r = get(evil);
+    CHECK((r.status == 400 || r.status == 404));
+    CHECK(r.body.find("identity") == std::string::npos);
+  }
+  CHECK(get("/missing.html").status == 404);
+}
+
+}  // namespace ncen::node
