@@ -72,6 +72,15 @@ class HttpServer::Impl {
 
 namespace {
 
+uint64_t MaxBodyLimit() {
+  static const uint64_t max = [] {
+    uint64_t m = 0;
+    for (const auto& r : Api::Routes()) m = std::max<uint64_t>(m, r.body_limit);
+    return m;
+  }();
+  return max;
+}
+
 // One connection: read a request, answer it, again while kept alive.
 template <class Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
@@ -111,7 +120,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void ReadHeader(bool first) {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.header_bytes_max));
-    parser_->body_limit(kJsonBodyBytesMax);
+    // The largest any route takes; the route's own limit is set once the head is read.
+    parser_->body_limit(MaxBodyLimit());
     // A new connection and a kept-alive one both get so long for the head.
     beast::get_lowest_layer(stream_).expires_after(
         Millis(first ? server_.options_.header_timeout_ms : server_.options_.idle_timeout_ms));
@@ -124,7 +134,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       return Shutdown();
     }
-    if (ec == http::error::header_limit) return Refuse(431, "the request head is larger than 16 KiB");
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) return Refuse(431, "the request head is larger than 16 KiB");
+    if (ec == http::error::body_limit) return Refuse(413, "the body is larger than any route takes");
     if (ec) return Refuse(400, "a malformed request: " + ec.message());
     // The head has come; the rest (if any) must come soon too.
     beast::get_lowest_layer(stream_).expires_after(Millis(server_.options_.header_timeout_ms));
@@ -209,6 +220,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void Refuse(int status, const std::string& message) {
+    refused_ = true;
     HttpResponse r;
     r.status = status;
     r.body = DumpJson(json{{"error", message}, {"code", status == 413 ? "too_large" : "bad_request"}, {"field", nullptr}}, -1) + "\n";
@@ -238,17 +250,33 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     auto& sock = beast::get_lowest_layer(stream_).socket();
     beast::error_code ec;
     sock.shutdown(tcp::socket::shutdown_send, ec);
-    beast::get_lowest_layer(stream_).close();
+    if (!refused_) return beast::get_lowest_layer(stream_).close();
+    // A refused request's unread bytes would make close() send a reset,
+    // and the client could lose our answer with it: read and drop what
+    // still comes, for at most a second, then close.
+    beast::get_lowest_layer(stream_).expires_after(Millis(1000));
+    Drain();
+  }
+
+  void Drain() {
+    auto buf = std::make_shared<std::array<char, 16384>>();
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(*buf), [self = this->shared_from_this(), buf](beast::error_code ec, size_t) {
+          if (ec) return beast::get_lowest_layer(self->stream_).close();
+          self->Drain();
+        });
   }
 
   HttpServer::Impl& server_;
   Stream stream_;
   std::string remote_;
   uint64_t id_ = 0;
-  beast::flat_buffer buffer_{8192};
+  // Unbounded here: the parser bounds the head (header_limit) and the body (body_limit).
+  beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
   bool slow_ = false;
+  bool refused_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::optional<asio::steady_timer> timer_;
