@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "crypto/identity.h"
 #include "node/records.h"
+#include "storage/message_format.h"
 #include "storage/record_json.h"
 
 namespace ncen::node {
@@ -216,6 +217,136 @@ json StatusJson(const StatusReport& d) {
           {"network", NetworkJson(d)},
           {"peers", peers},
           {"refused", refused}};
+}
+
+json AddedPhotoJson(const AddedPhoto& added, const storage::RecordId& subject) {
+  return {{"id", storage::FormatRecordId(added.id)},
+          {"type", "photo"},
+          {"subject", storage::FormatRecordId(subject)},
+          {"image", storage::BlobHashText(added.image.hash)},
+          {"image_size", added.image.size},
+          {"preview", storage::BlobHashText(added.preview.hash)},
+          {"preview_size", added.preview.size},
+          {"media_type", added.media_type},
+          {"width", added.width},
+          {"height", added.height},
+          {"metadata_kept", added.metadata_kept}};
+}
+
+json PhotoItemJson(const PhotoItem& p) {
+  return {{"id", storage::FormatRecordId(p.id)},
+          {"image", storage::BlobHashText(p.image)},
+          {"image_size", p.image_size},
+          {"image_held", p.image_held},
+          {"preview", storage::BlobHashText(p.preview)},
+          {"preview_size", p.preview_size},
+          {"preview_held", p.preview_held},
+          {"media_type", p.media_type},
+          {"width", p.width},
+          {"height", p.height},
+          {"caption", TextOrNull(p.caption)},
+          {"note", TextOrNull(p.note)},
+          {"metadata_kept", p.metadata_kept},
+          {"added", TimeOrNull(p.added_ms)},
+          {"added_by", crypto::NodeIdHex(p.added_by)}};
+}
+
+namespace {
+
+const char* MailStateName(storage::MailState s) {
+  switch (s) {
+    case storage::MailState::kUnread: return "unread";
+    case storage::MailState::kRead: return "read";
+    case storage::MailState::kArchived: return "archived";
+  }
+  return "?";
+}
+
+json SumsJson(const std::map<std::string, double>& sums) {
+  json out = json::object();
+  for (const auto& [k, v] : sums) out[k] = v;
+  return out;
+}
+
+}  // namespace
+
+json MessageItemJson(const MessageItem& m, bool with_body) {
+  json j = {{"id", storage::FormatRecordId(m.mail.id)},
+            {"thread", storage::FormatRecordId(m.mail.thread)},
+            {"from", m.from},
+            {"from_id", crypto::NodeIdHex(m.mail.from)},
+            {"sent_at", IsoTime(m.mail.sent_at_ms)},
+            {"priority", storage::MessagePriorityName(static_cast<storage::MessagePriority>(m.mail.priority))},
+            {"state", m.mail.sent ? "sent" : MailStateName(m.mail.state)},
+            {"to", m.content.to},
+            {"recipients", m.content.recipients},
+            {"subject", m.content.subject}};
+  if (with_body) {
+    j["body"] = m.content.body;
+    j["links"] = m.content.links;
+    j["reply_to"] = TextOrNull(m.content.reply_to);
+  }
+  json attachments = json::array();
+  for (const storage::Attachment& a : m.content.attachments) {
+    attachments.push_back({{"name", a.name}, {"media_type", a.media_type}, {"size", a.size}});
+  }
+  j["attachments"] = attachments;
+  return j;
+}
+
+json SentMessageJson(const SentMessage& sent) {
+  return {{"id", storage::FormatRecordId(sent.id)},
+          {"scope", storage::ScopeName(sent.scope)},
+          {"recipients", sent.recipients}};
+}
+
+json ReportJson(const storage::RecordId& report, const json& body) {
+  json out = {{"id", storage::FormatRecordId(report)}, {"type", "seizure_report"}};
+  for (auto it = body.begin(); it != body.end(); ++it) out[it.key()] = it.value();
+  return out;
+}
+
+json ReleaseOutcomeJson(const ReleaseOutcome& out) {
+  return {{"seizure", storage::FormatRecordId(out.seizure)},
+          {"report", storage::FormatRecordId(out.report)},
+          {"scope", storage::ScopeName(out.scope)},
+          {"written", out.written},
+          {"moved", out.moved},
+          {"withheld", out.withheld}};
+}
+
+json ReleaseRowJson(const ReleaseRow& r) {
+  return {{"seizure", r.seizure_state == "absent" ? json() : json(storage::FormatRecordId(r.seizure))},
+          {"report", storage::FormatRecordId(r.report)},
+          {"scope", storage::ScopeName(r.scope)},
+          {"state", r.live ? "released" : "withdrawn"},
+          {"released_at", TextOrNull(r.released_at)},
+          {"seizure_state", r.seizure_state},
+          {"pending", r.pending},
+          {"changes", r.changes}};
+}
+
+json StatsJson(const StatsResult& result, storage::RecordType type, const std::string& from, const std::string& to) {
+  std::vector<std::string> dims;
+  for (auto d : result.by) dims.push_back(DimensionName(d));
+  json cells = json::array();
+  for (const auto& c : result.cells) {
+    json cell = json::object();
+    for (size_t i = 0; i < dims.size(); ++i) cell[dims[i]] = c.keys[i];
+    cell["records"] = c.records;
+    cell["quantity"] = SumsJson(c.quantity);
+    cell["value"] = SumsJson(c.value);
+    cells.push_back(std::move(cell));
+  }
+  return {{"type", storage::RecordTypeName(type)},
+          {"by", dims},
+          {"from", TextOrNull(from)},
+          {"to", TextOrNull(to)},
+          {"total",
+           {{"records", result.total.records},
+            {"quantity", SumsJson(result.total.quantity)},
+            {"value", SumsJson(result.total.value)}}},
+          {"cells", cells}};
 }
 
 }  // namespace ncen::node

@@ -14,6 +14,10 @@
 
 #include "base/status.h"
 #include "node/config.h"
+#include "node/messages.h"
+#include "node/photos.h"
+#include "node/releases.h"
+#include "node/stats.h"
 #include "node/status_report.h"
 #include "storage/entry.h"
 #include "storage/store.h"
@@ -57,5 +61,22 @@ json PeerJson(const PeerReport& p);
 json NetworkJson(const StatusReport& d);
 // `status --json`.
 json StatusJson(const StatusReport& d);
+
+// `photo add --json` and `photo list --json`.
+json AddedPhotoJson(const AddedPhoto& added, const storage::RecordId& subject);
+json PhotoItemJson(const PhotoItem& p);
+
+// A message in `msg inbox/sent --json` (without its body) and `msg read/thread
+// --json` (with it).
+json MessageItemJson(const MessageItem& m, bool with_body);
+json SentMessageJson(const SentMessage& sent);
+
+// A seizure report as `get --json` shows it where it arrives (release --dry-run).
+json ReportJson(const storage::RecordId& report, const json& body);
+json ReleaseOutcomeJson(const ReleaseOutcome& out);
+json ReleaseRowJson(const ReleaseRow& r);
+
+// `stats --json`.
+json StatsJson(const StatsResult& result, storage::RecordType type, const std::string& from, const std::string& to);
 
 }  // namespace ncen::node

@@ -1,5 +1,8 @@
 #include "node/stats.h"
 
+#include "base/text.h"
+#include "storage/membership.h"
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -134,6 +137,37 @@ std::string DimensionNames() {
   std::string out;
   for (const auto& d : kDimensions) out += (out.empty() ? "" : ", ") + std::string(d.name);
   return out;
+}
+
+Result<StatsRequest> ParseStatsRequest(const storage::Store& store, const crypto::PublicKey& me, const std::string& by,
+                                       const std::string& type, const std::string& from, const std::string& to) {
+  StatsRequest request;
+  request.from = from;
+  request.to = to;
+  if (!by.empty() && by.back() == ',') return InvalidArgument("by '" + SanitizeText(by, 200) + "' has an empty dimension");
+  size_t at = 0;
+  while (at < by.size()) {
+    size_t comma = by.find(',', at);
+    std::string part = by.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (part.empty()) return InvalidArgument("by '" + SanitizeText(by, 200) + "' has an empty dimension");
+    auto d = ParseDimension(part);
+    if (!d) return InvalidArgument("unknown dimension '" + SanitizeText(part, 100) + "' (" + DimensionNames() + ")");
+    request.by.push_back(*d);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (!type.empty()) {
+    auto t = storage::ParseRecordType(type);
+    if (!t) return InvalidArgument("unknown record type '" + SanitizeText(type, 100) + "' (seizure or seizure_report)");
+    request.type = *t;
+    return request;
+  }
+  NCEN_ASSIGN_OR_RETURN(auto membership, store.GetMembership());
+  const storage::Member* m = membership ? membership->Find(me) : nullptr;
+  bool hub = m && !m->root &&
+             (m->cert.kind == storage::MemberKind::kRegionalHub || m->cert.kind == storage::MemberKind::kGlobalHub);
+  request.type = hub ? storage::RecordType::kSeizureReport : storage::RecordType::kSeizure;
+  return request;
 }
 
 Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& r) {

@@ -61,6 +61,13 @@ struct StatsResult {
   StatsCell total;               // every record in range once, all its goods
 };
 
+// A request from its text form (ncenctl stats --by/--type, the API's query):
+// `by` "commodity,country"; `type` seizure or seizure_report, or empty: by
+// this node's role (a regional or global hub holds reports; every other
+// node seizures). kInvalidArgument naming what is wrong.
+Result<StatsRequest> ParseStatsRequest(const storage::Store& store, const crypto::PublicKey& me, const std::string& by,
+                                       const std::string& type, const std::string& from, const std::string& to);
+
 // kInvalidArgument for bad dates, an inverted range, no or too many or
 // repeated dimensions, or a type without facts.
 Result<StatsResult> ComputeStats(storage::Store& store, const StatsRequest& request);

@@ -57,38 +57,7 @@ std::string MediaTypeOf(const std::string& name) {
   return "application/octet-stream";
 }
 
-const char* StateName(storage::MailState s) {
-  switch (s) {
-    case storage::MailState::kUnread: return "unread";
-    case storage::MailState::kRead: return "read";
-    case storage::MailState::kArchived: return "archived";
-  }
-  return "?";
-}
-
-json ItemJson(const node::MessageItem& m, bool with_body) {
-  json j = {{"id", storage::FormatRecordId(m.mail.id)},
-            {"thread", storage::FormatRecordId(m.mail.thread)},
-            {"from", m.from},
-            {"from_id", crypto::NodeIdHex(m.mail.from)},
-            {"sent_at", IsoTime(m.mail.sent_at_ms)},
-            {"priority", storage::MessagePriorityName(static_cast<MessagePriority>(m.mail.priority))},
-            {"state", m.mail.sent ? "sent" : StateName(m.mail.state)},
-            {"to", m.content.to},
-            {"recipients", m.content.recipients},
-            {"subject", m.content.subject}};
-  if (with_body) {
-    j["body"] = m.content.body;
-    j["links"] = m.content.links;
-    j["reply_to"] = TextOrNull(m.content.reply_to);
-  }
-  json attachments = json::array();
-  for (const storage::Attachment& a : m.content.attachments) {
-    attachments.push_back({{"name", a.name}, {"media_type", a.media_type}, {"size", a.size}});
-  }
-  j["attachments"] = attachments;
-  return j;
-}
+json ItemJson(const node::MessageItem& m, bool with_body) { return node::MessageItemJson(m, with_body); }
 
 std::string Marker(const node::MessageItem& m) {
   auto p = static_cast<MessagePriority>(m.mail.priority);
@@ -191,9 +160,7 @@ Status MsgSend(const Globals& g, const MsgSendOptions& o) {
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
   NCEN_ASSIGN_OR_RETURN(node::SentMessage sent, box->messages->Send(draft));
   if (g.json) {
-    PrintJson({{"id", storage::FormatRecordId(sent.id)},
-               {"scope", storage::ScopeName(sent.scope)},
-               {"recipients", sent.recipients}});
+    PrintJson(node::SentMessageJson(sent));
   } else {
     std::cout << fmt::format("sent message {} to {} recipient(s), scope {}\n", storage::FormatRecordId(sent.id),
                              sent.recipients, storage::ScopeName(sent.scope));

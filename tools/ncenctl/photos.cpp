@@ -73,17 +73,7 @@ Status PhotoAdd(const Globals& g, const PhotoAddOptions& o) {
   node::Photos photos(*n.store, n.identity);
   NCEN_ASSIGN_OR_RETURN(node::AddedPhoto added, photos.Add(subject, AsBytes(file), options));
   if (g.json) {
-    PrintJson({{"id", storage::FormatRecordId(added.id)},
-               {"type", "photo"},
-               {"subject", storage::FormatRecordId(subject)},
-               {"image", storage::BlobHashText(added.image.hash)},
-               {"image_size", added.image.size},
-               {"preview", storage::BlobHashText(added.preview.hash)},
-               {"preview_size", added.preview.size},
-               {"media_type", added.media_type},
-               {"width", added.width},
-               {"height", added.height},
-               {"metadata_kept", added.metadata_kept}});
+    PrintJson(node::AddedPhotoJson(added, subject));
     return Status::Ok();
   }
   std::cout << "photo " << storage::FormatRecordId(added.id) << " of " << storage::FormatRecordId(subject) << "\n"
@@ -103,21 +93,7 @@ Status PhotoList(const Globals& g, const std::string& record) {
   if (g.json) {
     json out = json::array();
     for (const auto& p : items) {
-      out.push_back({{"id", storage::FormatRecordId(p.id)},
-                     {"image", storage::BlobHashText(p.image)},
-                     {"image_size", p.image_size},
-                     {"image_held", p.image_held},
-                     {"preview", storage::BlobHashText(p.preview)},
-                     {"preview_size", p.preview_size},
-                     {"preview_held", p.preview_held},
-                     {"media_type", p.media_type},
-                     {"width", p.width},
-                     {"height", p.height},
-                     {"caption", TextOrNull(p.caption)},
-                     {"note", TextOrNull(p.note)},
-                     {"metadata_kept", p.metadata_kept},
-                     {"added", TimeOrNull(p.added_ms)},
-                     {"added_by", crypto::NodeIdHex(p.added_by)}});
+      out.push_back(node::PhotoItemJson(p));
     }
     PrintJson(out);
     return Status::Ok();

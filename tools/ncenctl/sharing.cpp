@@ -62,11 +62,7 @@ Result<storage::ReleasePolicy> PolicyOf(const Globals& g, const node::OpenNode& 
   return storage::ReleasePolicy{config.release_company_names};
 }
 
-json ReportJson(const RecordId& report, const json& body) {
-  json out = {{"id", storage::FormatRecordId(report)}, {"type", "seizure_report"}};
-  for (auto it = body.begin(); it != body.end(); ++it) out[it.key()] = it.value();
-  return out;
-}
+using node::ReportJson;
 
 // 12.4, 2320000: what a person reads.
 std::string Amount(double v) { return fmt::format("{:.15g}", v); }
@@ -76,12 +72,6 @@ std::string Sums(const std::map<std::string, double>& sums) {
   std::string out;
   for (const auto& [k, v] : sums) out += (out.empty() ? "" : "; ") + Amount(v) + " " + k;
   return out.empty() ? "-" : out;
-}
-
-json SumsJson(const std::map<std::string, double>& sums) {
-  json out = json::object();
-  for (const auto& [k, v] : sums) out[k] = v;
-  return out;
 }
 
 }  // namespace
@@ -139,12 +129,7 @@ Status Release(const Globals& g, const ReleaseOptions& o) {
   json arr = json::array();
   for (const auto& out : outcomes) {
     written += out.written;
-    arr.push_back({{"seizure", storage::FormatRecordId(out.seizure)},
-                   {"report", storage::FormatRecordId(out.report)},
-                   {"scope", storage::ScopeName(out.scope)},
-                   {"written", out.written},
-                   {"moved", out.moved},
-                   {"withheld", out.withheld}});
+    arr.push_back(node::ReleaseOutcomeJson(out));
   }
   if (g.json) {
     PrintJson(arr);
@@ -169,14 +154,7 @@ Status ReleasesList(const Globals& g, bool pending) {
   if (g.json) {
     json arr = json::array();
     for (const auto& r : rows) {
-      arr.push_back({{"seizure", r.seizure_state == "absent" ? json() : json(storage::FormatRecordId(r.seizure))},
-                     {"report", storage::FormatRecordId(r.report)},
-                     {"scope", storage::ScopeName(r.scope)},
-                     {"state", r.live ? "released" : "withdrawn"},
-                     {"released_at", TextOrNull(r.released_at)},
-                     {"seizure_state", r.seizure_state},
-                     {"pending", r.pending},
-                     {"changes", r.changes}});
+      arr.push_back(node::ReleaseRowJson(r));
     }
     PrintJson(arr);
     return Status::Ok();
@@ -199,20 +177,6 @@ Status ReleasesList(const Globals& g, bool pending) {
 }
 
 Status Stats(const Globals& g, const StatsOptions& o) {
-  node::StatsRequest request;
-  request.from = o.from;
-  request.to = o.to;
-  {
-    if (!o.by.empty() && o.by.back() == ',') return InvalidArgument("--by '" + Shown(o.by) + "' has an empty dimension");
-    std::istringstream parts(o.by);
-    std::string part;
-    while (std::getline(parts, part, ',')) {
-      if (part.empty()) return InvalidArgument("--by '" + Shown(o.by) + "' has an empty dimension");
-      auto d = node::ParseDimension(part);
-      if (!d) return InvalidArgument("unknown dimension '" + Shown(part) + "' (" + node::DimensionNames() + ")");
-      request.by.push_back(*d);
-    }
-  }
   if (o.measure != "records" && o.measure != "quantity" && o.measure != "value") {
     return InvalidArgument("--measure is records, quantity or value");
   }
@@ -227,41 +191,16 @@ Status Stats(const Globals& g, const StatsOptions& o) {
     return InvalidArgument("currency '" + Shown(o.currency) + "' is not an ISO 4217 code (USD)");
   }
   if (o.csv && g.json) return InvalidArgument("--csv and --json: pick one");
-  if (!o.type.empty()) {
-    NCEN_ASSIGN_OR_RETURN(request.type, ParseType(o.type));
-  }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
-  if (o.type.empty()) {
-    // A regional or global hub holds reports; every other node seizures.
-    NCEN_ASSIGN_OR_RETURN(auto membership, n.store->GetMembership());
-    const storage::Member* me = membership ? membership->Find(n.identity.public_key()) : nullptr;
-    bool hub = me && !me->root &&
-               (me->cert.kind == storage::MemberKind::kRegionalHub || me->cert.kind == storage::MemberKind::kGlobalHub);
-    request.type = hub ? RecordType::kSeizureReport : RecordType::kSeizure;
-  }
+  auto parsed = node::ParseStatsRequest(*n.store, n.identity.public_key(), o.by, o.type, o.from, o.to);
+  if (!parsed.ok()) return InvalidArgument("--" + parsed.status().message());
+  node::StatsRequest request = std::move(parsed).value();
   NCEN_ASSIGN_OR_RETURN(node::StatsResult result, node::ComputeStats(*n.store, request));
   std::vector<std::string> dims;
   for (auto d : result.by) dims.push_back(node::DimensionName(d));
 
   if (g.json) {
-    json cells = json::array();
-    for (const auto& c : result.cells) {
-      json cell = json::object();
-      for (size_t i = 0; i < dims.size(); ++i) cell[dims[i]] = c.keys[i];
-      cell["records"] = c.records;
-      cell["quantity"] = SumsJson(c.quantity);
-      cell["value"] = SumsJson(c.value);
-      cells.push_back(std::move(cell));
-    }
-    PrintJson({{"type", storage::RecordTypeName(request.type)},
-               {"by", dims},
-               {"from", TextOrNull(o.from)},
-               {"to", TextOrNull(o.to)},
-               {"total",
-                {{"records", result.total.records},
-                 {"quantity", SumsJson(result.total.quantity)},
-                 {"value", SumsJson(result.total.value)}}},
-               {"cells", cells}});
+    PrintJson(node::StatsJson(result, request.type, o.from, o.to));
     return Status::Ok();
   }
   if (o.csv) {
