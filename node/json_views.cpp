@@ -78,15 +78,6 @@ Result<json> RecordJson(const storage::RecordView& view) {
   return out;
 }
 
-Result<json> RecordHistoryJson(const storage::RecordView& view) {
-  json out = {{"id", storage::FormatRecordId(view.id)},
-              {"type", storage::RecordTypeName(view.state.type)},
-              {"conflict", view.state.conflict()},
-              {"deleted", !view.state.live() && !view.state.conflict()}};
-  NCEN_ASSIGN_OR_RETURN(out["versions"], VersionsJson(view));
-  return out;
-}
-
 json SignedHeaderJson(const storage::SignedHeader& h) {
   const storage::EntryHeader& e = h.header;
   return {{"hash", ToHex(h.hash())},

@@ -43,9 +43,6 @@ Result<json> VersionBody(const storage::RecordView& view, size_t i);
 // record is {"id", "quarantined": true, "classes"}. kNotFound for a record
 // that was deleted (and is not in conflict).
 Result<json> RecordJson(const storage::RecordView& view);
-// Every version, winner flagged, whether or not in conflict (the API's
-// `?versions=all`, the UI's history).
-Result<json> RecordHistoryJson(const storage::RecordView& view);
 
 // A signed header given as evidence: its entry hash, author, feed, seq,
 // timestamp, record and op.

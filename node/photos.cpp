@@ -132,6 +132,15 @@ Result<std::vector<PhotoItem>> Photos::List(const RecordId& subject) {
   return out;
 }
 
+Photos::Eager Photos::EagerFor(const NodeConfig& config) {
+  Eager eager{false, false};
+  for (const auto& p : config.peers) {
+    eager.images = eager.images || p.blobs == "full";
+    eager.previews = eager.previews || p.blobs != "none";
+  }
+  return eager;
+}
+
 Result<Bytes> Photos::Get(const Hash256& asked, bool preview, Eager eager, BlobWhere* where) {
   auto set = [&](BlobWhere w) {
     if (where) *where = w;

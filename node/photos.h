@@ -22,6 +22,7 @@
 #include "base/status.h"
 #include "crypto/identity.h"
 #include "media/image.h"
+#include "node/config.h"
 #include "storage/store.h"
 
 namespace ncen::node {
@@ -78,6 +79,8 @@ class Photos {
   // kNotFound when no record here refers to it (so it is not this node's to
   // have, or there is no such photo).
   Result<Bytes> Get(const Hash256& hash, bool preview, Eager eager, BlobWhere* where = nullptr);
+  // What the peer policies of `config` fetch by themselves.
+  static Eager EagerFor(const NodeConfig& config);
 
  private:
   storage::Store& store_;

@@ -19,6 +19,10 @@
 #include "crypto/identity.h"
 #include "node/config.h"
 #include "node/json_views.h"
+#include "node/messages.h"
+#include "node/photos.h"
+#include "node/releases.h"
+#include "node/stats.h"
 #include "node/records.h"
 #include "node/status_report.h"
 #include "storage/record_json.h"
@@ -167,11 +171,20 @@ HttpResponse StatusResponse(const Status& s) {
 
 // ---- JSON bodies ----
 
+// A Content-Type's media type, lower case, without parameters.
+std::string MediaType(std::string_view header) {
+  std::string out(header.substr(0, header.find(';')));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  size_t start = out.find_first_not_of(" \t");
+  out = start == std::string::npos ? std::string() : out.substr(start);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
 // The body as a JSON object: 415 unless sent as JSON; 400 for broken JSON,
 // invalid UTF-8, nesting deeper than kJsonDepthMax.
 std::optional<HttpResponse> ParseBody(const HttpRequest& req, json& out) {
-  std::string_view type = req.Header("content-type");
-  if (type.substr(0, 16) != "application/json") {
+  if (MediaType(req.Header("content-type")) != "application/json") {
     return ErrorResponse(415, "send the body as Content-Type: application/json");
   }
   bool too_deep = false;
@@ -277,6 +290,17 @@ class Api::Impl {
   HttpResponse SetPassword(Call& c);
   HttpResponse DisableUser(Call& c, bool disabled);
   HttpResponse Peers(Call& c);
+  HttpResponse AddPhoto(Call& c);
+  HttpResponse ListPhotos(Call& c);
+  HttpResponse GetPhoto(Call& c);
+  HttpResponse ListMessages(Call& c);
+  HttpResponse SendMessage(Call& c);
+  HttpResponse ReadMessage(Call& c);
+  HttpResponse MessageThread(Call& c);
+  HttpResponse MessageAttachment(Call& c);
+  HttpResponse Release(Call& c);
+  HttpResponse ListReleases(Call& c);
+  HttpResponse Stats(Call& c);
 
  private:
   friend class Api;
@@ -353,6 +377,20 @@ const std::vector<Route>& RouteTable() {
     add("POST", "/api/users/{name}/disable", Access::kAdmin, [](I& a, Call& c) { return a.DisableUser(c, true); });
     add("POST", "/api/users/{name}/enable", Access::kAdmin, [](I& a, Call& c) { return a.DisableUser(c, false); });
     add("GET", "/api/peers", Access::kAdmin, [](I& a, Call& c) { return a.Peers(c); });
+    add("POST", "/api/records/{id}/photos", Access::kOfficer, [](I& a, Call& c) { return a.AddPhoto(c); }, true);
+    r.back().info.body_limit = kPhotoBodyBytesMax;
+    add("GET", "/api/records/{id}/photos", Access::kOfficer, [](I& a, Call& c) { return a.ListPhotos(c); });
+    add("GET", "/api/photos/{hash}", Access::kOfficer, [](I& a, Call& c) { return a.GetPhoto(c); });
+    add("GET", "/api/messages", Access::kOfficer, [](I& a, Call& c) { return a.ListMessages(c); });
+    add("POST", "/api/messages", Access::kOfficer, [](I& a, Call& c) { return a.SendMessage(c); });
+    r.back().info.body_limit = kMessageBodyBytesMax;
+    add("GET", "/api/messages/{id}", Access::kOfficer, [](I& a, Call& c) { return a.ReadMessage(c); });
+    add("GET", "/api/messages/{id}/thread", Access::kOfficer, [](I& a, Call& c) { return a.MessageThread(c); });
+    add("GET", "/api/messages/{id}/attachments/{n}", Access::kOfficer,
+        [](I& a, Call& c) { return a.MessageAttachment(c); });
+    add("POST", "/api/releases", Access::kAnalyst, [](I& a, Call& c) { return a.Release(c); });
+    add("GET", "/api/releases", Access::kAnalyst, [](I& a, Call& c) { return a.ListReleases(c); });
+    add("GET", "/api/stats", Access::kAnalyst, [](I& a, Call& c) { return a.Stats(c); });
     return r;
   }();
   return routes;
@@ -429,19 +467,25 @@ HttpResponse Api::Impl::Handle(const HttpRequest& req) {
   }
   const Route* route = nullptr;
   bool path_known = false;
+  std::string allow;
   std::vector<std::string> params;
   for (const auto& r : RouteTable()) {
     std::vector<std::string> p;
     if (!MatchPattern(r.info.pattern, target.path, &p)) continue;
     path_known = true;
-    if (r.info.method != req.method) continue;
+    if (r.info.method != req.method) {
+      allow += (allow.empty() ? "" : ", ") + r.info.method;
+      continue;
+    }
     route = &r;
     params = std::move(p);
     break;
   }
   if (!route) {
-    return path_known ? ErrorResponse(405, req.method + " is not allowed on " + target.path)
-                      : ErrorResponse(404, "no such API path: " + target.path);
+    if (!path_known) return ErrorResponse(404, "no such API path: " + target.path);
+    auto r = ErrorResponse(405, SanitizeText(req.method, 20) + " is not allowed on " + target.path + " (" + allow + ")");
+    r.headers.emplace_back("Allow", allow);
+    return r;
   }
   bool changes = req.method != "GET" && req.method != "HEAD";
   if (changes) {
@@ -606,8 +650,7 @@ HttpResponse Api::Impl::GetRecord(Call& c) {
   if (auto bad = IdParam(c.params[0], id)) return *bad;
   auto view = RecordsFor(*c.caller).GetAny(id);
   if (!view.ok()) return StatusResponse(view.status());
-  bool history = c.target.query.count("history") && c.target.query.at("history") != "0";
-  auto out = history ? RecordHistoryJson(*view) : RecordJson(*view);
+  auto out = RecordJson(*view);
   if (!out.ok()) return StatusResponse(out.status());
   auto r = JsonResponse(200, *out);
   r.headers.emplace_back("ETag", VersionsTag(*view));
@@ -626,13 +669,15 @@ HttpResponse Api::Impl::UpdateRecord(Call& c, bool resolve) {
   if (!if_match.empty()) {
     auto view = records.GetAny(id);
     if (!view.ok()) return StatusResponse(view.status());
-    if (if_match != VersionsTag(*view)) {
+    if (if_match != "*" && if_match != VersionsTag(*view)) {
       auto current = RecordJson(*view);
       json extra = current.ok() ? *current : json(nullptr);
-      return JsonResponse(409, {{"error", "the record changed since you read it: compare with the current version"},
-                                {"code", "conflict"},
-                                {"field", nullptr},
-                                {"current", extra}});
+      auto r = JsonResponse(409, {{"error", "the record changed since you read it: compare with the current version"},
+                                  {"code", "conflict"},
+                                  {"field", nullptr},
+                                  {"current", extra}});
+      r.headers.emplace_back("ETag", VersionsTag(*view));
+      return r;
     }
   }
   auto s = records.Update(id, body, resolve);
@@ -695,7 +740,15 @@ HttpResponse Api::Impl::Search(Call& c) {
   if (auto bad = LimitParam(c.target, r.limit, 10000)) return *bad;
   r.catch_up_index = false;  // the daemon's indexer keeps up; a search never waits for a sync
   auto items = RecordsFor(*c.caller).Search(r);
-  if (!items.ok()) return StatusResponse(items.status());
+  if (!items.ok()) {
+    const std::string& m = items.status().message();
+    for (const char* field : {"from", "to", "country", "commodity", "route_country", "mode", "detection", "concealment"}) {
+      if (m.rfind(std::string(field) + " ", 0) == 0 || m.rfind(std::string(field) + " '", 0) == 0) {
+        return ErrorResponse(400, m, field);
+      }
+    }
+    return StatusResponse(items.status());
+  }
   auto resp = JsonResponse(200, ItemsJson(*items));
   auto backlog = node_.store->IndexBacklog();
   if (backlog.ok() && *backlog > 0) resp.headers.emplace_back("X-Ncen-Index-Behind", std::to_string(*backlog));
@@ -865,6 +918,299 @@ HttpResponse Api::Impl::Peers(Call&) {
   return JsonResponse(200, arr);
 }
 
+// ---- Photos ----
+
+namespace {
+
+std::optional<HttpResponse> HashParam(const std::string& text, crypto::Hash256& out) {
+  auto h = storage::ParseBlobHash(text);
+  if (!h) return ErrorResponse(400, "a photo hash is 64 lower-case hex digits", "hash");
+  out = *h;
+  return std::nullopt;
+}
+
+bool Flag(const Target& t, const char* name) {
+  auto it = t.query.find(name);
+  return it != t.query.end() && it->second != "0" && it->second != "false";
+}
+
+std::string QueryText(const Target& t, const char* name) {
+  auto it = t.query.find(name);
+  return it == t.query.end() ? std::string() : it->second;
+}
+
+// The media type of a blob from its first bytes (what the photo record says
+// is checked at add time; this only labels the download).
+const char* SniffImage(const Bytes& b) {
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "image/jpeg";
+  if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return "image/png";
+  if (b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 && std::memcmp(b.data() + 8, "WEBP", 4) == 0) {
+    return "image/webp";
+  }
+  if (b.size() >= 12 && std::memcmp(b.data() + 4, "ftyp", 4) == 0) return "image/heic";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+HttpResponse Api::Impl::AddPhoto(Call& c) {
+  RecordId subject;
+  if (auto bad = IdParam(c.params[0], subject)) return *bad;
+  if (MediaType(c.req.Header("content-type")).rfind("image/", 0) != 0) {
+    return ErrorResponse(415, "send the photo's bytes as the body, with its image/… Content-Type");
+  }
+  if (c.req.body.empty()) return ErrorResponse(400, "the body is empty: send the photo's bytes");
+  PhotoAddOptions options;
+  options.caption = QueryText(c.target, "caption");
+  options.note = QueryText(c.target, "note");
+  options.keep_metadata = Flag(c.target, "keep_metadata");
+  Photos photos(*node_.store, node_.identity);
+  auto added = photos.Add(subject, ByteView(reinterpret_cast<const uint8_t*>(c.req.body.data()), c.req.body.size()),
+                          options);
+  if (!added.ok()) return StatusResponse(added.status());
+  Indexed();
+  return JsonResponse(201, AddedPhotoJson(*added, subject));
+}
+
+HttpResponse Api::Impl::ListPhotos(Call& c) {
+  RecordId subject;
+  if (auto bad = IdParam(c.params[0], subject)) return *bad;
+  auto items = Photos(*node_.store, node_.identity).List(subject);
+  if (!items.ok()) return StatusResponse(items.status());
+  json arr = json::array();
+  for (const auto& p : *items) arr.push_back(PhotoItemJson(p));
+  return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::GetPhoto(Call& c) {
+  crypto::Hash256 hash;
+  if (auto bad = HashParam(c.params[0], hash)) return *bad;
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  BlobWhere where = BlobWhere::kNotHere;
+  auto bytes = Photos(*node_.store, node_.identity).Get(hash, Flag(c.target, "preview"), Photos::EagerFor(*config), &where);
+  if (!bytes.ok()) {
+    // On its way or asked for on demand: 503 with the reason and a retry hint.
+    if (bytes.status().code() == StatusCode::kUnavailable) {
+      auto r = ErrorResponse(503, bytes.status().message());
+      r.headers.emplace_back("Retry-After", "30");
+      return r;
+    }
+    return StatusResponse(bytes.status());
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = SniffImage(*bytes);
+  r.body.assign(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  // Content-addressed: the same hash is always the same bytes.
+  r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
+  r.headers.emplace_back("Content-Disposition", "inline");
+  return r;
+}
+
+// ---- Messages ----
+
+namespace {
+
+struct Mailbox {
+  NodeConfig config;
+  std::optional<Messages> messages;
+};
+
+}  // namespace
+
+HttpResponse Api::Impl::ListMessages(Call& c) {
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Messages messages(*node_.store, node_.identity, &*config);
+  size_t limit = 100;
+  if (auto bad = LimitParam(c.target, limit, 10000)) return *bad;
+  std::string box = QueryText(c.target, "box");
+  if (box.empty()) box = "inbox";
+  if (box != "inbox" && box != "sent") return ErrorResponse(400, "box is inbox or sent", "box");
+  auto items = box == "sent" ? messages.Sent(limit) : messages.Inbox(Flag(c.target, "unread"), limit);
+  if (!items.ok()) return StatusResponse(items.status());
+  json arr = json::array();
+  for (const auto& m : *items) arr.push_back(MessageItemJson(m, false));
+  return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::SendMessage(Call& c) {
+  json body;
+  if (auto bad = ParseBody(c.req, body)) return *bad;
+  MessageDraft draft;
+  try {
+    if (!body.contains("to") || !body["to"].is_object()) {
+      return ErrorResponse(400, "to is missing: {\"nodes\": [...]}, {\"country\": \"PK\"}, {\"region\": ...} or {\"all\": true}", "to");
+    }
+    const json& to = body["to"];
+    if (to.contains("nodes")) draft.to.nodes = to["nodes"].get<std::vector<std::string>>();
+    draft.to.country = to.value("country", "");
+    draft.to.region = to.value("region", "");
+    draft.to.all = to.value("all", false);
+    draft.subject = body.value("subject", "");
+    draft.body = body.value("body", "");
+    std::string priority = body.value("priority", "normal");
+    if (priority == "normal") draft.priority = storage::MessagePriority::kNormal;
+    else if (priority == "urgent") draft.priority = storage::MessagePriority::kUrgent;
+    else if (priority == "alert") draft.priority = storage::MessagePriority::kAlert;
+    else return ErrorResponse(400, "priority is normal, urgent or alert", "priority");
+    if (body.contains("links")) draft.links = body["links"].get<std::vector<std::string>>();
+    draft.reply_to = body.value("reply_to", "");
+    if (body.contains("attachments")) {
+      if (!body["attachments"].is_array()) return ErrorResponse(400, "attachments is an array", "attachments");
+      for (const auto& a : body["attachments"]) {
+        DraftAttachment d;
+        d.name = a.at("name").get<std::string>();
+        d.media_type = a.value("media_type", "application/octet-stream");
+        std::string b64 = a.at("data").get<std::string>();
+        d.data.resize(b64.size() / 4 * 3 + 3);
+        size_t len = 0;
+        if (sodium_base642bin(d.data.data(), d.data.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
+                              sodium_base64_VARIANT_ORIGINAL) != 0) {
+          return ErrorResponse(400, "an attachment's data is not base64", "attachments");
+        }
+        d.data.resize(len);
+        draft.attachments.push_back(std::move(d));
+      }
+    }
+  } catch (const json::exception&) {
+    return ErrorResponse(400, "a message is {to, subject, body, priority, links, reply_to, attachments: [{name, media_type, data (base64)}]}");
+  }
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Messages messages(*node_.store, node_.identity, &*config);
+  auto sent = messages.Send(draft);
+  if (!sent.ok()) return StatusResponse(sent.status());
+  return JsonResponse(201, SentMessageJson(*sent));
+}
+
+HttpResponse Api::Impl::ReadMessage(Call& c) {
+  RecordId id;
+  if (auto bad = IdParam(c.params[0], id)) return *bad;
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Messages messages(*node_.store, node_.identity, &*config);
+  auto item = messages.Read(id, !Flag(c.target, "peek"));
+  if (!item.ok()) return StatusResponse(item.status());
+  json j = MessageItemJson(*item, true);
+  for (size_t i = 0; i < item->content.attachments.size(); ++i) {
+    auto held = messages.AttachmentHeld(*item, i);
+    j["attachments"][i]["held"] = held.ok() && *held;
+  }
+  return JsonResponse(200, j);
+}
+
+HttpResponse Api::Impl::MessageThread(Call& c) {
+  RecordId id;
+  if (auto bad = IdParam(c.params[0], id)) return *bad;
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Messages messages(*node_.store, node_.identity, &*config);
+  auto items = messages.Thread(id);
+  if (!items.ok()) return StatusResponse(items.status());
+  json arr = json::array();
+  for (const auto& m : *items) arr.push_back(MessageItemJson(m, true));
+  return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::MessageAttachment(Call& c) {
+  RecordId id;
+  if (auto bad = IdParam(c.params[0], id)) return *bad;
+  auto n = ParseSize(c.params[1]);
+  if (!n) return ErrorResponse(400, "an attachment is numbered from 0", "n");
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Messages messages(*node_.store, node_.identity, &*config);
+  auto item = messages.Read(id, false);
+  if (!item.ok()) return StatusResponse(item.status());
+  if (*n >= item->content.attachments.size()) return ErrorResponse(404, "the message has no attachment " + c.params[1]);
+  auto bytes = messages.AttachmentFile(*item, *n);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kUnavailable) return ErrorResponse(503, bytes.status().message());
+    return StatusResponse(bytes.status());
+  }
+  HttpResponse r;
+  r.status = 200;
+  // Whatever the sender said it is, it is downloaded, never shown in the page.
+  r.content_type = "application/octet-stream";
+  r.body.assign(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  r.headers.emplace_back("Content-Disposition", "attachment");
+  return r;
+}
+
+// ---- Releases and statistics (analysts) ----
+
+HttpResponse Api::Impl::Release(Call& c) {
+  json body;
+  if (auto bad = ParseBody(c.req, body)) return *bad;
+  if (!body.contains("seizures") || !body["seizures"].is_array() || body["seizures"].empty()) {
+    return ErrorResponse(400, "seizures is a non-empty array of seizure ids", "seizures");
+  }
+  std::vector<RecordId> ids;
+  for (const auto& v : body["seizures"]) {
+    if (!v.is_string()) return ErrorResponse(400, "seizures holds record ids", "seizures");
+    auto id = storage::ParseRecordId(v.get<std::string>());
+    if (!id.ok()) return ErrorResponse(400, id.status().message(), "seizures");
+    ids.push_back(*id);
+  }
+  if (ids.size() > 10000) return ErrorResponse(400, "at most 10000 seizures at once", "seizures");
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Releases releases(*node_.store, node_.identity, storage::ReleasePolicy{config->release_company_names});
+  if (body.value("withdraw", false)) {
+    auto reports = releases.Withdraw(ids);
+    if (!reports.ok()) return StatusResponse(reports.status());
+    json arr = json::array();
+    for (const auto& r : *reports) arr.push_back(storage::FormatRecordId(r));
+    return JsonResponse(200, {{"withdrawn", arr}});
+  }
+  std::string to = body.value("to", "");
+  auto scope = storage::ParseScope(to);
+  if (!scope || *scope == storage::Scope::kNational) return ErrorResponse(400, "to is regional or global", "to");
+  std::vector<crypto::Hash256> photos;
+  if (body.contains("photos")) {
+    if (!body["photos"].is_array()) return ErrorResponse(400, "photos is an array of image hashes", "photos");
+    for (const auto& p : body["photos"]) {
+      auto h = p.is_string() ? storage::ParseBlobHash(p.get<std::string>()) : std::nullopt;
+      if (!h) return ErrorResponse(400, "photos holds image hashes (64 lower-case hex digits)", "photos");
+      photos.push_back(*h);
+    }
+  }
+  bool dry_run = body.value("dry_run", false);
+  auto outcomes = releases.Release(ids, *scope, dry_run, photos);
+  if (!outcomes.ok()) return StatusResponse(outcomes.status());
+  json arr = json::array();
+  for (const auto& out : *outcomes) {
+    // Dry run: exactly what would leave the country, as it arrives there.
+    json j = dry_run ? ReportJson(out.report, out.body) : ReleaseOutcomeJson(out);
+    if (dry_run) j["withheld"] = out.withheld;
+    arr.push_back(std::move(j));
+  }
+  return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::ListReleases(Call& c) {
+  auto config = LoadConfig(options_.data_dir);
+  if (!config.ok()) return StatusResponse(config.status());
+  Releases releases(*node_.store, node_.identity, storage::ReleasePolicy{config->release_company_names});
+  auto rows = releases.List(Flag(c.target, "pending"));
+  if (!rows.ok()) return StatusResponse(rows.status());
+  json arr = json::array();
+  for (const auto& r : *rows) arr.push_back(ReleaseRowJson(r));
+  return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::Stats(Call& c) {
+  std::string from = QueryText(c.target, "from"), to = QueryText(c.target, "to");
+  auto request = ParseStatsRequest(*node_.store, node_.identity.public_key(), QueryText(c.target, "by"),
+                                   QueryText(c.target, "type"), from, to);
+  if (!request.ok()) return ErrorResponse(400, request.status().message(), "by");
+  auto result = ComputeStats(*node_.store, *request);
+  if (!result.ok()) return StatusResponse(result.status());
+  return JsonResponse(200, StatsJson(*result, request->type, from, to));
+}
+
 // ---- Static files (the web UI) ----
 
 namespace {
@@ -923,6 +1269,11 @@ Api::~Api() = default;
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse r = impl_->Handle(request);
+  AddSecurityHeaders(r, request.target.rfind("/api/", 0) == 0);
+  return r;
+}
+
+void AddSecurityHeaders(HttpResponse& r, bool api) {
   // Every response: no sniffing, no framing by another site, not cached
   // (it holds records), and what a page may load (the UI's own files only).
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
@@ -931,8 +1282,9 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; frame-ancestors 'none'; "
                          "form-action 'self'; base-uri 'none'");
-  if (request.target.rfind("/api/", 0) == 0) r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
+  bool cached = false;
+  for (const auto& [k, v] : r.headers) cached = cached || k == "Cache-Control";
+  if (api && !cached) r.headers.emplace_back("Cache-Control", "no-store");
 }
 
 const RouteInfo* Api::FindRoute(std::string_view method, std::string_view target) {

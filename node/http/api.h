@@ -32,6 +32,8 @@ inline constexpr const char* kSessionCookie = "ncen_session";
 inline constexpr const char* kCsrfHeader = "x-csrf-token";
 inline constexpr size_t kJsonBodyBytesMax = size_t{1} << 20;  // 1 MiB: a record with its goods
 inline constexpr int kJsonDepthMax = 32;
+inline constexpr size_t kPhotoBodyBytesMax = size_t{50} << 20;     // media::ImagePolicy's limit
+inline constexpr size_t kMessageBodyBytesMax = size_t{24} << 20;   // attachments in base64 within it
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -72,6 +74,11 @@ struct RouteInfo {
   bool slow = false;    // hashes a password (Argon2id): run off the I/O threads
   size_t body_limit = kJsonBodyBytesMax;
 };
+
+// The headers every response carries (also those the server makes itself:
+// 413, 431, 408): nosniff, no framing, a content security policy, and for
+// `api` answers no caching.
+void AddSecurityHeaders(HttpResponse& r, bool api);
 
 class Api {
  public:

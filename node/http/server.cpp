@@ -62,6 +62,7 @@ class HttpServer::Impl {
   ssl::context tls_context_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> open_{0};
+  std::atomic<size_t> slow_queued_{0};
   std::atomic<bool> stopping_{false};
   std::string address_;
   // Every live connection's closer, so Stop can end them.
@@ -71,6 +72,8 @@ class HttpServer::Impl {
 };
 
 namespace {
+
+constexpr size_t kSlowQueueMax = 32;
 
 uint64_t MaxBodyLimit() {
   static const uint64_t max = [] {
@@ -144,7 +147,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     std::string target(req.target());
     const RouteInfo* route = Api::FindRoute(method, target);
     slow_ = route && route->slow;
-    size_t limit = route ? route->body_limit : 0;
+    // A path that is no route gets its 404 or 405 from the Api, after a body
+    // of at most the JSON limit.
+    size_t limit = route ? route->body_limit : kJsonBodyBytesMax;
     auto length = parser_->content_length();
     if (length && *length > limit) {
       return Refuse(413, fmt::format("the body is {} bytes; at most {} are taken here", *length, limit));
@@ -192,8 +197,21 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     version_ = req.version();
     beast::get_lowest_layer(stream_).expires_never();
     if (slow_) {
+      // Password hashing and image decoding, one at a time: a queue longer
+      // than kSlowQueueMax is a flood, answered 503 at once.
+      if (server_.slow_queued_.fetch_add(1) >= kSlowQueueMax) {
+        server_.slow_queued_.fetch_sub(1);
+        HttpResponse busy;
+        busy.status = 503;
+        busy.body = DumpJson(json{{"error", "busy: too many logins or uploads at once; try again shortly"},
+                                  {"code", "unavailable"}, {"field", nullptr}}, -1) + "\n";
+        busy.headers.emplace_back("Retry-After", "2");
+        AddSecurityHeaders(busy, true);
+        return Write(std::move(busy));
+      }
       asio::post(server_.slow_work_, [self = this->shared_from_this()] {
         HttpResponse r = self->server_.api_.Handle(self->request_);
+        self->server_.slow_queued_.fetch_sub(1);
         asio::post(beast::get_lowest_layer(self->stream_).get_executor(),
                    [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
       });
@@ -223,7 +241,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     refused_ = true;
     HttpResponse r;
     r.status = status;
-    r.body = DumpJson(json{{"error", message}, {"code", status == 413 ? "too_large" : "bad_request"}, {"field", nullptr}}, -1) + "\n";
+    const char* code = status == 413 ? "too_large" : status == 431 ? "head_too_large" : status == 408 ? "timeout"
+                                                                                                     : "bad_request";
+    r.body = DumpJson(json{{"error", message}, {"code", code}, {"field", nullptr}}, -1) + "\n";
+    AddSecurityHeaders(r, true);
     keep_alive_ = false;
     version_ = 11;
     Write(std::move(r));

@@ -37,12 +37,7 @@ std::string Size(uint64_t bytes) {
 
 Result<node::Photos::Eager> EagerOf(const Globals& g, const node::OpenNode& n) {
   NCEN_ASSIGN_OR_RETURN(node::NodeConfig config, node::LoadConfig(g.data_dir, n.identity.public_key()));
-  node::Photos::Eager eager{false, false};
-  for (const auto& p : config.peers) {
-    eager.images = eager.images || p.blobs == "full";
-    eager.previews = eager.previews || p.blobs != "none";
-  }
-  return eager;
+  return node::Photos::EagerFor(config);
 }
 
 }  // namespace
