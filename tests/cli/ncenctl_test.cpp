@@ -12,6 +12,7 @@
 // the peers part of `status`. The daemon's peer status rows are written here
 // through the Store API, as ncen-node writes them.
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,8 +215,23 @@ std::vector<std::string> SampleNames() {
 }
 
 // What `get --json` must print for a record added from `input`.
-json WithId(json input, const std::string& id) {
+// The user ncenctl records as having entered what it writes (entered_by):
+// this process's, as its children run as the same user.
+std::string SystemUser() {
+  struct passwd* pw = ::getpwuid(::geteuid());
+  if (pw && pw->pw_name && pw->pw_name[0]) return pw->pw_name;
+  const char* user = std::getenv("USER");
+  return user && user[0] ? user : "uid " + std::to_string(::geteuid());
+}
+
+json EnteredBy(const std::string& node_name = "Test office") {
+  return {{"name", SystemUser()}, {"node", node_name}, {"via", "cli"}};
+}
+
+// `input` as `get --json` shows it once ncenctl on the node `node_name` wrote it.
+json WithId(json input, const std::string& id, const std::string& node_name = "Test office") {
   input["id"] = id;
+  input["entered_by"] = EnteredBy(node_name);
   return input;
 }
 
