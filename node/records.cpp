@@ -88,9 +88,9 @@ void StampEnteredBy(RecordType type, const Actor& actor, const std::string& node
 
 Result<Bytes> StampEnteredBy(RecordType type, const Actor& actor, const std::string& node_name, ByteView payload) {
   if (!HasEnteredBy(type)) return Bytes(payload.begin(), payload.end());
-  NCEN_ASSIGN_OR_RETURN(json body, storage::RecordToJson(type, payload));
-  StampEnteredBy(type, actor, node_name, body);
-  return storage::RecordFromJson(type, body);
+  storage::EnteredBy who;
+  if (!actor.name.empty()) who = {actor.name, SanitizeText(node_name, kEnteredByNodeBytesMax), actor.via};
+  return storage::SetEnteredBy(type, payload, who);
 }
 
 void Records::Stamp(RecordType type, json& body) const {

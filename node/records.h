@@ -54,7 +54,7 @@ struct Actor {
 // field; other bodies, and a body that is not an object, are left as they are.
 void StampEnteredBy(storage::RecordType type, const Actor& actor, const std::string& node_name,
                     nlohmann::ordered_json& body);
-// The same on a payload (through its JSON form, like storage::AddSeizureLink).
+// The same on a payload (storage::SetEnteredBy).
 // kCorruption when the payload does not decode; kInvalidArgument when the
 // actor's name breaks the field's rules (over 100 bytes, a control character).
 Result<Bytes> StampEnteredBy(storage::RecordType type, const Actor& actor, const std::string& node_name,

@@ -191,3 +191,33 @@ TEST_CASE("a seizure report never carries the officer's name", "[records][entere
 }
 
 }  // namespace ncen::node
+
+namespace ncen::node {
+
+TEST_CASE("stamping a payload keeps every other field and matches stamping its JSON", "[records][entered_by]") {
+  json full = json::parse(R"({
+    "reference": "REF-1", "date": "2026-10-15", "time": "04:35", "country": "PK", "office": "PKTKM",
+    "place": "Lane 4", "direction": "import", "transport_mode": "road_truck", "offences": ["smuggling"],
+    "route": [{"role": "origin", "country": "AF", "place": "Kandahar"}],
+    "conveyance": {"type": "vehicle", "registration": "KBL-4471"},
+    "goods": [{"category": "drugs", "subtype": "heroin", "quantity": 12.4, "unit": "kg",
+               "value": {"amount": 0, "currency": "USD"}, "packages": 31}],
+    "narrative": "n", "suspects": ["01a19c21-7200-7abc-8def-0123456789ab"], "officer": "o",
+    "status": "open", "entered_by": {"name": "Someone Else", "via": "cli"}
+  })");
+  Bytes payload = storage::RecordFromJson(RecordType::kSeizure, full).value();
+  for (const Actor& actor : {kOfficer, Actor{}}) {
+    json by_json = full;
+    StampEnteredBy(RecordType::kSeizure, actor, "Torkham post", by_json);
+    Bytes stamped = StampEnteredBy(RecordType::kSeizure, actor, "Torkham post", payload).value();
+    REQUIRE(storage::ValidateRecordPayload(RecordType::kSeizure, stamped).ok());
+    CHECK(storage::RecordToJson(RecordType::kSeizure, stamped).value() == by_json);
+  }
+  // Types without the field are left as they are.
+  Bytes report = testing::ReportPayload("PK");
+  CHECK(StampEnteredBy(RecordType::kSeizureReport, kOfficer, "x", report).value() == report);
+  // A payload that does not decode.
+  CHECK(StampEnteredBy(RecordType::kSeizure, kOfficer, "x", Bytes(7, 1)).status().code() == StatusCode::kCorruption);
+}
+
+}  // namespace ncen::node
