@@ -1021,7 +1021,8 @@ Result<Bytes> SetEnteredBy(RecordType type, ByteView payload, const EnteredBy& w
   if (!IsRecordType(type) || type == RecordType::kMessage) return Bytes(payload.begin(), payload.end());
   capnp::StructSchema schema = SchemaOf(type);
   const std::vector<FieldInfo>& fields = FieldsOf(schema);
-  auto entered = std::find_if(fields.begin(), fields.end(), [](const FieldInfo& f) { return f.json_name == "entered_by"; });
+  auto entered =
+      std::find_if(fields.begin(), fields.end(), [](const FieldInfo& f) { return f.json_name == "entered_by"; });
   if (entered == fields.end()) return Bytes(payload.begin(), payload.end());
   return ReadMessage<Bytes>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<Bytes> {
     auto from = reader.getRoot<capnp::DynamicStruct>(schema);
