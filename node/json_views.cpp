@@ -266,6 +266,7 @@ json MessageItemJson(const MessageItem& m, bool with_body) {
             {"thread", storage::FormatRecordId(m.mail.thread)},
             {"from", m.from},
             {"from_id", crypto::NodeIdHex(m.mail.from)},
+            {"sent_by", TextOrNull(m.content.sent_by)},
             {"sent_at", IsoTime(m.mail.sent_at_ms)},
             {"priority", storage::MessagePriorityName(static_cast<storage::MessagePriority>(m.mail.priority))},
             {"state", m.mail.sent ? "sent" : MailStateName(m.mail.state)},

@@ -41,8 +41,8 @@ Bytes MessageAssociatedData(const crypto::PublicKey& author, const RecordId& id)
   return ad;
 }
 
-Messages::Messages(storage::Store& store, const crypto::Identity& me, const NodeConfig* config)
-    : store_(store), me_(me), config_(config) {}
+Messages::Messages(storage::Store& store, const crypto::Identity& me, const NodeConfig* config, Actor actor)
+    : store_(store), me_(me), config_(config), actor_(std::move(actor)) {}
 
 Result<std::optional<crypto::PublicKey>> Messages::NodeByName(const std::string& name,
                                                               const storage::Membership* membership) const {
@@ -190,6 +190,8 @@ Result<SentMessage> Messages::Send(const MessageDraft& draft) {
   content.to = described;
   content.recipients = static_cast<uint32_t>(recipients.size());
   content.sent_at_ms = store_.NowMs();
+  content.sent_by = actor_.name;
+  content.sent_via = actor_.name.empty() ? "" : actor_.via;
   for (std::string& link : content.links) {
     auto id = storage::ParseRecordId(link);
     if (!id.ok()) return InvalidArgument("--link '" + SanitizeText(link, 40) + "' is not a record id");

@@ -27,6 +27,7 @@
 #include "base/status.h"
 #include "crypto/identity.h"
 #include "node/config.h"
+#include "node/records.h"
 #include "storage/message_format.h"
 #include "storage/store.h"
 
@@ -71,8 +72,11 @@ struct MessageItem {
 
 class Messages {
  public:
-  // `config` (optional) names peers, for --to by peer name.
-  Messages(storage::Store& store, const crypto::Identity& me, const NodeConfig* config = nullptr);
+  // `config` (optional) names peers, for --to by peer name. `actor`: who
+  // sends, sealed into each message's content as its sender (sent_by); none
+  // when its name is empty.
+  Messages(storage::Store& store, const crypto::Identity& me, const NodeConfig* config = nullptr,
+           Actor actor = {});
 
   Result<SentMessage> Send(const MessageDraft& draft);
   // Adds the messages applied since the last look that this node can open
@@ -110,6 +114,7 @@ class Messages {
   storage::Store& store_;
   const crypto::Identity& me_;
   const NodeConfig* config_;
+  Actor actor_;
 };
 
 // The associated data of a message's content: binds it to its author and

@@ -59,6 +59,7 @@ Result<AddedPhoto> Photos::Add(const RecordId& subject, ByteView file, const Pho
   if (!options.note.empty()) body["note"] = options.note;
   if (image.metadata_kept) body["metadata_kept"] = true;
   body["source_format"] = image.source_format;
+  StampEnteredBy(RecordType::kPhoto, actor_, store_.meta().name, body);
   // Validate the record's own fields (caption length...) before storing blobs.
   {
     json draft = body;

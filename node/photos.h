@@ -23,6 +23,7 @@
 #include "crypto/identity.h"
 #include "media/image.h"
 #include "node/config.h"
+#include "node/records.h"
 #include "storage/store.h"
 
 namespace ncen::node {
@@ -63,7 +64,10 @@ enum class BlobWhere { kHeld, kOnItsWay, kOnDemand, kNotHere };
 
 class Photos {
  public:
-  Photos(storage::Store& store, const crypto::Identity& me) : store_(store), me_(me) {}
+  // `actor`: who adds photos, written into each photo record's entered_by
+  // (node/records.h); none when its name is empty.
+  Photos(storage::Store& store, const crypto::Identity& me, Actor actor = {})
+      : store_(store), me_(me), actor_(std::move(actor)) {}
 
   Result<AddedPhoto> Add(const storage::RecordId& subject, ByteView file, const PhotoAddOptions& options);
   // The live photos of a record, oldest first. kNotFound when the record is absent.
@@ -85,6 +89,7 @@ class Photos {
  private:
   storage::Store& store_;
   const crypto::Identity& me_;
+  Actor actor_;
 };
 
 }  // namespace ncen::node

@@ -1,5 +1,8 @@
 #include "node/records.h"
 
+#include <algorithm>
+
+#include "base/text.h"
 #include "storage/codes.h"
 #include "storage/record_json.h"
 
@@ -55,13 +58,82 @@ static Status NotAMessage(const RecordId& id, const storage::RecordState& state)
                          " is a message: messages are not edited or deleted (reply with `ncenctl msg send --reply-to`)");
 }
 
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr size_t kEnteredByNodeBytesMax = 100;  // record.capnp EnteredBy.node $maxLength
+
+bool HasEnteredBy(RecordType type) {
+  return type == RecordType::kSeizure || type == RecordType::kSuspect || type == RecordType::kCompany ||
+         type == RecordType::kPhoto;
+}
+
+bool Watched(RecordType type) { return type == RecordType::kSuspect || type == RecordType::kCompany; }
+
+}  // namespace
+
+void StampEnteredBy(RecordType type, const Actor& actor, const std::string& node_name, json& body) {
+  if (!HasEnteredBy(type) || !body.is_object()) return;
+  if (actor.name.empty()) {
+    body.erase("entered_by");
+    return;
+  }
+  json who = {{"name", actor.name}};
+  std::string node = SanitizeText(node_name, kEnteredByNodeBytesMax);
+  if (!node.empty()) who["node"] = node;
+  if (!actor.via.empty()) who["via"] = actor.via;
+  body["entered_by"] = std::move(who);
+}
+
+Result<Bytes> StampEnteredBy(RecordType type, const Actor& actor, const std::string& node_name, ByteView payload) {
+  if (!HasEnteredBy(type)) return Bytes(payload.begin(), payload.end());
+  storage::EnteredBy who;
+  if (!actor.name.empty()) who = {actor.name, SanitizeText(node_name, kEnteredByNodeBytesMax), actor.via};
+  return storage::SetEnteredBy(type, payload, who);
+}
+
+void Records::Stamp(RecordType type, json& body) const {
+  StampEnteredBy(type, actor_, store_.meta().name, body);
+}
+
+Result<Bytes> Records::Stamp(RecordType type, ByteView payload) const {
+  return StampEnteredBy(type, actor_, store_.meta().name, payload);
+}
+
+Status Records::Log(const char* action, std::string type, std::vector<std::string> records, json query) {
+  if (audit_ == nullptr || actor_.name.empty()) return Status::Ok();
+  AuditEvent event;
+  event.time_ms = store_.NowMs();
+  event.user = actor_.name;
+  event.via = actor_.via;
+  event.address = actor_.address;
+  event.action = action;
+  event.type = std::move(type);
+  event.records = std::move(records);
+  event.query = std::move(query);
+  return audit_->Append(event);
+}
+
+Status Records::LogItems(const char* action, std::string type, const std::vector<storage::ListItem>& items,
+                         bool always, json query) {
+  std::vector<std::string> ids;
+  for (const auto& item : items) {
+    if (Watched(item.type)) ids.push_back(storage::FormatRecordId(item.id));
+  }
+  if (ids.empty() && !always) return Status::Ok();
+  return Log(action, std::move(type), std::move(ids), std::move(query));
+}
+
 Status Records::WriteOne(storage::LocalChange change) {
   return store_.AppendLocal(me_, {&change, 1}).status();
 }
 
 Result<RecordId> Records::Add(RecordType type, const nlohmann::ordered_json& body) {
   if (type == RecordType::kPhoto) return InvalidArgument("photos are added with `ncenctl photo add RECORD_ID FILE`");
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(type, body, false));
+  json stamped = body;
+  Stamp(type, stamped);
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(type, stamped, false));
   storage::LocalChange change{storage::NewRecordId(store_.NowMs()), type, Op::kPut, std::move(payload)};
   RecordId id = change.id;
   // Only a new record: an id that (impossibly) exists is not overwritten.
@@ -83,18 +155,33 @@ Result<std::vector<RecordId>> Records::Import(std::vector<NewRecord> records) {
   ids.reserve(records.size());
   for (NewRecord& r : records) {
     if (r.type == RecordType::kPhoto) return InvalidArgument("photos are added with `ncenctl photo add RECORD_ID FILE`");
-    changes.push_back({storage::NewRecordId(now_ms), r.type, Op::kPut, std::move(r.payload)});
+    NCEN_ASSIGN_OR_RETURN(Bytes payload, Stamp(r.type, r.payload));
+    changes.push_back({storage::NewRecordId(now_ms), r.type, Op::kPut, std::move(payload)});
     ids.push_back(changes.back().id);
   }
   NCEN_RETURN_IF_ERROR(store_.AppendLocal(me_, changes).status());
   return ids;
 }
 
-Result<RecordView> Records::GetAny(const RecordId& id) { return store_.GetRecord(id); }
+Result<RecordView> Records::GetAny(const RecordId& id) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(id));
+  if (Watched(view.state.type)) {
+    NCEN_RETURN_IF_ERROR(Log("view", storage::RecordTypeName(view.state.type), {storage::FormatRecordId(id)}));
+  }
+  return view;
+}
 
-Result<RecordView> Records::Get(const RecordId& id) {
+Result<RecordView> Records::Read(const RecordId& id) {
   NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(id));
   NCEN_RETURN_IF_ERROR(QuarantineStatus(id, view.state));
+  return view;
+}
+
+Result<RecordView> Records::Get(const RecordId& id) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, Read(id));
+  if (Watched(view.state.type)) {
+    NCEN_RETURN_IF_ERROR(Log("view", storage::RecordTypeName(view.state.type), {storage::FormatRecordId(id)}));
+  }
   return view;
 }
 
@@ -104,11 +191,13 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
     return InvalidArgument("field 'id' does not match " + storage::FormatRecordId(id));
   }
   // The type is fixed by the record: read it to validate the body.
-  NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_ASSIGN_OR_RETURN(RecordView view, Read(id));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAPhoto(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAMessage(id, view.state));
-  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, body, true));
+  json stamped = body;
+  Stamp(view.state.type, stamped);
+  NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, stamped, true));
   storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
                               view.state.scope};
   change.check = [id, resolve](storage::TxnRecords& records, Bytes*) -> Status {
@@ -123,7 +212,7 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
 }
 
 Status Records::Delete(const RecordId& id) {
-  NCEN_ASSIGN_OR_RETURN(RecordView view, Get(id));
+  NCEN_ASSIGN_OR_RETURN(RecordView view, Read(id));
   NCEN_RETURN_IF_ERROR(NotAMessage(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   storage::LocalChange change{id, view.state.type, Op::kDelete, {}, view.state.scope};
@@ -173,12 +262,14 @@ Result<bool> Records::Link(const RecordId& seizure_id, const RecordId& other_id,
   ReadOnlyRecords now(store_);
   NCEN_ASSIGN_OR_RETURN(Bytes payload, LinkedPayload(now, seizure_id, other_id, company));
   NCEN_ASSIGN_OR_RETURN(RecordView seizure, store_.GetRecord(seizure_id));
+  // Already linked: whoever linked it stays the one who entered the version.
   if (payload == seizure.payloads[seizure.state.WinnerIndex()] && !seizure.state.conflict()) return false;
   storage::LocalChange change{seizure_id, RecordType::kSeizure, Op::kPut, {}, seizure.state.scope};
   // The link goes into the seizure as it is when the write happens, so an
-  // edit that landed meanwhile is kept.
-  change.check = [seizure_id, other_id, company](storage::TxnRecords& records, Bytes* out) -> Status {
-    NCEN_ASSIGN_OR_RETURN(*out, LinkedPayload(records, seizure_id, other_id, company));
+  // edit that landed meanwhile is kept; the version is this actor's.
+  change.check = [this, seizure_id, other_id, company](storage::TxnRecords& records, Bytes* out) -> Status {
+    NCEN_ASSIGN_OR_RETURN(Bytes linked, LinkedPayload(records, seizure_id, other_id, company));
+    NCEN_ASSIGN_OR_RETURN(*out, Stamp(RecordType::kSeizure, linked));
     return Status::Ok();
   };
   NCEN_RETURN_IF_ERROR(WriteOne(std::move(change)));
@@ -186,8 +277,32 @@ Result<bool> Records::Link(const RecordId& seizure_id, const RecordId& other_id,
 }
 
 Result<std::vector<storage::ListItem>> Records::List(std::optional<RecordType> type, size_t limit) {
-  return store_.List(type, limit);
+  NCEN_ASSIGN_OR_RETURN(auto items, store_.List(type, limit));
+  bool asked = type && Watched(*type);
+  NCEN_RETURN_IF_ERROR(LogItems("list", type ? storage::RecordTypeName(*type) : "any", items, asked));
+  return items;
 }
+
+namespace {
+
+// What a search asked, as the access log keeps it: only what was given.
+json SearchQueryJson(const SearchRequest& r) {
+  json q = json::object();
+  if (!r.text.empty()) q["text"] = r.text;
+  if (r.type) q["type"] = storage::RecordTypeName(*r.type);
+  if (!r.from_date.empty()) q["from"] = r.from_date;
+  if (!r.to_date.empty()) q["to"] = r.to_date;
+  const FactFilter& f = r.filter;
+  for (auto [key, value] : {std::pair{"country", &f.country}, {"commodity", &f.commodity},
+                            {"route_country", &f.route_country}, {"mode", &f.mode},
+                            {"detection", &f.detection}, {"concealment", &f.concealment}}) {
+    if (!value->empty()) q[key] = *value;
+  }
+  q["limit"] = r.limit;
+  return q;
+}
+
+}  // namespace
 
 Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
   if (!r.from_date.empty() && !storage::IsDate(r.from_date)) {
@@ -216,9 +331,19 @@ Result<std::vector<storage::ListItem>> Records::Search(const SearchRequest& r) {
   if (!r.filter.empty()) {
     NCEN_ASSIGN_OR_RETURN(q.fact_filter, MakeFactFilter(r.filter));
   }
-  return store_.Search(q);
+  NCEN_ASSIGN_OR_RETURN(auto items, store_.Search(q));
+  bool could = !r.type || Watched(*r.type);
+  if (could || std::any_of(items.begin(), items.end(), [](const auto& i) { return Watched(i.type); })) {
+    NCEN_RETURN_IF_ERROR(LogItems("search", r.type ? storage::RecordTypeName(*r.type) : "any", items, true,
+                                  SearchQueryJson(r)));
+  }
+  return items;
 }
 
-Result<std::vector<storage::ListItem>> Records::Conflicts(size_t limit) { return store_.Conflicts(limit); }
+Result<std::vector<storage::ListItem>> Records::Conflicts(size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(auto items, store_.Conflicts(limit));
+  NCEN_RETURN_IF_ERROR(LogItems("list", "any", items, false, json{{"conflicts", true}}));
+  return items;
+}
 
 }  // namespace ncen::node

@@ -8,12 +8,24 @@
 // write transaction (LocalChange::check), so they cannot race another
 // writer: ncenctl in another process, or the daemon applying a peer's batch.
 //
+// Who did it: a Records made with an Actor writes `entered_by` = {the actor's
+// name, this node's name, how (api/cli)} into every payload it writes (add,
+// import, update, resolve, link), replacing whatever the caller's body said,
+// so a client cannot claim to be someone else; with no actor (an empty name)
+// it writes none and drops one found in the body. A delete has no payload and
+// so records no officer (only the node, as the entry's author). With an
+// AuditLog as well, each read of suspect or company data (get, search, list,
+// conflicts) appends an event to the node's access log (node/audit.h,
+// docs/audit.md); a read whose event cannot be written fails with the log's
+// kIOError instead of showing the data.
+//
 // Errors, each with a one-line message: kInvalidArgument (bad input, or an
 // operation the record's state does not allow), kNotFound (no such record),
 // kFailedPrecondition (a quarantined record; a stale identity), the store's
 // errors otherwise.
 //
-// Thread-safety: like the Store it uses (one thread at a time).
+// Thread-safety: like the Store it uses (one thread at a time). The AuditLog
+// may be shared by several Records on several threads.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,11 +34,31 @@
 #include <vector>
 
 #include "base/status.h"
+#include "node/audit.h"
 #include "crypto/identity.h"
 #include "node/stats.h"
 #include "storage/store.h"
 
 namespace ncen::node {
+
+// Who asks, for `entered_by` in what is written and for the access log.
+struct Actor {
+  std::string name;     // the officer (API) or the local system user (CLI); empty: none recorded
+  std::string via;      // "api" or "cli"
+  std::string address;  // API: the client's address, for the access log; CLI: empty
+};
+
+// Sets `entered_by` in a record body of `type` to {actor.name, node_name,
+// actor.via} (node_name cut to the field's 100 bytes), or removes it when the
+// actor has no name. Only seizure, suspect, company and photo bodies have the
+// field; other bodies, and a body that is not an object, are left as they are.
+void StampEnteredBy(storage::RecordType type, const Actor& actor, const std::string& node_name,
+                    nlohmann::ordered_json& body);
+// The same on a payload (storage::SetEnteredBy).
+// kCorruption when the payload does not decode; kInvalidArgument when the
+// actor's name breaks the field's rules (over 100 bytes, a control character).
+Result<Bytes> StampEnteredBy(storage::RecordType type, const Actor& actor, const std::string& node_name,
+                             ByteView payload);
 
 // A new record, already validated: its type and its payload (RecordFromJson).
 struct NewRecord {
@@ -49,7 +81,9 @@ struct SearchRequest {
 
 class Records {
  public:
-  Records(storage::Store& store, const crypto::Identity& me) : store_(store), me_(me) {}
+  // `audit` (may be null: nothing logged) must outlive this object.
+  Records(storage::Store& store, const crypto::Identity& me, Actor actor = {}, AuditLog* audit = nullptr)
+      : store_(store), me_(me), actor_(std::move(actor)), audit_(audit) {}
 
   // Validates `body` (the JSON shape of docs/data-model.md) as a `type` and
   // stores it as a new record. kInvalidArgument naming the field.
@@ -59,7 +93,8 @@ class Records {
 
   // The record with every version. kFailedPrecondition when quarantined
   // (QuarantineStatus says why); kNotFound when absent. A deleted record is
-  // returned (its winner is a delete).
+  // returned (its winner is a delete). A suspect or company is logged as
+  // a "view" (with an AuditLog).
   Result<storage::RecordView> Get(const storage::RecordId& id);
   // The record even when quarantined (for front ends that show why).
   Result<storage::RecordView> GetAny(const storage::RecordId& id);
@@ -77,16 +112,38 @@ class Records {
   // conflict: then the link settles it).
   Result<bool> Link(const storage::RecordId& seizure, const storage::RecordId& other, bool company);
 
+  // Logged as a "list" when `type` is suspect or company, or the items hold any.
   Result<std::vector<storage::ListItem>> List(std::optional<storage::RecordType> type, size_t limit);
   // kInvalidArgument for a bad date, from after to, or nothing to search for.
+  // Logged as a "search" (the request, and the ids of the suspects and
+  // companies found) when it could find suspects or companies (no type, or
+  // one of those) or found any.
   Result<std::vector<storage::ListItem>> Search(const SearchRequest& request);
+  // Logged as a "list" when the items hold suspects or companies.
   Result<std::vector<storage::ListItem>> Conflicts(size_t limit);
+
+  const Actor& actor() const { return actor_; }
 
  private:
   Status WriteOne(storage::LocalChange change);
+  // The record, live or not, checked not quarantined; not logged (for the
+  // writes' own reads).
+  Result<storage::RecordView> Read(const storage::RecordId& id);
+  // A body or payload with this node's entered_by.
+  void Stamp(storage::RecordType type, nlohmann::ordered_json& body) const;
+  Result<Bytes> Stamp(storage::RecordType type, ByteView payload) const;
+  // Appends an event to the access log (when there is one).
+  Status Log(const char* action, std::string type, std::vector<std::string> records,
+             nlohmann::ordered_json query = nullptr);
+  // Logs a list or search whose items hold suspects or companies (or always,
+  // with `always`): the ids of those.
+  Status LogItems(const char* action, std::string type, const std::vector<storage::ListItem>& items, bool always,
+                  nlohmann::ordered_json query = nullptr);
 
   storage::Store& store_;
   const crypto::Identity& me_;
+  Actor actor_;
+  AuditLog* audit_;
 };
 
 // "seizure/national", ...: the classes of a quarantined record's entries.

@@ -59,6 +59,15 @@ Status CheckContent(const MessageContent& c, Fail fail) {
     return fail("the addressing line is not one line of at most 200 bytes");
   }
   if (c.recipients == 0 || c.recipients > kMessageRecipientsMax) return fail("recipient count out of range");
+  if (c.sent_by.size() > kMessageSentByBytesMax || !IsValidUtf8(c.sent_by) || HasControl(c.sent_by, false)) {
+    return fail("the sender's name is not one line of at most " + std::to_string(kMessageSentByBytesMax) + " bytes");
+  }
+  if (c.sent_by.empty() && !c.sent_via.empty()) return fail("a sender's 'via' without a name");
+  if (c.sent_via.size() > 16 || !std::all_of(c.sent_via.begin(), c.sent_via.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+      })) {
+    return fail("the sender's 'via' is not a lower-case code");
+  }
   if (c.attachments.size() > kMessageAttachmentsMax) {
     return fail("more than " + std::to_string(kMessageAttachmentsMax) + " attachments");
   }
@@ -124,6 +133,11 @@ Bytes EncodeMessageContent(const MessageContent& c) {
   m.setTo(c.to);
   m.setRecipients(c.recipients);
   m.setSentAt(c.sent_at_ms);
+  if (!c.sent_by.empty()) {
+    auto by = m.initSentBy();
+    by.setName(c.sent_by);
+    if (!c.sent_via.empty()) by.setVia(c.sent_via);
+  }
   auto attachments = m.initAttachments(static_cast<unsigned>(c.attachments.size()));
   for (size_t i = 0; i < c.attachments.size(); ++i) {
     auto a = attachments[static_cast<unsigned>(i)];
@@ -159,6 +173,10 @@ Result<MessageContent> DecodeMessageContent(ByteView bytes) {
         c.to = text(m.getTo());
         c.recipients = m.getRecipients();
         c.sent_at_ms = m.getSentAt();
+        if (m.hasSentBy()) {
+          c.sent_by = text(m.getSentBy().getName());
+          c.sent_via = text(m.getSentBy().getVia());
+        }
         if (m.getAttachments().size() > kMessageAttachmentsMax) {
           return Result<MessageContent>(Corruption("message content: too many attachments"));
         }

@@ -23,6 +23,7 @@ inline constexpr size_t kMessageSubjectBytesMax = 200;
 inline constexpr size_t kMessageBodyBytesMax = 64 * 1024;
 inline constexpr size_t kMessageLinksMax = 100;
 inline constexpr size_t kMessageToBytesMax = 200;
+inline constexpr size_t kMessageSentByBytesMax = 100;  // as a record's entered_by.name
 inline constexpr size_t kKeySlotBytes = 40;  // hint (8) then wrapped key (32)
 inline constexpr size_t kMessageAttachmentsMax = 20;
 inline constexpr size_t kAttachmentBytesMax = 50 * 1000 * 1000;  // a file, before encryption
@@ -53,6 +54,8 @@ struct MessageContent {
   uint32_t recipients = 0;
   int64_t sent_at_ms = 0;
   std::vector<Attachment> attachments;
+  std::string sent_by;   // the officer or system user who sent it; empty: not recorded
+  std::string sent_via;  // "api" or "cli"; empty when sent_by is
 };
 
 // What a sender may send: kInvalidArgument naming the first broken rule

@@ -1017,6 +1017,43 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
   return terms;
 }
 
+Result<Bytes> SetEnteredBy(RecordType type, ByteView payload, const EnteredBy& who) {
+  if (!IsRecordType(type) || type == RecordType::kMessage) return Bytes(payload.begin(), payload.end());
+  capnp::StructSchema schema = SchemaOf(type);
+  const std::vector<FieldInfo>& fields = FieldsOf(schema);
+  auto entered =
+      std::find_if(fields.begin(), fields.end(), [](const FieldInfo& f) { return f.json_name == "entered_by"; });
+  if (entered == fields.end()) return Bytes(payload.begin(), payload.end());
+  return ReadMessage<Bytes>(payload, "record payload", 16, [&](capnp::MessageReader& reader) -> Result<Bytes> {
+    auto from = reader.getRoot<capnp::DynamicStruct>(schema);
+    capnp::MallocMessageBuilder message(static_cast<unsigned>(payload.size() / sizeof(capnp::word) + 64));
+    auto root = message.initRoot<capnp::DynamicStruct>(schema);
+    for (const FieldInfo& f : fields) {
+      if (f.field == entered->field) continue;
+      auto t = f.field.getType();
+      if (t.isStruct() || t.isList() || t.isText() || t.isData()) {
+        if (from.has(f.field)) root.set(f.field, from.get(f.field));
+      } else {
+        root.set(f.field, from.get(f.field));
+      }
+    }
+    if (!who.name.empty()) {
+      auto by = root.init(entered->field).as<capnp::DynamicStruct>();
+      for (const FieldInfo& f : FieldsOf(by.getSchema())) {
+        const std::string& value = f.json_name == "name" ? who.name : f.json_name == "node" ? who.node : who.via;
+        if (value.empty() && !f.rules.required) continue;
+        if (std::string problem = TextProblem(value, f.rules); !problem.empty()) {
+          return FieldError("entered_by." + f.json_name, problem);
+        }
+        by.set(f.field, capnp::Text::Reader(value.c_str()));
+      }
+    }
+    Bytes bytes = MessageBytes(message);
+    if (bytes.size() > limits::kPayloadBytesMax) return InvalidArgument("record is larger than 1 MiB");
+    return bytes;
+  });
+}
+
 Result<Bytes> AddSeizureLink(ByteView payload, bool company, const std::string& id) {
   // A link is a re-write through the JSON form, as `ncenctl update` does:
   // only the fields this build knows are copied (never a peer's bytes in

@@ -69,6 +69,21 @@ inline constexpr char kTermCategory = 'c';    // goods category
 inline constexpr char kTermSubtype = 's';     // goods subtype
 inline constexpr char kTermDate = 'd';        // seizure date YYYYMMDD
 
+// Who entered a version (record.capnp EnteredBy; docs/data-model.md §2).
+struct EnteredBy {
+  std::string name;  // empty: none (the field is cleared)
+  std::string node;
+  std::string via;
+};
+// `payload` with its `entered_by` set to `who` (cleared when who.name is
+// empty), for the types that have the field (seizure, suspect, company,
+// photo); the same bytes for the others. Written again from the fields this
+// build knows, without a trip through JSON (the cost of a bulk import).
+// kCorruption when the payload does not decode; kInvalidArgument naming the
+// field ("field 'entered_by.name': longer than 100 bytes"), or when the
+// record would be over 1 MiB.
+Result<Bytes> SetEnteredBy(RecordType type, ByteView payload, const EnteredBy& who);
+
 // Links (seizure → suspects/companies): returns a payload with `id` (a
 // canonical record id) added to the seizure's `suspects` (or `companies`)
 // list, or the same bytes when already there. The payload is written again

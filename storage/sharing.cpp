@@ -67,6 +67,9 @@ constexpr FieldRule kRules[] = {
     {kS, "photos", C::kSensitive, R::kNever, "photos go only when the person releasing picks them (not yet possible)"},
     {kS, "officer", C::kNominal, R::kNever, "names an officer"},
     {kS, "status", C::kSensitive, R::kNever, "the state of a national case and its prosecution"},
+    {kS, "entered_by.name", C::kNominal, R::kNever, "names the officer who wrote the version"},
+    {kS, "entered_by.node", C::kSensitive, R::kNever, "names the office's node (the report says who releases)"},
+    {kS, "entered_by.via", C::kSensitive, R::kNever, "how the officer worked: of no use outside"},
 
     {kP, "surname", C::kNominal, R::kNever, "a name"},
     {kP, "forenames", C::kNominal, R::kNever, "a name"},
@@ -85,6 +88,9 @@ constexpr FieldRule kRules[] = {
     {kP, "occupation", C::kNominal, R::kNever, kFreeText},
     {kP, "flags", C::kSensitive, R::kNever, "risk assessments about a person"},
     {kP, "notes", C::kNominal, R::kNever, kFreeText},
+    {kP, "entered_by.name", C::kNominal, R::kNever, "names the officer who wrote the version"},
+    {kP, "entered_by.node", C::kSensitive, R::kNever, "names the office's node (the report says who releases)"},
+    {kP, "entered_by.via", C::kSensitive, R::kNever, "how the officer worked: of no use outside"},
 
     {kC, "name", C::kReleasable, R::kPolicy, "a trader's name: shared only where the national policy says so"},
     {kC, "trade_names", C::kSensitive, R::kNever, "names the policy setting does not cover"},
@@ -97,6 +103,9 @@ constexpr FieldRule kRules[] = {
     {kC, "phones", C::kNominal, R::kNever, "reaches a person"},
     {kC, "email", C::kNominal, R::kNever, "reaches a person"},
     {kC, "notes", C::kNominal, R::kNever, kFreeText},
+    {kC, "entered_by.name", C::kNominal, R::kNever, "names the officer who wrote the version"},
+    {kC, "entered_by.node", C::kSensitive, R::kNever, "names the office's node (the report says who releases)"},
+    {kC, "entered_by.via", C::kSensitive, R::kNever, "how the officer worked: of no use outside"},
 };
 
 struct Concealment {

@@ -18,6 +18,7 @@
 #include "base/text.h"
 #include "crypto/identity.h"
 #include "node/config.h"
+#include "node/audit.h"
 #include "node/json_views.h"
 #include "node/messages.h"
 #include "node/photos.h"
@@ -215,6 +216,7 @@ std::optional<size_t> ParseSize(const std::string& text) {
 
 struct Caller {
   std::string user;
+  std::string address;
   Role role = Role::kOfficer;
   std::string token;
   SessionInfo session;
@@ -267,7 +269,16 @@ class Api::Impl {
         clock_(options_.clock ? options_.clock : &system_clock_),
         users_(options_.data_dir),
         sessions_(*clock_, options_.sessions),
-        logins_(*clock_, options_.logins) {}
+        logins_(*clock_, options_.logins) {
+    auto audit = AuditLog::Open(options_.data_dir);
+    if (audit.ok()) {
+      audit_ = std::move(audit).value();
+    } else {
+      // Nothing is shown without the access log (Handle answers 503).
+      audit_error_ = audit.status();
+      log::Line("api: cannot open the access log: " + audit.status().ToString());
+    }
+  }
 
   HttpResponse Handle(const HttpRequest& req);
 
@@ -305,6 +316,7 @@ class Api::Impl {
  private:
   friend class Api;
   Records RecordsFor(const Caller& caller);
+  static Actor ActorOf(const Caller& caller);
   // The caller's session from the cookie, checked against the users file;
   // or the response refusing the request.
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller& caller);
@@ -322,6 +334,8 @@ class Api::Impl {
   UserDirectory users_;
   SessionTable sessions_;
   LoginLimiter logins_;
+  std::unique_ptr<AuditLog> audit_;  // DIR/audit.log; shared by the threads (Append is thread-safe)
+  ncen::Status audit_error_;
 };
 
 namespace {
@@ -452,6 +466,7 @@ std::optional<HttpResponse> Api::Impl::Authenticate(const HttpRequest& req, Call
     return ErrorResponse(401, "the account was disabled or changed since this session began: log in again");
   }
   caller.user = session->user;
+  caller.address = req.remote;
   caller.role = session->role;
   caller.token = token;
   caller.session = *session;
@@ -498,6 +513,9 @@ HttpResponse Api::Impl::Handle(const HttpRequest& req) {
     if (changes && !SameText(req.Header(kCsrfHeader), caller.session.csrf_token)) {
       return ErrorResponse(403, "missing or wrong X-CSRF-Token header (GET /api/session gives it)");
     }
+    if (!audit_error_.ok()) {
+      return ErrorResponse(503, "the access log cannot be written (" + audit_error_.message() + "): nothing is shown");
+    }
     if (!Allowed(route->access, caller.role)) {
       return ErrorResponse(403, std::string("this needs the ") + AccessName(route->access) + " role; " + caller.user +
                                     " is " + RoleName(caller.role));
@@ -512,9 +530,13 @@ HttpResponse Api::Impl::Handle(const HttpRequest& req) {
   }
 }
 
+Actor Api::Impl::ActorOf(const Caller& caller) { return Actor{caller.user, "api", caller.address}; }
+
+// Every record operation as the officer: their name goes into what they
+// write (entered_by), and what they view of suspects and companies into the
+// access log (node/audit.h).
 Records Api::Impl::RecordsFor(const Caller& caller) {
-  (void)caller;
-  return Records(*node_.store, node_.identity);
+  return Records(*node_.store, node_.identity, ActorOf(caller), audit_.get());
 }
 
 void Api::Impl::Indexed() {
@@ -964,7 +986,7 @@ HttpResponse Api::Impl::AddPhoto(Call& c) {
   options.caption = QueryText(c.target, "caption");
   options.note = QueryText(c.target, "note");
   options.keep_metadata = Flag(c.target, "keep_metadata");
-  Photos photos(*node_.store, node_.identity);
+  Photos photos(*node_.store, node_.identity, ActorOf(*c.caller));
   auto added = photos.Add(subject, ByteView(reinterpret_cast<const uint8_t*>(c.req.body.data()), c.req.body.size()),
                           options);
   if (!added.ok()) return StatusResponse(added.status());
@@ -975,7 +997,7 @@ HttpResponse Api::Impl::AddPhoto(Call& c) {
 HttpResponse Api::Impl::ListPhotos(Call& c) {
   RecordId subject;
   if (auto bad = IdParam(c.params[0], subject)) return *bad;
-  auto items = Photos(*node_.store, node_.identity).List(subject);
+  auto items = Photos(*node_.store, node_.identity, ActorOf(*c.caller)).List(subject);
   if (!items.ok()) return StatusResponse(items.status());
   json arr = json::array();
   for (const auto& p : *items) arr.push_back(PhotoItemJson(p));
@@ -988,7 +1010,7 @@ HttpResponse Api::Impl::GetPhoto(Call& c) {
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
   BlobWhere where = BlobWhere::kNotHere;
-  auto bytes = Photos(*node_.store, node_.identity).Get(hash, Flag(c.target, "preview"), Photos::EagerFor(*config), &where);
+  auto bytes = Photos(*node_.store, node_.identity, ActorOf(*c.caller)).Get(hash, Flag(c.target, "preview"), Photos::EagerFor(*config), &where);
   if (!bytes.ok()) {
     // On its way or asked for on demand: 503 with the reason and a retry hint.
     if (bytes.status().code() == StatusCode::kUnavailable) {
@@ -1022,7 +1044,7 @@ struct Mailbox {
 HttpResponse Api::Impl::ListMessages(Call& c) {
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config);
+  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
   size_t limit = 100;
   if (auto bad = LimitParam(c.target, limit, 10000)) return *bad;
   std::string box = QueryText(c.target, "box");
@@ -1079,7 +1101,7 @@ HttpResponse Api::Impl::SendMessage(Call& c) {
   }
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config);
+  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
   auto sent = messages.Send(draft);
   if (!sent.ok()) return StatusResponse(sent.status());
   return JsonResponse(201, SentMessageJson(*sent));
@@ -1090,7 +1112,7 @@ HttpResponse Api::Impl::ReadMessage(Call& c) {
   if (auto bad = IdParam(c.params[0], id)) return *bad;
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config);
+  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
   auto item = messages.Read(id, !Flag(c.target, "peek"));
   if (!item.ok()) return StatusResponse(item.status());
   json j = MessageItemJson(*item, true);
@@ -1106,7 +1128,7 @@ HttpResponse Api::Impl::MessageThread(Call& c) {
   if (auto bad = IdParam(c.params[0], id)) return *bad;
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config);
+  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
   auto items = messages.Thread(id);
   if (!items.ok()) return StatusResponse(items.status());
   json arr = json::array();
@@ -1121,7 +1143,7 @@ HttpResponse Api::Impl::MessageAttachment(Call& c) {
   if (!n) return ErrorResponse(400, "an attachment is numbered from 0", "n");
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config);
+  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
   auto item = messages.Read(id, false);
   if (!item.ok()) return StatusResponse(item.status());
   if (*n >= item->content.attachments.size()) return ErrorResponse(404, "the message has no attachment " + c.params[1]);

@@ -36,6 +36,15 @@ struct MessageContent {
   recipients @7 :UInt32;          # how many it was sealed to
   sentAt @8 :Int64;               # the sender's clock, Unix milliseconds
   attachments @9 :List(Attachment);  # at most 20
+  sentBy @10 :SentBy;             # who sent it at the sending node; absent: not recorded
+}
+
+# The person behind a message (as entered_by in record.capnp, but sealed
+# with the content: only the recipients see the name). The node is the
+# record's author.
+struct SentBy {
+  name @0 :Text;        # the officer (API) or the local system user (CLI): 1..100 bytes, one line
+  via @1 :Text;         # api or cli (a lower-case code of at most 16 bytes), or empty
 }
 
 # A file sent with a message: stored as a blob of its own, encrypted with the

@@ -40,6 +40,19 @@ annotation nonNegative @0xd7a5b2c31e4f6a04 (field) :Void;
 annotation maxLength @0xd7a5b2c31e4f6a05 (field) :UInt32;
 annotation jsonName @0xd7a5b2c31e4f6a06 (field, enumerant) :Text;
 
+# ---- Who entered a version (docs/data-model.md, "entered_by") ----
+#
+# Written by the node's record operations (node/records.h), never taken from
+# the client's body: the officer logged in to the API, or the local system
+# user of ncenctl, and the node's name. Inside the signed payload, so it
+# travels with the record. Absent in payloads written before it existed.
+
+struct EnteredBy {
+  name @0 :Text $required $maxLength(100);  # the officer (API) or system user (CLI)
+  node @1 :Text $maxLength(100);            # the node's name when it was written
+  via @2 :Text $format(code);               # api or cli
+}
+
 # ---- Seizure ----
 
 enum Direction {
@@ -257,6 +270,7 @@ struct Seizure {
   photos @18 :List(Text) $format(recordId);
   officer @19 :Text $maxLength(100);
   status @20 :CaseStatus;
+  enteredBy @21 :EnteredBy;
 }
 
 # ---- Suspect ----
@@ -314,6 +328,7 @@ struct Suspect {
   occupation @10 :Text $maxLength(200);
   flags @11 :List(SuspectFlag);
   notes @12 :Text $maxLength(20000);
+  enteredBy @13 :EnteredBy;
 }
 
 # ---- Company ----
@@ -345,6 +360,7 @@ struct Company {
   phones @8 :List(Text) $format(phone);
   email @9 :Text $maxLength(200);
   notes @10 :Text $maxLength(20000);
+  enteredBy @11 :EnteredBy;
 }
 
 # ---- Seizure report (a release: docs/sharing.md) ----
@@ -451,4 +467,5 @@ struct Photo {
   note @4 :Text $maxLength(2000);                # the photographer's note
   metadataKept @5 :Bool;                         # true: GPS and camera data were kept on purpose
   sourceFormat @6 :Text $format(code);           # jpeg, png, webp, heic
+  enteredBy @7 :EnteredBy;
 }

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -49,6 +53,26 @@ void PrintTable(const std::vector<storage::ListItem>& items) {
 }
 
 }  // namespace
+
+node::Actor LocalActor() {
+  node::Actor actor;
+  actor.via = "cli";
+  uid_t uid = geteuid();
+  std::vector<char> buffer(16384);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_name &&
+      found->pw_name[0]) {
+    actor.name = found->pw_name;
+  } else if (const char* user = std::getenv("USER"); user && user[0]) {
+    actor.name = user;
+  } else {
+    actor.name = "uid " + std::to_string(uid);
+  }
+  return actor;
+}
+
+Result<std::unique_ptr<node::AuditLog>> OpenAuditLog(const Globals& g) { return node::AuditLog::Open(g.data_dir); }
 
 Status PrintItems(const Globals& g, const std::vector<storage::ListItem>& items) {
   if (g.json) PrintJson(node::ItemsJson(items));
@@ -133,7 +157,7 @@ Status Add(const Globals& g, const std::string& type_name, const std::string& fi
   NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
   NCEN_ASSIGN_OR_RETURN(json object, ParseJson(text, InputName(file)));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  node::Records records(*n.store, n.identity);
+  node::Records records(*n.store, n.identity, LocalActor());
   auto id = records.Add(type, object);
   if (!id.ok()) return id.status().WithContext(InputName(file));
   return PrintWritten(g, *id, type);
@@ -168,7 +192,8 @@ void PrintRecordText(const storage::RecordView& view, const json& winner_body) {
 Status Get(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  node::Records records(*n.store, n.identity);
+  NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
+  node::Records records(*n.store, n.identity, LocalActor(), audit.get());
   NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
   const auto& state = view.state;
   if (state.quarantined() && g.json) {
@@ -193,7 +218,8 @@ Status List(const Globals& g, const std::string& type_name, size_t limit) {
     NCEN_ASSIGN_OR_RETURN(type, ParseType(type_name));
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).List(type, limit));
+  NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
+  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity, LocalActor(), audit.get()).List(type, limit));
   return PrintItems(g, items);
 }
 
@@ -202,7 +228,7 @@ Status Update(const Globals& g, const std::string& id_text, const std::string& f
   NCEN_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
   NCEN_ASSIGN_OR_RETURN(json object, ParseJson(text, InputName(file)));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  node::Records records(*n.store, n.identity);
+  node::Records records(*n.store, n.identity, LocalActor());
   Status written = records.Update(id, object, resolve);
   // A field error names the file; a refusal because of the record's state
   // names the record already.
@@ -210,16 +236,16 @@ Status Update(const Globals& g, const std::string& id_text, const std::string& f
     return written.WithContext(InputName(file));
   }
   NCEN_RETURN_IF_ERROR(written);
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));  // its type, to print
   return PrintWritten(g, id, view.state.type);
 }
 
 Status Delete(const Globals& g, const std::string& id_text) {
   NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  node::Records records(*n.store, n.identity);
+  node::Records records(*n.store, n.identity, LocalActor());
   NCEN_RETURN_IF_ERROR(records.Delete(id));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, records.GetAny(id));
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));  // its type, to print
   return PrintWritten(g, id, view.state.type);
 }
 
@@ -233,7 +259,7 @@ Status Link(const Globals& g, const std::string& seizure_text, const std::string
   NCEN_ASSIGN_OR_RETURN(storage::RecordId other_id,
                         storage::ParseRecordId(is_company ? company : suspect));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  auto linked = node::Records(*n.store, n.identity).Link(seizure_id, other_id, is_company);
+  auto linked = node::Records(*n.store, n.identity, LocalActor()).Link(seizure_id, other_id, is_company);
   if (!linked.ok() && linked.status().code() == StatusCode::kInvalidArgument &&
       linked.status().message().find(storage::FormatRecordId(other_id)) == 0) {
     return linked.status().WithContext(is_company ? "--company" : "--suspect");
@@ -254,7 +280,8 @@ Status Search(const Globals& g, const std::string& query, const std::string& typ
     NCEN_ASSIGN_OR_RETURN(request.type, ParseType(type_name));
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).Search(request));
+  NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
+  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity, LocalActor(), audit.get()).Search(request));
   return PrintItems(g, items);
 }
 
@@ -277,7 +304,9 @@ Status LogVerify(const Globals& g) {
 
 Status Conflicts(const Globals& g) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
-  NCEN_ASSIGN_OR_RETURN(auto items, node::Records(*n.store, n.identity).Conflicts(SIZE_MAX));
+  NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
+  NCEN_ASSIGN_OR_RETURN(auto items,
+                        node::Records(*n.store, n.identity, LocalActor(), audit.get()).Conflicts(SIZE_MAX));
   return PrintItems(g, items);
 }
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "node/audit.h"
+#include "node/records.h"
 #include "node/stats.h"
 #include "storage/store.h"
 
@@ -18,6 +20,21 @@ struct Globals {
   std::string data_dir;
   bool json = false;
 };
+
+// Who runs ncenctl, for entered_by and the access log: the local system user
+// (getpwuid(geteuid()), else $USER, else "uid N"), via "cli".
+node::Actor LocalActor();
+// The node's access log (node/audit.h), for commands that show suspect or
+// company data.
+Result<std::unique_ptr<node::AuditLog>> OpenAuditLog(const Globals& g);
+
+// `ncenctl audit` (docs/audit.md): the access log, oldest first; `since` a
+// date or UTC time; limit 0: all.
+struct AuditOptions {
+  std::string user, since;
+  size_t limit = 0;
+};
+Status Audit(const Globals& g, const AuditOptions& options);
 
 // `listen` empty: the node does not listen. Both go to DIR/ncen.toml.
 Status Init(const Globals& g, const std::string& name, const std::string& role,

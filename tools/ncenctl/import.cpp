@@ -167,7 +167,7 @@ Status Import(const Globals& g, const std::string& file) {
   std::istream& in = file == "-" ? std::cin : opened;
   NCEN_ASSIGN_OR_RETURN(auto records, ReadRecords(in, where));
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
-  NCEN_ASSIGN_OR_RETURN(auto ids, node::Records(*n.store, n.identity).Import(std::move(records)));
+  NCEN_ASSIGN_OR_RETURN(auto ids, node::Records(*n.store, n.identity, LocalActor()).Import(std::move(records)));
   if (g.json) {
     json out = json::array();
     for (const auto& id : ids) out.push_back(storage::FormatRecordId(id));

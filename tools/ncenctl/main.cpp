@@ -49,6 +49,7 @@ struct Args {
   ctl::ReleaseOptions release;
   bool pending = false;
   ctl::StatsOptions stats;
+  ctl::AuditOptions audit;
   std::string format;
   ctl::BundleCreateArgs bundle;
   std::vector<std::string> files;
@@ -238,6 +239,15 @@ void AddReadCommands(CLI::App& app, Args& a) {
 
   app.add_subcommand("conflicts", "records with more than one version, and quarantined records")
       ->callback(a.Run([&a] { return ctl::Conflicts(a.g); }));
+
+  auto* audit = app.add_subcommand(
+      "audit", "the access log: who viewed, searched or listed suspects and companies, oldest first "
+               "(docs/audit.md)");
+  audit->add_option("--user", a.audit.user, "only this officer or system user");
+  audit->add_option("--since", a.audit.since, "only from this date (YYYY-MM-DD) or UTC time (…T10:00Z)");
+  audit->add_option("--limit", a.audit.limit, "only the newest this many (default: all)")
+      ->check(CLI::Range(1, 1000000));
+  audit->callback(a.Run([&a] { return ctl::Audit(a.g, a.audit); }));
 }
 
 void AddSharingCommands(CLI::App& app, Args& a) {

@@ -36,7 +36,7 @@ Result<std::unique_ptr<Mailbox>> OpenMailbox(const Globals& g) {
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
   NCEN_ASSIGN_OR_RETURN(node::NodeConfig config, node::LoadConfig(g.data_dir, n.identity.public_key()));
   auto box = std::make_unique<Mailbox>(std::move(n), std::move(config));
-  box->messages.emplace(*box->node.store, box->node.identity, &box->config);
+  box->messages.emplace(*box->node.store, box->node.identity, &box->config, LocalActor());
   return box;
 }
 
@@ -87,7 +87,8 @@ void PrintList(const Globals& g, const std::vector<node::MessageItem>& items, bo
 
 void PrintMessage(const node::MessageItem& m, const std::vector<bool>& held = {}) {
   std::cout << fmt::format("id        {}\n", storage::FormatRecordId(m.mail.id));
-  std::cout << fmt::format("from      {}\n", Shown(m.from));
+  std::cout << fmt::format("from      {}{}\n", Shown(m.from),
+                           m.content.sent_by.empty() ? "" : " (" + Shown(m.content.sent_by) + ")");
   std::cout << fmt::format("to        {} ({} recipient(s))\n", Shown(m.content.to), m.content.recipients);
   std::cout << fmt::format("sent      {}\n", IsoTime(m.mail.sent_at_ms));
   std::cout << fmt::format("priority  {}\n", storage::MessagePriorityName(static_cast<MessagePriority>(m.mail.priority)));

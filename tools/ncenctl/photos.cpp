@@ -65,7 +65,7 @@ Status PhotoAdd(const Globals& g, const PhotoAddOptions& o) {
                            " MB limit for a photo");
   }
   NCEN_ASSIGN_OR_RETURN(node::OpenNode n, node::OpenNodeDir(g.data_dir));
-  node::Photos photos(*n.store, n.identity);
+  node::Photos photos(*n.store, n.identity, LocalActor());
   NCEN_ASSIGN_OR_RETURN(node::AddedPhoto added, photos.Add(subject, AsBytes(file), options));
   if (g.json) {
     PrintJson(node::AddedPhotoJson(added, subject));

@@ -1,7 +1,12 @@
 // The daemon in-process: its exception boundary (a session that throws
 // loses only its own connection) with three real daemons on loopback, and
 // the boundary function on its own.
+#include <utility>  // before Asio (../shared/TOOLCHAIN.md)
+
 #include <catch2/catch.hpp>
+
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -13,7 +18,10 @@
 #include "base/log.h"
 #include "node/config.h"
 #include "node/daemon.h"
+#include "node/audit.h"
 #include "node/exception_boundary.h"
+#include "node/http/accounts.h"
+#include "storage/record_json.h"
 #include "node/node_dir.h"
 #include "tests/support/store_fixture.h"
 
@@ -189,6 +197,122 @@ TEST_CASE("a session that throws loses its connection and the daemon serves the 
   auto opened = OpenNodeDir(hub_dir, Fast());
   REQUIRE(opened.ok());
   CHECK(opened->store->Stats()->entries == 50);
+}
+
+// One HTTP/1.1 exchange on a fresh connection (Connection: close).
+std::string HttpExchange(const std::string& address, const std::string& request) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  auto colon = address.rfind(':');
+  s.connect({asio::ip::make_address(address.substr(0, colon)),
+             static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))});
+  asio::write(s, asio::buffer(request));
+  std::string out;
+  boost::system::error_code ec;
+  char buf[4096];
+  for (;;) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+std::string Post(const std::string& address, const std::string& path, const std::string& body,
+                 const std::string& headers = "") {
+  return HttpExchange(address, "POST " + path + " HTTP/1.1\r\nHost: " + address +
+                                   "\r\nContent-Type: application/json\r\nConnection: close\r\n" + headers +
+                                   "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+std::string BodyOf(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+
+TEST_CASE("a record written over HTTP carries the officer and replicates like any other; views are logged",
+          "[node][daemon][http]") {
+  using json = nlohmann::json;
+  TempDir root;
+  std::string hub_dir = root.Sub("hub"), post_dir = root.Sub("post");
+  crypto::PublicKey post = MakeNode(post_dir, "post", {}, 0);
+  NodeConfig hub_config;
+  hub_config.listen = "127.0.0.1:0";
+  hub_config.peers = {{"post", post, "", AllScopes()}};
+  crypto::PublicKey hub = MakeNode(hub_dir, "hub", hub_config, 0);
+  REQUIRE(EditUsers(hub_dir, [](std::vector<User>& users) {
+            users.push_back(User{"amina", Role::kOfficer, HashPassword("amina password").value(), false, 1, 1});
+            return Status::Ok();
+          }).ok());
+  DaemonOptions hub_options;
+  hub_options.data_dir = hub_dir;
+  hub_options.durable = false;
+  hub_options.http_listen_override = "127.0.0.1:0";
+  Running hub_daemon(hub_options);
+  std::string address, http;
+  for (int i = 0; i < 400 && (address.empty() || http.empty()); ++i) {
+    address = ReadText(hub_dir + "/" + kAddressFileName);
+    http = ReadText(hub_dir + "/" + kHttpAddressFileName);
+    if (address.empty() || http.empty()) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(!http.empty());
+  address.pop_back();
+  http.pop_back();
+
+  std::string login = Post(http, "/api/login", R"({"name":"amina","password":"amina password"})");
+  REQUIRE(login.rfind("HTTP/1.1 200", 0) == 0);
+  auto at = login.find("ncen_session=");
+  std::string cookie = login.substr(at, login.find(';', at) - at);
+  std::string csrf = json::parse(BodyOf(login))["csrf_token"];
+  std::string auth = "Cookie: " + cookie + "\r\nX-CSRF-Token: " + csrf + "\r\n";
+  // The body claims someone else wrote it: the server says who did.
+  std::string created = Post(http, "/api/records",
+                             R"({"type":"suspect","surname":"Haidari","entered_by":{"name":"someone else"}})", auth);
+  REQUIRE(created.rfind("HTTP/1.1 201", 0) == 0);
+  std::string id = json::parse(BodyOf(created))["id"];
+  std::string viewed = HttpExchange(http, "GET /api/records/" + id + " HTTP/1.1\r\nHost: " + http +
+                                              "\r\nConnection: close\r\n" + "Cookie: " + cookie + "\r\n\r\n");
+  REQUIRE(viewed.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(json::parse(BodyOf(viewed))["entered_by"]["name"] == "amina");
+  std::string searched = HttpExchange(http, "GET /api/search?q=haidari HTTP/1.1\r\nHost: " + http +
+                                                "\r\nConnection: close\r\n" + "Cookie: " + cookie + "\r\n\r\n");
+  REQUIRE(searched.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(json::parse(BodyOf(searched)).size() == 1);
+
+  // The post syncs once with the hub and holds the record, officer and all.
+  NodeConfig post_config;
+  post_config.peers = {{"hub", hub, address, AllScopes()}};
+  REQUIRE(SaveConfig(post_dir, post_config).ok());
+  DaemonOptions post_options;
+  post_options.data_dir = post_dir;
+  post_options.durable = false;
+  post_options.once = true;
+  post_options.once_timeout_ms = 30000;
+  Running post_daemon(post_options);
+  post_daemon.Join();
+  REQUIRE(post_daemon.result.ok());
+  auto opened = OpenNodeDir(post_dir, Fast());
+  REQUIRE(opened.ok());
+  auto view = opened->store->GetRecord(storage::ParseRecordId(id).value());
+  REQUIRE(view.ok());
+  auto body = storage::RecordToJson(storage::RecordType::kSuspect, view->payloads[0]).value();
+  CHECK(body["entered_by"]["name"] == "amina");
+  CHECK(body["entered_by"]["node"] == "hub");
+  CHECK(body["entered_by"]["via"] == "api");
+
+  // The hub's access log names amina for the view and the search.
+  auto lines = AuditLog::Read(hub_dir, AuditFilter{});
+  REQUIRE(lines.ok());
+  int views = 0, searches = 0;
+  for (const auto& e : lines->events) {
+    if (e.user != "amina" || e.via != "api") continue;
+    views += e.action == "view";
+    searches += e.action == "search";
+  }
+  CHECK(views >= 1);
+  CHECK(searches == 1);
+  hub_daemon.daemon->RequestStop();
+  hub_daemon.Join();
+  CHECK(hub_daemon.result.ok());
+  CHECK_FALSE(fs::exists(hub_dir + "/" + kHttpAddressFileName));
 }
 
 }  // namespace

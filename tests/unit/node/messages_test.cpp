@@ -444,3 +444,49 @@ TEST_CASE("a message payload from a peer is checked before it is stored", "[mess
 }
 
 }  // namespace ncen::node
+
+namespace ncen::node {
+
+TEST_CASE("the sending officer is sealed into the message: its recipient reads it, a relay cannot", "[messages]") {
+  Office post(1, "post"), hub(2, "hub"), relay(3, "relay");
+  Messages as_officer(post.store(), post.identity, nullptr, Actor{"Officer Zarqa Ghulamova", "api", "10.0.0.7"});
+  auto sent = as_officer.Send(To(hub, "Truck KAB-123"));
+  REQUIRE(sent.ok());
+  Sync(post, hub);
+  Sync(post, relay);
+  REQUIRE(hub.messages.CatchUp().value() == 1);
+  auto read = hub.messages.Read(sent->id).value();
+  CHECK(read.content.sent_by == "Officer Zarqa Ghulamova");
+  CHECK(read.content.sent_via == "api");
+  CHECK(relay.DataFile().find("Zarqa") == std::string::npos);
+  // Sent without an actor: none recorded.
+  auto plain = post.messages.Send(To(hub, "No officer")).value();
+  Sync(post, hub);
+  REQUIRE(hub.messages.CatchUp().value() == 1);
+  CHECK(hub.messages.Read(plain.id)->content.sent_by.empty());
+  // A name the content rules refuse fails the send, in one line.
+  Messages long_name(post.store(), post.identity, nullptr, Actor{std::string(101, 'a'), "api", ""});
+  auto refused = long_name.Send(To(hub, "x"));
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().message().find("sender's name") != std::string::npos);
+}
+
+TEST_CASE("a decoded message content with a malformed sender is refused", "[messages]") {
+  storage::MessageContent c;
+  c.subject = "s";
+  c.recipients = 1;
+  c.sent_by = "Officer A";
+  c.sent_via = "cli";
+  auto round = storage::DecodeMessageContent(storage::EncodeMessageContent(c)).value();
+  CHECK(round.sent_by == "Officer A");
+  CHECK(round.sent_via == "cli");
+  for (auto [name, via] : {std::pair<std::string, std::string>{"", "api"}, {"A\nB", ""}, {"A", "API"},
+                           {std::string(101, 'x'), ""}}) {
+    storage::MessageContent bad = c;
+    bad.sent_by = name;
+    bad.sent_via = via;
+    CHECK(storage::CheckMessageContent(bad).code() == StatusCode::kInvalidArgument);
+  }
+}
+
+}  // namespace ncen::node

@@ -54,7 +54,8 @@ json FullSeizure() {
     "companies": ["01a19c21-7200-7abc-8def-0123456789ad"],
     "photos": ["01a19c21-7200-7abc-8def-0123456789ae"],
     "officer": "Inspector Officerowska",
-    "status": "under_investigation"
+    "status": "under_investigation",
+    "entered_by": {"name": "Officer Enteredbyowska", "node": "Nodenamia post", "via": "api"}
   })");
 }
 
@@ -66,7 +67,8 @@ json FullSuspect() {
     "documents": [{"type": "passport", "number": "P7788123", "country": "UZ", "issued": "2015-01-09",
                    "expires": "2025-01-08"}],
     "address": "12 Addressova street", "phones": ["+998 71 555 0199"], "occupation": "Occupationist",
-    "flags": ["armed"], "notes": "Notes about Qarzhavinov's brother"
+    "flags": ["armed"], "notes": "Notes about Qarzhavinov's brother",
+    "entered_by": {"name": "Officer Suspectentered", "node": "Nodenamia suspects", "via": "cli"}
   })");
 }
 
@@ -75,7 +77,8 @@ json FullCompany() {
     "name": "Companyname Trading", "trade_names": ["Tradenamia"], "registration_number": "REG-5566",
     "tax_id": "TAX-7788", "trader_id": "EORI-9900", "country": "AE", "address": "Addressia tower 9",
     "roles": ["consignee"], "phones": ["+971 4 555 0100"], "email": "mail@companyname.example",
-    "notes": "Company notes naming Qarzhavinov"
+    "notes": "Company notes naming Qarzhavinov",
+    "entered_by": {"name": "Officer Companyentered", "node": "Nodenamia companies", "via": "api"}
   })");
 }
 
