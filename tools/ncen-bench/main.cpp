@@ -31,6 +31,10 @@
 //                                  messages: send to a country of N offices
 //                                  (N sealed keys); list the newest 50 unread
 //                                  of an inbox of M
+//   ncen-bench http [--records N] [--sync M] [--clients C] [--seconds S]
+//                                  the HTTP API: GETs and searches on N
+//                                  seizures by C clients, and a sync of M
+//                                  entries into that node with and without them
 //   ncen-bench sharing [--records N] [--release M]
 //                                  stats pivots over N seizures (national hub)
 //                                  and N reports (regional hub); releasing M
@@ -54,6 +58,7 @@
 #include "tools/ncen-bench/blob_bench.h"
 #include "tools/ncen-bench/message_bench.h"
 #include "tools/ncen-bench/channel_bench.h"
+#include "tools/ncen-bench/http_bench.h"
 #include "tools/ncen-bench/link_bench.h"
 #include "tools/ncen-bench/sharing_bench.h"
 #include "tools/ncen-bench/temp_store.h"
@@ -309,6 +314,17 @@ int main(int argc, char** argv) {
   blob->callback([&] {
     blobs.json = json;
     rc = bench::BlobBench(blobs);
+  });
+  bench::HttpBenchArgs http;
+  auto* http_cmd = app.add_subcommand("http", "the HTTP API under 64 keep-alive clients on 1,000,000 seizures, and a "
+                                              "sync of 100,000 entries into that node with and without them");
+  http_cmd->add_option("--records", http.records, "seizures the node holds (default 1000000)")->check(kCount);
+  http_cmd->add_option("--sync", http.sync, "entries the measured syncs bring (default 100000)")->check(kCount);
+  http_cmd->add_option("--clients", http.clients, "keep-alive clients (default 64)")->check(CLI::Range(1, 1000));
+  http_cmd->add_option("--seconds", http.seconds, "of each load phase (default 10)")->check(CLI::Range(1.0, 600.0));
+  http_cmd->callback([&] {
+    http.json = json;
+    rc = bench::HttpBench(http);
   });
   bench::MessageBenchArgs msgs;
   auto* msg = app.add_subcommand("messages", "messages: send to a country of 2,000 offices; the newest 50 unread of "
