@@ -9,7 +9,9 @@
 #include "node/http/accounts.h"
 #include "node/http/api.h"
 #include "node/node_dir.h"
+#include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
+#include <thread>
 
 namespace ncen::node {
 namespace {
@@ -378,6 +380,52 @@ TEST_CASE("static files: served from the UI directory, never from outside it", "
     CHECK(r.body.find("identity") == std::string::npos);
   }
   CHECK(get("/missing.html").status == 404);
+}
+
+TEST_CASE("requests on several threads while a peer's batches are applied: every write lands once", "[api]") {
+  ApiFixture f;
+  // A peer's 200 seizures, applied in batches of 20 while officers work.
+  auto peer_identity = testing::IdentityFromNumber(9);
+  testing::TestStore peer(peer_identity);
+  std::vector<storage::LocalChange> changes;
+  for (int i = 0; i < 200; ++i) {
+    changes.push_back({storage::NewRecordId(storage::UnixMillisNow()), storage::RecordType::kSeizure,
+                       storage::Op::kPut, testing::SeizurePayload("peer " + std::to_string(i))});
+  }
+  REQUIRE(peer.store->AppendLocal(peer_identity, changes).ok());
+  storage::FeedId feed{peer_identity.public_key(), storage::Scope::kNational};
+  std::vector<ApiFixture::Login> logins;
+  for (int t = 0; t < 4; ++t) logins.push_back(f.LogIn("amina"));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> officers;
+  for (int t = 0; t < 4; ++t) {
+    officers.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto created = f.As(logins[t], "POST", "/api/records", Suspect().dump());
+        if (created.status != 201) {
+          ++failures;
+          continue;
+        }
+        std::string id = Body(created)["id"];
+        if (f.As(logins[t], "GET", "/api/records/" + id).status != 200) ++failures;
+        if (f.As(logins[t], "GET", "/api/search?q=khan&limit=5").status != 200) ++failures;
+        if (f.As(logins[t], "GET", "/api/status").status != 200) ++failures;
+      }
+    });
+  }
+  for (uint64_t first = 1; first <= 200; first += 20) {
+    std::vector<storage::Entry> batch;
+    for (uint64_t seq = first; seq < first + 20; ++seq) batch.push_back(peer.store->GetEntry(feed, seq).value());
+    auto report = f.node.store->ApplyBatch(batch, "peer");
+    REQUIRE(report.status.ok());
+    CHECK(report.applied == 20);
+  }
+  for (auto& t : officers) t.join();
+  CHECK(failures == 0);
+  auto stats = f.node.store->Stats().value();
+  CHECK(stats.entries == 300);
+  CHECK(stats.records[static_cast<int>(storage::RecordType::kSuspect)] == 100);
+  CHECK(f.node.store->VerifyLog().ok());
 }
 
 }  // namespace ncen::node
