@@ -8,6 +8,13 @@
 //   listen = "0.0.0.0:7400"        # HOST:PORT to accept peers on; "" or absent: do not listen
 //   network_id = "ncen"            # hashed into the handshake prologue; peers must agree
 //
+//   http_listen = "127.0.0.1:7480" # the HTTP API (docs/api.md); absent: off
+//   http_tls_cert = "…"            # with http_tls_key: HTTPS; needed off loopback
+//   http_tls_key = "…"
+//   http_insecure = true           # plain HTTP off loopback, on purpose (logged)
+//   http_threads = 2               # 1..64
+//   http_static = "…"              # the web UI's files
+//
 //   [[peers]]                      # one table per peer
 //   name = "kabul-hub"             # unique, [A-Za-z0-9._-]{1,64}
 //   id = "3b6a27bc…"               # its Ed25519 node id, 64 hex digits (`ncenctl id`)

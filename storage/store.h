@@ -2,12 +2,15 @@
 // holds and the record state derived from it (docs/design.md §3–5). The byte
 // layouts of every database are in docs/log-format.md.
 //
-// Threading: one Store object per process, used by one thread at a time (the
-// caller serializes), with one exception: PutBlobChunks touches nothing but
-// LMDB and may run on another thread alongside anything (the daemon's chunk
-// writer, replication/protocol/chunk_writer.h). Several processes may open the same directory at once
-// (the daemon and ncenctl): LMDB serializes their write transactions, and
-// readers never block. Every write method is one LMDB write transaction: a
+// Threading: one Store object per process. Its methods may be called from
+// several threads at once (the daemon's replication thread, its chunk
+// writer, its HTTP threads): each call is its own LMDB transaction
+// (MDB_NOTLS), LMDB serializes the write transactions as it does between
+// processes, and the one piece of state kept between calls (the cached
+// membership, derived before it is shared) is behind a mutex. ReplaceNodeId
+// changes meta() and is for a process of its own (ncenctl rekey). Several
+// processes may open the same directory at once (the daemon and ncenctl):
+// LMDB serializes their write transactions, and readers never block. Every write method is one LMDB write transaction: a
 // crash at any point leaves the store as before or after that call.
 #pragma once
 
