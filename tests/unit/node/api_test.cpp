@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "media/sample_photo.h"
 #include "node/http/accounts.h"
 #include "node/http/api.h"
 #include "node/node_dir.h"
@@ -426,6 +427,108 @@ TEST_CASE("requests on several threads while a peer's batches are applied: every
   CHECK(stats.entries == 300);
   CHECK(stats.records[static_cast<int>(storage::RecordType::kSuspect)] == 100);
   CHECK(f.node.store->VerifyLog().ok());
+}
+
+TEST_CASE("photos over HTTP: upload the file, list, download image and preview; non-images refused", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  auto seizure = f.As(a, "POST", "/api/records", Seizure().dump());
+  REQUIRE(seizure.status == 201);
+  std::string id = Body(seizure)["id"];
+  Bytes jpeg = media::SamplePhotoJpeg(640, 480, 7);
+  std::string file(jpeg.begin(), jpeg.end());
+  auto added = f.As(a, "POST", "/api/records/" + id + "/photos?caption=fuel+tank", file, {{"content-type", "image/jpeg"}});
+  REQUIRE(added.status == 201);
+  std::string image = Body(added)["image"], preview = Body(added)["preview"];
+  auto list = Body(f.As(a, "GET", "/api/records/" + id + "/photos"));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["caption"] == "fuel tank");
+  CHECK(list[0]["image_held"] == true);
+  auto got = f.As(a, "GET", "/api/photos/" + image);
+  REQUIRE(got.status == 200);
+  CHECK(got.content_type == "image/jpeg");
+  CHECK(got.body.size() == Body(added)["image_size"].get<size_t>());
+  auto small = f.As(a, "GET", "/api/photos/" + image + "?preview=1");
+  REQUIRE(small.status == 200);
+  CHECK(small.body.size() == Body(added)["preview_size"].get<size_t>());
+  // Not images, or not sent as one: refused, nothing stored.
+  uint64_t entries = f.node.store->Stats()->entries;
+  CHECK(f.As(a, "POST", "/api/records/" + id + "/photos", "<svg onload=alert(1)>", {{"content-type", "image/svg+xml"}})
+            .status == 400);
+  CHECK(f.As(a, "POST", "/api/records/" + id + "/photos", file.substr(0, file.size() / 2), {{"content-type", "image/jpeg"}})
+            .status == 400);
+  CHECK(f.As(a, "POST", "/api/records/" + id + "/photos", file, {{"content-type", "application/json"}}).status == 415);
+  CHECK(f.node.store->Stats()->entries == entries);
+  CHECK(f.As(a, "GET", "/api/photos/" + std::string(64, 'a')).status == 404);
+  CHECK(f.As(a, "GET", "/api/photos/nothex").status == 400);
+}
+
+TEST_CASE("messages over HTTP: send to a peer by name, see it in the sent box, read it; an officer's name travels",
+          "[api]") {
+  ApiFixture f;
+  NodeConfig config;
+  config.peers = {{"hub", testing::IdentityFromNumber(7).public_key(), "", AllScopes()}};
+  REQUIRE(SaveConfig(f.dir.path(), config).ok());
+  auto a = f.LogIn("amina");
+  json message = {{"to", {{"nodes", {"hub"}}}},
+                  {"subject", "Pattern at Torkham"},
+                  {"body", "<script>alert(1)</script> see the seizure"},
+                  {"priority", "urgent"},
+                  {"attachments", {{{"name", "note.txt"}, {"media_type", "text/plain"}, {"data", "aGVsbG8="}}}}};
+  auto sent = f.As(a, "POST", "/api/messages", message.dump());
+  REQUIRE(sent.status == 201);
+  std::string id = Body(sent)["id"];
+  CHECK(Body(sent)["recipients"] == 1);
+  auto box = Body(f.As(a, "GET", "/api/messages?box=sent"));
+  REQUIRE(box.size() == 1);
+  CHECK(box[0]["subject"] == "Pattern at Torkham");
+  CHECK(box[0]["sent_by"] == "amina");
+  auto read = f.As(a, "GET", "/api/messages/" + id);
+  REQUIRE(read.status == 200);
+  CHECK(Body(read)["body"] == "<script>alert(1)</script> see the seizure");  // JSON text; the UI shows it as text
+  auto attachment = f.As(a, "GET", "/api/messages/" + id + "/attachments/0");
+  REQUIRE(attachment.status == 200);
+  CHECK(attachment.body == "hello");
+  CHECK(attachment.content_type == "application/octet-stream");
+  CHECK(f.As(a, "GET", "/api/messages/" + id + "/attachments/1").status == 404);
+  message["attachments"][0]["data"] = "not base64!";
+  CHECK(f.As(a, "POST", "/api/messages", message.dump()).status == 400);
+  message.erase("attachments");
+  message["to"] = json{{"nodes", {"nobody"}}};
+  CHECK(f.As(a, "POST", "/api/messages", message.dump()).status == 400);
+  CHECK(f.As(a, "GET", "/api/messages?box=trash").status == 400);
+}
+
+TEST_CASE("releases and statistics are for analysts; an officer is refused", "[api]") {
+  ApiFixture f;
+  auto officer = f.LogIn("amina");
+  auto analyst = f.LogIn("omar");
+  auto seizure = f.As(officer, "POST", "/api/records", Seizure().dump());
+  REQUIRE(seizure.status == 201);
+  std::string id = Body(seizure)["id"];
+  json release = {{"seizures", {id}}, {"to", "regional"}, {"dry_run", true}};
+  CHECK(f.As(officer, "POST", "/api/releases", release.dump()).status == 403);
+  CHECK(f.As(officer, "GET", "/api/releases").status == 403);
+  CHECK(f.As(officer, "GET", "/api/stats?by=commodity").status == 403);
+  // A dry run shows exactly the report that would leave, and writes nothing.
+  uint64_t entries = f.node.store->Stats()->entries;
+  auto dry = f.As(analyst, "POST", "/api/releases", release.dump());
+  REQUIRE(dry.status == 200);
+  CHECK(Body(dry)[0]["type"] == "seizure_report");
+  CHECK(Body(dry)[0].contains("narrative") == false);  // free text never leaves
+  CHECK(Body(dry)[0].contains("entered_by") == false);
+  CHECK(f.node.store->Stats()->entries == entries);
+  release["dry_run"] = false;
+  auto done = f.As(analyst, "POST", "/api/releases", release.dump());
+  REQUIRE(done.status == 200);
+  CHECK(Body(done)[0]["written"] == true);
+  CHECK(Body(f.As(analyst, "GET", "/api/releases")).size() == 1);
+  release["to"] = "national";
+  CHECK(f.As(analyst, "POST", "/api/releases", release.dump()).status == 400);
+  auto stats = f.As(analyst, "GET", "/api/stats?by=commodity");
+  REQUIRE(stats.status == 200);
+  CHECK(Body(stats)["total"]["records"] == 1);
+  CHECK(f.As(analyst, "GET", "/api/stats?by=shoe_size").status == 400);
 }
 
 }  // namespace ncen::node
