@@ -446,6 +446,7 @@ Result<std::vector<ListItem>> Store::Items(std::span<const RecordId> ids) const 
 }
 
 Result<std::vector<ChangeRef>> Store::ChangesSince(uint64_t after, size_t limit) const {
+  if (after == UINT64_MAX) return std::vector<ChangeRef>{};  // nothing comes after the last number
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
   NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->changes));
   std::map<uint32_t, FeedId> feeds;

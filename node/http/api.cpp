@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -188,9 +190,20 @@ std::optional<HttpResponse> ParseBody(const HttpRequest& req, json& out) {
   if (MediaType(req.Header("content-type")) != "application/json") {
     return ErrorResponse(415, "send the body as Content-Type: application/json");
   }
+  // A NUL would end the text for nlohmann's parser, and a duplicate key
+  // would be read as its last value: either way what is stored would not
+  // be what a filter in front of the node saw. Both are refused.
+  if (req.body.find('\0') != std::string::npos) return ErrorResponse(400, "the body holds a NUL byte");
   bool too_deep = false;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t, json&) {
+  std::string duplicate;
+  std::vector<std::set<std::string>> keys;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
     if (depth > kJsonDepthMax) too_deep = true;
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    if (event == json::parse_event_t::key && !keys.empty() && parsed.is_string()) {
+      if (!keys.back().insert(parsed.get<std::string>()).second && duplicate.empty()) duplicate = parsed.get<std::string>();
+    }
     return !too_deep;
   };
   try {
@@ -201,6 +214,7 @@ std::optional<HttpResponse> ParseBody(const HttpRequest& req, json& out) {
     return ErrorResponse(400, "the body is not valid JSON: " + what.substr(what.find(']') + 2));
   }
   if (too_deep) return ErrorResponse(400, "the body nests deeper than " + std::to_string(kJsonDepthMax) + " levels");
+  if (!duplicate.empty()) return ErrorResponse(400, "the key '" + SanitizeText(duplicate, 64) + "' appears twice in one object", duplicate.size() <= 64 ? duplicate : "");
   if (!out.is_object()) return ErrorResponse(400, "the body is not a JSON object");
   return std::nullopt;
 }
@@ -369,7 +383,9 @@ const std::vector<Route>& RouteTable() {
     std::vector<Route> r;
     auto add = [&](std::string method, std::string pattern, Access access,
                    std::function<HttpResponse(I&, Call&)> h, bool slow = false) {
-      r.push_back(Route{RouteInfo{std::move(method), std::move(pattern), slow, kJsonBodyBytesMax}, access, std::move(h)});
+      bool login = access != Access::kPublic;
+      r.push_back(Route{RouteInfo{std::move(method), std::move(pattern), slow, login, kJsonBodyBytesMax}, access,
+                        std::move(h)});
     };
     add("POST", "/api/login", Access::kPublic, [](I& a, Call& c) { return a.Login(c); }, true);
     add("POST", "/api/logout", Access::kOfficer, [](I& a, Call& c) { return a.Logout(c); });
@@ -555,6 +571,12 @@ HttpResponse Api::Impl::Login(Call& c) {
   }
   std::string name = body["name"];
   std::string password = body["password"];
+  if (!ValidateUserName(name).ok() || password.size() > kPasswordBytesMax) {
+    // No account can have this name: count the failure against the address
+    // only, so the limiter never keeps a name of the caller's choosing.
+    logins_.Failed("", c.req.remote);
+    return ErrorResponse(401, "wrong name or password, or the account is disabled");
+  }
   int64_t wait = logins_.RetryAfterMs(name, c.req.remote);
   if (wait > 0) {
     auto r = ErrorResponse(429, "too many failed logins: try again in " + std::to_string((wait + 999) / 1000) + " s");
@@ -626,6 +648,7 @@ std::optional<HttpResponse> LimitParam(const Target& t, size_t& limit, size_t ma
 }
 
 std::optional<HttpResponse> IdParam(const std::string& text, RecordId& out) {
+  if (text.size() > 64) return ErrorResponse(400, "not a record id (longer than 64 characters)", "id");
   auto id = storage::ParseRecordId(text);
   if (!id.ok()) return ErrorResponse(400, id.status().message(), "id");
   out = *id;
@@ -882,7 +905,14 @@ HttpResponse Api::Impl::SetPassword(Call& c) {
   }
   std::string password = body["password"];
   if (name == c.caller->user) {
-    // One's own: the current password too, so a borrowed session cannot take the account.
+    // One's own: the current password too, so a borrowed session cannot take
+    // the account, and guesses at it count as failed logins (and are limited so).
+    int64_t wait = logins_.RetryAfterMs(name, c.req.remote);
+    if (wait > 0) {
+      auto r = ErrorResponse(429, "too many wrong passwords: try again in " + std::to_string((wait + 999) / 1000) + " s");
+      r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
+      return r;
+    }
     if (!body.contains("current") || !body["current"].is_string()) {
       return ErrorResponse(400, "current (your password now) is missing", "current");
     }
@@ -1270,6 +1300,12 @@ HttpResponse Api::Impl::StaticFile(const HttpRequest&, const Target& target) {
     at = next;
   }
   std::string file = options_.static_dir + rel;
+  // A symbolic link may not lead out of the directory.
+  std::error_code ec;
+  auto real = std::filesystem::canonical(file, ec);
+  auto root = std::filesystem::canonical(options_.static_dir, ec);
+  if (ec || real.string().rfind(root.string() + "/", 0) != 0) return ErrorResponse(404, "no such page: " + target.path);
+  file = real.string();
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
     return ErrorResponse(404, "no such page: " + target.path);
@@ -1291,7 +1327,7 @@ Api::~Api() = default;
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse r = impl_->Handle(request);
-  AddSecurityHeaders(r, request.target.rfind("/api/", 0) == 0);
+  AddSecurityHeaders(r, true);
   return r;
 }
 
@@ -1304,9 +1340,16 @@ void AddSecurityHeaders(HttpResponse& r, bool api) {
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; frame-ancestors 'none'; "
                          "form-action 'self'; base-uri 'none'");
+  // Unless the answer chose its caching (a UI file, a content-addressed
+  // photo), it is not stored anywhere: whatever its path's spelling.
   bool cached = false;
   for (const auto& [k, v] : r.headers) cached = cached || k == "Cache-Control";
   if (api && !cached) r.headers.emplace_back("Cache-Control", "no-store");
+}
+
+bool Api::HasSession(std::string_view cookie_header) {
+  std::string token = CookieValue(cookie_header, kSessionCookie);
+  return !token.empty() && impl_->sessions_.Touch(token).has_value();
 }
 
 const RouteInfo* Api::FindRoute(std::string_view method, std::string_view target) {

@@ -71,7 +71,8 @@ struct ApiOptions {
 struct RouteInfo {
   std::string method;
   std::string pattern;  // "/api/records/{id}"
-  bool slow = false;    // hashes a password (Argon2id): run off the I/O threads
+  bool slow = false;    // hashes a password or decodes a photo: run off the I/O threads
+  bool needs_login = true;  // false: /api/login
   size_t body_limit = kJsonBodyBytesMax;
 };
 
@@ -87,6 +88,11 @@ class Api {
   ~Api();
 
   HttpResponse Handle(const HttpRequest& request);
+
+  // Whether the Cookie header holds a live session (for the server, to
+  // refuse a body from nobody before reading it); refreshes it, as the
+  // request it comes with will.
+  bool HasSession(std::string_view cookie_header);
 
   // The route `method` `target` goes to, or null (static files, 404, 405).
   static const RouteInfo* FindRoute(std::string_view method, std::string_view target);

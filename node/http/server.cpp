@@ -43,26 +43,43 @@ Status CheckHttpOptions(const HttpServerOptions& o) {
 class HttpServer::Impl {
  public:
   Impl(Api& api, HttpServerOptions options)
-      : api_(api), options_(std::move(options)), acceptor_(io_), slow_work_(1), tls_context_(ssl::context::tls_server) {}
+      : api_(api),
+        options_(std::move(options)),
+        acceptor_(io_),
+        slow_work_(1),
+        login_work_(1),
+        tls_context_(ssl::context::tls_server) {}
 
   Status Open();
   void Run();
   void Stop();
 
   void Accept();
-  void Release() { open_.fetch_sub(1); }
+  void Release(const std::string& remote) {
+    {
+      std::lock_guard<std::mutex> lock(per_address_mu_);
+      auto it = per_address_.find(remote);
+      if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    }
+    open_.fetch_sub(1);
+  }
 
   Api& api_;
   HttpServerOptions options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
   // Password hashing (logins, new users): one at a time, off the I/O threads.
-  asio::thread_pool slow_work_;
+  asio::thread_pool slow_work_;   // photo decoding
+  asio::thread_pool login_work_;  // password hashing
   bool tls_ = false;
   ssl::context tls_context_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> open_{0};
-  std::atomic<size_t> slow_queued_{0};
+  std::atomic<size_t> slow_queued_{0}, login_queued_{0};
+  std::atomic<uint64_t> body_bytes_{0};  // reserved by the bodies being read
+  // Open connections per client address.
+  std::mutex per_address_mu_;
+  std::map<std::string, size_t> per_address_;
   std::atomic<bool> stopping_{false};
   std::string address_;
   // Every live connection's closer, so Stop can end them.
@@ -92,11 +109,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       : server_(server), stream_(std::move(stream)), remote_(std::move(remote)) {}
 
   ~Connection() {
+    ReleaseBudget();
     {
       std::lock_guard<std::mutex> lock(server_.live_mu_);
       server_.live_.erase(id_);
     }
-    server_.Release();
+    server_.Release(remote_);
   }
 
   void Start(uint64_t id) {
@@ -145,8 +163,19 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     auto& req = parser_->get();
     std::string method(req.method_string());
     std::string target(req.target());
+    if (req.version() >= 11 && req.find(http::field::host) == req.end()) {
+      return Refuse(400, "an HTTP/1.1 request needs a Host header");
+    }
+    // A Transfer-Encoding that does not end in chunked leaves the body's
+    // end unknown (RFC 9112 §6.3): refused, or the body would be read as a
+    // second request.
+    if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+      return Refuse(400, "a Transfer-Encoding other than chunked");
+    }
+    head_ = req.method() == http::verb::head;
     const RouteInfo* route = Api::FindRoute(method, target);
     slow_ = route && route->slow;
+    login_ = route && route->pattern == "/api/login";
     // A path that is no route gets its 404 or 405 from the Api, after a body
     // of at most the JSON limit.
     size_t limit = route ? route->body_limit : kJsonBodyBytesMax;
@@ -159,6 +188,18 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
     parser_->body_limit(limit);
     if (parser_->is_done()) return Dispatch();
+    // A body is coming. Nobody's body is read for a route that needs a
+    // session unless the cookie holds one: 401 from the head.
+    if (route && route->needs_login && !server_.api_.HasSession(std::string(req[http::field::cookie]))) {
+      return Refuse(401, "log in first (POST /api/login)");
+    }
+    // And all bodies being read at once stay within a budget.
+    reserved_ = length ? *length : limit;
+    if (server_.body_bytes_.fetch_add(reserved_) + reserved_ > server_.options_.body_bytes_budget) {
+      server_.body_bytes_.fetch_sub(reserved_);
+      reserved_ = 0;
+      return Refuse(503, "busy: too many large requests at once; try again shortly");
+    }
     if (req[http::field::expect] == "100-continue") {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
       http::async_write(stream_, *cont, [self = this->shared_from_this(), cont](beast::error_code ec, size_t) {
@@ -174,8 +215,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(Millis(server_.options_.body_timeout_ms));
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec == http::error::body_limit) return self->Refuse(413, "the body is larger than this route takes");
-      if (ec == beast::error::timeout) return self->Refuse(408, "the body did not arrive in time");
-      if (ec) return self->Shutdown();
+      if (ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == http::error::partial_message || ec == asio::error::operation_aborted) {
+        return self->Shutdown();
+      }
+      if (ec) return self->Refuse(400, "a malformed request body: " + ec.message());
       self->Dispatch();
     });
   }
@@ -199,8 +243,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (slow_) {
       // Password hashing and image decoding, one at a time: a queue longer
       // than kSlowQueueMax is a flood, answered 503 at once.
-      if (server_.slow_queued_.fetch_add(1) >= kSlowQueueMax) {
-        server_.slow_queued_.fetch_sub(1);
+      // Logins and uploads have a queue and a thread each, so uploads never
+      // keep an officer from logging in.
+      auto& queued = login_ ? server_.login_queued_ : server_.slow_queued_;
+      auto& pool = login_ ? server_.login_work_ : server_.slow_work_;
+      if (queued.fetch_add(1) >= kSlowQueueMax) {
+        queued.fetch_sub(1);
         HttpResponse busy;
         busy.status = 503;
         busy.body = DumpJson(json{{"error", "busy: too many logins or uploads at once; try again shortly"},
@@ -209,9 +257,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         AddSecurityHeaders(busy, true);
         return Write(std::move(busy));
       }
-      asio::post(server_.slow_work_, [self = this->shared_from_this()] {
+      asio::post(pool, [self = this->shared_from_this(), &queued] {
         HttpResponse r = self->server_.api_.Handle(self->request_);
-        self->server_.slow_queued_.fetch_sub(1);
+        queued.fetch_sub(1);
         asio::post(beast::get_lowest_layer(self->stream_).get_executor(),
                    [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
       });
@@ -225,24 +273,48 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void Answer(std::chrono::steady_clock::time_point began) {
     HttpResponse r = server_.api_.Handle(request_);
     auto waited = std::chrono::steady_clock::now() - began;
-    if (r.wait_ms > 0 && !server_.stopping_ && waited < Millis(r.wait_ms)) {
-      if (!timer_) timer_.emplace(beast::get_lowest_layer(stream_).get_executor());
+    if (r.wait_ms > 0 && !server_.stopping_ && !gone_ && waited < Millis(r.wait_ms)) {
+      if (!timer_) {
+        timer_.emplace(beast::get_lowest_layer(stream_).get_executor());
+        WatchForClose();
+      }
       timer_->expires_after(Millis(200));
       timer_->async_wait([self = this->shared_from_this(), began](beast::error_code ec) {
-        if (ec) return;
+        if (ec || self->gone_) return;
         self->Answer(began);
       });
       return;
     }
+    if (gone_) return Shutdown();
     Write(std::move(r));
+  }
+
+  // During a long poll: a client that closes its end is gone; stop polling
+  // for it (its slot would otherwise be held until the wait ends).
+  void WatchForClose() {
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    sock.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      beast::error_code avail_ec;
+      size_t n = beast::get_lowest_layer(self->stream_).socket().available(avail_ec);
+      if (avail_ec || n == 0) {  // end of stream (or an error): the client left
+        self->gone_ = true;
+        if (self->timer_) self->timer_->cancel();
+        beast::get_lowest_layer(self->stream_).close();
+      }
+      // Bytes (a pipelined request): read after this answer, as usual.
+    });
   }
 
   void Refuse(int status, const std::string& message) {
     refused_ = true;
     HttpResponse r;
     r.status = status;
-    const char* code = status == 413 ? "too_large" : status == 431 ? "head_too_large" : status == 408 ? "timeout"
-                                                                                                     : "bad_request";
+    const char* code = status == 413   ? "too_large"
+                       : status == 431 ? "head_too_large"
+                       : status == 401 ? "unauthenticated"
+                       : status == 503 ? "unavailable"
+                                       : "bad_request";
     r.body = DumpJson(json{{"error", message}, {"code", code}, {"field", nullptr}}, -1) + "\n";
     AddSecurityHeaders(r, true);
     keep_alive_ = false;
@@ -250,16 +322,27 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     Write(std::move(r));
   }
 
+  void ReleaseBudget() {
+    if (reserved_ == 0) return;
+    server_.body_bytes_.fetch_sub(reserved_);
+    reserved_ = 0;
+  }
+
   void Write(HttpResponse r) {
+    ReleaseBudget();
+    request_.body.clear();
+    request_.body.shrink_to_fit();
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(static_cast<unsigned>(r.status));
     res->set(http::field::server, "ncen-node");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->insert(k, v);
-    res->body() = std::move(r.body);
+    size_t length = r.body.size();
+    if (!head_) res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !server_.stopping_);
     res->prepare_payload();
+    if (head_) res->content_length(length);  // the length a GET would have, and no body
     beast::get_lowest_layer(stream_).expires_after(Millis(server_.options_.write_timeout_ms));
     http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec || !res->keep_alive()) return self->Shutdown();
@@ -297,10 +380,14 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
   bool slow_ = false;
+  bool login_ = false;
+  bool head_ = false;
+  uint64_t reserved_ = 0;  // of the server's body budget
   bool refused_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::optional<asio::steady_timer> timer_;
+  bool gone_ = false;
 };
 
 }  // namespace
@@ -356,6 +443,19 @@ void HttpServer::Impl::Accept() {
     beast::error_code rec;
     auto ep = socket.remote_endpoint(rec);
     std::string remote = rec ? std::string("?") : ep.address().to_string();
+    {
+      std::lock_guard<std::mutex> lock(per_address_mu_);
+      size_t& n = per_address_[remote];
+      if (n >= options_.max_connections_per_address) {
+        if (n == 0) per_address_.erase(remote);
+        open_.fetch_sub(1);
+        beast::error_code ignored;
+        socket.close(ignored);
+        Accept();
+        return;
+      }
+      ++n;
+    }
     uint64_t id;
     std::shared_ptr<void> keep;
     std::function<void()> closer;
@@ -413,6 +513,7 @@ void HttpServer::Impl::Stop() {
   }
   for (auto& c : closers) c();
   slow_work_.join();
+  login_work_.join();
   // Give the connections a moment to finish closing, then stop the loop.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (open_.load() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -12,8 +12,12 @@
 // and be at most `header_bytes_max`; a body longer than its route allows is
 // answered 413 from its Content-Length, before it is read; a body must
 // arrive within `body_timeout_ms`; an idle keep-alive connection is closed
-// after `idle_timeout_ms`; at most `max_connections` are open at once (more
-// are closed as soon as they are accepted).
+// after `idle_timeout_ms`; at most `max_connections` are open at once, and
+// `max_connections_per_address` from one address (more are closed as soon as
+// they are accepted). A body for a route that needs a session is read only
+// when the request's cookie holds one (401 from the head otherwise), and all
+// bodies being read share `body_bytes_budget`. A long poll whose client
+// closes its end is dropped at once.
 //
 // Thread-safety: Start, address and Stop from one thread.
 #pragma once
@@ -32,6 +36,10 @@ struct HttpServerOptions {
   bool insecure = false;  // plain HTTP on an address other than loopback, on purpose
   int threads = 2;
   size_t max_connections = 1024;
+  size_t max_connections_per_address = 256;
+  // Bytes of request bodies being read at once, all connections together;
+  // past it a request with a body is answered 503 from its head.
+  uint64_t body_bytes_budget = uint64_t{256} << 20;
   int64_t header_timeout_ms = 10'000;
   int64_t body_timeout_ms = 120'000;
   int64_t idle_timeout_ms = 30'000;

@@ -531,4 +531,37 @@ TEST_CASE("releases and statistics are for analysts; an officer is refused", "[a
   CHECK(f.As(analyst, "GET", "/api/stats?by=shoe_size").status == 400);
 }
 
+TEST_CASE("hostile inputs found by review: duplicate keys, NUL, guessing one's own password, odd spellings", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  std::string dup = R"({"type":"seizure","date":"2026-02-30","date":"2026-01-01","country":"PK","office":"PKTKM",)"
+                    R"("goods":[{"category":"drugs","quantity":1,"unit":"kg"}]})";
+  auto r = f.As(a, "POST", "/api/records", dup);
+  CHECK(r.status == 400);
+  CHECK(Body(r)["field"] == "date");
+  CHECK(f.As(a, "POST", "/api/records", Seizure().dump() + std::string(1, '\0') + "garbage").status == 400);
+  CHECK(f.node.store->Stats()->entries == 0);
+  // Guesses at one's own current password are limited like logins.
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto guess = f.As(a, "PUT", "/api/users/amina/password",
+                      json{{"password", "a new password"}, {"current", "guess " + std::to_string(i)}}.dump());
+    limited += guess.status == 429;
+  }
+  CHECK(limited >= 3);
+  auto right = f.As(a, "PUT", "/api/users/amina/password",
+                    json{{"password", "a new password"}, {"current", "amina password"}}.dump());
+  CHECK(right.status == 429);  // even the right one waits now
+  // The end of the numbering, and a spelling of /api that routes the same, are handled too.
+  auto end = f.As(a, "GET", "/api/changes?since=18446744073709551615");
+  CHECK(Body(end)["changes"].empty());
+  auto odd = f.As(a, "GET", "/%61pi/session");
+  CHECK(odd.status == 200);
+  CHECK(Header(odd, "Cache-Control") == "no-store");
+  // A name no account can have is not remembered by the limiter, and says nothing more.
+  CHECK(f.Send("POST", "/api/login", json{{"name", std::string(100000, 'N')}, {"password", "whatever it is"}}.dump())
+            .status == 401);
+  CHECK(f.As(a, "GET", "/api/records/" + std::string(5000, 'a')).body.size() < 400);
+}
+
 }  // namespace ncen::node

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -222,6 +223,102 @@ TEST_CASE("http config: a non-loopback address needs TLS or an explicit insecure
   CHECK(CheckHttpOptions(o).code() == StatusCode::kInvalidArgument);  // the key too
   o.tls_key_file = "key.pem";
   CHECK(CheckHttpOptions(o).ok());
+}
+
+TEST_CASE("server: a body for a route that needs a session is refused from the head without one", "[http]") {
+  ServerFixture f;
+  auto s = f.Connect();
+  Send(s, "POST /api/records/01a22ee8-a2cf-7d9e-83bb-05335801ffa3/photos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          "Content-Type: image/jpeg\r\nContent-Length: 52428800\r\n\r\n");
+  auto began = std::chrono::steady_clock::now();
+  std::string r = ReadAll(s, 2000ms);
+  CHECK(r.rfind("HTTP/1.1 401", 0) == 0);
+  CHECK(std::chrono::steady_clock::now() - began < 1500ms);
+}
+
+TEST_CASE("server: a Transfer-Encoding that is not chunked, or no Host, is a bad request", "[http]") {
+  ServerFixture f;
+  for (const char* te : {"xchunked", "chunked, identity", "identity", "gzip"}) {
+    INFO(te);
+    auto s = f.Connect();
+    Send(s, std::string("POST /api/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: ") + te +
+                "\r\nContent-Type: application/json\r\n\r\nGET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    std::string r = ReadAll(s, 1500ms);
+    CHECK(r.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(r.find("HTTP/1.1", 5) == std::string::npos);  // one answer: the second request was never read as one
+  }
+  auto s = f.Connect();
+  Send(s, "GET /api/status HTTP/1.1\r\n\r\n");
+  CHECK(ReadAll(s, 1500ms).rfind("HTTP/1.1 400", 0) == 0);
+}
+
+TEST_CASE("server: bodies being read at once share a budget", "[http]") {
+  auto options = ServerFixture::Defaults();
+  options.body_bytes_budget = 1 << 20;
+  options.body_timeout_ms = 3000;
+  ServerFixture f(options);
+  std::string body = "{\"name\":\"amina\",\"password\":\"amina password\"}";
+  // Two logins (no session needed) announcing 700 kB each, bodies not sent yet.
+  auto a = f.Connect();
+  Send(a, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 700000\r\n\r\n{");
+  std::this_thread::sleep_for(200ms);
+  auto b = f.Connect();
+  Send(b, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 700000\r\n\r\n{");
+  CHECK(ReadAll(b, 1500ms).rfind("HTTP/1.1 503", 0) == 0);
+}
+
+TEST_CASE("server: connections from one address are bounded", "[http]") {
+  auto options = ServerFixture::Defaults();
+  options.max_connections_per_address = 10;
+  ServerFixture f(options);
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 30; ++i) held.push_back(f.Connect());
+  std::this_thread::sleep_for(300ms);
+  CHECK(f.server->open_connections() <= 10);
+}
+
+TEST_CASE("server: a long poll whose client went away frees its connection at once", "[http]") {
+  ServerFixture f;
+  std::string body = "{\"name\":\"amina\",\"password\":\"amina password\"}";
+  auto s = f.Connect();
+  Send(s, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
+  std::string login = ReadResponse(s);
+  auto at = login.find("ncen_session=");
+  std::string cookie = login.substr(at, login.find(';', at) - at);
+  std::vector<tcp::socket> polls;
+  for (int i = 0; i < 20; ++i) {
+    polls.push_back(f.Connect());
+    Send(polls.back(), Get("/api/changes?since=999999&wait=60", "Cookie: " + cookie + "\r\n"));
+  }
+  std::this_thread::sleep_for(500ms);
+  CHECK(f.server->open_connections() >= 20);
+  for (auto& p : polls) p.close();
+  std::this_thread::sleep_for(800ms);
+  CHECK(f.server->open_connections() <= 2);
+}
+
+TEST_CASE("server: HEAD of a page has its length and no body", "[http]") {
+  testing::TempDir ui;
+  std::ofstream(ui.Sub("index.html")) << "<html>ui</html>\n";
+  testing::TempDir dir;
+  auto node = InitNode(dir.path(), "post1", "post", {}, NodeConfig{}).value();
+  ApiOptions api_options;
+  api_options.data_dir = dir.path();
+  api_options.static_dir = ui.path();
+  Api api(node, api_options);
+  auto server = HttpServer::Start(api, ServerFixture::Defaults()).value();
+  asio::io_context io;
+  tcp::socket s(io);
+  auto colon = server->address().rfind(':');
+  s.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(std::stoi(server->address().substr(colon + 1)))});
+  Send(s, "HEAD /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  std::string r = ReadAll(s, 1500ms);
+  CHECK(r.find("Content-Length: 16") != std::string::npos);
+  auto second = r.find("HTTP/1.1 200", 5);
+  REQUIRE(second != std::string::npos);
+  CHECK(r.substr(r.find("\r\n\r\n") + 4, 8) == "HTTP/1.1");  // the HEAD's answer ends with its head
+  CHECK(r.substr(second).find("<html>ui</html>") != std::string::npos);
 }
 
 namespace {
