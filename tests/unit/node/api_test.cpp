@@ -12,6 +12,7 @@
 #include "node/node_dir.h"
 #include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
+#include <set>
 #include <thread>
 
 namespace ncen::node {
@@ -562,6 +563,65 @@ TEST_CASE("hostile inputs found by review: duplicate keys, NUL, guessing one's o
   CHECK(f.Send("POST", "/api/login", json{{"name", std::string(100000, 'N')}, {"password", "whatever it is"}}.dump())
             .status == 401);
   CHECK(f.As(a, "GET", "/api/records/" + std::string(5000, 'a')).body.size() < 400);
+}
+
+TEST_CASE("conflicts over HTTP: listed, shown side by side, resolved with If-Match; threads; peers; enable", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  auto created = f.As(a, "POST", "/api/records", Seizure("ours").dump());
+  REQUIRE(created.status == 201);
+  std::string id = Body(created)["id"];
+  // A peer wrote the same record while apart (its version does not know ours).
+  auto peer_identity = testing::IdentityFromNumber(9);
+  testing::TestStore peer(peer_identity);
+  storage::LocalChange theirs{storage::ParseRecordId(id).value(), storage::RecordType::kSeizure, storage::Op::kPut,
+                              testing::SeizurePayload("theirs")};
+  REQUIRE(peer.store->AppendLocal(peer_identity, {&theirs, 1}).ok());
+  storage::FeedId feed{peer_identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> batch{peer.store->GetEntry(feed, 1).value()};
+  REQUIRE(f.node.store->ApplyBatch(batch, "peer").applied == 1);
+
+  auto conflicts = Body(f.As(a, "GET", "/api/conflicts"));
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0]["id"] == id);
+  CHECK(conflicts[0]["versions"] == 2);
+  auto both = f.As(a, "GET", "/api/records/" + id);
+  REQUIRE(Body(both)["versions"].size() == 2);
+  std::string etag = Header(both, "ETag");
+  json merged = Seizure("ours and theirs, checked");
+  merged.erase("type");
+  auto resolved = f.As(a, "POST", "/api/records/" + id + "/resolve", merged.dump(), {{"if-match", etag}});
+  REQUIRE(resolved.status == 200);
+  CHECK(Body(resolved)["narrative"] == "ours and theirs, checked");
+  CHECK(Body(resolved).contains("versions") == false);
+  CHECK(Body(f.As(a, "GET", "/api/conflicts")).empty());
+  CHECK(f.As(a, "POST", "/api/records/" + id + "/resolve", merged.dump()).status == 400);  // not in conflict now
+
+  // A reply joins its thread.
+  NodeConfig config;
+  config.peers = {{"hub", testing::IdentityFromNumber(7).public_key(), "", AllScopes()}};
+  REQUIRE(SaveConfig(f.dir.path(), config).ok());
+  auto first = f.As(a, "POST", "/api/messages", json{{"to", {{"nodes", {"hub"}}}}, {"subject", "one"}, {"body", "a"}}.dump());
+  REQUIRE(first.status == 201);
+  std::string first_id = Body(first)["id"];
+  auto second = f.As(a, "POST", "/api/messages",
+                     json{{"to", {{"nodes", {"hub"}}}}, {"subject", "two"}, {"body", "b"}, {"reply_to", first_id}}.dump());
+  REQUIRE(second.status == 201);
+  auto thread = Body(f.As(a, "GET", "/api/messages/" + std::string(Body(second)["id"]) + "/thread"));
+  REQUIRE(thread.size() == 2);
+  // Oldest first by the author's clock; two sent in one millisecond may come either way.
+  std::set<std::string> subjects{thread[0]["subject"], thread[1]["subject"]};
+  CHECK(subjects == std::set<std::string>{"one", "two"});
+
+  auto admin = f.LogIn("root");
+  auto peers = Body(f.As(admin, "GET", "/api/peers"));
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0]["name"] == "hub");
+  CHECK(f.As(admin, "POST", "/api/users/omar/disable").status == 200);
+  CHECK(f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "omar password"}}.dump()).status == 401);
+  CHECK(f.As(admin, "POST", "/api/users/omar/enable").status == 200);
+  CHECK(f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "omar password"}}.dump()).status == 200);
+  CHECK(f.As(admin, "POST", "/api/users/nobody/enable").status == 404);
 }
 
 }  // namespace ncen::node
