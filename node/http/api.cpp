@@ -158,6 +158,14 @@ int HttpStatusFor(const Status& s) {
   }
 }
 
+// 429 with Retry-After, `wait_ms` from the login limiter.
+HttpResponse TooManyTries(const std::string& what, int64_t wait_ms) {
+  std::string seconds = std::to_string((wait_ms + 999) / 1000);
+  auto r = ErrorResponse(429, what + ": try again in " + seconds + " s");
+  r.headers.emplace_back("Retry-After", seconds);
+  return r;
+}
+
 HttpResponse StatusResponse(const Status& s) {
   // The record codec names the field: "field 'goods[0].quantity': must be ..."
   std::string field;
@@ -331,6 +339,11 @@ class Api::Impl {
   friend class Api;
   Records RecordsFor(const Caller& caller);
   static Actor ActorOf(const Caller& caller);
+  struct Mailbox {
+    NodeConfig config;
+    std::optional<Messages> messages;
+  };
+  Result<std::unique_ptr<Mailbox>> OpenMailbox(const Caller& caller);
   // The caller's session from the cookie, checked against the users file;
   // or the response refusing the request.
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller& caller);
@@ -578,11 +591,7 @@ HttpResponse Api::Impl::Login(Call& c) {
     return ErrorResponse(401, "wrong name or password, or the account is disabled");
   }
   int64_t wait = logins_.RetryAfterMs(name, c.req.remote);
-  if (wait > 0) {
-    auto r = ErrorResponse(429, "too many failed logins: try again in " + std::to_string((wait + 999) / 1000) + " s");
-    r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
-    return r;
-  }
+  if (wait > 0) return TooManyTries("too many failed logins", wait);
   auto user = users_.Find(name);
   if (!user.ok() && user.status().code() != StatusCode::kNotFound) return StatusResponse(user.status());
   // The same work whether or not the name exists, so the time does not tell.
@@ -908,11 +917,7 @@ HttpResponse Api::Impl::SetPassword(Call& c) {
     // One's own: the current password too, so a borrowed session cannot take
     // the account, and guesses at it count as failed logins (and are limited so).
     int64_t wait = logins_.RetryAfterMs(name, c.req.remote);
-    if (wait > 0) {
-      auto r = ErrorResponse(429, "too many wrong passwords: try again in " + std::to_string((wait + 999) / 1000) + " s");
-      r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
-      return r;
-    }
+    if (wait > 0) return TooManyTries("too many wrong passwords", wait);
     if (!body.contains("current") || !body["current"].is_string()) {
       return ErrorResponse(400, "current (your password now) is missing", "current");
     }
@@ -1064,23 +1069,28 @@ HttpResponse Api::Impl::GetPhoto(Call& c) {
 
 namespace {
 
-struct Mailbox {
-  NodeConfig config;
-  std::optional<Messages> messages;
-};
-
 }  // namespace
 
+// The mailbox as the caller: messages need the configuration (peer names),
+// which must outlive them.
+Result<std::unique_ptr<Api::Impl::Mailbox>> Api::Impl::OpenMailbox(const Caller& caller) {
+  NCEN_ASSIGN_OR_RETURN(NodeConfig config, LoadConfig(options_.data_dir));
+  auto box = std::make_unique<Mailbox>();
+  box->config = std::move(config);
+  box->messages.emplace(*node_.store, node_.identity, &box->config, ActorOf(caller));
+  return box;
+}
+
 HttpResponse Api::Impl::ListMessages(Call& c) {
-  auto config = LoadConfig(options_.data_dir);
-  if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
+  auto box = OpenMailbox(*c.caller);
+  if (!box.ok()) return StatusResponse(box.status());
+  Messages& messages = *(*box)->messages;
   size_t limit = 100;
   if (auto bad = LimitParam(c.target, limit, 10000)) return *bad;
-  std::string box = QueryText(c.target, "box");
-  if (box.empty()) box = "inbox";
-  if (box != "inbox" && box != "sent") return ErrorResponse(400, "box is inbox or sent", "box");
-  auto items = box == "sent" ? messages.Sent(limit) : messages.Inbox(Flag(c.target, "unread"), limit);
+  std::string which = QueryText(c.target, "box");
+  if (which.empty()) which = "inbox";
+  if (which != "inbox" && which != "sent") return ErrorResponse(400, "box is inbox or sent", "box");
+  auto items = which == "sent" ? messages.Sent(limit) : messages.Inbox(Flag(c.target, "unread"), limit);
   if (!items.ok()) return StatusResponse(items.status());
   json arr = json::array();
   for (const auto& m : *items) arr.push_back(MessageItemJson(m, false));
@@ -1129,9 +1139,9 @@ HttpResponse Api::Impl::SendMessage(Call& c) {
   } catch (const json::exception&) {
     return ErrorResponse(400, "a message is {to, subject, body, priority, links, reply_to, attachments: [{name, media_type, data (base64)}]}");
   }
-  auto config = LoadConfig(options_.data_dir);
-  if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
+  auto box = OpenMailbox(*c.caller);
+  if (!box.ok()) return StatusResponse(box.status());
+  Messages& messages = *(*box)->messages;
   auto sent = messages.Send(draft);
   if (!sent.ok()) return StatusResponse(sent.status());
   return JsonResponse(201, SentMessageJson(*sent));
@@ -1140,9 +1150,9 @@ HttpResponse Api::Impl::SendMessage(Call& c) {
 HttpResponse Api::Impl::ReadMessage(Call& c) {
   RecordId id;
   if (auto bad = IdParam(c.params[0], id)) return *bad;
-  auto config = LoadConfig(options_.data_dir);
-  if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
+  auto box = OpenMailbox(*c.caller);
+  if (!box.ok()) return StatusResponse(box.status());
+  Messages& messages = *(*box)->messages;
   auto item = messages.Read(id, !Flag(c.target, "peek"));
   if (!item.ok()) return StatusResponse(item.status());
   json j = MessageItemJson(*item, true);
@@ -1156,9 +1166,9 @@ HttpResponse Api::Impl::ReadMessage(Call& c) {
 HttpResponse Api::Impl::MessageThread(Call& c) {
   RecordId id;
   if (auto bad = IdParam(c.params[0], id)) return *bad;
-  auto config = LoadConfig(options_.data_dir);
-  if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
+  auto box = OpenMailbox(*c.caller);
+  if (!box.ok()) return StatusResponse(box.status());
+  Messages& messages = *(*box)->messages;
   auto items = messages.Thread(id);
   if (!items.ok()) return StatusResponse(items.status());
   json arr = json::array();
@@ -1171,9 +1181,9 @@ HttpResponse Api::Impl::MessageAttachment(Call& c) {
   if (auto bad = IdParam(c.params[0], id)) return *bad;
   auto n = ParseSize(c.params[1]);
   if (!n) return ErrorResponse(400, "an attachment is numbered from 0", "n");
-  auto config = LoadConfig(options_.data_dir);
-  if (!config.ok()) return StatusResponse(config.status());
-  Messages messages(*node_.store, node_.identity, &*config, ActorOf(*c.caller));
+  auto box = OpenMailbox(*c.caller);
+  if (!box.ok()) return StatusResponse(box.status());
+  Messages& messages = *(*box)->messages;
   auto item = messages.Read(id, false);
   if (!item.ok()) return StatusResponse(item.status());
   if (*n >= item->content.attachments.size()) return ErrorResponse(404, "the message has no attachment " + c.params[1]);
