@@ -163,15 +163,29 @@ async function Main() {
   page.on('request', (request) => { if (!request.url().startsWith(base) && !request.url().startsWith('data:')) foreign.push(request.url()); });
 
   step = 'first page load (cold cache)';
+  // A new incognito context has an empty cache. The time is the page's own:
+  // from the start of the navigation to the sign-in form on screen.
+  // Chromium's own start-up keeps both cores busy for a moment; the page's
+  // load is measured once it has settled.
+  await page.goto('about:blank');
+  await Sleep(1500);
   const started = Date.now();
   await page.goto(`${base}/`, {waitUntil: 'load', timeout: kWaitMs});
-  await page.waitForSelector('#login-name', {visible: true});
-  const first_load_ms = Date.now() - started;
+  await page.waitForFunction(() => {
+    const form = document.getElementById('login-name');
+    if (form && !window.ncen_form_shown_ms) window.ncen_form_shown_ms = performance.now();
+    return !!form;
+  }, {polling: 'raf'});
+  const wall_ms = Date.now() - started;
   const navigation = await page.evaluate(() => {
     const [entry] = performance.getEntriesByType('navigation');
-    return {load: Math.round(entry.loadEventEnd), dom: Math.round(entry.domContentLoadedEventEnd),
-      resources: performance.getEntriesByType('resource').length};
+    return {form: Math.round(window.ncen_form_shown_ms), load: Math.round(entry.loadEventEnd),
+      resources: performance.getEntriesByType('resource').length,
+      list: `doc ${Math.round(entry.requestStart)}/${Math.round(entry.responseStart)}/${Math.round(entry.responseEnd)} ` + performance.getEntriesByType("resource").map((r) => `${r.name.replace(location.origin, "")} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`).join(" "),
+      cached: performance.getEntriesByType('resource').filter((r) => r.transferSize === 0).length};
   });
+  if (process.env.NCEN_TIMING_DEBUG) console.log(navigation.list);
+  Check(navigation.cached === 0, `${navigation.cached} resources came from a cache on the first load`);
   await Shot(page, 'login');
 
   step = 'a wrong password is refused';
@@ -342,8 +356,8 @@ async function Main() {
   await StopNode();
   Cleanup();
   clearTimeout(deadline);
-  console.log(`browser: first page load (cold cache, sign-in form shown) ${first_load_ms} ms; ` +
-    `navigation load event ${navigation.load} ms, DOMContentLoaded ${navigation.dom} ms, ${navigation.resources} resources`);
+  console.log(`browser: first page load, cold cache: sign-in form shown ${navigation.form} ms after navigation start ` +
+    `(load event ${navigation.load} ms, ${navigation.resources + 1} files; ${wall_ms} ms as the test saw it)`);
   console.log(`browser: screenshots in ${path.relative(process.cwd(), screenshots) || '.'}`);
   console.log('browser: 1 passed, 0 failed');
 }

@@ -85,6 +85,8 @@ async function Logout() {
 
 async function Start() {
   const lang_select = document.getElementById('lang');
+  // The dictionaries and the session are asked for at once.
+  const session_answer = Get('/api/session').then(SignedIn, SignedOut);
   await SetLanguage(SavedLanguage());
   lang_select.value = Language();
   lang_select.addEventListener('change', async () => {
@@ -97,11 +99,7 @@ async function Start() {
     SignedOut();
     Go('#/login');
   });
-  try {
-    SignedIn(await Get('/api/session'));
-  } catch (error) {
-    SignedOut();
-  }
+  await session_answer;
   window.addEventListener('hashchange', Route);
   await Route();
 }

@@ -9,13 +9,14 @@ const kStorageKey = 'ncen.lang';
 const dictionaries = {};
 let current = 'en';
 
-async function Load(lang) {
-  if (!dictionaries[lang]) {
-    const response = await fetch(`i18n/${lang}.json`);
+const loading = {};
+
+function Load(lang) {
+  loading[lang] ??= fetch(`i18n/${lang}.json`).then((response) => {
     if (!response.ok) throw new Error(`i18n/${lang}.json: HTTP ${response.status}`);
-    dictionaries[lang] = await response.json();
-  }
-  return dictionaries[lang];
+    return response.json();
+  }).then((dictionary) => { dictionaries[lang] = dictionary; }, (error) => { delete loading[lang]; throw error; });
+  return loading[lang];
 }
 
 export function Language() { return current; }
