@@ -1,0 +1,65 @@
+// The one place that talks to the node's HTTP API (docs/api.md).
+// The session is the HttpOnly cookie; the anti-CSRF token from the login is
+// kept in memory and in sessionStorage (this tab only) and sent as
+// X-CSRF-Token with every POST, PUT and DELETE.
+
+const kTokenKey = 'ncen.csrf';
+let csrf_token = sessionStorage.getItem(kTokenKey);
+let on_unauthenticated = () => {};
+
+export function SetCsrfToken(token) {
+  csrf_token = token;
+  if (token) sessionStorage.setItem(kTokenKey, token);
+  else sessionStorage.removeItem(kTokenKey);
+}
+
+export function OnUnauthenticated(callback) { on_unauthenticated = callback; }
+
+// An error answer of the API: {error, code, field} and the status.
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.error ? body.error : `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.code;
+    this.field = body && body.field;
+    this.body = body;
+  }
+}
+
+// Calls the API. `body`: an object sent as JSON. Returns {data, headers};
+// throws ApiError for any status but 2xx (and calls the unauthenticated
+// hook on 401, except for the login itself).
+export async function Call(method, path, body, options = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrf_token) headers['X-CSRF-Token'] = csrf_token;
+  Object.assign(headers, options.headers || {});
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let data = null;
+  const type = response.headers.get('Content-Type') || '';
+  if (response.status !== 204 && type.startsWith('application/json')) data = await response.json();
+  if (!response.ok) {
+    if (response.status === 401 && path !== '/api/login') on_unauthenticated();
+    throw new ApiError(response.status, data);
+  }
+  return {data, headers: response.headers, status: response.status};
+}
+
+export const Get = (path) => Call('GET', path).then((r) => r.data);
+export const Post = (path, body) => Call('POST', path, body).then((r) => r.data);
+
+// A query string from an object, leaving out empty values.
+export function Query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && String(value).trim() !== '') search.set(key, String(value).trim());
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

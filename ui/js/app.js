@@ -1,0 +1,107 @@
+// The web UI's shell: session, language, navigation and the hash router
+// (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/login).
+
+import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
+import {h, replace} from './dom.js';
+import {SavedLanguage, SetLanguage, Language, t} from './i18n.js';
+
+export const session = {user: null, role: null, node: null};
+const main = document.getElementById('main');
+
+const kRoutes = {
+  login: () => import('./pages/login.js'),
+  home: () => import('./pages/home.js'),
+  search: () => import('./pages/search.js'),
+  record: () => import('./pages/record.js'),
+  new: () => import('./pages/seizure_form.js'),
+};
+
+export function Go(hash) {
+  if (location.hash === hash) Route();
+  else location.hash = hash;
+}
+
+function ParseHash() {
+  const text = location.hash.replace(/^#\/?/, '');
+  const [path, query] = text.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return {page: parts[0] || 'home', args: parts.slice(1), params: new URLSearchParams(query || '')};
+}
+
+let route_count = 0;
+async function Route() {
+  const count = ++route_count;
+  let {page, args, params} = ParseHash();
+  if (!session.user && page !== 'login') page = 'login';
+  if (!kRoutes[page]) page = 'home';
+  RenderShell(page);
+  try {
+    const module = await kRoutes[page]();
+    if (count !== route_count) return;
+    const view = h('div', {class: `page page-${page}`});
+    replace(main, view);
+    await module.Render(view, {args, params});
+    if (count === route_count) document.body.dataset.page = page;
+  } catch (error) {
+    if (count !== route_count) return;
+    replace(main, h('p', {class: 'error', role: 'alert'}, t('error.load', {message: error.message})));
+  }
+}
+
+function RenderShell(page) {
+  document.title = `ncen — ${t(`nav.${page}`)}`;
+  const nav = document.getElementById('nav');
+  if (!session.user) {
+    replace(nav);
+  } else {
+    const link = (target, key) =>
+      h('a', {href: `#/${target}`, 'aria-current': page === target.split('/')[0] ? 'page' : false}, t(key));
+    replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'));
+  }
+  document.getElementById('lang-label').textContent = t('lang.label');
+  document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';
+  const logout = document.getElementById('logout');
+  logout.textContent = t('nav.logout');
+  logout.hidden = !session.user;
+}
+
+export function SignedIn(data) {
+  session.user = data.user;
+  session.role = data.role;
+  session.node = data.node;
+  SetCsrfToken(data.csrf_token);
+}
+
+function SignedOut() {
+  session.user = session.role = session.node = null;
+  SetCsrfToken(null);
+}
+
+async function Logout() {
+  try { await Call('POST', '/api/logout'); } catch (error) { /* the session may be gone already */ }
+  SignedOut();
+  Go('#/login');
+}
+
+async function Start() {
+  const lang_select = document.getElementById('lang');
+  // The dictionaries and the session are asked for at once.
+  const session_answer = Get('/api/session').then(SignedIn, SignedOut);
+  await SetLanguage(SavedLanguage());
+  lang_select.value = Language();
+  lang_select.addEventListener('change', async () => {
+    await SetLanguage(lang_select.value);
+    Route();
+  });
+  document.getElementById('logout').addEventListener('click', Logout);
+  OnUnauthenticated(() => {
+    if (!session.user) return;
+    SignedOut();
+    Go('#/login');
+  });
+  await session_answer;
+  window.addEventListener('hashchange', Route);
+  await Route();
+}
+
+Start();

@@ -1,0 +1,144 @@
+// Record page: GET /api/records/{id}, every field; linked suspects and
+// companies; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
+// in conflict shows its versions side by side, differing fields marked.
+// Every value is put in as text.
+import {ApiError, Get} from '../api.js';
+import {kFieldEnum} from '../codes.js';
+import {h} from '../dom.js';
+import {EnumLabel, t} from '../i18n.js';
+
+const kVersionMeta = ['author', 'seq', 'timestamp', 'op', 'winner'];
+const kLinkFields = {suspects: 'suspect', companies: 'company'};
+
+function Label(key) { return t(`field.${key}`); }
+
+// One value as readable text (enumerants by their label).
+function Text(key, value) {
+  if (value === null || value === undefined) return '';
+  if (kFieldEnum[key] && typeof value === 'string') return EnumLabel(kFieldEnum[key], value);
+  if (Array.isArray(value)) return value.map((item) => Text(key, item)).join(', ');
+  if (typeof value === 'object') {
+    if ('amount' in value && 'currency' in value) {
+      return `${value.amount} ${value.currency}${value.basis ? ` (${EnumLabel('ValueBasis', value.basis)})` : ''}`;
+    }
+    return Object.entries(value).map(([k, v]) => `${Label(k)}: ${Text(k, v)}`).join('; ');
+  }
+  return String(value);
+}
+
+function RecordLink(id, type) {
+  const link = h('a', {href: `#/record/${id}`, class: `link-${type}`}, id);
+  Get(`/api/records/${encodeURIComponent(id)}`).then((record) => {
+    const name = record.type === 'suspect' ? [record.surname, record.forenames].filter(Boolean).join(', ')
+      : record.type === 'company' ? record.name : null;
+    if (name) link.textContent = name;
+  }).catch(() => link.after(` (${t('record.missing')})`));
+  return link;
+}
+
+function Table(key, items) {
+  const columns = [];
+  for (const item of items) for (const column of Object.keys(item)) if (!columns.includes(column)) columns.push(column);
+  return h('table', {class: 'grid', id: `field-${key}`},
+    h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, '#'), columns.map((c) => h('th', {scope: 'col'}, Label(c))))),
+    h('tbody', {}, items.map((item, index) => h('tr', {},
+      h('td', {class: 'num'}, String(index + 1)),
+      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c])))))));
+}
+
+function Value(key, value) {
+  if (kLinkFields[key]) return h('ul', {class: 'links'}, value.map((id) => h('li', {}, RecordLink(id, kLinkFields[key]))));
+  if (Array.isArray(value) && value.length && typeof value[0] === 'object') return Table(key, value);
+  if (value && typeof value === 'object' && !Array.isArray(value) && !('amount' in value)) {
+    return h('dl', {class: 'nested'}, Object.entries(value).map(([k, v]) => [h('dt', {}, Label(k)), h('dd', {}, Text(k, v))]));
+  }
+  const text = Text(key, value);
+  return (key === 'narrative' || key === 'notes' || key === 'concealment_note')
+    ? h('p', {class: 'long', id: `field-${key}`}, text) : h('span', {id: `field-${key}`}, text);
+}
+
+function Title(record) {
+  switch (record.type) {
+    case 'seizure': return `${t('type.seizure')} ${record.reference || ''} — ${record.date || ''} ${record.office || ''}`;
+    case 'suspect': return `${t('type.suspect')}: ${[record.surname, record.forenames].filter(Boolean).join(', ')}`;
+    case 'company': return `${t('type.company')}: ${record.name || ''}`;
+    default: return t(`type.${record.type}`);
+  }
+}
+
+function Fields(record) {
+  const entries = Object.entries(record).filter(([key]) => !['id', 'type', 'versions'].includes(key));
+  return h('dl', {class: 'fields-view'}, entries.map(([key, value]) =>
+    h('div', {class: `row row-${key}`}, h('dt', {}, Label(key)), h('dd', {}, Value(key, value)))));
+}
+
+function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+// The versions of a record in conflict, one column each.
+function Versions(versions) {
+  const keys = [];
+  for (const version of versions) {
+    for (const key of Object.keys(version)) if (!kVersionMeta.includes(key) && !keys.includes(key)) keys.push(key);
+  }
+  const header = h('tr', {}, h('th', {scope: 'col'}, t('record.field')), versions.map((version, index) =>
+    h('th', {scope: 'col', class: version.winner ? 'winner' : ''},
+      t('record.version', {n: index + 1}), h('br'),
+      h('small', {}, `${version.op} · ${version.timestamp} · ${String(version.author).slice(0, 12)}…`),
+      version.winner ? h('small', {class: 'badge'}, t('record.shown')) : null)));
+  const rows = keys.map((key) => {
+    const differs = !versions.every((version) => Same(version[key], versions[0][key]));
+    return h('tr', {class: differs ? 'differs' : ''}, h('th', {scope: 'row'}, Label(key)),
+      versions.map((version) => h('td', {}, Text(key, version[key]))));
+  });
+  return h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows));
+}
+
+async function Photos(id) {
+  const section = h('section', {id: 'photos'}, h('h2', {}, t('record.photos')));
+  let photos;
+  try {
+    photos = await Get(`/api/records/${encodeURIComponent(id)}/photos`);
+  } catch (error) {
+    section.append(h('p', {class: 'error'}, error.message));
+    return section;
+  }
+  if (photos.length === 0) {
+    section.append(h('p', {}, t('record.no_photos')));
+    return section;
+  }
+  section.append(h('ul', {class: 'gallery'}, photos.map((photo) => h('li', {},
+    h('figure', {},
+      photo.preview_held
+        ? h('a', {href: `/api/photos/${photo.image}`, target: '_blank', rel: 'noopener'},
+          h('img', {src: `/api/photos/${photo.image}?preview=1`, alt: photo.caption || t('record.photo'), loading: 'lazy'}))
+        : h('div', {class: 'placeholder'}, t('record.photo_pending')),
+      h('figcaption', {}, [photo.caption, photo.note].filter(Boolean).join(' — ') || t('record.photo')))))));
+  return section;
+}
+
+export async function Render(view, {args}) {
+  const id = args[0];
+  let record;
+  try {
+    record = await Get(`/api/records/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      view.append(h('h1', {}, t('record.not_found')), h('p', {}, id));
+      return;
+    }
+    throw error;
+  }
+  if (record.quarantined) {
+    view.append(h('h1', {}, t('record.quarantined')), h('p', {}, `${id}: ${(record.classes || []).join(', ')}`));
+    return;
+  }
+  view.append(h('h1', {}, Title(record)), h('p', {class: 'record-id'}, `${t('record.id')}: ${record.id}`));
+  if (record.versions && record.versions.length > 1) {
+    view.append(h('section', {class: 'conflict', id: 'conflict'},
+      h('h2', {}, t('record.conflict', {count: record.versions.length})),
+      h('p', {}, t('record.conflict_hint')),
+      Versions(record.versions)));
+  }
+  view.append(Fields(record));
+  if (['seizure', 'suspect', 'company'].includes(record.type)) view.append(await Photos(record.id));
+}

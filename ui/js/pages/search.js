@@ -1,0 +1,82 @@
+// Search: GET /api/search with the filters of `ncenctl search`; the
+// filters live in the hash (#/search?q=…) so a result list can be linked.
+import {ApiError, Call, Query} from '../api.js';
+import {Go} from '../app.js';
+import {kCountries, kEnums} from '../codes.js';
+import {h} from '../dom.js';
+import {EnumLabel, t} from '../i18n.js';
+
+const kFilters = ['q', 'type', 'from', 'to', 'country', 'commodity', 'route_country', 'mode', 'detection',
+  'concealment', 'limit'];
+
+function Select(name, values, label_of, current) {
+  return h('select', {id: `search-${name}`, name},
+    h('option', {value: ''}, t('search.any')),
+    values.map((value) => h('option', {value, selected: value === current}, label_of(value))));
+}
+
+export async function Render(view, {params}) {
+  const get = (name) => params.get(name) || '';
+  const controls = {
+    q: h('input', {id: 'search-q', name: 'q', type: 'search', value: get('q'), maxlength: 500}),
+    type: Select('type', ['seizure', 'suspect', 'company', 'seizure_report'], (v) => t(`type.${v}`), get('type')),
+    from: h('input', {id: 'search-from', name: 'from', type: 'date', value: get('from')}),
+    to: h('input', {id: 'search-to', name: 'to', type: 'date', value: get('to')}),
+    country: h('input', {id: 'search-country', name: 'country', list: 'countries', value: get('country'), size: 4}),
+    commodity: h('input', {id: 'search-commodity', name: 'commodity', list: 'categories', value: get('commodity')}),
+    route_country: h('input', {id: 'search-route_country', name: 'route_country', list: 'countries',
+      value: get('route_country'), size: 4}),
+    mode: Select('mode', kEnums.TransportMode, (v) => EnumLabel('TransportMode', v), get('mode')),
+    detection: Select('detection', kEnums.DetectionMethod, (v) => EnumLabel('DetectionMethod', v), get('detection')),
+    concealment: Select('concealment', kEnums.ConcealmentMethod, (v) => EnumLabel('ConcealmentMethod', v),
+      get('concealment')),
+    limit: h('input', {id: 'search-limit', name: 'limit', type: 'number', min: 1, max: 10000, value: get('limit'),
+      placeholder: '100'}),
+  };
+  const form = h('form', {class: 'search', role: 'search'},
+    h('datalist', {id: 'countries'}, kCountries.map((code) => h('option', {value: code}))),
+    h('datalist', {id: 'categories'}, kEnums.GoodsCategory.map((code) => h('option', {value: code}))),
+    h('div', {class: 'search-main'},
+      h('label', {for: 'search-q'}, t('search.q')), controls.q,
+      h('button', {type: 'submit', id: 'search-submit'}, t('search.submit'))),
+    h('details', {open: kFilters.slice(1).some((name) => get(name)) ? true : false},
+      h('summary', {}, t('search.filters')),
+      h('div', {class: 'fields'}, kFilters.slice(1).map((name) =>
+        h('div', {class: 'field'}, h('label', {for: `search-${name}`}, t(`search.${name}`)), controls[name])))));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const name of kFilters) values[name] = controls[name].value;
+    Go(`#/search${Query(values)}`);
+  });
+  view.append(h('h1', {}, t('search.title')), form);
+
+  const results = h('div', {id: 'results', 'aria-live': 'polite'});
+  view.append(results);
+  const query = {};
+  for (const name of kFilters) query[name] = get(name);
+  if (!kFilters.some((name) => name !== 'limit' && get(name))) {
+    results.append(h('p', {class: 'hint'}, t('search.hint')));
+    return;
+  }
+  let answer;
+  const started = performance.now();
+  try {
+    answer = await Call('GET', `/api/search${Query(query)}`);
+  } catch (error) {
+    const field = error instanceof ApiError && error.field ? ` (${error.field})` : '';
+    results.append(h('p', {class: 'error', role: 'alert'}, error.message + field));
+    return;
+  }
+  const rows = answer.data;
+  const behind = answer.headers.get('X-Ncen-Index-Behind');
+  results.append(h('p', {class: 'count'}, t('search.count', {count: rows.length, ms: Math.round(performance.now() - started)})));
+  if (behind) results.append(h('p', {class: 'warn'}, t('search.index_behind', {count: behind})));
+  if (rows.length === 0) return;
+  results.append(h('table', {class: 'grid', id: 'results-table'},
+    h('thead', {}, h('tr', {}, ['type', 'summary', 'versions'].map((key) => h('th', {scope: 'col'}, t(`search.col.${key}`))))),
+    h('tbody', {}, rows.map((row) => h('tr', {class: row.versions > 1 ? 'conflict' : ''},
+      h('td', {}, t(`type.${row.type}`)),
+      h('td', {}, h('a', {href: `#/record/${row.id}`}, row.quarantined ? t('record.quarantined') : (row.summary || row.id))),
+      h('td', {class: 'num'}, String(row.versions)))))));
+}

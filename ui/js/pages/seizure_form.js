@@ -1,0 +1,305 @@
+// Seizure entry: the main fields of docs/data-model.md, any number of goods
+// items and route points, and a new suspect linked after saving
+// (POST /api/records, then POST /api/records/{id}/links). The server checks
+// everything; its error names the field (`goods[0].quantity`), and the
+// message is put next to that field. A draft is kept in localStorage.
+import {ApiError, Post} from '../api.js';
+import {Go} from '../app.js';
+import {kCitesAppendices, kCountries, kCurrencies, kEnums} from '../codes.js';
+import {h, replace} from '../dom.js';
+import {EnumLabel, t} from '../i18n.js';
+
+const kDraftKey = 'ncen.draft.seizure';
+
+const kCaseFields = [
+  ['reference', 'text', {maxlength: 64}], ['date', 'date', {required: true}], ['time', 'time'],
+  ['country', 'country', {required: true}], ['office', 'text', {required: true, maxlength: 5, placeholder: 'PKKHI'}],
+  ['place', 'text', {maxlength: 200}], ['direction', 'Direction'], ['transport_mode', 'TransportMode'],
+  ['detection_method', 'DetectionMethod'], ['concealment_method', 'ConcealmentMethod'],
+  ['concealment_note', 'textarea', {maxlength: 2000}], ['officer', 'text', {maxlength: 100}], ['status', 'CaseStatus'],
+];
+const kConveyanceFields = [
+  ['type', 'ConveyanceType'], ['make', 'text'], ['model', 'text'], ['registration', 'text', {maxlength: 32}],
+  ['registration_country', 'country'], ['container_number', 'text', {placeholder: 'MSKU1234565'}],
+  ['vessel_name', 'text'], ['imo', 'text'], ['carrier', 'text'], ['flight_number', 'text'],
+  ['waybill', 'text', {placeholder: '157-12345675'}], ['tracking_number', 'text'],
+];
+const kGoodsFields = [
+  ['category', 'GoodsCategory', {required: true}], ['subtype', 'text', {placeholder: 'heroin'}], ['hs_code', 'text'],
+  ['description', 'text'], ['quantity', 'number', {required: true, min: 0, step: 'any'}], ['unit', 'Unit', {required: true}],
+  ['value.amount', 'number', {min: 0, step: 'any'}], ['value.currency', 'currency'], ['value.basis', 'ValueBasis'],
+  ['packages', 'number', {min: 0, step: 1}], ['brand', 'text'], ['origin_country', 'country'], ['species', 'text'],
+  ['cites_appendix', 'cites'],
+];
+const kRouteFields = [['role', 'RouteRole'], ['country', 'country', {required: true}], ['place', 'text']];
+const kSuspectFields = [
+  ['surname', 'text', {maxlength: 200}], ['forenames', 'text'], ['birth_date', 'date'], ['gender', 'Gender'],
+  ['nationality', 'country'], ['document_type', 'DocumentType'], ['document_number', 'text'], ['document_country', 'country'],
+];
+
+function NewState() {
+  return {seizure: {offences: [], goods: [{}], route: [], conveyance: {}}, suspect: {}, saved_id: null};
+}
+
+function LoadDraft() {
+  try {
+    const draft = JSON.parse(localStorage.getItem(kDraftKey));
+    if (draft && draft.seizure && Array.isArray(draft.seizure.goods)) return draft;
+  } catch (error) { /* a broken draft is dropped */ }
+  return NewState();
+}
+
+// "goods[0].value.amount" -> ['goods', 0, 'value', 'amount']
+function Parts(path) {
+  return path.split('.').flatMap((part) => {
+    const match = /^(\w+)\[(\d+)\]$/.exec(part);
+    return match ? [match[1], Number(match[2])] : [part];
+  });
+}
+
+function GetPath(object, path) {
+  return Parts(path).reduce((node, key) => (node == null ? undefined : node[key]), object);
+}
+
+function SetPath(object, path, value) {
+  const parts = Parts(path);
+  let node = object;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (node[parts[i]] == null) node[parts[i]] = typeof parts[i + 1] === 'number' ? [] : {};
+    node = node[parts[i]];
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+// Drops empty text, empty objects and empty lists; numbers from their text.
+function Clean(value, key) {
+  if (Array.isArray(value)) {
+    const items = value.map((item) => Clean(item)).filter((item) => item !== undefined);
+    return items.length ? items : undefined;
+  }
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      const cleaned = Clean(v, k);
+      if (cleaned !== undefined) out[k] = cleaned;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '') return undefined;
+    if (['quantity', 'amount', 'packages'].includes(key)) {
+      const number = Number(text);
+      return Number.isFinite(number) ? number : text;  // the server names a bad number
+    }
+    return value;
+  }
+  return value;
+}
+
+function SeizurePayload(state) {
+  const seizure = Clean(state.seizure) || {};
+  if (state.saved_suspect) seizure.suspects = [state.saved_suspect];
+  return {type: 'seizure', ...seizure, goods: seizure.goods || []};
+}
+
+function SuspectPayload(state) {
+  const s = Clean(state.suspect);
+  if (!s) return null;
+  const suspect = {type: 'suspect', surname: s.surname, forenames: s.forenames, birth_date: s.birth_date, gender: s.gender};
+  if (s.nationality) suspect.nationalities = [s.nationality];
+  if (s.document_type || s.document_number || s.document_country) {
+    suspect.documents = [{type: s.document_type, number: s.document_number, country: s.document_country}];
+  }
+  return JSON.parse(JSON.stringify(suspect));  // drops undefined
+}
+
+// A server field of the suspect, as the path of this form's control.
+function SuspectPath(field) {
+  if (!field) return null;
+  if (field.startsWith('documents[0].')) return `suspect.document_${field.slice('documents[0].'.length)}`;
+  if (field.startsWith('nationalities')) return 'suspect.nationality';
+  return `suspect.${field}`;
+}
+
+export async function Render(view) {
+  const state = LoadDraft();
+  const form = h('form', {class: 'entry', id: 'seizure-form', novalidate: true});
+  const summary = h('div', {id: 'form-message', role: 'alert'});
+  let save_timer = null;
+
+  const SaveDraft = () => {
+    clearTimeout(save_timer);
+    save_timer = setTimeout(() => localStorage.setItem(kDraftKey, JSON.stringify(state)), 150);
+  };
+  const SaveDraftNow = () => { clearTimeout(save_timer); localStorage.setItem(kDraftKey, JSON.stringify(state)); };
+
+  // One labelled control bound to state at `path` (a server field path).
+  function Control(path, kind, options = {}, label_key) {
+    const id = `f-${path.replace(/[^\w]/g, '-')}`;
+    const value = GetPath(state, path) ?? '';
+    const common = {id, 'data-path': path, name: path, required: options.required, maxlength: options.maxlength,
+      placeholder: options.placeholder};
+    let input;
+    if (kEnums[kind]) {
+      input = h('select', common, h('option', {value: ''}, '—'),
+        kEnums[kind].map((code) => h('option', {value: code, selected: code === value}, EnumLabel(kind, code))));
+    } else if (kind === 'textarea') {
+      input = h('textarea', {...common, rows: 4}); input.value = value;
+    } else if (kind === 'country' || kind === 'currency' || kind === 'cites') {
+      input = h('input', {...common, list: `list-${kind}`, value, size: 5, autocomplete: 'off', class: 'code'});
+    } else {
+      const type = {date: 'date', time: 'time', number: 'number'}[kind] || 'text';
+      input = h('input', {...common, type, value, min: options.min, step: options.step});
+    }
+    input.addEventListener('input', () => { SetPath(state, input.dataset.path, input.value); SaveDraft(); });
+    input.addEventListener('change', () => { SetPath(state, input.dataset.path, input.value); SaveDraft(); });
+    const name = label_key || `field.${path.split('.').pop().replace(/\[\d+\]$/, '')}`;
+    return h('div', {class: `field field-${kind}`},
+      h('label', {for: id}, t(name), options.required ? h('span', {class: 'req', 'aria-hidden': 'true'}, ' *') : null),
+      input);
+  }
+
+  function Rows(list_name, fields, title_key, add_key, min_rows) {
+    const section = h('fieldset', {id: `rows-${list_name}`});
+    const Draw = () => {
+      const items = state.seizure[list_name];
+      replace(section, h('legend', {}, t(title_key)),
+        items.map((item, index) => h('div', {class: 'row-item', 'data-row': `${list_name}[${index}]`},
+          h('div', {class: 'row-head'},
+            h('span', {}, `${index + 1}.`),
+            items.length > min_rows ? h('button', {type: 'button', class: 'remove', id: `remove-${list_name}-${index}`,
+              onclick: () => { items.splice(index, 1); SaveDraftNow(); Draw(); }}, t('form.remove')) : null),
+          h('div', {class: 'fields'}, fields.map(([name, kind, options]) =>
+            Control(`seizure.${list_name}[${index}].${name}`, kind, options,
+              name === 'value.amount' ? 'field.value_amount' : name === 'value.currency' ? 'field.value_currency'
+                : name === 'value.basis' ? 'field.value_basis' : undefined))))),
+        h('button', {type: 'button', class: 'add', id: `add-${list_name}`,
+          onclick: () => { items.push({}); SaveDraftNow(); Draw(); }}, t(add_key)));
+    };
+    Draw();
+    return section;
+  }
+
+  const offences = h('fieldset', {id: 'offences', 'data-path': 'seizure.offences'},
+    h('legend', {}, t('field.offences')),
+    h('div', {class: 'checks'}, kEnums.Offence.map((code) => {
+      const box = h('input', {type: 'checkbox', id: `offence-${code}`, value: code,
+        checked: state.seizure.offences.includes(code)});
+      box.addEventListener('change', () => {
+        const set = new Set(state.seizure.offences);
+        if (box.checked) set.add(code); else set.delete(code);
+        state.seizure.offences = kEnums.Offence.filter((c) => set.has(c));
+        SaveDraft();
+      });
+      return h('label', {class: 'check', for: `offence-${code}`}, box, EnumLabel('Offence', code));
+    })));
+
+  const save = h('button', {type: 'submit', id: 'save'}, t('form.save'));
+  const discard = h('button', {type: 'button', id: 'discard', class: 'secondary'}, t('form.discard'));
+
+  form.append(
+    h('datalist', {id: 'list-country'}, kCountries.map((code) => h('option', {value: code}))),
+    h('datalist', {id: 'list-currency'}, kCurrencies.map((code) => h('option', {value: code}))),
+    h('datalist', {id: 'list-cites'}, kCitesAppendices.map((code) => h('option', {value: code}))),
+    summary,
+    h('fieldset', {id: 'case'}, h('legend', {}, t('form.case')),
+      h('div', {class: 'fields'}, kCaseFields.map(([name, kind, options]) => Control(`seizure.${name}`, kind, options)))),
+    offences,
+    Rows('goods', kGoodsFields, 'form.goods', 'form.add_goods', 1),
+    Rows('route', kRouteFields, 'form.route', 'form.add_route', 0),
+    h('fieldset', {id: 'conveyance'}, h('legend', {}, t('form.conveyance')),
+      h('div', {class: 'fields'}, kConveyanceFields.map(([name, kind, options]) =>
+        Control(`seizure.conveyance.${name}`, kind, options, name === 'type' ? 'field.conveyance_type' : undefined)))),
+    h('fieldset', {id: 'narrative-set'}, h('legend', {}, t('field.narrative')),
+      Control('seizure.narrative', 'textarea', {maxlength: 20000})),
+    h('fieldset', {id: 'suspect'}, h('legend', {}, t('form.new_suspect')),
+      h('p', {class: 'hint'}, t('form.new_suspect_hint')),
+      h('div', {class: 'fields'}, kSuspectFields.map(([name, kind, options]) =>
+        Control(`suspect.${name}`, kind, options, `field.${name}`)))),
+    h('div', {class: 'actions'}, save, discard));
+
+  function ClearErrors() {
+    summary.replaceChildren();
+    form.querySelectorAll('.field-error').forEach((el) => el.remove());
+    form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  }
+
+  // Puts the server's message next to the control for `path` (or the
+  // nearest enclosing one), else at the top.
+  function ShowError(path, message) {
+    let target = null;
+    let candidate = path;
+    while (candidate && !target) {
+      target = form.querySelector(`[data-path="${CSS.escape(candidate)}"]`);
+      const cut = Math.max(candidate.lastIndexOf('.'), candidate.lastIndexOf('['));
+      candidate = cut > 0 ? candidate.slice(0, cut) : null;
+    }
+    if (!target && path && /^seizure\.(goods|route)\[\d+\]/.test(path)) {
+      target = form.querySelector(`[data-row="${CSS.escape(path.slice('seizure.'.length).match(/^\w+\[\d+\]/)[0])}"]`);
+    }
+    const note = h('p', {class: 'field-error', id: `error-${(path || 'form').replace(/[^\w]/g, '-')}`}, message);
+    if (target) {
+      target.setAttribute('aria-invalid', 'true');
+      note.setAttribute('role', 'alert');
+      target.after(note);
+      if (target.focus) target.focus();
+    }
+    summary.append(h('p', {class: 'error'}, target ? t('form.fix_field', {field: path.replace(/^(seizure|suspect)\./, '')}) : message));
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    ClearErrors();
+    save.disabled = true;
+    try {
+      const suspect = SuspectPayload(state);
+      if (!state.saved_id) {
+        try {
+          const created = await Post('/api/records', SeizurePayload(state));
+          state.saved_id = created.id;
+          SaveDraftNow();
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 400) {
+            ShowError(error.field ? `seizure.${error.field}` : null, error.message);
+            return;
+          }
+          throw error;
+        }
+      }
+      if (suspect) {
+        if (!state.saved_suspect) {
+          try {
+            const created = await Post('/api/records', suspect);
+            state.saved_suspect = created.id;
+            SaveDraftNow();
+          } catch (error) {
+            if (error instanceof ApiError && error.status === 400) {
+              ShowError(SuspectPath(error.field), error.message);
+              summary.append(h('p', {}, t('form.seizure_saved_suspect_failed')));
+              return;
+            }
+            throw error;
+          }
+        }
+        await Post(`/api/records/${state.saved_id}/links`, {suspect: state.saved_suspect});
+      }
+      const id = state.saved_id;
+      localStorage.removeItem(kDraftKey);
+      Go(`#/record/${id}`);
+    } catch (error) {
+      summary.append(h('p', {class: 'error'}, t('error.generic', {message: error.message})));
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  discard.addEventListener('click', () => {
+    if (!confirm(t('form.discard_confirm'))) return;
+    localStorage.removeItem(kDraftKey);
+    Go('#/new/seizure');
+  });
+
+  view.append(h('h1', {}, t('form.title')), h('p', {class: 'hint'}, t('form.intro')), form);
+  if (state.saved_id) summary.append(h('p', {class: 'warn'}, t('form.partly_saved', {id: state.saved_id})));
+}
