@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan demo bench clean ui-screenshots
 
 all: build
 
@@ -29,6 +29,11 @@ test-asan: deps
 
 demo: build
 	@scripts/demo $(BUILD)
+
+# The browser test again, writing its screenshots of the main pages to docs/ui/.
+ui-screenshots: build
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && \
+	  node run.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
