@@ -239,7 +239,8 @@ json PhotoItemJson(const PhotoItem& p) {
           {"note", TextOrNull(p.note)},
           {"metadata_kept", p.metadata_kept},
           {"added", TimeOrNull(p.added_ms)},
-          {"added_by", crypto::NodeIdHex(p.added_by)}};
+          {"added_by", crypto::NodeIdHex(p.added_by)},
+          {"entered_by", TextOrNull(p.entered_by)}};
 }
 
 namespace {

@@ -94,7 +94,7 @@ Result<AddedPhoto> Photos::Add(const RecordId& subject, ByteView file, const Pho
 
 Result<std::vector<PhotoItem>> Photos::List(const RecordId& subject) {
   NCEN_RETURN_IF_ERROR(store_.GetRecord(subject).status());
-  NCEN_RETURN_IF_ERROR(store_.CatchUpIndexAll());
+  if (catch_up_index_) NCEN_RETURN_IF_ERROR(store_.CatchUpIndexAll());
   NCEN_ASSIGN_OR_RETURN(auto ids, store_.PhotosOf(subject));
   std::vector<PhotoItem> out;
   for (const RecordId& id : ids) {
@@ -122,6 +122,9 @@ Result<std::vector<PhotoItem>> Photos::List(const RecordId& subject) {
     item.caption = body.value("caption", "");
     item.note = body.value("note", "");
     item.metadata_kept = body.value("metadata_kept", false);
+    if (body.contains("entered_by") && body["entered_by"].is_object()) {
+      item.entered_by = body["entered_by"].value("name", "");
+    }
     for (auto [hash, held] : {std::pair{item.image, &item.image_held}, std::pair{item.preview, &item.preview_held}}) {
       NCEN_ASSIGN_OR_RETURN(auto info, store_.GetBlobInfo(hash));
       *held = info && info->complete;
@@ -146,7 +149,7 @@ Result<Bytes> Photos::Get(const Hash256& asked, bool preview, Eager eager, BlobW
   auto set = [&](BlobWhere w) {
     if (where) *where = w;
   };
-  NCEN_RETURN_IF_ERROR(store_.CatchUpIndexAll());
+  if (catch_up_index_) NCEN_RETURN_IF_ERROR(store_.CatchUpIndexAll());
   Hash256 hash = asked;
   NCEN_ASSIGN_OR_RETURN(auto uses, store_.BlobUses(asked));
   const std::string name = storage::BlobHashText(asked);

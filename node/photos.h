@@ -52,6 +52,7 @@ struct PhotoItem {
   Hash256 image{}, preview{};
   uint32_t image_size = 0, preview_size = 0;
   std::string media_type, caption, note;
+  std::string entered_by;  // the officer or system user who added it (entered_by.name), if recorded
   uint32_t width = 0, height = 0;
   bool metadata_kept = false;
   bool image_held = false, preview_held = false;
@@ -70,6 +71,11 @@ class Photos {
       : store_(store), me_(me), actor_(std::move(actor)) {}
 
   Result<AddedPhoto> Add(const storage::RecordId& subject, ByteView file, const PhotoAddOptions& options);
+  // List and Get read the search index (which photos a record has, which
+  // records refer to a blob); by default they bring it up to date first.
+  // The HTTP API sets this false: a request never waits to index a sync's
+  // batches (the daemon's indexer keeps up; the API indexes its own writes).
+  void set_catch_up_index(bool on) { catch_up_index_ = on; }
   // The live photos of a record, oldest first. kNotFound when the record is absent.
   Result<std::vector<PhotoItem>> List(const storage::RecordId& subject);
   // What this node's peer policies fetch by themselves (ncen.toml `blobs`).
@@ -90,6 +96,7 @@ class Photos {
   storage::Store& store_;
   const crypto::Identity& me_;
   Actor actor_;
+  bool catch_up_index_ = true;
 };
 
 }  // namespace ncen::node

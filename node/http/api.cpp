@@ -1032,7 +1032,9 @@ HttpResponse Api::Impl::AddPhoto(Call& c) {
 HttpResponse Api::Impl::ListPhotos(Call& c) {
   RecordId subject;
   if (auto bad = IdParam(c.params[0], subject)) return *bad;
-  auto items = Photos(*node_.store, node_.identity, ActorOf(*c.caller)).List(subject);
+  Photos photos(*node_.store, node_.identity, ActorOf(*c.caller));
+  photos.set_catch_up_index(false);
+  auto items = photos.List(subject);
   if (!items.ok()) return StatusResponse(items.status());
   json arr = json::array();
   for (const auto& p : *items) arr.push_back(PhotoItemJson(p));
@@ -1045,7 +1047,9 @@ HttpResponse Api::Impl::GetPhoto(Call& c) {
   auto config = LoadConfig(options_.data_dir);
   if (!config.ok()) return StatusResponse(config.status());
   BlobWhere where = BlobWhere::kNotHere;
-  auto bytes = Photos(*node_.store, node_.identity, ActorOf(*c.caller)).Get(hash, Flag(c.target, "preview"), Photos::EagerFor(*config), &where);
+  Photos photos(*node_.store, node_.identity, ActorOf(*c.caller));
+  photos.set_catch_up_index(false);
+  auto bytes = photos.Get(hash, Flag(c.target, "preview"), Photos::EagerFor(*config), &where);
   if (!bytes.ok()) {
     // On its way or asked for on demand: 503 with the reason and a retry hint.
     if (bytes.status().code() == StatusCode::kUnavailable) {

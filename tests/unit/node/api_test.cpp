@@ -444,6 +444,7 @@ TEST_CASE("photos over HTTP: upload the file, list, download image and preview; 
   auto list = Body(f.As(a, "GET", "/api/records/" + id + "/photos"));
   REQUIRE(list.size() == 1);
   CHECK(list[0]["caption"] == "fuel tank");
+  CHECK(list[0]["entered_by"] == "amina");
   CHECK(list[0]["image_held"] == true);
   auto got = f.As(a, "GET", "/api/photos/" + image);
   REQUIRE(got.status == 200);
