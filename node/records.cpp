@@ -125,6 +125,24 @@ Status Records::LogItems(const char* action, std::string type, const std::vector
   return Log(action, std::move(type), std::move(ids), std::move(query));
 }
 
+Result<std::vector<storage::ListItem>> Records::LinkedSeizures(const RecordId& record) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(record));
+  if (view.state.type != RecordType::kSuspect && view.state.type != RecordType::kCompany) {
+    return InvalidArgument("record " + storage::FormatRecordId(record) + " is a " +
+                           storage::RecordTypeName(view.state.type) + ": only suspects and companies have linked seizures");
+  }
+  NCEN_ASSIGN_OR_RETURN(std::vector<RecordId> ids, store_.LinkedTo(record));
+  std::reverse(ids.begin(), ids.end());  // ids are time-ordered: newest first
+  NCEN_ASSIGN_OR_RETURN(auto items, store_.Items(ids));
+  std::vector<storage::ListItem> out;
+  for (auto& item : items) {
+    if (item.type == RecordType::kSeizure && !item.deleted) out.push_back(std::move(item));
+  }
+  NCEN_RETURN_IF_ERROR(Log("view", storage::RecordTypeName(view.state.type), {storage::FormatRecordId(record)},
+                           json{{"linked_seizures", true}}));
+  return out;
+}
+
 Status Records::WriteOne(storage::LocalChange change) {
   return store_.AppendLocal(me_, {&change, 1}).status();
 }

@@ -121,6 +121,11 @@ class Records {
   Result<std::vector<storage::ListItem>> Search(const SearchRequest& request);
   // Logged as a "list" when the items hold suspects or companies.
   Result<std::vector<storage::ListItem>> Conflicts(size_t limit);
+  // The seizures whose live versions link `record` (a suspect or company),
+  // newest first, from the index as it is (the daemon keeps it current).
+  // kNotFound when the node holds no such record; kInvalidArgument when it
+  // is not a suspect or company. Logged as a "view" of the record.
+  Result<std::vector<storage::ListItem>> LinkedSeizures(const storage::RecordId& record);
 
   const Actor& actor() const { return actor_; }
 

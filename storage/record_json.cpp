@@ -920,6 +920,17 @@ std::string SummarizeRecord(RecordType type, ByteView payload) {
   return r.ok() ? *r : "(undecodable payload)";
 }
 
+namespace {
+
+// A linked record id as the index keeps it: its canonical text form, so a
+// link written in either spelling of an id is found by the record.
+std::string NormalizeLinkedId(const std::string& text) {
+  auto id = ParseRecordId(text);
+  return id.ok() ? FormatRecordId(*id) : std::string();
+}
+
+}  // namespace
+
 std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
   std::vector<std::string> terms;
   auto add = [&](char kind, const std::string& term) {
@@ -953,6 +964,9 @@ std::vector<std::string> RecordTerms(RecordType type, ByteView payload) {
     case RecordType::kSeizure:
       r = WithRoot<s::Seizure>(payload, [&](s::Seizure::Reader s) {
         add_seizure_terms(s);
+        // Which seizures link a suspect or company (Store::LinkedTo).
+        for (auto id : s.getSuspects()) add(kTermLinkedTo, NormalizeLinkedId(id.cStr()));
+        for (auto id : s.getCompanies()) add(kTermLinkedTo, NormalizeLinkedId(id.cStr()));
         auto c = s.getConveyance();
         add_id(c.getRegistration());
         add_id(c.getContainerNumber());

@@ -68,6 +68,7 @@ inline constexpr char kTermIdentifier = 'i';  // normalized document/registratio
 inline constexpr char kTermCategory = 'c';    // goods category
 inline constexpr char kTermSubtype = 's';     // goods subtype
 inline constexpr char kTermDate = 'd';        // seizure date YYYYMMDD
+inline constexpr char kTermLinkedTo = 'l';    // a suspect or company a seizure links (its id, text form)
 
 // Who entered a version (record.capnp EnteredBy; docs/data-model.md §2).
 struct EnteredBy {

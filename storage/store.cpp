@@ -29,7 +29,7 @@ namespace {
 constexpr uint32_t kStoreFormatVersion = 2;
 // The index's layout: 2 added facts (docs/log-format.md §7).
 // 3 added blob references and photos of a record (docs/blobs.md §3).
-constexpr uint64_t kIndexFormatVersion = 3;
+constexpr uint64_t kIndexFormatVersion = 4;  // 4: `l` terms (the suspects and companies a seizure links)
 
 }  // namespace
 

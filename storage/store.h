@@ -448,6 +448,9 @@ class Store {
   Result<BlobTotals> BlobStats() const;
   // The photo records of `subject` (live ones, from the index), in id order.
   Result<std::vector<RecordId>> PhotosOf(const RecordId& subject) const;
+  // The records (seizures) whose live versions link `record` (a suspect or
+  // company), as the index says now; oldest id first.
+  Result<std::vector<RecordId>> LinkedTo(const RecordId& record) const;
 
  // Database handles: opaque outside storage/ (store_internal.h).
   // The mailbox (docs/messages.md §5): what this node knows of the messages

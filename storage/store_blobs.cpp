@@ -7,6 +7,7 @@
 #include "storage/formats.h"
 #include "storage/record_state.h"
 #include "storage/store.h"
+#include "storage/record_json.h"
 #include "storage/store_internal.h"
 
 namespace ncen::storage {
@@ -419,6 +420,22 @@ Result<std::vector<RecordId>> Store::PhotosOf(const RecordId& subject) const {
   std::vector<RecordId> out;
   for (c.Seek(prefix); c.Valid() && StartsWith(c.key(), prefix); c.Next()) {
     if (c.key().size() != prefix.size() + 16) return Corruption("photo index key does not decode");
+    RecordId id;
+    std::memcpy(id.data(), c.key().data() + prefix.size(), 16);
+    out.push_back(id);
+  }
+  NCEN_RETURN_IF_ERROR(c.status());
+  return out;
+}
+
+Result<std::vector<RecordId>> Store::LinkedTo(const RecordId& record) const {
+  NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, false));
+  NCEN_ASSIGN_OR_RETURN(lmdb::Cursor c, lmdb::Cursor::Open(txn, dbs_->index));
+  Bytes prefix = TermPrefix(std::string(1, kTermLinkedTo) + FormatRecordId(record));
+  prefix.push_back(0);
+  std::vector<RecordId> out;
+  for (c.Seek(prefix); c.Valid() && StartsWith(c.key(), prefix); c.Next()) {
+    if (c.key().size() != prefix.size() + 16) return Corruption("link index key does not decode");
     RecordId id;
     std::memcpy(id.data(), c.key().data() + prefix.size(), 16);
     out.push_back(id);

@@ -315,6 +315,7 @@ class Api::Impl {
   HttpResponse UpdateRecord(Call& c, bool resolve);
   HttpResponse DeleteRecord(Call& c);
   HttpResponse LinkRecord(Call& c);
+  HttpResponse LinkedSeizures(Call& c);
   HttpResponse Search(Call& c);
   HttpResponse Conflicts(Call& c);
   HttpResponse Changes(Call& c);
@@ -411,6 +412,7 @@ const std::vector<Route>& RouteTable() {
     add("DELETE", "/api/records/{id}", Access::kOfficer, [](I& a, Call& c) { return a.DeleteRecord(c); });
     add("POST", "/api/records/{id}/resolve", Access::kOfficer, [](I& a, Call& c) { return a.UpdateRecord(c, true); });
     add("POST", "/api/records/{id}/links", Access::kOfficer, [](I& a, Call& c) { return a.LinkRecord(c); });
+    add("GET", "/api/records/{id}/seizures", Access::kOfficer, [](I& a, Call& c) { return a.LinkedSeizures(c); });
     add("GET", "/api/search", Access::kOfficer, [](I& a, Call& c) { return a.Search(c); });
     add("GET", "/api/conflicts", Access::kOfficer, [](I& a, Call& c) { return a.Conflicts(c); });
     add("GET", "/api/changes", Access::kOfficer, [](I& a, Call& c) { return a.Changes(c); });
@@ -772,6 +774,14 @@ HttpResponse Api::Impl::LinkRecord(Call& c) {
   if (!linked.ok()) return StatusResponse(linked.status());
   Indexed();
   return JsonResponse(200, {{"seizure", NodeRecordId(id)}, {field, NodeRecordId(other)}, {"linked", *linked}});
+}
+
+HttpResponse Api::Impl::LinkedSeizures(Call& c) {
+  RecordId id;
+  if (auto bad = IdParam(c.params[0], id)) return *bad;
+  auto items = RecordsFor(*c.caller).LinkedSeizures(id);
+  if (!items.ok()) return StatusResponse(items.status());
+  return JsonResponse(200, ItemsJson(*items));
 }
 
 HttpResponse Api::Impl::Search(Call& c) {

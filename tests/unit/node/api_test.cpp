@@ -266,6 +266,10 @@ TEST_CASE("records: create, get with versions, update with If-Match, link, searc
   auto linked = f.As(a, "POST", "/api/records/" + id + "/links", json{{"suspect", sid}}.dump());
   CHECK(linked.status == 200);
   CHECK(Body(linked)["linked"] == true);
+  auto seizures = Body(f.As(a, "GET", "/api/records/" + sid + "/seizures"));
+  REQUIRE(seizures.size() == 1);
+  CHECK(seizures[0]["id"] == id);
+  CHECK(f.As(a, "GET", "/api/records/" + id + "/seizures").status == 400);  // a seizure has none
 
   auto found = f.As(a, "GET", "/api/search?q=khan");
   REQUIRE(found.status == 200);
