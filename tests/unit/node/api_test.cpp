@@ -9,6 +9,7 @@
 #include "media/sample_photo.h"
 #include "node/http/accounts.h"
 #include "node/http/api.h"
+#include "node/messages.h"
 #include "node/node_dir.h"
 #include "tests/support/store_fixture.h"
 #include "tests/support/temp_dir.h"
@@ -627,6 +628,31 @@ TEST_CASE("conflicts over HTTP: listed, shown side by side, resolved with If-Mat
   CHECK(f.As(admin, "POST", "/api/users/omar/enable").status == 200);
   CHECK(f.Send("POST", "/api/login", json{{"name", "omar"}, {"password", "omar password"}}.dump()).status == 200);
   CHECK(f.As(admin, "POST", "/api/users/nobody/enable").status == 404);
+}
+
+TEST_CASE("a message that arrives by sync is in the inbox at the next request", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  CHECK(Body(f.As(a, "GET", "/api/messages")).empty());
+  // Another office writes to this one; its entry arrives as a sync would bring it.
+  auto peer_identity = testing::IdentityFromNumber(9);
+  testing::TestStore peer(peer_identity);
+  NodeConfig peer_config;
+  peer_config.peers = {{"post1", f.node.identity.public_key(), "", AllScopes()}};
+  Messages peer_box(*peer.store, peer_identity, &peer_config);
+  MessageDraft draft;
+  draft.to.nodes = {"post1"};
+  draft.subject = "Convoy tonight";
+  draft.body = "Check the fuel tanks.";
+  auto sent = peer_box.Send(draft);
+  REQUIRE(sent.ok());
+  storage::FeedId feed{peer_identity.public_key(), sent->scope};
+  std::vector<storage::Entry> batch{peer.store->GetEntry(feed, 1).value()};
+  REQUIRE(f.node.store->ApplyBatch(batch, "peer").applied == 1);
+  auto inbox = Body(f.As(a, "GET", "/api/messages"));
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0]["subject"] == "Convoy tonight");
+  CHECK(inbox[0]["state"] == "unread");
 }
 
 }  // namespace ncen::node
