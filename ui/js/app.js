@@ -1,5 +1,6 @@
 // The web UI's shell: session, language, navigation and the hash router
-// (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/login).
+// (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
+// #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -14,6 +15,7 @@ const kRoutes = {
   search: () => import('./pages/search.js'),
   record: () => import('./pages/record.js'),
   new: () => import('./pages/seizure_form.js'),
+  conflicts: () => import('./pages/conflicts.js'),
 };
 
 export function Go(hash) {
@@ -56,7 +58,8 @@ function RenderShell(page) {
   } else {
     const link = (target, key) =>
       h('a', {href: `#/${target}`, 'aria-current': page === target.split('/')[0] ? 'page' : false}, t(key));
-    replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'));
+    replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'),
+      link('conflicts', 'nav.conflicts'));
   }
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';

@@ -7,13 +7,13 @@ import {kFieldEnum} from '../codes.js';
 import {h} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
 
-const kVersionMeta = ['author', 'seq', 'timestamp', 'op', 'winner'];
+export const kVersionMeta = ['author', 'seq', 'timestamp', 'op', 'winner'];
 const kLinkFields = {suspects: 'suspect', companies: 'company'};
 
-function Label(key) { return t(`field.${key}`); }
+export function Label(key) { return t(`field.${key}`); }
 
 // One value as readable text (enumerants by their label).
-function Text(key, value) {
+export function Text(key, value) {
   if (value === null || value === undefined) return '';
   if (kFieldEnum[key] && typeof value === 'string') return EnumLabel(kFieldEnum[key], value);
   if (Array.isArray(value)) return value.map((item) => Text(key, item)).join(', ');
@@ -72,10 +72,10 @@ function Fields(record) {
     h('div', {class: `row row-${key}`}, h('dt', {}, Label(key)), h('dd', {}, Value(key, value)))));
 }
 
-function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+export function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
 // The versions of a record in conflict, one column each.
-function Versions(versions) {
+export function Versions(versions) {
   const keys = [];
   for (const version of versions) {
     for (const key of Object.keys(version)) if (!kVersionMeta.includes(key) && !keys.includes(key)) keys.push(key);
@@ -137,7 +137,8 @@ export async function Render(view, {args}) {
     view.append(h('section', {class: 'conflict', id: 'conflict'},
       h('h2', {}, t('record.conflict', {count: record.versions.length})),
       h('p', {}, t('record.conflict_hint')),
-      Versions(record.versions)));
+      Versions(record.versions),
+      h('p', {}, h('a', {href: `#/conflicts/${record.id}`, id: 'resolve-link', class: 'button'}, t('conflicts.resolve_this')))));
   }
   view.append(Fields(record));
   if (['seizure', 'suspect', 'company'].includes(record.type)) view.append(await Photos(record.id));
