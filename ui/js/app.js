@@ -1,6 +1,6 @@
 // The web UI's shell: session, language, navigation and the hash router
 // (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
-// #/login).
+// #/edit/ID, #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -16,6 +16,7 @@ const kRoutes = {
   record: () => import('./pages/record.js'),
   new: () => import('./pages/seizure_form.js'),
   conflicts: () => import('./pages/conflicts.js'),
+  edit: () => import('./pages/edit.js'),
 };
 
 export function Go(hash) {

@@ -80,7 +80,7 @@ async function RenderResolve(view, id) {
       h('legend', {}, Label(key)),
       fields.map((version, index) => h('label', {class: 'check pick-option'},
         h('input', {type: 'radio', name: `pick-${key}`, id: `pick-${key}-${index}`, value: String(index),
-          checked: index === winner, onchange: () => { picks[key] = index; Merge(); }}),
+          checked: index === winner, onclick: () => { picks[key] = index; Merge(); }}),
         h('span', {}, `${t('record.version', {n: index + 1})}: `),
         h('span', {class: 'pick-value'}, key in version ? Text(key, version[key]) : t('conflicts.absent'))))));
   }

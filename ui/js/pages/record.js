@@ -132,7 +132,8 @@ export async function Render(view, {args}) {
     view.append(h('h1', {}, t('record.quarantined')), h('p', {}, `${id}: ${(record.classes || []).join(', ')}`));
     return;
   }
-  view.append(h('h1', {}, Title(record)), h('p', {class: 'record-id'}, `${t('record.id')}: ${record.id}`));
+  view.append(h('h1', {}, Title(record)), h('p', {class: 'record-id'}, `${t('record.id')}: ${record.id} `,
+    h('a', {href: `#/edit/${record.id}`, id: 'edit-link'}, t('edit.link'))));
   if (record.versions && record.versions.length > 1) {
     view.append(h('section', {class: 'conflict', id: 'conflict'},
       h('h2', {}, t('record.conflict', {count: record.versions.length})),
