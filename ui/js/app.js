@@ -1,6 +1,6 @@
 // The web UI's shell: session, language, navigation and the hash router
 // (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
-// #/edit/ID, #/login).
+// #/edit/ID, #/messages[/ID], #/compose, #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -17,6 +17,8 @@ const kRoutes = {
   new: () => import('./pages/seizure_form.js'),
   conflicts: () => import('./pages/conflicts.js'),
   edit: () => import('./pages/edit.js'),
+  messages: () => import('./pages/messages.js'),
+  compose: () => import('./pages/messages.js'),
 };
 
 export function Go(hash) {
@@ -43,7 +45,7 @@ async function Route() {
     if (count !== route_count) return;
     const view = h('div', {class: `page page-${page}`});
     replace(main, view);
-    await module.Render(view, {args, params});
+    await module.Render(view, {args, params, page});
     if (count === route_count) document.body.dataset.page = page;
   } catch (error) {
     if (count !== route_count) return;
@@ -60,7 +62,7 @@ function RenderShell(page) {
     const link = (target, key) =>
       h('a', {href: `#/${target}`, 'aria-current': page === target.split('/')[0] ? 'page' : false}, t(key));
     replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'),
-      link('conflicts', 'nav.conflicts'));
+      link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'));
   }
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';
