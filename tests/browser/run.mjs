@@ -3,7 +3,8 @@
 //   node run.mjs NCEN_NODE NCENCTL [--screenshots DIR]
 // Makes a temporary node, serves ui/ with http_static, signs in, enters a
 // seizure with two goods items, a route and a new suspect, finds it, opens
-// the record page, checks that hostile text shows as text, French and
+// the record page, adds a company to the seizure, sees the seizure on the
+// company's and the suspect's pages, checks that hostile text shows as text, French and
 // Arabic (right to left), measures the first page load with a cold cache
 // and saves screenshots. Every wait is bounded; prints one clear line and
 // exits 1 on the first failure.
@@ -364,6 +365,52 @@ async function Main() {
   await page.waitForSelector('#results-table');
   const seizure_rows = await page.$$eval('#results-table tbody a', (links) => links.map((a) => a.getAttribute('href')));
   Check(seizure_rows.length === 1 && seizure_url.endsWith(seizure_rows[0]), `search by ${kReference} found ${JSON.stringify(seizure_rows)}`);
+
+  step = 'a company added to the seizure from its record page';
+  await page.goto(seizure_url);
+  await WaitPage(page, 'record');
+  await page.click('#add-company');
+  await WaitPage(page, 'new');
+  await page.waitForSelector('#company-form');
+  await Fill(page, 'company.name', 'Khyber <i>Freight</i> Ltd');
+  await Fill(page, 'company.country', 'QQ');
+  await Fill(page, 'company.phones', '+92 91 5550100\n+92 91 5550101');
+  await page.click('#f-company-roles-freight_forwarder');
+  await page.click('#save');
+  await page.waitForSelector('.field-error');
+  const company_error = await page.evaluate(() => {
+    const control = document.querySelector('[data-path="company.country"]');
+    const next = control.nextElementSibling;
+    return next && next.classList.contains('field-error') ? next.textContent : null;
+  });
+  Check(company_error && /country/.test(company_error), `no error next to the company's country: ${company_error}`);
+  await Shot(page, 'company-form-error');
+  await Fill(page, 'company.country', 'PK');
+  await page.click('#save');
+  await WaitPage(page, 'record');
+  Check(page.url() === seizure_url, `after saving the company the page is ${page.url()}, not the seizure`);
+  await page.waitForFunction(() => {
+    const link = document.querySelector('a.link-company');
+    return link && link.textContent === 'Khyber <i>Freight</i> Ltd';
+  });
+  step = 'the company\'s page lists the seizure';
+  await page.click('a.link-company');
+  await WaitPage(page, 'record');
+  await page.waitForSelector('#linked-seizures');
+  const company_seizures = await page.$$eval('#linked-seizures a.link-seizure', (links) => links.map((a) => a.getAttribute('href')));
+  Check(company_seizures.length === 1 && seizure_url.endsWith(company_seizures[0]), `the company's seizures are ${JSON.stringify(company_seizures)}`);
+  Check((await Text(page, 'main')).includes('Freight forwarder'), 'the company\'s role is not shown by its label');
+  await Shot(page, 'company', true);
+  step = 'the suspect\'s page lists the seizure';
+  await page.goto(seizure_url);
+  await WaitPage(page, 'record');
+  await page.waitForFunction(() => (document.querySelector('a.link-suspect') || {}).textContent?.includes('Testpersona'));
+  await page.click('a.link-suspect');
+  await WaitPage(page, 'record');
+  await page.waitForSelector('#linked-seizures');
+  const suspect_seizures = await page.$$eval('#linked-seizures a.link-seizure', (links) => links.map((a) => a.getAttribute('href')));
+  Check(suspect_seizures.length === 1 && seizure_url.endsWith(suspect_seizures[0]), `the suspect's seizures are ${JSON.stringify(suspect_seizures)}`);
+  await Shot(page, 'suspect', true);
 
   step = 'French';
   await page.goto(seizure_url);

@@ -1,5 +1,6 @@
 // Record page: GET /api/records/{id}, every field; linked suspects and
-// companies; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
+// companies; a suspect's or company's seizures (GET …/seizures); buttons
+// to add a suspect or company to a seizure; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
 // in conflict shows its versions side by side, differing fields marked.
 // Every value is put in as text.
 import {ApiError, Get} from '../api.js';
@@ -93,6 +94,27 @@ export function Versions(versions) {
   return h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows));
 }
 
+// The seizures that link a suspect or company (GET …/seizures; the node
+// logs it as a view).
+async function LinkedSeizures(id) {
+  const section = h('section', {id: 'linked-seizures'}, h('h2', {}, t('record.linked_seizures')));
+  let seizures;
+  try {
+    seizures = await Get(`/api/records/${encodeURIComponent(id)}/seizures`);
+  } catch (error) {
+    section.append(h('p', {class: 'error'}, error.message));
+    return section;
+  }
+  if (seizures.length === 0) {
+    section.append(h('p', {}, t('record.no_linked_seizures')));
+    return section;
+  }
+  section.append(h('ul', {class: 'links'}, seizures.map((item) => h('li', {},
+    h('a', {href: `#/record/${item.id}`, class: 'link-seizure'}, item.summary || item.id),
+    item.versions > 1 ? ` (${t('home.versions', {count: item.versions})})` : null))));
+  return section;
+}
+
 async function Photos(id) {
   const section = h('section', {id: 'photos'}, h('h2', {}, t('record.photos')));
   let photos;
@@ -142,5 +164,11 @@ export async function Render(view, {args}) {
       h('p', {}, h('a', {href: `#/conflicts/${record.id}`, id: 'resolve-link', class: 'button'}, t('conflicts.resolve_this')))));
   }
   view.append(Fields(record));
+  if (record.type === 'seizure') {
+    view.append(h('p', {class: 'record-actions'},
+      h('a', {href: `#/new/suspect?seizure=${record.id}`, id: 'add-suspect', class: 'button'}, t('record.add_suspect')), ' ',
+      h('a', {href: `#/new/company?seizure=${record.id}`, id: 'add-company', class: 'button'}, t('record.add_company'))));
+  }
+  if (record.type === 'suspect' || record.type === 'company') view.append(await LinkedSeizures(record.id));
   if (['seizure', 'suspect', 'company'].includes(record.type)) view.append(await Photos(record.id));
 }
