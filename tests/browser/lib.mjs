@@ -1,4 +1,4 @@
-// Helpers of the browser tests that start several nodes (two_nodes.mjs):
+// Helpers shared by the browser tests (run.mjs, two_nodes.mjs, other_origin.mjs):
 // temporary nodes started, stopped and restarted on the same addresses,
 // Chromium, and the page actions every test uses. Every wait is bounded.
 import {spawn, spawnSync} from 'node:child_process';
