@@ -30,10 +30,11 @@ test-asan: deps
 demo: build
 	@scripts/demo $(BUILD)
 
-# The browser test again, writing its screenshots of the main pages to docs/ui/.
+# The browser tests again, writing their screenshots of the main pages to docs/ui/.
 ui-screenshots: build
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && \
-	  node run.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui
+	  node run.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui && \
+	  node two_nodes.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -3,18 +3,17 @@
 //   node run.mjs NCEN_NODE NCENCTL [--screenshots DIR]
 // Makes a temporary node, serves ui/ with http_static, signs in, enters a
 // seizure with two goods items, a route and a new suspect, finds it, opens
-// the record page, checks that hostile text shows as text, French and
+// the record page, adds a company to the seizure, sees the seizure on the
+// company's and the suspect's pages, checks that hostile text shows as text, French and
 // Arabic (right to left), measures the first page load with a cold cache
 // and saves screenshots. Every wait is bounded; prints one clear line and
 // exits 1 on the first failure.
-import {spawn, spawnSync} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {Check, Fill, kChromium, kRepo, kWaitMs, Run, Sleep, WaitPage} from './lib.mjs';
 
-const kRepo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const kChromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const kPassword = 'browser test password';
 const kHostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const kDocument = 'BT4471902';
@@ -22,7 +21,6 @@ const kReference = 'BT-2026-0042';
 // A 64×48 black JPEG (vips black x.jpg 64 48).
 const kJpegBase64 = '/9j/4QC8RXhpZgAASUkqAAgAAAAGABIBAwABAAAAAQAAABoBBQABAAAAVgAAABsBBQABAAAAXgAAACgBAwABAAAAAgAAABMCAwABAAAAAQAAAGmHBAABAAAAZgAAAAAAAAA4YwAA6AMAADhjAADoAwAABgAAkAcABAAAADAyMTABkQcABAAAAAECAwAAoAcABAAAADAxMDABoAMAAQAAAP//AAACoAQAAQAAAEAAAAADoAQAAQAAADAAAAAAAAAA/9sAQwAIBgYHBgUIBwcHCQkICgwUDQwLCwwZEhMPFB0aHx4dGhwcICQuJyAiLCMcHCg3KSwwMTQ0NB8nOT04MjwuMzQy/8AACwgAMABAAQERAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAAgBAQAAPwD5/ooooooooooooooooooooooooooooooooooooooooooooooor//Z';
 const kTotalMs = 180000;
-const kWaitMs = 15000;
 
 const args = process.argv.slice(2);
 const [node_binary, ncenctl] = args;
@@ -46,18 +44,7 @@ async function Fail(message) {
   process.exit(1);
 }
 
-function Check(condition, message) { if (!condition) throw new Error(message); }
-
 const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
-
-function Run(binary, argv, input) {
-  const result = spawnSync(binary, argv, {input, encoding: 'utf8', timeout: 30000});
-  if (result.error) throw new Error(`${binary} ${argv.join(' ')}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${path.basename(binary)} ${argv.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
-
-async function Sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
 async function StartNode() {
   step = 'make a temporary node';
@@ -93,25 +80,8 @@ async function StopNode() {
   Check(node_process.exitCode !== null, `ncen-node did not stop within ${kWaitMs} ms of SIGTERM`);
 }
 
-// Sets a control's value as typing would (input and change events).
-async function Fill(page, data_path, value) {
-  const found = await page.evaluate((p, v) => {
-    const el = document.querySelector(`[data-path="${CSS.escape(p)}"]`);
-    if (!el) return false;
-    el.value = v;
-    el.dispatchEvent(new Event('input', {bubbles: true}));
-    el.dispatchEvent(new Event('change', {bubbles: true}));
-    return true;
-  }, data_path, value);
-  Check(found, `no control for ${data_path}`);
-}
-
 async function Value(page, data_path) {
   return page.$eval(`[data-path="${data_path}"]`, (el) => el.value);
-}
-
-async function WaitPage(page, name) {
-  await page.waitForFunction((n) => document.body.dataset.page === n, {timeout: kWaitMs}, name);
 }
 
 async function Shot(page, name, full_page = false) {
@@ -364,6 +334,52 @@ async function Main() {
   await page.waitForSelector('#results-table');
   const seizure_rows = await page.$$eval('#results-table tbody a', (links) => links.map((a) => a.getAttribute('href')));
   Check(seizure_rows.length === 1 && seizure_url.endsWith(seizure_rows[0]), `search by ${kReference} found ${JSON.stringify(seizure_rows)}`);
+
+  step = 'a company added to the seizure from its record page';
+  await page.goto(seizure_url);
+  await WaitPage(page, 'record');
+  await page.click('#add-company');
+  await WaitPage(page, 'new');
+  await page.waitForSelector('#company-form');
+  await Fill(page, 'company.name', 'Khyber <i>Freight</i> Ltd');
+  await Fill(page, 'company.country', 'QQ');
+  await Fill(page, 'company.phones', '+92 91 5550100\n+92 91 5550101');
+  await page.click('#f-company-roles-freight_forwarder');
+  await page.click('#save');
+  await page.waitForSelector('.field-error');
+  const company_error = await page.evaluate(() => {
+    const control = document.querySelector('[data-path="company.country"]');
+    const next = control.nextElementSibling;
+    return next && next.classList.contains('field-error') ? next.textContent : null;
+  });
+  Check(company_error && /country/.test(company_error), `no error next to the company's country: ${company_error}`);
+  await Shot(page, 'company-form-error');
+  await Fill(page, 'company.country', 'PK');
+  await page.click('#save');
+  await WaitPage(page, 'record');
+  Check(page.url() === seizure_url, `after saving the company the page is ${page.url()}, not the seizure`);
+  await page.waitForFunction(() => {
+    const link = document.querySelector('a.link-company');
+    return link && link.textContent === 'Khyber <i>Freight</i> Ltd';
+  });
+  step = 'the company\'s page lists the seizure';
+  await page.click('a.link-company');
+  await WaitPage(page, 'record');
+  await page.waitForSelector('#linked-seizures');
+  const company_seizures = await page.$$eval('#linked-seizures a.link-seizure', (links) => links.map((a) => a.getAttribute('href')));
+  Check(company_seizures.length === 1 && seizure_url.endsWith(company_seizures[0]), `the company's seizures are ${JSON.stringify(company_seizures)}`);
+  Check((await Text(page, 'main')).includes('Freight forwarder'), 'the company\'s role is not shown by its label');
+  await Shot(page, 'company', true);
+  step = 'the suspect\'s page lists the seizure';
+  await page.goto(seizure_url);
+  await WaitPage(page, 'record');
+  await page.waitForFunction(() => (document.querySelector('a.link-suspect') || {}).textContent?.includes('Testpersona'));
+  await page.click('a.link-suspect');
+  await WaitPage(page, 'record');
+  await page.waitForSelector('#linked-seizures');
+  const suspect_seizures = await page.$$eval('#linked-seizures a.link-seizure', (links) => links.map((a) => a.getAttribute('href')));
+  Check(suspect_seizures.length === 1 && seizure_url.endsWith(suspect_seizures[0]), `the suspect's seizures are ${JSON.stringify(suspect_seizures)}`);
+  await Shot(page, 'suspect', true);
 
   step = 'French';
   await page.goto(seizure_url);

@@ -1,5 +1,7 @@
 // The web UI's shell: session, language, navigation and the hash router
-// (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/login).
+// (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
+// #/edit/ID, #/messages[/ID], #/compose, #/new/suspect, #/new/company,
+// #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -13,7 +15,11 @@ const kRoutes = {
   home: () => import('./pages/home.js'),
   search: () => import('./pages/search.js'),
   record: () => import('./pages/record.js'),
-  new: () => import('./pages/seizure_form.js'),
+  new: (args) => (args[0] === 'suspect' || args[0] === 'company' ? import('./pages/party_form.js') : import('./pages/seizure_form.js')),
+  conflicts: () => import('./pages/conflicts.js'),
+  edit: () => import('./pages/edit.js'),
+  messages: () => import('./pages/messages.js'),
+  compose: () => import('./pages/messages.js'),
 };
 
 export function Go(hash) {
@@ -36,11 +42,11 @@ async function Route() {
   if (!kRoutes[page]) page = 'home';
   RenderShell(page);
   try {
-    const module = await kRoutes[page]();
+    const module = await kRoutes[page](args);
     if (count !== route_count) return;
     const view = h('div', {class: `page page-${page}`});
     replace(main, view);
-    await module.Render(view, {args, params});
+    await module.Render(view, {args, params, page});
     if (count === route_count) document.body.dataset.page = page;
   } catch (error) {
     if (count !== route_count) return;
@@ -54,9 +60,13 @@ function RenderShell(page) {
   if (!session.user) {
     replace(nav);
   } else {
-    const link = (target, key) =>
-      h('a', {href: `#/${target}`, 'aria-current': page === target.split('/')[0] ? 'page' : false}, t(key));
-    replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'));
+    // "new/suspect" is current on #/new/suspect only; "messages" on any message page.
+    const path = location.hash.replace(/^#\/?/, '').split('?')[0];
+    const current = (target) => (target.includes('/') ? path === target : page === target);
+    const link = (target, key) => h('a', {href: `#/${target}`, 'aria-current': current(target) ? 'page' : false}, t(key));
+    replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'),
+      link('new/suspect', 'nav.new_suspect'), link('new/company', 'nav.new_company'),
+      link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'));
   }
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';

@@ -69,6 +69,7 @@ export async function Render(view) {
   } else {
     view.append(h('ul', {id: 'conflicts'}, conflicts.map((item) =>
       h('li', {}, h('a', {href: `#/record/${item.id}`}, item.summary || item.id),
-        ` (${t('home.versions', {count: item.versions})})`))));
+        ` (${t('home.versions', {count: item.versions})}) `,
+        h('a', {href: `#/conflicts/${item.id}`, class: 'resolve-open'}, t('conflicts.resolve'))))));
   }
 }

@@ -1,5 +1,6 @@
 // Record page: GET /api/records/{id}, every field; linked suspects and
-// companies; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
+// companies; a suspect's or company's seizures (GET …/seizures); buttons
+// to add a suspect or company to a seizure; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
 // in conflict shows its versions side by side, differing fields marked.
 // Every value is put in as text.
 import {ApiError, Get} from '../api.js';
@@ -7,13 +8,13 @@ import {kFieldEnum} from '../codes.js';
 import {h} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
 
-const kVersionMeta = ['author', 'seq', 'timestamp', 'op', 'winner'];
+export const kVersionMeta = ['author', 'seq', 'timestamp', 'op', 'winner'];
 const kLinkFields = {suspects: 'suspect', companies: 'company'};
 
-function Label(key) { return t(`field.${key}`); }
+export function Label(key) { return t(`field.${key}`); }
 
 // One value as readable text (enumerants by their label).
-function Text(key, value) {
+export function Text(key, value) {
   if (value === null || value === undefined) return '';
   if (kFieldEnum[key] && typeof value === 'string') return EnumLabel(kFieldEnum[key], value);
   if (Array.isArray(value)) return value.map((item) => Text(key, item)).join(', ');
@@ -72,10 +73,10 @@ function Fields(record) {
     h('div', {class: `row row-${key}`}, h('dt', {}, Label(key)), h('dd', {}, Value(key, value)))));
 }
 
-function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+export function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
 // The versions of a record in conflict, one column each.
-function Versions(versions) {
+export function Versions(versions) {
   const keys = [];
   for (const version of versions) {
     for (const key of Object.keys(version)) if (!kVersionMeta.includes(key) && !keys.includes(key)) keys.push(key);
@@ -91,6 +92,27 @@ function Versions(versions) {
       versions.map((version) => h('td', {}, Text(key, version[key]))));
   });
   return h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows));
+}
+
+// The seizures that link a suspect or company (GET …/seizures; the node
+// logs it as a view).
+async function LinkedSeizures(id) {
+  const section = h('section', {id: 'linked-seizures'}, h('h2', {}, t('record.linked_seizures')));
+  let seizures;
+  try {
+    seizures = await Get(`/api/records/${encodeURIComponent(id)}/seizures`);
+  } catch (error) {
+    section.append(h('p', {class: 'error'}, error.message));
+    return section;
+  }
+  if (seizures.length === 0) {
+    section.append(h('p', {}, t('record.no_linked_seizures')));
+    return section;
+  }
+  section.append(h('ul', {class: 'links'}, seizures.map((item) => h('li', {},
+    h('a', {href: `#/record/${item.id}`, class: 'link-seizure'}, item.summary || item.id),
+    item.versions > 1 ? ` (${t('home.versions', {count: item.versions})})` : null))));
+  return section;
 }
 
 async function Photos(id) {
@@ -132,13 +154,21 @@ export async function Render(view, {args}) {
     view.append(h('h1', {}, t('record.quarantined')), h('p', {}, `${id}: ${(record.classes || []).join(', ')}`));
     return;
   }
-  view.append(h('h1', {}, Title(record)), h('p', {class: 'record-id'}, `${t('record.id')}: ${record.id}`));
+  view.append(h('h1', {}, Title(record)), h('p', {class: 'record-id'}, `${t('record.id')}: ${record.id} `,
+    h('a', {href: `#/edit/${record.id}`, id: 'edit-link'}, t('edit.link'))));
   if (record.versions && record.versions.length > 1) {
     view.append(h('section', {class: 'conflict', id: 'conflict'},
       h('h2', {}, t('record.conflict', {count: record.versions.length})),
       h('p', {}, t('record.conflict_hint')),
-      Versions(record.versions)));
+      Versions(record.versions),
+      h('p', {}, h('a', {href: `#/conflicts/${record.id}`, id: 'resolve-link', class: 'button'}, t('conflicts.resolve_this')))));
   }
   view.append(Fields(record));
+  if (record.type === 'seizure') {
+    view.append(h('p', {class: 'record-actions'},
+      h('a', {href: `#/new/suspect?seizure=${record.id}`, id: 'add-suspect', class: 'button'}, t('record.add_suspect')), ' ',
+      h('a', {href: `#/new/company?seizure=${record.id}`, id: 'add-company', class: 'button'}, t('record.add_company'))));
+  }
+  if (record.type === 'suspect' || record.type === 'company') view.append(await LinkedSeizures(record.id));
   if (['seizure', 'suspect', 'company'].includes(record.type)) view.append(await Photos(record.id));
 }

@@ -1,0 +1,169 @@
+// Helpers shared by the browser tests (run.mjs, two_nodes.mjs, other_origin.mjs):
+// temporary nodes started, stopped and restarted on the same addresses,
+// Chromium, and the page actions every test uses. Every wait is bounded.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+export const kRepo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const kChromium = process.env.CHROMIUM || '/usr/bin/chromium';
+export const kWaitMs = 15000;
+
+export function Check(condition, message) { if (!condition) throw new Error(message); }
+export async function Sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+export function Run(binary, argv, input) {
+  const result = spawnSync(binary, argv, {input, encoding: 'utf8', timeout: 30000});
+  if (result.error) throw new Error(`${binary} ${argv.join(' ')}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${path.basename(binary)} ${argv.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+// Waits until `file` exists and is not empty; returns its text. Fails
+// early when `process` has exited.
+async function WaitFile(file, process, log) {
+  for (let waited = 0; waited < kWaitMs; waited += 50) {
+    if (process.exitCode !== null) throw new Error(`ncen-node exited ${process.exitCode}: ${fs.readFileSync(log, 'utf8').trim()}`);
+    if (fs.existsSync(file)) {
+      const text = fs.readFileSync(file, 'utf8').trim();
+      if (text) return text;
+    }
+    await Sleep(50);
+  }
+  throw new Error(`ncen-node wrote no ${file} within ${kWaitMs} ms`);
+}
+
+// One temporary node: `ncenctl init`, an officer, http_static = ui/.
+// Start() the first time takes any free ports and keeps them, so that a
+// restart listens where its peer and the browser expect it.
+export class TestNode {
+  constructor({node_binary, ncenctl, dir, name, role, listen, user, password}) {
+    Object.assign(this, {node_binary, ncenctl, dir, name, user, password});
+    this.process = null;
+    this.peer_address = null;  // where it accepts peers, once started
+    this.http_address = null;
+    const init = ['--data', dir, 'init', '--name', name, '--role', role];
+    if (listen) init.push('--listen', '127.0.0.1:0');
+    Run(ncenctl, init);
+    Run(ncenctl, ['--data', dir, 'user', 'add', user, '--role', 'officer'], `${password}\n`);
+    fs.appendFileSync(path.join(dir, 'ncen.toml'), `http_static = ${JSON.stringify(path.join(kRepo, 'ui'))}\n`);
+    this.id = Run(ncenctl, ['--data', dir, 'id']).trim().split(/\s+/)[0];
+    this.listens = !!listen;
+  }
+
+  Ctl(...argv) { return Run(this.ncenctl, ['--data', this.dir, ...argv]); }
+
+  get base() { return `http://${this.http_address}`; }
+
+  async Start() {
+    const log = `${this.dir}.log`;
+    const argv = ['--data', this.dir, '--http-listen', this.http_address || '127.0.0.1:0'];
+    if (this.listens && this.peer_address) argv.push('--listen', this.peer_address);
+    for (const file of ['ncen-node.address', 'ncen-node.http-address']) fs.rmSync(path.join(this.dir, file), {force: true});
+    this.process = spawn(this.node_binary, argv, {stdio: ['ignore', fs.openSync(log, 'a'), fs.openSync(log, 'a')]});
+    this.http_address = await WaitFile(path.join(this.dir, 'ncen-node.http-address'), this.process, log);
+    Check(/^127\.0\.0\.1:\d+$/.test(this.http_address), `not a loopback address: ${this.http_address}`);
+    if (this.listens) this.peer_address = await WaitFile(path.join(this.dir, 'ncen-node.address'), this.process, log);
+  }
+
+  async Stop() {
+    if (!this.process || this.process.exitCode !== null) return;
+    this.process.kill('SIGTERM');
+    for (let waited = 0; waited < kWaitMs && this.process.exitCode === null; waited += 50) await Sleep(50);
+    Check(this.process.exitCode !== null, `${this.name}: ncen-node did not stop within ${kWaitMs} ms of SIGTERM`);
+  }
+
+  Kill() { if (this.process && this.process.exitCode === null) this.process.kill('SIGKILL'); }
+}
+
+export async function LaunchChromium() {
+  let puppeteer;
+  try {
+    puppeteer = (await import('puppeteer-core')).default;
+  } catch (error) {
+    throw new Error(`puppeteer-core is not installed: run "npm ci" in tests/browser (${error.message})`);
+  }
+  Check(fs.existsSync(kChromium), `${kChromium} is not installed (apt-get install chromium; scripts/install-deps does)`);
+  return puppeteer.launch({
+    executablePath: kChromium, headless: true, timeout: kWaitMs,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions', '--lang=en-US',
+      '--proxy-server=direct://', '--proxy-bypass-list=*'],
+  });
+}
+
+// A page in its own incognito context (its own cookies: two nodes on
+// 127.0.0.1 would otherwise share the session cookie's name), with script
+// errors and dialogs collected into `problems`.
+export async function NewPage(browser, problems, label) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport({width: 1366, height: 768});
+  page.setDefaultTimeout(kWaitMs);
+  page.on('dialog', async (dialog) => { problems.push(`${label}: dialog ${dialog.message()}`); await dialog.dismiss(); });
+  page.on('pageerror', (error) => problems.push(`${label}: ${error.message}`));
+  return page;
+}
+
+export async function WaitPage(page, name) {
+  await page.waitForFunction((n) => document.body.dataset.page === n, {timeout: kWaitMs}, name);
+}
+
+// Opens `hash` on `node`, signing in first if the page asks for it (a
+// restarted node has forgotten its sessions).
+// Always a fresh document: a goto that changes only the hash would keep
+// the old one, with its old idea of the session.
+export async function Open(page, node, hash, page_name) {
+  await page.goto('about:blank');
+  await page.goto(`${node.base}/${hash}`);
+  await page.waitForFunction(() => ['login', 'home', 'record', 'conflicts', 'edit', 'new', 'search', 'messages', 'compose']
+    .includes(document.body.dataset.page), {timeout: kWaitMs});
+  if (await page.evaluate(() => document.body.dataset.page) === 'login') {
+    await page.type('#login-name', node.user);
+    await page.type('#login-password', node.password);
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.body.dataset.page && document.body.dataset.page !== 'login', {timeout: kWaitMs});
+    await page.goto('about:blank');
+    await page.goto(`${node.base}/${hash}`);
+  }
+  if (page_name) await WaitPage(page, page_name);
+}
+
+// Sets a control's value as typing would (input and change events).
+export async function Fill(page, data_path, value) {
+  const found = await page.evaluate((p, v) => {
+    const el = document.querySelector(`[data-path="${CSS.escape(p)}"]`);
+    if (!el) return false;
+    el.value = v;
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    el.dispatchEvent(new Event('change', {bubbles: true}));
+    return true;
+  }, data_path, value);
+  Check(found, `no control for ${data_path}`);
+}
+
+// GET `api_path` from inside the page (its session): {status, body}.
+export async function ApiGet(page, api_path) {
+  return page.evaluate(async (p) => {
+    const response = await fetch(p, {cache: 'no-store'});
+    const type = response.headers.get('Content-Type') || '';
+    return {status: response.status, body: type.startsWith('application/json') ? await response.json() : null};
+  }, api_path);
+}
+
+// Polls until `test(answer)` holds for GET `api_path`; at most `limit_ms`.
+export async function Poll(page, api_path, test, what, limit_ms = 30000) {
+  const started = Date.now();
+  let last = null;
+  while (Date.now() - started < limit_ms) {
+    last = await ApiGet(page, api_path);
+    if (test(last)) return {answer: last, waited_ms: Date.now() - started};
+    await Sleep(250);
+  }
+  throw new Error(`${what}: not within ${limit_ms / 1000} s (last answer ${last && last.status}: ${JSON.stringify(last && last.body).slice(0, 300)})`);
+}
+
+export async function Shot(page, dir, name, full_page = false) {
+  fs.mkdirSync(dir, {recursive: true});
+  await page.screenshot({path: path.join(dir, `${name}.png`), fullPage: full_page});
+}
