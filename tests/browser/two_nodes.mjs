@@ -221,11 +221,10 @@ async function MessageCrosses(post, hub, post_page, hub_page, id) {
   const sent_id = await post_page.$eval('#message', (el) => el.dataset.id);
 
   step = 'the message reaches the hub';
-  // Polled as home shows it (the unread count of GET /api/status): GET
-  // /api/messages alone does not see a message received by sync until
-  // /api/status has been asked (a server bug; docs/ui.md).
-  const arrived = await Poll(hub_page, '/api/status', (a) => a.status === 200 && a.body.messages.received === 1,
-    'the message counted on the hub');
+  // Polled as the inbox shows it: GET /api/messages brings the mailbox up
+  // to date with what arrived by sync.
+  const arrived = await Poll(hub_page, '/api/messages', (a) => a.status === 200 && a.body.length === 1,
+    'the message listed on the hub');
   timings.push(`message post → hub ${arrived.waited_ms} ms`);
   step = 'the hub\'s inbox lists it, unread and urgent';
   await Open(hub_page, hub, '#/messages', 'messages');

@@ -27,10 +27,6 @@ function Tabs(box) {
 
 async function RenderList(view, params) {
   const box = params.get('box') === 'sent' ? 'sent' : 'inbox';
-  // Workaround: the node's GET /api/messages does not list a message
-  // received by sync until something has asked for GET /api/status (which
-  // brings the mailbox up to date); reported, to be removed when fixed.
-  await Get('/api/status');
   const messages = await Get(`/api/messages${Query({box: box === 'sent' ? 'sent' : null, limit: 500})}`);
   view.append(h('h1', {}, t(box === 'sent' ? 'messages.sent' : 'messages.inbox')), Tabs(box));
   if (messages.length === 0) {
