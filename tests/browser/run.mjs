@@ -52,6 +52,7 @@ async function StartNode() {
   const dir = path.join(data_dir, 'node');
   Run(ncenctl, ['--data', dir, 'init', '--name', 'Browser test post']);
   Run(ncenctl, ['--data', dir, 'user', 'add', 'amina', '--role', 'officer'], `${kPassword}\n`);
+  Run(ncenctl, ['--data', dir, 'user', 'add', 'omar', '--role', 'analyst'], `${kPassword}\n`);
   fs.appendFileSync(path.join(dir, 'ncen.toml'), `http_static = ${JSON.stringify(path.join(kRepo, 'ui'))}\n`);
   step = 'start ncen-node';
   const log = fs.openSync(path.join(data_dir, 'node.log'), 'w');
@@ -380,6 +381,54 @@ async function Main() {
   const suspect_seizures = await page.$$eval('#linked-seizures a.link-seizure', (links) => links.map((a) => a.getAttribute('href')));
   Check(suspect_seizures.length === 1 && seizure_url.endsWith(suspect_seizures[0]), `the suspect's seizures are ${JSON.stringify(suspect_seizures)}`);
   await Shot(page, 'suspect', true);
+
+  step = 'an officer is offered no releases or statistics';
+  Check(await page.$('#nav a[href="#/releases"]') === null && await page.$('#nav a[href="#/stats"]') === null,
+    'the officer\'s menu offers releases or statistics');
+
+  step = 'an analyst: statistics, as a table and a chart';
+  {
+    const seizure_id = decodeURIComponent(seizure_url.split('#/record/')[1]);
+    const analyst_context = await browser.createBrowserContext();
+    const analyst = await analyst_context.newPage();
+    await analyst.setViewport({width: 1366, height: 768});
+    analyst.setDefaultTimeout(kWaitMs);
+    const analyst_errors = [];
+    analyst.on('pageerror', (error) => analyst_errors.push(error.message));
+    analyst.on('dialog', async (dialog) => { dialogs.push(dialog.message()); await dialog.dismiss(); });
+    await analyst.goto(`${base}/#/login`);
+    await WaitPage(analyst, 'login');
+    await analyst.type('#login-name', 'omar');
+    await analyst.type('#login-password', kPassword);
+    await analyst.click('#login-submit');
+    await WaitPage(analyst, 'home');
+    Check(await analyst.$('#nav a[href="#/stats"]') !== null, 'the analyst\'s menu has no statistics');
+    await analyst.goto(`${base}/#/stats?by1=commodity`);
+    await WaitPage(analyst, 'stats');
+    await analyst.waitForSelector('#stats-table');
+    const seizures = await analyst.evaluate(async () => (await (await fetch('/api/records?type=seizure&limit=10000')).json()).length);
+    const total = Number(await Text(analyst, '#stats-total'));
+    Check(total === seizures, `the statistics count ${total} seizures, the node holds ${seizures}`);
+    Check(await analyst.$$eval('#stats-chart rect', (bars) => bars.length) >= 1, 'no bar in the chart');
+    await Shot(analyst, 'stats');
+
+    step = 'an analyst: exactly what would leave the country, then the release';
+    await analyst.goto(`${base}/#/releases?seizure=${encodeURIComponent(seizure_id)}`);
+    await WaitPage(analyst, 'releases');
+    await analyst.click('#release-preview-button');
+    await analyst.waitForSelector('#release-preview dl');
+    const leaving = await Text(analyst, '#release-preview');
+    Check(leaving.includes('seizure_report'), 'the preview does not show the report');
+    Check(!leaving.includes('alert(1)') && !leaving.includes('amina') && !leaving.includes('Testpersona'),
+      'the preview shows free text, the officer or the suspect: those never leave the country');
+    await Shot(analyst, 'release-preview', true);
+    await analyst.click('#release-confirm');
+    await analyst.waitForSelector('#release-done');
+    await analyst.waitForSelector('#releases-table');
+    Check((await Text(analyst, '#releases-table')).includes(seizure_id), 'the released seizure is not listed');
+    Check(analyst_errors.length === 0, `script errors: ${analyst_errors.join(' | ')}`);
+    await analyst_context.close();
+  }
 
   step = 'French';
   await page.goto(seizure_url);

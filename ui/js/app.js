@@ -1,7 +1,7 @@
 // The web UI's shell: session, language, navigation and the hash router
 // (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
 // #/edit/ID, #/messages[/ID], #/compose, #/new/suspect, #/new/company,
-// #/login).
+// #/releases, #/stats, #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -20,6 +20,8 @@ const kRoutes = {
   edit: () => import('./pages/edit.js'),
   messages: () => import('./pages/messages.js'),
   compose: () => import('./pages/messages.js'),
+  stats: () => import('./pages/stats.js'),
+  releases: () => import('./pages/releases.js'),
 };
 
 export function Go(hash) {
@@ -66,7 +68,9 @@ function RenderShell(page) {
     const link = (target, key) => h('a', {href: `#/${target}`, 'aria-current': current(target) ? 'page' : false}, t(key));
     replace(nav, link('home', 'nav.home'), link('search', 'nav.search'), link('new/seizure', 'nav.new'),
       link('new/suspect', 'nav.new_suspect'), link('new/company', 'nav.new_company'),
-      link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'));
+      link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'),
+      // Analysts (and admins) also release and see statistics.
+      session.role !== 'officer' ? [link('releases', 'nav.releases'), link('stats', 'nav.stats')] : null);
   }
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';

@@ -1,0 +1,84 @@
+// Releases (analysts at a national hub): the reports this node released and
+// which are pending re-release (GET /api/releases), and releasing seizures:
+// first exactly the report that would leave the country (dry run), then the
+// release itself (POST /api/releases, `ncenctl release`).
+import {Get, Post} from '../api.js';
+import {h, replace} from '../dom.js';
+import {t} from '../i18n.js';
+
+function ReleaseTable(rows) {
+  if (rows.length === 0) return h('p', {id: 'releases-empty'}, t('releases.none'));
+  return h('table', {class: 'grid', id: 'releases-table'},
+    h('thead', {}, h('tr', {}, ['releases.seizure', 'releases.report', 'releases.scope', 'releases.state',
+      'releases.released_at', 'releases.pending'].map((k) => h('th', {scope: 'col'}, t(k))))),
+    h('tbody', {}, rows.map((r) => h('tr', {class: r.pending ? 'warn' : ''},
+      h('td', {}, r.seizure ? h('a', {href: `#/record/${encodeURIComponent(r.seizure)}`}, r.seizure) : t('releases.not_held')),
+      h('td', {}, r.report), h('td', {}, r.scope), h('td', {}, t(`releases.state_${r.state}`)),
+      h('td', {}, r.released_at || ''),
+      h('td', {}, r.pending ? [t('releases.yes'), h('ul', {}, (r.changes || []).map((c) => h('li', {}, c)))] : '')))));
+}
+
+// The report exactly as it would arrive: its fields, as text.
+function ReportView(report) {
+  const list = h('dl', {class: 'fields-view report'});
+  for (const [key, value] of Object.entries(report)) {
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    list.append(h('div', {class: 'row'}, h('dt', {}, key), h('dd', {}, text)));
+  }
+  return list;
+}
+
+export async function Render(view, {params}) {
+  view.append(h('h1', {}, t('releases.title')));
+  const ids = h('textarea', {id: 'release-ids', rows: 3, 'aria-describedby': 'release-help'}, params.get('seizure') || '');
+  const scope = h('select', {id: 'release-to'}, ['regional', 'global'].map((s) => h('option', {value: s}, t(`releases.to_${s}`))));
+  const preview = h('section', {id: 'release-preview', 'aria-live': 'polite'});
+  const release = h('button', {type: 'button', id: 'release-confirm', hidden: true}, t('releases.confirm'));
+  const seizures = () => ids.value.split(/[\s,]+/).filter(Boolean);
+  const show = async () => {
+    replace(preview);
+    release.hidden = true;
+    try {
+      const reports = await Post('/api/releases', {seizures: seizures(), to: scope.value, dry_run: true});
+      preview.append(h('h2', {}, t('releases.would_leave')));
+      for (const report of reports) {
+        if (report.withheld && report.withheld.length) preview.append(h('p', {class: 'warn'}, t('releases.withheld', {values: report.withheld.join('; ')})));
+        const shown = {...report};
+        delete shown.withheld;
+        preview.append(ReportView(shown));
+      }
+      release.hidden = false;
+    } catch (error) {
+      preview.append(h('p', {class: 'error', role: 'alert'}, error.message));
+    }
+  };
+  release.addEventListener('click', async () => {
+    release.disabled = true;
+    try {
+      const outcomes = await Post('/api/releases', {seizures: seizures(), to: scope.value});
+      replace(preview, h('p', {id: 'release-done', role: 'status'},
+        t('releases.done', {written: outcomes.filter((o) => o.written).length, count: outcomes.length})));
+      release.hidden = true;
+      replace(list_section, ReleaseTable(await Get('/api/releases')));
+    } catch (error) {
+      preview.append(h('p', {class: 'error', role: 'alert'}, error.message));
+    } finally {
+      release.disabled = false;
+    }
+  });
+  view.append(h('section', {},
+    h('h2', {}, t('releases.new')),
+    h('div', {class: 'fields'},
+      h('div', {class: 'field field-textarea'}, h('label', {for: 'release-ids'}, t('releases.ids')), ids,
+        h('p', {id: 'release-help', class: 'muted'}, t('releases.ids_help'))),
+      h('div', {class: 'field'}, h('label', {for: 'release-to'}, t('releases.to')), scope),
+      h('div', {class: 'field'}, h('button', {type: 'button', id: 'release-preview-button', onclick: show}, t('releases.preview')))),
+    preview, release));
+  const list_section = h('section', {id: 'releases-list'});
+  view.append(h('h2', {}, t('releases.list')), list_section);
+  try {
+    list_section.append(ReleaseTable(await Get('/api/releases')));
+  } catch (error) {
+    list_section.append(h('p', {class: 'error', role: 'alert'}, error.message));
+  }
+}
