@@ -53,6 +53,7 @@ async function StartNode() {
   Run(ncenctl, ['--data', dir, 'init', '--name', 'Browser test post']);
   Run(ncenctl, ['--data', dir, 'user', 'add', 'amina', '--role', 'officer'], `${kPassword}\n`);
   Run(ncenctl, ['--data', dir, 'user', 'add', 'omar', '--role', 'analyst'], `${kPassword}\n`);
+  Run(ncenctl, ['--data', dir, 'user', 'add', 'nadia', '--role', 'admin'], `${kPassword}\n`);
   fs.appendFileSync(path.join(dir, 'ncen.toml'), `http_static = ${JSON.stringify(path.join(kRepo, 'ui'))}\n`);
   step = 'start ncen-node';
   const log = fs.openSync(path.join(data_dir, 'node.log'), 'w');
@@ -403,6 +404,7 @@ async function Main() {
     await analyst.click('#login-submit');
     await WaitPage(analyst, 'home');
     Check(await analyst.$('#nav a[href="#/stats"]') !== null, 'the analyst\'s menu has no statistics');
+    Check(await analyst.$('#nav a[href="#/status"]') === null, 'the analyst\'s menu offers the admins\' status page');
     await analyst.goto(`${base}/#/stats?by1=commodity`);
     await WaitPage(analyst, 'stats');
     await analyst.waitForSelector('#stats-table');
@@ -428,6 +430,31 @@ async function Main() {
     Check((await Text(analyst, '#releases-table')).includes(seizure_id), 'the released seizure is not listed');
     Check(analyst_errors.length === 0, `script errors: ${analyst_errors.join(' | ')}`);
     await analyst_context.close();
+  }
+
+  step = 'an admin: the node\'s status';
+  {
+    const admin_context = await browser.createBrowserContext();
+    const admin = await admin_context.newPage();
+    await admin.setViewport({width: 1366, height: 768});
+    admin.setDefaultTimeout(kWaitMs);
+    const admin_errors = [];
+    admin.on('pageerror', (error) => admin_errors.push(error.message));
+    await admin.goto(`${base}/#/login`);
+    await WaitPage(admin, 'login');
+    await admin.type('#login-name', 'nadia');
+    await admin.type('#login-password', kPassword);
+    await admin.click('#login-submit');
+    await WaitPage(admin, 'home');
+    await admin.click('#nav a[href="#/status"]');
+    await WaitPage(admin, 'status');
+    await admin.waitForSelector('#status-facts');
+    Check((await Text(admin, '#status-facts')).includes('Browser test post'), 'the status page does not name the node');
+    Check(await admin.$('#status-no-refused') !== null && await admin.$('#status-no-forks') !== null,
+      'the status page does not say that nothing was refused or forked');
+    await Shot(admin, 'status');
+    Check(admin_errors.length === 0, `script errors: ${admin_errors.join(' | ')}`);
+    await admin_context.close();
   }
 
   step = 'French';

@@ -1,7 +1,7 @@
 // The web UI's shell: session, language, navigation and the hash router
 // (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
 // #/edit/ID, #/messages[/ID], #/compose, #/new/suspect, #/new/company,
-// #/releases, #/stats, #/login).
+// #/releases, #/stats, #/status, #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -22,6 +22,7 @@ const kRoutes = {
   compose: () => import('./pages/messages.js'),
   stats: () => import('./pages/stats.js'),
   releases: () => import('./pages/releases.js'),
+  status: () => import('./pages/status.js'),
 };
 
 export function Go(hash) {
@@ -70,7 +71,8 @@ function RenderShell(page) {
       link('new/suspect', 'nav.new_suspect'), link('new/company', 'nav.new_company'),
       link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'),
       // Analysts (and admins) also release and see statistics.
-      session.role !== 'officer' ? [link('releases', 'nav.releases'), link('stats', 'nav.stats')] : null);
+      session.role !== 'officer' ? [link('releases', 'nav.releases'), link('stats', 'nav.stats')] : null,
+      session.role === 'admin' ? link('status', 'nav.status') : null);
   }
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';
