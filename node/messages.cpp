@@ -405,11 +405,13 @@ std::vector<MessageItem> Messages::OpenAll(const std::vector<MailItem>& mails) {
 }
 
 Result<std::vector<MessageItem>> Messages::Inbox(bool unread_only, size_t limit) {
+  NCEN_RETURN_IF_ERROR(CatchUp().status());
   NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Inbox(unread_only, limit));
   return OpenAll(mails);
 }
 
 Result<std::vector<MessageItem>> Messages::Sent(size_t limit) {
+  NCEN_RETURN_IF_ERROR(CatchUp().status());
   NCEN_ASSIGN_OR_RETURN(std::vector<MailItem> mails, store_.Sent(limit));
   return OpenAll(mails);
 }

@@ -83,7 +83,9 @@ class Messages {
   // (and those it cannot read but that name it: none, by construction).
   // Returns how many were added.
   Result<size_t> CatchUp();
-  // After CatchUp. Alerts first, newest first.
+  // Each brings the mailbox up to date first (CatchUp: cheap when nothing
+  // arrived), so no front end can list a mailbox that misses what a sync
+  // brought. Alerts first, newest first.
   Result<std::vector<MessageItem>> Inbox(bool unread_only, size_t limit);
   Result<std::vector<MessageItem>> Sent(size_t limit);
   // The message, opened; marks it read when it was unread (`mark_read`).

@@ -171,7 +171,6 @@ Status MsgSend(const Globals& g, const MsgSendOptions& o) {
 
 Status MsgInbox(const Globals& g, bool unread_only, size_t limit) {
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
-  NCEN_RETURN_IF_ERROR(box->messages->CatchUp().status());
   NCEN_ASSIGN_OR_RETURN(auto items, box->messages->Inbox(unread_only, limit));
   PrintList(g, items, false);
   return Status::Ok();
@@ -179,7 +178,6 @@ Status MsgInbox(const Globals& g, bool unread_only, size_t limit) {
 
 Status MsgSent(const Globals& g, size_t limit) {
   NCEN_ASSIGN_OR_RETURN(auto box, OpenMailbox(g));
-  NCEN_RETURN_IF_ERROR(box->messages->CatchUp().status());
   NCEN_ASSIGN_OR_RETURN(auto items, box->messages->Sent(limit));
   PrintList(g, items, true);
   return Status::Ok();
