@@ -10,6 +10,15 @@ export const kRepo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export const kChromium = process.env.CHROMIUM || '/usr/bin/chromium';
 export const kWaitMs = 15000;
 
+// The command line every browser test takes: NCEN_NODE NCENCTL
+// [--screenshots DIR] (default docs/ui/).
+export function ParseArgs(argv = process.argv.slice(2)) {
+  const [node_binary, ncenctl] = argv;
+  const at = argv.indexOf('--screenshots');
+  const screenshots = at >= 0 ? path.resolve(argv[at + 1]) : path.join(kRepo, 'docs', 'ui');
+  return {node_binary, ncenctl, screenshots};
+}
+
 export function Check(condition, message) { if (!condition) throw new Error(message); }
 export async function Sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 

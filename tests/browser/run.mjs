@@ -12,7 +12,7 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {Check, Fill, kChromium, kRepo, kWaitMs, Run, Sleep, WaitPage} from './lib.mjs';
+import {Check, Fill, kChromium, kRepo, kWaitMs, ParseArgs, Run, Sleep, WaitPage} from './lib.mjs';
 
 const kPassword = 'browser test password';
 const kHostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
@@ -22,10 +22,7 @@ const kReference = 'BT-2026-0042';
 const kJpegBase64 = '/9j/4QC8RXhpZgAASUkqAAgAAAAGABIBAwABAAAAAQAAABoBBQABAAAAVgAAABsBBQABAAAAXgAAACgBAwABAAAAAgAAABMCAwABAAAAAQAAAGmHBAABAAAAZgAAAAAAAAA4YwAA6AMAADhjAADoAwAABgAAkAcABAAAADAyMTABkQcABAAAAAECAwAAoAcABAAAADAxMDABoAMAAQAAAP//AAACoAQAAQAAAEAAAAADoAQAAQAAADAAAAAAAAAA/9sAQwAIBgYHBgUIBwcHCQkICgwUDQwLCwwZEhMPFB0aHx4dGhwcICQuJyAiLCMcHCg3KSwwMTQ0NB8nOT04MjwuMzQy/8AACwgAMABAAQERAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAAgBAQAAPwD5/ooooooooooooooooooooooooooooooooooooooooooooooor//Z';
 const kTotalMs = 180000;
 
-const args = process.argv.slice(2);
-const [node_binary, ncenctl] = args;
-let screenshots = path.join(kRepo, 'docs', 'ui');
-if (args.indexOf('--screenshots') >= 0) screenshots = path.resolve(args[args.indexOf('--screenshots') + 1]);
+const {node_binary, ncenctl, screenshots} = ParseArgs();
 
 let node_process = null;
 let browser = null;
@@ -92,6 +89,24 @@ async function Shot(page, name, full_page = false) {
 }
 
 async function Text(page, selector) { return page.$eval(selector, (el) => el.textContent); }
+
+// Another user signed in, in a browser context of its own (its own cookie);
+// script errors and dialogs are collected in `errors`.
+async function SignInElsewhere(browser, base, name, errors) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport({width: 1366, height: 768});
+  page.setDefaultTimeout(kWaitMs);
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('dialog', async (dialog) => { errors.push(`dialog: ${dialog.message()}`); await dialog.dismiss(); });
+  await page.goto(`${base}/#/login`);
+  await WaitPage(page, 'login');
+  await page.type('#login-name', name);
+  await page.type('#login-password', kPassword);
+  await page.click('#login-submit');
+  await WaitPage(page, 'home');
+  return {context, page};
+}
 
 async function Main() {
   Check(node_binary && ncenctl, 'usage: node run.mjs NCEN_NODE NCENCTL [--screenshots DIR]');
@@ -390,19 +405,8 @@ async function Main() {
   step = 'an analyst: statistics, as a table and a chart';
   {
     const seizure_id = decodeURIComponent(seizure_url.split('#/record/')[1]);
-    const analyst_context = await browser.createBrowserContext();
-    const analyst = await analyst_context.newPage();
-    await analyst.setViewport({width: 1366, height: 768});
-    analyst.setDefaultTimeout(kWaitMs);
     const analyst_errors = [];
-    analyst.on('pageerror', (error) => analyst_errors.push(error.message));
-    analyst.on('dialog', async (dialog) => { dialogs.push(dialog.message()); await dialog.dismiss(); });
-    await analyst.goto(`${base}/#/login`);
-    await WaitPage(analyst, 'login');
-    await analyst.type('#login-name', 'omar');
-    await analyst.type('#login-password', kPassword);
-    await analyst.click('#login-submit');
-    await WaitPage(analyst, 'home');
+    const {context: analyst_context, page: analyst} = await SignInElsewhere(browser, base, 'omar', analyst_errors);
     Check(await analyst.$('#nav a[href="#/stats"]') !== null, 'the analyst\'s menu has no statistics');
     Check(await analyst.$('#nav a[href="#/status"]') === null, 'the analyst\'s menu offers the admins\' status page');
     await analyst.goto(`${base}/#/stats?by1=commodity`);
@@ -428,24 +432,14 @@ async function Main() {
     await analyst.waitForSelector('#release-done');
     await analyst.waitForSelector('#releases-table');
     Check((await Text(analyst, '#releases-table')).includes(seizure_id), 'the released seizure is not listed');
-    Check(analyst_errors.length === 0, `script errors: ${analyst_errors.join(' | ')}`);
+    Check(analyst_errors.length === 0, `script errors or dialogs: ${analyst_errors.join(' | ')}`);
     await analyst_context.close();
   }
 
   step = 'an admin: the node\'s status';
   {
-    const admin_context = await browser.createBrowserContext();
-    const admin = await admin_context.newPage();
-    await admin.setViewport({width: 1366, height: 768});
-    admin.setDefaultTimeout(kWaitMs);
     const admin_errors = [];
-    admin.on('pageerror', (error) => admin_errors.push(error.message));
-    await admin.goto(`${base}/#/login`);
-    await WaitPage(admin, 'login');
-    await admin.type('#login-name', 'nadia');
-    await admin.type('#login-password', kPassword);
-    await admin.click('#login-submit');
-    await WaitPage(admin, 'home');
+    const {context: admin_context, page: admin} = await SignInElsewhere(browser, base, 'nadia', admin_errors);
     await admin.click('#nav a[href="#/status"]');
     await WaitPage(admin, 'status');
     await admin.waitForSelector('#status-facts');
@@ -453,7 +447,7 @@ async function Main() {
     Check(await admin.$('#status-no-refused') !== null && await admin.$('#status-no-forks') !== null,
       'the status page does not say that nothing was refused or forked');
     await Shot(admin, 'status');
-    Check(admin_errors.length === 0, `script errors: ${admin_errors.join(' | ')}`);
+    Check(admin_errors.length === 0, `script errors or dialogs: ${admin_errors.join(' | ')}`);
     await admin_context.close();
   }
 

@@ -13,16 +13,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, Fill, kRepo, LaunchChromium, NewPage, Open, Poll, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Fill, LaunchChromium, NewPage, Open, ParseArgs, Poll, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'browser test password';
 const kReference = 'BT2-2026-0077';
 const kTotalMs = 240000;
 
-const args = process.argv.slice(2);
-const [node_binary, ncenctl] = args;
-let screenshots = path.join(kRepo, 'docs', 'ui');
-if (args.indexOf('--screenshots') >= 0) screenshots = path.resolve(args[args.indexOf('--screenshots') + 1]);
+const {node_binary, ncenctl, screenshots} = ParseArgs();
 
 let part = 'setup';
 let step = 'start';

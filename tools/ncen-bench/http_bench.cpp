@@ -24,6 +24,7 @@
 
 #include "base/rng.h"
 #include "node/http/accounts.h"
+#include "tools/common/http_exchange.h"
 #include "tools/common/seizure_gen.h"
 #include "tools/ncen-bench/sync_fixture.h"
 
@@ -155,27 +156,9 @@ std::string WaitForFile(const std::string& path) {
   std::exit(1);
 }
 
-// One request on a fresh connection (the login).
-std::string Exchange(const std::string& address, const std::string& text) {
-  asio::io_context io;
-  tcp::socket s(io);
-  auto colon = address.rfind(':');
-  s.connect({asio::ip::make_address(address.substr(0, colon)), static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))});
-  asio::write(s, asio::buffer(text));
-  std::string out;
-  boost::system::error_code ec;
-  char buf[4096];
-  for (;;) {
-    size_t n = s.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    out.append(buf, n);
-  }
-  return out;
-}
-
 std::string LogIn(const std::string& http) {
   std::string body = R"({"name":"bench","password":"bench password"})";
-  std::string r = Exchange(http, "POST /api/login HTTP/1.1\r\nHost: " + http +
+  std::string r = tools::HttpExchange(http, "POST /api/login HTTP/1.1\r\nHost: " + http +
                                      "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                                      std::to_string(body.size()) + "\r\n\r\n" + body);
   auto at = r.find("ncen_session=");

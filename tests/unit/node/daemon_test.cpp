@@ -24,6 +24,7 @@
 #include "storage/record_json.h"
 #include "node/node_dir.h"
 #include "tests/support/store_fixture.h"
+#include "tools/common/http_exchange.h"
 
 namespace ncen::node {
 namespace {
@@ -199,25 +200,7 @@ TEST_CASE("a session that throws loses its connection and the daemon serves the 
   CHECK(opened->store->Stats()->entries == 50);
 }
 
-// One HTTP/1.1 exchange on a fresh connection (Connection: close).
-std::string HttpExchange(const std::string& address, const std::string& request) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  auto colon = address.rfind(':');
-  s.connect({asio::ip::make_address(address.substr(0, colon)),
-             static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))});
-  asio::write(s, asio::buffer(request));
-  std::string out;
-  boost::system::error_code ec;
-  char buf[4096];
-  for (;;) {
-    size_t n = s.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    out.append(buf, n);
-  }
-  return out;
-}
+using tools::HttpExchange;
 
 std::string Post(const std::string& address, const std::string& path, const std::string& body,
                  const std::string& headers = "") {
