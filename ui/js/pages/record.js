@@ -41,11 +41,11 @@ function RecordLink(id, type) {
 function Table(key, items) {
   const columns = [];
   for (const item of items) for (const column of Object.keys(item)) if (!columns.includes(column)) columns.push(column);
-  return h('table', {class: 'grid', id: `field-${key}`},
+  return h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: `field-${key}`},
     h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, '#'), columns.map((c) => h('th', {scope: 'col'}, Label(c))))),
     h('tbody', {}, items.map((item, index) => h('tr', {},
       h('td', {class: 'num'}, String(index + 1)),
-      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c])))))));
+      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c]))))))));
 }
 
 function Value(key, value) {
@@ -92,7 +92,8 @@ export function Versions(versions) {
     return h('tr', {class: differs ? 'differs' : ''}, h('th', {scope: 'row'}, Label(key)),
       versions.map((version) => h('td', {}, Text(key, version[key]))));
   });
-  return h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows));
+  return h('div', {class: 'table-wrap'},
+    h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows)));
 }
 
 // The seizures that link a suspect or company (GET …/seizures; the node
