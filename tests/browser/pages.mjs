@@ -12,6 +12,8 @@
 //     node has GET /api/records/{id}/history; else the page says so);
 //   - the status page lists the network's members (GET /api/members, or
 //     the page says the node does not list them);
+//   - the hub's analyst releases the seizure and withdraws the report on
+//     the releases page, which asks first (Cancel keeps it);
 //   - the users page adds an officer, who signs in; disabling them ends
 //     their session (their next page is the sign-in);
 //   - the account page changes the admin's password; the old one is
@@ -99,12 +101,46 @@ async function Setup() {
   }
   for (const node of [hub, post]) node.Ctl('join', file);
   Run(ncenctl, ['--data', post.dir, 'user', 'add', 'adil', '--role', 'admin'], `${kPassword}\n`);
+  Run(ncenctl, ['--data', hub.dir, 'user', 'add', 'hana', '--role', 'analyst'], `${kPassword}\n`);
   hub.Ctl('peers', 'add', '--name', 'post', '--id', post.id);
   hub.Ctl('msg', 'send', '--to', 'post', '--subject', kSubject, '--priority', 'urgent', '--body', 'Stop it.');
   await hub.Start();
   post.Ctl('peers', 'add', '--name', 'hub', '--id', hub.id, '--address', hub.peer_address);
   await post.Start();
   return {hub, post};
+}
+
+// The hub's analyst releases the post's seizure, then withdraws the report
+// on the releases page: the first press only asks, Cancel keeps it, the
+// confirmation withdraws it.
+async function Withdraw(page, hub, id) {
+  step = 'the seizure reaches the hub and is released';
+  await Open(page, hub, '#/releases', 'releases');
+  await Poll(page, `/api/records/${id}`, (a) => a.status === 200, 'the seizure on the hub');
+  const released = await ApiCall(page, 'POST', '/api/releases', {seizures: [id], to: 'regional'});
+  Check(released.status === 200 && released.body[0].written, `the release answered ${released.status}: ${JSON.stringify(released.body)}`);
+  await Open(page, hub, '#/releases', 'releases');
+  const row = '#releases-table tbody tr';
+  Check((await Text(page, row)).includes('released'), `the report is not listed as released: ${await Text(page, row)}`);
+
+  step = 'withdrawing asks first';
+  await page.click(`${row} .withdraw-start`);
+  await page.waitForSelector(`${row} .withdraw-confirm`);
+  Check(await page.evaluate(() => document.activeElement.classList.contains('withdraw-confirm')), 'the confirmation does not take the focus');
+  Check((await ApiGet(page, '/api/releases')).body[0].state === 'released', 'asking withdrew the report already');
+  await page.click(`${row} .withdraw-cancel`);
+  await page.waitForSelector(`${row} .withdraw-start`);
+  Check((await ApiGet(page, '/api/releases')).body[0].state === 'released', 'Cancel withdrew the report');
+
+  step = 'the confirmed withdrawal';
+  await page.click(`${row} .withdraw-start`);
+  await page.waitForSelector(`${row} .withdraw-confirm`);
+  await Shot(page, screenshots, 'release-withdraw');
+  await page.click(`${row} .withdraw-confirm`);
+  await page.waitForFunction(() => document.getElementById('releases-message').textContent !== '', {timeout: kWaitMs});
+  Check((await Text(page, row)).includes('withdrawn'), `the report is not listed as withdrawn: ${await Text(page, row)}`);
+  Check(!(await page.$(`${row} .withdraw-start`)), 'a withdrawn report is still offered for withdrawal');
+  Check((await ApiGet(page, '/api/releases')).body[0].state === 'withdrawn', 'the node does not list the report as withdrawn');
 }
 
 // Home: the urgent message listed, a seizure of today, the progress bar.
@@ -332,17 +368,19 @@ async function Keyboard(page, post) {
 async function Main() {
   const started = Date.now();
   step = 'make the network, the nodes and the accounts';
-  const {post} = await Setup();
+  const {hub, post} = await Setup();
   const admin_node = {get base() { return post.base; }, user: 'adil', password: kPassword};
   browser = await LaunchChromium();
   const problems = [];
   const admin = await NewPage(browser, problems, 'admin');
   const officer = await NewPage(browser, problems, 'officer');
+  const analyst = await NewPage(browser, problems, 'analyst');
   step = 'sign in as the admin';
   await Open(admin, admin_node, '#/home', 'home');
 
   const id = await Home(admin, admin_node);
   await History(admin, admin_node, id);
+  await Withdraw(analyst, {get base() { return hub.base; }, user: 'hana', password: kPassword}, id);
   await Members(admin);
   await Layout(admin, id);
   await Keyboard(admin, admin_node);
