@@ -155,8 +155,9 @@ async function History(id) {
     history = await Get(`/api/records/${encodeURIComponent(id)}/history`);
   } catch (error) {
     // A node older than the history route answers 404 for the path.
-    const text = error instanceof ApiError && error.status === 404 ? t('record.history_unavailable') : error.message;
-    section.append(h('p', {class: error.status === 404 ? 'hint' : 'error', id: 'history-unavailable'}, text));
+    const no_route = error instanceof ApiError && error.status === 404 && /^no such API path/.test(error.message);
+    section.append(h('p', {class: no_route ? 'hint' : 'error', id: no_route ? 'history-unavailable' : 'history-error'},
+      no_route ? t('record.history_unavailable') : error.message));
     return section;
   }
   const entries = history.entries || [];

@@ -24,8 +24,10 @@ async function Members() {
   try {
     answer = await Get('/api/members');
   } catch (error) {
-    const text = error instanceof ApiError && error.status === 404 ? t('status.members_unavailable') : error.message;
-    section.append(h('p', {class: error.status === 404 ? 'hint' : 'error', id: 'members-unavailable'}, text));
+    // A node older than the members route answers 404 for the path.
+    const no_route = error instanceof ApiError && error.status === 404 && /^no such API path/.test(error.message);
+    section.append(h('p', {class: no_route ? 'hint' : 'error', id: no_route ? 'members-unavailable' : 'members-error'},
+      no_route ? t('status.members_unavailable') : error.message));
     return section;
   }
   if (!answer.network_id) {
