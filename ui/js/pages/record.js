@@ -173,7 +173,9 @@ async function History(id) {
       // The office named by the officer's entry, else the author node.
       const office = (by && by.node) || entry.author_name || String(entry.author || '').slice(0, 16);
       return h('tr', {class: entry.current ? 'current' : ''},
-        h('td', {}, by && by.name ? by.name : t('record.history_unknown_officer'),
+        h('td', {}, by && by.name ? by.name
+          : t(entry.payload_held === false ? 'record.history_not_held'
+            : entry.op === 'delete' || entry.op === 'purge' ? 'record.history_delete' : 'record.history_unknown_officer'),
           by && by.via ? h('small', {class: 'hint'}, ` (${t('record.history_via', {via: by.via})})`) : null),
         h('td', {}, HistoryWhen(entry.time)),
         h('td', {title: entry.author}, office, office !== entry.author_name && entry.author_name
