@@ -127,7 +127,7 @@ export async function Open(page, node, hash, page_name) {
   await page.goto('about:blank');
   await page.goto(`${node.base}/${hash}`);
   await page.waitForFunction(() => ['login', 'home', 'record', 'conflicts', 'edit', 'new', 'search', 'messages', 'compose',
-    'releases', 'stats', 'status']
+    'releases', 'stats', 'status', 'account', 'users']
     .includes(document.body.dataset.page), {timeout: kWaitMs});
   if (await page.evaluate(() => document.body.dataset.page) === 'login') {
     await page.type('#login-name', node.user);

@@ -317,6 +317,10 @@ async function Main() {
       request.respond({status: 200, contentType: 'application/json', body: JSON.stringify(fake)});
     } else if (request.url().endsWith(`/api/records/${fake_id}/photos`)) {
       request.respond({status: 200, contentType: 'application/json', body: '[]'});
+    } else if (request.url().endsWith(`/api/records/${fake_id}/history`)) {
+      request.respond({status: 200, contentType: 'application/json', body: JSON.stringify({id: fake_id, type: 'seizure',
+        entries: fake.versions.map((v) => ({author: v.author, author_name: v.author.slice(0, 16), seq: v.seq, time: v.timestamp,
+          op: v.op, entered_by: null, current: true})), truncated: false})});
     } else {
       request.continue();
     }
