@@ -152,10 +152,19 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
   // The walk reads at most this many entries: a hostile context could name
   // many dots that are not entries of this record.
   const size_t reads_max = 2 * limit + 64;
+  // And remembers at most this many dots: a context may hold 1,024.
+  const size_t dots_max = 8 * reads_max;
   std::set<storage::Dot> seen;
   std::vector<storage::Dot> todo;
+  bool dropped = false;
   auto visit = [&](const storage::Dot& d) {
-    if (d.seq != 0 && seen.insert(d).second) todo.push_back(d);
+    if (d.seq == 0 || seen.count(d)) return;
+    if (seen.size() == dots_max) {
+      dropped = true;
+      return;
+    }
+    seen.insert(d);
+    todo.push_back(d);
   };
   for (const auto& v : state.versions) visit(v.dot);
   for (const auto& d : state.seen.dots) visit(d);
@@ -194,6 +203,7 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
     contexts.push_back(h.context);
     for (const auto& d : h.context.dots) visit(d);
   }
+  if (dropped) out.truncated = true;
   // Newest first in causal order: an entry comes after every entry its
   // context covers, whatever the authors' clocks say; among entries neither
   // saw, the earlier clock first. (A cycle, which only forged contexts can

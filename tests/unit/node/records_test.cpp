@@ -223,6 +223,8 @@ TEST_CASE("history: every entry of a record, newest first, found through the con
   CHECK(h.items.size() == 6);
   for (const auto& item : h.items) CHECK(item.dot != (storage::Dot{a.identity.public_key(), 2}));
 
+  // A context can only name entries the node holds (the store refuses
+  // others), so a dot the walk follows is always one read.
   CHECK(as_amina.HistoryOf(testing::FixedRecordId(0x55), 50).status().code() == StatusCode::kNotFound);
 }
 
