@@ -7,10 +7,12 @@
 // are links to downloads, never shown inline.
 import {ApiError, Call, Get, Query} from '../api.js';
 import {Go} from '../app.js';
+import {kCountries} from '../codes.js';
 import {h} from '../dom.js';
 import {t} from '../i18n.js';
 
 const kPriorities = ['normal', 'urgent', 'alert'];
+const kToKinds = ['nodes', 'country', 'region', 'all'];
 
 function When(iso) {
   const date = new Date(iso);
@@ -99,6 +101,9 @@ async function RenderCompose(view, params) {
   const field = (name, control, hint) => h('div', {class: `field ${control.tagName === 'TEXTAREA' ? 'field-textarea' : ''}`},
     h('label', {for: `compose-${name}`}, t(`messages.field.${name}`)), control,
     hint ? h('p', {class: 'hint', id: `compose-${name}-hint`}, hint) : null);
+  // Whom to: offices by name, or (in a network) a country, a region or all.
+  const to_kind = h('select', {id: 'compose-to_kind', name: 'to_kind'},
+    kToKinds.map((kind) => h('option', {value: kind}, t(`messages.to_kind.${kind}`))));
   const to = h('input', {id: 'compose-to', name: 'to', type: 'text', list: 'peer-names', required: true,
     'aria-describedby': 'compose-to-hint', value: original ? original.from : params.get('to') || ''});
   const subject = h('input', {id: 'compose-subject', name: 'subject', type: 'text', required: true, maxlength: 500,
@@ -113,11 +118,21 @@ async function RenderCompose(view, params) {
   const form = h('form', {id: 'compose-form', novalidate: true},
     h('datalist', {id: 'peer-names'}, peers.map((name) => h('option', {value: name}))),
     h('div', {class: 'fields'},
-      field('to', to, t('messages.to_hint')), field('subject', subject), field('priority', priority),
+      field('to_kind', to_kind), field('to', to, t('messages.to_hint')), field('subject', subject), field('priority', priority),
       field('body', body), field('links', links, t('messages.links_hint')), field('attachments', files)),
     h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'compose-send'}, t('messages.send')), status));
   view.append(form);
   if (original) view.append(h('section', {id: 'replying-to'}, h('h2', {}, t('messages.replying_to')), Message(original, false)));
+
+  const to_hint = form.querySelector('#compose-to-hint');
+  to_kind.addEventListener('change', () => {
+    const kind = to_kind.value;
+    to.disabled = kind === 'all';
+    to.required = kind !== 'all';
+    to.setAttribute('list', kind === 'country' ? 'country-codes' : 'peer-names');
+    to_hint.textContent = t(kind === 'nodes' ? 'messages.to_hint' : `messages.to_hint_${kind}`);
+  });
+  form.append(h('datalist', {id: 'country-codes'}, kCountries.map((code) => h('option', {value: code}))));
 
   const controls = {to, subject, priority, body, links, attachments: files};
   form.addEventListener('submit', async (event) => {
@@ -125,7 +140,9 @@ async function RenderCompose(view, params) {
     for (const old of form.querySelectorAll('.field-error')) old.remove();
     for (const old of form.querySelectorAll('[aria-invalid]')) old.removeAttribute('aria-invalid');
     status.textContent = '';
-    const message = {to: {nodes: List(to.value)}, subject: subject.value, body: body.value, priority: priority.value};
+    const kind = to_kind.value;
+    const address = kind === 'nodes' ? {nodes: List(to.value)} : kind === 'all' ? {all: true} : {[kind]: to.value.trim()};
+    const message = {to: address, subject: subject.value, body: body.value, priority: priority.value};
     if (List(links.value).length) message.links = List(links.value);
     if (original) message.reply_to = original.id;
     const button = form.querySelector('#compose-send');

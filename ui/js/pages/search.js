@@ -61,6 +61,7 @@ export async function Render(view, {params}) {
   controls.q.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
+      if (!results.isConnected) return;  // the page was left or drawn again
       const values = {};
       for (const name of kFilters) values[name] = controls[name].value;
       if (values.q.trim().length < 2 && !kFilters.some((name) => name !== 'q' && name !== 'limit' && values[name])) return;
@@ -76,21 +77,25 @@ export async function Render(view, {params}) {
 }
 
 const kTypingPauseMs = 80;
-let shown = 0;  // the newest search asked for: an older answer arriving late is dropped
 
+// The answers are shown in `results` only for the newest search asked for
+// there: an older answer arriving late is dropped (the count lives on the
+// element, so a page drawn again starts its own).
 async function Show(results, query) {
-  const mine = ++shown;
+  const mine = (results.ncenAsked || 0) + 1;
+  results.ncenAsked = mine;
+  const current = () => results.ncenAsked === mine && results.isConnected;
   let answer;
   const started = performance.now();
   try {
     answer = await Call('GET', `/api/search${Query(query)}`);
   } catch (error) {
-    if (mine !== shown) return;
+    if (!current()) return;
     const field = error instanceof ApiError && error.field ? ` (${error.field})` : '';
     replace(results, h('p', {class: 'error', role: 'alert'}, error.message + field));
     return;
   }
-  if (mine !== shown) return;
+  if (!current()) return;
   const rows = answer.data;
   const behind = answer.headers.get('X-Ncen-Index-Behind');
   replace(results, h('p', {class: 'count'}, t('search.count', {count: rows.length, ms: Math.round(performance.now() - started)})),
