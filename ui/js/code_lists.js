@@ -49,7 +49,8 @@ export async function CodeLists() {
   if (prepared && prepared.lang === lang && prepared.node === node) return prepared.lists;
   const country = Names('region', lang);
   const currency = Names('currency', lang);
-  const enumeration = (name) => MakeList(kEnums[name].map((code) => ({code, label: EnumLabel(name, code)})));
+  const enumeration = (name) => MakeList(kEnums[name].map((code) => ({code, label: EnumLabel(name, code)})),
+    {show_code: false});
   const subtypes = {};
   for (const category of kEnums.GoodsCategory) {
     const theirs = node.subtypes && Array.isArray(node.subtypes[category]) ? node.subtypes[category] : [];

@@ -25,12 +25,16 @@ export function Fold(text) {
   return String(text).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-// A code list ready for filtering: `entries` are {code, label}.
-export function MakeList(entries) {
-  const list = {entries, folded: new Array(entries.length), by_code: new Map()};
+// A code list ready for filtering: `entries` are {code, label}. With
+// `show_code` false (enumerations, whose codes are identifiers such as
+// nii_xray) the box and the list show the label alone; the code still
+// matches when typed.
+export function MakeList(entries, {show_code = true} = {}) {
+  const list = {entries, show_code, folded: new Array(entries.length), by_code: new Map(), by_label: new Map()};
   entries.forEach((entry, i) => {
     list.folded[i] = Fold(entry.label ? `${entry.code}\u0001${entry.label}` : entry.code);
     list.by_code.set(Fold(entry.code), entry);
+    if (entry.label && !list.by_label.has(Fold(entry.label))) list.by_label.set(Fold(entry.label), entry);
   });
   return list;
 }
@@ -52,9 +56,6 @@ export function Filter(list, query, limit = kShown) {
   return {shown: first.concat(rest).slice(0, limit), total};
 }
 
-function Display(entry) {
-  return entry.label && entry.label !== entry.code ? `${entry.code} — ${entry.label}` : entry.code;
-}
 
 let picker_count = 0;
 
@@ -89,6 +90,12 @@ export function Picker(options) {
     return (code && list.by_code.get(Fold(code))) || null;
   }
 
+  // What the box shows for `entry`: "CODE — label", the label, or the code.
+  function Display(entry) {
+    if (!entry.label || entry.label === entry.code) return entry.code;
+    return list.show_code ? `${entry.code} — ${entry.label}` : entry.label;
+  }
+
   function ShowValue() {
     const entry = Entry(value);
     input.value = entry ? Display(entry) : value;
@@ -116,8 +123,8 @@ export function Picker(options) {
     shown = matches;
     replace(listbox, matches.map((entry, i) => h('li', {id: `${id}-opt-${i}`, role: 'option', class: 'picker-option',
       'data-code': entry.code, onmousedown: (event) => event.preventDefault(), onclick: () => Pick(entry.code)},
-    h('span', {class: 'picker-code'}, entry.code), entry.label && entry.label !== entry.code
-      ? h('span', {class: 'picker-label'}, entry.label) : null)));
+    list.show_code || !entry.label ? h('span', {class: 'picker-code'}, entry.code) : null,
+    entry.label && entry.label !== entry.code ? h('span', {class: 'picker-label'}, entry.label) : null)));
     more.textContent = total > matches.length ? t('picker.more', {count: total - matches.length})
       : total === 0 ? t('picker.none') : '';
     active = -1;
@@ -164,7 +171,7 @@ export function Picker(options) {
     if (text === Display(Entry(value) || {code: value})) return;
     if (text === '') { Set(''); return; }
     const typed = text.split(' — ')[0].trim();
-    const entry = Entry(typed);
+    const entry = Entry(typed) || list.by_label.get(Fold(text));
     if (entry) { Set(entry.code); return; }
     const code = options.upper ? typed.toUpperCase() : typed;
     if (options.free && (!options.pattern || options.pattern.test(code))) {

@@ -475,9 +475,11 @@ export async function Render(view) {
     Go('#/new/seizure');
   });
 
-  view.append(h('h1', {}, t('form.title')), h('p', {class: 'hint'}, t('form.intro')),
-    lists.problems.length ? h('ul', {class: 'warn', id: 'code-list-problems'},
-      lists.problems.map((problem) => h('li', {}, t('form.code_list_problem', {problem})))) : null,
-    form);
+  view.append(h('h1', {}, t('form.title')), h('p', {class: 'hint'}, t('form.intro')));
+  if (lists.problems.length) {
+    view.append(h('ul', {class: 'warn', id: 'code-list-problems'},
+      lists.problems.map((problem) => h('li', {}, t('form.code_list_problem', {problem})))));
+  }
+  view.append(form);
   if (state.saved_id) summary.append(h('p', {class: 'warn'}, t('form.partly_saved', {id: state.saved_id})));
 }
