@@ -275,9 +275,24 @@ async function Main() {
   await page.keyboard.type(kCaption);
   await Shot(page, screenshots, 'entry-form', true);
 
-  step = 'save';
+  step = 'a photo the node refuses does not lose the seizure';
+  const broken_file = path.join(data_dir, 'broken.png');
+  fs.writeFileSync(broken_file, 'not an image at all');
+  await chooser.uploadFile(broken_file);
+  await page.waitForFunction(() => document.querySelectorAll('#photo-list .photo-item').length === 2);
+  await page.click('#save');
+  await page.waitForFunction(() => document.querySelector('#photo-list .photo-status.error'));
+  const statuses = await page.$$eval('#photo-list .photo-status', (els) => els.map((el) => el.textContent));
+  Check(statuses[0] === 'Uploaded.' && /^Not uploaded: /.test(statuses[1]), `photo states: ${JSON.stringify(statuses)}`);
+  const saved_id = await page.evaluate(() => JSON.parse(localStorage.getItem('ncen.draft.seizure')).saved_id);
+  Check(saved_id, 'the draft does not remember the saved seizure');
+  Check(await page.$('#saved-record-link'), 'no link to the saved record');
+  await Shot(page, screenshots, 'entry-photo-refused', true);
+  step = 'save again without the refused photo';
+  await page.click('#photo-remove-1');
   await page.click('#save');
   await WaitPage(page, 'record');
+  Check(page.url().endsWith(saved_id), `saving again made another record: ${page.url()}`);
   Check(await page.evaluate(() => localStorage.getItem('ncen.draft.seizure') === null), 'the draft was not cleared');
   step = 'record page: office, linked suspect, photo';
   await page.waitForSelector('#field-office');
@@ -292,6 +307,7 @@ async function Main() {
     return img && img.complete && img.naturalWidth > 0;
   });
   Check(await page.$eval('#photos figcaption', (el) => el.textContent) === kCaption, 'the photo\'s caption is not its text');
+  Check((await page.$$('#photos img')).length === 1, 'the record does not have exactly the one photo');
   const record = await ApiGet(page, `/api/records/${page.url().split('/').pop()}`);
   Check(record.body.goods[1].hs_code === '240220' && record.body.goods[1].value.currency === 'EUR' &&
     record.body.concealment_method === 'vehicle_natural_void', `the record holds ${JSON.stringify(record.body).slice(0, 400)}`);
