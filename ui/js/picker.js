@@ -129,6 +129,10 @@ export function Picker(options) {
       : total === 0 ? t('picker.none') : '';
     active = -1;
     input.removeAttribute('aria-activedescendant');
+    // A popup wider than the room after the box opens toward its start instead.
+    popup.classList.remove('picker-popup-end');
+    const box = popup.getBoundingClientRect();
+    if (box.right > document.documentElement.clientWidth || box.left < 0) popup.classList.add('picker-popup-end');
   }
 
   function Open() {
