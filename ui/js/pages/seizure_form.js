@@ -421,6 +421,7 @@ export async function Render(view) {
         try {
           const created = await Post('/api/records', SeizurePayload(state));
           state.saved_id = created.id;
+          state.saved_links = state.linked.map((party) => party.id);
           SaveDraftNow();
         } catch (error) {
           if (error instanceof ApiError && error.status === 400) {
@@ -429,6 +430,13 @@ export async function Render(view) {
           }
           throw error;
         }
+      }
+      // Parties linked after the seizure was saved (a photo had failed).
+      for (const party of state.linked) {
+        if ((state.saved_links || []).includes(party.id)) continue;
+        await Post(`/api/records/${state.saved_id}/links`, {[party.type]: party.id});
+        state.saved_links = [...(state.saved_links || []), party.id];
+        SaveDraftNow();
       }
       if (suspect) {
         if (!state.saved_suspect) {
