@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "crypto/identity.h"
+#include "node/network.h"
 #include "node/records.h"
 #include "storage/message_format.h"
 #include "storage/record_json.h"
@@ -102,6 +103,72 @@ json ForkJson(const storage::ForkReport& f) {
           {"detected", IsoTime(f.detected_ms)},
           {"source", f.source},
           {"evidence", evidence}};
+}
+
+namespace {
+
+std::string MemberName(const storage::Membership& m, const crypto::PublicKey& key) {
+  const storage::Member* member = m.Find(key);
+  if (!member) return crypto::Fingerprint(key);
+  return member->root ? "root" : member->cert.name;
+}
+
+}  // namespace
+
+json HistoryJson(const storage::RecordId& id, storage::RecordType type, const History& history,
+                 const storage::Membership* membership, const crypto::PublicKey& self, const std::string& self_name) {
+  json entries = json::array();
+  for (const auto& item : history.items) {
+    const auto& author = item.dot.author;
+    std::string name = author == self ? self_name
+                       : membership   ? MemberName(*membership, author)
+                                      : crypto::Fingerprint(author);
+    entries.push_back({{"author", crypto::NodeIdHex(author)},
+                       {"author_name", name},
+                       {"seq", item.dot.seq},
+                       {"time", IsoTime(item.timestamp_ms)},
+                       {"op", storage::OpName(item.op)},
+                       {"entered_by", item.entered_by},
+                       {"current", item.current},
+                       {"payload_held", item.payload_held}});
+  }
+  return {{"id", storage::FormatRecordId(id)},
+          {"type", storage::RecordTypeName(type)},
+          {"entries", entries},
+          {"truncated", history.truncated}};
+}
+
+json MembersJson(const storage::Membership* m, const crypto::PublicKey& self) {
+  json out = json::array();
+  if (!m) return {{"network_id", nullptr}, {"members", out}};
+  using storage::Scope;
+  const Scope scopes[] = {Scope::kNational, Scope::kRegional, Scope::kGlobal, Scope::kNetwork};
+  for (const auto& [key, member] : m->members()) {
+    json cut = nullptr;
+    if (member.revoked) {
+      cut = json::object();
+      for (Scope s : scopes) cut[storage::ScopeName(s)] = member.CutoffOf(s);
+    }
+    json exchange = json::object();
+    for (Scope s : scopes) exchange[storage::ScopeName(s)] = key != self && m->MayExchange(self, key, s);
+    json served = json::array();
+    for (const auto& c : member.cert.countries) served.push_back(c);
+    out.push_back({{"id", crypto::NodeIdHex(key)},
+                   {"fingerprint", crypto::Fingerprint(key)},
+                   {"name", member.root ? "root" : member.cert.name},
+                   {"role", member.root ? "root" : storage::MemberKindName(member.cert.kind)},
+                   {"country", member.root ? json(nullptr) : TextOrNull(member.cert.country)},
+                   {"countries", served},
+                   {"certified_by", member.root ? json(nullptr) : json(crypto::NodeIdHex(member.issuer))},
+                   {"certified_by_name", member.root ? json(nullptr) : json(MemberName(*m, member.issuer))},
+                   {"revoked", cut},
+                   {"predecessor",
+                    member.cert.predecessor ? json(crypto::NodeIdHex(*member.cert.predecessor)) : json(nullptr)},
+                   {"successor", member.successor ? json(crypto::NodeIdHex(*member.successor)) : json(nullptr)},
+                   {"self", key == self},
+                   {"exchange", exchange}});
+  }
+  return {{"network_id", NetworkIdHex(m->root())}, {"members", out}};
 }
 
 json ScopesJson(const std::vector<storage::Scope>& scopes) {

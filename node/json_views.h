@@ -16,10 +16,12 @@
 #include "node/config.h"
 #include "node/messages.h"
 #include "node/photos.h"
+#include "node/records.h"
 #include "node/releases.h"
 #include "node/stats.h"
 #include "node/status_report.h"
 #include "storage/entry.h"
+#include "storage/membership.h"
 #include "storage/store.h"
 
 namespace ncen::node {
@@ -50,6 +52,16 @@ json SignedHeaderJson(const storage::SignedHeader& h);
 // A fork report, as `forks --json` and `status --json` show it; `evidence`
 // is null for a report kept from a format-1 store.
 json ForkJson(const storage::ForkReport& f);
+
+// `ncenctl history --json` and GET /api/records/{id}/history: the record's
+// entries newest first, each author named as the network knows it (the
+// member's name; this node's own name; else its fingerprint).
+json HistoryJson(const storage::RecordId& id, storage::RecordType type, const History& history,
+                 const storage::Membership* membership, const crypto::PublicKey& self, const std::string& self_name);
+
+// `ncenctl members --json` and GET /api/members: the network as this node
+// knows it; {"network_id": null, "members": []} for a node in no network.
+json MembersJson(const storage::Membership* membership, const crypto::PublicKey& self);
 
 json ScopesJson(const std::vector<storage::Scope>& scopes);
 json PeerConfigJson(const PeerConfig& p);

@@ -1,6 +1,8 @@
 #include "node/records.h"
 
 #include <algorithm>
+#include <queue>
+#include <set>
 
 #include "base/text.h"
 #include "storage/codes.h"
@@ -140,6 +142,113 @@ Result<std::vector<storage::ListItem>> Records::LinkedSeizures(const RecordId& r
   }
   NCEN_RETURN_IF_ERROR(Log("view", storage::RecordTypeName(view.state.type), {storage::FormatRecordId(record)},
                            json{{"linked_seizures", true}}));
+  return out;
+}
+
+Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(RecordView view, store_.GetRecord(id));
+  NCEN_RETURN_IF_ERROR(QuarantineStatus(id, view.state));
+  const storage::RecordState& state = view.state;
+  // The walk reads at most this many entries: a hostile context could name
+  // many dots that are not entries of this record.
+  const size_t reads_max = 2 * limit + 64;
+  std::set<storage::Dot> seen;
+  std::vector<storage::Dot> todo;
+  auto visit = [&](const storage::Dot& d) {
+    if (d.seq != 0 && seen.insert(d).second) todo.push_back(d);
+  };
+  for (const auto& v : state.versions) visit(v.dot);
+  for (const auto& d : state.seen.dots) visit(d);
+  History out;
+  std::vector<storage::VersionVector> contexts;  // parallel to out.items
+  size_t reads = 0;
+  while (!todo.empty()) {
+    if (reads == reads_max) {
+      out.truncated = true;
+      break;
+    }
+    storage::Dot dot = todo.back();
+    todo.pop_back();
+    ++reads;
+    auto entry = store_.GetEntry(storage::FeedId{dot.author, state.scope}, dot.seq);
+    if (!entry.ok()) {
+      if (entry.status().code() == StatusCode::kNotFound) continue;
+      return entry.status();
+    }
+    const storage::EntryHeader& h = entry->header;
+    if (h.record_id != id) continue;  // not an entry of this record
+    HistoryItem item;
+    item.dot = dot;
+    item.timestamp_ms = h.timestamp_ms;
+    item.op = h.op;
+    item.current = std::any_of(state.versions.begin(), state.versions.end(),
+                               [&](const storage::Version& v) { return v.dot == dot; });
+    item.payload_held = entry->has_payload;
+    item.entered_by = nullptr;
+    bool has_body = h.op == Op::kPut || h.op == Op::kResolve;
+    if (entry->has_payload && has_body && h.record_type != RecordType::kMessage) {
+      auto body = storage::RecordToJson(h.record_type, entry->payload);
+      if (body.ok() && body->contains("entered_by")) item.entered_by = (*body)["entered_by"];
+    }
+    out.items.push_back(std::move(item));
+    contexts.push_back(h.context);
+    for (const auto& d : h.context.dots) visit(d);
+  }
+  // Newest first in causal order: an entry comes after every entry its
+  // context covers, whatever the authors' clocks say; among entries neither
+  // saw, the earlier clock first. (A cycle, which only forged contexts can
+  // make, is broken at the earliest clock.)
+  const size_t n = out.items.size();
+  std::vector<std::vector<size_t>> after(n);  // after[j]: the entries that saw j
+  std::vector<size_t> waiting(n, 0);           // how many entries i saw that are not placed yet
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      if (i != j && contexts[i].Covers(out.items[j].dot)) {
+        after[j].push_back(i);
+        ++waiting[i];
+      }
+    }
+  }
+  auto earlier = [&](size_t a, size_t b) {
+    const auto &x = out.items[a], &y = out.items[b];
+    return x.timestamp_ms != y.timestamp_ms ? x.timestamp_ms < y.timestamp_ms : x.dot < y.dot;
+  };
+  auto later = [&](size_t a, size_t b) { return earlier(b, a); };  // a min-heap of `earlier`
+  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> ready(later);
+  for (size_t i = 0; i < n; ++i) {
+    if (waiting[i] == 0) ready.push(i);
+  }
+  std::vector<bool> placed(n, false);
+  std::vector<size_t> order;
+  while (order.size() < n) {
+    size_t pick = n;
+    while (!ready.empty() && placed[ready.top()]) ready.pop();
+    if (!ready.empty()) {
+      pick = ready.top();
+      ready.pop();
+    } else {  // a cycle
+      for (size_t i = 0; i < n; ++i) {
+        if (!placed[i] && (pick == n || earlier(i, pick))) pick = i;
+      }
+    }
+    placed[pick] = true;
+    order.push_back(pick);
+    for (size_t k : after[pick]) {
+      if (waiting[k] > 0 && --waiting[k] == 0 && !placed[k]) ready.push(k);
+    }
+  }
+  std::vector<HistoryItem> sorted;
+  sorted.reserve(n);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) sorted.push_back(std::move(out.items[*it]));
+  out.items = std::move(sorted);
+  if (out.items.size() > limit) {
+    out.items.resize(limit);
+    out.truncated = true;
+  }
+  if (Watched(state.type)) {
+    NCEN_RETURN_IF_ERROR(Log("view", storage::RecordTypeName(state.type), {storage::FormatRecordId(id)},
+                             json{{"history", true}}));
+  }
   return out;
 }
 

@@ -66,6 +66,21 @@ struct NewRecord {
   Bytes payload;
 };
 
+// One entry of a record's history (Records::History).
+struct HistoryItem {
+  storage::Dot dot;
+  int64_t timestamp_ms = 0;  // the author's clock
+  storage::Op op = storage::Op::kPut;
+  bool current = false;        // one of the record's versions now
+  bool payload_held = false;   // false: withheld or purged here (no entered_by)
+  nlohmann::ordered_json entered_by;  // {name, node, via} from the signed payload, or null
+};
+
+struct History {
+  std::vector<HistoryItem> items;  // newest first
+  bool truncated = false;          // more entries than the limit (or than the walk's bound)
+};
+
 // What a search asks; validated by Records::Search.
 struct SearchRequest {
   std::string text;
@@ -126,6 +141,17 @@ class Records {
   // kNotFound when the node holds no such record; kInvalidArgument when it
   // is not a suspect or company. Logged as a "view" of the record.
   Result<std::vector<storage::ListItem>> LinkedSeizures(const storage::RecordId& record);
+
+  // Every entry of the record this node holds, newest first, at most
+  // `limit`: who (the entry's author, and `entered_by` of its payload),
+  // when, and what (put, resolve, delete). Found by following the causal
+  // contexts back from the versions and what each author wrote last (an
+  // edit's context names the entries it saw: docs/design.md §4), so it costs
+  // one read per entry, whatever the size of the log. A dot that names no
+  // entry of this record (a hostile context) is skipped. kNotFound when
+  // absent; kFailedPrecondition when quarantined. Logged as a "view" for a
+  // suspect or company.
+  Result<History> HistoryOf(const storage::RecordId& id, size_t limit);
 
   const Actor& actor() const { return actor_; }
 

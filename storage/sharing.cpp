@@ -205,6 +205,12 @@ std::string ConcealmentDescription(std::string_view method) {
   return "";
 }
 
+std::vector<std::pair<std::string, std::vector<std::string>>> ListedSubtypes() {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& s : kSubtypes) out.emplace_back(s.category, std::vector<std::string>(s.subtypes.begin(), s.subtypes.end()));
+  return out;
+}
+
 bool IsListedSubtype(std::string_view category, std::string_view subtype) {
   for (const auto& s : kSubtypes) {
     if (category != s.category) continue;

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -60,6 +61,9 @@ std::string ConcealmentDescription(std::string_view method);
 // Whether `subtype` is in the commodity code list of `category` (JSON
 // enumerant names).
 bool IsListedSubtype(std::string_view category, std::string_view subtype);
+// The whole commodity code list: each category (JSON enumerant name) with its
+// subtypes, in the order of docs/sharing.md §3.
+std::vector<std::pair<std::string, std::vector<std::string>>> ListedSubtypes();
 
 // The national policy of a releasing node.
 struct ReleasePolicy {

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "crypto/identity.h"
+#include "node/code_lists.h"
 #include "node/config.h"
 #include "node/audit.h"
 #include "node/json_views.h"
@@ -290,6 +291,7 @@ class Api::Impl {
         options_(std::move(options)),
         clock_(options_.clock ? options_.clock : &system_clock_),
         users_(options_.data_dir),
+        codes_(options_.data_dir),
         sessions_(*clock_, options_.sessions),
         logins_(*clock_, options_.logins) {
     auto audit = AuditLog::Open(options_.data_dir);
@@ -316,6 +318,9 @@ class Api::Impl {
   HttpResponse DeleteRecord(Call& c);
   HttpResponse LinkRecord(Call& c);
   HttpResponse LinkedSeizures(Call& c);
+  HttpResponse RecordHistory(Call& c);
+  HttpResponse Codes(Call& c);
+  HttpResponse Members(Call& c);
   HttpResponse Search(Call& c);
   HttpResponse Conflicts(Call& c);
   HttpResponse Changes(Call& c);
@@ -360,6 +365,7 @@ class Api::Impl {
   SystemClock system_clock_;
   const Clock* clock_;
   UserDirectory users_;
+  CodeListCache codes_;  // DIR/code-lists/ (node/code_lists.h)
   SessionTable sessions_;
   LoginLimiter logins_;
   std::unique_ptr<AuditLog> audit_;  // DIR/audit.log; shared by the threads (Append is thread-safe)
@@ -413,6 +419,8 @@ const std::vector<Route>& RouteTable() {
     add("POST", "/api/records/{id}/resolve", Access::kOfficer, [](I& a, Call& c) { return a.UpdateRecord(c, true); });
     add("POST", "/api/records/{id}/links", Access::kOfficer, [](I& a, Call& c) { return a.LinkRecord(c); });
     add("GET", "/api/records/{id}/seizures", Access::kOfficer, [](I& a, Call& c) { return a.LinkedSeizures(c); });
+    add("GET", "/api/records/{id}/history", Access::kOfficer, [](I& a, Call& c) { return a.RecordHistory(c); });
+    add("GET", "/api/codes", Access::kOfficer, [](I& a, Call& c) { return a.Codes(c); });
     add("GET", "/api/search", Access::kOfficer, [](I& a, Call& c) { return a.Search(c); });
     add("GET", "/api/conflicts", Access::kOfficer, [](I& a, Call& c) { return a.Conflicts(c); });
     add("GET", "/api/changes", Access::kOfficer, [](I& a, Call& c) { return a.Changes(c); });
@@ -422,6 +430,7 @@ const std::vector<Route>& RouteTable() {
     add("POST", "/api/users/{name}/disable", Access::kAdmin, [](I& a, Call& c) { return a.DisableUser(c, true); });
     add("POST", "/api/users/{name}/enable", Access::kAdmin, [](I& a, Call& c) { return a.DisableUser(c, false); });
     add("GET", "/api/peers", Access::kAdmin, [](I& a, Call& c) { return a.Peers(c); });
+    add("GET", "/api/members", Access::kAdmin, [](I& a, Call& c) { return a.Members(c); });
     add("POST", "/api/records/{id}/photos", Access::kOfficer, [](I& a, Call& c) { return a.AddPhoto(c); }, true);
     r.back().info.body_limit = kPhotoBodyBytesMax;
     add("GET", "/api/records/{id}/photos", Access::kOfficer, [](I& a, Call& c) { return a.ListPhotos(c); });
@@ -784,6 +793,38 @@ HttpResponse Api::Impl::LinkedSeizures(Call& c) {
   return JsonResponse(200, ItemsJson(*items));
 }
 
+HttpResponse Api::Impl::RecordHistory(Call& c) {
+  RecordId id;
+  if (auto bad = IdParam(c.params[0], id)) return *bad;
+  size_t limit = 200;
+  if (auto bad = LimitParam(c.target, limit, 1000)) return *bad;
+  auto history = RecordsFor(*c.caller).HistoryOf(id, limit);
+  if (!history.ok()) return StatusResponse(history.status());
+  auto view = node_.store->GetRecord(id);
+  if (!view.ok()) return StatusResponse(view.status());
+  auto membership = node_.store->GetMembership();
+  if (!membership.ok()) return StatusResponse(membership.status());
+  return JsonResponse(200, HistoryJson(id, view->state.type, *history, membership->get(),
+                                       node_.identity.public_key(), node_.store->meta().name));
+}
+
+HttpResponse Api::Impl::Codes(Call&) {
+  json out = json::object();
+  json subtypes = json::object();
+  for (const auto& [category, list] : storage::ListedSubtypes()) subtypes[category] = list;
+  out["subtypes"] = subtypes;
+  json problems = json::array();
+  for (auto [kind, key] : {std::pair{CodeListKind::kOffices, "offices"}, std::pair{CodeListKind::kHsCodes, "hs_codes"}}) {
+    auto list = codes_.Get(kind);
+    json entries = json::array();
+    for (const auto& e : list->entries) entries.push_back({{"code", e.code}, {"label", e.label}});
+    out[key] = std::move(entries);
+    for (const auto& p : list->problems) problems.push_back(p);
+  }
+  out["problems"] = std::move(problems);
+  return JsonResponse(200, out);
+}
+
 HttpResponse Api::Impl::Search(Call& c) {
   SearchRequest r;
   const auto& q = c.target.query;
@@ -983,6 +1024,12 @@ HttpResponse Api::Impl::Peers(Call&) {
   json arr = json::array();
   for (const auto& p : config->peers) arr.push_back(PeerConfigJson(p));
   return JsonResponse(200, arr);
+}
+
+HttpResponse Api::Impl::Members(Call&) {
+  auto membership = node_.store->GetMembership();
+  if (!membership.ok()) return StatusResponse(membership.status());
+  return JsonResponse(200, MembersJson(membership->get(), node_.identity.public_key()));
 }
 
 // ---- Photos ----

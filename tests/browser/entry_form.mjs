@@ -108,13 +108,6 @@ async function Main() {
   browser = await LaunchChromium();
   const problems = [];
   const page = await NewPage(browser, problems, 'officer');
-  if (process.env.NCEN_FAKE_CODES) {  // DEVELOPMENT ONLY, until the binary has /api/codes
-    const offices = OfficesTsv().trim().split('\n').map((l) => { const [code, label] = l.split('\t'); return {code, label}; });
-    const hs_codes = kHsTsv.trim().split('\n').map((l) => { const [code, label] = l.split('\t'); return {code, label}; });
-    await page.setRequestInterception(true);
-    page.on('request', (r) => (r.url().endsWith('/api/codes') ? r.respond({status: 200, contentType: 'application/json',
-      body: JSON.stringify({subtypes: {}, offices, hs_codes, problems: []})}) : r.continue()));
-  }
 
   step = 'the node lists its offices';
   await Open(page, node, '#/home', 'home');

@@ -47,14 +47,15 @@ async function WaitFile(file, process, log) {
 // Start() the first time takes any free ports and keeps them, so that a
 // restart listens where its peer and the browser expect it.
 export class TestNode {
-  constructor({node_binary, ncenctl, dir, name, role, listen, user, password}) {
+  // With `existing`, `dir` already holds a node (no `ncenctl init`).
+  constructor({node_binary, ncenctl, dir, name, role, listen, user, password, existing = false}) {
     Object.assign(this, {node_binary, ncenctl, dir, name, user, password});
     this.process = null;
     this.peer_address = null;  // where it accepts peers, once started
     this.http_address = null;
     const init = ['--data', dir, 'init', '--name', name, '--role', role];
     if (listen) init.push('--listen', '127.0.0.1:0');
-    Run(ncenctl, init);
+    if (!existing) Run(ncenctl, init);
     Run(ncenctl, ['--data', dir, 'user', 'add', user, '--role', 'officer'], `${password}\n`);
     fs.appendFileSync(path.join(dir, 'ncen.toml'), `http_static = ${JSON.stringify(path.join(kRepo, 'ui'))}\n`);
     this.id = Run(ncenctl, ['--data', dir, 'id']).trim().split(/\s+/)[0];
@@ -126,7 +127,7 @@ export async function Open(page, node, hash, page_name) {
   await page.goto('about:blank');
   await page.goto(`${node.base}/${hash}`);
   await page.waitForFunction(() => ['login', 'home', 'record', 'conflicts', 'edit', 'new', 'search', 'messages', 'compose',
-    'releases', 'stats', 'status']
+    'releases', 'stats', 'status', 'account', 'users']
     .includes(document.body.dataset.page), {timeout: kWaitMs});
   if (await page.evaluate(() => document.body.dataset.page) === 'login') {
     await page.type('#login-name', node.user);

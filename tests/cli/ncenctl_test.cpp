@@ -821,6 +821,34 @@ TEST_CASE("list shows every record and filters by type and limit", "[cli]") {
 
 // ---- update and delete ----
 
+TEST_CASE("history lists every entry of a record, newest first, with who wrote it", "[cli]") {
+  Node node("Torkham post");
+  std::string id = node.AddSample("suspect-lukasz.json");
+  json replacement =
+      json::parse(R"({"type": "suspect", "surname": "Zawadzki", "documents": [{"type": "passport", "number": "ES 1130477", "country": "PL"}]})");
+  REQUIRE(node.Ctl({"update", id, "--json", node.Write("update.json", replacement.dump())}).exit_code == 0);
+  json h = ParseOut(node.Ctl({"--json", "history", id}));
+  REQUIRE(h["entries"].size() == 2);
+  CHECK(h["type"] == "suspect");
+  CHECK(h["entries"][0]["current"] == true);
+  CHECK(h["entries"][1]["current"] == false);
+  CHECK(h["entries"][0]["seq"].get<int>() > h["entries"][1]["seq"].get<int>());
+  CHECK(h["entries"][0]["author_name"] == "Torkham post");
+  CHECK(h["entries"][0]["entered_by"]["via"] == "cli");
+  RunResult text = node.Ctl({"history", id});
+  CHECK(text.exit_code == 0);
+  CHECK(Contains(text.out, "put*"));
+  CHECK(Contains(text.out, "(cli)"));
+  RunResult one = node.Ctl({"--json", "history", id, "--limit", "1"});
+  CHECK(ParseOut(one)["truncated"] == true);
+  RunResult missing = node.Ctl({"history", "01a19c21-7200-7abc-8def-0123456789ab"});
+  CHECK(missing.exit_code != 0);
+  CHECK(IsOneLine(missing.err));
+  RunResult bad = node.Ctl({"history", "nonsense"});
+  CHECK(bad.exit_code != 0);
+  CHECK(IsOneLine(bad.err));
+}
+
 TEST_CASE("update replaces the whole record", "[cli]") {
   Node node;
   std::string id = node.AddSample("suspect-lukasz.json");

@@ -315,4 +315,30 @@ int HttpBench(const HttpBenchArgs& args) {
   return 0;
 }
 
+int UiNode(const UiNodeArgs& args) {
+  if (fs::exists(args.out)) {
+    std::fprintf(stderr, "ncen-bench: %s exists: give a directory to create\n", args.out.c_str());
+    return 1;
+  }
+  Bench b;
+  b.Fill(args.records, /*at_sink=*/true);  // indexed too
+  std::error_code ec;
+  fs::rename(b.sink_dir, args.out, ec);
+  if (ec) {  // another file system: copy
+    fs::copy(b.sink_dir, args.out, fs::copy_options::recursive, ec);
+    if (ec) {
+      std::fprintf(stderr, "ncen-bench: cannot create %s: %s\n", args.out.c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
+  uint64_t index = args.records / 2;
+  Rng gen(index * 7919 + 1);
+  json out = {{"dir", args.out},
+              {"records", args.records},
+              {"reference", tools::GenerateSeizure(gen, index)["reference"]},
+              {"word", "heroin"}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 }  // namespace ncen::bench

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace ncen::bench {
 
@@ -14,5 +15,15 @@ struct HttpBenchArgs {
 };
 
 int HttpBench(const HttpBenchArgs& args);
+
+// ncen-bench ui-node: a node directory holding N generated seizures, indexed,
+// for the web UI's search timing (tests/browser/search_timing.mjs). Prints
+// {"dir", "records", "reference", "word"}: a reference with one hit and a
+// word with many, to type into the search page.
+struct UiNodeArgs {
+  uint64_t records = 1000000;
+  std::string out;  // must not exist
+};
+int UiNode(const UiNodeArgs& args);
 
 }  // namespace ncen::bench

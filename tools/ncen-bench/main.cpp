@@ -326,6 +326,12 @@ int main(int argc, char** argv) {
     http.json = json;
     rc = bench::HttpBench(http);
   });
+  bench::UiNodeArgs ui_node;
+  auto* ui_cmd = app.add_subcommand("ui-node", "make a node directory of N generated seizures, indexed, for the web "
+                                               "UI's search timing (tests/browser/search_timing.mjs)");
+  ui_cmd->add_option("--records", ui_node.records, "seizures (default 1000000)")->check(kCount);
+  ui_cmd->add_option("--out", ui_node.out, "the node directory to create")->required();
+  ui_cmd->callback([&] { rc = bench::UiNode(ui_node); });
   bench::MessageBenchArgs msgs;
   auto* msg = app.add_subcommand("messages", "messages: send to a country of 2,000 offices; the newest 50 unread of "
                                              "an inbox of 100,000");

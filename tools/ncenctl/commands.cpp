@@ -212,6 +212,36 @@ Status Get(const Globals& g, const std::string& id_text) {
   return Status::Ok();
 }
 
+Status History(const Globals& g, const std::string& id_text, size_t limit) {
+  NCEN_ASSIGN_OR_RETURN(storage::RecordId id, storage::ParseRecordId(id_text));
+  NCEN_ASSIGN_OR_RETURN(node::OpenNode n, Open(g));
+  NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
+  node::Records records(*n.store, n.identity, LocalActor(), audit.get());
+  NCEN_ASSIGN_OR_RETURN(node::History history, records.HistoryOf(id, limit));
+  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
+  NCEN_ASSIGN_OR_RETURN(auto membership, n.store->GetMembership());
+  json out = node::HistoryJson(id, view.state.type, history, membership.get(), n.identity.public_key(),
+                               n.store->meta().name);
+  if (g.json) {
+    PrintJson(out);
+    return Status::Ok();
+  }
+  std::cout << fmt::format("{:<24} {:<8} {:<24} {:<24} {}\n", "TIME", "OP", "BY", "NODE", "AUTHOR");
+  for (const auto& e : out["entries"]) {
+    std::string by = "-";
+    if (e["entered_by"].is_object()) {
+      by = Shown(e["entered_by"].value("name", "")) + " (" + Shown(e["entered_by"].value("via", "")) + ")";
+    }
+    std::string node_name = e["entered_by"].is_object() ? Shown(e["entered_by"].value("node", "")) : "-";
+    std::string op = e["op"].get<std::string>() + (e["current"].get<bool>() ? "*" : "");
+    std::cout << fmt::format("{:<24} {:<8} {:<24} {:<24} {}\n", e["time"].get<std::string>(), op, by, node_name,
+                             Shown(e["author_name"].get<std::string>()));
+  }
+  std::cout << "*: a version the record has now" << (history.truncated ? "; older entries left out (--limit)" : "")
+            << "\n";
+  return Status::Ok();
+}
+
 Status List(const Globals& g, const std::string& type_name, size_t limit) {
   std::optional<RecordType> type;
   if (!type_name.empty()) {

@@ -45,6 +45,7 @@ Status Add(const Globals& g, const std::string& type, const std::string& file);
 // writes them all in one transaction (tools/ncenctl/import.cpp).
 Status Import(const Globals& g, const std::string& file);
 Status Get(const Globals& g, const std::string& id);
+Status History(const Globals& g, const std::string& id, size_t limit);
 Status List(const Globals& g, const std::string& type, size_t limit);
 Status Update(const Globals& g, const std::string& id, const std::string& file, bool resolve);
 Status Delete(const Globals& g, const std::string& id);

@@ -193,6 +193,12 @@ void AddReadCommands(CLI::App& app, Args& a) {
   get->add_option("ID", a.id, "record id")->required();
   get->callback(a.Run([&a] { return ctl::Get(a.g, a.id); }));
 
+  auto* history = app.add_subcommand(
+      "history", "every entry of a record this node holds, newest first: who (the officer, the node), when, what");
+  history->add_option("ID", a.id, "record id")->required();
+  history->add_option("--limit", a.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000));
+  history->callback(a.Run([&a] { return ctl::History(a.g, a.id, a.limit); }));
+
   auto* list = app.add_subcommand("list", "list records, newest first");
   list->add_option("--type", a.type, "seizure, suspect, company or seizure_report")->check(types);
   list->add_option("--limit", a.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000000));

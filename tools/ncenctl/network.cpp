@@ -324,32 +324,7 @@ Status Members(const Globals& g) {
   const crypto::PublicKey& self = n.identity.public_key();
   const Scope scopes[] = {Scope::kNational, Scope::kRegional, Scope::kGlobal, Scope::kNetwork};
   if (g.json) {
-    json out = json::array();
-    for (const auto& [key, member] : m->members()) {
-      json cut = nullptr;
-      if (member.revoked) {
-        cut = json::object();
-        for (Scope s : scopes) cut[storage::ScopeName(s)] = member.CutoffOf(s);
-      }
-      json exchange = json::object();
-      for (Scope s : scopes) exchange[storage::ScopeName(s)] = key != self && m->MayExchange(self, key, s);
-      json served = json::array();
-      for (const auto& c : member.cert.countries) served.push_back(c);
-      out.push_back({{"id", crypto::NodeIdHex(key)},
-                     {"fingerprint", crypto::Fingerprint(key)},
-                     {"name", member.root ? "root" : member.cert.name},
-                     {"role", KindOf(member)},
-                     {"country", member.root ? json(nullptr) : TextOrNull(member.cert.country)},
-                     {"countries", served},
-                     {"certified_by", member.root ? json(nullptr) : json(crypto::NodeIdHex(member.issuer))},
-                     {"certified_by_name", member.root ? json(nullptr) : json(NameOf(*m, member.issuer))},
-                     {"revoked", cut},
-                     {"predecessor", member.cert.predecessor ? json(crypto::NodeIdHex(*member.cert.predecessor)) : json(nullptr)},
-                     {"successor", member.successor ? json(crypto::NodeIdHex(*member.successor)) : json(nullptr)},
-                     {"self", key == self},
-                     {"exchange", exchange}});
-    }
-    PrintJson({{"network_id", node::NetworkIdHex(m->root())}, {"members", out}});
+    PrintJson(node::MembersJson(m.get(), self));
     return Status::Ok();
   }
   std::cout << "network " << node::NetworkIdHex(m->root()).substr(0, 16) << "…, " << m->members().size()

@@ -1,7 +1,7 @@
 // The web UI's shell: session, language, navigation and the hash router
 // (#/home, #/search?q=…, #/record/ID, #/new/seizure, #/conflicts[/ID],
 // #/edit/ID, #/messages[/ID], #/compose, #/new/suspect, #/new/company,
-// #/releases, #/stats, #/status, #/login).
+// #/releases, #/stats, #/status, #/account, #/users, #/login).
 
 import {Call, Get, OnUnauthenticated, SetCsrfToken} from './api.js';
 import {h, replace} from './dom.js';
@@ -23,6 +23,8 @@ const kRoutes = {
   stats: () => import('./pages/stats.js'),
   releases: () => import('./pages/releases.js'),
   status: () => import('./pages/status.js'),
+  account: () => import('./pages/account.js'),
+  users: () => import('./pages/users.js'),
 };
 
 export function Go(hash) {
@@ -50,11 +52,24 @@ async function Route() {
     const view = h('div', {class: `page page-${page}`});
     replace(main, view);
     await module.Render(view, {args, params, page});
-    if (count === route_count) document.body.dataset.page = page;
+    if (count !== route_count) return;
+    FocusHeading(view);
+    document.body.dataset.page = page;
   } catch (error) {
     if (count !== route_count) return;
-    replace(main, h('p', {class: 'error', role: 'alert'}, t('error.load', {message: error.message})));
+    replace(main, h('p', {class: 'error', role: 'alert', tabindex: -1}, t('error.load', {message: error.message})));
+    FocusHeading(main);
   }
+}
+
+// After a route change, keyboard and screen-reader users start at the new
+// page's heading, unless the page put the focus inside itself (the sign-in
+// page focuses the name).
+function FocusHeading(view) {
+  if (view.contains(document.activeElement) && document.activeElement !== view) return;
+  const heading = view.querySelector('h1') || view.querySelector('[role="alert"]') || main;
+  if (heading !== main && !heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  heading.focus({preventScroll: false});
 }
 
 function RenderShell(page) {
@@ -72,8 +87,10 @@ function RenderShell(page) {
       link('conflicts', 'nav.conflicts'), link('messages', 'nav.messages'),
       // Analysts (and admins) also release and see statistics.
       session.role !== 'officer' ? [link('releases', 'nav.releases'), link('stats', 'nav.stats')] : null,
-      session.role === 'admin' ? link('status', 'nav.status') : null);
+      session.role === 'admin' ? [link('status', 'nav.status'), link('users', 'nav.users')] : null,
+      link('account', 'nav.account'));
   }
+  document.getElementById('skip').textContent = t('nav.skip');
   document.getElementById('lang-label').textContent = t('lang.label');
   document.getElementById('who').textContent = session.user ? `${session.user} (${t(`role.${session.role}`)}) · ${session.node}` : '';
   const logout = document.getElementById('logout');
@@ -88,7 +105,7 @@ export function SignedIn(data) {
   SetCsrfToken(data.csrf_token);
 }
 
-function SignedOut() {
+export function SignedOut() {
   session.user = session.role = session.node = null;
   SetCsrfToken(null);
 }
@@ -110,6 +127,11 @@ async function Start() {
     Route();
   });
   document.getElementById('logout').addEventListener('click', Logout);
+  // The skip link moves the focus without touching the hash (the router's).
+  document.getElementById('skip').addEventListener('click', (event) => {
+    event.preventDefault();
+    FocusHeading(main.firstElementChild || main);
+  });
   OnUnauthenticated(() => {
     if (!session.user) return;
     SignedOut();

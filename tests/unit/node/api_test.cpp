@@ -3,6 +3,8 @@
 // server around it is in http_server_test.cpp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -653,6 +655,108 @@ TEST_CASE("a message that arrives by sync is in the inbox at the next request", 
   REQUIRE(inbox.size() == 1);
   CHECK(inbox[0]["subject"] == "Convoy tonight");
   CHECK(inbox[0]["state"] == "unread");
+}
+
+
+TEST_CASE("history over HTTP: who, when and which node, newest first, and a suspect's history is logged", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  std::string id = Body(f.As(a, "POST", "/api/records", Seizure("first").dump()))["id"];
+  json edit = Seizure("second");
+  edit.erase("type");
+  REQUIRE(f.As(a, "PUT", "/api/records/" + id, edit.dump()).status == 200);
+  auto history = f.As(a, "GET", "/api/records/" + id + "/history");
+  REQUIRE(history.status == 200);
+  auto h = Body(history);
+  CHECK(h["id"] == id);
+  CHECK(h["type"] == "seizure");
+  CHECK(h["truncated"] == false);
+  REQUIRE(h["entries"].size() == 2);
+  CHECK(h["entries"][0]["seq"] == 2);
+  CHECK(h["entries"][0]["current"] == true);
+  CHECK(h["entries"][1]["current"] == false);
+  CHECK(h["entries"][1]["op"] == "put");
+  CHECK(h["entries"][1]["entered_by"]["name"] == "amina");
+  CHECK(h["entries"][1]["entered_by"]["node"] == "post1");
+  CHECK(h["entries"][1]["author_name"] == "post1");
+  CHECK(h["entries"][1]["author"] == crypto::NodeIdHex(f.node.identity.public_key()));
+  CHECK(h["entries"][1]["time"].get<std::string>().size() == 24);
+  auto one = Body(f.As(a, "GET", "/api/records/" + id + "/history?limit=1"));
+  CHECK(one["entries"].size() == 1);
+  CHECK(one["truncated"] == true);
+  CHECK(f.As(a, "GET", "/api/records/" + id + "/history?limit=0").status == 400);
+  CHECK(f.As(a, "GET", "/api/records/not-an-id/history").status == 400);
+  CHECK(f.As(a, "GET", "/api/records/01a19c21-7200-7abc-8def-0123456789ab/history").status == 404);
+  CHECK(f.Send("GET", "/api/records/" + id + "/history").status == 401);
+
+  std::string suspect = Body(f.As(a, "POST", "/api/records", Suspect().dump()))["id"];
+  REQUIRE(f.As(a, "GET", "/api/records/" + suspect + "/history").status == 200);
+  std::ifstream log(f.dir.path() + "/audit.log");
+  std::string line, last;
+  while (std::getline(log, line)) last = line;
+  auto event = json::parse(last);
+  CHECK(event["action"] == "view");
+  CHECK(event["records"][0] == suspect);
+  CHECK(event["query"]["history"] == true);
+}
+
+TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad lines named", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  auto empty = Body(f.As(a, "GET", "/api/codes"));
+  CHECK(empty["offices"].empty());
+  CHECK(empty["hs_codes"].empty());
+  CHECK(empty["problems"].empty());
+  auto drugs = empty["subtypes"]["drugs"];
+  CHECK(std::find(drugs.begin(), drugs.end(), "heroin") != drugs.end());
+
+  std::filesystem::create_directories(f.dir.path() + "/code-lists");
+  {
+    std::ofstream offices(f.dir.path() + "/code-lists/offices.tsv");
+    offices << "# the offices of this administration\n"
+               "PKKHI\tKarachi port\r\n"
+               "PKTKM\tTorkham border post\n"
+               "\n"
+               "PKK\tshort\n"
+               "PKLHE no tab\n"
+               "PKKHI\tKarachi again\n"
+               "PKISB\t\n";
+    std::ofstream hs(f.dir.path() + "/code-lists/hs.tsv");
+    hs << "240220\tCigarettes containing tobacco\n24.02\tdotted\n";
+  }
+  auto lists = Body(f.As(a, "GET", "/api/codes"));
+  REQUIRE(lists["offices"].size() == 2);
+  CHECK(lists["offices"][0] == json{{"code", "PKKHI"}, {"label", "Karachi port"}});
+  CHECK(lists["offices"][1]["code"] == "PKTKM");
+  REQUIRE(lists["hs_codes"].size() == 1);
+  CHECK(lists["hs_codes"][0]["code"] == "240220");
+  auto problems = lists["problems"];
+  REQUIRE(problems.size() == 5);
+  CHECK(problems[0] == "offices.tsv:5: 'PKK' is not an office code (a country code, then 3 of A-Z or 2-9)");
+  CHECK(problems[1] == "offices.tsv:6: no tab between the code and its label");
+  CHECK(problems[2] == "offices.tsv:7: PKKHI is listed twice (the first is kept)");
+  CHECK(problems[3].get<std::string>().rfind("offices.tsv:8: the label of PKISB", 0) == 0);
+  CHECK(problems[4] == "hs.tsv:2: '24.02' is not an HS code (6, 8 or 10 digits)");
+
+  // A changed file is read again.
+  {
+    std::ofstream offices(f.dir.path() + "/code-lists/offices.tsv");
+    offices << "AFKBL\tKabul airport, a longer line so the size changes\n";
+  }
+  auto again = Body(f.As(a, "GET", "/api/codes"));
+  REQUIRE(again["offices"].size() == 1);
+  CHECK(again["offices"][0]["code"] == "AFKBL");
+  CHECK(f.Send("GET", "/api/codes").status == 401);
+}
+
+TEST_CASE("members: admins only, and a node in no network has none", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  CHECK(f.As(a, "GET", "/api/members").status == 403);
+  auto admin = f.LogIn("root");
+  auto members = f.As(admin, "GET", "/api/members");
+  REQUIRE(members.status == 200);
+  CHECK(Body(members) == json{{"network_id", nullptr}, {"members", json::array()}});
 }
 
 }  // namespace ncen::node

@@ -160,3 +160,70 @@ TEST_CASE("a quarantined record is named as such by every operation", "[records]
 }
 
 }  // namespace ncen::node
+
+namespace ncen::node {
+
+TEST_CASE("history: every entry of a record, newest first, found through the contexts, others' entries skipped",
+          "[records]") {
+  Office a(1), b(2);
+  Actor amina{"amina", "api", "127.0.0.1"};
+  Records as_amina(*a.t.store, a.identity, amina);
+  auto id = as_amina.Add(RecordType::kSeizure, Seizure("first")).value();
+  auto other = as_amina.Add(RecordType::kSeizure, Seizure("another record")).value();
+  REQUIRE(as_amina.Update(id, Seizure("second"), false).ok());
+  REQUIRE(as_amina.Update(other, Seizure("another, edited"), false).ok());
+  REQUIRE(as_amina.Update(id, Seizure("third"), false).ok());
+
+  auto h = as_amina.HistoryOf(id, 50).value();
+  REQUIRE(h.items.size() == 3);
+  CHECK_FALSE(h.truncated);
+  CHECK(h.items[0].dot.seq == 5);  // newest first
+  CHECK(h.items[1].dot.seq == 3);
+  CHECK(h.items[2].dot.seq == 1);
+  CHECK(h.items[0].current);
+  CHECK_FALSE(h.items[1].current);
+  CHECK(h.items[2].entered_by["name"] == "amina");
+  CHECK(h.items[2].entered_by["via"] == "api");
+
+  // A peer's concurrent version, and then a delete here that settles both.
+  auto theirs = storage::LocalChange{id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("theirs")};
+  REQUIRE(b.t.store->AppendLocal(b.identity, {&theirs, 1}).ok());
+  storage::FeedId b_feed{b.identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> batch{b.t.store->GetEntry(b_feed, 1).value()};
+  REQUIRE(a.t.store->ApplyBatch(batch, "b").applied == 1);
+  h = as_amina.HistoryOf(id, 50).value();
+  REQUIRE(h.items.size() == 4);
+  int current = 0;
+  for (const auto& item : h.items) current += item.current ? 1 : 0;
+  CHECK(current == 2);
+  REQUIRE(as_amina.Delete(id).ok());
+  h = as_amina.HistoryOf(id, 50).value();
+  REQUIRE(h.items.size() == 5);
+  CHECK(h.items[0].op == storage::Op::kDelete);
+  CHECK(h.items[0].current);
+  CHECK(h.items[0].entered_by.is_null());
+
+  auto two = as_amina.HistoryOf(id, 2).value();
+  CHECK(two.items.size() == 2);
+  CHECK(two.truncated);
+
+  // A hostile author's entry whose context names an entry of another record:
+  // the walk reads it and leaves it out.
+  Office c(3);
+  storage::EntryHeader header;
+  header.author = c.identity.public_key();
+  header.seq = 1;
+  header.timestamp_ms = a.t.store->NowMs() + 1000;
+  header.record_id = id;
+  header.op = storage::Op::kPut;
+  header.context.dots = {storage::Dot{a.identity.public_key(), 2}};  // seq 2 is `other`'s
+  std::vector<storage::Entry> hostile{storage::MakeEntry(header, testing::SeizurePayload("hostile"), c.identity)};
+  REQUIRE(a.t.store->ApplyBatch(hostile, "c").applied == 1);
+  h = as_amina.HistoryOf(id, 50).value();
+  CHECK(h.items.size() == 6);
+  for (const auto& item : h.items) CHECK(item.dot != (storage::Dot{a.identity.public_key(), 2}));
+
+  CHECK(as_amina.HistoryOf(testing::FixedRecordId(0x55), 50).status().code() == StatusCode::kNotFound);
+}
+
+}  // namespace ncen::node

@@ -10,8 +10,12 @@ export async function Render(view) {
   const password = h('input', {id: 'login-password', name: 'password', type: 'password',
     autocomplete: 'current-password', required: true});
   const submit = h('button', {type: 'submit', id: 'login-submit'}, t('login.submit'));
+  // A page that ended the session on purpose (a new password) says why.
+  const notice = sessionStorage.getItem('ncen.notice');
+  sessionStorage.removeItem('ncen.notice');
   const form = h('form', {class: 'login', 'aria-labelledby': 'login-title'},
     h('h1', {id: 'login-title'}, t('login.title')),
+    notice ? h('p', {role: 'status', id: 'login-notice'}, t(notice)) : null,
     h('p', {class: 'hint'}, t('login.intro')),
     h('label', {for: 'login-name'}, t('login.name')), name,
     h('label', {for: 'login-password'}, t('login.password')), password,

@@ -1,7 +1,8 @@
 // Record page: GET /api/records/{id}, every field; linked suspects and
 // companies; a suspect's or company's seizures (GET …/seizures); buttons
 // to add a suspect or company to a seizure; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
-// in conflict shows its versions side by side, differing fields marked.
+// in conflict shows its versions side by side, differing fields marked;
+// the history of its versions (GET …/history: who, when, which office).
 // Every value is put in as text.
 import {ApiError, Get} from '../api.js';
 import {kFieldEnum} from '../codes.js';
@@ -40,11 +41,11 @@ function RecordLink(id, type) {
 function Table(key, items) {
   const columns = [];
   for (const item of items) for (const column of Object.keys(item)) if (!columns.includes(column)) columns.push(column);
-  return h('table', {class: 'grid', id: `field-${key}`},
+  return h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: `field-${key}`},
     h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, '#'), columns.map((c) => h('th', {scope: 'col'}, Label(c))))),
     h('tbody', {}, items.map((item, index) => h('tr', {},
       h('td', {class: 'num'}, String(index + 1)),
-      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c])))))));
+      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c]))))))));
 }
 
 function Value(key, value) {
@@ -91,7 +92,8 @@ export function Versions(versions) {
     return h('tr', {class: differs ? 'differs' : ''}, h('th', {scope: 'row'}, Label(key)),
       versions.map((version) => h('td', {}, Text(key, version[key]))));
   });
-  return h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows));
+  return h('div', {class: 'table-wrap'},
+    h('table', {class: 'grid versions', id: 'versions'}, h('thead', {}, header), h('tbody', {}, rows)));
 }
 
 // The seizures that link a suspect or company (GET …/seizures; the node
@@ -138,6 +140,54 @@ async function Photos(id) {
   return section;
 }
 
+function HistoryWhen(iso) {
+  const date = new Date(iso);
+  return iso && !Number.isNaN(date.getTime()) ? date.toLocaleString() : (iso || '');
+}
+
+// Every version of the record, newest first: who wrote it (the officer and
+// office for a version written through the API or ncenctl; the author
+// node's name or fingerprint), when (the author's clock), what.
+async function History(id) {
+  const section = h('section', {id: 'history'}, h('h2', {}, t('record.history')));
+  let history;
+  try {
+    history = await Get(`/api/records/${encodeURIComponent(id)}/history`);
+  } catch (error) {
+    // A node older than the history route answers 404 for the path.
+    const no_route = error instanceof ApiError && error.status === 404 && /^no such API path/.test(error.message);
+    section.append(h('p', {class: no_route ? 'hint' : 'error', id: no_route ? 'history-unavailable' : 'history-error'},
+      no_route ? t('record.history_unavailable') : error.message));
+    return section;
+  }
+  const entries = history.entries || [];
+  if (entries.length === 0) {
+    section.append(h('p', {}, t('record.history_none')));
+    return section;
+  }
+  section.append(h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'history-table'},
+    h('thead', {}, h('tr', {}, ['who', 'when', 'office', 'what', 'seq'].map((key) =>
+      h('th', {scope: 'col'}, t(`record.history_col.${key}`))))),
+    h('tbody', {}, entries.map((entry) => {
+      const by = entry.entered_by;
+      // The office named by the officer's entry, else the author node.
+      const office = (by && by.node) || entry.author_name || String(entry.author || '').slice(0, 16);
+      return h('tr', {class: entry.current ? 'current' : ''},
+        h('td', {}, by && by.name ? by.name
+          : t(entry.payload_held === false ? 'record.history_not_held'
+            : entry.op === 'delete' || entry.op === 'purge' ? 'record.history_delete' : 'record.history_unknown_officer'),
+          by && by.via ? h('small', {class: 'hint'}, ` (${t('record.history_via', {via: by.via})})`) : null),
+        h('td', {}, HistoryWhen(entry.time)),
+        h('td', {title: entry.author}, office, office !== entry.author_name && entry.author_name
+          ? h('small', {class: 'hint'}, ` (${entry.author_name})`) : null),
+        h('td', {}, t(`record.history_op.${entry.op}`),
+          entry.current ? h('small', {class: 'badge'}, t('record.history_current')) : null),
+        h('td', {class: 'num'}, String(entry.seq ?? '')));
+    })))));
+  if (history.truncated) section.append(h('p', {class: 'hint'}, t('record.history_truncated', {count: entries.length})));
+  return section;
+}
+
 export async function Render(view, {args}) {
   const id = args[0];
   let record;
@@ -171,4 +221,5 @@ export async function Render(view, {args}) {
   }
   if (record.type === 'suspect' || record.type === 'company') view.append(await LinkedSeizures(record.id));
   if (['seizure', 'suspect', 'company'].includes(record.type)) view.append(await Photos(record.id));
+  view.append(await History(record.id));
 }

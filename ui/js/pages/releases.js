@@ -1,21 +1,53 @@
 // Releases (analysts at a national hub): the reports this node released and
 // which are pending re-release (GET /api/releases), and releasing seizures:
 // first exactly the report that would leave the country (dry run), then the
-// release itself (POST /api/releases, `ncenctl release`).
+// release itself (POST /api/releases, `ncenctl release`); withdrawing a
+// released report, after a confirmation (POST /api/releases with withdraw).
 import {Get, Post} from '../api.js';
 import {h, replace} from '../dom.js';
 import {t} from '../i18n.js';
 
-function ReleaseTable(rows) {
+// Withdrawing a released report: the button asks first, in place; the
+// confirmation names the report and says what withdrawing does.
+function WithdrawCell(row, onWithdrawn) {
+  const cell = h('td', {class: 'withdraw'});
+  const start = h('button', {type: 'button', class: 'secondary withdraw-start',
+    'aria-label': t('releases.withdraw_named', {report: row.report})}, t('releases.withdraw'));
+  const ask = () => {
+    const message = h('p', {class: 'warn', id: `withdraw-ask-${row.report}`}, t('releases.withdraw_ask', {report: row.report}));
+    const confirm = h('button', {type: 'button', class: 'withdraw-confirm', 'aria-describedby': message.id},
+      t('releases.withdraw_confirm'));
+    const cancel = h('button', {type: 'button', class: 'secondary withdraw-cancel'}, t('releases.cancel'));
+    cancel.addEventListener('click', () => { replace(cell, start); start.focus(); });
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = cancel.disabled = true;
+      try {
+        // A report whose seizure is not held here is withdrawn by its own id.
+        const answer = await Post('/api/releases', {seizures: [row.seizure || row.report], withdraw: true});
+        await onWithdrawn(row, answer.withdrawn || []);
+      } catch (error) {
+        confirm.disabled = cancel.disabled = false;
+        cell.append(h('p', {class: 'error', role: 'alert'}, error.message));
+      }
+    });
+    replace(cell, message, h('div', {class: 'form-actions'}, confirm, cancel));
+    confirm.focus();
+  };
+  start.addEventListener('click', ask);
+  return replace(cell, start);
+}
+
+function ReleaseTable(rows, onWithdrawn) {
   if (rows.length === 0) return h('p', {id: 'releases-empty'}, t('releases.none'));
-  return h('table', {class: 'grid', id: 'releases-table'},
+  return h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'releases-table'},
     h('thead', {}, h('tr', {}, ['releases.seizure', 'releases.report', 'releases.scope', 'releases.state',
-      'releases.released_at', 'releases.pending'].map((k) => h('th', {scope: 'col'}, t(k))))),
-    h('tbody', {}, rows.map((r) => h('tr', {class: r.pending ? 'warn' : ''},
+      'releases.released_at', 'releases.pending', 'releases.action'].map((k) => h('th', {scope: 'col'}, t(k))))),
+    h('tbody', {}, rows.map((r) => h('tr', {class: r.pending ? 'warn' : '', 'data-report': r.report},
       h('td', {}, r.seizure ? h('a', {href: `#/record/${encodeURIComponent(r.seizure)}`}, r.seizure) : t('releases.not_held')),
-      h('td', {}, r.report), h('td', {}, r.scope), h('td', {}, t(`releases.state_${r.state}`)),
+      h('td', {}, r.report), h('td', {}, r.scope), h('td', {class: 'state'}, t(`releases.state_${r.state}`)),
       h('td', {}, r.released_at || ''),
-      h('td', {}, r.pending ? [t('releases.yes'), h('ul', {}, (r.changes || []).map((c) => h('li', {}, c)))] : '')))));
+      h('td', {}, r.pending ? [t('releases.yes'), h('ul', {}, (r.changes || []).map((c) => h('li', {}, c)))] : ''),
+      r.state === 'released' ? WithdrawCell(r, onWithdrawn) : h('td', {}))))));
 }
 
 // The report exactly as it would arrive: its fields, as text.
@@ -59,7 +91,7 @@ export async function Render(view, {params}) {
       replace(preview, h('p', {id: 'release-done', role: 'status'},
         t('releases.done', {written: outcomes.filter((o) => o.written).length, count: outcomes.length})));
       release.hidden = true;
-      replace(list_section, ReleaseTable(await Get('/api/releases')));
+      await show_list();
     } catch (error) {
       preview.append(h('p', {class: 'error', role: 'alert'}, error.message));
     } finally {
@@ -75,9 +107,17 @@ export async function Render(view, {params}) {
       h('div', {class: 'field'}, h('button', {type: 'button', id: 'release-preview-button', onclick: show}, t('releases.preview')))),
     preview, release));
   const list_section = h('section', {id: 'releases-list'});
-  view.append(h('h2', {}, t('releases.list')), list_section);
+  const list_message = h('p', {id: 'releases-message', role: 'status'});
+  const withdrawn = async (row, reports) => {
+    await show_list();
+    list_message.textContent = t('releases.withdrawn', {report: reports.join(', ') || row.report});
+    list_message.setAttribute('tabindex', '-1');
+    list_message.focus();
+  };
+  const show_list = async () => replace(list_section, ReleaseTable(await Get('/api/releases'), withdrawn));
+  view.append(h('h2', {}, t('releases.list')), list_message, list_section);
   try {
-    list_section.append(ReleaseTable(await Get('/api/releases')));
+    await show_list();
   } catch (error) {
     list_section.append(h('p', {class: 'error', role: 'alert'}, error.message));
   }

@@ -3,7 +3,7 @@
 import {ApiError, Call, Query} from '../api.js';
 import {Go} from '../app.js';
 import {kCountries, kEnums} from '../codes.js';
-import {h} from '../dom.js';
+import {h, replace} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
 
 const kFilters = ['q', 'type', 'from', 'to', 'country', 'commodity', 'route_country', 'mode', 'detection',
@@ -55,28 +55,52 @@ export async function Render(view, {params}) {
   view.append(results);
   const query = {};
   for (const name of kFilters) query[name] = get(name);
+  // Results come as the officer types (a pause of kTypingPauseMs), without
+  // leaving the page: the hash is replaced so the list can still be linked.
+  let timer = null;
+  controls.q.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const values = {};
+      for (const name of kFilters) values[name] = controls[name].value;
+      if (values.q.trim().length < 2 && !kFilters.some((name) => name !== 'q' && name !== 'limit' && values[name])) return;
+      history.replaceState(null, '', `#/search${Query(values)}`);
+      Show(results, values);
+    }, kTypingPauseMs);
+  });
   if (!kFilters.some((name) => name !== 'limit' && get(name))) {
     results.append(h('p', {class: 'hint'}, t('search.hint')));
     return;
   }
+  await Show(results, query);
+}
+
+const kTypingPauseMs = 80;
+let shown = 0;  // the newest search asked for: an older answer arriving late is dropped
+
+async function Show(results, query) {
+  const mine = ++shown;
   let answer;
   const started = performance.now();
   try {
     answer = await Call('GET', `/api/search${Query(query)}`);
   } catch (error) {
+    if (mine !== shown) return;
     const field = error instanceof ApiError && error.field ? ` (${error.field})` : '';
-    results.append(h('p', {class: 'error', role: 'alert'}, error.message + field));
+    replace(results, h('p', {class: 'error', role: 'alert'}, error.message + field));
     return;
   }
+  if (mine !== shown) return;
   const rows = answer.data;
   const behind = answer.headers.get('X-Ncen-Index-Behind');
-  results.append(h('p', {class: 'count'}, t('search.count', {count: rows.length, ms: Math.round(performance.now() - started)})));
-  if (behind) results.append(h('p', {class: 'warn'}, t('search.index_behind', {count: behind})));
-  if (rows.length === 0) return;
-  results.append(h('table', {class: 'grid', id: 'results-table'},
-    h('thead', {}, h('tr', {}, ['type', 'summary', 'versions'].map((key) => h('th', {scope: 'col'}, t(`search.col.${key}`))))),
-    h('tbody', {}, rows.map((row) => h('tr', {class: row.versions > 1 ? 'conflict' : ''},
-      h('td', {}, t(`type.${row.type}`)),
-      h('td', {}, h('a', {href: `#/record/${row.id}`}, row.quarantined ? t('record.quarantined') : (row.summary || row.id))),
-      h('td', {class: 'num'}, String(row.versions)))))));
+  replace(results, h('p', {class: 'count'}, t('search.count', {count: rows.length, ms: Math.round(performance.now() - started)})),
+    behind ? h('p', {class: 'warn'}, t('search.index_behind', {count: behind})) : null,
+    rows.length === 0 ? null : h('table', {class: 'grid', id: 'results-table'},
+      h('thead', {}, h('tr', {}, ['type', 'summary', 'versions'].map((key) => h('th', {scope: 'col'}, t(`search.col.${key}`))))),
+      h('tbody', {}, rows.map((row) => h('tr', {class: row.versions > 1 ? 'conflict' : ''},
+        h('td', {}, t(`type.${row.type}`)),
+        h('td', {}, h('a', {href: `#/record/${row.id}`}, row.quarantined ? t('record.quarantined') : (row.summary || row.id))),
+        h('td', {class: 'num'}, String(row.versions)))))));
+  // For the browser tests' timing: which text these results are for.
+  results.dataset.q = query.q || '';
 }
