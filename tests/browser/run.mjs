@@ -79,8 +79,9 @@ async function StopNode() {
   Check(node_process.exitCode !== null, `ncen-node did not stop within ${kWaitMs} ms of SIGTERM`);
 }
 
+// A control's value: a picker's code (data-code), else the control's value.
 async function Value(page, data_path) {
-  return page.$eval(`[data-path="${data_path}"]`, (el) => el.value);
+  return page.$eval(`[data-path="${data_path}"]`, (el) => el.dataset.code ?? el.value);
 }
 
 async function Shot(page, name, full_page = false) {
@@ -145,7 +146,9 @@ async function Main() {
     const status = response.status();
     const url = response.url().replace(base, '');
     if (status >= 400 && !(status === 401 && url === '/api/session') && !(status === 401 && url === '/api/login') &&
-        !(status === 400 && url === '/api/records')) bad_answers.push(`${status} ${url}`);
+        !(status === 400 && url === '/api/records')) {
+      bad_answers.push(`${status} ${url}`);
+    }
   });
   // Nothing but the node on loopback may be asked for.
   const foreign = [];
@@ -203,18 +206,18 @@ async function Main() {
   await Fill(page, 'seizure.place', 'Torkham, lane 2');
   await page.select('[data-path="seizure.direction"]', 'import');
   await page.select('[data-path="seizure.transport_mode"]', 'road_truck');
-  await page.select('[data-path="seizure.detection_method"]', 'nii_xray');
+  await Fill(page, 'seizure.detection_method', 'nii_xray');
   await page.click('#offence-smuggling');
   await Fill(page, 'seizure.narrative', kHostile);
   await page.select('[data-path="seizure.goods[0].category"]', 'drugs');
   await Fill(page, 'seizure.goods[0].subtype', 'heroin');
   await Fill(page, 'seizure.goods[0].quantity', '12.5');
-  await page.select('[data-path="seizure.goods[0].unit"]', 'kg');
+  await Fill(page, 'seizure.goods[0].unit', 'kg');
   await page.click('#add-goods');
   await page.select('[data-path="seizure.goods[1].category"]', 'revenue');
   await Fill(page, 'seizure.goods[1].subtype', 'cigarettes');
   await Fill(page, 'seizure.goods[1].quantity', '0');
-  await page.select('[data-path="seizure.goods[1].unit"]', 'stick');
+  await Fill(page, 'seizure.goods[1].unit', 'stick');
   await page.click('#add-route');
   await page.select('[data-path="seizure.route[0].role"]', 'origin');
   await Fill(page, 'seizure.route[0].country', 'AF');

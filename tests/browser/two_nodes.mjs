@@ -71,7 +71,7 @@ async function SeizureSyncs(post, hub, post_page, hub_page) {
   await post_page.select('[data-path="seizure.goods[0].category"]', 'drugs');
   await Fill(post_page, 'seizure.goods[0].subtype', 'opium');
   await Fill(post_page, 'seizure.goods[0].quantity', '3');
-  await post_page.select('[data-path="seizure.goods[0].unit"]', 'kg');
+  await Fill(post_page, 'seizure.goods[0].unit', 'kg');
   await post_page.click('#save');
   await WaitPage(post_page, 'record');
   const id = post_page.url().split('/').pop();

@@ -63,3 +63,31 @@ export function Query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+// POSTs `blob` as the body with Content-Type `type` (a photo: POST
+// /api/records/{id}/photos). XMLHttpRequest rather than fetch, for the
+// upload's progress: `on_progress(fraction)` from 0 to 1. Resolves to the
+// JSON answer; rejects with ApiError for any status but 2xx, or an Error
+// when the node cannot be reached.
+export function Upload(path, blob, type, on_progress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', path);
+    request.setRequestHeader('Content-Type', type);
+    if (csrf_token) request.setRequestHeader('X-CSRF-Token', csrf_token);
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && event.total > 0) on_progress(event.loaded / event.total);
+    });
+    request.addEventListener('load', () => {
+      let data = null;
+      if ((request.getResponseHeader('Content-Type') || '').startsWith('application/json')) {
+        try { data = JSON.parse(request.responseText); } catch (error) { /* left null */ }
+      }
+      if (request.status >= 200 && request.status < 300) { resolve(data); return; }
+      if (request.status === 401) on_unauthenticated();
+      reject(new ApiError(request.status, data));
+    });
+    request.addEventListener('error', () => reject(new Error('the node could not be reached')));
+    request.send(blob);
+  });
+}

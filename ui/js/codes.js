@@ -50,8 +50,42 @@ export const kCountries = ('AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA B
   'TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK')
   .split(' ');
 
-// Common ISO 4217 codes for the currency picker (any active code is accepted).
-export const kCurrencies = ('USD EUR GBP CHF JPY CNY AED AFN BGN CAD DZD EGP INR IRR KES KZT MAD NGN PKR PLN RUB ' +
-  'SAR TRY UAH XOF XAF ZAR XAU XAG').split(' ');
+// ISO 4217 active codes plus XAU and XAG, as storage/codes.cpp (the server's
+// list decides); the most used first.
+export const kCurrencies = ('USD EUR GBP CHF JPY CNY AED AFN PKR INR IRR SAR TRY RUB UAH ' +
+  'ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CLP COP ' +
+  'CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB FJD FKP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS IQD ' +
+  'ISK JMD JOD KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR ' +
+  'MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PLN PYG QAR RON RSD RWF SBD SCR SDG SEK SGD ' +
+  'SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TTD TWD TZS UGX UYU UZS VED VES VND VUV WST XAF ' +
+  'XCD XCG XOF XPF YER ZAR ZMW ZWG XAU XAG').split(' ');
+
+// Goods subtypes per category (docs/sharing.md, the subtypes a release
+// keeps); the node's /api/codes may give more. Any code is accepted.
+export const kSubtypes = {
+  drugs: ['heroin', 'cocaine', 'cocaine_base', 'cannabis_herbal', 'cannabis_resin', 'cannabis_oil', 'methamphetamine',
+    'amphetamine', 'captagon', 'mdma', 'fentanyl', 'opium', 'morphine', 'khat', 'ketamine', 'lsd',
+    'synthetic_cannabinoids', 'new_psychoactive_substances', 'other'],
+  precursors: ['acetic_anhydride', 'ephedrine', 'pseudoephedrine', 'potassium_permanganate', 'safrole', 'pmk', 'bmk',
+    'other'],
+  revenue: ['cigarettes', 'cigars', 'tobacco_raw', 'tobacco_water_pipe', 'alcohol', 'beer', 'wine', 'spirits', 'fuel',
+    'sugar', 'foodstuffs', 'dried_apricots', 'textiles', 'electronics', 'vehicles', 'other'],
+  environment: ['ivory_raw', 'ivory_worked', 'pangolin_scales', 'pangolins_live', 'rhino_horn', 'timber', 'rosewood',
+    'birds_live', 'reptiles_live', 'reptile_skins', 'shark_fins', 'sea_cucumbers', 'corals', 'turtle_shells',
+    'ozone_depleting_substances', 'hazardous_waste', 'e_waste', 'other'],
+  ipr: ['watches', 'counterfeit_watches', 'handbags', 'clothing', 'footwear', 'cosmetics', 'perfume', 'pharmaceuticals',
+    'electronics', 'spare_parts', 'toys', 'other'],
+  weapons: ['firearms', 'firearm_parts', 'ammunition', 'explosives', 'other'],
+  cultural: ['antiquities', 'artworks', 'manuscripts', 'coins', 'other'],
+  currency: ['cash', 'banknotes', 'gold', 'precious_stones', 'bearer_instruments', 'other'],
+  nuclear: ['radioactive_sources', 'nuclear_material', 'dual_use', 'other'],
+  medicines: ['tramadol', 'falsified_medicines', 'antibiotics', 'anabolic_steroids', 'pharmaceuticals', 'other'],
+  other: ['other'],
+};
+
+// The formats of data-model.md §3 that a free code must have.
+export const kOfficePattern = /^[A-Z]{2}[A-Z2-9]{3}$/;
+export const kHsPattern = /^(\d{6}|\d{8}|\d{10})$/;
+export const kSubtypePattern = /^[a-z0-9_]{1,64}$/;
 
 export const kCitesAppendices = ['I', 'II', 'III'];
