@@ -178,3 +178,42 @@ export async function Shot(page, dir, name, full_page = false) {
   fs.mkdirSync(dir, {recursive: true});
   await page.screenshot({path: path.join(dir, `${name}.png`), fullPage: full_page});
 }
+
+// Tabs from the page's heading through every control of `main` until the
+// focus leaves it (at most `stops_max` presses). For each control reached
+// once: Chromium's own accessible name (page.accessibility.snapshot) and
+// whether the focus is drawn (an outline or a box shadow). Returns
+// {reached: [what], unnamed: [what], no_outline: [what]}, `what` naming the
+// element by tag, id, data-path or name.
+export async function TabWalk(page, stops_max = 400) {
+  await page.evaluate(() => {
+    for (const el of document.querySelectorAll('*')) delete el.ncenTabSeen;
+    const heading = document.querySelector('main h1');
+    if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+    heading.focus();
+  });
+  const reached = [], unnamed = [], no_outline = [];
+  for (let stops = 0; stops < stops_max; ++stops) {
+    await page.keyboard.press('Tab');
+    const handle = await page.evaluateHandle(() => document.activeElement);
+    const info = await handle.evaluate((el) => {
+      const seen = !!el.ncenTabSeen;
+      el.ncenTabSeen = true;
+      const style = getComputedStyle(el);
+      return {
+        inside: document.querySelector('main').contains(el), seen,
+        what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.dataset.path ? `[${el.dataset.path}]` : ''}` +
+          `${!el.id && el.name ? `[name=${el.name}]` : ''}${!el.id && el.dataset.action ? `[${el.dataset.action}]` : ''}`,
+        outline: style.outlineStyle !== 'none' || style.boxShadow !== 'none',
+      };
+    });
+    if (!info.inside) { await handle.dispose(); break; }
+    if (info.seen) { await handle.dispose(); continue; }
+    reached.push(info.what);
+    const node = await page.accessibility.snapshot({root: handle, interestingOnly: false});
+    if (!node || !node.name || !node.name.trim()) unnamed.push(info.what);
+    if (!info.outline) no_outline.push(info.what);
+    await handle.dispose();
+  }
+  return {reached, unnamed, no_outline};
+}

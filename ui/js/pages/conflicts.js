@@ -3,7 +3,10 @@
 // page's table), one choice per differing top-level field of which
 // version's value to keep, the merged record as editable JSON, then
 // POST /api/records/{id}/resolve with If-Match (the ETag of the GET).
-// The server's field error is put next to that field's choice.
+// The server's field error is put next to that field's choice. When one
+// version is a delete, the officer may also keep the record deleted:
+// DELETE /api/records/{id} (a delete's context is every version the node
+// holds, so it settles the conflict), asked for twice like a withdrawal.
 import {ApiError, Call, Get} from '../api.js';
 import {Go} from '../app.js';
 import {h} from '../dom.js';
@@ -14,21 +17,24 @@ import {kVersionMeta, Label, Same, Text, Versions} from './record.js';
 // resolved it, whatever the body says.
 const kNotChosen = ['entered_by'];
 
-async function RenderList(view) {
+async function RenderList(view, params) {
   const conflicts = await Get('/api/conflicts?limit=1000');
   view.append(h('h1', {}, t('conflicts.title')));
+  // Back from "keep it deleted": the record is gone (its GET is a 404).
+  const deleted = params.get('deleted');
+  if (deleted) view.append(h('p', {id: 'conflicts-status', role: 'status'}, t('conflicts.deleted_done', {id: deleted})));
   if (conflicts.length === 0) {
     view.append(h('p', {id: 'no-conflicts'}, t('home.no_conflicts')));
     return;
   }
-  view.append(h('table', {class: 'grid', id: 'conflicts-table'},
+  view.append(h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'conflicts-table'},
     h('thead', {}, h('tr', {}, ['type', 'summary', 'versions', 'action'].map((key) =>
       h('th', {scope: 'col'}, t(`conflicts.col.${key}`))))),
     h('tbody', {}, conflicts.map((item) => h('tr', {},
       h('td', {}, t(`type.${item.type}`)),
       h('td', {}, h('a', {href: `#/record/${item.id}`}, item.summary || item.id)),
       h('td', {class: 'num'}, String(item.versions)),
-      h('td', {}, h('a', {href: `#/conflicts/${item.id}`, class: 'resolve-open'}, t('conflicts.resolve'))))))));
+      h('td', {}, h('a', {href: `#/conflicts/${item.id}`, class: 'resolve-open'}, t('conflicts.resolve')))))))));
 }
 
 // The record's fields of one version (without its metadata).
@@ -39,6 +45,52 @@ function Fields(version) {
 }
 
 function FieldError(message) { return h('p', {class: 'field-error', role: 'alert'}, message); }
+
+// What a 409 says: the record changed; a link shows it again.
+function Changed(id, link_id) {
+  return [FieldError(t('conflicts.changed')),
+    h('a', {href: `#/conflicts/${id}`, id: link_id, onclick: (e) => { e.preventDefault(); Go(`#/conflicts/${id}`); }},
+      t('conflicts.reload'))];
+}
+
+// "Keep it deleted": the first press asks, Yes deletes, Cancel goes back.
+// The API's DELETE does not check If-Match (it is sent all the same), so
+// the record is read again first: a version that arrived since this page
+// was drawn is the same 409 as for resolving.
+function KeepDeleted(id, etag) {
+  const status = h('p', {id: 'resolve-delete-status', role: 'status'});
+  const actions = h('div', {class: 'form-actions'});
+  const start = h('button', {type: 'button', id: 'resolve-delete'}, t('conflicts.keep_deleted'));
+  const Ask = () => {
+    const confirm = h('button', {type: 'button', id: 'resolve-delete-confirm'}, t('conflicts.keep_deleted_yes'));
+    const cancel = h('button', {type: 'button', id: 'resolve-delete-cancel'}, t('conflicts.keep_deleted_cancel'));
+    cancel.addEventListener('click', () => {
+      actions.replaceChildren(start);
+      start.focus();
+    });
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = cancel.disabled = true;
+      status.replaceChildren();
+      try {
+        const {headers} = await Call('GET', `/api/records/${encodeURIComponent(id)}`);
+        if (etag && headers.get('ETag') !== etag) throw new ApiError(409, null);
+        await Call('DELETE', `/api/records/${encodeURIComponent(id)}`, undefined, {headers: etag ? {'If-Match': etag} : {}});
+        Go(`#/conflicts?deleted=${encodeURIComponent(id)}`);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        actions.replaceChildren(start);
+        // A 404: someone deleted it meanwhile; also a change.
+        status.replaceChildren(...(error.status === 409 || error.status === 404 ? Changed(id, 'resolve-delete-reload') : [FieldError(error.message)]));
+      }
+    });
+    actions.replaceChildren(h('p', {id: 'resolve-delete-question'}, t('conflicts.keep_deleted_ask')), confirm, cancel);
+    confirm.focus();
+  };
+  start.addEventListener('click', Ask);
+  actions.append(start);
+  return h('section', {id: 'keep-deleted'}, h('h2', {}, t('conflicts.deleted_title')),
+    h('p', {class: 'hint'}, t('conflicts.deleted_version')), actions, status);
+}
 
 async function RenderResolve(view, id) {
   const {data: record, headers} = await Call('GET', `/api/records/${encodeURIComponent(id)}`);
@@ -51,7 +103,10 @@ async function RenderResolve(view, id) {
     return;
   }
   view.append(h('p', {}, t('record.conflict_hint')), Versions(record.versions));
-  if (versions.length < record.versions.length) view.append(h('p', {class: 'hint'}, t('conflicts.deleted_version')));
+  const deleted = versions.length < record.versions.length;
+  if (deleted) view.append(KeepDeleted(id, etag));
+  // Every version a delete (deleted on two nodes apart): nothing to keep.
+  if (versions.length === 0) return;
 
   const winner = Math.max(0, versions.findIndex((version) => version.winner));
   const fields = versions.map(Fields);
@@ -73,7 +128,7 @@ async function RenderResolve(view, id) {
   };
 
   const form = h('form', {id: 'resolve-form', novalidate: true});
-  form.append(h('h2', {}, t('conflicts.choose')));
+  form.append(h('h2', {}, t(deleted ? 'conflicts.keep_live' : 'conflicts.choose')));
   if (differing.length === 0) form.append(h('p', {}, t('conflicts.none_differ')));
   for (const key of differing) {
     form.append(h('fieldset', {class: 'pick', id: `pick-${key}`, 'data-field': key},
@@ -89,7 +144,7 @@ async function RenderResolve(view, id) {
     h('p', {class: 'hint', id: 'merged-hint'}, t('conflicts.merged_hint')),
     merged_area));
   const status = h('p', {id: 'resolve-status', role: 'status'});
-  form.append(h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'resolve'}, t('conflicts.resolve')), status));
+  form.append(h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'resolve'}, t(deleted ? 'conflicts.keep_record' : 'conflicts.resolve')), status));
   view.append(form);
   Merge();
 
@@ -117,9 +172,7 @@ async function RenderResolve(view, id) {
       button.disabled = false;
       if (!(error instanceof ApiError)) throw error;
       if (error.status === 409) {
-        status.replaceChildren(FieldError(t('conflicts.changed')),
-          h('a', {href: `#/conflicts/${id}`, id: 'resolve-reload', onclick: (e) => { e.preventDefault(); Go(`#/conflicts/${id}`); }},
-            t('conflicts.reload')));
+        status.replaceChildren(...Changed(id, 'resolve-reload'));
         return;
       }
       // "goods[1].quantity" belongs to the choice of "goods".
@@ -138,7 +191,7 @@ async function RenderResolve(view, id) {
   });
 }
 
-export async function Render(view, {args}) {
+export async function Render(view, {args, params}) {
   if (args[0]) await RenderResolve(view, args[0]);
-  else await RenderList(view);
+  else await RenderList(view, params);
 }

@@ -83,10 +83,11 @@ export function Versions(versions) {
     for (const key of Object.keys(version)) if (!kVersionMeta.includes(key) && !keys.includes(key)) keys.push(key);
   }
   const header = h('tr', {}, h('th', {scope: 'col'}, t('record.field')), versions.map((version, index) =>
-    h('th', {scope: 'col', class: version.winner ? 'winner' : ''},
+    h('th', {scope: 'col', class: [version.winner ? 'winner' : '', version.op === 'delete' ? 'deleted' : ''].join(' ').trim()},
       t('record.version', {n: index + 1}), h('br'),
-      h('small', {}, `${version.op} · ${version.timestamp} · ${String(version.author).slice(0, 12)}…`),
-      version.winner ? h('small', {class: 'badge'}, t('record.shown')) : null)));
+      h('small', {}, `${t(`record.history_op.${version.op}`)} · ${version.timestamp} · ${String(version.author).slice(0, 12)}…`),
+      version.winner ? h('small', {class: 'badge'}, t('record.shown')) : null,
+      version.op === 'delete' ? h('small', {class: 'badge badge-deleted'}, t('record.version_deleted')) : null)));
   const rows = keys.map((key) => {
     const differs = !versions.every((version) => Same(version[key], versions[0][key]));
     return h('tr', {class: differs ? 'differs' : ''}, h('th', {scope: 'row'}, Label(key)),
@@ -210,6 +211,8 @@ export async function Render(view, {args}) {
     view.append(h('section', {class: 'conflict', id: 'conflict'},
       h('h2', {}, t('record.conflict', {count: record.versions.length})),
       h('p', {}, t('record.conflict_hint')),
+      record.versions.some((version) => version.op === 'delete')
+        ? h('p', {class: 'hint', id: 'conflict-deleted'}, t('record.conflict_deleted')) : null,
       Versions(record.versions),
       h('p', {}, h('a', {href: `#/conflicts/${record.id}`, id: 'resolve-link', class: 'button'}, t('conflicts.resolve_this')))));
   }
