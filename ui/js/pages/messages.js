@@ -35,7 +35,7 @@ async function RenderList(view, params) {
     view.append(h('p', {id: 'no-messages'}, t('messages.none')));
     return;
   }
-  view.append(h('table', {class: 'grid', id: 'messages-table'},
+  view.append(h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'messages-table'},
     h('thead', {}, h('tr', {}, ['priority', box === 'sent' ? 'to' : 'from', 'subject', 'sent_at', 'state'].map((key) =>
       h('th', {scope: 'col'}, t(`messages.col.${key}`))))),
     h('tbody', {}, messages.map((message) => h('tr', {class: `priority-${message.priority} state-${message.state}`},
@@ -43,7 +43,7 @@ async function RenderList(view, params) {
       h('td', {}, box === 'sent' ? message.to || '' : Sender(message)),
       h('td', {}, h('a', {href: `#/messages/${message.id}`}, message.subject || t('messages.no_subject'))),
       h('td', {}, When(message.sent_at)),
-      h('td', {}, t(`messages.state.${message.state}`)))))));
+      h('td', {}, t(`messages.state.${message.state}`))))))));
 }
 
 // The office, and the officer when the message names one (sent_by).

@@ -45,7 +45,7 @@ function Chart(cells, dimension) {
 
 function Table(result) {
   const dims = result.by;
-  return h('table', {class: 'grid', id: 'stats-table'},
+  return h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'stats-table'},
     h('thead', {}, h('tr', {}, dims.map((d) => h('th', {scope: 'col'}, t(`stats.dim.${d}`))),
       h('th', {scope: 'col', class: 'num'}, t('stats.records')), h('th', {scope: 'col'}, t('stats.quantity')),
       h('th', {scope: 'col'}, t('stats.value')))),
@@ -54,7 +54,7 @@ function Table(result) {
       h('td', {class: 'num'}, String(cell.records)), h('td', {}, Sums(cell.quantity)), h('td', {}, Sums(cell.value))))),
     h('tfoot', {}, h('tr', {}, h('th', {scope: 'row', colspan: dims.length}, t('stats.total')),
       h('td', {class: 'num', id: 'stats-total'}, String(result.total.records)), h('td', {}, Sums(result.total.quantity)),
-      h('td', {}, Sums(result.total.value)))));
+      h('td', {}, Sums(result.total.value))))));
 }
 
 function Select(id, label, options, value, empty) {
