@@ -81,9 +81,9 @@ async function Pick(page, data_path, text) {
 
 const Value = (page, data_path) => page.$eval(`[data-path="${data_path}"]`, (el) => el.dataset.code ?? el.value);
 
-async function OpenEdit(page, id) {
+async function OpenEdit(page, id, form = '#seizure-form') {
   await Open(page, node, `#/edit/${id}`, 'edit');
-  await page.waitForSelector('#seizure-form');
+  await page.waitForSelector(form);
 }
 
 async function Main() {
@@ -198,6 +198,32 @@ async function Main() {
     return narrative && narrative.value === text && !document.querySelector('#edit-conflict');
   }, {}, kTheirs);
   Check(!(await page.$('#edit-draft-restored')), 'loading the current version restored the dropped draft');
+
+  step = 'a suspect edited with its form: a second nationality by picker';
+  const suspect = await Api(page, 'POST', '/api/records', {type: 'suspect', surname: 'Tursunova', nationalities: ['UZ'],
+    documents: [{type: 'passport', number: 'AB1234567', country: 'UZ', expires: '2030-01-01'}]});
+  Check(suspect.status === 201, `the suspect was not made: ${JSON.stringify(suspect)}`);
+  await OpenEdit(page, suspect.body.id, '#suspect-form');
+  Check(await page.$eval('#f-suspect-nationalities-1', (el) => el.dataset.code) === 'UZ', 'the nationality is not shown');
+  Check(await Value(page, 'suspect.document_number') === 'AB1234567', 'the document number is not shown');
+  await page.click('#f-suspect-nationalities-add');
+  Check(await Pick(page, 'suspect.nationalities[2]', 'kazakh') === 'KZ', 'a second nationality not picked');
+  await Fill(page, 'suspect.occupation', 'Driver');
+  await page.click('#save');
+  await WaitPage(page, 'record');
+  const edited = (await ApiGet(page, `/api/records/${suspect.body.id}`)).body;
+  Check(JSON.stringify(edited.nationalities) === '["UZ","KZ"]' && edited.occupation === 'Driver' &&
+    edited.documents[0].expires === '2030-01-01', `the suspect holds ${JSON.stringify(edited)}`);
+
+  step = 'search by a country picked by name';
+  await Open(page, node, '#/search', 'search');
+  await page.click('#search-filters summary');
+  Check(await Pick(page, 'country', 'pakist') === 'PK', 'the search country was not picked');
+  await page.click('#search-submit');
+  await page.waitForFunction(() => /country=PK/.test(location.hash) && document.querySelector('#results-table'));
+  const found = await page.$$eval('#results-table tbody a', (links) => links.map((a) => a.textContent));
+  Check(found.length === 1 && found[0].includes('ED-2026-7'), `the search by country found ${JSON.stringify(found)}`);
+  Check(await page.$eval('#search-country', (el) => el.value) === 'PK — Pakistan', 'the country filter lost its label');
 
   Check(problems.length === 0, `script errors or dialogs: ${problems.join('; ')}`);
   step = 'stop ncen-node';

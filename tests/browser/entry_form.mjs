@@ -6,7 +6,8 @@
 // keyboard only (type, arrows, Enter), two goods items, a route point, an
 // existing suspect linked by search, and a photo whose preview is checked
 // before saving; reloads and finds the draft intact (the photo not: the
-// form says so); saves and checks the record page shows the office, the
+// form says so); saves and checks the record page shows the office (with
+// its label from the node's list), the
 // linked suspect and the photo's preview. Measures the form's load with
 // those lists and, for the office picker, the time from a keystroke to the
 // filtered list painted (median and worst of 21 keystrokes; fails over
@@ -289,7 +290,8 @@ async function Main() {
   Check(await page.evaluate(() => localStorage.getItem('ncen.draft.seizure') === null), 'the draft was not cleared');
   step = 'record page: office, linked suspect, photo';
   await page.waitForSelector('#field-office');
-  Check(await page.$eval('#field-office', (el) => el.textContent) === 'PKKHI', 'the record page does not show the office');
+  Check(await page.$eval('#field-office', (el) => el.textContent) === 'PKKHI — Karachi port',
+    'the record page does not show the office with its label');
   Check((await page.$$('#field-goods tbody tr')).length === 2, 'the record page does not show two goods items');
   await page.waitForFunction((name) => {
     const link = document.querySelector('a.link-suspect');

@@ -1,7 +1,8 @@
 // Editing a record (#/edit/ID): GET /api/records/{id} and its ETag. A
 // seizure opens the seizure form (seizure_form.js) filled from the record;
 // a record in conflict goes to the conflicts page (resolving chooses field
-// by field). Any other record gets the generic form here: one labelled
+// by field); a suspect or company opens its form (party_form.js). Any
+// other record (a seizure report) gets the generic form here: one labelled
 // control per top-level field (text for strings and numbers, JSON for
 // lists and objects, a choice for a code list), then PUT /api/records/{id}
 // with If-Match. A 409 (someone else wrote a version meanwhile) says so and
@@ -48,6 +49,10 @@ export async function Render(view, context) {
   }
   if (record.type === 'seizure') {
     await (await import('./seizure_form.js')).Render(view, {...context, edit: {record, etag}});
+    return;
+  }
+  if (record.type === 'suspect' || record.type === 'company') {
+    await (await import('./party_form.js')).Render(view, {...context, edit: {record, etag}});
     return;
   }
   view.append(h('h1', {}, t('edit.title', {type: t(`type.${record.type}`), id})),

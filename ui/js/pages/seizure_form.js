@@ -18,11 +18,11 @@
 import {ApiError, Call, Get, Post, Query, Upload} from '../api.js';
 import {Go} from '../app.js';
 import {CodeLists} from '../code_lists.js';
+import {ConflictPanel} from '../edit_conflict.js';
 import {kCitesAppendices, kEnums, kHsPattern, kOfficePattern, kSubtypePattern} from '../codes.js';
 import {formatBytes, h, replace} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
 import {Picker} from '../picker.js';
-import {Label, Same, Text} from './record.js';
 
 // One draft for a new seizure, one per record being edited: an edit never
 // clobbers the new seizure's draft, nor another record's.
@@ -509,36 +509,16 @@ export async function Render(view, {edit} = {}) {
     }
   }
 
-  // The 409 of an edit: someone wrote a version since the form was filled.
-  // The form keeps the officer's text; the panel says what the other
-  // version changed (against the record as read) and offers to load it, or
-  // to keep these changes and save them over it (only then is the new ETag
-  // used).
+  // The 409 of an edit (edit_conflict.js): the form stays as it is.
   function ShowConflict(error) {
-    const current = (error.body && error.body.current) || {};
-    const etag = error.headers && error.headers.get('ETag');
-    const base = state.edit.base;
-    const keys = [...new Set([...Object.keys(base), ...Object.keys(current)])]
-      .filter((key) => !['id', 'type', 'versions'].includes(key) && !Same(base[key], current[key]));
-    const load = h('button', {type: 'button', id: 'edit-load-current', class: 'secondary'}, t('form.edit_load_current'));
-    const keep = h('button', {type: 'button', id: 'edit-keep-mine', disabled: !etag}, t('form.edit_keep_mine'));
-    const panel = h('section', {class: 'conflict', id: 'edit-conflict'},
-      h('h2', {tabindex: '-1'}, t('form.edit_changed_title')),
-      h('p', {}, t('form.edit_changed')),
-      keys.length === 0 ? h('p', {}, t('form.edit_changed_nothing')) : h('div', {class: 'table-wrap'},
-        h('table', {class: 'grid', id: 'edit-changes'},
-          h('thead', {}, h('tr', {}, ['field', 'read', 'now'].map((key) => h('th', {scope: 'col'}, t(`form.edit_col_${key}`))))),
-          h('tbody', {}, keys.map((key) => h('tr', {class: 'differs'}, h('th', {scope: 'row'}, Label(key)),
-            h('td', {}, Text(key, base[key])), h('td', {}, Text(key, current[key]))))))),
-      h('div', {class: 'actions'}, keep, load));
-    load.addEventListener('click', () => { DropDraft(); Go(`#/edit/${record_id}`); });
-    keep.addEventListener('click', () => {
-      state.edit.etag = etag;
-      state.edit.base = current;
-      SaveDraftNow();
-      replace(panel, h('p', {id: 'edit-kept'}, t('form.edit_kept')));
-      save.focus();
-    });
+    const panel = ConflictPanel({error, base: state.edit.base,
+      on_load: () => { DropDraft(); Go(`#/edit/${record_id}`); },
+      on_keep: (current, etag) => {
+        state.edit.etag = etag;
+        state.edit.base = current;
+        SaveDraftNow();
+        save.focus();
+      }});
     summary.append(panel);
     panel.querySelector('h2').focus();
   }
