@@ -209,6 +209,7 @@ async function Main() {
   await page.click('#f-suspect-nationalities-add');
   Check(await Pick(page, 'suspect.nationalities[2]', 'kazakh') === 'KZ', 'a second nationality not picked');
   await Fill(page, 'suspect.occupation', 'Driver');
+  await Shot(page, screenshots, 'edit-suspect', true);
   await page.click('#save');
   await WaitPage(page, 'record');
   const edited = (await ApiGet(page, `/api/records/${suspect.body.id}`)).body;
