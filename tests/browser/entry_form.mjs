@@ -4,9 +4,10 @@
 // Writes DIR/code-lists/offices.tsv (10,000 generated valid offices) and
 // hs.tsv before the node starts; enters a seizure with the pickers by
 // keyboard only (type, arrows, Enter), two goods items, a route point, an
-// existing suspect linked by search, and a photo whose preview is checked
+// existing suspect linked by search, a new company, and a photo whose preview is checked
 // before saving; reloads and finds the draft intact (the photo not: the
-// form says so); saves and checks the record page shows the office, the
+// form says so); saves and checks the record page shows the office (with
+// its label from the node's list), the new company linked by name, the
 // linked suspect and the photo's preview. Measures the form's load with
 // those lists and, for the office picker, the time from a keystroke to the
 // filtered list painted (median and worst of 21 keystrokes; fails over
@@ -24,6 +25,7 @@ const kOffices = 10000;
 const kKeystrokeLimitMs = 100;
 const kSuspect = 'Qarluqova';
 const kCaption = 'Fuel tank, <b>left</b> side';
+const kCompany = 'Altyn Kargo LLP';
 
 const {node_binary, ncenctl, screenshots} = ParseArgs();
 let step = 'start';
@@ -229,11 +231,15 @@ async function Main() {
   await page.keyboard.press('Enter');
   await page.waitForFunction((name) => document.querySelector('#party-linked').textContent.includes(name), {}, kSuspect);
 
+  step = 'a new company on the seizure form';
+  await Fill(page, 'company.name', kCompany);
+  Check((await Pick(page, 'company.country', 'kazakh')).code === 'KZ', 'the company\'s country not picked');
+
   step = 'the draft keeps the pickers and the linked suspect';
   await Sleep(300);
   await page.reload({waitUntil: 'load'});
   await WaitPage(page, 'new');
-  for (const [data_path, code] of [['seizure.office', 'PKKHI'], ['seizure.goods[1].subtype', 'cigars'],
+  for (const [data_path, code] of [['company.country', 'KZ'], ['seizure.office', 'PKKHI'], ['seizure.goods[1].subtype', 'cigars'],
     ['seizure.goods[1].value.currency', 'EUR'], ['seizure.route[0].country', 'AF'], ['seizure.detection_method', 'nii_xray']]) {
     Check(await Code(page, data_path) === code, `${data_path} is ${await Code(page, data_path)} after reload, not ${code}`);
   }
@@ -289,12 +295,15 @@ async function Main() {
   Check(await page.evaluate(() => localStorage.getItem('ncen.draft.seizure') === null), 'the draft was not cleared');
   step = 'record page: office, linked suspect, photo';
   await page.waitForSelector('#field-office');
-  Check(await page.$eval('#field-office', (el) => el.textContent) === 'PKKHI', 'the record page does not show the office');
+  Check(await page.$eval('#field-office', (el) => el.textContent) === 'PKKHI — Karachi port',
+    'the record page does not show the office with its label');
   Check((await page.$$('#field-goods tbody tr')).length === 2, 'the record page does not show two goods items');
   await page.waitForFunction((name) => {
     const link = document.querySelector('a.link-suspect');
     return link && link.textContent.includes(name);
   }, {}, kSuspect);
+  await page.waitForFunction((name) => [...document.querySelectorAll('a.link-company')].some((a) => a.textContent === name),
+    {}, kCompany);
   await page.waitForFunction(() => {
     const img = document.querySelector('#photos img');
     return img && img.complete && img.naturalWidth > 0;

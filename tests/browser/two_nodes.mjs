@@ -87,12 +87,12 @@ async function SeizureSyncs(post, hub, post_page, hub_page) {
   return id;
 }
 
-// Edits the seizure on `node` alone, in the UI's edit page.
+// Edits the seizure on `node` alone, in the UI's edit page (the seizure form).
 async function EditAlone(node, page, id, values) {
   await node.Start();
   await Open(page, node, `#/edit/${id}`, 'edit');
-  for (const [key, value] of Object.entries(values)) await Fill(page, `edit.${key}`, value);
-  await page.click('#edit-save');
+  for (const [key, value] of Object.entries(values)) await Fill(page, `seizure.${key}`, value);
+  await page.click('#save');
   await WaitPage(page, 'record');
   const {body} = await ApiGet(page, `/api/records/${id}`);
   for (const [key, value] of Object.entries(values)) Check(body[key] === value, `${node.name}: ${key} is ${JSON.stringify(body[key])} after the edit`);
@@ -123,6 +123,12 @@ async function ConflictMade(post, hub, post_page, hub_page, id) {
 // Part 3: resolved in the UI on the hub; one version on both nodes.
 async function ConflictResolved(post, hub, post_page, hub_page, id) {
   part = 'the conflict resolved in the UI';
+  step = 'the edit page of a record in conflict opens its resolve page';
+  await Open(hub_page, hub, `#/edit/${id}`);
+  await hub_page.waitForFunction((i) => location.hash === `#/conflicts/${i}` && document.querySelector('#resolve-form'),
+    {}, id);
+  Check(!(await hub_page.$('#seizure-form')), 'the seizure form is shown for a record in conflict');
+
   step = 'the conflicts list names the seizure';
   await Open(hub_page, hub, '#/conflicts', 'conflicts');
   await hub_page.waitForSelector('#conflicts-table');

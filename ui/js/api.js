@@ -15,14 +15,16 @@ export function SetCsrfToken(token) {
 
 export function OnUnauthenticated(callback) { on_unauthenticated = callback; }
 
-// An error answer of the API: {error, code, field} and the status.
+// An error answer of the API: {error, code, field}, the status and the
+// answer's headers (a 409 of PUT /api/records/{id} carries the current ETag).
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, headers = null) {
     super(body && body.error ? body.error : `HTTP ${status}`);
     this.status = status;
     this.code = body && body.code;
     this.field = body && body.field;
     this.body = body;
+    this.headers = headers;
   }
 }
 
@@ -46,7 +48,7 @@ export async function Call(method, path, body, options = {}) {
   if (response.status !== 204 && type.startsWith('application/json')) data = await response.json();
   if (!response.ok) {
     if (response.status === 401 && path !== '/api/login') on_unauthenticated();
-    throw new ApiError(response.status, data);
+    throw new ApiError(response.status, data, response.headers);
   }
   return {data, headers: response.headers, status: response.status};
 }

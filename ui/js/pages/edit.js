@@ -1,9 +1,12 @@
-// Editing a record (#/edit/ID): GET /api/records/{id} and its ETag, one
-// labelled control per top-level field (text for strings and numbers, JSON
-// for lists and objects, a choice for a code list), then PUT /api/records/{id} with If-Match. A 409
-// (someone else wrote a version meanwhile) says so and offers to reload;
-// the server's field error goes next to that field. A generic form: the
-// seizure entry form's pickers are not reused here yet.
+// Editing a record (#/edit/ID): GET /api/records/{id} and its ETag. A
+// seizure opens the seizure form (seizure_form.js) filled from the record;
+// a record in conflict goes to the conflicts page (resolving chooses field
+// by field); a suspect or company opens its form (party_form.js). Any
+// other record (a seizure report) gets the generic form here: one labelled
+// control per top-level field (text for strings and numbers, JSON for
+// lists and objects, a choice for a code list), then PUT /api/records/{id}
+// with If-Match. A 409 (someone else wrote a version meanwhile) says so and
+// offers to reload; the server's field error goes next to that field.
 import {ApiError, Call} from '../api.js';
 import {Go} from '../app.js';
 import {kEnums, kFieldEnum} from '../codes.js';
@@ -30,15 +33,30 @@ function Control(key, value) {
 
 function FieldError(message) { return h('p', {class: 'field-error', role: 'alert'}, message); }
 
-export async function Render(view, {args}) {
-  const id = args[0];
+export async function Render(view, context) {
+  const id = context.args[0];
   const {data: record, headers} = await Call('GET', `/api/records/${encodeURIComponent(id)}`);
   const etag = headers.get('ETag');
+  if (record.quarantined) {
+    view.append(h('h1', {}, t('record.quarantined')), h('p', {}, id));
+    return;
+  }
+  if (record.versions && record.versions.length > 1) {
+    // Replaced, not pushed: Back does not return here to be sent on again.
+    view.append(h('h1', {}, t('edit.title', {type: t(`type.${record.type}`), id})), h('p', {class: 'warn'}, t('edit.to_conflicts')));
+    location.replace(`#/conflicts/${encodeURIComponent(id)}`);
+    return;
+  }
+  if (record.type === 'seizure') {
+    await (await import('./seizure_form.js')).Render(view, {...context, edit: {record, etag}});
+    return;
+  }
+  if (record.type === 'suspect' || record.type === 'company') {
+    await (await import('./party_form.js')).Render(view, {...context, edit: {record, etag}});
+    return;
+  }
   view.append(h('h1', {}, t('edit.title', {type: t(`type.${record.type}`), id})),
     h('p', {}, h('a', {href: `#/record/${id}`}, t('conflicts.back'))));
-  if (record.versions && record.versions.length > 1) {
-    view.append(h('p', {class: 'warn'}, t('edit.in_conflict')));
-  }
   const keys = Object.keys(record).filter((key) => !kFixed.includes(key));
   const form = h('form', {id: 'edit-form', novalidate: true},
     h('div', {class: 'fields'}, keys.map((key) => Control(key, record[key]))));

@@ -3,8 +3,11 @@
 // to add a suspect or company to a seizure; photos (GET …/photos, /api/photos/{hash}?preview=1); a record
 // in conflict shows its versions side by side, differing fields marked;
 // the history of its versions (GET …/history: who, when, which office).
-// Every value is put in as text.
+// An office or HS code is shown with its label when the node's code list
+// (GET /api/codes, code_lists.js) has it. Every value is put in as text.
 import {ApiError, Get} from '../api.js';
+import {CodeLists} from '../code_lists.js';
+import {Fold} from '../picker.js';
 import {kFieldEnum} from '../codes.js';
 import {h} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
@@ -38,23 +41,33 @@ function RecordLink(id, type) {
   return link;
 }
 
-function Table(key, items) {
+// The fields whose codes have a label in the node's lists, and which list.
+const kLabelledCodes = {office: 'office', hs_code: 'hs'};
+
+// "CODE — label" for an office or HS code its list has; else the text.
+function CodeText(key, value, lists) {
+  const list = lists && kLabelledCodes[key] && typeof value === 'string' ? lists[kLabelledCodes[key]] : null;
+  const entry = list && list.by_code.get(Fold(value));
+  return entry && entry.label ? `${value} — ${entry.label}` : Text(key, value);
+}
+
+function Table(key, items, lists) {
   const columns = [];
   for (const item of items) for (const column of Object.keys(item)) if (!columns.includes(column)) columns.push(column);
   return h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: `field-${key}`},
     h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, '#'), columns.map((c) => h('th', {scope: 'col'}, Label(c))))),
     h('tbody', {}, items.map((item, index) => h('tr', {},
       h('td', {class: 'num'}, String(index + 1)),
-      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, Text(c, item[c]))))))));
+      columns.map((c) => h('td', {class: typeof item[c] === 'number' ? 'num' : ''}, CodeText(c, item[c], lists))))))));
 }
 
-function Value(key, value) {
+function Value(key, value, lists) {
   if (kLinkFields[key]) return h('ul', {class: 'links'}, value.map((id) => h('li', {}, RecordLink(id, kLinkFields[key]))));
-  if (Array.isArray(value) && value.length && typeof value[0] === 'object') return Table(key, value);
+  if (Array.isArray(value) && value.length && typeof value[0] === 'object') return Table(key, value, lists);
   if (value && typeof value === 'object' && !Array.isArray(value) && !('amount' in value)) {
     return h('dl', {class: 'nested'}, Object.entries(value).map(([k, v]) => [h('dt', {}, Label(k)), h('dd', {}, Text(k, v))]));
   }
-  const text = Text(key, value);
+  const text = CodeText(key, value, lists);
   return (key === 'narrative' || key === 'notes' || key === 'concealment_note')
     ? h('p', {class: 'long', id: `field-${key}`}, text) : h('span', {id: `field-${key}`}, text);
 }
@@ -68,10 +81,10 @@ function Title(record) {
   }
 }
 
-function Fields(record) {
+function Fields(record, lists) {
   const entries = Object.entries(record).filter(([key]) => !['id', 'type', 'versions'].includes(key));
   return h('dl', {class: 'fields-view'}, entries.map(([key, value]) =>
-    h('div', {class: `row row-${key}`}, h('dt', {}, Label(key)), h('dd', {}, Value(key, value)))));
+    h('div', {class: `row row-${key}`}, h('dt', {}, Label(key)), h('dd', {}, Value(key, value, lists)))));
 }
 
 export function Same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
@@ -216,7 +229,9 @@ export async function Render(view, {args}) {
       Versions(record.versions),
       h('p', {}, h('a', {href: `#/conflicts/${record.id}`, id: 'resolve-link', class: 'button'}, t('conflicts.resolve_this')))));
   }
-  view.append(Fields(record));
+  // The labels are a help: without the lists, codes alone.
+  const lists = record.type === 'seizure' ? await CodeLists().catch(() => null) : null;
+  view.append(Fields(record, lists));
   if (record.type === 'seizure') {
     view.append(h('p', {class: 'record-actions'},
       h('a', {href: `#/new/suspect?seizure=${record.id}`, id: 'add-suspect', class: 'button'}, t('record.add_suspect')), ' ',

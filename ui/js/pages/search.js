@@ -1,10 +1,28 @@
 // Search: GET /api/search with the filters of `ncenctl search`; the
 // filters live in the hash (#/search?q=…) so a result list can be linked.
+// Country, route country and commodity are searchable pickers
+// (ui/js/picker.js); a commodity is a category, a subtype or
+// category/subtype, and any such code may be typed.
 import {ApiError, Call, Query} from '../api.js';
 import {Go} from '../app.js';
-import {kCountries, kEnums} from '../codes.js';
+import {CodeLists} from '../code_lists.js';
+import {kEnums} from '../codes.js';
 import {h, replace} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
+import {MakeList, Picker} from '../picker.js';
+
+const kCommodityPattern = /^[a-z0-9_]{1,64}(\/[a-z0-9_]{1,64})?$/;
+
+// Categories (by their label), then each category/subtype of the lists.
+function CommodityList(lists) {
+  const entries = kEnums.GoodsCategory.map((code) => ({code, label: EnumLabel('GoodsCategory', code)}));
+  for (const category of kEnums.GoodsCategory) {
+    for (const entry of lists.subtypes[category].entries) {
+      entries.push({code: `${category}/${entry.code}`, label: `${EnumLabel('GoodsCategory', category)} — ${entry.label}`});
+    }
+  }
+  return MakeList(entries);
+}
 
 const kFilters = ['q', 'type', 'from', 'to', 'country', 'commodity', 'route_country', 'mode', 'detection',
   'concealment', 'limit'];
@@ -17,15 +35,22 @@ function Select(name, values, label_of, current) {
 
 export async function Render(view, {params}) {
   const get = (name) => params.get(name) || '';
+  const lists = await CodeLists();
+  const PickerOf = (name, list, options = {}) => Picker({id: `search-${name}`, name, path: name, value: get(name), list,
+    label: t(`search.${name}`), ...options});
+  const pickers = {
+    country: PickerOf('country', lists.country),
+    route_country: PickerOf('route_country', lists.country),
+    commodity: PickerOf('commodity', CommodityList(lists), {free: true, pattern: kCommodityPattern}),
+  };
   const controls = {
     q: h('input', {id: 'search-q', name: 'q', type: 'search', value: get('q'), maxlength: 500}),
     type: Select('type', ['seizure', 'suspect', 'company', 'seizure_report'], (v) => t(`type.${v}`), get('type')),
     from: h('input', {id: 'search-from', name: 'from', type: 'date', value: get('from')}),
     to: h('input', {id: 'search-to', name: 'to', type: 'date', value: get('to')}),
-    country: h('input', {id: 'search-country', name: 'country', list: 'countries', value: get('country'), size: 4}),
-    commodity: h('input', {id: 'search-commodity', name: 'commodity', list: 'categories', value: get('commodity')}),
-    route_country: h('input', {id: 'search-route_country', name: 'route_country', list: 'countries',
-      value: get('route_country'), size: 4}),
+    country: pickers.country.input,
+    commodity: pickers.commodity.input,
+    route_country: pickers.route_country.input,
     mode: Select('mode', kEnums.TransportMode, (v) => EnumLabel('TransportMode', v), get('mode')),
     detection: Select('detection', kEnums.DetectionMethod, (v) => EnumLabel('DetectionMethod', v), get('detection')),
     concealment: Select('concealment', kEnums.ConcealmentMethod, (v) => EnumLabel('ConcealmentMethod', v),
@@ -33,21 +58,21 @@ export async function Render(view, {params}) {
     limit: h('input', {id: 'search-limit', name: 'limit', type: 'number', min: 1, max: 10000, value: get('limit'),
       placeholder: '100'}),
   };
+  // A picker's value is its code; the box shows the code and its label.
+  const Values = () => Object.fromEntries(kFilters.map((name) =>
+    [name, pickers[name] ? controls[name].dataset.code || '' : controls[name].value]));
   const form = h('form', {class: 'search', role: 'search'},
-    h('datalist', {id: 'countries'}, kCountries.map((code) => h('option', {value: code}))),
-    h('datalist', {id: 'categories'}, kEnums.GoodsCategory.map((code) => h('option', {value: code}))),
     h('div', {class: 'search-main'},
       h('label', {for: 'search-q'}, t('search.q')), controls.q,
       h('button', {type: 'submit', id: 'search-submit'}, t('search.submit'))),
-    h('details', {open: kFilters.slice(1).some((name) => get(name)) ? true : false},
+    h('details', {id: 'search-filters', open: kFilters.slice(1).some((name) => get(name)) ? true : false},
       h('summary', {}, t('search.filters')),
       h('div', {class: 'fields'}, kFilters.slice(1).map((name) =>
-        h('div', {class: 'field'}, h('label', {for: `search-${name}`}, t(`search.${name}`)), controls[name])))));
+        h('div', {class: `field${pickers[name] ? ' field-picker' : ''}`},
+          h('label', {for: `search-${name}`}, t(`search.${name}`)), pickers[name] ? pickers[name].element : controls[name])))));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const values = {};
-    for (const name of kFilters) values[name] = controls[name].value;
-    Go(`#/search${Query(values)}`);
+    Go(`#/search${Query(Values())}`);
   });
   view.append(h('h1', {}, t('search.title')), form);
 
@@ -62,8 +87,7 @@ export async function Render(view, {params}) {
     clearTimeout(timer);
     timer = setTimeout(() => {
       if (!results.isConnected) return;  // the page was left or drawn again
-      const values = {};
-      for (const name of kFilters) values[name] = controls[name].value;
+      const values = Values();
       if (values.q.trim().length < 2 && !kFilters.some((name) => name !== 'q' && name !== 'limit' && values[name])) return;
       history.replaceState(null, '', `#/search${Query(values)}`);
       Show(results, values);

@@ -1,21 +1,33 @@
-// Seizure entry: the main fields of docs/data-model.md, any number of goods
-// items and route points, existing suspects and companies found by search
-// (sent as the seizure's `suspects` and `companies`), a new suspect linked
-// after saving (POST /api/records, then POST /api/records/{id}/links), and
-// photos uploaded after the seizure is saved (POST /api/records/{id}/photos).
-// Code lists are searchable pickers (ui/js/picker.js). The server checks
-// everything; its error names the field (`goods[0].quantity`), and the
-// message is put next to that field. A draft is kept in localStorage
-// (everything but the photos' files).
-import {ApiError, Call, Post, Query, Upload} from '../api.js';
+// Seizure entry and editing: the main fields of docs/data-model.md, any
+// number of goods items and route points, existing suspects and companies
+// found by search (sent as the seizure's `suspects` and `companies`), a new
+// suspect and a new company, and photos uploaded after the seizure is saved
+// (POST /api/records/{id}/photos). Code lists are searchable pickers
+// (ui/js/picker.js). The server checks everything; its error names the
+// field (`goods[0].quantity`), and the message is put next to that field.
+// A draft is kept in localStorage (everything but the photos' files).
+//
+// New (#/new/seizure): POST /api/records, then the new suspect and company
+// (POST /api/records, POST /api/records/{id}/links).
+// Edit (#/edit/ID, from edit.js with the record and its ETag): the form
+// filled from the record; the new suspect and company are written first,
+// then the seizure with PUT /api/records/{id} and If-Match, naming them, so
+// the seizure gets one version. A 409 keeps the form as it is, shows what
+// the other version changed, and lets the officer load it or save over it.
+// Fields the form has no control for (`photos`) are sent back unchanged.
+import {ApiError, Call, Get, Post, Query, Upload} from '../api.js';
 import {Go} from '../app.js';
 import {CodeLists} from '../code_lists.js';
+import {ConflictPanel} from '../edit_conflict.js';
 import {kCitesAppendices, kEnums, kHsPattern, kOfficePattern, kSubtypePattern} from '../codes.js';
 import {formatBytes, h, replace} from '../dom.js';
 import {EnumLabel, t} from '../i18n.js';
 import {Picker} from '../picker.js';
 
-const kDraftKey = 'ncen.draft.seizure';
+// One draft for a new seizure, one per record being edited: an edit never
+// clobbers the new seizure's draft, nor another record's.
+const kNewDraftKey = 'ncen.draft.seizure';
+export function EditDraftKey(id) { return `ncen.draft.edit.${id}`; }
 
 const kCaseFields = [
   ['reference', 'text', {maxlength: 64}], ['date', 'date', {required: true}], ['time', 'time'],
@@ -38,6 +50,10 @@ const kGoodsFields = [
   ['cites_appendix', 'cites'],
 ];
 const kRouteFields = [['role', 'RouteRole'], ['country', 'country', {required: true}], ['place', 'text']];
+const kCompanyFields = [
+  ['name', 'text', {maxlength: 300}], ['country', 'country'], ['registration_number', 'text'], ['tax_id', 'text'],
+  ['trader_id', 'text'], ['address', 'textarea', {maxlength: 500}],
+];
 const kSuspectFields = [
   ['surname', 'text', {maxlength: 200}], ['forenames', 'text'], ['birth_date', 'date'], ['gender', 'Gender'],
   ['nationality', 'country'], ['document_type', 'DocumentType'], ['document_number', 'text'], ['document_country', 'country'],
@@ -54,19 +70,48 @@ const kPickers = {
 };
 const kPhotoTypes = 'image/jpeg,image/png,image/webp,image/heic';
 
+// The seizure's fields that have a control here; the server sets the rest
+// of kNotSent, and anything else is sent back as the record had it.
+const kFormFields = new Set([...kCaseFields.map(([name]) => name), 'offences', 'goods', 'route', 'conveyance',
+  'narrative']);
+const kNotSent = ['id', 'type', 'versions', 'entered_by', 'suspects', 'companies'];
+
 function NewState() {
-  return {seizure: {offences: [], goods: [{}], route: [], conveyance: {}}, suspect: {}, linked: [], saved_id: null};
+  return {seizure: {offences: [], goods: [{}], route: [], conveyance: {}}, suspect: {}, company: {}, linked: [],
+    saved_id: null};
 }
 
-function LoadDraft() {
+// The state of an edit of `record` read with `etag`: `edit.base` is the
+// record as read (what a 409 is compared with), `edit.extra` its fields
+// without a control here.
+function EditState(record, etag) {
+  const state = NewState();
+  state.seizure.goods = [];
+  const extra = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (kNotSent.includes(key)) continue;
+    if (kFormFields.has(key)) state.seizure[key] = structuredClone(value);
+    else extra[key] = value;
+  }
+  if (state.seizure.goods.length === 0) state.seizure.goods.push({});
+  state.linked = [...(record.suspects || []).map((id) => ({id, type: 'suspect', summary: ''})),
+    ...(record.companies || []).map((id) => ({id, type: 'company', summary: ''}))];
+  state.edit = {id: record.id, etag, base: record, extra, written: null};
+  return state;
+}
+
+// The draft under `key`, or null. An edit's draft must be of record `id`.
+function LoadDraft(key, id) {
   try {
-    const draft = JSON.parse(localStorage.getItem(kDraftKey));
-    if (draft && draft.seizure && Array.isArray(draft.seizure.goods)) {
+    const draft = JSON.parse(localStorage.getItem(key));
+    if (draft && draft.seizure && Array.isArray(draft.seizure.goods) && (!id || (draft.edit && draft.edit.id === id))) {
       if (!Array.isArray(draft.linked)) draft.linked = [];
+      draft.suspect ??= {};
+      draft.company ??= {};
       return draft;
     }
   } catch (error) { /* a broken draft is dropped */ }
-  return NewState();
+  return null;
 }
 
 // "goods[0].value.amount" -> ['goods', 0, 'value', 'amount']
@@ -117,12 +162,25 @@ function Clean(value, key) {
   return value;
 }
 
+// The seizure to send. On an edit: with the fields the form does not show,
+// and the new suspect and company once written (they are saved first).
 function SeizurePayload(state) {
   const seizure = Clean(state.seizure) || {};
-  const ids = (type) => state.linked.filter((party) => party.type === type).map((party) => party.id);
+  const ids = (type) => {
+    const list = state.linked.filter((party) => party.type === type).map((party) => party.id);
+    const created = state.edit && state[`saved_${type}`];
+    if (created && !list.includes(created)) list.push(created);
+    return list;
+  };
   if (ids('suspect').length) seizure.suspects = ids('suspect');
   if (ids('company').length) seizure.companies = ids('company');
-  return {type: 'seizure', ...seizure, goods: seizure.goods || []};
+  const extra = state.edit ? state.edit.extra : {};
+  return {type: 'seizure', ...extra, ...seizure, goods: seizure.goods || []};
+}
+
+function CompanyPayload(state) {
+  const company = Clean(state.company);
+  return company ? {type: 'company', ...company} : null;
 }
 
 function SuspectPayload(state) {
@@ -136,17 +194,28 @@ function SuspectPayload(state) {
   return JSON.parse(JSON.stringify(suspect));  // drops undefined
 }
 
-// A server field of the suspect, as the path of this form's control.
-function SuspectPath(field) {
+// A server field of the new suspect or company, as the path of this form's control.
+function PartyPath(type, field) {
   if (!field) return null;
+  if (type === 'company') return `company.${field.split(/[.[]/)[0]}`;
   if (field.startsWith('documents[0].')) return `suspect.document_${field.slice('documents[0].'.length)}`;
   if (field.startsWith('nationalities')) return 'suspect.nationality';
   return `suspect.${field}`;
 }
 
-export async function Render(view) {
+// The name of a suspect or company record, for the list of linked ones.
+function PartyName(record) {
+  if (record.type === 'suspect') return [record.surname, record.forenames].filter(Boolean).join(', ');
+  return record.name || '';
+}
+
+// #/new/seizure; from edit.js, `edit` = {record, etag} for #/edit/ID.
+export async function Render(view, {edit} = {}) {
   const lists = await CodeLists();
-  const state = LoadDraft();
+  const draft_key = edit ? EditDraftKey(edit.record.id) : kNewDraftKey;
+  const draft = LoadDraft(draft_key, edit && edit.record.id);
+  const state = draft || (edit ? EditState(edit.record, edit.etag) : NewState());
+  const record_id = edit ? edit.record.id : null;
   const form = h('form', {class: 'entry', id: 'seizure-form', novalidate: true});
   const summary = h('div', {id: 'form-message', role: 'alert'});
   const pickers = new Map();  // data-path -> picker, for the subtype list of a goods item's category
@@ -154,9 +223,10 @@ export async function Render(view) {
 
   const SaveDraft = () => {
     clearTimeout(save_timer);
-    save_timer = setTimeout(() => localStorage.setItem(kDraftKey, JSON.stringify(state)), 150);
+    save_timer = setTimeout(() => localStorage.setItem(draft_key, JSON.stringify(state)), 150);
   };
-  const SaveDraftNow = () => { clearTimeout(save_timer); localStorage.setItem(kDraftKey, JSON.stringify(state)); };
+  const SaveDraftNow = () => { clearTimeout(save_timer); localStorage.setItem(draft_key, JSON.stringify(state)); };
+  const DropDraft = () => { clearTimeout(save_timer); localStorage.removeItem(draft_key); };
 
   // The subtypes offered for `path` (seizure.goods[i].subtype): its item's category's.
   const SubtypeList = (path) => lists.subtypes[GetPath(state, path.replace(/subtype$/, 'category'))] ||
@@ -289,6 +359,13 @@ export async function Render(view) {
     find.addEventListener('click', Find);
     query.addEventListener('keydown', (event) => { if (event.key === 'Enter') { event.preventDefault(); Find(); } });
     DrawLinked();
+    // An edited seizure's parties come as ids: their names are asked for.
+    for (const party of state.linked.filter((item) => !item.summary)) {
+      Get(`/api/records/${encodeURIComponent(party.id)}`).then((record) => {
+        party.summary = PartyName(record);
+        if (party.summary && linked.isConnected) DrawLinked();
+      }, () => { /* a dangling id stays shown as its id */ });
+    }
     return h('fieldset', {id: 'parties'}, h('legend', {}, t('form.parties')),
       h('p', {class: 'hint'}, t('form.parties_hint')),
       h('div', {class: 'party-search'},
@@ -379,6 +456,10 @@ export async function Render(view) {
       h('p', {class: 'hint'}, t('form.new_suspect_hint')),
       h('div', {class: 'fields'}, kSuspectFields.map(([name, kind, options]) =>
         Control(`suspect.${name}`, kind, options, `field.${name}`)))),
+    h('fieldset', {id: 'company'}, h('legend', {}, t('form.new_company')),
+      h('p', {class: 'hint'}, t('form.new_company_hint')),
+      h('div', {class: 'fields'}, kCompanyFields.map(([name, kind, options]) =>
+        Control(`company.${name}`, kind, options, `field.${name}`)))),
     photo_set,
     h('div', {class: 'actions'}, save, discard));
 
@@ -408,7 +489,94 @@ export async function Render(view) {
       target.after(note);
       if (target.focus) target.focus();
     }
-    summary.append(h('p', {class: 'error'}, target ? t('form.fix_field', {field: path.replace(/^(seizure|suspect)\./, '')}) : message));
+    summary.append(h('p', {class: 'error'}, target ? t('form.fix_field', {field: path.replace(/^(seizure|suspect|company)\./, '')}) : message));
+  }
+
+  // Writes the new suspect or company (once: its id is kept in the draft).
+  // False when the server refused it (its message is next to its field).
+  async function SaveParty(type) {
+    const payload = type === 'suspect' ? SuspectPayload(state) : CompanyPayload(state);
+    if (!payload || state[`saved_${type}`]) return true;
+    try {
+      state[`saved_${type}`] = (await Post('/api/records', payload)).id;
+      SaveDraftNow();
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 400) throw error;
+      ShowError(PartyPath(type, error.field), error.message);
+      summary.append(h('p', {}, t(state.edit ? 'form.edit_party_failed' : `form.seizure_saved_${type}_failed`)));
+      return false;
+    }
+  }
+
+  // The 409 of an edit (edit_conflict.js): the form stays as it is.
+  function ShowConflict(error) {
+    const panel = ConflictPanel({error, base: state.edit.base,
+      on_load: () => { DropDraft(); Go(`#/edit/${record_id}`); },
+      on_keep: (current, etag) => {
+        state.edit.etag = etag;
+        state.edit.base = current;
+        SaveDraftNow();
+        save.focus();
+      }});
+    summary.append(panel);
+    panel.querySelector('h2').focus();
+  }
+
+  // An edit: the new parties first, then PUT with If-Match (not again when
+  // nothing changed since it was written: a photo had failed).
+  async function SaveEdit() {
+    if (!(await SaveParty('suspect')) || !(await SaveParty('company'))) return false;
+    const payload = SeizurePayload(state);
+    if (state.edit.written === JSON.stringify(payload)) return true;
+    try {
+      const answer = await Call('PUT', `/api/records/${encodeURIComponent(record_id)}`, payload,
+        {headers: state.edit.etag ? {'If-Match': state.edit.etag} : {}});
+      state.edit.etag = answer.headers.get('ETag') || state.edit.etag;
+      if (answer.data) state.edit.base = answer.data;
+      state.edit.written = JSON.stringify(payload);
+      SaveDraftNow();
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 409 && error.body && error.body.current) { ShowConflict(error); return false; }
+      if (error.status === 400) { ShowError(error.field ? `seizure.${error.field}` : null, error.message); return false; }
+      throw error;
+    }
+  }
+
+  // A new seizure: POST it, then the new suspect and company, each linked.
+  async function SaveNew() {
+    if (!state.saved_id) {
+      try {
+        const created = await Post('/api/records', SeizurePayload(state));
+        state.saved_id = created.id;
+        state.saved_links = state.linked.map((party) => party.id);
+        SaveDraftNow();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 400) {
+          ShowError(error.field ? `seizure.${error.field}` : null, error.message);
+          return false;
+        }
+        throw error;
+      }
+    }
+    // Parties linked after the seizure was saved (a photo had failed).
+    for (const party of state.linked) {
+      if ((state.saved_links || []).includes(party.id)) continue;
+      await Post(`/api/records/${state.saved_id}/links`, {[party.type]: party.id});
+      state.saved_links = [...(state.saved_links || []), party.id];
+      SaveDraftNow();
+    }
+    for (const type of ['suspect', 'company']) {
+      if (!(await SaveParty(type))) return false;
+      if (state[`saved_${type}`] && !state[`${type}_linked`]) {
+        await Post(`/api/records/${state.saved_id}/links`, {[type]: state[`saved_${type}`]});
+        state[`${type}_linked`] = true;
+        SaveDraftNow();
+      }
+    }
+    return true;
   }
 
   form.addEventListener('submit', async (event) => {
@@ -416,50 +584,8 @@ export async function Render(view) {
     ClearErrors();
     save.disabled = true;
     try {
-      const suspect = SuspectPayload(state);
-      if (!state.saved_id) {
-        try {
-          const created = await Post('/api/records', SeizurePayload(state));
-          state.saved_id = created.id;
-          state.saved_links = state.linked.map((party) => party.id);
-          SaveDraftNow();
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 400) {
-            ShowError(error.field ? `seizure.${error.field}` : null, error.message);
-            return;
-          }
-          throw error;
-        }
-      }
-      // Parties linked after the seizure was saved (a photo had failed).
-      for (const party of state.linked) {
-        if ((state.saved_links || []).includes(party.id)) continue;
-        await Post(`/api/records/${state.saved_id}/links`, {[party.type]: party.id});
-        state.saved_links = [...(state.saved_links || []), party.id];
-        SaveDraftNow();
-      }
-      if (suspect) {
-        if (!state.saved_suspect) {
-          try {
-            const created = await Post('/api/records', suspect);
-            state.saved_suspect = created.id;
-            SaveDraftNow();
-          } catch (error) {
-            if (error instanceof ApiError && error.status === 400) {
-              ShowError(SuspectPath(error.field), error.message);
-              summary.append(h('p', {}, t('form.seizure_saved_suspect_failed')));
-              return;
-            }
-            throw error;
-          }
-        }
-        if (!state.suspect_linked) {
-          await Post(`/api/records/${state.saved_id}/links`, {suspect: state.saved_suspect});
-          state.suspect_linked = true;
-          SaveDraftNow();
-        }
-      }
-      const id = state.saved_id;
+      if (!(await (state.edit ? SaveEdit() : SaveNew()))) return;
+      const id = state.edit ? record_id : state.saved_id;
       if (!(await UploadPhotos(id))) {
         // The seizure is kept; saving again uploads only the photos that failed.
         summary.append(h('p', {class: 'warn'}, t('form.photos_failed'), ' ',
@@ -468,7 +594,7 @@ export async function Render(view) {
         return;
       }
       photos.forEach((photo) => URL.revokeObjectURL(photo.url));
-      localStorage.removeItem(kDraftKey);
+      DropDraft();
       Go(`#/record/${id}`);
     } catch (error) {
       summary.append(h('p', {class: 'error'}, t('error.generic', {message: error.message})));
@@ -478,12 +604,20 @@ export async function Render(view) {
   });
 
   discard.addEventListener('click', () => {
-    if (!confirm(t('form.discard_confirm'))) return;
-    localStorage.removeItem(kDraftKey);
-    Go('#/new/seizure');
+    if (!confirm(t(state.edit ? 'form.edit_discard_confirm' : 'form.discard_confirm'))) return;
+    DropDraft();
+    Go(state.edit ? `#/edit/${record_id}` : '#/new/seizure');
   });
 
-  view.append(h('h1', {}, t('form.title')), h('p', {class: 'hint'}, t('form.intro')));
+  if (state.edit) {
+    discard.textContent = t('form.edit_discard');
+    view.append(h('h1', {}, t('form.edit_title', {reference: edit.record.reference || record_id})),
+      h('p', {class: 'record-id'}, `${t('record.id')}: ${record_id} `, h('a', {href: `#/record/${record_id}`}, t('conflicts.back'))),
+      h('p', {class: 'hint'}, t('form.edit_intro')));
+    if (draft) view.append(h('p', {class: 'warn', id: 'edit-draft-restored'}, t('form.edit_draft_restored')));
+  } else {
+    view.append(h('h1', {}, t('form.title')), h('p', {class: 'hint'}, t('form.intro')));
+  }
   if (lists.problems.length) {
     view.append(h('ul', {class: 'warn', id: 'code-list-problems'},
       lists.problems.map((problem) => h('li', {}, t('form.code_list_problem', {problem})))));

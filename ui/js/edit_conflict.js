@@ -1,0 +1,37 @@
+// What an edit form shows when PUT /api/records/{id} answers 409: someone
+// wrote a version since the form was filled (another officer, or a sync).
+// The form keeps the officer's text; this panel says what the other
+// version changed against the record as the form read it, and offers to
+// load the current version or to keep these changes and save them over it.
+// Only that choice hands the form the 409's ETag: saving again without
+// choosing is refused again.
+import {h, replace} from './dom.js';
+import {t} from './i18n.js';
+import {Label, Same, Text} from './pages/record.js';
+
+// `error`: the ApiError of the 409 (body.current, the ETag header);
+// `base`: the record as the form read it. on_load(); on_keep(current, etag).
+// Returns the panel (a section with id edit-conflict).
+export function ConflictPanel({error, base, on_load, on_keep}) {
+  const current = (error.body && error.body.current) || {};
+  const etag = error.headers && error.headers.get('ETag');
+  const keys = [...new Set([...Object.keys(base), ...Object.keys(current)])]
+    .filter((key) => !['id', 'type', 'versions'].includes(key) && !Same(base[key], current[key]));
+  const load = h('button', {type: 'button', id: 'edit-load-current', class: 'secondary'}, t('form.edit_load_current'));
+  const keep = h('button', {type: 'button', id: 'edit-keep-mine', disabled: !etag}, t('form.edit_keep_mine'));
+  const panel = h('section', {class: 'conflict', id: 'edit-conflict'},
+    h('h2', {tabindex: '-1'}, t('form.edit_changed_title')),
+    h('p', {}, t('form.edit_changed')),
+    keys.length === 0 ? h('p', {}, t('form.edit_changed_nothing')) : h('div', {class: 'table-wrap'},
+      h('table', {class: 'grid', id: 'edit-changes'},
+        h('thead', {}, h('tr', {}, ['field', 'read', 'now'].map((key) => h('th', {scope: 'col'}, t(`form.edit_col_${key}`))))),
+        h('tbody', {}, keys.map((key) => h('tr', {class: 'differs'}, h('th', {scope: 'row'}, Label(key)),
+          h('td', {}, Text(key, base[key])), h('td', {}, Text(key, current[key]))))))),
+    h('div', {class: 'form-actions'}, keep, load));
+  load.addEventListener('click', on_load);
+  keep.addEventListener('click', () => {
+    replace(panel, h('p', {id: 'edit-kept'}, t('form.edit_kept')));
+    on_keep(current, etag);
+  });
+  return panel;
+}
