@@ -322,7 +322,22 @@ Result<RecordView> Records::Get(const RecordId& id) {
   return view;
 }
 
-Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, bool resolve) {
+std::vector<storage::Dot> VersionDots(const storage::RecordState& state) {
+  std::vector<storage::Dot> out;
+  for (const auto& v : state.versions) out.push_back(v.dot);
+  return out;
+}
+
+static Status Expected(const RecordId& id, const storage::RecordState& state,
+                       const std::optional<std::vector<storage::Dot>>& expected) {
+  if (!expected || VersionDots(state) == *expected) return Status::Ok();
+  return ConflictError("record " + storage::FormatRecordId(id) + " changed since it was read: compare with the current version");
+}
+
+Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, bool resolve,
+                       const std::vector<storage::Dot>* expected_dots) {
+  std::optional<std::vector<storage::Dot>> expected;
+  if (expected_dots) expected = *expected_dots;
   if (body.is_object() && body.contains("id") &&
       (!body["id"].is_string() || body["id"].get<std::string>() != storage::FormatRecordId(id))) {
     return InvalidArgument("field 'id' does not match " + storage::FormatRecordId(id));
@@ -337,9 +352,10 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
   NCEN_ASSIGN_OR_RETURN(Bytes payload, storage::RecordFromJson(view.state.type, stamped, true));
   storage::LocalChange change{id, view.state.type, resolve ? Op::kResolve : Op::kPut, std::move(payload),
                               view.state.scope};
-  change.check = [id, resolve](storage::TxnRecords& records, Bytes*) -> Status {
+  change.check = [id, resolve, expected](storage::TxnRecords& records, Bytes*) -> Status {
     NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
     NCEN_RETURN_IF_ERROR(QuarantineStatus(id, now.state));
+    NCEN_RETURN_IF_ERROR(Expected(id, now.state, expected));
     if (resolve && !now.state.conflict()) {
       return InvalidArgument("record " + storage::FormatRecordId(id) + " has no conflict to resolve; use 'update'");
     }
@@ -348,14 +364,17 @@ Status Records::Update(const RecordId& id, const nlohmann::ordered_json& body, b
   return WriteOne(std::move(change));
 }
 
-Status Records::Delete(const RecordId& id) {
+Status Records::Delete(const RecordId& id, const std::vector<storage::Dot>* expected_dots) {
+  std::optional<std::vector<storage::Dot>> expected;
+  if (expected_dots) expected = *expected_dots;
   NCEN_ASSIGN_OR_RETURN(RecordView view, Read(id));
   NCEN_RETURN_IF_ERROR(NotAMessage(id, view.state));
   NCEN_RETURN_IF_ERROR(NotAReport(id, view.state));
   storage::LocalChange change{id, view.state.type, Op::kDelete, {}, view.state.scope};
-  change.check = [id](storage::TxnRecords& records, Bytes*) -> Status {
+  change.check = [id, expected](storage::TxnRecords& records, Bytes*) -> Status {
     NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
     NCEN_RETURN_IF_ERROR(QuarantineStatus(id, now.state));
+    NCEN_RETURN_IF_ERROR(Expected(id, now.state, expected));
     if (!now.state.live()) return InvalidArgument("record " + storage::FormatRecordId(id) + " is already deleted");
     return Status::Ok();
   };

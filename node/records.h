@@ -119,9 +119,15 @@ class Records {
   // With `resolve` only a record in conflict may be written (kInvalidArgument
   // otherwise). `body` may carry "id" (it must be this record's), "type",
   // "versions" and "conflict" as `get --json` prints them.
-  Status Update(const storage::RecordId& id, const nlohmann::ordered_json& body, bool resolve);
-  // Only a live record (kInvalidArgument when already deleted).
-  Status Delete(const storage::RecordId& id);
+  // With `expected` (the dots of the versions the writer read), kConflict
+  // when the record's versions are others by the time of the write: checked
+  // inside the write transaction, so a version that arrived meanwhile (from
+  // a peer, another officer) is never superseded unseen (HTTP If-Match).
+  Status Update(const storage::RecordId& id, const nlohmann::ordered_json& body, bool resolve,
+                const std::vector<storage::Dot>* expected = nullptr);
+  // Only a live record (kInvalidArgument when already deleted); `expected`
+  // as for Update.
+  Status Delete(const storage::RecordId& id, const std::vector<storage::Dot>* expected = nullptr);
   // Links a live seizure to a live suspect (or company). Returns false when
   // it was linked already (nothing written, unless the seizure is in
   // conflict: then the link settles it).
@@ -176,6 +182,9 @@ class Records {
   Actor actor_;
   AuditLog* audit_;
 };
+
+// The dots of a record's versions, in order (what Update's `expected` takes).
+std::vector<storage::Dot> VersionDots(const storage::RecordState& state);
 
 // "seizure/national", ...: the classes of a quarantined record's entries.
 std::vector<std::string> QuarantineClasses(const storage::RecordState& state);

@@ -722,31 +722,57 @@ HttpResponse Api::Impl::GetRecord(Call& c) {
   return r;
 }
 
+namespace {
+
+// The 409 of If-Match: the record as it is now, and its ETag.
+HttpResponse ChangedResponse(const storage::RecordView& view) {
+  auto current = RecordJson(view);
+  json extra = current.ok() ? *current : json(nullptr);
+  auto r = JsonResponse(409, {{"error", "the record changed since you read it: compare with the current version"},
+                              {"code", "conflict"},
+                              {"field", nullptr},
+                              {"current", extra}});
+  r.headers.emplace_back("ETag", VersionsTag(view));
+  return r;
+}
+
+// If-Match: the versions the officer read. A tag of other versions is a 409
+// at once; a matching one gives the versions' dots, which the write checks
+// again inside its transaction (a version that arrives in between, from a
+// peer or another officer, is a 409 too, never superseded unseen).
+std::optional<HttpResponse> IfMatch(const HttpRequest& req, Records& records, const RecordId& id,
+                                    std::optional<std::vector<storage::Dot>>& expected) {
+  std::string_view if_match = req.Header("if-match");
+  if (if_match.empty() || if_match == "*") return std::nullopt;
+  auto view = records.GetAny(id);
+  if (!view.ok()) return StatusResponse(view.status());
+  if (if_match != VersionsTag(*view)) return ChangedResponse(*view);
+  expected = VersionDots(view->state);
+  return std::nullopt;
+}
+
+// The answer to a write that failed: a 409 with the current record when its
+// versions changed under the If-Match.
+HttpResponse WriteFailed(const Status& s, Records& records, const RecordId& id, bool if_match) {
+  if (if_match && s.code() == StatusCode::kConflict) {
+    auto view = records.GetAny(id);
+    if (view.ok()) return ChangedResponse(*view);
+  }
+  return StatusResponse(s);
+}
+
+}  // namespace
+
 HttpResponse Api::Impl::UpdateRecord(Call& c, bool resolve) {
   RecordId id;
   if (auto bad = IdParam(c.params[0], id)) return *bad;
   json body;
   if (auto bad = ParseBody(c.req, body)) return *bad;
   Records records = RecordsFor(*c.caller);
-  // If-Match: the versions the officer edited. A version that arrived since
-  // (from a peer, or another officer) is a 409, not silently superseded.
-  std::string_view if_match = c.req.Header("if-match");
-  if (!if_match.empty()) {
-    auto view = records.GetAny(id);
-    if (!view.ok()) return StatusResponse(view.status());
-    if (if_match != "*" && if_match != VersionsTag(*view)) {
-      auto current = RecordJson(*view);
-      json extra = current.ok() ? *current : json(nullptr);
-      auto r = JsonResponse(409, {{"error", "the record changed since you read it: compare with the current version"},
-                                  {"code", "conflict"},
-                                  {"field", nullptr},
-                                  {"current", extra}});
-      r.headers.emplace_back("ETag", VersionsTag(*view));
-      return r;
-    }
-  }
-  auto s = records.Update(id, body, resolve);
-  if (!s.ok()) return StatusResponse(s);
+  std::optional<std::vector<storage::Dot>> expected;
+  if (auto changed = IfMatch(c.req, records, id, expected)) return *changed;
+  auto s = records.Update(id, body, resolve, expected ? &*expected : nullptr);
+  if (!s.ok()) return WriteFailed(s, records, id, expected.has_value());
   Indexed();
   auto view = records.GetAny(id);
   if (!view.ok()) return StatusResponse(view.status());
@@ -760,8 +786,11 @@ HttpResponse Api::Impl::UpdateRecord(Call& c, bool resolve) {
 HttpResponse Api::Impl::DeleteRecord(Call& c) {
   RecordId id;
   if (auto bad = IdParam(c.params[0], id)) return *bad;
-  auto s = RecordsFor(*c.caller).Delete(id);
-  if (!s.ok()) return StatusResponse(s);
+  Records records = RecordsFor(*c.caller);
+  std::optional<std::vector<storage::Dot>> expected;
+  if (auto changed = IfMatch(c.req, records, id, expected)) return *changed;
+  auto s = records.Delete(id, expected ? &*expected : nullptr);
+  if (!s.ok()) return WriteFailed(s, records, id, expected.has_value());
   Indexed();
   return JsonResponse(200, {{"id", NodeRecordId(id)}, {"deleted", true}});
 }

@@ -347,7 +347,7 @@ async function Layout(page, id) {
   Check(added.status === 201, `adding the seizure answered ${added.status}: ${JSON.stringify(added.body)}`);
   const links = await page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
   Check(links.includes('#/users') && links.includes('#/status') && links.includes('#/account'), `the admin's menu lacks pages: ${links}`);
-  const pages = [...links, '#/messages?box=sent', `#/record/${id}`, `#/edit/${id}`];
+  const pages = [...links, '#/messages?box=sent', `#/record/${id}`, `#/edit/${id}`, '#/search?q=PG-LONG'];
   for (const viewport of kViewports) {
     await page.setViewport(viewport);
     for (const hash of pages) {

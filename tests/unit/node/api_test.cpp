@@ -700,6 +700,23 @@ TEST_CASE("history over HTTP: who, when and which node, newest first, and a susp
   CHECK(event["query"]["history"] == true);
 }
 
+TEST_CASE("DELETE honours If-Match: a stale tag is a 409 with the current record, and nothing is deleted", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  std::string id = Body(f.As(a, "POST", "/api/records", Seizure("first").dump()))["id"];
+  std::string first_tag = Header(f.As(a, "GET", "/api/records/" + id), "ETag");
+  json edit = Seizure("second");
+  edit.erase("type");
+  REQUIRE(f.As(a, "PUT", "/api/records/" + id, edit.dump(), {{"if-match", first_tag}}).status == 200);
+  auto stale = f.As(a, "DELETE", "/api/records/" + id, "", {{"if-match", first_tag}});
+  CHECK(stale.status == 409);
+  CHECK(Body(stale)["current"]["narrative"] == "second");
+  CHECK(f.As(a, "GET", "/api/records/" + id).status == 200);
+  std::string now_tag = Header(stale, "ETag");
+  CHECK(f.As(a, "DELETE", "/api/records/" + id, "", {{"if-match", now_tag}}).status == 200);
+  CHECK(f.As(a, "GET", "/api/records/" + id).status == 404);
+}
+
 TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad lines named", "[api]") {
   ApiFixture f;
   auto a = f.LogIn("amina");

@@ -228,4 +228,24 @@ TEST_CASE("history: every entry of a record, newest first, found through the con
   CHECK(as_amina.HistoryOf(testing::FixedRecordId(0x55), 50).status().code() == StatusCode::kNotFound);
 }
 
+TEST_CASE("an update or delete against versions read before is refused inside the write when they changed",
+          "[records]") {
+  Office a(1), b(2);
+  auto id = a.records.Add(RecordType::kSeizure, Seizure("ours")).value();
+  auto read = VersionDots(a.records.Get(id).value().state);
+  // A peer's concurrent version arrives after the officer read the record.
+  auto theirs = storage::LocalChange{id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("theirs")};
+  REQUIRE(b.t.store->AppendLocal(b.identity, {&theirs, 1}).ok());
+  std::vector<storage::Entry> batch{b.t.store->GetEntry({b.identity.public_key(), storage::Scope::kNational}, 1).value()};
+  REQUIRE(a.t.store->ApplyBatch(batch, "b").applied == 1);
+  uint64_t before = a.Entries();
+  CHECK(a.records.Update(id, Seizure("edited"), false, &read).code() == StatusCode::kConflict);
+  CHECK(a.records.Delete(id, &read).code() == StatusCode::kConflict);
+  CHECK(a.Entries() == before);
+  auto now = VersionDots(a.records.Get(id).value().state);
+  CHECK(now.size() == 2);
+  CHECK(a.records.Update(id, Seizure("both seen"), false, &now).ok());
+  CHECK(a.records.Get(id).value().state.versions.size() == 1);
+}
+
 }  // namespace ncen::node

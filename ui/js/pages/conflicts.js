@@ -54,9 +54,9 @@ function Changed(id, link_id) {
 }
 
 // "Keep it deleted": the first press asks, Yes deletes, Cancel goes back.
-// The API's DELETE does not check If-Match (it is sent all the same), so
-// the record is read again first: a version that arrived since this page
-// was drawn is the same 409 as for resolving.
+// The DELETE carries the page's ETag as If-Match: a version that arrived
+// since this page was drawn is the same 409 as for resolving (the server
+// checks it inside the write).
 function KeepDeleted(id, etag) {
   const status = h('p', {id: 'resolve-delete-status', role: 'status'});
   const actions = h('div', {class: 'form-actions'});
@@ -72,8 +72,6 @@ function KeepDeleted(id, etag) {
       confirm.disabled = cancel.disabled = true;
       status.replaceChildren();
       try {
-        const {headers} = await Call('GET', `/api/records/${encodeURIComponent(id)}`);
-        if (etag && headers.get('ETag') !== etag) throw new ApiError(409, null);
         await Call('DELETE', `/api/records/${encodeURIComponent(id)}`, undefined, {headers: etag ? {'If-Match': etag} : {}});
         Go(`#/conflicts?deleted=${encodeURIComponent(id)}`);
       } catch (error) {

@@ -124,12 +124,12 @@ async function Show(results, query) {
   const behind = answer.headers.get('X-Ncen-Index-Behind');
   replace(results, h('p', {class: 'count'}, t('search.count', {count: rows.length, ms: Math.round(performance.now() - started)})),
     behind ? h('p', {class: 'warn'}, t('search.index_behind', {count: behind})) : null,
-    rows.length === 0 ? null : h('table', {class: 'grid', id: 'results-table'},
+    rows.length === 0 ? null : h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'results-table'},
       h('thead', {}, h('tr', {}, ['type', 'summary', 'versions'].map((key) => h('th', {scope: 'col'}, t(`search.col.${key}`))))),
       h('tbody', {}, rows.map((row) => h('tr', {class: row.versions > 1 ? 'conflict' : ''},
         h('td', {}, t(`type.${row.type}`)),
         h('td', {}, h('a', {href: `#/record/${row.id}`}, row.quarantined ? t('record.quarantined') : (row.summary || row.id))),
-        h('td', {class: 'num'}, String(row.versions)))))));
+        h('td', {class: 'num'}, String(row.versions))))))));
   // For the browser tests' timing: which text these results are for.
   results.dataset.q = query.q || '';
 }
