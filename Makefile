@@ -34,7 +34,9 @@ demo: build
 ui-screenshots: build
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && \
 	  node run.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui && \
-	  node two_nodes.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui
+	  for test in two_nodes pages entry_form edit_form conflict_delete; do \
+	    node $$test.mjs ../../$(BUILD)/node/ncen-node ../../$(BUILD)/tools/ncenctl --screenshots ../../docs/ui || exit 1; \
+	  done
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
