@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, Fill, LaunchChromium, NewPage, Open, ParseArgs, Shot, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Failing, Fill, LaunchChromium, NewPage, Open, ParseArgs, Shot, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'edit form test password';
 const kTotalMs = 60000;
@@ -35,14 +35,8 @@ function Cleanup() {
   if (data_dir) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser test FAILED at "${step}": ${message}`);
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser test', step: () => step, browser: () => browser, cleanup: Cleanup,
+  total_ms: kTotalMs});
 
 // A call of the API from inside the page, with its session and the CSRF
 // token of GET /api/session: {status, etag, body}.

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {kCountries} from '../../ui/js/codes.js';
-import {ApiGet, Check, Fill, LaunchChromium, NewPage, Open, ParseArgs, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Failing, Fill, LaunchChromium, NewPage, Open, ParseArgs, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'entry form test password';
 const kTotalMs = 60000;
@@ -38,14 +38,8 @@ function Cleanup() {
   if (data_dir) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser test FAILED at "${step}": ${message}`);
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser test', step: () => step, browser: () => browser, cleanup: Cleanup,
+  total_ms: kTotalMs});
 
 // 10,000 offices of data-model.md §3 (a country, then 3 of A–Z or 2–9),
 // with a few named ones the test looks for.

@@ -19,6 +19,21 @@ export function ParseArgs(argv = process.argv.slice(2)) {
   return {node_binary, ncenctl, screenshots};
 }
 
+// How every browser test fails: one line naming the step (`step()`),
+// Chromium closed, the test's own `cleanup`, exit 1; the same when the
+// whole test takes longer than `total_ms`. Returns {Fail, deadline} (clear
+// the deadline when the test passes).
+export function Failing({label, step, browser, cleanup, total_ms}) {
+  async function Fail(message) {
+    console.error(`${label} FAILED at "${step()}": ${message}`);
+    try { const open = browser(); if (open) await open.close(); } catch (error) { /* closing anyway */ }
+    cleanup();
+    process.exit(1);
+  }
+  const deadline = setTimeout(() => Fail(`the whole test took longer than ${total_ms / 1000} s`), total_ms);
+  return {Fail, deadline};
+}
+
 export function Check(condition, message) { if (!condition) throw new Error(message); }
 export async function Sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 

@@ -34,7 +34,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, kWaitMs, LaunchChromium, NewPage, Open, ParseArgs, Poll, Run, Shot, TabWalk, TestNode, WaitPage}
+import {ApiGet, Check, Failing, kWaitMs, LaunchChromium, NewPage, Open, ParseArgs, Poll, Run, Shot, TabWalk, TestNode, WaitPage}
   from './lib.mjs';
 
 const kPassword = 'browser test password';
@@ -61,13 +61,8 @@ function Cleanup() {
   if (data_dir && !process.env.NCEN_KEEP) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser pages test FAILED at "${step}": ${message}`);
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser pages test', step: () => step, browser: () => browser, cleanup: Cleanup,
+  total_ms: kTotalMs});
 
 const Text = (page, selector) => page.$eval(selector, (el) => el.textContent);
 

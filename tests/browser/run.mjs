@@ -12,7 +12,7 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {Check, Fill, kChromium, kRepo, kWaitMs, ParseArgs, Run, Sleep, WaitPage} from './lib.mjs';
+import {Check, Failing, Fill, ParseArgs, Run, Sleep, WaitPage, kChromium, kRepo, kWaitMs} from './lib.mjs';
 
 const kPassword = 'browser test password';
 const kHostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
@@ -34,14 +34,8 @@ function Cleanup() {
   if (data_dir) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser test FAILED at "${step}": ${message}`);
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser test', step: () => step, browser: () => browser, cleanup: Cleanup,
+  total_ms: kTotalMs});
 
 async function StartNode() {
   step = 'make a temporary node';
