@@ -1,10 +1,13 @@
 #include "node/code_lists.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+
 #include <set>
-#include <sstream>
 
 #include "base/text.h"
 #include "storage/codes.h"
@@ -17,9 +20,26 @@ const char* CodeListFileName(CodeListKind kind) {
 
 namespace {
 
+// A control character (C0, DEL, C1), a line or paragraph separator, a
+// byte-order mark or a bidirectional control (which would show the text
+// reversed in a picker). `s` is valid UTF-8.
 bool HasControl(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return true;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = c;
+    size_t n = 1;
+    if (c >= 0xf0) {
+      cp = c & 0x07, n = 4;
+    } else if (c >= 0xe0) {
+      cp = c & 0x0f, n = 3;
+    } else if (c >= 0xc0) {
+      cp = c & 0x1f, n = 2;
+    }
+    for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    i += n;
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return true;
+    if (cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff) return true;
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return true;
   }
   return false;
 }
@@ -32,6 +52,8 @@ CodeList ParseCodeList(CodeListKind kind, std::string_view text, std::string_vie
   CodeList out;
   std::set<std::string, std::less<>> seen;
   size_t line_no = 0;
+  // A byte-order mark (some editors write one) is not part of the first code.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   auto problem = [&](const std::string& why) {
     // A file of nothing but bad lines should not make a huge answer.
     if (out.problems.size() < 100) out.problems.push_back(std::string(file_name) + ":" + std::to_string(line_no) + ": " + why);
@@ -81,22 +103,41 @@ CodeList ParseCodeList(CodeListKind kind, std::string_view text, std::string_vie
 CodeList LoadCodeList(const std::string& dir, CodeListKind kind) {
   std::string name = CodeListFileName(kind);
   std::string path = dir + "/" + kCodeListsDirName + "/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};  // no list: nothing to pick from
-  std::string text;
-  text.resize(kCodeListFileBytesMax + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
   CodeList out;
-  if (in.bad()) {
-    out.problems.push_back(name + ": cannot be read");
-  } else if (text.size() > kCodeListFileBytesMax) {
-    out.problems.push_back(name + ": larger than " + std::to_string(kCodeListFileBytesMax >> 20) +
-                           " MiB: not loaded");
-  } else {
-    out = ParseCodeList(kind, text, name);
+  // Non-blocking: a FIFO or a device opens at once and is then refused as
+  // not a regular file, instead of holding a server thread forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) out.problems.push_back(name + ": cannot be opened: " + std::strerror(errno));
+    return out;  // no list: nothing to pick from
   }
-  return out;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    out.problems.push_back(name + ": not a regular file: not loaded");
+    return out;
+  }
+  if (static_cast<uint64_t>(st.st_size) > kCodeListFileBytesMax) {
+    ::close(fd);
+    out.problems.push_back(name + ": larger than " + std::to_string(kCodeListFileBytesMax >> 20) + " MiB: not loaded");
+    return out;
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      out.problems.push_back(name + ": cannot be read: " + std::strerror(errno));
+      return out;
+    }
+    if (n == 0) break;  // shortened while read: what is there
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(got);
+  return ParseCodeList(kind, text, name);
 }
 
 std::shared_ptr<const CodeList> CodeListCache::Get(CodeListKind kind) {
@@ -107,14 +148,17 @@ std::shared_ptr<const CodeList> CodeListCache::Get(CodeListKind kind) {
     mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
     size = st.st_size;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  Slot& slot = slots_[kind == CodeListKind::kOffices ? 0 : 1];
-  if (!slot.list || slot.mtime_ns != mtime_ns || slot.size != size) {
-    slot.list = std::make_shared<const CodeList>(LoadCodeList(dir_, kind));
-    slot.mtime_ns = mtime_ns;
-    slot.size = size;
+  size_t index = kind == CodeListKind::kOffices ? 0 : 1;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Slot& slot = slots_[index];
+    if (slot.list && slot.mtime_ns == mtime_ns && slot.size == size) return slot.list;
   }
-  return slot.list;
+  // Read without the lock: a slow file holds up no other request.
+  auto list = std::make_shared<const CodeList>(LoadCodeList(dir_, kind));
+  std::lock_guard<std::mutex> lock(mu_);
+  slots_[index] = Slot{mtime_ns, size, list};
+  return list;
 }
 
 }  // namespace ncen::node

@@ -6,13 +6,16 @@
 //   DIR/code-lists/offices.tsv   CODE<TAB>label   (CODE: an office code, e.g. PKKHI)
 //   DIR/code-lists/hs.tsv        CODE<TAB>label   (CODE: an HS code of 6, 8 or 10 digits)
 //
-// UTF-8 text, one entry per line; empty lines and lines starting with '#'
-// are skipped; a label is at most 200 bytes with no control character. A
-// line that breaks a rule is left out and named in `problems` (file, line,
-// why), so one bad line never hides the rest and is never silent. A missing
-// file is an empty list. A file over 16 MiB or 200,000 entries is refused
-// whole (a problem, and an empty list). The server still validates every
-// value a record carries: a list only helps an officer pick.
+// UTF-8 text (a leading byte-order mark is skipped), one entry per line;
+// empty lines and lines starting with '#' are skipped; a label is at most
+// 200 bytes with no control character, line separator or bidirectional
+// control. A line that breaks a rule is left out and named in `problems`
+// (file, line, why), so one bad line never hides the rest and is never
+// silent. A missing file is an empty list. A file over 16 MiB, or that is
+// not a regular file (a FIFO, a device: never waited on), is not loaded (a
+// problem, and an empty list); past 50,000 entries the rest is left out (a
+// problem). The server still validates every value a record carries: a
+// list only helps an officer pick.
 //
 // CodeListCache re-reads a file when its size or modification time changes;
 // safe from any thread.
@@ -29,7 +32,7 @@ namespace ncen::node {
 
 inline constexpr const char* kCodeListsDirName = "code-lists";
 inline constexpr size_t kCodeListFileBytesMax = size_t{16} << 20;
-inline constexpr size_t kCodeListEntriesMax = 200000;
+inline constexpr size_t kCodeListEntriesMax = 50000;
 inline constexpr size_t kCodeLabelBytesMax = 200;
 
 struct CodeEntry {

@@ -228,8 +228,17 @@ Result<PeerConfig> ReadPeer(const std::string& path, const toml::node& node) {
       if (!rate.ok()) return InvalidArgument(here + rate.status().message());
       peer.rate = *rate;
     } else {
-      return InvalidArgument(At(path, key.source()) + "unknown key '" + std::string(key.str()) +
-                             "' in [[peers]] (name, id, address, scopes, blobs, rate)");
+      // TOML puts every line after [[peers]] in that peer: a node-wide key
+      // added at the end of the file lands here.
+      static const char* const kTopLevel[] = {"listen", "network_id", "release_company_names", "http_listen",
+                                              "http_tls_cert", "http_tls_key", "http_insecure", "http_threads",
+                                              "http_static"};
+      std::string name(key.str());
+      bool top_level = std::find(std::begin(kTopLevel), std::end(kTopLevel), name) != std::end(kTopLevel);
+      return InvalidArgument(At(path, key.source()) + "unknown key '" + name +
+                             "' in [[peers]] (name, id, address, scopes, blobs, rate)" +
+                             (top_level ? "; '" + name + "' is a setting of the node: put it above the first [[peers]]"
+                                        : std::string()));
     }
   }
   if (!has_name) return InvalidArgument(At(path, node.source()) + "a peer needs a name");

@@ -114,7 +114,11 @@ Status Records::Log(const char* action, std::string type, std::vector<std::strin
   event.type = std::move(type);
   event.records = std::move(records);
   event.query = std::move(query);
-  return audit_->Append(event);
+  // The data is not shown unlogged: the request may be made again once the
+  // log can be written (503 over HTTP).
+  Status s = audit_->Append(event);
+  if (!s.ok()) return Unavailable("the access log cannot be written, so suspects and companies are not shown: " + s.message());
+  return Status::Ok();
 }
 
 Status Records::LogItems(const char* action, std::string type, const std::vector<storage::ListItem>& items,
@@ -154,20 +158,33 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
   const size_t reads_max = 2 * limit + 64;
   // And remembers at most this many dots: a context may hold 1,024.
   const size_t dots_max = 8 * reads_max;
+  // Read newest first, so that a bounded walk keeps the newest entries of
+  // every branch: the record's versions and what each author wrote last
+  // first, then each context's dots in the order of the entries that named
+  // them (a dot named by a newer entry is read before one named by an
+  // older; the dots of one context, highest seq first).
+  struct Next {
+    int64_t named_at_ms;  // the time of the entry that named it (versions: their own)
+    storage::Dot dot;
+    bool operator<(const Next& o) const {  // a max-heap: newest, then highest seq, first
+      if (named_at_ms != o.named_at_ms) return named_at_ms < o.named_at_ms;
+      return dot.seq < o.dot.seq;
+    }
+  };
   std::set<storage::Dot> seen;
-  std::vector<storage::Dot> todo;
+  std::priority_queue<Next> todo;
   bool dropped = false;
-  auto visit = [&](const storage::Dot& d) {
+  auto visit = [&](const storage::Dot& d, int64_t named_at_ms) {
     if (d.seq == 0 || seen.count(d)) return;
     if (seen.size() == dots_max) {
       dropped = true;
       return;
     }
     seen.insert(d);
-    todo.push_back(d);
+    todo.push(Next{named_at_ms, d});
   };
-  for (const auto& v : state.versions) visit(v.dot);
-  for (const auto& d : state.seen.dots) visit(d);
+  for (const auto& v : state.versions) visit(v.dot, INT64_MAX);
+  for (const auto& d : state.seen.dots) visit(d, INT64_MAX);
   History out;
   std::vector<storage::VersionVector> contexts;  // parallel to out.items
   size_t reads = 0;
@@ -176,8 +193,8 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
       out.truncated = true;
       break;
     }
-    storage::Dot dot = todo.back();
-    todo.pop_back();
+    storage::Dot dot = todo.top().dot;
+    todo.pop();
     ++reads;
     auto entry = store_.GetEntry(storage::FeedId{dot.author, state.scope}, dot.seq);
     if (!entry.ok()) {
@@ -201,7 +218,7 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
     }
     out.items.push_back(std::move(item));
     contexts.push_back(h.context);
-    for (const auto& d : h.context.dots) visit(d);
+    for (const auto& d : h.context.dots) visit(d, h.timestamp_ms);
   }
   if (dropped) out.truncated = true;
   // Newest first in causal order: an entry comes after every entry its
@@ -252,7 +269,21 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) sorted.push_back(std::move(out.items[*it]));
   out.items = std::move(sorted);
   if (out.items.size() > limit) {
-    out.items.resize(limit);
+    // Cut the oldest, but never a version the record has now: the reader
+    // must see every version it is asked to compare.
+    size_t currents = 0;
+    for (const auto& item : out.items) currents += item.current ? 1 : 0;
+    std::vector<HistoryItem> kept;
+    size_t room = limit > currents ? limit - currents : 0;
+    for (auto& item : out.items) {
+      if (item.current) {
+        kept.push_back(std::move(item));
+      } else if (room > 0) {
+        kept.push_back(std::move(item));
+        --room;
+      }
+    }
+    out.items = std::move(kept);
     out.truncated = true;
   }
   if (Watched(state.type)) {
@@ -375,7 +406,10 @@ Status Records::Delete(const RecordId& id, const std::vector<storage::Dot>* expe
     NCEN_ASSIGN_OR_RETURN(RecordView now, records.Get(id));
     NCEN_RETURN_IF_ERROR(QuarantineStatus(id, now.state));
     NCEN_RETURN_IF_ERROR(Expected(id, now.state, expected));
-    if (!now.state.live()) return InvalidArgument("record " + storage::FormatRecordId(id) + " is already deleted");
+    // A conflict (even of two deletes made apart) is settled by a delete.
+    if (!now.state.live() && !now.state.conflict()) {
+      return InvalidArgument("record " + storage::FormatRecordId(id) + " is already deleted");
+    }
     return Status::Ok();
   };
   return WriteOne(std::move(change));

@@ -125,8 +125,9 @@ class Records {
   // a peer, another officer) is never superseded unseen (HTTP If-Match).
   Status Update(const storage::RecordId& id, const nlohmann::ordered_json& body, bool resolve,
                 const std::vector<storage::Dot>* expected = nullptr);
-  // Only a live record (kInvalidArgument when already deleted); `expected`
-  // as for Update.
+  // Only a live record or one in conflict (kInvalidArgument when already
+  // deleted): a conflict of deletes is settled by one more; `expected` as
+  // for Update.
   Status Delete(const storage::RecordId& id, const std::vector<storage::Dot>* expected = nullptr);
   // Links a live seizure to a live suspect (or company). Returns false when
   // it was linked already (nothing written, unless the seizure is in
@@ -149,7 +150,8 @@ class Records {
   Result<std::vector<storage::ListItem>> LinkedSeizures(const storage::RecordId& record);
 
   // Every entry of the record this node holds, newest first, at most
-  // `limit`: who (the entry's author, and `entered_by` of its payload),
+  // `limit` (every version the record has now is kept whatever the limit;
+  // the walk reads newest first, so the cut ones are the oldest): who (the entry's author, and `entered_by` of its payload),
   // when, and what (put, resolve, delete). Found by following the causal
   // contexts back from the versions and what each author wrote last (an
   // edit's context names the entries it saw: docs/design.md §4), so it costs

@@ -45,10 +45,10 @@ class HttpServer::Impl {
   Impl(Api& api, HttpServerOptions options)
       : api_(api),
         options_(std::move(options)),
+        tls_context_(ssl::context::tls_server),
         acceptor_(io_),
         slow_work_(1),
-        login_work_(1),
-        tls_context_(ssl::context::tls_server) {}
+        login_work_(1) {}
 
   Status Open();
   void Run();
@@ -66,14 +66,10 @@ class HttpServer::Impl {
 
   Api& api_;
   HttpServerOptions options_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  // Password hashing (logins, new users): one at a time, off the I/O threads.
-  asio::thread_pool slow_work_;   // photo decoding
-  asio::thread_pool login_work_;  // password hashing
-  bool tls_ = false;
-  ssl::context tls_context_;
-  std::vector<std::thread> threads_;
+  // What a connection's destructor touches (Release, live_) is declared
+  // before io_, so it is destroyed after it: a connection whose handler was
+  // still queued when the loop stopped (a handler that was slow to return
+  // at shutdown) is destroyed by io_'s destructor, and must find these.
   std::atomic<size_t> open_{0};
   std::atomic<size_t> slow_queued_{0}, login_queued_{0};
   std::atomic<uint64_t> body_bytes_{0};  // reserved by the bodies being read
@@ -86,6 +82,14 @@ class HttpServer::Impl {
   std::mutex live_mu_;
   std::map<uint64_t, std::function<void()>> live_;
   uint64_t next_id_ = 1;
+  bool tls_ = false;
+  ssl::context tls_context_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  // Password hashing (logins, new users): one at a time, off the I/O threads.
+  asio::thread_pool slow_work_;   // photo decoding
+  asio::thread_pool login_work_;  // password hashing
+  std::vector<std::thread> threads_;
 };
 
 namespace {

@@ -67,6 +67,8 @@ function Update(node, id, record) {
   node.Ctl('update', id, '--json', file);
 }
 
+const AllDeleted = (a) => a.status === 200 && Array.isArray(a.body.versions) && a.body.versions.length === 2 &&
+  a.body.versions.every((v) => v.op === 'delete');
 const TwoVersions = (a) => a.status === 200 && Array.isArray(a.body.versions) && a.body.versions.length === 2 &&
   a.body.versions.some((v) => v.op === 'delete');
 
@@ -80,8 +82,9 @@ async function Main() {
   const post = new TestNode({...common, dir: path.join(data_dir, 'post'), name: 'post', role: 'post', user: 'amina'});
   nodes.push(hub, post);
   const input = path.join(data_dir, 'two.json');
-  fs.writeFileSync(input, JSON.stringify([Seizure(kLongReference, 'First.', 'Lane 1'), Seizure('CD-2', 'Second.', 'Lane 2')]));
-  const [first, second] = post.Ctl('import', '--json', input).trim().split(/\s+/);
+  fs.writeFileSync(input, JSON.stringify([Seizure(kLongReference, 'First.', 'Lane 1'), Seizure('CD-2', 'Second.', 'Lane 2'),
+    Seizure('CD-3', 'Third.', 'Lane 3')]));
+  const [first, second, third] = post.Ctl('import', '--json', input).trim().split(/\s+/);
   Check(/^[0-9a-f-]{36}$/.test(first) && /^[0-9a-f-]{36}$/.test(second), `ncenctl import printed ${first} ${second}`);
   hub.Ctl('peers', 'add', '--name', 'post', '--id', post.id);
   await hub.Start();
@@ -94,7 +97,7 @@ async function Main() {
   const post_page = await NewPage(browser, problems, 'post');
   step = 'the seizures reach the hub';
   await Open(hub_page, hub, '#/conflicts', 'conflicts');
-  for (const id of [first, second]) await Poll(hub_page, `/api/records/${id}`, (a) => a.status === 200, `${id} on the hub`);
+  for (const id of [first, second, third]) await Poll(hub_page, `/api/records/${id}`, (a) => a.status === 200, `${id} on the hub`);
 
   step = 'apart: the post deletes the first and edits the second, the hub the other way round';
   await post.Stop();
@@ -103,6 +106,8 @@ async function Main() {
   Update(post, second, Seizure('CD-2', 'Second, weighed again on the post.', 'Lane 2'));
   Update(hub, first, Seizure(kLongReference, 'First, seen again at the hub.', 'Lane 1'));
   hub.Ctl('delete', second);
+  post.Ctl('delete', third);  // and both delete the third
+  hub.Ctl('delete', third);
   await hub.Start();
   await post.Start();
   await Open(hub_page, hub, '#/conflicts', 'conflicts');
@@ -111,6 +116,7 @@ async function Main() {
     const met = await Poll(hub_page, `/api/records/${id}`, TwoVersions, `a live and a deleted version of ${id} on the hub`);
     timings.push(`versions met ${met.waited_ms} ms`);
   }
+  await Poll(hub_page, `/api/records/${third}`, AllDeleted, `two deletions of ${third} on the hub`);
 
   step = 'a long unbroken reference does not widen the conflicts list at 768 px';
   await hub_page.setViewport({width: 768, height: 1024});
@@ -173,10 +179,23 @@ async function Main() {
   await hub_page.waitForSelector('#field-narrative');
   Check(!(await hub_page.$('#conflict')), 'the record page still shows a conflict after keeping it');
 
+  step = 'resolve the third, deleted on both: keep it deleted';
+  await Open(hub_page, hub, `#/conflicts/${third}`, 'conflicts');
+  await hub_page.waitForSelector('#keep-deleted');
+  Check(!(await hub_page.$('#resolve-form')), 'a live version is offered where every version is a deletion');
+  const hint = await hub_page.$eval('#keep-deleted .hint', (p) => p.textContent);
+  Check(hint.startsWith('Every version deletes this record'), `the page says: ${hint}`);
+  await hub_page.click('#resolve-delete');
+  await hub_page.waitForSelector('#resolve-delete-confirm');
+  await hub_page.click('#resolve-delete-confirm');
+  await hub_page.waitForSelector('#conflicts-status');
+  Check((await ApiGet(hub_page, `/api/records/${third}`)).status === 404, 'the third is not settled as deleted on the hub');
+
   step = 'both nodes: the first deleted, the second one live version';
   const gone = await Poll(post_page, `/api/records/${first}`, (a) => a.status === 404, 'the first deleted on the post');
   const kept = await Poll(post_page, `/api/records/${second}`,
     (a) => a.status === 200 && !a.body.versions && a.body.narrative === 'Second, weighed again on the post.', 'the second kept on the post');
+  await Poll(post_page, `/api/records/${third}`, (a) => a.status === 404, 'the third settled on the post');
   timings.push(`deletion hub → post ${gone.waited_ms} ms, resolution +${kept.waited_ms} ms`);
   for (const page of [hub_page, post_page]) {
     const conflicts = (await ApiGet(page, '/api/conflicts')).body;

@@ -193,6 +193,24 @@ async function Main() {
   }, {}, kTheirs);
   Check(!(await page.$('#edit-draft-restored')), 'loading the current version restored the dropped draft');
 
+  step = 'the record deleted while the form is open: said so, and saving brings it back';
+  await OpenEdit(page, id);
+  await Fill(page, 'seizure.narrative', 'Restored by the officer.');
+  const read = await Api(page, 'GET', `/api/records/${id}`);
+  const deleted = await Api(page, 'DELETE', `/api/records/${id}`, null, {'If-Match': read.etag});
+  Check(deleted.status === 200, `the API's delete answered ${deleted.status}: ${JSON.stringify(deleted.body)}`);
+  await page.click('#save');
+  await page.waitForSelector('#edit-conflict #edit-keep-mine');
+  const said = await page.$eval('#edit-conflict h2', (el) => el.textContent);
+  Check(said === 'Someone deleted this record', `the panel says "${said}"`);
+  Check(await Value(page, 'seizure.narrative') === 'Restored by the officer.', 'the officer\'s text is gone after the deletion');
+  await page.click('#edit-keep-mine');
+  await page.waitForSelector('#edit-kept');
+  await page.click('#save');
+  await WaitPage(page, 'record');
+  const back = await ApiGet(page, `/api/records/${id}`);
+  Check(back.status === 200 && back.body.narrative === 'Restored by the officer.', `the record did not come back: ${JSON.stringify(back)}`);
+
   step = 'a suspect edited with its form: a second nationality by picker';
   const suspect = await Api(page, 'POST', '/api/records', {type: 'suspect', surname: 'Tursunova', nationalities: ['UZ'],
     documents: [{type: 'passport', number: 'AB1234567', country: 'UZ', expires: '2030-01-01'}]});

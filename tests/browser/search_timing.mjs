@@ -73,6 +73,20 @@ try {
     console.log(`browser: search "${text}": ${rows} rows shown ${ms.toFixed(1)} ms after the last keystroke`);
     Check(rows > 0 || text === made.reference.slice(0, -1), `no results for "${text}"`);
   }
+  // 260 Arabic letters are 520 bytes: over the server's 500, said on the
+  // page without asking the server.
+  let asked = 0;
+  page.on('request', (request) => { if (request.url().includes('/api/search')) asked += 1; });
+  await page.evaluate(() => {
+    const q = document.getElementById('search-q');
+    q.value = 'ب'.repeat(260);
+    q.dispatchEvent(new Event('input', {bubbles: true}));
+  });
+  await page.waitForSelector('#results .error', {timeout: 5000});
+  const said = await page.$eval('#results .error', (p) => p.textContent);
+  Check(said.includes('at most 500 bytes'), `a text over 500 bytes: the page says "${said}"`);
+  Check(asked === 0, `a text over 500 bytes was sent to the server ${asked} time(s)`);
+
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)], worst = times[times.length - 1];
   console.log(`browser: timing: search on ${records} seizures, results after typing stops: median ${median.toFixed(1)} ms, ` +

@@ -10,25 +10,33 @@ import {t} from './i18n.js';
 import {Label, Same, Text} from './pages/record.js';
 
 // `error`: the ApiError of the 409 (body.current, the ETag header);
-// `base`: the record as the form read it. on_load(); on_keep(current, etag).
+// `base`: the record as the form read it. on_load(); on_keep(current, etag);
+// on_leave() (the record was deleted and the officer leaves it so).
 // Returns the panel (a section with id edit-conflict).
-export function ConflictPanel({error, base, on_load, on_keep}) {
+//
+// A record deleted since the form read it comes as a 409 whose `current` is
+// null: the panel says so, and offers to leave it deleted (go home, the
+// draft dropped) or to save the officer's version, which brings it back.
+export function ConflictPanel({error, base, on_load, on_keep, on_leave}) {
+  const deleted = !!error.body && error.body.current === null;
   const current = (error.body && error.body.current) || {};
   const etag = error.headers && error.headers.get('ETag');
-  const keys = [...new Set([...Object.keys(base), ...Object.keys(current)])]
+  const keys = deleted ? [] : [...new Set([...Object.keys(base), ...Object.keys(current)])]
     .filter((key) => !['id', 'type', 'versions'].includes(key) && !Same(base[key], current[key]));
-  const load = h('button', {type: 'button', id: 'edit-load-current', class: 'secondary'}, t('form.edit_load_current'));
-  const keep = h('button', {type: 'button', id: 'edit-keep-mine', disabled: !etag}, t('form.edit_keep_mine'));
+  const load = h('button', {type: 'button', id: 'edit-load-current', class: 'secondary'},
+    t(deleted ? 'form.edit_leave_deleted' : 'form.edit_load_current'));
+  const keep = h('button', {type: 'button', id: 'edit-keep-mine', disabled: !etag},
+    t(deleted ? 'form.edit_restore_mine' : 'form.edit_keep_mine'));
   const panel = h('section', {class: 'conflict', id: 'edit-conflict'},
-    h('h2', {tabindex: '-1'}, t('form.edit_changed_title')),
-    h('p', {}, t('form.edit_changed')),
-    keys.length === 0 ? h('p', {}, t('form.edit_changed_nothing')) : h('div', {class: 'table-wrap'},
+    h('h2', {tabindex: '-1'}, t(deleted ? 'form.edit_deleted_title' : 'form.edit_changed_title')),
+    h('p', {}, t(deleted ? 'form.edit_deleted' : 'form.edit_changed')),
+    deleted ? null : keys.length === 0 ? h('p', {}, t('form.edit_changed_nothing')) : h('div', {class: 'table-wrap'},
       h('table', {class: 'grid', id: 'edit-changes'},
         h('thead', {}, h('tr', {}, ['field', 'read', 'now'].map((key) => h('th', {scope: 'col'}, t(`form.edit_col_${key}`))))),
         h('tbody', {}, keys.map((key) => h('tr', {class: 'differs'}, h('th', {scope: 'row'}, Label(key)),
           h('td', {}, Text(key, base[key])), h('td', {}, Text(key, current[key]))))))),
     h('div', {class: 'form-actions'}, keep, load));
-  load.addEventListener('click', on_load);
+  load.addEventListener('click', deleted ? on_leave : on_load);
   keep.addEventListener('click', () => {
     replace(panel, h('p', {id: 'edit-kept'}, t('form.edit_kept')));
     on_keep(current, etag);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include "media/sample_photo.h"
@@ -717,6 +718,29 @@ TEST_CASE("DELETE honours If-Match: a stale tag is a 409 with the current record
   CHECK(f.As(a, "GET", "/api/records/" + id).status == 404);
 }
 
+TEST_CASE("a suspect is not shown when its view cannot be logged: 503, and a seizure still is", "[api]") {
+  ApiFixture f;
+  auto a = f.LogIn("amina");
+  std::string suspect = Body(f.As(a, "POST", "/api/records", Suspect().dump()))["id"];
+  std::string seizure = Body(f.As(a, "POST", "/api/records", Seizure().dump()))["id"];
+  // The access log on a full disk: every write fails.
+  std::filesystem::remove(f.dir.path() + "/audit.log");
+  std::filesystem::create_symlink("/dev/full", f.dir.path() + "/audit.log");
+  ApiOptions options;
+  options.data_dir = f.dir.path();
+  options.clock = &f.clock;
+  f.api = std::make_unique<Api>(f.node, options);
+  a = f.LogIn("amina");
+  for (const std::string& path : {"/api/records/" + suspect, "/api/records/" + suspect + "/history",
+                                  "/api/records/" + suspect + "/seizures", std::string("/api/search?q=khan")}) {
+    auto r = f.As(a, "GET", path);
+    INFO(path << ": " << r.body);
+    CHECK(r.status == 503);
+    CHECK(r.body.find("Khan") == std::string::npos);
+  }
+  CHECK(f.As(a, "GET", "/api/records/" + seizure).status == 200);
+}
+
 TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad lines named", "[api]") {
   ApiFixture f;
   auto a = f.LogIn("amina");
@@ -764,6 +788,23 @@ TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad l
   REQUIRE(again["offices"].size() == 1);
   CHECK(again["offices"][0]["code"] == "AFKBL");
   CHECK(f.Send("GET", "/api/codes").status == 401);
+
+  // A byte-order mark is skipped; a bidirectional control or a C1 control in
+  // a label is a problem; a FIFO is refused at once, never waited on.
+  {
+    std::ofstream offices(f.dir.path() + "/code-lists/offices.tsv");
+    offices << "\xEF\xBB\xBFPKKHI\tKarachi port\nPKTKM\tTorkham \xE2\x80\xAE post\nPKLHE\tLahore \xC2\x85 dry port\n";
+  }
+  std::filesystem::remove(f.dir.path() + "/code-lists/hs.tsv");
+  REQUIRE(::mkfifo((f.dir.path() + "/code-lists/hs.tsv").c_str(), 0600) == 0);
+  auto odd = Body(f.As(a, "GET", "/api/codes"));
+  REQUIRE(odd["offices"].size() == 1);
+  CHECK(odd["offices"][0]["code"] == "PKKHI");
+  CHECK(odd["hs_codes"].empty());
+  REQUIRE(odd["problems"].size() == 3);
+  CHECK(odd["problems"][0].get<std::string>().rfind("offices.tsv:2: the label of PKTKM", 0) == 0);
+  CHECK(odd["problems"][1].get<std::string>().rfind("offices.tsv:3: the label of PKLHE", 0) == 0);
+  CHECK(odd["problems"][2] == "hs.tsv: not a regular file: not loaded");
 }
 
 TEST_CASE("members: admins only, and a node in no network has none", "[api]") {

@@ -179,6 +179,8 @@ TEST_CASE("LoadConfig rejects a bad file naming the file, the line and what is w
       {"network_id with a space", "\nnetwork_id = \"my net\"\n", 2, "printable ASCII"},
       {"peers as a table", "[peers]\nname = \"x\"\n", 1, "[[peers]]"},
       {"unknown peer key", WithPeer("adress = \"10.0.0.2:7400\"\n"), 7, "unknown key 'adress'"},
+      {"a node setting after [[peers]]", WithPeer("http_static = \"/srv/ncen/ui\"\n"), 7,
+       "'http_static' is a setting of the node: put it above the first [[peers]]"},
       {"peer without a name", "[[peers]]\nid = \"" + other + "\"\n", 1, "needs a name"},
       {"peer without an id", "\n[[peers]]\nname = \"hub\"\n", 2, "'hub' needs an id"},
       {"peer id not hex", WithPeer("[[peers]]\nname = \"b\"\nid = \"" + std::string(64, 'z') + "\"\n"),

@@ -248,4 +248,75 @@ TEST_CASE("an update or delete against versions read before is refused inside th
   CHECK(a.records.Get(id).value().state.versions.size() == 1);
 }
 
+TEST_CASE("history with a limit keeps the newest of every branch and every current version", "[records]") {
+  Office a(1), b(2);
+  auto id = a.records.Add(RecordType::kSeizure, Seizure("first")).value();
+  storage::FeedId a_feed{a.identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> first{a.t.store->GetEntry(a_feed, 1).value()};
+  REQUIRE(b.t.store->ApplyBatch(first, "a").applied == 1);
+  // Apart, each edits the record many times.
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(a.records.Update(id, Seizure("a " + std::to_string(i)), false).ok());
+    REQUIRE(b.records.Update(id, Seizure("b " + std::to_string(i)), false).ok());
+  }
+  storage::FeedId b_feed{b.identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> theirs;
+  for (uint64_t seq = 1; seq <= 60; ++seq) theirs.push_back(b.t.store->GetEntry(b_feed, seq).value());
+  REQUIRE(a.t.store->ApplyBatch(theirs, "b").applied == 60);
+  REQUIRE(a.records.Get(id).value().state.versions.size() == 2);
+
+  auto h = a.records.HistoryOf(id, 10).value();
+  CHECK(h.truncated);
+  REQUIRE(h.items.size() == 10);
+  int currents = 0, of_a = 0, of_b = 0;
+  for (const auto& item : h.items) {
+    currents += item.current ? 1 : 0;
+    (item.dot.author == a.identity.public_key() ? of_a : of_b) += 1;
+  }
+  CHECK(currents == 2);
+  CHECK(of_a >= 1);
+  CHECK(of_b >= 1);
+  // The newest: the ten of the whole history that the cut keeps (its two
+  // versions, then the newest others), found by a walk of 84 reads of 121 entries.
+  auto full = a.records.HistoryOf(id, 200).value();
+  REQUIRE(full.items.size() == 121);
+  std::vector<storage::Dot> expected;
+  for (const auto& item : full.items) {
+    if (item.current) expected.push_back(item.dot);
+  }
+  for (const auto& item : full.items) {
+    if (!item.current && expected.size() < 10) expected.push_back(item.dot);
+  }
+  std::vector<storage::Dot> got;
+  for (const auto& item : h.items) got.push_back(item.dot);
+  std::sort(expected.begin(), expected.end());
+  std::sort(got.begin(), got.end());
+  CHECK(got == expected);
+  // A limit below the number of versions still shows them all.
+  auto one = a.records.HistoryOf(id, 1).value();
+  CHECK(one.items.size() == 2);
+  CHECK(one.items[0].current);
+  CHECK(one.items[1].current);
+}
+
+TEST_CASE("a conflict of two deletes made apart is settled by one more delete", "[records]") {
+  Office a(1), b(2);
+  auto id = a.records.Add(RecordType::kSeizure, Seizure("first")).value();
+  storage::FeedId a_feed{a.identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> first{a.t.store->GetEntry(a_feed, 1).value()};
+  REQUIRE(b.t.store->ApplyBatch(first, "a").applied == 1);
+  REQUIRE(a.records.Delete(id).ok());
+  REQUIRE(b.records.Delete(id).ok());
+  std::vector<storage::Entry> theirs{b.t.store->GetEntry({b.identity.public_key(), storage::Scope::kNational}, 1).value()};
+  REQUIRE(a.t.store->ApplyBatch(theirs, "b").applied == 1);
+  auto state = a.records.Get(id).value().state;
+  REQUIRE(state.conflict());
+  CHECK_FALSE(state.live());
+  REQUIRE(a.records.Delete(id).ok());
+  state = a.records.Get(id).value().state;
+  CHECK_FALSE(state.conflict());
+  CHECK_FALSE(state.live());
+  CHECK(a.records.Delete(id).code() == StatusCode::kInvalidArgument);  // now simply deleted
+}
+
 }  // namespace ncen::node

@@ -57,7 +57,7 @@ function Changed(id, link_id) {
 // The DELETE carries the page's ETag as If-Match: a version that arrived
 // since this page was drawn is the same 409 as for resolving (the server
 // checks it inside the write).
-function KeepDeleted(id, etag) {
+function KeepDeleted(id, etag, all_deleted) {
   const status = h('p', {id: 'resolve-delete-status', role: 'status'});
   const actions = h('div', {class: 'form-actions'});
   const start = h('button', {type: 'button', id: 'resolve-delete'}, t('conflicts.keep_deleted'));
@@ -87,7 +87,7 @@ function KeepDeleted(id, etag) {
   start.addEventListener('click', Ask);
   actions.append(start);
   return h('section', {id: 'keep-deleted'}, h('h2', {}, t('conflicts.deleted_title')),
-    h('p', {class: 'hint'}, t('conflicts.deleted_version')), actions, status);
+    h('p', {class: 'hint'}, t(all_deleted ? 'conflicts.all_deleted' : 'conflicts.deleted_version')), actions, status);
 }
 
 async function RenderResolve(view, id) {
@@ -102,7 +102,7 @@ async function RenderResolve(view, id) {
   }
   view.append(h('p', {}, t('record.conflict_hint')), Versions(record.versions));
   const deleted = versions.length < record.versions.length;
-  if (deleted) view.append(KeepDeleted(id, etag));
+  if (deleted) view.append(KeepDeleted(id, etag, versions.length === 0));
   // Every version a delete (deleted on two nodes apart): nothing to keep.
   if (versions.length === 0) return;
 

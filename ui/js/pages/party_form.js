@@ -189,6 +189,7 @@ export async function Render(view, {args, params, edit}) {
   function ShowConflict(error) {
     const panel = ConflictPanel({error, base,
       on_load: () => Go(`#/edit/${id}`),
+      on_leave: () => Go('#/home'),
       on_keep: (current, new_etag) => { base = current; etag = new_etag; form.querySelector('#save').focus(); }});
     status.replaceChildren(panel);
     panel.querySelector('h2').focus();
@@ -215,7 +216,7 @@ export async function Render(view, {args, params, edit}) {
     } catch (error) {
       button.disabled = false;
       if (!(error instanceof ApiError)) throw error;
-      if (edit && error.status === 409 && error.body && error.body.current) { ShowConflict(error); return; }
+      if (edit && error.status === 409 && error.body && 'current' in error.body) { ShowConflict(error); return; }
       const control = saved_id ? null : ControlFor(type, form, error.field);
       const message = h('p', {class: 'field-error', role: 'alert'}, error.message);
       if (control) {

@@ -101,6 +101,7 @@ export async function Render(view, {params}) {
 }
 
 const kTypingPauseMs = 80;
+const kTextBytesMax = 500;
 
 // The answers are shown in `results` only for the newest search asked for
 // there: an older answer arriving late is dropped (the count lives on the
@@ -109,6 +110,11 @@ async function Show(results, query) {
   const mine = (results.ncenAsked || 0) + 1;
   results.ncenAsked = mine;
   const current = () => results.ncenAsked === mine && results.isConnected;
+  // The server takes 500 bytes of text (UTF-8): 250 Arabic letters, say.
+  if (new TextEncoder().encode(query.q || '').length > kTextBytesMax) {
+    replace(results, h('p', {class: 'error', role: 'alert'}, t('search.too_long', {max: kTextBytesMax})));
+    return;
+  }
   let answer;
   const started = performance.now();
   try {

@@ -513,6 +513,7 @@ export async function Render(view, {edit} = {}) {
   function ShowConflict(error) {
     const panel = ConflictPanel({error, base: state.edit.base,
       on_load: () => { DropDraft(); Go(`#/edit/${record_id}`); },
+      on_leave: () => { DropDraft(); Go('#/home'); },
       on_keep: (current, etag) => {
         state.edit.etag = etag;
         state.edit.base = current;
@@ -539,7 +540,7 @@ export async function Render(view, {edit} = {}) {
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.status === 409 && error.body && error.body.current) { ShowConflict(error); return false; }
+      if (error.status === 409 && error.body && 'current' in error.body) { ShowConflict(error); return false; }
       if (error.status === 400) { ShowError(error.field ? `seizure.${error.field}` : null, error.message); return false; }
       throw error;
     }
