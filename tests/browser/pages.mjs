@@ -279,6 +279,23 @@ async function Accounts(admin, officer, post) {
   await SignIn(officer, 'omar', kPassword);
   await officer.waitForFunction(() => document.getElementById('login-error').textContent !== '', {timeout: kWaitMs});
 
+  step = 'the admin sets the officer\'s password; enabled again, they sign in with it';
+  await admin.click('#users-table tr[data-user="omar"] button[data-action="enable"]');
+  await admin.waitForSelector('#users-table tr[data-user="omar"] button[data-action="disable"]');
+  await admin.select('#reset-user', 'omar');
+  await admin.type('#reset-password', 'a password set by the admin');
+  await admin.click('#reset-submit');
+  await admin.waitForFunction(() => document.getElementById('reset-message').textContent !== '', {timeout: kWaitMs});
+  const reset_said = await Text(admin, '#reset-message');
+  Check(reset_said.includes('omar') && !reset_said.includes('wrong'), `the users page says: ${reset_said}`);
+  await officer.goto('about:blank');
+  await officer.goto(`${post.base}/#/home`);
+  await WaitPage(officer, 'login');
+  await SignIn(officer, 'omar', kPassword);
+  await officer.waitForFunction(() => document.getElementById('login-error').textContent !== '', {timeout: kWaitMs});
+  await SignIn(officer, 'omar', 'a password set by the admin');
+  await WaitPage(officer, 'home');
+
   step = 'the admin changes their own password';
   await Go(admin, '#/account', 'account');
   await admin.type('#account-current', kPassword);
@@ -390,7 +407,7 @@ async function Keyboard(page, post) {
 
   // Tab through every form, from its heading: [hash, page, controls it has at least].
   const forms = [['#/new/seizure', 'new', 60], ['#/new/suspect', 'new', 15], ['#/new/company', 'new', 10],
-    ['#/compose', 'compose', 8], ['#/search', 'search', 12], ['#/account', 'account', 4], ['#/users', 'users', 4],
+    ['#/compose', 'compose', 8], ['#/search', 'search', 12], ['#/account', 'account', 4], ['#/users', 'users', 6],
     ['#/releases', 'releases', 3], ['#/stats', 'stats', 5]];
   const problems = [];
   for (const [hash, name, at_least] of forms) {

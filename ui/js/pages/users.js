@@ -1,7 +1,9 @@
 // The node's accounts, for administrators: the list (GET /api/users), a
 // new account with its role (POST /api/users), disabling and enabling one
-// (POST /api/users/{name}/disable, …/enable; disabling ends its sessions).
-import {ApiError, Get, Post} from '../api.js';
+// (POST /api/users/{name}/disable, …/enable; disabling ends its sessions),
+// and setting another account's password (PUT /api/users/{name}/password:
+// for one who forgot theirs; it ends that account's sessions).
+import {ApiError, Call, Get, Post} from '../api.js';
 import {session} from '../app.js';
 import {h, replace} from '../dom.js';
 import {t} from '../i18n.js';
@@ -35,7 +37,12 @@ export async function Render(view) {
   view.append(h('h1', {}, t('users.title')));
   const list = h('section', {id: 'users-list', 'aria-live': 'polite'});
   const list_message = h('p', {id: 'users-message', role: 'status'});
-  const refresh = async () => replace(list, UsersTable(await Get('/api/users'), toggle));
+  const reset = ResetForm(() => refresh());
+  const refresh = async () => {
+    const users = await Get('/api/users');
+    replace(list, UsersTable(users, toggle));
+    reset.update(users);
+  };
   const toggle = async (user, button) => {
     // Disabling signs the account out everywhere: ask first.
     if (!user.disabled && !button.dataset.confirm) {
@@ -98,4 +105,47 @@ export async function Render(view) {
   } catch (error) {
     list.append(h('p', {class: 'error', role: 'alert'}, error.message));
   }
+  view.append(reset.form);
+}
+
+// Another account's password, set by an admin (one's own is changed on
+// #/account, with the current password).
+// Returns {form, update(users)}: the accounts offered follow the list.
+function ResetForm(refresh) {
+  const who = h('select', {id: 'reset-user'});
+  const update = (users) => {
+    const chosen = who.value;
+    replace(who, users.filter((u) => u.name !== session.user).map((u) =>
+      h('option', {value: u.name, selected: u.name === chosen}, u.name)));
+  };
+  const password = h('input', {id: 'reset-password', type: 'password', required: true, minlength: kPasswordMin,
+    maxlength: 256, autocomplete: 'new-password', 'aria-describedby': 'reset-password-hint'});
+  const submit = h('button', {type: 'submit', id: 'reset-submit'}, t('users.reset_submit'));
+  const message = h('p', {id: 'reset-message', role: 'status'});
+  const form = h('form', {id: 'reset-form', novalidate: true},
+    h('h2', {}, t('users.reset_title')),
+    h('p', {class: 'hint'}, t('users.reset_hint')),
+    h('div', {class: 'fields'},
+      Field('reset-user', t('users.name'), who),
+      Field('reset-password', t('users.password'), password, t('account.rule', {min: kPasswordMin}))),
+    h('div', {class: 'form-actions'}, submit), message);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    ClearFieldErrors(form);
+    message.textContent = '';
+    if (!who.value) return;
+    submit.disabled = true;
+    try {
+      await Call('PUT', `/api/users/${encodeURIComponent(who.value)}/password`, {password: password.value});
+      message.textContent = t('users.reset_done', {name: who.value});
+      password.value = '';
+      await refresh();
+    } catch (error) {
+      if (error instanceof ApiError && error.field === 'password') ShowFieldError(password, error.message);
+      else message.textContent = t('error.generic', {message: error.message});
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return {form, update};
 }
