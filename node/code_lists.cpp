@@ -38,7 +38,7 @@ bool HasControl(std::string_view s) {
     for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
     i += n;
     if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return true;
-    if (cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff) return true;
+    if (cp == 0x061c || cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff) return true;
     if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return true;
   }
   return false;

@@ -98,7 +98,7 @@ async function Main() {
   step = 'a seizure made through the API; a draft of a new seizure';
   await Open(page, node, '#/new/seizure', 'new');
   await Fill(page, 'seizure.reference', 'NEW-DRAFT-1');
-  await page.waitForFunction(() => (localStorage.getItem('ncen.draft.seizure') || '').includes('NEW-DRAFT-1'));
+  await page.waitForFunction(() => (localStorage.getItem('ncen.draft.amina.seizure') || '').includes('NEW-DRAFT-1'));
   const made = await Api(page, 'POST', '/api/records', {type: 'seizure', reference: 'ED-2026-7', date: '2026-11-20',
     country: 'PK', office: 'PKKHI', detection_method: 'nii_xray', narrative: 'First narrative.',
     goods: [{category: 'drugs', subtype: 'heroin', hs_code: '293911', quantity: 10, unit: 'kg'}]});
@@ -130,8 +130,8 @@ async function Main() {
   Check(await Pick(page, 'seizure.route[0].country', 'afghan') === 'AF', 'route country not picked');
   await Fill(page, 'company.name', kCompany);
   Check(await Pick(page, 'company.country', 'turkmen') === 'TM', 'company country not picked');
-  await page.waitForFunction((i) => (localStorage.getItem(`ncen.draft.edit.${i}`) || '').includes('12.5'), {}, id);
-  Check((await page.evaluate(() => localStorage.getItem('ncen.draft.seizure')) || '').includes('NEW-DRAFT-1'),
+  await page.waitForFunction((i) => (localStorage.getItem(`ncen.draft.amina.edit.${i}`) || '').includes('12.5'), {}, id);
+  Check((await page.evaluate(() => localStorage.getItem('ncen.draft.amina.seizure')) || '').includes('NEW-DRAFT-1'),
     'the edit clobbered the new seizure\'s draft');
   await Shot(page, screenshots, 'edit-form', true);
   await page.click('#save');
@@ -152,8 +152,8 @@ async function Main() {
   Check(record.goods[0].quantity === 12.5 && record.route[0].country === 'AF' && record.companies.length === 1 &&
     !record.versions, `the record holds ${JSON.stringify(record).slice(0, 400)}`);
   Check((await ApiGet(page, `/api/records/${record.companies[0]}`)).body.country === 'TM', 'the company has not its country');
-  Check(await page.evaluate((i) => localStorage.getItem(`ncen.draft.edit.${i}`) === null, id), 'the edit draft was not cleared');
-  Check((await page.evaluate(() => localStorage.getItem('ncen.draft.seizure')) || '').includes('NEW-DRAFT-1'),
+  Check(await page.evaluate((i) => localStorage.getItem(`ncen.draft.amina.edit.${i}`) === null, id), 'the edit draft was not cleared');
+  Check((await page.evaluate(() => localStorage.getItem('ncen.draft.amina.seizure')) || '').includes('NEW-DRAFT-1'),
     'the new seizure\'s draft is gone after the edit');
   await Shot(page, screenshots, 'edit-record', true);
 
@@ -210,6 +210,17 @@ async function Main() {
   await WaitPage(page, 'record');
   const back = await ApiGet(page, `/api/records/${id}`);
   Check(back.status === 200 && back.body.narrative === 'Restored by the officer.', `the record did not come back: ${JSON.stringify(back)}`);
+
+  step = 'a new suspect typed in an edit that meets a 409: nothing written, nothing orphaned';
+  await OpenEdit(page, id);
+  await Fill(page, 'suspect.surname', 'Orphanova');
+  await ChangeThroughApi(page, id, {narrative: 'Changed by the other office again.'});
+  await page.click('#save');
+  await page.waitForSelector('#edit-conflict #edit-load-current');
+  const orphans = await ApiGet(page, '/api/search?q=Orphanova&type=suspect');
+  Check(orphans.status === 200 && orphans.body.length === 0, `a suspect was written before the 409: ${JSON.stringify(orphans.body)}`);
+  await page.click('#edit-load-current');
+  await page.waitForFunction(() => !document.querySelector('#edit-conflict') && document.querySelector('[data-path="seizure.narrative"]'));
 
   step = 'a suspect edited with its form: a second nationality by picker';
   const suspect = await Api(page, 'POST', '/api/records', {type: 'suspect', surname: 'Tursunova', nationalities: ['UZ'],

@@ -121,7 +121,7 @@ async function Main() {
   Check(suspect.status === 201, `the suspect was not created: ${JSON.stringify(suspect)}`);
 
   step = 'form load with the 10,000-entry lists';
-  await page.evaluate(() => localStorage.removeItem('ncen.draft.seizure'));
+  await page.evaluate(() => localStorage.removeItem('ncen.draft.amina.seizure'));
   await page.goto('about:blank');
   await Sleep(300);
   await page.goto(`${node.base}/#/new/seizure`, {waitUntil: 'load'});
@@ -277,7 +277,7 @@ async function Main() {
   await page.waitForFunction(() => document.querySelector('#photo-list .photo-status.error'));
   const statuses = await page.$$eval('#photo-list .photo-status', (els) => els.map((el) => el.textContent));
   Check(statuses[0] === 'Uploaded.' && /^Not uploaded: /.test(statuses[1]), `photo states: ${JSON.stringify(statuses)}`);
-  const saved_id = await page.evaluate(() => JSON.parse(localStorage.getItem('ncen.draft.seizure')).saved_id);
+  const saved_id = await page.evaluate(() => JSON.parse(localStorage.getItem('ncen.draft.amina.seizure')).saved_id);
   Check(saved_id, 'the draft does not remember the saved seizure');
   Check(await page.$('#saved-record-link'), 'no link to the saved record');
   await Shot(page, screenshots, 'entry-photo-refused', true);
@@ -286,7 +286,7 @@ async function Main() {
   await page.click('#save');
   await WaitPage(page, 'record');
   Check(page.url().endsWith(saved_id), `saving again made another record: ${page.url()}`);
-  Check(await page.evaluate(() => localStorage.getItem('ncen.draft.seizure') === null), 'the draft was not cleared');
+  Check(await page.evaluate(() => localStorage.getItem('ncen.draft.amina.seizure') === null), 'the draft was not cleared');
   step = 'record page: office, linked suspect, photo';
   await page.waitForSelector('#field-office');
   Check(await page.$eval('#field-office', (el) => el.textContent) === 'PKKHI — Karachi port',

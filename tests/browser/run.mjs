@@ -258,7 +258,7 @@ async function Main() {
   step = 'save the seizure and its new suspect';
   await page.click('#save');
   await WaitPage(page, 'record');
-  Check(await page.evaluate(() => localStorage.getItem('ncen.draft.seizure') === null), 'the draft was not cleared after saving');
+  Check(await page.evaluate(() => localStorage.getItem('ncen.draft.amina.seizure') === null), 'the draft was not cleared after saving');
 
   step = 'record page: hostile narrative shows as text';
   await page.waitForSelector('#field-narrative');
@@ -429,6 +429,13 @@ async function Main() {
     Check(!leaving.includes('alert(1)') && !leaving.includes('amina') && !leaving.includes('Testpersona'),
       'the preview shows free text, the officer or the suspect: those never leave the country');
     await Shot(analyst, 'release-preview', true);
+    // Changed after the preview: no Release until previewed again.
+    await analyst.select('#release-to', 'global');
+    await analyst.waitForSelector('#release-preview-again');
+    Check(await analyst.$eval('#release-confirm', (b) => b.hidden), 'Release is offered for a scope never previewed');
+    await analyst.select('#release-to', 'regional');
+    await analyst.click('#release-preview-button');
+    await analyst.waitForSelector('#release-preview dl');
     await analyst.click('#release-confirm');
     await analyst.waitForSelector('#release-done');
     await analyst.waitForSelector('#releases-table');
@@ -475,9 +482,13 @@ async function Main() {
   Check((await Text(page, 'label[for="f-seizure-date"]')).includes('التاريخ'), 'the date label is not in Arabic');
   await Shot(page, 'seizure-form-ar');
 
-  step = 'sign out';
+  step = 'sign out: the officer\'s draft goes with them';
+  await Fill(page, 'seizure.reference', 'DRAFT-LEFT-BEHIND');
+  await page.waitForFunction(() => (localStorage.getItem('ncen.draft.amina.seizure') || '').includes('DRAFT-LEFT-BEHIND'));
   await page.click('#logout');
   await WaitPage(page, 'login');
+  const drafts_left = await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('ncen.draft.')));
+  Check(drafts_left.length === 0, `drafts kept after signing out: ${drafts_left.join(', ')}`);
   Check((await Text(page, '#login-title')) === 'تسجيل الدخول', 'the sign-in page is not in Arabic');
   Check(await page.evaluate(() => document.documentElement.dir) === 'rtl', 'the Arabic sign-in page is not right to left');
   await Shot(page, 'login-ar');

@@ -110,8 +110,22 @@ export function SignedOut() {
   SetCsrfToken(null);
 }
 
+// The localStorage prefix of the signed-in account's drafts.
+export function DraftPrefix() { return `ncen.draft.${session.user}.`; }
+
+// Signing out on purpose drops the account's drafts: a shared computer
+// keeps no record someone began. (A session that merely expired keeps
+// them, for the same officer signing in again.)
+function DropDrafts() {
+  const prefix = DraftPrefix();
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith(prefix)) localStorage.removeItem(key);
+  }
+}
+
 async function Logout() {
   try { await Call('POST', '/api/logout'); } catch (error) { /* the session may be gone already */ }
+  DropDrafts();
   SignedOut();
   Go('#/login');
 }

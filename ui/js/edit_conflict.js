@@ -10,14 +10,16 @@ import {t} from './i18n.js';
 import {Label, Same, Text} from './pages/record.js';
 
 // `error`: the ApiError of the 409 (body.current, the ETag header);
-// `base`: the record as the form read it. on_load(); on_keep(current, etag);
+// `base`: the record as the form read it; `made`: names of new parties
+// already written (kept by "keep", left unlinked by "load"). on_load();
+// on_keep(current, etag);
 // on_leave() (the record was deleted and the officer leaves it so).
 // Returns the panel (a section with id edit-conflict).
 //
 // A record deleted since the form read it comes as a 409 whose `current` is
 // null: the panel says so, and offers to leave it deleted (go home, the
 // draft dropped) or to save the officer's version, which brings it back.
-export function ConflictPanel({error, base, on_load, on_keep, on_leave}) {
+export function ConflictPanel({error, base, on_load, on_keep, on_leave, made = []}) {
   const deleted = !!error.body && error.body.current === null;
   const current = (error.body && error.body.current) || {};
   const etag = error.headers && error.headers.get('ETag');
@@ -35,6 +37,7 @@ export function ConflictPanel({error, base, on_load, on_keep, on_leave}) {
         h('thead', {}, h('tr', {}, ['field', 'read', 'now'].map((key) => h('th', {scope: 'col'}, t(`form.edit_col_${key}`))))),
         h('tbody', {}, keys.map((key) => h('tr', {class: 'differs'}, h('th', {scope: 'row'}, Label(key)),
           h('td', {}, Text(key, base[key])), h('td', {}, Text(key, current[key]))))))),
+    made.length ? h('p', {id: 'edit-made', class: 'warn'}, t('form.edit_made', {names: made.join(', ')})) : null,
     h('div', {class: 'form-actions'}, keep, load));
   load.addEventListener('click', deleted ? on_leave : on_load);
   keep.addEventListener('click', () => {

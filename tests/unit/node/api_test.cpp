@@ -793,7 +793,8 @@ TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad l
   // a label is a problem; a FIFO is refused at once, never waited on.
   {
     std::ofstream offices(f.dir.path() + "/code-lists/offices.tsv");
-    offices << "\xEF\xBB\xBFPKKHI\tKarachi port\nPKTKM\tTorkham \xE2\x80\xAE post\nPKLHE\tLahore \xC2\x85 dry port\n";
+    offices << "\xEF\xBB\xBFPKKHI\tKarachi port\nPKTKM\tTorkham \xE2\x80\xAE post\nPKLHE\tLahore \xC2\x85 dry port\n"
+               "PKPSH\tPeshawar \xD8\x9C dry port\n";
   }
   std::filesystem::remove(f.dir.path() + "/code-lists/hs.tsv");
   REQUIRE(::mkfifo((f.dir.path() + "/code-lists/hs.tsv").c_str(), 0600) == 0);
@@ -801,10 +802,11 @@ TEST_CASE("code lists: built-in subtypes, the node's offices and HS codes, bad l
   REQUIRE(odd["offices"].size() == 1);
   CHECK(odd["offices"][0]["code"] == "PKKHI");
   CHECK(odd["hs_codes"].empty());
-  REQUIRE(odd["problems"].size() == 3);
+  REQUIRE(odd["problems"].size() == 4);
   CHECK(odd["problems"][0].get<std::string>().rfind("offices.tsv:2: the label of PKTKM", 0) == 0);
   CHECK(odd["problems"][1].get<std::string>().rfind("offices.tsv:3: the label of PKLHE", 0) == 0);
-  CHECK(odd["problems"][2] == "hs.tsv: not a regular file: not loaded");
+  CHECK(odd["problems"][2].get<std::string>().rfind("offices.tsv:4: the label of PKPSH", 0) == 0);  // U+061C
+  CHECK(odd["problems"][3] == "hs.tsv: not a regular file: not loaded");
 }
 
 TEST_CASE("members: admins only, and a node in no network has none", "[api]") {

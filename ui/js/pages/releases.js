@@ -67,11 +67,24 @@ export async function Render(view, {params}) {
   const preview = h('section', {id: 'release-preview', 'aria-live': 'polite'});
   const release = h('button', {type: 'button', id: 'release-confirm', hidden: true}, t('releases.confirm'));
   const seizures = () => ids.value.split(/[\s,]+/).filter(Boolean);
+  // The release is exactly what was previewed: changing the seizures or the
+  // scope afterwards takes the Release button away until a new preview.
+  let previewed = null;
+  const changed = () => {
+    if (!previewed) return;
+    previewed = null;
+    release.hidden = true;
+    replace(preview, h('p', {id: 'release-preview-again', class: 'hint'}, t('releases.preview_again')));
+  };
+  ids.addEventListener('input', changed);
+  scope.addEventListener('change', changed);
   const show = async () => {
     replace(preview);
     release.hidden = true;
+    previewed = null;
+    const asked = {seizures: seizures(), to: scope.value};
     try {
-      const reports = await Post('/api/releases', {seizures: seizures(), to: scope.value, dry_run: true});
+      const reports = await Post('/api/releases', {...asked, dry_run: true});
       preview.append(h('h2', {}, t('releases.would_leave')));
       for (const report of reports) {
         if (report.withheld && report.withheld.length) preview.append(h('p', {class: 'warn'}, t('releases.withheld', {values: report.withheld.join('; ')})));
@@ -79,15 +92,18 @@ export async function Render(view, {params}) {
         delete shown.withheld;
         preview.append(ReportView(shown));
       }
+      previewed = asked;
       release.hidden = false;
     } catch (error) {
       preview.append(h('p', {class: 'error', role: 'alert'}, error.message));
     }
   };
   release.addEventListener('click', async () => {
+    if (!previewed) return;
     release.disabled = true;
     try {
-      const outcomes = await Post('/api/releases', {seizures: seizures(), to: scope.value});
+      const outcomes = await Post('/api/releases', previewed);
+      previewed = null;
       replace(preview, h('p', {id: 'release-done', role: 'status'},
         t('releases.done', {written: outcomes.filter((o) => o.written).length, count: outcomes.length})));
       release.hidden = true;

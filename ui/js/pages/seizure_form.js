@@ -16,7 +16,7 @@
 // the other version changed, and lets the officer load it or save over it.
 // Fields the form has no control for (`photos`) are sent back unchanged.
 import {ApiError, Call, Get, Post, Query, Upload} from '../api.js';
-import {Go} from '../app.js';
+import {DraftPrefix, Go} from '../app.js';
 import {CodeLists} from '../code_lists.js';
 import {ConflictPanel} from '../edit_conflict.js';
 import {kCitesAppendices, kEnums, kHsPattern, kOfficePattern, kSubtypePattern} from '../codes.js';
@@ -26,8 +26,10 @@ import {Picker} from '../picker.js';
 
 // One draft for a new seizure, one per record being edited: an edit never
 // clobbers the new seizure's draft, nor another record's.
-const kNewDraftKey = 'ncen.draft.seizure';
-export function EditDraftKey(id) { return `ncen.draft.edit.${id}`; }
+// Drafts belong to the account that typed them (another officer signing in
+// on the same browser never sees them); signing out drops them (app.js).
+function NewDraftKey() { return `${DraftPrefix()}seizure`; }
+export function EditDraftKey(id) { return `${DraftPrefix()}edit.${id}`; }
 
 const kCaseFields = [
   ['reference', 'text', {maxlength: 64}], ['date', 'date', {required: true}], ['time', 'time'],
@@ -212,7 +214,7 @@ function PartyName(record) {
 // #/new/seizure; from edit.js, `edit` = {record, etag} for #/edit/ID.
 export async function Render(view, {edit} = {}) {
   const lists = await CodeLists();
-  const draft_key = edit ? EditDraftKey(edit.record.id) : kNewDraftKey;
+  const draft_key = edit ? EditDraftKey(edit.record.id) : NewDraftKey();
   const draft = LoadDraft(draft_key, edit && edit.record.id);
   const state = draft || (edit ? EditState(edit.record, edit.etag) : NewState());
   const record_id = edit ? edit.record.id : null;
@@ -510,8 +512,10 @@ export async function Render(view, {edit} = {}) {
   }
 
   // The 409 of an edit (edit_conflict.js): the form stays as it is.
-  function ShowConflict(error) {
-    const panel = ConflictPanel({error, base: state.edit.base,
+  // `made`: the new parties written in this attempt before the 409 (the
+  // officer is told: loading the current version leaves them unlinked).
+  function ShowConflict(error, made = []) {
+    const panel = ConflictPanel({error, base: state.edit.base, made,
       on_load: () => { DropDraft(); Go(`#/edit/${record_id}`); },
       on_leave: () => { DropDraft(); Go('#/home'); },
       on_keep: (current, etag) => {
@@ -527,7 +531,28 @@ export async function Render(view, {edit} = {}) {
   // An edit: the new parties first, then PUT with If-Match (not again when
   // nothing changed since it was written: a photo had failed).
   async function SaveEdit() {
+    // New parties are written before the PUT that links them: first make
+    // sure the record did not change meanwhile, so that a 409 does not
+    // leave them written and unlinked (a change in the few milliseconds
+    // between this check and the PUT still can; the panel then says so).
+    const unsaved = ['suspect', 'company'].filter((type) =>
+      !state[`saved_${type}`] && (type === 'suspect' ? SuspectPayload(state) : CompanyPayload(state)));
+    if (unsaved.length && state.edit.etag) {
+      try {
+        const now = await Call('GET', `/api/records/${encodeURIComponent(record_id)}`);
+        if (now.headers.get('ETag') !== state.edit.etag) {
+          ShowConflict({status: 409, body: {current: now.data}, headers: now.headers});
+          return false;
+        }
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 404) throw error;
+        ShowConflict({status: 409, body: {current: null}, headers: new Headers()});
+        return false;
+      }
+    }
     if (!(await SaveParty('suspect')) || !(await SaveParty('company'))) return false;
+    const made = unsaved.filter((type) => state[`saved_${type}`]).map((type) =>
+      type === 'suspect' ? SuspectPayload(state).surname : CompanyPayload(state).name);
     const payload = SeizurePayload(state);
     if (state.edit.written === JSON.stringify(payload)) return true;
     try {
@@ -540,7 +565,7 @@ export async function Render(view, {edit} = {}) {
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.status === 409 && error.body && 'current' in error.body) { ShowConflict(error); return false; }
+      if (error.status === 409 && error.body && 'current' in error.body) { ShowConflict(error, made); return false; }
       if (error.status === 400) { ShowError(error.field ? `seizure.${error.field}` : null, error.message); return false; }
       throw error;
     }
