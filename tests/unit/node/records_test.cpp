@@ -163,6 +163,14 @@ TEST_CASE("a quarantined record is named as such by every operation", "[records]
 
 namespace ncen::node {
 
+// What a sync would bring: `from`'s national entries first..last, applied at `to`.
+void Deliver(Office& from, Office& to, uint64_t first, uint64_t last) {
+  storage::FeedId feed{from.identity.public_key(), storage::Scope::kNational};
+  std::vector<storage::Entry> batch;
+  for (uint64_t seq = first; seq <= last; ++seq) batch.push_back(from.t.store->GetEntry(feed, seq).value());
+  REQUIRE(to.t.store->ApplyBatch(batch, "peer").applied == batch.size());
+}
+
 TEST_CASE("history: every entry of a record, newest first, found through the contexts, others' entries skipped",
           "[records]") {
   Office a(1), b(2);
@@ -188,9 +196,7 @@ TEST_CASE("history: every entry of a record, newest first, found through the con
   // A peer's concurrent version, and then a delete here that settles both.
   auto theirs = storage::LocalChange{id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("theirs")};
   REQUIRE(b.t.store->AppendLocal(b.identity, {&theirs, 1}).ok());
-  storage::FeedId b_feed{b.identity.public_key(), storage::Scope::kNational};
-  std::vector<storage::Entry> batch{b.t.store->GetEntry(b_feed, 1).value()};
-  REQUIRE(a.t.store->ApplyBatch(batch, "b").applied == 1);
+  Deliver(b, a, 1, 1);
   h = as_amina.HistoryOf(id, 50).value();
   REQUIRE(h.items.size() == 4);
   int current = 0;
@@ -236,8 +242,7 @@ TEST_CASE("an update or delete against versions read before is refused inside th
   // A peer's concurrent version arrives after the officer read the record.
   auto theirs = storage::LocalChange{id, RecordType::kSeizure, storage::Op::kPut, testing::SeizurePayload("theirs")};
   REQUIRE(b.t.store->AppendLocal(b.identity, {&theirs, 1}).ok());
-  std::vector<storage::Entry> batch{b.t.store->GetEntry({b.identity.public_key(), storage::Scope::kNational}, 1).value()};
-  REQUIRE(a.t.store->ApplyBatch(batch, "b").applied == 1);
+  Deliver(b, a, 1, 1);
   uint64_t before = a.Entries();
   CHECK(a.records.Update(id, Seizure("edited"), false, &read).code() == StatusCode::kConflict);
   CHECK(a.records.Delete(id, &read).code() == StatusCode::kConflict);
@@ -251,18 +256,13 @@ TEST_CASE("an update or delete against versions read before is refused inside th
 TEST_CASE("history with a limit keeps the newest of every branch and every current version", "[records]") {
   Office a(1), b(2);
   auto id = a.records.Add(RecordType::kSeizure, Seizure("first")).value();
-  storage::FeedId a_feed{a.identity.public_key(), storage::Scope::kNational};
-  std::vector<storage::Entry> first{a.t.store->GetEntry(a_feed, 1).value()};
-  REQUIRE(b.t.store->ApplyBatch(first, "a").applied == 1);
+  Deliver(a, b, 1, 1);
   // Apart, each edits the record many times.
   for (int i = 0; i < 60; ++i) {
     REQUIRE(a.records.Update(id, Seizure("a " + std::to_string(i)), false).ok());
     REQUIRE(b.records.Update(id, Seizure("b " + std::to_string(i)), false).ok());
   }
-  storage::FeedId b_feed{b.identity.public_key(), storage::Scope::kNational};
-  std::vector<storage::Entry> theirs;
-  for (uint64_t seq = 1; seq <= 60; ++seq) theirs.push_back(b.t.store->GetEntry(b_feed, seq).value());
-  REQUIRE(a.t.store->ApplyBatch(theirs, "b").applied == 60);
+  Deliver(b, a, 1, 60);
   REQUIRE(a.records.Get(id).value().state.versions.size() == 2);
 
   auto h = a.records.HistoryOf(id, 10).value();
@@ -302,13 +302,10 @@ TEST_CASE("history with a limit keeps the newest of every branch and every curre
 TEST_CASE("a conflict of two deletes made apart is settled by one more delete", "[records]") {
   Office a(1), b(2);
   auto id = a.records.Add(RecordType::kSeizure, Seizure("first")).value();
-  storage::FeedId a_feed{a.identity.public_key(), storage::Scope::kNational};
-  std::vector<storage::Entry> first{a.t.store->GetEntry(a_feed, 1).value()};
-  REQUIRE(b.t.store->ApplyBatch(first, "a").applied == 1);
+  Deliver(a, b, 1, 1);
   REQUIRE(a.records.Delete(id).ok());
   REQUIRE(b.records.Delete(id).ok());
-  std::vector<storage::Entry> theirs{b.t.store->GetEntry({b.identity.public_key(), storage::Scope::kNational}, 1).value()};
-  REQUIRE(a.t.store->ApplyBatch(theirs, "b").applied == 1);
+  Deliver(b, a, 1, 1);
   auto state = a.records.Get(id).value().state;
   REQUIRE(state.conflict());
   CHECK_FALSE(state.live());
