@@ -105,17 +105,15 @@ json ForkJson(const storage::ForkReport& f) {
           {"evidence", evidence}};
 }
 
-namespace {
-
 std::string MemberName(const storage::Membership& m, const crypto::PublicKey& key) {
   const storage::Member* member = m.Find(key);
   if (!member) return crypto::Fingerprint(key);
   return member->root ? "root" : member->cert.name;
 }
 
-}  // namespace
+std::string MemberRole(const storage::Member& m) { return m.root ? "root" : storage::MemberKindName(m.cert.kind); }
 
-json HistoryJson(const storage::RecordId& id, storage::RecordType type, const History& history,
+json HistoryJson(const storage::RecordId& id, const History& history,
                  const storage::Membership* membership, const crypto::PublicKey& self, const std::string& self_name) {
   json entries = json::array();
   for (const auto& item : history.items) {
@@ -133,7 +131,7 @@ json HistoryJson(const storage::RecordId& id, storage::RecordType type, const Hi
                        {"payload_held", item.payload_held}});
   }
   return {{"id", storage::FormatRecordId(id)},
-          {"type", storage::RecordTypeName(type)},
+          {"type", storage::RecordTypeName(history.type)},
           {"entries", entries},
           {"truncated", history.truncated}};
 }
@@ -156,7 +154,7 @@ json MembersJson(const storage::Membership* m, const crypto::PublicKey& self) {
     out.push_back({{"id", crypto::NodeIdHex(key)},
                    {"fingerprint", crypto::Fingerprint(key)},
                    {"name", member.root ? "root" : member.cert.name},
-                   {"role", member.root ? "root" : storage::MemberKindName(member.cert.kind)},
+                   {"role", MemberRole(member)},
                    {"country", member.root ? json(nullptr) : TextOrNull(member.cert.country)},
                    {"countries", served},
                    {"certified_by", member.root ? json(nullptr) : json(crypto::NodeIdHex(member.issuer))},

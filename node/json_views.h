@@ -56,8 +56,13 @@ json ForkJson(const storage::ForkReport& f);
 // `ncenctl history --json` and GET /api/records/{id}/history: the record's
 // entries newest first, each author named as the network knows it (the
 // member's name; this node's own name; else its fingerprint).
-json HistoryJson(const storage::RecordId& id, storage::RecordType type, const History& history,
+json HistoryJson(const storage::RecordId& id, const History& history,
                  const storage::Membership* membership, const crypto::PublicKey& self, const std::string& self_name);
+
+// A member's name ("root" for the root; a fingerprint for a key the
+// network does not know) and role ("root", "post", "national-hub", ...).
+std::string MemberName(const storage::Membership& m, const crypto::PublicKey& key);
+std::string MemberRole(const storage::Member& m);
 
 // `ncenctl members --json` and GET /api/members: the network as this node
 // knows it; {"network_id": null, "members": []} for a node in no network.

@@ -172,7 +172,7 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
     }
   };
   std::set<storage::Dot> seen;
-  std::priority_queue<Next> todo;
+  std::priority_queue<Next> to_read;
   bool dropped = false;
   auto visit = [&](const storage::Dot& d, int64_t named_at_ms) {
     if (d.seq == 0 || seen.count(d)) return;
@@ -181,20 +181,21 @@ Result<History> Records::HistoryOf(const RecordId& id, size_t limit) {
       return;
     }
     seen.insert(d);
-    todo.push(Next{named_at_ms, d});
+    to_read.push(Next{named_at_ms, d});
   };
   for (const auto& v : state.versions) visit(v.dot, INT64_MAX);
   for (const auto& d : state.seen.dots) visit(d, INT64_MAX);
   History out;
+  out.type = state.type;
   std::vector<storage::VersionVector> contexts;  // parallel to out.items
   size_t reads = 0;
-  while (!todo.empty()) {
+  while (!to_read.empty()) {
     if (reads == reads_max) {
       out.truncated = true;
       break;
     }
-    storage::Dot dot = todo.top().dot;
-    todo.pop();
+    storage::Dot dot = to_read.top().dot;
+    to_read.pop();
     ++reads;
     auto entry = store_.GetEntry(storage::FeedId{dot.author, state.scope}, dot.seq);
     if (!entry.ok()) {

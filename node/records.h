@@ -77,6 +77,7 @@ struct HistoryItem {
 };
 
 struct History {
+  storage::RecordType type = storage::RecordType::kSeizure;  // the record's
   std::vector<HistoryItem> items;  // newest first
   bool truncated = false;          // more entries than the limit (or than the walk's bound)
 };

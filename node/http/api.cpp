@@ -829,11 +829,9 @@ HttpResponse Api::Impl::RecordHistory(Call& c) {
   if (auto bad = LimitParam(c.target, limit, 1000)) return *bad;
   auto history = RecordsFor(*c.caller).HistoryOf(id, limit);
   if (!history.ok()) return StatusResponse(history.status());
-  auto view = node_.store->GetRecord(id);
-  if (!view.ok()) return StatusResponse(view.status());
   auto membership = node_.store->GetMembership();
   if (!membership.ok()) return StatusResponse(membership.status());
-  return JsonResponse(200, HistoryJson(id, view->state.type, *history, membership->get(),
+  return JsonResponse(200, HistoryJson(id, *history, membership->get(),
                                        node_.identity.public_key(), node_.store->meta().name));
 }
 

@@ -218,9 +218,8 @@ Status History(const Globals& g, const std::string& id_text, size_t limit) {
   NCEN_ASSIGN_OR_RETURN(auto audit, OpenAuditLog(g));
   node::Records records(*n.store, n.identity, LocalActor(), audit.get());
   NCEN_ASSIGN_OR_RETURN(node::History history, records.HistoryOf(id, limit));
-  NCEN_ASSIGN_OR_RETURN(storage::RecordView view, n.store->GetRecord(id));
   NCEN_ASSIGN_OR_RETURN(auto membership, n.store->GetMembership());
-  json out = node::HistoryJson(id, view.state.type, history, membership.get(), n.identity.public_key(),
+  json out = node::HistoryJson(id, history, membership.get(), n.identity.public_key(),
                                n.store->meta().name);
   if (g.json) {
     PrintJson(out);

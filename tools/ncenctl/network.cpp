@@ -105,14 +105,6 @@ Status WriteFileFor(const storage::Store& store, const std::string& out) {
   return Status::Ok();
 }
 
-std::string KindOf(const Member& m) { return m.root ? "root" : storage::MemberKindName(m.cert.kind); }
-
-std::string NameOf(const storage::Membership& m, const crypto::PublicKey& key) {
-  const Member* member = m.Find(key);
-  if (!member) return crypto::Fingerprint(key);
-  return member->root ? "root" : member->cert.name;
-}
-
 }  // namespace
 
 Status NetworkCreate(const Globals& g, const std::string& name, const std::string& listen) {
@@ -286,10 +278,10 @@ Status JoinCommand(const Globals& g, const std::string& file_path) {
   NCEN_ASSIGN_OR_RETURN(Member me, node::Join(*n.store, n.identity.public_key(), file));
   std::string id = node::NetworkIdHex(file.root);
   if (g.json) {
-    PrintJson({{"network_id", id}, {"role", KindOf(me)}, {"name", me.root ? "root" : me.cert.name},
+    PrintJson({{"network_id", id}, {"role", node::MemberRole(me)}, {"name", me.root ? "root" : me.cert.name},
                {"country", TextOrNull(me.cert.country)}, {"revoked", me.revoked}});
   } else {
-    std::cout << "joined network " << id.substr(0, 16) << "… as " << KindOf(me)
+    std::cout << "joined network " << id.substr(0, 16) << "… as " << node::MemberRole(me)
               << (me.root ? "" : " '" + me.cert.name + "'")
               << (me.cert.country.empty() ? "" : " of " + me.cert.country) << (me.revoked ? " (REVOKED)" : "")
               << "\n";
@@ -347,8 +339,8 @@ Status Members(const Globals& g) {
     std::string name = member.root ? "root" : Shown(member.cert.name);
     if (member.successor) revoked += (revoked.empty() ? "" : "; ") + std::string("succeeded by ") + crypto::Fingerprint(*member.successor);
     std::cout << fmt::format("{:<24} {:<26} {:<17} {:<7} {:<20} {:<16} {}\n", crypto::Fingerprint(key), name,
-                             KindOf(member), member.root || member.cert.country.empty() ? "-" : member.cert.country,
-                             member.root ? "-" : NameOf(*m, member.issuer).substr(0, 20), exchange, revoked);
+                             node::MemberRole(member), member.root || member.cert.country.empty() ? "-" : member.cert.country,
+                             member.root ? "-" : node::MemberName(*m, member.issuer).substr(0, 20), exchange, revoked);
   }
   std::cout << "EXCHANGE: the scopes this node and the member may exchange (nat national, reg regional, glo global, "
                "net network)\n";
