@@ -449,14 +449,15 @@ class Daemon::Impl {
     for (Bytes& m : outgoing) {
       // A failed Send aborts the connection, and its close handler ends the
       // session.
-      if (Status encoded = live->encoder->Encode(m); !encoded.ok()) {
-        log::Line("session with " + live->name + " cannot encode a message: " + encoded.ToString());
+      Result<ByteView> prefix = live->encoder->EncodeInPlace(m);
+      if (!prefix.ok()) {
+        log::Line("session with " + live->name + " cannot encode a message: " + prefix.status().ToString());
         auto c = live->connection;
-        EndSession(id, encoded);
+        EndSession(id, prefix.status());
         c->Close("internal error");
         return;
       }
-      if (!live->connection->Send(m).ok()) break;
+      if (!live->connection->Send(*prefix, m).ok()) break;
       if (!Drive(id, "recycle", [&] { live->session->RecycleOutgoing(std::move(m)); })) return;
     }
     live = LiveOf(id);

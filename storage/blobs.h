@@ -106,6 +106,13 @@ struct ChunkPiece {
   uint32_t size = 0;
   uint32_t first = 0;
   ByteView data;
+  // Set on the piece that ends the blob by a caller that hashed every chunk
+  // as it received them, from chunk 0: BLAKE2b-256 of the whole blob's
+  // bytes. Used only when that caller stored every chunk itself, each one
+  // new (each earlier piece's ChunkWrite.bytes_new was all of its bytes, and
+  // so is this one's, and those of any earlier piece of the blob in the same
+  // call); otherwise the store hashes the chunks it holds, as without it.
+  std::optional<Hash256> digest;
 };
 
 }  // namespace ncen::storage

@@ -418,10 +418,12 @@ class Store {
   Result<std::optional<BlobInfo>> GetBlobInfo(const Hash256& hash) const;
   // The whole blob. kNotFound unless held whole.
   Result<Bytes> ReadBlob(const Hash256& hash) const;
-  // Appends chunks `first`... of a blob held whole to `out`: at least one,
-  // then as many as fit in max_bytes. Returns how many. kNotFound unless
-  // held whole; kInvalidArgument when `first` is past its last chunk.
-  Result<uint32_t> ReadBlobChunks(const Hash256& hash, uint32_t first, size_t max_bytes, Bytes& out) const;
+  // Copies chunks `first`, ..., `first + count - 1` of a blob held whole
+  // into `out`, which holds exactly their bytes (a message being written:
+  // replication/protocol/messages.h StartBlobDataInto). kNotFound unless held
+  // whole; kInvalidArgument when a chunk is past its end or `out` has
+  // another size.
+  Status ReadBlobChunks(const Hash256& hash, uint32_t first, uint32_t count, std::span<uint8_t> out) const;
   // Stores chunks `first`... of the blob `hash` of `size` bytes (`data`:
   // whole consecutive chunks, each kBlobChunkBytes but the blob's last).
   // Chunks are kept in order: those already held are skipped, and data that

@@ -14,13 +14,17 @@ void ChunkJob::Wait() const {
   cv_.wait(lock, [&] { return done_; });
 }
 
+std::vector<storage::ChunkPiece> PieceViews(const std::vector<ReceivedChunks>& pieces) {
+  std::vector<storage::ChunkPiece> views;
+  views.reserve(pieces.size());
+  for (const ReceivedChunks& p : pieces) views.push_back({p.hash, p.size, p.first, ByteView(p.data), p.digest});
+  return views;
+}
+
 void ChunkJob::Run(storage::Store& store) {
   Result<std::vector<storage::ChunkWrite>> result = FailedPrecondition("not stored");
   try {
-    std::vector<storage::ChunkPiece> views;
-    views.reserve(pieces_.size());
-    for (const ReceivedChunks& p : pieces_) views.push_back({p.hash, p.size, p.first, ByteView(p.data)});
-    result = store.PutBlobChunks(views);
+    result = store.PutBlobChunks(PieceViews(pieces_));
   } catch (const std::exception& e) {
     // Nothing escapes the thread: the session learns it as an error.
     result = IOError(std::string("storing blob chunks: ") + e.what());

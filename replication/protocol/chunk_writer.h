@@ -30,7 +30,13 @@ struct ReceivedChunks {
   crypto::Hash256 hash{};
   uint32_t size = 0, first = 0;
   Bytes data;
+  // The hash of the whole blob's bytes as they arrived, on the piece that
+  // ends it, when they all came to one session (storage::ChunkPiece::digest).
+  std::optional<crypto::Hash256> digest;
 };
+
+// The pieces as Store::PutBlobChunks takes them.
+std::vector<storage::ChunkPiece> PieceViews(const std::vector<ReceivedChunks>& pieces);
 
 // One write transaction's worth of chunks, owned by the job until it is done.
 class ChunkJob {

@@ -122,13 +122,19 @@ Bytes EncodeMessage(const Message& message);
 // The same into `out`, whose memory may be reused (batches are megabytes).
 void EncodeMessageInto(const Message& message, Bytes& out);
 
+// A blob_data message of `data_bytes` bytes of chunks, written into `out`
+// (its memory reused) but for the chunks: returns where they go, so that the
+// store copies them straight into the message.
+std::span<uint8_t> StartBlobDataInto(const Hash256& hash, uint32_t size, uint32_t first, size_t data_bytes,
+                                     Bytes& out);
+
 // TESTS ONLY: a version-4 hello from `node_id` whose packed frontier holds
 // `pack` as given (any bytes), to try the decoder with hostile packs.
 Bytes EncodeHelloWithPackForTest(const crypto::PublicKey& node_id, ByteView pack);
 
-// True when the bytes are one of our own encoded blob_data messages (read
-// without checking the rest): their photo bytes do not compress, so the
-// wire codec sends them as they are.
+// True when the bytes are a blob_data message laid out as this code writes
+// it: their photo bytes do not compress, so the wire codec sends them as
+// they are; and such a message is read at any alignment, without a copy.
 bool IsBlobData(ByteView message);
 
 // The decoder's name for a message kind, for logs: "hello", "batch", ...

@@ -211,6 +211,10 @@ class Session {
     storage::WantedBlob want;
     uint32_t next_request = 0;   // the first chunk not yet asked for
     uint32_t next_expected = 0;  // the first chunk not yet received
+    // The bytes received so far, hashed as they come, while every one of
+    // them from chunk 0 was received here and stored as new: its digest goes
+    // with the piece that ends the blob (ReceivedChunks::digest).
+    std::shared_ptr<crypto::Blake2bHasher> hasher;
   };
 
   bool InScope(const storage::FeedId& feed) const;     // a scope exchanged with this peer
@@ -255,6 +259,8 @@ class Session {
   void UpdateProgress(int64_t now_ms);
   void Fail(Status status, bool tell_peer, int64_t now_ms);
   void Queue(const Message& message, int64_t now_ms);
+  // A message buffer given back after sending (RecycleOutgoing), or a new one.
+  Bytes SpareMessage();
 
   storage::Store& store_;
   crypto::PublicKey self_;
@@ -323,7 +329,6 @@ class Session {
   bool told_blobs_done_ = false;
   bool peer_blobs_done_ = false;
   void TellBlobsDone(int64_t now_ms);
-  Bytes blob_buffer_;
 };
 
 }  // namespace ncen::replication

@@ -9,25 +9,30 @@ namespace ncen::replication {
 
 WireEncoder::WireEncoder(int level) : level_(level), compressor_(level > 0 ? level : 1) {}
 
-Status WireEncoder::Encode(Bytes& message) {
+Result<ByteView> WireEncoder::EncodeInPlace(Bytes& message) {
+  static constexpr uint8_t kRawFlag[1] = {kWireRaw};
   message_bytes_ += message.size();
   if (messages_++ == 0) {
     wire_bytes_ += message.size();
-    return Status::Ok();
+    return ByteView();
+  }
+  if (level_ <= 0 || IsBlobData(message)) {
+    wire_bytes_ += 1 + message.size();
+    return ByteView(kRawFlag);
   }
   spare_.clear();
-  if (level_ <= 0 || IsBlobData(message)) {
-    spare_.reserve(message.size() + 1);
-    spare_.push_back(kWireRaw);
-    Append(spare_, message);
-  } else {
-    spare_.push_back(kWireZstd);
-    NCEN_RETURN_IF_ERROR(compressor_.Compress(message, spare_));
-  }
+  spare_.push_back(kWireZstd);
+  NCEN_RETURN_IF_ERROR(compressor_.Compress(message, spare_));
   message.swap(spare_);
   wire_bytes_ += message.size();
   // Keep a batch-sized buffer for the next message, not a rare huge one.
   if (spare_.capacity() > limits::kRecycledBufferBytesMax) Bytes().swap(spare_);
+  return ByteView();
+}
+
+Status WireEncoder::Encode(Bytes& message) {
+  NCEN_ASSIGN_OR_RETURN(ByteView prefix, EncodeInPlace(message));
+  message.insert(message.begin(), prefix.begin(), prefix.end());
   return Status::Ok();
 }
 
@@ -38,7 +43,9 @@ Result<ByteView> WireDecoder::Decode(ByteView wire) {
   const ByteView body = wire.subspan(1);
   switch (wire[0]) {
     case kWireRaw:
-      // Copied to aligned memory: Cap'n Proto reads words.
+      // Photo bytes are read where they lie; anything else is copied to
+      // aligned memory, as Cap'n Proto reads words.
+      if (IsBlobData(body)) return body;
       buffer_.assign(body.begin(), body.end());
       return ByteView(buffer_);
     case kWireZstd:

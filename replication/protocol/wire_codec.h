@@ -32,7 +32,13 @@ class WireEncoder {
  public:
   // Level 1: zstd's fastest; 0 sends everything as it is (a flag byte 0).
   explicit WireEncoder(int level = 1);
-  // Replaces `message` with its wire form.
+  // The wire form of `message` as two pieces sent one after the other: the
+  // returned prefix, then `message`. A message sent as it is stays where it
+  // is (a megabyte of photo bytes is not copied to put a flag byte in front):
+  // the prefix is its flag. A compressed one is replaced by its wire form,
+  // flag included, and the prefix is empty; so is the first message's.
+  Result<ByteView> EncodeInPlace(Bytes& message);
+  // The same in one buffer: replaces `message` with its wire form.
   Status Encode(Bytes& message);
   uint64_t message_bytes() const { return message_bytes_; }  // before
   uint64_t wire_bytes() const { return wire_bytes_; }        // after
@@ -47,9 +53,11 @@ class WireEncoder {
 
 class WireDecoder {
  public:
-  // The message the wire bytes carry: a view valid until the next call.
-  // kCorruption for an unknown flag, a piece that does not decompress, or
-  // one over the protocol's message bound.
+  // The message the wire bytes carry: a view valid until the next call, and
+  // while `wire` is. Aligned to a word for Cap'n Proto (copied when it must
+  // be), except blob data laid out as this code writes it, which is read
+  // where it lies (messages.h IsBlobData). kCorruption for an unknown flag, a
+  // piece that does not decompress, or one over the protocol's message bound.
   Result<ByteView> Decode(ByteView wire);
 
  private:

@@ -141,12 +141,12 @@ Status SecureChannel::ProcessFrames() {
   }
 }
 
-Status SecureChannel::SendFragment(FragmentType type, ByteView data) {
+Status SecureChannel::SendFragment(FragmentType type, ByteView data, ByteView more) {
   auto& send = ciphers_.send;
   if (send.nonce() > 0 && send.nonce() % options_.rekey_interval == 0) send.Rekey();
   // Frame header, type byte and data go straight into the output buffer and
   // are encrypted there: one copy per byte sent.
-  size_t length = 1 + data.size() + crypto::kNoiseTagBytes;
+  size_t length = 1 + data.size() + more.size() + crypto::kNoiseTagBytes;
   NCEN_CHECK(length <= kFrameBytesMax);
   size_t at = output_.size();
   output_.resize(at + kFrameHeaderBytes + length);
@@ -154,6 +154,7 @@ Status SecureChannel::SendFragment(FragmentType type, ByteView data) {
   output_[at + 1] = static_cast<uint8_t>(length & 0xff);
   output_[at + 2] = static_cast<uint8_t>(type);
   if (!data.empty()) std::memcpy(&output_[at + 3], data.data(), data.size());
+  if (!more.empty()) std::memcpy(&output_[at + 3 + data.size()], more.data(), more.size());
   Status s = send.EncryptInPlace({}, std::span<uint8_t>(&output_[at + 2], length));
   if (!s.ok()) {
     output_.resize(at);
@@ -162,22 +163,31 @@ Status SecureChannel::SendFragment(FragmentType type, ByteView data) {
   return Status::Ok();
 }
 
-Status SecureChannel::Send(ByteView message) {
+Status SecureChannel::Send(ByteView message) { return Send({}, message); }
+
+Status SecureChannel::Send(ByteView prefix, ByteView message) {
   if (state_ != ChannelState::kOpen || close_sent_) return FailedPrecondition("channel is not open");
-  if (message.size() > options_.max_message_bytes) {
-    return InvalidArgument("message of " + std::to_string(message.size()) + " bytes exceeds " +
+  const size_t total = prefix.size() + message.size();
+  if (total > options_.max_message_bytes) {
+    return InvalidArgument("message of " + std::to_string(total) + " bytes exceeds " +
                            std::to_string(options_.max_message_bytes));
   }
-  output_.reserve(output_.size() + message.size() +
-                  (message.size() / kFragmentDataBytesMax + 1) * (kFrameHeaderBytes + 17));
+  output_.reserve(output_.size() + total + (total / kFragmentDataBytesMax + 1) * (kFrameHeaderBytes + 17));
+  // The fragments cut the prefix and the message as if they were one buffer.
   size_t offset = 0;
   do {
-    size_t n = std::min(kFragmentDataBytesMax, message.size() - offset);
-    bool last = offset + n == message.size();
-    NCEN_RETURN_IF_ERROR(
-        SendFragment(last ? FragmentType::kEnd : FragmentType::kMore, message.subspan(offset, n)));
+    size_t n = std::min(kFragmentDataBytesMax, total - offset);
+    ByteView head, tail;
+    if (offset < prefix.size()) {
+      head = prefix.subspan(offset, std::min(n, prefix.size() - offset));
+      tail = message.first(n - head.size());
+    } else {
+      tail = message.subspan(offset - prefix.size(), n);
+    }
+    bool last = offset + n == total;
+    NCEN_RETURN_IF_ERROR(SendFragment(last ? FragmentType::kEnd : FragmentType::kMore, head, tail));
     offset += n;
-  } while (offset < message.size());
+  } while (offset < total);
   return Status::Ok();
 }
 

@@ -79,6 +79,9 @@ class SecureChannel {
   // Encrypts and frames `message` (split as needed). kFailedPrecondition
   // unless open; kInvalidArgument above max_message_bytes.
   Status Send(ByteView message);
+  // The same for a message in two pieces, `prefix` then `message` (a wire
+  // flag byte before a message that is not copied to carry it).
+  Status Send(ByteView prefix, ByteView message);
   // Sends CLOSE with `reason` (if open) and stops sending. Idempotent.
   void Close(std::string_view reason);
 
@@ -124,7 +127,7 @@ class SecureChannel {
   Status CheckPeer(ByteView payload);
   Status WriteHandshake(ByteView payload);
   Status Finish();
-  Status SendFragment(FragmentType type, ByteView data);
+  Status SendFragment(FragmentType type, ByteView data, ByteView more = {});
   void SetHandshakeFrameLimits();
 
   crypto::NoiseRole role_;

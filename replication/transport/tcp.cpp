@@ -218,15 +218,15 @@ void Connection::DeliverMessages() {
   }
 }
 
-Status Connection::Send(ByteView message) {
+Status Connection::Send(ByteView prefix, ByteView message) {
   if (!is_open()) return FailedPrecondition("connection is not open");
-  if (queued_bytes() + message.size() > limits_.max_queued_bytes) {
+  if (queued_bytes() + prefix.size() + message.size() > limits_.max_queued_bytes) {
     Status status = ResourceExhausted("peer is not reading: " + std::to_string(queued_bytes()) +
                                       " bytes queued");
     Abort(status);
     return status;
   }
-  NCEN_RETURN_IF_ERROR(channel_.Send(message));
+  NCEN_RETURN_IF_ERROR(channel_.Send(prefix, message));
   ++stats_.messages_out;
   Flush();
   return Status::Ok();

@@ -118,7 +118,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues one protocol message. kFailedPrecondition when not open;
   // kResourceExhausted (and the connection is dropped) when more than
   // max_queued_bytes are waiting: the peer is not reading.
-  Status Send(ByteView message);
+  Status Send(ByteView message) { return Send({}, message); }
+  // The same for a message in two pieces: `prefix`, then `message`.
+  Status Send(ByteView prefix, ByteView message);
   // Sends CLOSE, flushes, then closes. on_close(Ok) follows.
   void Close(std::string_view reason);
   // Drops the connection now; on_close(reason) follows.

@@ -53,9 +53,18 @@ TEST_CASE("a blob is stored in chunks once and read back whole", "[storage][blob
   auto totals = f.t.store->BlobStats().value();
   CHECK(totals.blobs == 1);
   CHECK(totals.bytes == bytes.size());
-  Bytes out;
-  CHECK(f.t.store->ReadBlobChunks(b.hash, 1, 2 * kBlobChunkBytes, out).value() == 2);
+  Bytes out(2 * kBlobChunkBytes);
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 1, 2, out).ok());
   CHECK(out == Bytes(bytes.begin() + kBlobChunkBytes, bytes.begin() + 3 * kBlobChunkBytes));
+  Bytes last(1000);
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 3, 1, last).ok());
+  CHECK(last == Bytes(bytes.end() - 1000, bytes.end()));
+  // Past the end, or room that does not fit the chunks: refused.
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 3, 2, out).code() == StatusCode::kInvalidArgument);
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 4, 1, last).code() == StatusCode::kInvalidArgument);
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 2, 1, last).code() == StatusCode::kInvalidArgument);
+  Bytes roomy(1001);
+  CHECK(f.t.store->ReadBlobChunks(b.hash, 3, 1, roomy).code() == StatusCode::kInvalidArgument);
   CHECK(f.t.store->PutBlob({}).status().code() == StatusCode::kInvalidArgument);
   CHECK(f.t.store->ReadBlob(crypto::Blake2b256(Pattern(10, 2))).status().code() == StatusCode::kNotFound);
 }

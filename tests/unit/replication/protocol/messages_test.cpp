@@ -141,6 +141,74 @@ TEST_CASE("a batch is written by hand in exactly the bytes Cap'n Proto writes", 
   }
 }
 
+TEST_CASE("blob data is written by hand in exactly the bytes Cap'n Proto writes, and read at any alignment",
+          "[messages][blobs]") {
+  Hash256 hash;
+  for (size_t i = 0; i < hash.size(); ++i) hash[i] = static_cast<uint8_t>(200 - i);
+  for (size_t size : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{262144}, size_t{1000001}}) {
+    Bytes data(size);
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(i * 13 + 1);
+    capnp::MallocMessageBuilder builder(static_cast<unsigned>(size / 8 + 64));
+    auto d = builder.initRoot<wire::Message>().initBlobData();
+    d.setHash(capnp::Data::Reader(hash.data(), hash.size()));
+    d.setSize(3000000);
+    d.setFirst(9);
+    d.setData(capnp::Data::Reader(data.data(), data.size()));
+    INFO("data of " << size << " bytes");
+    Bytes ours = EncodeMessage(BlobDataMsg{hash, 3000000, 9, data});
+    CHECK(ours == Flat(builder));
+    CHECK(IsBlobData(ours));
+    // Read without a copy wherever it lies (the wire codec's raw messages
+    // start one byte into their buffer).
+    Bytes shifted(ours.size() + 1);
+    std::memcpy(shifted.data() + 1, ours.data(), ours.size());
+    ByteView odd(shifted.data() + 1, ours.size());
+    auto back = DecodeMessage(odd);
+    REQUIRE(back.ok());
+    auto& m = std::get<BlobDataMsg>(*back);
+    CHECK(m.hash == hash);
+    CHECK(m.size == 3000000);
+    CHECK(m.first == 9);
+    CHECK(Bytes(m.data.begin(), m.data.end()) == data);
+    if (size > 0) CHECK(m.data.data() == odd.data() + 8 + 80);
+  }
+}
+
+TEST_CASE("blob data laid out otherwise is read by Cap'n Proto; a lying length is refused", "[messages][blobs][hostile]") {
+  Hash256 hash{};
+  hash[0] = 1;
+  Bytes data(100, 0x5a);
+  SECTION("the data allocated before the hash: the same message, another layout") {
+    capnp::MallocMessageBuilder builder;
+    auto d = builder.initRoot<wire::Message>().initBlobData();
+    d.setData(capnp::Data::Reader(data.data(), data.size()));
+    d.setHash(capnp::Data::Reader(hash.data(), hash.size()));
+    d.setSize(100);
+    Bytes flat = Flat(builder);
+    CHECK_FALSE(IsBlobData(flat));
+    auto back = DecodeMessage(flat);
+    REQUIRE(back.ok());
+    auto& m = std::get<BlobDataMsg>(*back);
+    CHECK(m.hash == hash);
+    CHECK(Bytes(m.data.begin(), m.data.end()) == data);
+  }
+  SECTION("a data length past the message's end") {
+    Bytes ours = EncodeMessage(BlobDataMsg{hash, 100, 0, data});
+    uint64_t pointer = 0;
+    for (int i = 7; i >= 0; --i) pointer = pointer << 8 | ours[8 + 5 * 8 + static_cast<size_t>(i)];
+    pointer += uint64_t{64} << 35;  // 64 bytes more than the segment holds
+    for (int i = 0; i < 8; ++i) ours[8 + 5 * 8 + static_cast<size_t>(i)] = static_cast<uint8_t>(pointer >> (8 * i));
+    CHECK_FALSE(IsBlobData(ours));
+    CHECK_FALSE(DecodeMessage(ours).ok());
+  }
+  SECTION("a segment table that names more words than the bytes hold") {
+    Bytes ours = EncodeMessage(BlobDataMsg{hash, 100, 0, data});
+    ours[4] = static_cast<uint8_t>(ours[4] + 1);
+    CHECK_FALSE(IsBlobData(ours));
+    CHECK_FALSE(DecodeMessage(ours).ok());
+  }
+}
+
 TEST_CASE("scenario 7: a batch claiming more entries than its bytes hold is refused before anything is reserved",
           "[messages][hostile]") {
   Bytes few(16, 0);
