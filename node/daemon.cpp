@@ -408,8 +408,13 @@ class Daemon::Impl {
     }
     if (!Drive(*id, "message", [&] { live->session->OnMessage(decoded.value(), Now()); })) return;
     Flush(*id);
-    if (!NoteProgress(*id)) return;
-    // Status readers (ncenctl status --wait-synced) learn at once.
+    AfterProgress(*id);
+  }
+
+  // Status readers (ncenctl status --wait-synced) and --once learn at once
+  // when a session became caught up (or stopped being).
+  void AfterProgress(const crypto::PublicKey& id) {
+    if (!NoteProgress(id)) return;
     WriteStatus();
     if (options_.once && !stopping_) CheckOnce(Now());
   }
@@ -429,7 +434,10 @@ class Daemon::Impl {
     for (const crypto::PublicKey& id : ids) {
       Live* live = LiveOf(id);
       if (!live || !live->session) continue;
-      if (Drive(id, "stored", [&] { live->session->OnChunksStored(Now()); })) Flush(id);
+      if (!Drive(id, "stored", [&] { live->session->OnChunksStored(Now()); })) continue;
+      Flush(id);
+      // The last photo chunks stored may be what the session waited for.
+      AfterProgress(id);
     }
   }
 

@@ -1,5 +1,6 @@
 #include "storage/lmdb.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace ncen::storage::lmdb {
@@ -32,7 +33,26 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, uint64_t map_size
   if (!durable) flags |= MDB_NOSYNC;
   int rc = mdb_env_open(env->env_, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) return FromRc(rc, "cannot open store " + dir);
+  env->durable_ = durable;
   return env;
+}
+
+uint64_t Env::LastPage() const {
+  MDB_envinfo info;
+  if (mdb_env_info(env_, &info) != MDB_SUCCESS) return 0;
+  return info.me_last_pgno;
+}
+
+void Env::ForgetPagesAfter(uint64_t last_page) const {
+  if (!durable_) return;  // the pages may still be dirty: nothing to drop
+  MDB_stat stat;
+  mdb_filehandle_t fd;
+  if (mdb_env_stat(env_, &stat) != MDB_SUCCESS || mdb_env_get_fd(env_, &fd) != MDB_SUCCESS) return;
+  uint64_t last = LastPage();
+  if (last <= last_page) return;
+  // Advice only: a failure changes nothing stored.
+  (void)::posix_fadvise(fd, static_cast<off_t>((last_page + 1) * stat.ms_psize),
+                        static_cast<off_t>((last - last_page) * stat.ms_psize), POSIX_FADV_DONTNEED);
 }
 
 Env::~Env() {

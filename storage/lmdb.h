@@ -33,9 +33,20 @@ class Env {
   ~Env();
   MDB_env* get() const { return env_; }
 
+  // The last page of the data file the latest commit uses.
+  uint64_t LastPage() const;
+  // Drops the pages after `last_page` (a LastPage() before some commits)
+  // from the page cache, once those commits are on disk: bytes written once
+  // and rarely read again (photo chunks) then do not fill the cache, and the
+  // next ones are written into the freed pages rather than fresh ones. Only
+  // pages no process has mapped go; a later read of the others comes from
+  // the disk. Does nothing for a store that does not sync its commits.
+  void ForgetPagesAfter(uint64_t last_page) const;
+
  private:
   Env() = default;
   MDB_env* env_ = nullptr;
+  bool durable_ = true;
 };
 
 class Txn {

@@ -282,6 +282,7 @@ Result<ChunkWrite> PutPiece(lmdb::Txn& txn, const Store::Dbs& dbs_ref, const Has
 
 Result<std::vector<ChunkWrite>> Store::PutBlobChunks(std::span<const ChunkPiece> pieces) {
   std::vector<ChunkWrite> out;
+  const uint64_t last_page = env_->LastPage();
   NCEN_ASSIGN_OR_RETURN(lmdb::Txn txn, lmdb::Txn::Begin(*env_, true));
   std::set<Hash256> not_all_new;  // blobs with a piece in this call that was not stored whole as new
   for (const ChunkPiece& p : pieces) {
@@ -291,6 +292,9 @@ Result<std::vector<ChunkWrite>> Store::PutBlobChunks(std::span<const ChunkPiece>
     out.push_back(w);
   }
   NCEN_RETURN_IF_ERROR(txn.Commit());
+  // Received photo chunks are cold: they leave the page cache once on disk
+  // (docs/blobs.md §5, "Storing what arrives").
+  env_->ForgetPagesAfter(last_page);
   return out;
 }
 
