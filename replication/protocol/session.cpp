@@ -803,7 +803,7 @@ Status Session::RequestBlobs(int64_t now_ms) {
     }
     // The disk is behind: a commit runs and the next one's worth waits.
     // Asked for again when the commit is done (OnChunksStored).
-    if (committing_ && buffered_bytes_ >= 2 * limits::kBlobCommitBytes) break;
+    if (committing_ && buffered_bytes_ >= limits::kBlobCommitBytes) break;
     // Go on with a blob being fetched, else start the next one.
     BlobFetch* fetch = nullptr;
     for (auto& [hash, f] : fetching_) {

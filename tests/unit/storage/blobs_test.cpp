@@ -1,6 +1,11 @@
 // Blobs in the store: chunking, dedup, resumption, verification, and the
 // references the index keeps (docs/blobs.md §2–3).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "storage/blobs.h"
 #include "storage/record_json.h"
@@ -112,6 +117,109 @@ TEST_CASE("chunks that do not match the hash are dropped, and data of the wrong 
   CHECK(f.t.store->PutBlobChunks(hash, size, 5, all.first(10)).status().code() == StatusCode::kInvalidArgument);
   CHECK(f.t.store->PutBlobChunks(hash, kBlobBytesMax + 1, 0, all).status().code() == StatusCode::kInvalidArgument);
   CHECK(f.t.store->PutBlobChunks(hash, size, 0, all).value().completed);
+}
+
+TEST_CASE("the digest of the bytes received is taken only when they are every chunk held", "[storage][blobs][hostile]") {
+  Fixture f;
+  Bytes bytes = Pattern(3 * kBlobChunkBytes + 10, 6);
+  Hash256 hash = crypto::Blake2b256(bytes);
+  uint32_t size = static_cast<uint32_t>(bytes.size());
+  ByteView all(bytes);
+  Hash256 wrong = hash;
+  wrong[0] ^= 1;
+  auto put = [&](std::vector<ChunkPiece> pieces) { return f.t.store->PutBlobChunks(pieces).value(); };
+
+  SECTION("every chunk new: the digest decides, the blob is not read back") {
+    // The right bytes with a digest that does not name them: refused, which
+    // only the digest can have decided.
+    auto w = put({{hash, size, 0, all.first(kBlobChunkBytes), std::nullopt},
+                  {hash, size, 1, all.subspan(kBlobChunkBytes), wrong}});
+    CHECK(w[1].mismatch);
+    CHECK_FALSE(f.t.store->GetBlobInfo(hash).value());
+    w = put({{hash, size, 0, all, hash}});
+    CHECK(w[0].completed);
+    CHECK(f.t.store->ReadBlob(hash).value() == bytes);
+  }
+  SECTION("a chunk held already came from elsewhere: the chunks held are hashed") {
+    // Chunk 0 stored from another path, with other bytes (a liar's).
+    Bytes forged(all.begin(), all.begin() + kBlobChunkBytes);
+    forged[7] ^= 0xff;
+    CHECK(f.t.store->PutBlobChunks(hash, size, 0, forged).value().bytes_new == kBlobChunkBytes);
+    // The honest bytes of the whole blob, with their (right) digest: chunk 0
+    // is not new, so the digest does not name what is held. Refused.
+    auto w = put({{hash, size, 0, all, hash}});
+    CHECK(w[0].mismatch);
+    CHECK_FALSE(f.t.store->GetBlobInfo(hash).value());
+  }
+  SECTION("the same within one call: an earlier piece of the blob that was not all new") {
+    Bytes forged(all.begin(), all.begin() + kBlobChunkBytes);
+    forged[7] ^= 0xff;
+    CHECK(f.t.store->PutBlobChunks(hash, size, 0, forged).value().bytes_new == kBlobChunkBytes);
+    auto w = put({{hash, size, 0, all.first(2 * kBlobChunkBytes), std::nullopt},
+                  {hash, size, 2, all.subspan(2 * kBlobChunkBytes), hash}});
+    CHECK(w[0].bytes_new == kBlobChunkBytes);
+    CHECK(w[1].mismatch);  // the last piece was all new, the blob was not
+  }
+  SECTION("a wrong digest when the store hashes anyway changes nothing") {
+    CHECK(f.t.store->PutBlobChunks(hash, size, 0, all.first(kBlobChunkBytes)).value().bytes_new == kBlobChunkBytes);
+    auto w = put({{hash, size, 0, all, wrong}});
+    CHECK(w[0].completed);
+    CHECK(f.t.store->ReadBlob(hash).value() == bytes);
+  }
+  CHECK(f.t.store->VerifyLog().ok());
+}
+
+TEST_CASE("received chunks leave the page cache once synced", "[storage][blobs]") {
+  testing::TempDir dir;
+  // Can this file system drop a file's pages at all? (tmpfs cannot.)
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto resident = [&](const std::string& path, size_t from, size_t length) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    void* map = ::mmap(nullptr, from + length, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    REQUIRE(map != MAP_FAILED);
+    std::vector<unsigned char> in((from + length + page - 1) / page);
+    REQUIRE(::mincore(map, from + length, in.data()) == 0);
+    ::munmap(map, from + length);
+    size_t n = 0;
+    for (size_t i = from / page; i < in.size(); ++i) n += in[i] & 1;
+    return n;
+  };
+  {
+    std::string probe = dir.path() + "/probe";
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT, 0600);
+    Bytes bytes(64 * page, 1);
+    REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    REQUIRE(::fdatasync(fd) == 0);
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    if (resident(probe, 0, bytes.size()) > 8) {
+      WARN("this file system keeps pages after POSIX_FADV_DONTNEED: nothing to check here");
+      return;
+    }
+  }
+  crypto::Identity me = testing::IdentityFromNumber(1);
+  StoreOptions options;
+  options.durable = true;
+  options.map_size_bytes = uint64_t{1} << 30;
+  auto store = Store::Create(dir.path(), NodeMeta{me.public_key(), "t", "post", 0}, options).value();
+  std::string data = dir.path() + "/data.mdb";
+  size_t before = static_cast<size_t>(std::filesystem::file_size(data));
+  Bytes bytes = Pattern(16 * kBlobChunkBytes, 8);
+  Hash256 hash = crypto::Blake2b256(bytes);
+  REQUIRE(store->PutBlobChunks(hash, static_cast<uint32_t>(bytes.size()), 0, bytes).value().completed);
+  size_t after = static_cast<size_t>(std::filesystem::file_size(data));
+  REQUIRE(after >= before + bytes.size());
+  // The 4 MiB of chunks are on disk, not in memory (a few pages of the tree may be).
+  CHECK(resident(data, before, after - before) < 64);
+  CHECK(store->ReadBlob(hash).value() == bytes);
+  // A photo added here is not dropped: the officer is about to look at it.
+  Bytes local = Pattern(16 * kBlobChunkBytes, 9);
+  size_t local_from = static_cast<size_t>(std::filesystem::file_size(data));
+  REQUIRE(store->PutBlob(local).ok());
+  size_t local_to = static_cast<size_t>(std::filesystem::file_size(data));
+  CHECK(resident(data, local_from, local_to - local_from) > (local_to - local_from) / page / 2);
 }
 
 TEST_CASE("log verify finds a stored chunk that no longer matches its blob", "[storage][blobs]") {

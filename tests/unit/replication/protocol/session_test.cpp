@@ -396,6 +396,46 @@ TEST_CASE("a peer of another protocol version is refused at its hello, naming bo
   CHECK(std::get<HelloMsg>(hello.value()).protocol_version == kProtocolVersion);
 }
 
+TEST_CASE("photo bytes cross the wire codec without being copied", "[session][wire]") {
+  WireEncoder encoder;
+  WireDecoder decoder;
+  Bytes first = EncodeMessage(PingMsg{});
+  auto first_prefix = encoder.EncodeInPlace(first);
+  REQUIRE(first_prefix.ok());
+  CHECK(first_prefix->empty());  // the first message goes as it is
+  REQUIRE(decoder.Decode(first).ok());
+
+  Hash256 hash{};
+  hash[3] = 9;
+  Bytes chunk(storage::kBlobChunkBytes, 0x42);
+  Bytes blob = EncodeMessage(BlobDataMsg{hash, 600000, 1, chunk});
+  const Bytes original = blob;
+  auto prefix = encoder.EncodeInPlace(blob);
+  REQUIRE(prefix.ok());
+  CHECK(Bytes(prefix->begin(), prefix->end()) == Bytes{kWireRaw});
+  CHECK(blob == original);  // left where it is, for the channel to send after the flag
+  Bytes wire = {kWireRaw};
+  Append(wire, blob);
+  auto decoded = decoder.Decode(wire);
+  REQUIRE(decoded.ok());
+  CHECK(decoded->data() == wire.data() + 1);  // read where it lies, at an odd address
+  auto m = DecodeMessage(*decoded);
+  REQUIRE(m.ok());
+  CHECK(Bytes(std::get<BlobDataMsg>(*m).data.begin(), std::get<BlobDataMsg>(*m).data.end()) == chunk);
+
+  // Anything else is compressed, and the prefix is empty.
+  Bytes ping = EncodeMessage(PingMsg{});
+  auto ping_prefix = encoder.EncodeInPlace(ping);
+  REQUIRE(ping_prefix.ok());
+  CHECK(ping_prefix->empty());
+  REQUIRE(!ping.empty());
+  CHECK(ping[0] == kWireZstd);
+  auto back = decoder.Decode(ping);
+  REQUIRE(back.ok());
+  CHECK(reinterpret_cast<uintptr_t>(back->data()) % 8 == 0);
+  CHECK(DecodeMessage(*back).ok());
+}
+
 TEST_CASE("a wire message with an unknown flag or bad compressed bytes is refused", "[session][wire]") {
   WireDecoder decoder;
   REQUIRE(decoder.Decode(EncodeMessage(PingMsg{})).ok());  // the first goes as it is
@@ -1199,6 +1239,42 @@ TEST_CASE("a cut transfer resumes from the first missing chunk", "[session][blob
   // Nothing held was sent again: at most the window in flight at the cut.
   uint64_t total = sent + again.a.progress().blob_bytes_sent;
   CHECK(total <= image.size() + preview.size() + small.blob_window_bytes);
+}
+
+TEST_CASE("a blob whose first chunks came by another path meanwhile is hashed as held, not as received",
+          "[session][blobs][hostile]") {
+  // The session hashes what it receives, and the store takes that digest
+  // instead of reading the blob back, but only while every chunk held came
+  // from those bytes. Here chunk 0 is stored from elsewhere (a liar's bytes)
+  // after the fetch began: the session's own copy of chunk 0 is then not
+  // new, its digest must not be used, and the forged blob is refused.
+  Node a(1, "a"), b(2, "b");
+  Bytes image = BlobBytes(limits::kBlobCommitBytes + 4 * storage::kBlobChunkBytes, 21), preview = BlobBytes(3000, 22);
+  AddPhoto(a, image, preview);
+  const Hash256 hash = crypto::Blake2b256(image);
+  {
+    Link link(a, b);
+    for (int i = 0; i < 2000 && link.a.progress().blob_bytes_sent <= preview.size(); ++i) {
+      link.Pump(link.delivered + 1);
+      if (i % 10 == 9) link.Tick(10);
+    }
+    REQUIRE(link.a.progress().blob_bytes_sent > preview.size());  // the image is on its way
+    REQUIRE_FALSE(b.store().GetBlobInfo(hash).value());             // and none of it stored
+    Bytes forged(image.begin(), image.begin() + storage::kBlobChunkBytes);
+    forged[100] ^= 0x5a;
+    REQUIRE(b.store().PutBlobChunks(hash, static_cast<uint32_t>(image.size()), 0, forged).value().bytes_new ==
+            storage::kBlobChunkBytes);
+    link.Settle();
+    CHECK(link.b.failed());
+    CHECK(link.b.error().message().find("do not match its hash") != std::string::npos);
+    // Never held whole with the forged chunk.
+    auto held = b.store().ReadBlob(hash);
+    if (held.ok()) CHECK((*held == image));  // (a bool: a failure does not print 8 MB)
+    CHECK(b.store().VerifyLog().ok());
+  }
+  Link again(a, b);
+  again.Settle();
+  CHECK((b.store().ReadBlob(hash).value() == image));
 }
 
 // A link whose receiving side stores chunks with a ChunkWriter, as the

@@ -122,6 +122,34 @@ TEST_CASE("messages of every size are split and reassembled in order", "[transpo
   CHECK_FALSE(pair.responder.NextMessage());
 }
 
+TEST_CASE("a message sent in two pieces arrives as one, whatever fragment the cut falls in", "[transport]") {
+  Pair pair;
+  pair.Open();
+  std::vector<std::pair<size_t, size_t>> sizes = {{0, 0},
+                                                  {1, 0},
+                                                  {1, 5},
+                                                  {1, kFragmentDataBytesMax - 1},
+                                                  {1, kFragmentDataBytesMax},
+                                                  {1, 1 << 20},
+                                                  {kFragmentDataBytesMax, 3},
+                                                  {kFragmentDataBytesMax + 2, kFragmentDataBytesMax * 2}};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    Bytes prefix = Message(sizes[i].first, static_cast<uint8_t>(i));
+    Bytes body = Message(sizes[i].second, static_cast<uint8_t>(i + 50));
+    REQUIRE(pair.initiator.Send(prefix, body).ok());
+  }
+  pair.Pump();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    Bytes whole = Message(sizes[i].first, static_cast<uint8_t>(i));
+    Append(whole, Message(sizes[i].second, static_cast<uint8_t>(i + 50)));
+    auto got = pair.responder.NextMessage();
+    REQUIRE(got);
+    INFO("prefix " << sizes[i].first << ", message " << sizes[i].second);
+    CHECK(*got == whole);
+  }
+  CHECK_FALSE(pair.responder.NextMessage());
+}
+
 TEST_CASE("bytes arriving one at a time still make whole messages", "[transport]") {
   Pair pair;
   REQUIRE(pair.initiator.Start().ok());
