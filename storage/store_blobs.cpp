@@ -293,7 +293,7 @@ Result<std::vector<ChunkWrite>> Store::PutBlobChunks(std::span<const ChunkPiece>
   }
   NCEN_RETURN_IF_ERROR(txn.Commit());
   // Received photo chunks are cold: they leave the page cache once on disk
-  // (docs/blobs.md §5, "Storing what arrives").
+  // (docs/blobs.md §2).
   env_->ForgetPagesAfter(last_page);
   return out;
 }
