@@ -199,6 +199,9 @@ Result<Message> ReadRoot(wire::Message::Reader m, const word* base, ByteView byt
       blob.size = d.getSize();
       blob.first = d.getFirst();
       auto data = d.getData();
+      // Data never set is a null pointer, which reads as no bytes (and has no
+      // address inside the message to take).
+      if (data.size() == 0) return Message(blob);
       size_t offset = static_cast<size_t>(reinterpret_cast<const uint8_t*>(data.begin()) -
                                           reinterpret_cast<const uint8_t*>(base));
       if (offset > bytes.size() || data.size() > bytes.size() - offset) {

@@ -56,7 +56,7 @@ inline void CheckHeader(ByteView header_bytes, const storage::EntryHeader& h) {
   FUZZ_CHECK(header_bytes.size() >= limits::kHeaderBytesMin);
   FUZZ_CHECK(header_bytes.size() <= limits::kHeaderBytesMax);
   FUZZ_CHECK(h.format_version == kEntryFormatVersion);
-  FUZZ_CHECK(static_cast<int>(h.scope) < kScopeCount);
+  FUZZ_CHECK(static_cast<int>(h.scope) < kFeedScopeCount);
   FUZZ_CHECK(IsRecordType(h.record_type) && TypeAllowedInScope(h.record_type, h.scope));
   FUZZ_CHECK(h.op == Op::kPut || h.op == Op::kDelete || h.op == Op::kResolve);
   FUZZ_CHECK(h.seq >= 1);

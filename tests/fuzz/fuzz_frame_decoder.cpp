@@ -61,7 +61,7 @@ class ModelReassembler {
       reason_.clear();
       for (size_t i = 0; i < data.size() && i < 200; ++i) {
         char c = static_cast<char>(data[i]);
-        reason_.push_back(data[i] < 0x20 || data[i] == 0x7f ? '?' : c);
+        reason_.push_back(data[i] < 0x20 || data[i] >= 0x7f ? '?' : c);
       }
       return StatusCode::kOk;
     }

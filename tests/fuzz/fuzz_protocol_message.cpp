@@ -19,6 +19,9 @@
 //   - EncodeMessage(decoded) decodes again to an equal message, and encoding
 //     that gives the same bytes again (encoder and decoder agree, and the
 //     decoder's sanitizing is idempotent);
+//   - a blob_data the hand-written reader takes (IsBlobData: our own layout,
+//     read without Cap'n Proto) is read by Cap'n Proto to the same fields and
+//     the same data bytes;
 //   - a batch's entries: each entry DecodeEntry hands out re-encodes to the
 //     bytes it was read from and satisfies fuzz_entry_support.h's checks;
 //     an error is kCorruption and does not move the reader.
@@ -29,8 +32,12 @@
 #include <variant>
 #include <vector>
 
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
 #include "base/limits.h"
 #include "replication/protocol/messages.h"
+#include "replication/schema/wire.capnp.h"
 #include "tests/fuzz/fuzz_entry_support.h"
 
 namespace {
@@ -98,7 +105,7 @@ bool SameMessage(const Message& a, const Message& b) {
 
 void CheckHeads(const std::vector<FeedHeadMsg>& heads) {
   FUZZ_CHECK(heads.size() <= limits::kMessageBytesMax / 96);
-  for (const FeedHeadMsg& h : heads) FUZZ_CHECK(static_cast<int>(h.feed.scope) < storage::kScopeCount);
+  for (const FeedHeadMsg& h : heads) FUZZ_CHECK(static_cast<int>(h.feed.scope) < storage::kFeedScopeCount);
 }
 
 void CheckForks(const std::vector<ForkEvidenceMsg>& forks) {
@@ -132,7 +139,7 @@ void CheckDecoded(const Message& message) {
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           FUZZ_CHECK(m.refused.size() <= limits::kMessageBytesMax / 64);
           for (const FeedRefusalMsg& r : m.refused) {
-            FUZZ_CHECK(static_cast<int>(r.feed.scope) < storage::kScopeCount);
+            FUZZ_CHECK(static_cast<int>(r.feed.scope) < storage::kFeedScopeCount);
             fuzz::CheckShownText(r.reason, limits::kRefusalReasonBytesMax);
           }
         } else if constexpr (std::is_same_v<T, HeadsMsg>) {
@@ -150,9 +157,36 @@ void CheckDecoded(const Message& message) {
 
 }  // namespace
 
+// A blob_data the hand-written reader takes (IsBlobData) is read by Cap'n
+// Proto to the same fields and the same data bytes: the fast path and the
+// general one never disagree.
+void CheckOwnBlobDataAgrees(ByteView input, const Message& decoded) {
+  FUZZ_CHECK(std::holds_alternative<BlobDataMsg>(decoded));
+  const BlobDataMsg& b = std::get<BlobDataMsg>(decoded);
+  std::vector<capnp::word> words(input.size() / sizeof(capnp::word));
+  std::memcpy(words.data(), input.data(), input.size());
+  kj::ArrayPtr<const capnp::word> view(words.data(), words.size());
+  bool read = false;
+  try {
+    capnp::FlatArrayMessageReader reader(view);
+    FUZZ_CHECK(reader.getEnd() == view.end());
+    auto d = reader.getRoot<wire::Message>().getBlobData();
+    FUZZ_CHECK(d.getHash().size() == 32 && std::memcmp(d.getHash().begin(), b.hash.data(), 32) == 0);
+    FUZZ_CHECK(d.getSize() == b.size && d.getFirst() == b.first);
+    FUZZ_CHECK(d.getData().size() == b.data.size());
+    size_t offset = static_cast<size_t>(reinterpret_cast<const uint8_t*>(d.getData().begin()) -
+                                        reinterpret_cast<const uint8_t*>(words.data()));
+    FUZZ_CHECK(b.data.empty() || b.data.data() == input.data() + offset);
+    read = true;
+  } catch (const kj::Exception&) {
+  }
+  FUZZ_CHECK(read);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ByteView input(data, size);
   Result<Message> decoded = DecodeMessage(input);
+  if (IsBlobData(input) && decoded.ok()) CheckOwnBlobDataAgrees(input, *decoded);
 
   // The same bytes one byte off alignment: the copying path.
   std::vector<uint8_t> shifted(size + 1);

@@ -882,6 +882,28 @@ void ProtocolSeeds(CorpusWriter& out, const History& h) {
   shown.headers = {storage::SignedHeaderOf(h.node.Get(Scope::kNational, 2))};
   seed("evidence", EncodeMessage(shown), 6);
 
+  // Photos (docs/blobs.md §4): blob data in the layout this code writes (read
+  // without Cap'n Proto), the same in small segments (read by Cap'n Proto),
+  // a want and a lack.
+  Hash256 blob_hash{};
+  for (size_t i = 0; i < blob_hash.size(); ++i) blob_hash[i] = static_cast<uint8_t>(0xa0 + i);
+  Bytes chunk(4000);
+  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<uint8_t>(i * 7 + 3);
+  seed("blob-data", EncodeMessage(BlobDataMsg{blob_hash, 4000, 0, chunk}), 8);
+  seed("blob-data-odd", EncodeMessage(BlobDataMsg{blob_hash, 600009, 2, ByteView(chunk).first(9)}), 8);
+  seed("blob-data-empty", EncodeMessage(BlobDataMsg{blob_hash, 1, 0, {}}), 8);
+  {
+    capnp::MallocMessageBuilder builder(8, capnp::AllocationStrategy::FIXED_SIZE);
+    auto d = builder.initRoot<wire::Message>().initBlobData();
+    d.setData(capnp::Data::Reader(chunk.data(), 100));
+    d.setHash(capnp::Data::Reader(blob_hash.data(), blob_hash.size()));
+    d.setSize(100);
+    GEN_CHECK(builder.getSegmentsForOutput().size() > 1);
+    seed("blob-data-segments", Flat(builder), 8);
+  }
+  seed("blob-want", EncodeMessage(BlobWantMsg{{{blob_hash, 0, 4}, {blob_hash, 9, 1}}}), 7);
+  seed("blob-lack", EncodeMessage(BlobLackMsg{{{blob_hash, BlobLackReason::kNotAllowed}}}), 9);
+
   // The same kinds in several small segments, as another Cap'n Proto
   // implementation may send them: the decoder must find the batch's entries
   // in a later segment.

@@ -192,6 +192,17 @@ TEST_CASE("blob data laid out otherwise is read by Cap'n Proto; a lying length i
     CHECK(m.hash == hash);
     CHECK(Bytes(m.data.begin(), m.data.end()) == data);
   }
+  SECTION("data never set: no bytes, as Cap'n Proto reads it") {
+    capnp::MallocMessageBuilder builder;
+    auto d = builder.initRoot<wire::Message>().initBlobData();
+    d.setHash(capnp::Data::Reader(hash.data(), hash.size()));
+    d.setSize(1000);
+    d.setFirst(7);
+    auto back = DecodeMessage(Flat(builder));
+    REQUIRE(back.ok());
+    CHECK(std::get<BlobDataMsg>(*back).data.empty());
+    CHECK(std::get<BlobDataMsg>(*back).first == 7);
+  }
   SECTION("a data length past the message's end") {
     Bytes ours = EncodeMessage(BlobDataMsg{hash, 100, 0, data});
     uint64_t pointer = 0;
