@@ -372,8 +372,8 @@ std::optional<BlobDataMsg> ReadOwnBlobData(ByteView bytes) {
 
 std::span<uint8_t> StartBlobDataInto(const Hash256& hash, uint32_t size, uint32_t first, size_t data_bytes,
                                      Bytes& out) {
-  NCEN_CHECK(data_bytes <= limits::kMessageBytesMax);
   const size_t words = kBlobDataHeaderWords + (data_bytes + kWord - 1) / kWord;
+  NCEN_CHECK(kWord + words * kWord <= limits::kMessageBytesMax);  // a message the receiver takes
   out.clear();
   out.resize(kWord + words * kWord);
   uint8_t* p = out.data();

@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, LaunchChromium, NewPage, Open, ParseArgs, Poll, Shot, TabWalk, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Failing, Finish, LaunchChromium, NewPage, Open, ParseArgs, Poll, Shot, TabWalk, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'browser test password';
 const kTotalMs = 90000;
@@ -41,19 +41,8 @@ function Cleanup() {
   if (data_dir && !process.env.NCEN_KEEP) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser conflict-delete test FAILED at "${step}": ${message}`);
-  try {
-    if (hub_page) {
-      const text = await hub_page.evaluate(() => `${location.hash}: ${document.querySelector('main').innerText}`);
-      console.error(`  hub page: ${text.replace(/\s+/g, ' ').slice(0, 400)}`);
-    }
-  } catch (error) { /* the page may be gone */ }
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser conflict-delete test', step: () => step, browser: () => browser,
+  cleanup: Cleanup, total_ms: kTotalMs, pages: () => (hub_page ? {hub: hub_page} : {})});
 
 function Seizure(reference, narrative, place) {
   return {type: 'seizure', reference, date: '2026-11-20', country: 'PK', office: 'PKKHI', place, direction: 'import',
@@ -204,11 +193,8 @@ async function Main() {
 
   step = 'no script errors or dialogs';
   Check(problems.length === 0, problems.join(' | '));
-  await browser.close();
+  await Finish({browser, nodes, cleanup: Cleanup, deadline});
   browser = null;
-  for (const node of nodes) await node.Stop();
-  Cleanup();
-  clearTimeout(deadline);
   console.log(`browser conflict delete: ${timings.join('; ')}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
   console.log('browser conflict delete: 1 passed, 0 failed');
 }

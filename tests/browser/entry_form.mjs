@@ -17,7 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {kCountries} from '../../ui/js/codes.js';
-import {ApiGet, Check, Failing, Fill, LaunchChromium, NewPage, Open, ParseArgs, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Failing, Fill, Finish, LaunchChromium,
+  NewPage, Open, ParseArgs, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'entry form test password';
 const kTotalMs = 60000;
@@ -311,11 +312,8 @@ async function Main() {
 
   Check(problems.length === 0, `script errors or dialogs: ${problems.join('; ')}`);
   step = 'stop ncen-node';
-  await browser.close();
+  await Finish({browser, nodes: [node], cleanup: Cleanup, deadline});
   browser = null;
-  await node.Stop();
-  Cleanup();
-  clearTimeout(deadline);
   console.log('browser: entry form: 1 passed, 0 failed');
 }
 

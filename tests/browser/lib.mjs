@@ -19,19 +19,34 @@ export function ParseArgs(argv = process.argv.slice(2)) {
   return {node_binary, ncenctl, screenshots};
 }
 
-// How every browser test fails: one line naming the step (`step()`),
-// Chromium closed, the test's own `cleanup`, exit 1; the same when the
-// whole test takes longer than `total_ms`. Returns {Fail, deadline} (clear
-// the deadline when the test passes).
-export function Failing({label, step, browser, cleanup, total_ms}) {
+// How every browser test fails: one line naming the step (`step()`), what
+// each page of `pages()` ({name: page}) shows, Chromium closed, the test's
+// own `cleanup`, exit 1; the same when the whole test takes longer than
+// `total_ms`. Returns {Fail, deadline} (Finish clears the deadline).
+export function Failing({label, step, browser, cleanup, total_ms, pages = () => ({})}) {
   async function Fail(message) {
     console.error(`${label} FAILED at "${step()}": ${message}`);
+    for (const [name, page] of Object.entries(pages())) {
+      try {
+        const text = await page.evaluate(() => `${location.hash}: ${document.querySelector('main').innerText}`);
+        console.error(`  ${name} page: ${text.replace(/\s+/g, ' ').slice(0, 400)}`);
+      } catch (error) { /* the page may be gone */ }
+    }
     try { const open = browser(); if (open) await open.close(); } catch (error) { /* closing anyway */ }
     cleanup();
     process.exit(1);
   }
   const deadline = setTimeout(() => Fail(`the whole test took longer than ${total_ms / 1000} s`), total_ms);
   return {Fail, deadline};
+}
+
+// How every browser test ends when it passed: Chromium closed, the nodes
+// stopped cleanly, the test's own `cleanup`, the deadline cleared.
+export async function Finish({browser, nodes, cleanup, deadline}) {
+  await browser.close();
+  for (const node of nodes) await node.Stop();
+  cleanup();
+  clearTimeout(deadline);
 }
 
 export function Check(condition, message) { if (!condition) throw new Error(message); }

@@ -34,7 +34,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, Failing, kWaitMs, LaunchChromium, NewPage, Open, ParseArgs, Poll, Run, Shot, TabWalk, TestNode, WaitPage}
+import {ApiGet, Check, Failing, Finish, kWaitMs, LaunchChromium, NewPage, Open, ParseArgs, Poll, Run, Shot, TabWalk, TestNode, WaitPage}
   from './lib.mjs';
 
 const kPassword = 'browser test password';
@@ -449,11 +449,8 @@ async function Main() {
 
   step = 'no script errors';
   Check(problems.length === 0, problems.join('; '));
-  await browser.close();
+  await Finish({browser, nodes, cleanup: Cleanup, deadline});
   browser = null;
-  for (const node of nodes) await node.Stop();
-  Cleanup();
-  clearTimeout(deadline);
   for (const note of notes) console.log(`note: ${note}`);
   console.log(`browser pages test passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ApiGet, Check, Fill, LaunchChromium, NewPage, Open, ParseArgs, Poll, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
+import {ApiGet, Check, Failing, Fill, Finish, LaunchChromium, NewPage, Open, ParseArgs, Poll, Shot, Sleep, TestNode, WaitPage} from './lib.mjs';
 
 const kPassword = 'browser test password';
 const kReference = 'BT2-2026-0077';
@@ -31,24 +31,12 @@ const timings = [];
 
 function Cleanup() {
   for (const node of nodes) node.Kill();
-  if (data_dir) fs.rmSync(data_dir, {recursive: true, force: true});
+  if (data_dir && process.env.NCEN_KEEP) console.error(`kept ${data_dir}`);
+  else if (data_dir) fs.rmSync(data_dir, {recursive: true, force: true});
 }
 
-async function Fail(message) {
-  console.error(`browser two-node test FAILED in part "${part}" at "${step}": ${message}`);
-  for (const [name, page] of Object.entries(pages)) {
-    try {
-      const text = await page.evaluate(() => `${location.hash}: ${document.querySelector('main').innerText}`);
-      console.error(`  ${name} page: ${text.replace(/\s+/g, ' ').slice(0, 400)}`);
-    } catch (error) { /* the page may be gone */ }
-  }
-  if (data_dir && process.env.NCEN_KEEP) { console.error(`kept ${data_dir}`); data_dir = null; }
-  try { if (browser) await browser.close(); } catch (error) { /* closing anyway */ }
-  Cleanup();
-  process.exit(1);
-}
-
-const deadline = setTimeout(() => Fail(`the whole test took longer than ${kTotalMs / 1000} s`), kTotalMs);
+const {Fail, deadline} = Failing({label: 'browser two-node test', step: () => `${part}: ${step}`,
+  browser: () => browser, cleanup: Cleanup, total_ms: kTotalMs, pages: () => pages});
 
 async function StartBoth(post, hub) {
   await hub.Start();
@@ -301,11 +289,8 @@ async function Main() {
   part = 'end';
   step = 'no script errors or dialogs';
   Check(problems.length === 0, problems.join(' | '));
-  await browser.close();
+  await Finish({browser, nodes, cleanup: Cleanup, deadline});
   browser = null;
-  for (const node of nodes) await node.Stop();
-  Cleanup();
-  clearTimeout(deadline);
   console.log(`browser two nodes: ${timings.join('; ')}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
   console.log('browser two nodes: 1 passed, 0 failed');
 }

@@ -33,6 +33,13 @@ function UsersTable(users, onToggle) {
           onclick: (event) => onToggle(u, event.currentTarget)}, t(u.disabled ? 'users.enable' : 'users.disable'))))))));
 }
 
+// A new password for an account: at least kPasswordMin characters, its
+// rule in the field's hint (`${id}-hint`).
+function NewPassword(id) {
+  return h('input', {id, type: 'password', required: true, minlength: kPasswordMin, maxlength: 256,
+    autocomplete: 'new-password', 'aria-describedby': `${id}-hint`});
+}
+
 export async function Render(view) {
   view.append(h('h1', {}, t('users.title')));
   const list = h('section', {id: 'users-list', 'aria-live': 'polite'});
@@ -68,8 +75,7 @@ export async function Render(view) {
   const name = h('input', {id: 'user-name', required: true, maxlength: 64, pattern: '[A-Za-z0-9._\\-]{1,64}',
     autocomplete: 'off', 'aria-describedby': 'user-name-hint'});
   const role = h('select', {id: 'user-role'}, kRoles.map((r) => h('option', {value: r}, t(`role.${r}`))));
-  const password = h('input', {id: 'user-password', type: 'password', required: true, minlength: kPasswordMin,
-    maxlength: 256, autocomplete: 'new-password', 'aria-describedby': 'user-password-hint'});
+  const password = NewPassword('user-password');
   const submit = h('button', {type: 'submit', id: 'user-add'}, t('users.add'));
   const message = h('p', {id: 'user-add-message', role: 'status'});
   const form = h('form', {id: 'user-form', novalidate: true},
@@ -118,8 +124,7 @@ function ResetForm(refresh) {
     replace(who, users.filter((u) => u.name !== session.user).map((u) =>
       h('option', {value: u.name, selected: u.name === chosen}, u.name)));
   };
-  const password = h('input', {id: 'reset-password', type: 'password', required: true, minlength: kPasswordMin,
-    maxlength: 256, autocomplete: 'new-password', 'aria-describedby': 'reset-password-hint'});
+  const password = NewPassword('reset-password');
   const submit = h('button', {type: 'submit', id: 'reset-submit'}, t('users.reset_submit'));
   const message = h('p', {id: 'reset-message', role: 'status'});
   const form = h('form', {id: 'reset-form', novalidate: true},
